@@ -1,0 +1,47 @@
+// Command vidgen-local runs all of vidgen on this machine (make run): the
+// API, the state machines, the job store and, without AIMLAPI_KEY, the
+// upstream simulator. Configuration comes from the environment; see README.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vidgen/vidgen/internal/local"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg, err := local.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vidgen-local:", err)
+		os.Exit(2)
+	}
+	cfg.Log = log
+	rt, err := local.Start(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vidgen-local:", err)
+		os.Exit(1)
+	}
+	fmt.Print(rt.Banner())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case err := <-rt.Done():
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "err", err)
+		}
+	}
+	if err := rt.Close(); err != nil {
+		log.Error("shutdown", "err", err)
+		os.Exit(1)
+	}
+}

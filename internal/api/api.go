@@ -1,0 +1,297 @@
+// Package api is the HTTP API: it turns API Gateway HTTP API (payload v2)
+// events into job submissions and queries. The routes and bodies follow the
+// upstream's own contract, so a client of the AI/ML API works against vidgen
+// by swapping the base URL.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// MaxBodyBytes is Lambda's synchronous payload limit; larger bodies are
+// refused with 413 before any parsing.
+const MaxBodyBytes = 6 << 20
+
+// Routes the API serves. The legacy path is the upstream's vendor URL.
+const (
+	PathGenerations = "/v2/video/generations"
+	PathLegacy      = "/v2/generate/video/runway/generation"
+)
+
+// Store is the part of a job store the API uses.
+type Store interface {
+	Create(ctx context.Context, j job.Job) error
+	Get(ctx context.Context, id string) (job.Job, error)
+	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
+}
+
+// Starter starts the video_job state machine for a job. Starting the same
+// job twice must be harmless.
+type Starter interface {
+	Start(ctx context.Context, jobID string) error
+}
+
+// Keys resolves an API key to its tenant.
+type Keys interface {
+	Tenant(ctx context.Context, key string) (string, error)
+}
+
+// ErrUnknownKey is what Keys returns for a key it does not know.
+var ErrUnknownKey = errors.New("unknown API key")
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// Handler serves the API.
+type Handler struct {
+	Store    Store
+	Starter  Starter
+	Keys     Keys
+	Clock    Clock
+	Deadline time.Duration // how long a job may take before it ends as TimedOut
+	NewID    func() string // nil → random UUID v4
+	Log      *slog.Logger
+}
+
+// Handle serves one API Gateway v2 request. It always answers with a JSON
+// response; the returned error is reserved for failures API Gateway should
+// see as a Lambda error, and is always nil.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	path := strings.TrimSuffix(req.RawPath, "/")
+	if path != PathGenerations && path != PathLegacy {
+		return errorResponse(http.StatusNotFound, "NotFound", "no route for "+req.RawPath), nil
+	}
+	method := req.RequestContext.HTTP.Method
+	if method != http.MethodPost && method != http.MethodGet {
+		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", method+" is not allowed here; use GET or POST")
+		resp.Headers["Allow"] = "GET, POST"
+		return resp, nil
+	}
+	tenant, resp, ok := h.authenticate(ctx, req)
+	if !ok {
+		return resp, nil
+	}
+	if method == http.MethodPost {
+		return h.submit(ctx, tenant, req, path == PathLegacy), nil
+	}
+	return h.query(ctx, tenant, req), nil
+}
+
+func (h *Handler) authenticate(ctx context.Context, req events.APIGatewayV2HTTPRequest) (string, events.APIGatewayV2HTTPResponse, bool) {
+	auth := header(req.Headers, "authorization")
+	scheme, key, _ := strings.Cut(auth, " ")
+	key = strings.TrimSpace(key)
+	if !strings.EqualFold(scheme, "Bearer") || key == "" {
+		return "", errorResponse(http.StatusUnauthorized, "Unauthorized", "send your API key as 'Authorization: Bearer <key>'"), false
+	}
+	tenant, err := h.Keys.Tenant(ctx, key)
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		return "", errorResponse(http.StatusUnauthorized, "Unauthorized", "the API key is not valid"), false
+	case err != nil:
+		h.log().Error("key lookup failed", "err", err)
+		return "", errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not check the API key; try again"), false
+	}
+	return tenant, events.APIGatewayV2HTTPResponse{}, true
+}
+
+func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest, legacy bool) events.APIGatewayV2HTTPResponse {
+	if ct := header(req.Headers, "content-type"); !isJSON(ct) {
+		return errorResponse(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			fmt.Sprintf("Content-Type must be application/json, not %q", ct))
+	}
+	body, resp, ok := readBody(req)
+	if !ok {
+		return resp
+	}
+	r, err := job.ParseRequest(body, job.ParseOptions{AllowRatio: legacy})
+	var ve *job.ValidationError
+	if errors.As(err, &ve) {
+		return validationResponse(ve)
+	} else if err != nil {
+		return errorResponse(http.StatusBadRequest, "ValidationError", err.Error())
+	}
+	now := h.Clock.Now().UTC()
+	j := job.Job{
+		ID: h.newID(), Tenant: tenant, Status: job.Queued, Request: r,
+		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(h.Deadline),
+	}
+	if err := h.Store.Create(ctx, j); err != nil {
+		h.log().Error("create job", "err", err)
+		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not record the job; try again")
+	}
+	if err := h.Starter.Start(ctx, j.ID); err != nil {
+		// Nothing was sent upstream: end the job so it is not left queued.
+		h.log().Error("start execution", "job", j.ID, "err", err)
+		if _, uerr := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameInternal, "vidgen could not start the job")); uerr != nil {
+			h.log().Error("fail unstarted job", "job", j.ID, "err", uerr)
+		}
+		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not start the job; try again")
+	}
+	h.log().Info("job accepted", "job", j.ID, "tenant", tenant)
+	return jsonResponse(http.StatusOK, map[string]string{"id": j.ID, "status": string(j.Status)})
+}
+
+func (h *Handler) query(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	id := req.QueryStringParameters["generation_id"]
+	if id == "" {
+		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "generation_id", Message: "is required"}}})
+	}
+	j, err := h.Store.Get(ctx, id)
+	// Another tenant's job is answered exactly like a missing one.
+	if errors.Is(err, job.ErrNotFound) || (err == nil && j.Tenant != tenant) {
+		return errorResponse(http.StatusNotFound, "NotFound", "no generation with id "+id)
+	}
+	if err != nil {
+		h.log().Error("get job", "job", id, "err", err)
+		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not read the job; try again")
+	}
+	return jsonResponse(http.StatusOK, NewGeneration(j))
+}
+
+// Generation is the public view of a job: the upstream's poll response plus
+// timestamps.
+type Generation struct {
+	ID        string     `json:"id"`
+	Status    job.Status `json:"status"`
+	Video     *job.Video `json:"video"`
+	Error     *job.Error `json:"error"`
+	Meta      *Meta      `json:"meta"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// Meta carries usage like the upstream's poll response.
+type Meta struct {
+	Usage Usage `json:"usage"`
+}
+
+// Usage reports what the upstream charged, under both names the upstream
+// documents (credits_used on submit, tokens_used on poll).
+type Usage struct {
+	CreditsUsed float64 `json:"credits_used"`
+	TokensUsed  float64 `json:"tokens_used"`
+}
+
+// NewGeneration renders j for a client.
+func NewGeneration(j job.Job) Generation {
+	g := Generation{ID: j.ID, Status: j.Status, Video: j.Video, Error: j.Error, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
+	if j.CreditsUsed != nil {
+		g.Meta = &Meta{Usage: Usage{CreditsUsed: *j.CreditsUsed, TokensUsed: *j.CreditsUsed}}
+	}
+	return g
+}
+
+func readBody(req events.APIGatewayV2HTTPRequest) ([]byte, events.APIGatewayV2HTTPResponse, bool) {
+	tooLarge := errorResponse(http.StatusRequestEntityTooLarge, "PayloadTooLarge",
+		fmt.Sprintf("the body must be at most %d bytes", MaxBodyBytes))
+	if !req.IsBase64Encoded {
+		if len(req.Body) > MaxBodyBytes {
+			return nil, tooLarge, false
+		}
+		return []byte(req.Body), events.APIGatewayV2HTTPResponse{}, true
+	}
+	if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+2 {
+		return nil, tooLarge, false
+	}
+	body, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, errorResponse(http.StatusBadRequest, "BadRequest", "the body is not valid base64"), false
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, tooLarge, false
+	}
+	return body, events.APIGatewayV2HTTPResponse{}, true
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+// header reads a header case-insensitively; API Gateway v2 lower-cases
+// names, other callers may not.
+func header(h map[string]string, name string) string {
+	if v, ok := h[name]; ok {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Name    string           `json:"name"`
+	Message string           `json:"message"`
+	Fields  []job.FieldError `json:"fields,omitempty"`
+}
+
+func validationResponse(ve *job.ValidationError) events.APIGatewayV2HTTPResponse {
+	names := make([]string, len(ve.Fields))
+	for i, f := range ve.Fields {
+		names[i] = f.Field
+	}
+	return jsonResponse(http.StatusBadRequest, errorBody{Error: errorDetail{
+		Name: "ValidationError", Message: "invalid request: check " + strings.Join(names, ", "), Fields: ve.Fields,
+	}})
+}
+
+func errorResponse(status int, name, msg string) events.APIGatewayV2HTTPResponse {
+	return jsonResponse(status, errorBody{Error: errorDetail{Name: name, Message: msg}})
+}
+
+func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only our own types are marshalled; this is a programming error.
+		panic(fmt.Sprintf("api: marshal response: %v", err))
+	}
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: status,
+		Headers:    map[string]string{"Content-Type": "application/json"},
+		Body:       string(body),
+	}
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.Default()
+	}
+	return h.Log
+}
+
+func (h *Handler) newID() string {
+	if h.NewID != nil {
+		return h.NewID()
+	}
+	return NewUUID()
+}
+
+// NewUUID returns a random (version 4) UUID, the form the upstream's ids take.
+func NewUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

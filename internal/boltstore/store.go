@@ -1,0 +1,110 @@
+// Package boltstore keeps job records in an embedded bbolt database, the
+// persistent store of local mode. Each change runs in one read-write
+// transaction, so the conditions of job.Change hold atomically.
+package boltstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/job"
+	bolt "go.etcd.io/bbolt"
+)
+
+var jobsBucket = []byte("jobs")
+
+// Store is a job store backed by one bbolt file.
+type Store struct {
+	db *bolt.DB
+}
+
+// Open opens (creating if needed) the database at path. Only one process
+// may hold it; a second Open waits up to a few seconds, then fails.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open job store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(jobsBucket)
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init job store: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Create stores a new job, failing with job.ErrExists if its id is taken.
+func (s *Store) Create(ctx context.Context, j job.Job) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(jobsBucket)
+		if b.Get([]byte(j.ID)) != nil {
+			return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
+		}
+		return b.Put([]byte(j.ID), data)
+	})
+}
+
+// Get returns the job with the given id or job.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return job.Job{}, err
+	}
+	var j job.Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		j, err = get(tx, id)
+		return err
+	})
+	return j, err
+}
+
+// Update applies c to the job atomically and returns the new record, or
+// job.ErrConflict (wrapped) when c's conditions do not hold.
+func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return job.Job{}, err
+	}
+	var out job.Job
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		j, err := get(tx, id)
+		if err != nil {
+			return err
+		}
+		if out, err = c.Apply(j); err != nil {
+			return fmt.Errorf("update job %s: %w", id, err)
+		}
+		data, err := json.Marshal(out)
+		if err != nil {
+			return fmt.Errorf("encode job %s: %w", id, err)
+		}
+		return tx.Bucket(jobsBucket).Put([]byte(id), data)
+	})
+	return out, err
+}
+
+func get(tx *bolt.Tx, id string) (job.Job, error) {
+	data := tx.Bucket(jobsBucket).Get([]byte(id))
+	if data == nil {
+		return job.Job{}, fmt.Errorf("job %s: %w", id, job.ErrNotFound)
+	}
+	var j job.Job
+	if err := json.Unmarshal(data, &j); err != nil {
+		return job.Job{}, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	return j, nil
+}

@@ -1,0 +1,180 @@
+// Package job is vidgen's domain: a video-generation job, its request, its
+// statuses and the rules by which its record may change. It imports no AWS
+// package; stores and handlers build on it.
+package job
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Model is the only upstream model vidgen serves.
+const Model = "gen3a_turbo"
+
+// Status is where a job stands. The values are exactly the upstream's.
+type Status string
+
+// The statuses a job moves through, in order. Completed and Failed are
+// terminal; Failed is reported as "error" like the upstream does.
+const (
+	Queued     Status = "queued"
+	Generating Status = "generating"
+	Completed  Status = "completed"
+	Failed     Status = "error"
+)
+
+// Error names vidgen itself gives to failed jobs. Upstream errors keep the
+// upstream's own name.
+const (
+	ErrNameTimedOut         = "TimedOut"
+	ErrNameCancelled        = "Cancelled"
+	ErrNameRejected         = "UpstreamRejected"
+	ErrNameSubmitUncertain  = "SubmitOutcomeUnknown"
+	ErrNameUpstreamNotFound = "UpstreamNotFound"
+	ErrNameGenerationFailed = "GenerationFailed"
+	ErrNameInternal         = "InternalError"
+)
+
+// Terminal reports whether s is final: a terminal record never changes.
+func (s Status) Terminal() bool { return s == Completed || s == Failed }
+
+// rank orders statuses so that state only moves forward.
+func (s Status) rank() int {
+	switch s {
+	case Queued:
+		return 0
+	case Generating:
+		return 1
+	case Completed, Failed:
+		return 2
+	}
+	return -1
+}
+
+// Valid reports whether s is one of the four statuses.
+func (s Status) Valid() bool { return s.rank() >= 0 }
+
+// Video is a finished job's result.
+type Video struct {
+	URL      string   `json:"url"`
+	Duration *float64 `json:"duration,omitempty"`
+}
+
+// Error says why a job failed.
+type Error struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+// Job is the durable record of one generation request.
+type Job struct {
+	ID      string  `json:"id"`
+	Tenant  string  `json:"tenant"`
+	Status  Status  `json:"status"`
+	Request Request `json:"request"`
+
+	// UpstreamID is the upstream generation id once the submit succeeded.
+	UpstreamID string `json:"upstream_id,omitempty"`
+	// SubmitStarted records the intent to submit, written before the POST.
+	// An intent without an UpstreamID means a submit may be in flight or may
+	// have been lost after the upstream accepted it; see internal/steps.
+	SubmitStarted *time.Time `json:"submit_started,omitempty"`
+
+	Video       *Video   `json:"video,omitempty"`
+	Error       *Error   `json:"error,omitempty"`
+	CreditsUsed *float64 `json:"credits_used,omitempty"`
+	Polls       int      `json:"polls"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Deadline is when the job is ended as TimedOut if it has not finished.
+	Deadline time.Time `json:"deadline"`
+}
+
+// Store errors, shared by every store so callers can use errors.Is.
+var (
+	ErrNotFound = errors.New("job not found")
+	ErrExists   = errors.New("job already exists")
+	// ErrConflict means a change's condition did not hold: the job is
+	// terminal, the change would move it backwards, or a submit claim is
+	// already taken.
+	ErrConflict = errors.New("job change conflicts with its current state")
+)
+
+// Change is a conditional update of a job record. It is declarative so that
+// each store can apply it atomically: the embedded store in a transaction,
+// DynamoDB as an update with a condition expression. The conditions are:
+// the job is not terminal; Status (if set) does not move it backwards; a
+// ClaimSubmit finds no earlier claim and no upstream id.
+type Change struct {
+	At          time.Time // becomes UpdatedAt
+	Status      Status    // "" leaves the status as it is
+	UpstreamID  string
+	Video       *Video
+	Error       *Error
+	CreditsUsed *float64
+	CountPoll   bool // increments Polls
+
+	ClaimSubmit   bool // records SubmitStarted = At; fails if already claimed
+	ReleaseSubmit bool // clears SubmitStarted after a submit that surely failed
+}
+
+// Check reports whether c may be applied to j, returning ErrConflict (wrapped
+// with the reason) when it may not.
+func (c Change) Check(j Job) error {
+	if j.Status.Terminal() {
+		return fmt.Errorf("%w: job is %s", ErrConflict, j.Status)
+	}
+	if c.Status != "" {
+		if !c.Status.Valid() {
+			return fmt.Errorf("%w: unknown status %q", ErrConflict, c.Status)
+		}
+		if c.Status.rank() < j.Status.rank() {
+			return fmt.Errorf("%w: %s cannot go back to %s", ErrConflict, j.Status, c.Status)
+		}
+	}
+	if c.ClaimSubmit && (j.SubmitStarted != nil || j.UpstreamID != "") {
+		return fmt.Errorf("%w: submit already claimed", ErrConflict)
+	}
+	return nil
+}
+
+// Apply checks c against j and, when allowed, returns the changed job.
+func (c Change) Apply(j Job) (Job, error) {
+	if err := c.Check(j); err != nil {
+		return j, err
+	}
+	if c.Status != "" {
+		j.Status = c.Status
+	}
+	if c.UpstreamID != "" {
+		j.UpstreamID = c.UpstreamID
+	}
+	if c.Video != nil {
+		j.Video = c.Video
+	}
+	if c.Error != nil {
+		j.Error = c.Error
+	}
+	if c.CreditsUsed != nil {
+		j.CreditsUsed = c.CreditsUsed
+	}
+	if c.CountPoll {
+		j.Polls++
+	}
+	if c.ClaimSubmit {
+		at := c.At
+		j.SubmitStarted = &at
+	}
+	if c.ReleaseSubmit {
+		j.SubmitStarted = nil
+	}
+	j.UpdatedAt = c.At
+	return j, nil
+}
+
+// Fail is the change that ends a job as failed.
+func Fail(at time.Time, name, message string) Change {
+	return Change{At: at, Status: Failed, Error: &Error{Name: name, Message: message}}
+}

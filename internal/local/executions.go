@@ -1,0 +1,256 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/asl"
+	bolt "go.etcd.io/bbolt"
+)
+
+var executionsBucket = []byte("executions")
+
+// Execution statuses, as Step Functions names them.
+const (
+	Running   = "RUNNING"
+	Succeeded = "SUCCEEDED"
+	Failed    = "FAILED"
+)
+
+// ErrExecutionExists is returned when an execution of that name exists with
+// a different input, as Step Functions' ExecutionAlreadyExists.
+var ErrExecutionExists = errors.New("execution already exists with a different input")
+
+// Execution is the persisted state of one state machine run. Its position
+// is saved before every state, so after a crash it resumes where it was.
+type Execution struct {
+	Machine    string          `json:"machine"`
+	Name       string          `json:"name"`
+	Input      json.RawMessage `json:"input"`
+	StartTime  time.Time       `json:"start_time"`
+	Status     string          `json:"status"`
+	Checkpoint *asl.Checkpoint `json:"checkpoint,omitempty"`
+	Output     json.RawMessage `json:"output,omitempty"`
+	Error      *asl.Error      `json:"error,omitempty"`
+	StopTime   *time.Time      `json:"stop_time,omitempty"`
+}
+
+// Engine runs state machines and persists their executions.
+type Engine struct {
+	db       *bolt.DB
+	machines map[string]*asl.Machine
+	opts     asl.Options
+	clock    asl.Clock
+	log      *slog.Logger
+
+	ctx    context.Context // ends when the engine closes
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[string]chan struct{} // closed when the execution ends
+}
+
+// NewEngine opens the execution database at path.
+func NewEngine(path string, machines map[string]*asl.Machine, opts asl.Options, log *slog.Logger) (*Engine, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open executions %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(executionsBucket)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init executions: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{db: db, machines: machines, opts: opts, clock: opts.Clock, log: log,
+		ctx: ctx, cancel: cancel, running: map[string]chan struct{}{}}, nil
+}
+
+func key(machine, name string) []byte { return []byte(machine + "/" + name) }
+
+// Start starts an execution of machine named name. Like Step Functions'
+// StartExecution on a standard machine, starting a name again with the same
+// input is harmless; with another input it fails with ErrExecutionExists.
+func (e *Engine) Start(ctx context.Context, machine, name string, input json.RawMessage) error {
+	if _, ok := e.machines[machine]; !ok {
+		return fmt.Errorf("start %s: no state machine %q", name, machine)
+	}
+	input, err := compact(input)
+	if err != nil {
+		return fmt.Errorf("start %s: input: %w", name, err)
+	}
+	exe := Execution{Machine: machine, Name: name, Input: input, StartTime: e.clock.Now().UTC(), Status: Running}
+	created := false
+	err = e.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(executionsBucket)
+		if old := b.Get(key(machine, name)); old != nil {
+			var prev Execution
+			if err := json.Unmarshal(old, &prev); err != nil {
+				return err
+			}
+			if string(prev.Input) != string(input) {
+				return fmt.Errorf("start %s: %w", name, ErrExecutionExists)
+			}
+			return nil
+		}
+		created = true
+		return put(b, exe)
+	})
+	if err != nil || !created {
+		return err
+	}
+	e.launch(exe)
+	return nil
+}
+
+// Resume continues every execution left running by an earlier process.
+func (e *Engine) Resume() (int, error) {
+	var left []Execution
+	err := e.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(executionsBucket).ForEach(func(_, v []byte) error {
+			var exe Execution
+			if err := json.Unmarshal(v, &exe); err != nil {
+				return err
+			}
+			if exe.Status == Running {
+				left = append(left, exe)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read executions: %w", err)
+	}
+	for _, exe := range left {
+		e.launch(exe)
+	}
+	return len(left), nil
+}
+
+func (e *Engine) launch(exe Execution) {
+	done := make(chan struct{})
+	e.mu.Lock()
+	e.running[string(key(exe.Machine, exe.Name))] = done
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer close(done)
+		e.run(exe)
+	}()
+}
+
+func (e *Engine) run(exe Execution) {
+	m := e.machines[exe.Machine]
+	if m == nil {
+		e.log.Error("execution of unknown state machine left running", "machine", exe.Machine, "name", exe.Name)
+		return
+	}
+	opts := e.opts
+	opts.Checkpoint = func(ctx context.Context, c asl.Checkpoint) error {
+		exe.Checkpoint = &c
+		return e.save(exe)
+	}
+	ae := asl.Execution{
+		ID:   "arn:aws:states:local:000000000000:execution:" + exe.Machine + ":" + exe.Name,
+		Name: exe.Name, Input: exe.Input, StartTime: exe.StartTime,
+	}
+	var (
+		out []byte
+		err error
+	)
+	if exe.Checkpoint != nil {
+		e.log.Info("resuming execution", "name", exe.Name, "state", exe.Checkpoint.State)
+		out, err = m.Resume(e.ctx, ae, *exe.Checkpoint, opts)
+	} else {
+		out, err = m.Run(e.ctx, ae, opts)
+	}
+	if e.ctx.Err() != nil {
+		return // shutting down: the execution stays running and resumes on restart
+	}
+	now := e.clock.Now().UTC()
+	exe.StopTime = &now
+	var se *asl.Error
+	switch {
+	case err == nil:
+		exe.Status, exe.Output = Succeeded, out
+	case errors.As(err, &se):
+		exe.Status, exe.Error = Failed, se
+	default:
+		exe.Status, exe.Error = Failed, &asl.Error{Name: "States.Runtime", Cause: err.Error()}
+	}
+	if err := e.save(exe); err != nil {
+		e.log.Error("save finished execution", "name", exe.Name, "err", err)
+	}
+	e.log.Info("execution ended", "machine", exe.Machine, "name", exe.Name, "status", exe.Status)
+}
+
+func (e *Engine) save(exe Execution) error {
+	return e.db.Update(func(tx *bolt.Tx) error { return put(tx.Bucket(executionsBucket), exe) })
+}
+
+func put(b *bolt.Bucket, exe Execution) error {
+	data, err := json.Marshal(exe)
+	if err != nil {
+		return err
+	}
+	return b.Put(key(exe.Machine, exe.Name), data)
+}
+
+// Describe returns an execution's persisted state.
+func (e *Engine) Describe(machine, name string) (Execution, error) {
+	var exe Execution
+	err := e.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(executionsBucket).Get(key(machine, name))
+		if v == nil {
+			return fmt.Errorf("execution %s: %w", name, os.ErrNotExist)
+		}
+		return json.Unmarshal(v, &exe)
+	})
+	return exe, err
+}
+
+// Wait blocks until the named execution is no longer running in this
+// process (or ctx ends) and returns its state.
+func (e *Engine) Wait(ctx context.Context, machine, name string) (Execution, error) {
+	e.mu.Lock()
+	done := e.running[string(key(machine, name))]
+	e.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return Execution{}, ctx.Err()
+		}
+	}
+	return e.Describe(machine, name)
+}
+
+// Close stops every execution where it stands (they resume on the next
+// start) and closes the database.
+func (e *Engine) Close() error {
+	e.cancel()
+	e.wg.Wait()
+	return e.db.Close()
+}
+
+func compact(in json.RawMessage) (json.RawMessage, error) {
+	if len(in) == 0 {
+		return json.RawMessage("{}"), nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, in); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,147 @@
+package local
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// maxGatewayBody is API Gateway's own request limit; the api function
+// answers 413 above its smaller one.
+const maxGatewayBody = 10 << 20
+
+// Gateway plays API Gateway's HTTP API: it turns each HTTP request into a
+// payload v2 event, invokes the api function through the same Lambda
+// handling as in AWS, and writes its response back.
+type Gateway struct {
+	Functions *Functions
+	Function  string // logical id of the function behind every route
+	Clock     interface{ Now() time.Time }
+}
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxGatewayBody+1))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "BadRequest", "could not read the body")
+		return
+	}
+	if len(body) > maxGatewayBody {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, "PayloadTooLarge", "the body is larger than the gateway accepts")
+		return
+	}
+	payload, err := json.Marshal(g.event(r, body))
+	if err != nil {
+		writeJSONError(w, http.StatusInternalServerError, "InternalError", "could not build the event")
+		return
+	}
+	out, err := g.Functions.Call(r.Context(), g.Function, payload)
+	if err != nil {
+		// API Gateway answers a failed integration with 500 and this body.
+		writeJSONError(w, http.StatusInternalServerError, "InternalServerError", "Internal Server Error")
+		return
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		writeJSONError(w, http.StatusInternalServerError, "InternalServerError", "Internal Server Error")
+		return
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	respBody := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		if respBody, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
+			writeJSONError(w, http.StatusInternalServerError, "InternalServerError", "Internal Server Error")
+			return
+		}
+	}
+	status := resp.StatusCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(respBody)))
+	w.WriteHeader(status)
+	w.Write(respBody)
+}
+
+// event builds the payload v2 event API Gateway would send.
+func (g *Gateway) event(r *http.Request, body []byte) events.APIGatewayV2HTTPRequest {
+	now := g.Clock.Now().UTC()
+	headers := map[string]string{}
+	for k, vs := range r.Header {
+		headers[strings.ToLower(k)] = strings.Join(vs, ",")
+	}
+	var cookies []string
+	if c, ok := headers["cookie"]; ok {
+		cookies = strings.Split(c, "; ")
+		delete(headers, "cookie")
+	}
+	query := map[string]string{}
+	for k, vs := range r.URL.Query() {
+		query[k] = strings.Join(vs, ",")
+	}
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ev := events.APIGatewayV2HTTPRequest{
+		Version:               "2.0",
+		RouteKey:              r.Method + " " + r.URL.Path,
+		RawPath:               r.URL.Path,
+		RawQueryString:        r.URL.RawQuery,
+		Cookies:               cookies,
+		Headers:               headers,
+		QueryStringParameters: query,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			AccountID:  "000000000000",
+			APIID:      "local",
+			DomainName: r.Host,
+			RequestID:  fmt.Sprintf("local-%d", now.UnixNano()),
+			RouteKey:   r.Method + " " + r.URL.Path,
+			Stage:      "$default",
+			Time:       now.Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch:  now.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: ip, UserAgent: r.UserAgent(),
+			},
+		},
+	}
+	if len(body) > 0 {
+		// Like API Gateway, text bodies pass as they are, others in base64.
+		if utf8.Valid(body) {
+			ev.Body = string(body)
+		} else {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		}
+	}
+	return ev
+}
+
+func writeJSONError(w http.ResponseWriter, status int, name, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"name": name, "message": msg}})
+}
+
+// starter starts video_job executions for the api function.
+type starter struct {
+	engine  *Engine
+	machine string
+}
+
+func (s starter) Start(ctx context.Context, jobID string) error {
+	input, _ := json.Marshal(map[string]string{"job_id": jobID})
+	return s.engine.Start(ctx, s.machine, jobID, input)
+}

@@ -1,0 +1,100 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/vidgen/vidgen/internal/asl"
+)
+
+// arnPrefix forms the local ARNs of functions, so state machine resources
+// look like the deployed ones.
+const arnPrefix = "arn:aws:lambda:local:000000000000:function:"
+
+// FunctionARN is the local ARN of a function's logical id.
+func FunctionARN(logicalID string) string { return arnPrefix + logicalID }
+
+// Functions invokes in-process handlers by function ARN, the way Lambda
+// would: the payload goes through the same aws-lambda-go JSON handling, and
+// errors come back named exactly as aws-lambda-go names them.
+type Functions struct {
+	handlers map[string]lambda.Handler // by logical id
+}
+
+// NewFunctions wraps handler functions (any signature lambda.Start takes)
+// by function logical id.
+func NewFunctions(byID map[string]any) *Functions {
+	f := &Functions{handlers: map[string]lambda.Handler{}}
+	for id, h := range byID {
+		f.handlers[id] = lambda.NewHandler(h)
+	}
+	return f
+}
+
+func (f *Functions) add(id string, handler any) { f.handlers[id] = lambda.NewHandler(handler) }
+
+// Has reports whether a handler is registered for the logical id.
+func (f *Functions) Has(id string) bool { _, ok := f.handlers[id]; return ok }
+
+// Call invokes the function with a raw payload and returns its raw answer.
+func (f *Functions) Call(ctx context.Context, id string, payload []byte) (out []byte, err error) {
+	h, ok := f.handlers[id]
+	if !ok {
+		return nil, &asl.Error{Name: "Lambda.ResourceNotFoundException", Cause: "function not found: " + id}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = &asl.Error{Name: errorName(p), Cause: causeJSON(fmt.Sprint(p), errorName(p))}
+		}
+	}()
+	out, err = h.Invoke(ctx, payload)
+	if err != nil {
+		if ie, ok := err.(messages.InvokeResponse_Error); ok {
+			return nil, &asl.Error{Name: ie.Type, Cause: causeJSON(ie.Message, ie.Type)}
+		}
+		name := errorName(err)
+		return nil, &asl.Error{Name: name, Cause: causeJSON(err.Error(), name)}
+	}
+	return out, nil
+}
+
+// Invoke implements asl.Invoker for Task resources that are function ARNs.
+func (f *Functions) Invoke(ctx context.Context, resource string, input json.RawMessage) (json.RawMessage, error) {
+	id, ok := strings.CutPrefix(resource, arnPrefix)
+	if !ok {
+		return nil, &asl.Error{Name: "States.Runtime", Cause: "the local runtime cannot run resource " + resource}
+	}
+	out, err := f.Call(ctx, id, input)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(out), nil
+}
+
+// errorName is the error type aws-lambda-go reports: the name of the
+// error's (pointed-to) type.
+func errorName(v any) string {
+	t := reflect.TypeOf(v)
+	if t == nil {
+		return "nil"
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// causeJSON is the Cause Step Functions gives a Lambda error: the function's
+// error response document.
+func causeJSON(msg, typ string) string {
+	b, _ := json.Marshal(struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}{msg, typ})
+	return string(b)
+}

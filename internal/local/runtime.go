@@ -1,0 +1,316 @@
+// Package local is vidgen's local runtime: it runs the whole service on one
+// machine with no AWS account. It reads template.yaml, executes the real
+// statemachine/*.asl.json files with the in-process ASL interpreter, invokes
+// the very handlers the Lambdas run, plays API Gateway for HTTP requests and,
+// when no upstream key is set, serves the built-in upstream simulator.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/simulator"
+	"github.com/vidgen/vidgen/internal/steps"
+	"github.com/vidgen/vidgen/internal/upstream"
+)
+
+// Defaults of local mode.
+const (
+	DefaultAddr     = "127.0.0.1:3000"
+	DefaultDataDir  = ".vidgen"
+	DefaultKeys     = "local:vidgen-local-key"
+	DefaultUpstream = "https://api.aimlapi.com"
+	DefaultDeadline = 30 * time.Minute
+	// simPrefix is where the built-in simulator is served.
+	simPrefix = "/sim"
+	// VideoJob is the logical id of the job state machine in template.yaml.
+	VideoJob = "VideoJobStateMachine"
+)
+
+// Config configures a local runtime; ConfigFromEnv reads it from the
+// environment variables the README documents.
+type Config struct {
+	Addr        string
+	APIKeys     string  // tenant:key,…
+	UpstreamURL string  // used only when UpstreamKey is set
+	UpstreamKey string  // empty: run the built-in simulator
+	TimeScale   float64 // every wait is divided by it
+	DataDir     string
+	Template    string // path of template.yaml
+	JobDeadline time.Duration
+
+	// Knobs of the built-in simulator, in virtual time.
+	SimQueueTime, SimGenerationTime time.Duration
+
+	Log *slog.Logger
+}
+
+// ConfigFromEnv reads the configuration from getenv (os.Getenv in main).
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:        or(getenv("VIDGEN_ADDR"), DefaultAddr),
+		APIKeys:     or(getenv("VIDGEN_API_KEYS"), DefaultKeys),
+		UpstreamURL: or(getenv("AIMLAPI_BASE_URL"), DefaultUpstream),
+		UpstreamKey: getenv("AIMLAPI_KEY"),
+		DataDir:     or(getenv("VIDGEN_DATA_DIR"), DefaultDataDir),
+		Template:    or(getenv("VIDGEN_TEMPLATE"), "template.yaml"),
+		TimeScale:   1,
+		JobDeadline: DefaultDeadline,
+	}
+	var errs []error
+	if v := getenv("VIDGEN_TIME_SCALE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 1 {
+			errs = append(errs, fmt.Errorf("VIDGEN_TIME_SCALE must be a number ≥ 1, got %q", v))
+		}
+		c.TimeScale = f
+	}
+	for name, dst := range map[string]*time.Duration{
+		"VIDGEN_JOB_DEADLINE": &c.JobDeadline, "VIDGEN_SIM_QUEUE_TIME": &c.SimQueueTime,
+		"VIDGEN_SIM_GENERATION_TIME": &c.SimGenerationTime,
+	} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s must be a positive duration such as 90s, got %q", name, v))
+			}
+			*dst = d
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// Runtime is a running local vidgen.
+type Runtime struct {
+	URL       string // base URL of the API
+	Keys      *api.StaticKeys
+	Simulator *simulator.Server // nil when a real upstream is used
+	Engine    *Engine
+	Store     *boltstore.Store
+
+	server *http.Server
+	ln     net.Listener
+	log    *slog.Logger
+	served chan error
+}
+
+// Start builds and starts a runtime: it listens on cfg.Addr, resumes the
+// executions an earlier run left and serves until Close.
+func Start(cfg Config) (*Runtime, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	keys, err := api.ParseKeys(cfg.APIKeys)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := LoadTemplate(cfg.Template)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	clk := clock.NewScaled(cfg.TimeScale)
+	if cfg.JobDeadline <= 0 {
+		cfg.JobDeadline = DefaultDeadline
+	}
+
+	rt := &Runtime{Keys: keys, log: log, served: make(chan error, 1)}
+	ok := false
+	defer func() {
+		if !ok {
+			rt.Close()
+		}
+	}()
+	if rt.Store, err = boltstore.Open(filepath.Join(cfg.DataDir, "jobs.db")); err != nil {
+		return nil, err
+	}
+	if rt.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	rt.URL = "http://" + rt.ln.Addr().String()
+
+	mux := http.NewServeMux()
+	upstreamURL, upstreamKey := cfg.UpstreamURL, cfg.UpstreamKey
+	if upstreamKey == "" {
+		upstreamKey = "local-simulator-key"
+		upstreamURL = rt.URL + simPrefix
+		rt.Simulator = simulator.New(simulator.Config{
+			Key: upstreamKey, Clock: clk, PublicURL: upstreamURL,
+			QueueTime: cfg.SimQueueTime, GenerationTime: cfg.SimGenerationTime,
+			Log: log.With("component", "simulator"),
+		})
+		mux.Handle(simPrefix+"/", http.StripPrefix(simPrefix, rt.Simulator))
+	}
+	client := upstream.New(upstream.Config{BaseURL: upstreamURL, Key: upstreamKey, Log: log.With("component", "upstream")})
+	stepHandlers := &steps.Handlers{
+		Store: rt.Store, Upstream: client, Clock: clk, Policy: steps.DefaultPolicy(), Log: log.With("component", "steps"),
+	}
+	functions := map[string]any{
+		"SubmitFunction": stepHandlers.Submit,
+		"PollFunction":   stepHandlers.Poll,
+		"FailFunction":   stepHandlers.Fail,
+	}
+	if err := checkFunctions(tmpl, functions, "ApiFunction"); err != nil {
+		return nil, err
+	}
+	machines, err := loadMachines(tmpl)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := machines[VideoJob]; !ok {
+		return nil, fmt.Errorf("template %s has no %s", cfg.Template, VideoJob)
+	}
+	// The engine needs the functions and the api function needs the engine:
+	// register the api handler once the engine exists.
+	fns := NewFunctions(functions)
+	rt.Engine, err = NewEngine(filepath.Join(cfg.DataDir, "executions.db"), machines,
+		asl.Options{Clock: clk, Invoker: fns}, log.With("component", "engine"))
+	if err != nil {
+		return nil, err
+	}
+	apiHandler := &api.Handler{
+		Store: rt.Store, Starter: starter{engine: rt.Engine, machine: VideoJob}, Keys: keys,
+		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"),
+	}
+	fns.add("ApiFunction", apiHandler.Handle)
+	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk})
+
+	n, err := rt.Engine.Resume()
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("resumed executions", "count", n)
+	}
+	rt.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { rt.served <- rt.server.Serve(rt.ln) }()
+	ok = true
+	return rt, nil
+}
+
+// checkFunctions refuses a template whose functions and the handlers here
+// differ, so the two cannot drift apart unnoticed.
+func checkFunctions(t *Template, handlers map[string]any, extra ...string) error {
+	want := map[string]bool{}
+	for id := range handlers {
+		want[id] = true
+	}
+	for _, id := range extra {
+		want[id] = true
+	}
+	var problems []string
+	for id := range t.Functions {
+		if !want[id] {
+			problems = append(problems, "template function "+id+" has no local handler")
+		}
+	}
+	for id := range want {
+		if _, ok := t.Functions[id]; !ok {
+			problems = append(problems, "handler "+id+" is not a function in the template")
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// loadMachines reads each state machine's ASL file and substitutes its
+// DefinitionSubstitutions, as CloudFormation does on deploy.
+func loadMachines(t *Template) (map[string]*asl.Machine, error) {
+	out := map[string]*asl.Machine{}
+	for id, sm := range t.StateMachines {
+		def, err := os.ReadFile(sm.Definition)
+		if err != nil {
+			return nil, fmt.Errorf("state machine %s: %w", id, err)
+		}
+		text := string(def)
+		for key, sub := range sm.Substitutions {
+			value := sub.Literal
+			if sub.Function != "" {
+				value = FunctionARN(sub.Function)
+			}
+			text = strings.ReplaceAll(text, "${"+key+"}", value)
+		}
+		if i := strings.Index(text, "${"); i >= 0 {
+			end := min(len(text), i+40)
+			return nil, fmt.Errorf("state machine %s: %s has an unsubstituted %s", id, sm.Definition, text[i:end])
+		}
+		m, err := asl.Parse([]byte(text))
+		if err != nil {
+			return nil, fmt.Errorf("state machine %s (%s): %w", id, sm.Definition, err)
+		}
+		out[id] = m
+	}
+	return out, nil
+}
+
+// Close stops serving, pauses running executions (they resume on the next
+// Start) and closes the stores.
+func (rt *Runtime) Close() error {
+	var errs []error
+	if rt.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		errs = append(errs, rt.server.Shutdown(ctx))
+	} else if rt.ln != nil {
+		errs = append(errs, rt.ln.Close())
+	}
+	if rt.Engine != nil {
+		errs = append(errs, rt.Engine.Close())
+	}
+	if rt.Store != nil {
+		errs = append(errs, rt.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Done reports the server's end (nil after Close).
+func (rt *Runtime) Done() <-chan error { return rt.served }
+
+// Banner is what make run prints on start: where the API is, the keys in
+// use and a request to try.
+func (rt *Runtime) Banner() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "vidgen local runtime on %s\n", rt.URL)
+	if rt.Simulator != nil {
+		fmt.Fprintf(&b, "upstream: built-in simulator at %s%s (set AIMLAPI_KEY to use the real AI/ML API)\n", rt.URL, simPrefix)
+	}
+	fmt.Fprintln(&b, "API keys (tenant: key):")
+	for _, p := range rt.Keys.Tenants() {
+		fmt.Fprintf(&b, "  %s: %s\n", p[0], p[1])
+	}
+	key := rt.Keys.Tenants()[0][1]
+	fmt.Fprintf(&b, `try:
+  curl -s %[1]s%[2]s -H 'Authorization: Bearer %[3]s' -H 'Content-Type: application/json' \
+    -d '{"model":"gen3a_turbo","image_url":"https://upload.wikimedia.org/wikipedia/commons/thumb/6/68/Liebener_Spitze_SW.JPG/1280px-Liebener_Spitze_SW.JPG","prompt":"A dragon over the mountain"}'
+  curl -s '%[1]s%[2]s?generation_id=<id>' -H 'Authorization: Bearer %[3]s'
+`, rt.URL, api.PathGenerations, key)
+	return b.String()
+}

@@ -1,0 +1,45 @@
+package steps
+
+import (
+	"time"
+
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// Policy decides how long to wait between polls and how to back off after
+// transient failures.
+type Policy struct {
+	// FirstPoll is the wait after a submit before the first poll, per
+	// requested video duration in seconds: nothing finishes sooner.
+	FirstPoll map[int]time.Duration
+	// Interval is the wait between later polls.
+	Interval time.Duration
+	// BaseBackoff and MaxBackoff bound the jittered exponential backoff
+	// after transient failures.
+	BaseBackoff, MaxBackoff time.Duration
+}
+
+// DefaultPolicy polls first when a typical generation of that length is
+// due (the upstream documents ~25 s for a 5-s video), then every 5 s.
+func DefaultPolicy() Policy {
+	return Policy{
+		FirstPoll:   map[int]time.Duration{5: 20 * time.Second, 10: 35 * time.Second},
+		Interval:    5 * time.Second,
+		BaseBackoff: 2 * time.Second,
+		MaxBackoff:  60 * time.Second,
+	}
+}
+
+// First is the wait in seconds before the first poll of j.
+func (p Policy) First(j job.Job, now time.Time) int {
+	d, ok := p.FirstPoll[j.Request.Duration]
+	if !ok {
+		d = p.Interval
+	}
+	return clampToDeadline(max(d, time.Second), j, now)
+}
+
+// Next is the wait in seconds before the poll after this one.
+func (p Policy) Next(j job.Job, now time.Time) int {
+	return clampToDeadline(max(p.Interval, time.Second), j, now)
+}

@@ -1,0 +1,309 @@
+// Package steps holds the task handlers of the video_job state machine:
+// Submit, Poll and Fail. The same functions run as Lambdas in AWS and
+// in-process under the local runtime. Each takes and returns only the job id
+// and small control fields; the job itself lives in the store.
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/upstream"
+)
+
+// Store is the part of a job store the steps use.
+type Store interface {
+	Get(ctx context.Context, id string) (job.Job, error)
+	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
+}
+
+// Upstream is the generation API.
+type Upstream interface {
+	Submit(ctx context.Context, req job.Request) (upstream.Generation, error)
+	Get(ctx context.Context, id string) (upstream.Generation, error)
+}
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// Input is what the state machine passes to each step.
+type Input struct {
+	JobID string `json:"job_id"`
+	// Failures counts consecutive transient upstream failures so backoff
+	// grows across loop iterations.
+	Failures int `json:"failures,omitempty"`
+}
+
+// Output tells the state machine what to do next.
+type Output struct {
+	JobID  string     `json:"job_id"`
+	Status job.Status `json:"status"`
+	// Submitted is false while the upstream has not accepted the job yet;
+	// the machine then waits and runs Submit again.
+	Submitted bool `json:"submitted"`
+	// WaitSeconds is the pause before the next step (Wait's SecondsPath).
+	WaitSeconds int `json:"wait_seconds"`
+	Failures    int `json:"failures"`
+}
+
+// TransientError marks a failure the state machine retries. Its type name
+// is the error name Step Functions sees, as aws-lambda-go reports it.
+type TransientError struct{ Err error }
+
+func (e *TransientError) Error() string { return "transient: " + e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// Handlers runs the steps.
+type Handlers struct {
+	Store    Store
+	Upstream Upstream
+	Clock    Clock
+	Policy   Policy
+	Rand     func() float64 // in [0,1), for backoff jitter; nil → math/rand/v2
+	Log      *slog.Logger
+}
+
+func (h *Handlers) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.Default()
+	}
+	return h.Log
+}
+
+func (h *Handlers) rand() float64 {
+	if h.Rand == nil {
+		return rand.Float64()
+	}
+	return h.Rand()
+}
+
+// Submit sends the job to the upstream at most once. It records the intent
+// before the POST and the upstream id after it; a Submit that finds an
+// intent with no outcome knows an earlier attempt may have been accepted
+// and charged, so it ends the job instead of submitting again. It retries
+// (via the machine's loop) only when the upstream surely did not accept.
+func (h *Handlers) Submit(ctx context.Context, in Input) (Output, error) {
+	j, err := h.load(ctx, in.JobID)
+	if err != nil {
+		return Output{}, err
+	}
+	now := h.Clock.Now()
+	switch {
+	case j.Status.Terminal():
+		return h.done(j), nil
+	case j.UpstreamID != "":
+		// Submitted already: the earlier answer was lost after it was recorded.
+		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now)}, nil
+	case j.SubmitStarted != nil:
+		return h.end(ctx, j, job.ErrNameSubmitUncertain,
+			"an earlier submit attempt did not report back; the upstream may have accepted (and charged for) it, so vidgen did not submit again")
+	case !now.Before(j.Deadline):
+		return h.end(ctx, j, job.ErrNameTimedOut, "the job's deadline passed before the upstream accepted it")
+	}
+	if _, err := h.Store.Update(ctx, j.ID, job.Change{At: now, ClaimSubmit: true}); err != nil {
+		if errors.Is(err, job.ErrConflict) {
+			// Someone else claimed it or ended the job meanwhile: go by the record.
+			return h.Submit(ctx, Input{JobID: j.ID})
+		}
+		return Output{}, &TransientError{Err: err}
+	}
+
+	gen, err := h.Upstream.Submit(ctx, j.Request)
+	now = h.Clock.Now()
+	if err != nil {
+		switch outcome, ue := classifySubmit(err); outcome {
+		case notAccepted:
+			if _, err := h.Store.Update(ctx, j.ID, job.Change{At: now, ReleaseSubmit: true}); err != nil {
+				return Output{}, &TransientError{Err: err}
+			}
+			wait := h.backoff(in.Failures, ue.RetryAfter, j, now)
+			h.log().Warn("submit not accepted, will retry", "job", j.ID, "kind", ue.Kind.String(), "wait_s", wait)
+			return Output{JobID: j.ID, Status: j.Status, WaitSeconds: wait, Failures: in.Failures + 1}, nil
+		case rejected:
+			return h.end(ctx, j, job.ErrNameRejected, "the upstream rejected the request: "+ue.Message)
+		default:
+			h.log().Error("submit outcome unknown", "job", j.ID, "err", err)
+			return h.end(ctx, j, job.ErrNameSubmitUncertain,
+				"the submit's outcome is unknown ("+err.Error()+"); the upstream may have accepted (and charged for) it, so vidgen did not submit again")
+		}
+	}
+	status := job.Queued
+	if gen.Status == job.Generating {
+		status = job.Generating
+	}
+	j, err = h.Store.Update(ctx, j.ID, job.Change{At: now, Status: status, UpstreamID: gen.ID})
+	if err != nil {
+		if errors.Is(err, job.ErrConflict) {
+			// Ended meanwhile (cancelled or timed out): report the final record.
+			if j, gerr := h.load(ctx, in.JobID); gerr == nil && j.Status.Terminal() {
+				return h.done(j), nil
+			}
+		}
+		return Output{}, &TransientError{Err: fmt.Errorf("record upstream id %s: %w", gen.ID, err)}
+	}
+	h.log().Info("submitted", "job", j.ID, "upstream_id", gen.ID)
+	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now)}, nil
+}
+
+// Poll asks the upstream once, records what it says and decides the next
+// wait. Transient upstream failures never fail the job before its deadline.
+func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
+	j, err := h.load(ctx, in.JobID)
+	if err != nil {
+		return Output{}, err
+	}
+	if j.Status.Terminal() {
+		return h.done(j), nil
+	}
+	now := h.Clock.Now()
+	if !now.Before(j.Deadline) {
+		return h.end(ctx, j, job.ErrNameTimedOut, fmt.Sprintf("the upstream did not finish by the job's deadline (%s)", j.Deadline.Format(time.RFC3339)))
+	}
+	gen, err := h.Upstream.Get(ctx, j.UpstreamID)
+	now = h.Clock.Now()
+	if err != nil {
+		var ue *upstream.Error
+		if errors.As(err, &ue) && ue.Kind == upstream.KindNotFound && in.Failures >= maxNotFound-1 {
+			return h.end(ctx, j, job.ErrNameUpstreamNotFound, "the upstream no longer knows generation "+j.UpstreamID)
+		}
+		var retryAfter time.Duration
+		if ue != nil {
+			retryAfter = ue.RetryAfter
+		}
+		wait := h.backoff(in.Failures, retryAfter, j, now)
+		h.log().Warn("poll failed, will retry", "job", j.ID, "err", err, "wait_s", wait)
+		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1}, nil
+	}
+
+	change := job.Change{At: now, CountPoll: true, CreditsUsed: gen.CreditsUsed}
+	switch gen.Status {
+	case job.Completed:
+		if gen.Video == nil || gen.Video.URL == "" {
+			// Completed without a URL is a malformed answer: ask again.
+			wait := h.backoff(in.Failures, 0, j, now)
+			h.log().Warn("completed without a video URL", "job", j.ID)
+			return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1}, nil
+		}
+		video := *gen.Video
+		if video.Duration == nil {
+			d := float64(j.Request.Duration)
+			video.Duration = &d
+		}
+		change.Status, change.Video = job.Completed, &video
+	case job.Failed:
+		e := job.Error{Name: job.ErrNameGenerationFailed, Message: "the upstream reported an error"}
+		if gen.Error != nil {
+			e = *gen.Error
+		}
+		change.Status, change.Error = job.Failed, &e
+	case job.Queued, job.Generating:
+		if gen.Status == job.Generating {
+			change.Status = job.Generating
+		}
+	default:
+		h.log().Warn("unknown upstream status, still polling", "job", j.ID, "status", gen.RawStatus)
+	}
+	j, err = h.Store.Update(ctx, j.ID, change)
+	if err != nil {
+		if errors.Is(err, job.ErrConflict) {
+			if cur, gerr := h.load(ctx, in.JobID); gerr == nil && cur.Status.Terminal() {
+				return h.done(cur), nil
+			}
+		}
+		return Output{}, &TransientError{Err: err}
+	}
+	if j.Status.Terminal() {
+		h.log().Info("job finished", "job", j.ID, "status", j.Status, "polls", j.Polls)
+		return h.done(j), nil
+	}
+	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.Next(j, now)}, nil
+}
+
+// maxNotFound is how many 404s in a row end a job: one 404 right after a
+// submit can be the upstream's own replication lag.
+const maxNotFound = 3
+
+// FailInput is what the state machine's Catch hands to Fail.
+type FailInput struct {
+	JobID string `json:"job_id"`
+	Error string `json:"error"`
+	Cause string `json:"cause"`
+}
+
+// Fail records a failure the state machine caught, so the job ends even
+// when a step could not finish. A terminal job is left as it is.
+func (h *Handlers) Fail(ctx context.Context, in FailInput) (Output, error) {
+	j, err := h.load(ctx, in.JobID)
+	if err != nil {
+		return Output{}, err
+	}
+	if j.Status.Terminal() {
+		return h.done(j), nil
+	}
+	name, msg := job.ErrNameInternal, "vidgen could not finish the job: "+in.Error
+	if in.Error == "States.Timeout" {
+		name, msg = job.ErrNameTimedOut, "the job's state machine timed out"
+	}
+	h.log().Error("step failed", "job", j.ID, "error", in.Error, "cause", truncate(in.Cause, 500))
+	return h.end(ctx, j, name, msg)
+}
+
+// end fails the job and reports the final record; if the job ended
+// meanwhile, the earlier end stands.
+func (h *Handlers) end(ctx context.Context, j job.Job, name, msg string) (Output, error) {
+	out, err := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now(), name, msg))
+	if errors.Is(err, job.ErrConflict) {
+		out, err = h.load(ctx, j.ID)
+	}
+	if err != nil {
+		return Output{}, &TransientError{Err: err}
+	}
+	if out.Status == job.Failed {
+		h.log().Info("job failed", "job", j.ID, "error", out.Error.Name)
+	}
+	return h.done(out), nil
+}
+
+func (h *Handlers) done(j job.Job) Output {
+	return Output{JobID: j.ID, Status: j.Status, Submitted: j.UpstreamID != ""}
+}
+
+func (h *Handlers) load(ctx context.Context, id string) (job.Job, error) {
+	if id == "" {
+		return job.Job{}, errors.New("input has no job_id")
+	}
+	j, err := h.Store.Get(ctx, id)
+	if err != nil && !errors.Is(err, job.ErrNotFound) {
+		return job.Job{}, &TransientError{Err: err}
+	}
+	return j, err
+}
+
+// backoff is exponential with full jitter, at least Retry-After, and never
+// past the job's deadline (plus a second, so the next step sees it passed).
+func (h *Handlers) backoff(failures int, retryAfter time.Duration, j job.Job, now time.Time) int {
+	ceiling := math.Min(float64(h.Policy.MaxBackoff), float64(h.Policy.BaseBackoff)*math.Pow(2, float64(failures)))
+	d := time.Duration(h.rand() * ceiling)
+	d = max(d, retryAfter, time.Second)
+	return clampToDeadline(d, j, now)
+}
+
+func clampToDeadline(d time.Duration, j job.Job, now time.Time) int {
+	if left := j.Deadline.Sub(now) + time.Second; d > left {
+		d = max(left, time.Second)
+	}
+	return int(math.Ceil(d.Seconds()))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,176 @@
+// Package storetest is the contract every job store must meet. Each store's
+// tests call Run with a constructor, so the embedded store and DynamoDB are
+// held to exactly the same behaviour.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// Store is what the contract exercises.
+type Store interface {
+	Create(ctx context.Context, j job.Job) error
+	Get(ctx context.Context, id string) (job.Job, error)
+	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
+}
+
+// Run runs the contract against stores made by newStore; each subtest gets
+// a fresh store.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	seed := int64(42)
+	sample := func(id string) job.Job {
+		return job.Job{
+			ID: id, Tenant: "tenantA", Status: job.Queued,
+			Request: job.Request{Model: job.Model, ImageURL: "https://example.com/a.png", Prompt: "p",
+				AspectRatio: "16:9", Duration: 5, Seed: &seed},
+			CreatedAt: t0, UpdatedAt: t0, Deadline: t0.Add(30 * time.Minute),
+		}
+	}
+	ctx := context.Background()
+
+	t.Run("create and get round-trip", func(t *testing.T) {
+		s := newStore(t)
+		want := sample("j1")
+		if err := s.Create(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, "j1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sameJob(got, want); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("create is create-if-absent", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.Create(ctx, sample("j1")); err != nil {
+			t.Fatal(err)
+		}
+		other := sample("j1")
+		other.Tenant = "tenantB"
+		if err := s.Create(ctx, other); !errors.Is(err, job.ErrExists) {
+			t.Fatalf("second create: err = %v, want ErrExists", err)
+		}
+		got, _ := s.Get(ctx, "j1")
+		if got.Tenant != "tenantA" {
+			t.Fatal("second create overwrote the first")
+		}
+	})
+	t.Run("missing job", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Get(ctx, "nope"); !errors.Is(err, job.ErrNotFound) {
+			t.Fatalf("get: err = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Update(ctx, "nope", job.Change{At: t0}); !errors.Is(err, job.ErrNotFound) {
+			t.Fatalf("update: err = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("forward moves and a final record", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.Create(ctx, sample("j1")); err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(time.Minute)
+		j, err := s.Update(ctx, "j1", job.Change{At: at, Status: job.Generating, UpstreamID: "up-1", CountPoll: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status != job.Generating || j.UpstreamID != "up-1" || j.Polls != 1 || !j.UpdatedAt.Equal(at) {
+			t.Fatalf("after update: %+v", j)
+		}
+		if _, err := s.Update(ctx, "j1", job.Change{At: at, Status: job.Queued}); !errors.Is(err, job.ErrConflict) {
+			t.Fatalf("backwards: err = %v, want ErrConflict", err)
+		}
+		dur, credits := 5.0, 12.5
+		done := job.Change{At: at.Add(time.Minute), Status: job.Completed,
+			Video: &job.Video{URL: "https://cdn.example/v.mp4", Duration: &dur}, CreditsUsed: &credits}
+		if _, err := s.Update(ctx, "j1", done); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []job.Change{
+			job.Fail(at.Add(2*time.Minute), job.ErrNameCancelled, "late"),
+			{At: at.Add(2 * time.Minute), Status: job.Completed, Video: &job.Video{URL: "https://other"}},
+			{At: at.Add(2 * time.Minute), CountPoll: true},
+		} {
+			if _, err := s.Update(ctx, "j1", c); !errors.Is(err, job.ErrConflict) {
+				t.Fatalf("change of a terminal job: err = %v, want ErrConflict", err)
+			}
+		}
+		got, _ := s.Get(ctx, "j1")
+		if got.Status != job.Completed || got.Video.URL != "https://cdn.example/v.mp4" || *got.CreditsUsed != 12.5 || got.Error != nil {
+			t.Fatalf("terminal record changed: %+v", got)
+		}
+	})
+	t.Run("submit claim is taken once", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.Create(ctx, sample("j1")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, "j1", job.Change{At: t0, ClaimSubmit: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, "j1", job.Change{At: t0, ClaimSubmit: true}); !errors.Is(err, job.ErrConflict) {
+			t.Fatalf("second claim: err = %v, want ErrConflict", err)
+		}
+		j, err := s.Update(ctx, "j1", job.Change{At: t0, ReleaseSubmit: true})
+		if err != nil || j.SubmitStarted != nil {
+			t.Fatalf("release: %v %+v", err, j)
+		}
+		if _, err := s.Update(ctx, "j1", job.Change{At: t0, ClaimSubmit: true}); err != nil {
+			t.Fatalf("claim after release: %v", err)
+		}
+	})
+	t.Run("concurrent claims: exactly one wins", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.Create(ctx, sample("j1")); err != nil {
+			t.Fatal(err)
+		}
+		const n = 16
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.Update(ctx, "j1", job.Change{At: t0, ClaimSubmit: true})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		wins := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, job.ErrConflict):
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d claims won, want 1", wins)
+		}
+	})
+}
+
+func sameJob(got, want job.Job) error {
+	switch {
+	case got.ID != want.ID, got.Tenant != want.Tenant, got.Status != want.Status:
+		return fmt.Errorf("got %+v, want %+v", got, want)
+	case got.Request.Prompt != want.Request.Prompt, got.Request.ImageURL != want.Request.ImageURL,
+		got.Request.Duration != want.Request.Duration, *got.Request.Seed != *want.Request.Seed:
+		return fmt.Errorf("request: got %+v, want %+v", got.Request, want.Request)
+	case !got.CreatedAt.Equal(want.CreatedAt), !got.Deadline.Equal(want.Deadline):
+		return fmt.Errorf("times: got %+v, want %+v", got, want)
+	}
+	return nil
+}
