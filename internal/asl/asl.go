@@ -1,0 +1,156 @@
+// Package asl interprets AWS Step Functions state machines written in the
+// Amazon States Language with JSONPath, so the project's state machines can
+// run in-process with the semantics they have in AWS.
+//
+// It supports the Pass, Task, Choice, Wait, Succeed and Fail states, reference
+// paths, payload templates and a set of intrinsic functions. Parse refuses
+// everything else, naming the state and field, rather than run a definition
+// differently from AWS.
+package asl
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Clock is the time source. Tests pass a manual clock whose Sleep returns at
+// once after advancing time.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// Invoker runs a Task state's Resource with the effective input and returns
+// its raw JSON output.
+type Invoker interface {
+	Invoke(ctx context.Context, resource string, input json.RawMessage) (json.RawMessage, error)
+}
+
+// Error is a States error with a name and cause. An Invoker returns *Error to
+// name a task failure (for example Name "TransientError"); any other error
+// from Invoke is treated as Name "States.TaskFailed" with Cause err.Error().
+type Error struct {
+	Name, Cause string
+}
+
+func (e *Error) Error() string {
+	name := cmp.Or(e.Name, "unnamed error") // a Fail state may set neither field
+	if e.Cause == "" {
+		return name
+	}
+	return name + ": " + e.Cause
+}
+
+// Predefined error names.
+const (
+	errALL                    = "States.ALL"
+	errDataLimitExceeded      = "States.DataLimitExceeded"
+	errNoChoiceMatched        = "States.NoChoiceMatched"
+	errResultPathMatchFailure = "States.ResultPathMatchFailure"
+	errRuntime                = "States.Runtime"
+	errTaskFailed             = "States.TaskFailed"
+	errTimeout                = "States.Timeout"
+)
+
+// Options are the dependencies of a run.
+type Options struct {
+	Clock   Clock   // nil means the wall clock
+	Invoker Invoker // required when the machine has Task states
+
+	// Rand returns numbers in [0,1) for JitterStrategy FULL and, when set,
+	// for States.UUID. Nil means math/rand/v2 and crypto/rand.
+	Rand func() float64
+
+	// Checkpoint, when set, is called each time execution is about to enter
+	// a state, with the state name and that state's raw input; a caller
+	// persists it so an execution can resume after a crash. A non-nil error
+	// aborts the execution with that error.
+	Checkpoint func(ctx context.Context, c Checkpoint) error
+}
+
+// Checkpoint records that an execution entered State with Input.
+type Checkpoint struct {
+	State   string
+	Input   json.RawMessage
+	Entered time.Time
+}
+
+// Execution identifies one run; it feeds the context object ($$).
+type Execution struct {
+	ID, Name  string          // $$.Execution.Id and $$.Execution.Name
+	Input     json.RawMessage // $$.Execution.Input; empty means {}
+	StartTime time.Time       // $$.Execution.StartTime; zero means the clock's now
+}
+
+// Machine is a parsed and validated state machine definition.
+type Machine struct {
+	startAt string
+	timeout int
+	states  map[string]*state
+	hasTask bool
+}
+
+// StartAt returns the name of the first state.
+func (m *Machine) StartAt() string { return m.startAt }
+
+// TimeoutSeconds returns the execution timeout, or 0 when it is unset.
+func (m *Machine) TimeoutSeconds() int { return m.timeout }
+
+// A state is one parsed state. Which fields are used depends on typ.
+type state struct {
+	name, typ string
+	next      string // empty for a terminal state
+	end       bool
+
+	inputPath, outputPath *path // nil when the field is null
+	parameters            any   // compiled payload template; nil when absent
+	resultSelector        any
+	resultPath            *path // nil when the field is null
+	result                any
+	hasResult             bool
+
+	resource string
+	timeout  time.Duration
+	retry    []retrier
+	catch    []catcher
+
+	choices []*rule
+	def     string
+
+	waitKind  string // the Wait field that is set
+	waitFor   time.Duration
+	waitUntil time.Time
+	waitPath  *path
+
+	errName, cause       string
+	errorPath, causePath expr
+}
+
+type retrier struct {
+	errors      []string
+	interval    int
+	maxAttempts int
+	backoff     float64
+	maxDelay    int // 0 when unset
+	jitter      bool
+}
+
+type catcher struct {
+	errors     []string
+	next       string
+	resultPath *path
+}
+
+// targets returns the states st can transition to.
+func (st *state) targets() []string {
+	t := []string{st.next, st.def}
+	for _, c := range st.catch {
+		t = append(t, c.next)
+	}
+	for _, r := range st.choices {
+		t = append(t, r.next)
+	}
+	return t
+}

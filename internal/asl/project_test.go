@@ -1,0 +1,68 @@
+package asl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestProjectStateMachines checks that the project's own definitions load
+// and that the video job runs to both of its ends.
+func TestProjectStateMachines(t *testing.T) {
+	files, err := filepath.Glob("../../statemachine/*.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("no state machine definitions")
+	}
+	for _, f := range files {
+		def, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(def); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+
+	def, err := os.ReadFile("../../statemachine/video_job.asl.json")
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	m := mustParse(t, string(def))
+	polls := 0
+	inv := invokerFunc(func(_ context.Context, resource string, _ json.RawMessage) (json.RawMessage, error) {
+		switch resource {
+		case "${SubmitFunctionArn}":
+			return json.RawMessage(`{"status":"queued","submitted":true,"wait_seconds":10,"failures":0}`), nil
+		case "${PollFunctionArn}":
+			if polls++; polls < 3 {
+				return json.RawMessage(`{"status":"generating","wait_seconds":15,"failures":0}`), nil
+			}
+			return json.RawMessage(`{"status":"completed","failures":0}`), nil
+		}
+		return json.RawMessage(`{}`), nil
+	})
+	clock := newClock()
+	exe := Execution{ID: "id", Name: "job", Input: json.RawMessage(`{"job_id":"j-1"}`), StartTime: t0}
+	out, err := m.Run(context.Background(), exe, Options{Clock: clock, Invoker: inv})
+	check(t, string(out), err, `{"job_id":"j-1","step":{"status":"completed","failures":0}}`, "")
+
+	failPoll := invokerFunc(func(_ context.Context, resource string, _ json.RawMessage) (json.RawMessage, error) {
+		switch resource {
+		case "${SubmitFunctionArn}":
+			return json.RawMessage(`{"status":"queued","submitted":true,"wait_seconds":10,"failures":0}`), nil
+		case "${PollFunctionArn}":
+			return nil, &Error{Name: "TransientError", Cause: "upstream down"}
+		}
+		return json.RawMessage(`{"status":"error"}`), nil
+	})
+	_, err = m.Run(context.Background(), exe, Options{Clock: newClock(), Invoker: failPoll, Rand: func() float64 { return 0.5 }})
+	if errName(err) != "VideoGenerationFailed" {
+		t.Fatalf("error = %v, want VideoGenerationFailed", err)
+	}
+}

@@ -1,0 +1,527 @@
+package asl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// maxPayload is the AWS quota on the size of any state's input or output.
+const maxPayload = 256 * 1024
+
+var (
+	// errExecTimeout ends an execution that has run out of time. It becomes
+	// a States.Timeout only at the top of the run, so no Catch can handle it.
+	errExecTimeout = errors.New("asl: execution timed out")
+	errTaskTimeout = errors.New("asl: task timed out")
+)
+
+// A runtimeErr is a States.Runtime failure not yet attributed to a state.
+// Being no *Error, it passes Retry and Catch untouched, as in AWS.
+type runtimeErr string
+
+func (e runtimeErr) Error() string { return string(e) }
+
+func runtimeError(format string, args ...any) error {
+	return runtimeErr(fmt.Sprintf(format, args...))
+}
+
+// Run runs exe from the start state. It returns the final output when the
+// execution succeeds, or a *Error when it fails, times out (States.Timeout)
+// or produces too large a payload (States.DataLimitExceeded). Cancelling ctx
+// stops the run with ctx.Err() wrapped.
+func (m *Machine) Run(ctx context.Context, exe Execution, opts Options) (json.RawMessage, error) {
+	return m.Resume(ctx, exe, Checkpoint{State: m.startAt, Input: exe.Input}, opts)
+}
+
+// Resume runs exe from a checkpoint, entering from.State again with
+// from.Input. The execution timeout is still measured from exe.StartTime.
+func (m *Machine) Resume(ctx context.Context, exe Execution, from Checkpoint, opts Options) (json.RawMessage, error) {
+	if _, ok := m.states[from.State]; !ok {
+		return nil, fmt.Errorf("asl: resume: there is no state named %q", from.State)
+	}
+	if m.hasTask && opts.Invoker == nil {
+		return nil, errors.New("asl: Options.Invoker is required to run Task states")
+	}
+	r := &runner{m: m, opts: opts, clock: opts.Clock, jitter: opts.Rand, exe: exe}
+	if r.clock == nil {
+		r.clock = wallClock{}
+	}
+	if r.jitter == nil {
+		r.jitter = rand.Float64
+	}
+	if r.exe.StartTime.IsZero() {
+		r.exe.StartTime = r.clock.Now()
+	}
+	if m.timeout > 0 {
+		r.deadline = r.exe.StartTime.Add(time.Duration(m.timeout) * time.Second)
+	}
+	var err error
+	if r.execInput, err = decodeInput(exe.Input); err != nil {
+		return nil, fmt.Errorf("asl: execution input: %w", err)
+	}
+	input, err := decodeInput(from.Input)
+	if err != nil {
+		return nil, fmt.Errorf("asl: input of state %q: %w", from.State, err)
+	}
+	return r.run(ctx, from.State, input)
+}
+
+type runner struct {
+	m         *Machine
+	opts      Options
+	clock     Clock
+	jitter    func() float64
+	exe       Execution
+	execInput any
+	deadline  time.Time // zero when the machine has no TimeoutSeconds
+}
+
+func (r *runner) run(ctx context.Context, name string, input any) (json.RawMessage, error) {
+	for {
+		raw, err := sized(input, "input of state", name)
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("asl: %w", err)
+		}
+		if r.expired() {
+			return nil, r.timeoutError()
+		}
+		entered := r.clock.Now()
+		if r.opts.Checkpoint != nil {
+			if err := r.opts.Checkpoint(ctx, Checkpoint{State: name, Input: raw, Entered: entered}); err != nil {
+				return nil, fmt.Errorf("asl: checkpoint of state %q: %w", name, err)
+			}
+		}
+		out, next, err := r.step(ctx, r.m.states[name], input, entered)
+		switch {
+		case errors.Is(err, errExecTimeout):
+			return nil, r.timeoutError()
+		case err != nil:
+			return nil, err
+		case next == "":
+			return sized(out, "output of state", name)
+		}
+		name, input = next, out
+	}
+}
+
+// sized encodes a payload, failing with States.DataLimitExceeded when it is
+// larger than AWS allows.
+func sized(v any, what, name string) (json.RawMessage, error) {
+	b, err := encode(v)
+	if err != nil {
+		return nil, fmt.Errorf("asl: %s %q: %w", what, name, err)
+	}
+	if len(b) > maxPayload {
+		return nil, &Error{Name: errDataLimitExceeded, Cause: fmt.Sprintf(
+			"The %s '%s' has a size of %d bytes, exceeding the maximum of %d", what, name, len(b), maxPayload)}
+	}
+	return b, nil
+}
+
+func (r *runner) step(ctx context.Context, st *state, input any, entered time.Time) (out any, next string, err error) {
+	s := r.scope(st, entered, 0)
+	next = st.next
+	switch st.typ {
+	case "Pass", "Succeed":
+		if out, err = effective(st, input, s); err == nil {
+			if st.hasResult {
+				out = st.result
+			}
+			out, err = output(st, input, out, s)
+		}
+	case "Task":
+		out, next, err = r.task(ctx, st, input, entered)
+	case "Choice":
+		out, next, err = choose(st, input, s)
+	case "Wait":
+		out, err = r.wait(ctx, st, input, s)
+	case "Fail":
+		err = fail(st, input, s)
+	}
+	var re runtimeErr
+	if errors.As(err, &re) {
+		err = &Error{Name: errRuntime, Cause: fmt.Sprintf("An error occurred while executing the state '%s'. %s", st.name, re)}
+	}
+	return out, next, err
+}
+
+// scope returns the paths' view of a state: its context object with the
+// execution and the state.
+func (r *runner) scope(st *state, entered time.Time, retries int) scope {
+	return scope{
+		ctx: map[string]any{
+			"Execution": map[string]any{
+				"Id":        r.exe.ID,
+				"Name":      r.exe.Name,
+				"Input":     r.execInput,
+				"StartTime": formatTime(r.exe.StartTime),
+			},
+			"State": map[string]any{
+				"Name":        st.name,
+				"EnteredTime": formatTime(entered),
+				"RetryCount":  json.Number(strconv.Itoa(retries)),
+			},
+		},
+		rand: r.opts.Rand,
+	}
+}
+
+// formatTime renders a time as AWS does in the context object.
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// effective applies InputPath and then Parameters to a state's input.
+func effective(st *state, input any, s scope) (any, error) {
+	eff, err := selectPath(st.inputPath, s.with(input), "InputPath")
+	if err != nil || st.parameters == nil {
+		return eff, err
+	}
+	return evalTemplate(st.parameters, s.with(eff))
+}
+
+// output places result into the state's input with ResultPath and then
+// applies OutputPath.
+func output(st *state, input, result any, s scope) (any, error) {
+	out, err := setResult(input, st.resultPath, result)
+	if err != nil {
+		return nil, err
+	}
+	return selectPath(st.outputPath, s.with(out), "OutputPath")
+}
+
+// selectPath applies an InputPath or OutputPath; nil stands for null, which
+// selects an empty object.
+func selectPath(p *path, s scope, field string) (any, error) {
+	if p == nil {
+		return map[string]any{}, nil
+	}
+	v, ok := s.resolve(p)
+	if !ok {
+		return nil, runtimeError("Invalid path '%s' specified for the field %s: no value at that path in the input %s",
+			p.src, field, abbrev(s.input))
+	}
+	return v, nil
+}
+
+func choose(st *state, input any, s scope) (any, string, error) {
+	eff, err := effective(st, input, s)
+	if err != nil {
+		return nil, "", err
+	}
+	next := st.def
+	for _, rl := range st.choices {
+		ok, err := rl.eval(s.with(eff))
+		if err != nil {
+			return nil, "", err
+		}
+		if ok {
+			next = rl.next
+			break
+		}
+	}
+	if next == "" {
+		return nil, "", &Error{Name: errNoChoiceMatched, Cause: fmt.Sprintf(
+			"No choice rule of state '%s' matched and it has no Default", st.name)}
+	}
+	out, err := selectPath(st.outputPath, s.with(eff), "OutputPath")
+	return out, next, err
+}
+
+func (r *runner) wait(ctx context.Context, st *state, input any, s scope) (any, error) {
+	eff, err := effective(st, input, s)
+	if err != nil {
+		return nil, err
+	}
+	var d time.Duration
+	switch st.waitKind {
+	case "Seconds":
+		d = st.waitFor
+	case "Timestamp":
+		d = st.waitUntil.Sub(r.clock.Now())
+	case "SecondsPath":
+		v, err := st.waitPath.eval(s.with(eff))
+		if err != nil {
+			return nil, err
+		}
+		n, _ := v.(json.Number)
+		secs, err := n.Int64()
+		if err != nil {
+			return nil, runtimeError("The SecondsPath parameter cannot be parsed as a long value: %s == %s", st.waitPath.src, abbrev(v))
+		}
+		if secs < 0 {
+			return nil, runtimeError("The SecondsPath parameter references a negative value: %s == %d", st.waitPath.src, secs)
+		}
+		// Cap the wait so the Duration cannot overflow; an execution lasts
+		// at most a year anyway.
+		d = time.Duration(min(secs, 1<<33)) * time.Second
+	case "TimestampPath":
+		v, err := st.waitPath.eval(s.with(eff))
+		if err != nil {
+			return nil, err
+		}
+		t, ok := timestamp(v)
+		if !ok {
+			return nil, runtimeError("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s == %s",
+				st.waitPath.src, abbrev(v))
+		}
+		d = t.Sub(r.clock.Now())
+	}
+	if err := r.sleep(ctx, d); err != nil {
+		return nil, err
+	}
+	return selectPath(st.outputPath, s.with(eff), "OutputPath")
+}
+
+func fail(st *state, input any, s scope) error {
+	e := &Error{Name: st.errName, Cause: st.cause}
+	for _, f := range []struct {
+		x     expr
+		dst   *string
+		field string
+	}{{st.errorPath, &e.Name, "ErrorPath"}, {st.causePath, &e.Cause, "CausePath"}} {
+		if f.x == nil {
+			continue
+		}
+		v, err := f.x.eval(s.with(input))
+		if err != nil {
+			return err
+		}
+		str, ok := v.(string)
+		if !ok {
+			return runtimeError("The value of the field %s must be a string, not %s", f.field, abbrev(v))
+		}
+		*f.dst = str
+	}
+	return e
+}
+
+// task runs a Task state, retrying and catching its errors.
+func (r *runner) task(ctx context.Context, st *state, input any, entered time.Time) (any, string, error) {
+	attempts := make([]int, len(st.retry)) // each retrier counts its own
+	retries := 0
+	for {
+		s := r.scope(st, entered, retries)
+		out, err := r.attempt(ctx, st, input, s)
+		var se *Error
+		if !errors.As(err, &se) {
+			return out, st.next, err
+		}
+		if i := matchRetrier(st.retry, se.Name); i >= 0 && attempts[i] < st.retry[i].maxAttempts {
+			d := st.retry[i].delay(attempts[i], r.jitter)
+			attempts[i]++
+			retries++
+			if err := r.sleep(ctx, d); err != nil {
+				return nil, "", err
+			}
+			continue
+		}
+		for _, c := range st.catch {
+			if matches(c.errors, se.Name) {
+				out, err := setResult(input, c.resultPath, map[string]any{"Error": se.Name, "Cause": se.Cause})
+				return out, c.next, err
+			}
+		}
+		return nil, "", se
+	}
+}
+
+func (r *runner) attempt(ctx context.Context, st *state, input any, s scope) (any, error) {
+	params, err := effective(st, input, s)
+	if err != nil {
+		return nil, err
+	}
+	result, err := r.invoke(ctx, st, params)
+	if err != nil {
+		return nil, err
+	}
+	if st.resultSelector != nil {
+		if result, err = evalTemplate(st.resultSelector, s.with(result)); err != nil {
+			return nil, err
+		}
+	}
+	return output(st, input, result, s)
+}
+
+// invoke calls the Invoker, bounded by the task's and the execution's
+// timeouts. Both are enforced as context deadlines and, after the call, on
+// the Clock, so a virtual clock that ran past them counts too.
+func (r *runner) invoke(ctx context.Context, st *state, params any) (any, error) {
+	in, err := sized(params, "input of task", st.name)
+	if err != nil {
+		return nil, err
+	}
+	start := r.clock.Now()
+	ictx := ctx
+	if st.timeout > 0 {
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithTimeoutCause(ictx, st.timeout, errTaskTimeout)
+		defer cancel()
+	}
+	if !r.deadline.IsZero() {
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithTimeoutCause(ictx, r.deadline.Sub(start), errExecTimeout)
+		defer cancel()
+	}
+	res, err := r.opts.Invoker.Invoke(ictx, st.resource, in)
+	cause := context.Cause(ictx)
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("asl: %w", ctx.Err())
+	case r.expired() || errors.Is(cause, errExecTimeout):
+		return nil, errExecTimeout
+	case st.timeout > 0 && (r.clock.Now().Sub(start) >= st.timeout || errors.Is(cause, errTaskTimeout)):
+		return nil, &Error{Name: errTimeout, Cause: fmt.Sprintf("Task '%s' timed out after %v", st.name, st.timeout)}
+	case err != nil:
+		var se *Error
+		if errors.As(err, &se) && se.Name != "" {
+			return nil, &Error{Name: se.Name, Cause: se.Cause}
+		}
+		return nil, &Error{Name: errTaskFailed, Cause: err.Error()}
+	case len(res) > maxPayload:
+		return nil, &Error{Name: errDataLimitExceeded, Cause: fmt.Sprintf(
+			"The state/task '%s' returned a result with a size of %d bytes, exceeding the maximum of %d", st.name, len(res), maxPayload)}
+	case len(bytes.TrimSpace(res)) == 0:
+		return nil, nil
+	}
+	v, err := decode(res)
+	if err != nil {
+		return nil, runtimeError("The task result is not valid JSON: %v", err)
+	}
+	return v, nil
+}
+
+// matchRetrier returns the index of the first retrier for the error, or -1.
+func matchRetrier(rs []retrier, name string) int {
+	for i, r := range rs {
+		if matches(r.errors, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// matches reports whether an ErrorEquals list handles the named error.
+// States.Runtime is never handled; the wildcards States.ALL and
+// States.TaskFailed leave out States.DataLimitExceeded, and States.TaskFailed
+// also States.Timeout.
+func matches(list []string, name string) bool {
+	if name == errRuntime {
+		return false
+	}
+	for _, e := range list {
+		switch {
+		case e == name:
+			return true
+		case name == errDataLimitExceeded:
+		case e == errALL:
+			return true
+		case e == errTaskFailed && name != errTimeout:
+			return true
+		}
+	}
+	return false
+}
+
+// delay returns the wait before retry number attempt (from 0).
+func (rt retrier) delay(attempt int, rnd func() float64) time.Duration {
+	secs := float64(rt.interval) * math.Pow(rt.backoff, float64(attempt))
+	if rt.maxDelay > 0 {
+		secs = min(secs, float64(rt.maxDelay))
+	}
+	secs = min(secs, 366*24*3600) // an execution lasts at most a year
+	if rt.jitter {
+		secs *= rnd()
+	}
+	return time.Duration(math.Round(secs*1000)) * time.Millisecond
+}
+
+// sleep waits on the Clock, but no further than the execution's deadline.
+func (r *runner) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	timedOut := false
+	if !r.deadline.IsZero() {
+		if left := r.deadline.Sub(r.clock.Now()); d >= left {
+			d, timedOut = max(left, 0), true
+		}
+	}
+	if err := r.clock.Sleep(ctx, d); err != nil {
+		return fmt.Errorf("asl: %w", err)
+	}
+	if timedOut || r.expired() {
+		return errExecTimeout
+	}
+	return nil
+}
+
+func (r *runner) expired() bool {
+	return !r.deadline.IsZero() && !r.clock.Now().Before(r.deadline)
+}
+
+func (r *runner) timeoutError() *Error {
+	return &Error{Name: errTimeout, Cause: fmt.Sprintf("The execution ran longer than its TimeoutSeconds of %d", r.m.timeout)}
+}
+
+// decodeInput decodes an execution or checkpoint input; AWS treats an
+// empty one as {}.
+func decodeInput(b []byte) (any, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return map[string]any{}, nil
+	}
+	return decode(b)
+}
+
+// decode parses one JSON value, keeping numbers exact as json.Number.
+func decode(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
+// encode renders a value as compact JSON, without the HTML escaping that
+// would make payloads larger than AWS measures them.
+func encode(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// wallClock is the real time, used when Options.Clock is nil.
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
