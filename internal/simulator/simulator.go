@@ -1,0 +1,520 @@
+package simulator
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// sampleMP4 is the video every completed generation serves: 2 s of test
+// pattern, 320x180, H.264 Constrained Baseline, moov before mdat.
+// Made once (ffmpeg is not on CI) with the command in sample.mp4.txt:
+//
+//	ffmpeg -f lavfi -i testsrc=size=320x180:rate=24 -t 2 -c:v libx264 -pix_fmt yuv420p -movflags +faststart -profile:v baseline -map_metadata -1 -fflags +bitexact internal/simulator/sample.mp4
+//
+//go:embed sample.mp4
+var sampleMP4 string // a string so that nothing can modify it
+
+// Defaults of Config.
+const (
+	DefaultQueueTime      = 3 * time.Second
+	DefaultGenerationTime = 25 * time.Second
+)
+
+const (
+	// maxRequestBody leaves room for a 4 MiB data-URI image in base64 plus
+	// the other fields; job.ParseRequest enforces the exact limits.
+	maxRequestBody = 8 << 20
+	// tokensPerSecond is what a completed generation reports as used per
+	// second of video. The figure is arbitrary; clients only record it.
+	tokensPerSecond = 100_000
+)
+
+// Clock tells the simulator the time.
+type Clock interface {
+	Now() time.Time
+}
+
+// Config configures a Server. The zero value is usable.
+type Config struct {
+	// Key is the bearer key clients must send; "" accepts any non-empty key.
+	Key string
+	// Clock defaults to the wall clock.
+	Clock Clock
+	// QueueTime is how long a generation reports "queued" after the submit;
+	// 0 means DefaultQueueTime and a negative value means no queueing.
+	QueueTime time.Duration
+	// GenerationTime is how long it then reports "generating"; 0 means
+	// DefaultGenerationTime. Ten-second videos take 1.8 times as long.
+	GenerationTime time.Duration
+	// PublicURL is the base of video URLs; "" derives it from each poll's
+	// Host header (http://host).
+	PublicURL string
+	// Log defaults to discarding.
+	Log *slog.Logger
+}
+
+// Endpoint names what a fault is injected into.
+type Endpoint int
+
+// Endpoints. Each covers both the current and the legacy route.
+const (
+	SubmitEndpoint Endpoint = iota + 1
+	PollEndpoint
+)
+
+func (e Endpoint) String() string {
+	switch e {
+	case SubmitEndpoint:
+		return "submit"
+	case PollEndpoint:
+		return "poll"
+	}
+	return "Endpoint(" + strconv.Itoa(int(e)) + ")"
+}
+
+// Fault spoils the answer to one request. Delay combines with any other
+// field; otherwise Reset wins over Status, Status over Malformed, and
+// Malformed over Truncated. A Fault with only Delay set answers normally,
+// late.
+type Fault struct {
+	Status      int           // answer with this HTTP status and a JSON error body (e.g. 429, 500, 503)
+	RetryAfter  string        // Retry-After header value to send with Status
+	Delay       time.Duration // real delay before answering (returns early if the request context ends)
+	Reset       bool          // hijack the connection and close it without answering
+	Malformed   bool          // 200 with a body that is not JSON
+	Truncated   bool          // 200 whose Content-Length exceeds the bytes sent
+	AfterAccept bool          // handle the request first (a submit is accepted and counted), then apply the fault
+}
+
+// Server is the simulated upstream. It is safe for concurrent use.
+type Server struct {
+	key       string
+	clock     Clock
+	queue     time.Duration
+	gen       time.Duration
+	publicURL string
+	log       *slog.Logger
+	mux       *http.ServeMux
+
+	mu          sync.Mutex
+	gens        map[string]*generation
+	submissions int
+	byRequest   map[requestKey]int // accepted submits of each distinct request
+	faults      map[Endpoint][]Fault
+}
+
+// New returns a Server configured by cfg.
+func New(cfg Config) *Server {
+	s := &Server{
+		key:       cfg.Key,
+		clock:     cfg.Clock,
+		queue:     cfg.QueueTime,
+		gen:       cfg.GenerationTime,
+		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		log:       cfg.Log,
+		mux:       http.NewServeMux(),
+		gens:      make(map[string]*generation),
+		byRequest: make(map[requestKey]int),
+		faults:    make(map[Endpoint][]Fault),
+	}
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
+	switch {
+	case s.queue == 0:
+		s.queue = DefaultQueueTime
+	case s.queue < 0:
+		s.queue = 0
+	}
+	if s.gen <= 0 {
+		s.gen = DefaultGenerationTime
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, route := range []struct {
+		path   string
+		legacy bool
+	}{
+		{"/v2/video/generations", false},
+		{"/v2/generate/video/runway/generation", true},
+	} {
+		s.mux.Handle("POST "+route.path, s.endpoint(SubmitEndpoint, s.submitter(route.legacy)))
+		s.mux.Handle("GET "+route.path, s.endpoint(PollEndpoint, s.poll))
+	}
+	s.mux.HandleFunc("GET /files/{file}", s.serveFile)
+	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Submissions reports how many submits were accepted in total.
+func (s *Server) Submissions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.submissions
+}
+
+// SubmissionsOf reports how many accepted submits carried a request
+// identical to req once validated (defaults filled in).
+func (s *Server) SubmissionsOf(req job.Request) int {
+	key, err := canonical(req)
+	if err != nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byRequest[key]
+}
+
+// Inject queues faults for the next requests to e, one per request, in order.
+func (s *Server) Inject(e Endpoint, faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[e] = append(s.faults[e], faults...)
+}
+
+func (s *Server) takeFault(e Endpoint) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.faults[e]
+	if len(q) == 0 {
+		return Fault{}, false
+	}
+	f := q[0]
+	s.faults[e] = q[1:]
+	return f, true
+}
+
+// requestKey identifies identical requests: the hash of their canonical JSON
+// (struct fields marshal in a fixed order). Hashing keeps the count small
+// when requests carry data-URI images of megabytes.
+type requestKey [sha256.Size]byte
+
+func canonical(req job.Request) (requestKey, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return requestKey{}, fmt.Errorf("encode request: %w", err)
+	}
+	return sha256.Sum256(b), nil
+}
+
+// answer is what a route would say when nothing goes wrong.
+type answer struct {
+	status int
+	header http.Header
+	body   any
+}
+
+// request is what a route handles: the request and its body, read in full
+// up front so that net/http notices a client that hangs up during a Delay.
+type request struct {
+	*http.Request
+	body    []byte
+	readErr error
+}
+
+// endpoint wraps a route with fault injection.
+func (s *Server) endpoint(e Endpoint, handle func(request) answer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+		req := request{Request: r, body: body, readErr: err}
+		f, faulty := s.takeFault(e)
+		if !faulty {
+			handle(req).write(w)
+			return
+		}
+		s.log.Info("injecting fault", "endpoint", e, "fault", fmt.Sprintf("%+v", f))
+		if !f.AfterAccept {
+			if !delay(r.Context(), f.Delay) {
+				return
+			}
+			if f.Reset || f.Status != 0 || f.Malformed || f.Truncated {
+				// Struck before the request was looked at, so the answer a
+				// Truncated fault cuts is a stand-in.
+				s.spoil(w, f, answer{status: http.StatusOK, body: submitResponse{ID: newID(), Status: string(job.Queued)}})
+				return
+			}
+			handle(req).write(w)
+			return
+		}
+		a := handle(req)
+		if !delay(r.Context(), f.Delay) {
+			return
+		}
+		s.spoil(w, f, a)
+	})
+}
+
+// delay waits for d and reports whether the client is still there.
+func delay(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false // the client gave up; nobody is left to answer
+	}
+}
+
+// spoil answers as f says, using a as the answer a fault cuts short or
+// leaves alone.
+func (s *Server) spoil(w http.ResponseWriter, f Fault, a answer) {
+	switch {
+	case f.Reset:
+		s.reset(w)
+	case f.Status != 0:
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		writeError(w, f.Status, errorName(f.Status), "simulated fault: "+http.StatusText(f.Status), nil)
+	case f.Malformed:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "<html><body>502 Bad Gateway</body></html>\n")
+	case f.Truncated:
+		body := marshal(a.body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		// Having declared more than it writes, the server closes the
+		// connection when the handler returns, and the client reads a
+		// body that ends early.
+		w.Write(body[:len(body)/2])
+	default:
+		a.write(w)
+	}
+}
+
+// reset drops the connection without a word. A zero linger makes the kernel
+// send RST rather than FIN, like a crashing proxy would.
+func (s *Server) reset(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		s.log.Error("cannot hijack connection for a reset fault", "err", err)
+		panic(http.ErrAbortHandler) // the next best thing: net/http drops the connection
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		tcp.SetLinger(0)
+	}
+	conn.Close()
+}
+
+func errorName(status int) string {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return "RateLimitError"
+	case status >= 500:
+		return "ServiceUnavailable"
+	}
+	return strings.ReplaceAll(http.StatusText(status), " ", "")
+}
+
+type submitResponse struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+func (s *Server) submitter(legacy bool) func(request) answer {
+	return func(r request) answer {
+		if a, ok := s.authorize(r.Request); !ok {
+			return a
+		}
+		if err := r.readErr; err != nil {
+			if maxErr, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				return errorAnswer(http.StatusRequestEntityTooLarge, "PayloadTooLarge",
+					fmt.Sprintf("request body exceeds %d bytes", maxErr.Limit), nil)
+			}
+			return errorAnswer(http.StatusBadRequest, "BadRequest", "cannot read request body", nil)
+		}
+		req, err := job.ParseRequest(r.body, job.ParseOptions{AllowRatio: legacy})
+		if err != nil {
+			var fields []job.FieldError
+			if ve, ok := errors.AsType[*job.ValidationError](err); ok {
+				fields = ve.Fields
+			}
+			return errorAnswer(http.StatusBadRequest, "ValidationError", err.Error(), fields)
+		}
+		g := s.accept(req)
+		return answer{status: http.StatusOK, body: submitResponse{ID: g.id, Status: string(job.Queued)}}
+	}
+}
+
+// accept records a new generation and counts the submit.
+func (s *Server) accept(req job.Request) *generation {
+	d, unknown := parseDirectives(req.Prompt)
+	for _, word := range unknown {
+		s.log.Warn("ignoring unknown simulator directive", "directive", word)
+	}
+	g := &generation{id: newID(), seconds: req.Duration, submitted: s.clock.Now(), directives: d, genTime: d.gen}
+	if g.genTime == 0 {
+		g.genTime = s.gen
+		if req.Duration == 10 {
+			g.genTime = s.gen * 9 / 5
+		}
+	}
+	key, err := canonical(req)
+	if err != nil {
+		// A validated request always marshals; count it under no key.
+		s.log.Error("cannot encode request", "err", err)
+	}
+	s.mu.Lock()
+	s.gens[g.id] = g
+	s.submissions++
+	if err == nil {
+		s.byRequest[key]++
+	}
+	s.mu.Unlock()
+	s.log.Info("generation accepted", "id", g.id, "duration", req.Duration, "generation_time", g.genTime)
+	return g
+}
+
+func (s *Server) lookup(id string) (*generation, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.gens[id]
+	return g, ok
+}
+
+func (s *Server) poll(r request) answer {
+	if a, ok := s.authorize(r.Request); !ok {
+		return a
+	}
+	id := r.URL.Query().Get("generation_id")
+	if id == "" {
+		return errorAnswer(http.StatusBadRequest, "ValidationError", "invalid request: generation_id: is required",
+			[]job.FieldError{{Field: "generation_id", Message: "is required"}})
+	}
+	g, ok := s.lookup(id)
+	if !ok || g.vanish {
+		return errorAnswer(http.StatusNotFound, "NotFound", "generation not found", nil)
+	}
+	return answer{status: http.StatusOK, body: g.report(s.phase(g), s.baseURL(r.Request))}
+}
+
+func (s *Server) phase(g *generation) phase {
+	elapsed := s.clock.Now().Sub(g.submitted)
+	switch {
+	case elapsed < s.queue:
+		return queued
+	case g.never || elapsed < s.queue+g.genTime:
+		return generating
+	case g.fail:
+		return failed
+	}
+	return completed
+}
+
+func (s *Server) baseURL(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// serveFile serves the sample video for completed generations only, with
+// Range support so players can seek.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".mp4")
+	g, found := s.lookup(id)
+	if !ok || !found || g.vanish || s.phase(g) != completed {
+		writeError(w, http.StatusNotFound, "NotFound", "no such video", nil)
+		return
+	}
+	w.Header().Set("Content-Type", "video/mp4")
+	http.ServeContent(w, r, id+".mp4", time.Time{}, strings.NewReader(sampleMP4))
+}
+
+// authorize checks the bearer key. The key is compared in constant time and
+// never logged.
+func (s *Server) authorize(r *http.Request) (answer, bool) {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	got = strings.TrimSpace(got)
+	switch {
+	case !ok || got == "":
+		return errorAnswer(http.StatusUnauthorized, "Unauthorized", "missing bearer key", nil), false
+	case s.key != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.key)) != 1:
+		return errorAnswer(http.StatusUnauthorized, "Unauthorized", "invalid API key", nil), false
+	}
+	return answer{}, true
+}
+
+type apiError struct {
+	Name    string           `json:"name"`
+	Message string           `json:"message"`
+	Fields  []job.FieldError `json:"fields,omitempty"`
+}
+
+func errorAnswer(status int, name, message string, fields []job.FieldError) answer {
+	a := answer{status: status, body: map[string]apiError{"error": {Name: name, Message: message, Fields: fields}}}
+	if status == http.StatusUnauthorized {
+		a.header = http.Header{"Www-Authenticate": {"Bearer"}}
+	}
+	return a
+}
+
+func writeError(w http.ResponseWriter, status int, name, message string, fields []job.FieldError) {
+	errorAnswer(status, name, message, fields).write(w)
+}
+
+func (a answer) write(w http.ResponseWriter) {
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	writeJSON(w, a.status, a.body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(marshal(v))
+}
+
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Every body here is built from plain strings and numbers.
+		panic(fmt.Sprintf("simulator: encode response: %v", err))
+	}
+	return append(b, '\n')
+}
+
+// newID returns a random UUID version 4.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
