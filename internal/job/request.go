@@ -64,6 +64,11 @@ func (e *ValidationError) add(field, format string, args ...any) {
 	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+var knownFields = map[string]bool{
+	"model": true, "prompt": true, "image_url": true, "tail_image_url": true,
+	"aspect_ratio": true, "duration": true, "seed": true,
+}
+
 // ParseOptions adjusts parsing for a route.
 type ParseOptions struct {
 	// AllowRatio accepts "ratio" as an alias of "aspect_ratio", as the
@@ -82,14 +87,15 @@ func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
 		req = Request{AspectRatio: DefaultAspectRatio, Duration: DefaultDuration}
 		ve  ValidationError
 	)
-	if opts.AllowRatio {
-		if raw, ok := fields["ratio"]; ok {
-			if _, dup := fields["aspect_ratio"]; dup {
-				ve.add("ratio", "give either ratio or aspect_ratio, not both")
-			} else {
-				fields["aspect_ratio"] = raw
-			}
-			delete(fields, "ratio")
+	// ratioName is what the client called the aspect ratio, so errors name
+	// the field it sent.
+	ratioName := "aspect_ratio"
+	if raw, ok := fields["ratio"]; ok && opts.AllowRatio {
+		delete(fields, "ratio")
+		if prev, dup := fields["aspect_ratio"]; dup && !isNull(raw) && !isNull(prev) {
+			ve.add("ratio", "give either ratio or aspect_ratio, not both")
+		} else if !isNull(raw) {
+			fields["aspect_ratio"], ratioName = raw, "ratio"
 		}
 	}
 	names := make([]string, 0, len(fields))
@@ -99,6 +105,10 @@ func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		raw := fields[name]
+		if !knownFields[name] {
+			ve.add(name, "unknown field")
+			continue
+		}
 		if isNull(raw) && name != "model" && name != "image_url" {
 			continue // an explicit null means "use the default"
 		}
@@ -128,9 +138,9 @@ func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
 				}
 			}
 		case "aspect_ratio":
-			if s, ok := stringField(&ve, name, raw); ok {
+			if s, ok := stringField(&ve, ratioName, raw); ok {
 				if s != "16:9" && s != "9:16" {
-					ve.add(name, `must be "16:9" or "9:16"`)
+					ve.add(ratioName, `must be "16:9" or "9:16"`)
 				}
 				req.AspectRatio = s
 			}
@@ -145,8 +155,6 @@ func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
 			if n, ok := intField(&ve, name, raw, 0, MaxSeed); ok {
 				req.Seed = &n
 			}
-		default:
-			ve.add(name, "unknown field")
 		}
 	}
 	if _, ok := fields["model"]; !ok {
