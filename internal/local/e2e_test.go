@@ -1,0 +1,280 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+const (
+	keyA = "key-of-tenant-a"
+	keyB = "key-of-tenant-b"
+	// timeScale makes a 25 s generation take 25 ms; tests wait on the
+	// execution itself, never on elapsed time.
+	timeScale = 1000
+)
+
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	return Config{
+		Addr:        "127.0.0.1:0",
+		APIKeys:     "tenantA:" + keyA + ",tenantB:" + keyB,
+		TimeScale:   timeScale,
+		DataDir:     t.TempDir(),
+		Template:    filepath.Join("..", "..", "template.yaml"),
+		JobDeadline: 5 * time.Minute,
+	}
+}
+
+func start(t *testing.T, cfg Config) *Runtime {
+	t.Helper()
+	rt, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+type reply struct {
+	status int
+	body   map[string]any
+	raw    string
+}
+
+func call(t *testing.T, method, url, key, contentType, body string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, raw: string(raw)}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("%s %s: Content-Type %q, body %s", method, url, ct, raw)
+	}
+	if err := json.Unmarshal(raw, &r.body); err != nil {
+		t.Fatalf("%s %s: body is not JSON: %s", method, url, raw)
+	}
+	return r
+}
+
+// submitAndFinish submits body on route and waits for the job's execution.
+func submitAndFinish(t *testing.T, rt *Runtime, route, key, body string) (string, Execution) {
+	t.Helper()
+	r := call(t, "POST", rt.URL+route, key, "application/json", body)
+	if r.status != 200 || r.body["status"] != "queued" {
+		t.Fatalf("submit: %d %s", r.status, r.raw)
+	}
+	id := r.body["id"].(string)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	exe, err := rt.Engine.Wait(ctx, VideoJob, id)
+	if err != nil {
+		t.Fatalf("wait for execution %s: %v", id, err)
+	}
+	return id, exe
+}
+
+func TestHappyPathBothRoutes(t *testing.T) {
+	rt := start(t, testConfig(t))
+	for _, tc := range []struct{ route, body string }{
+		{api.PathGenerations, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"a dragon","aspect_ratio":"9:16","duration":10,"seed":7}`},
+		{api.PathLegacy, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"a dragon","ratio":"16:9"}`},
+	} {
+		t.Run(tc.route, func(t *testing.T) {
+			id, exe := submitAndFinish(t, rt, tc.route, keyA, tc.body)
+			if exe.Status != Succeeded {
+				t.Fatalf("execution %s: %+v", exe.Status, exe.Error)
+			}
+			for _, route := range []string{api.PathGenerations, api.PathLegacy} {
+				r := call(t, "GET", rt.URL+route+"?generation_id="+id, keyA, "", "")
+				if r.status != 200 || r.body["status"] != "completed" || r.body["id"] != id || r.body["error"] != nil {
+					t.Fatalf("query: %d %s", r.status, r.raw)
+				}
+				for _, field := range []string{"created_at", "updated_at", "meta"} {
+					if r.body[field] == nil {
+						t.Errorf("query: no %s in %s", field, r.raw)
+					}
+				}
+				video := r.body["video"].(map[string]any)
+				assertMP4(t, video["url"].(string))
+			}
+			j, err := rt.Store.Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := rt.Simulator.SubmissionsOf(j.Request); n != 1 {
+				t.Fatalf("upstream saw %d submissions of the job, want 1", n)
+			}
+		})
+	}
+}
+
+func assertMP4(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "video/mp4" {
+		t.Fatalf("video %s: %d %s", url, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if len(data) < 1000 || !bytes.Equal(data[4:8], []byte("ftyp")) || !bytes.Contains(data, []byte("moov")) {
+		t.Fatalf("video %s is not an MP4 (%d bytes)", url, len(data))
+	}
+}
+
+func TestUpstreamErrorEndsJob(t *testing.T) {
+	rt := start(t, testConfig(t))
+	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:error"}`)
+	if exe.Status != Failed || exe.Error.Name != "VideoGenerationFailed" {
+		t.Fatalf("execution: %s %+v", exe.Status, exe.Error)
+	}
+	r := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+id, keyA, "", "")
+	errBody, _ := r.body["error"].(map[string]any)
+	if r.body["status"] != "error" || errBody == nil || errBody["name"] == "" || r.body["video"] != nil {
+		t.Fatalf("query: %s", r.raw)
+	}
+}
+
+func TestJobsEndAtTheirDeadline(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.JobDeadline = 2 * time.Minute
+	rt := start(t, cfg)
+	for _, prompt := range []string{"sim:never", "sim:never sim:status=rendering"} {
+		t.Run(prompt, func(t *testing.T) {
+			id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"`+prompt+`"}`)
+			if exe.Status != Failed {
+				t.Fatalf("execution %s", exe.Status)
+			}
+			j, _ := rt.Store.Get(context.Background(), id)
+			if j.Status != job.Failed || j.Error.Name != job.ErrNameTimedOut || j.Polls < 2 {
+				t.Fatalf("record: %+v", j)
+			}
+		})
+	}
+}
+
+func TestUnknownStatusKeepsPolling(t *testing.T) {
+	rt := start(t, testConfig(t))
+	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:status=rendering"}`)
+	j, _ := rt.Store.Get(context.Background(), id)
+	if exe.Status != Succeeded || j.Status != job.Completed || j.Polls < 2 {
+		t.Fatalf("execution %s, record %+v", exe.Status, j)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	rt := start(t, testConfig(t))
+	url := rt.URL + api.PathGenerations
+	valid := `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`
+	tests := []struct {
+		name, method, url, key, ctype, body string
+		status                              int
+		errName                             string
+		fields                              []string
+	}{
+		{"every bad field named", "POST", url, keyA, "application/json",
+			`{"model":"gen4","image_url":"ftp://x/a.png","duration":3,"aspect_ratio":"1:1","seed":-1,"prompt":"` + strings.Repeat("x", 1001) + `","colour":"red"}`,
+			400, "ValidationError", []string{"aspect_ratio", "colour", "duration", "image_url", "model", "prompt", "seed"}},
+		{"malformed JSON", "POST", url, keyA, "application/json", `{"model":`, 400, "ValidationError", []string{"body"}},
+		{"wrong content type", "POST", url, keyA, "text/plain", valid, 415, "UnsupportedMediaType", nil},
+		{"no content type", "POST", url, keyA, "", valid, 415, "UnsupportedMediaType", nil},
+		{"too large", "POST", url, keyA, "application/json", `{"prompt":"` + strings.Repeat("a", api.MaxBodyBytes) + `"}`, 413, "PayloadTooLarge", nil},
+		{"no key", "POST", url, "", "application/json", valid, 401, "Unauthorized", nil},
+		{"wrong key", "GET", url + "?generation_id=x", "nope", "", "", 401, "Unauthorized", nil},
+		{"missing id", "GET", url, keyA, "", "", 400, "ValidationError", []string{"generation_id"}},
+		{"unknown id", "GET", url + "?generation_id=nope", keyA, "", "", 404, "NotFound", nil},
+		{"unknown route", "GET", rt.URL + "/v1/other", keyA, "", "", 404, "NotFound", nil},
+		{"wrong method", "PUT", url, keyA, "application/json", valid, 405, "MethodNotAllowed", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := call(t, tt.method, tt.url, tt.key, tt.ctype, tt.body)
+			e, _ := r.body["error"].(map[string]any)
+			if r.status != tt.status || e == nil || e["name"] != tt.errName || e["message"] == "" {
+				t.Fatalf("got %d %s", r.status, r.raw)
+			}
+			var fields []string
+			if fs, ok := e["fields"].([]any); ok {
+				for _, f := range fs {
+					fields = append(fields, f.(map[string]any)["field"].(string))
+				}
+			}
+			if strings.Join(fields, ",") != strings.Join(tt.fields, ",") {
+				t.Fatalf("fields = %v, want %v", fields, tt.fields)
+			}
+		})
+	}
+	if n := rt.Simulator.Submissions(); n != 0 {
+		t.Fatalf("bad requests reached the upstream %d times", n)
+	}
+}
+
+func TestJobsAreVisibleOnlyToTheirTenant(t *testing.T) {
+	rt := start(t, testConfig(t))
+	id, _ := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
+	other := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+id, keyB, "", "")
+	missing := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id=does-not-exist", keyB, "", "")
+	if other.status != 404 || missing.status != 404 {
+		t.Fatalf("other tenant got %d %s", other.status, other.raw)
+	}
+	if strings.ReplaceAll(other.raw, id, "X") != strings.ReplaceAll(missing.raw, "does-not-exist", "X") {
+		t.Fatalf("another tenant's job answers differently from a missing one:\n%s\n%s", other.raw, missing.raw)
+	}
+}
+
+func TestRecordsSurviveRestart(t *testing.T) {
+	cfg := testConfig(t)
+	rt := start(t, cfg)
+	id, _ := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
+	before := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+id, keyA, "", "")
+	if err := rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rt = start(t, cfg)
+	after := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+id, keyA, "", "")
+	if before.status != 200 || after.raw != before.raw {
+		t.Fatalf("record changed across restart:\n%s\n%s", before.raw, after.raw)
+	}
+}
+
+// TestReferenceClient runs the upstream documentation's Python client flow
+// against the local runtime, as a newcomer would.
+func TestReferenceClient(t *testing.T) {
+	rt := start(t, testConfig(t))
+	cmd := exec.Command("python3", filepath.Join("..", "..", "examples", "reference_client.py"))
+	cmd.Env = append(os.Environ(), "VIDGEN_URL="+rt.URL, "VIDGEN_KEY="+keyA, "POLL_SECONDS=0.01", "TIMEOUT_SECONDS=60")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("reference client: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `"status": "completed"`) {
+		t.Fatalf("reference client did not see completed:\n%s", out)
+	}
+}
