@@ -38,6 +38,9 @@ type Input struct {
 	// Failures counts consecutive transient upstream failures so backoff
 	// grows across loop iterations.
 	Failures int `json:"failures,omitempty"`
+	// NotFound counts consecutive 404s from the upstream, apart from other
+	// failures: only a generation the upstream keeps denying has vanished.
+	NotFound int `json:"not_found,omitempty"`
 }
 
 // Output tells the state machine what to do next.
@@ -50,6 +53,7 @@ type Output struct {
 	// WaitSeconds is the pause before the next step (Wait's SecondsPath).
 	WaitSeconds int `json:"wait_seconds"`
 	Failures    int `json:"failures"`
+	NotFound    int `json:"not_found"`
 }
 
 // TransientError marks a failure the state machine retries. Its type name
@@ -89,6 +93,10 @@ func (h *Handlers) rand() float64 {
 // and charged, so it ends the job instead of submitting again. It retries
 // (via the machine's loop) only when the upstream surely did not accept.
 func (h *Handlers) Submit(ctx context.Context, in Input) (Output, error) {
+	return h.submit(ctx, in, true)
+}
+
+func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, error) {
 	j, err := h.load(ctx, in.JobID)
 	if err != nil {
 		return Output{}, err
@@ -107,9 +115,10 @@ func (h *Handlers) Submit(ctx context.Context, in Input) (Output, error) {
 		return h.end(ctx, j, job.ErrNameTimedOut, "the job's deadline passed before the upstream accepted it")
 	}
 	if _, err := h.Store.Update(ctx, j.ID, job.Change{At: now, ClaimSubmit: true}); err != nil {
-		if errors.Is(err, job.ErrConflict) {
-			// Someone else claimed it or ended the job meanwhile: go by the record.
-			return h.Submit(ctx, Input{JobID: j.ID})
+		if errors.Is(err, job.ErrConflict) && again {
+			// Someone else claimed it or ended the job meanwhile: go by the
+			// record, once (it can only have moved forward).
+			return h.submit(ctx, Input{JobID: j.ID}, false)
 		}
 		return Output{}, &TransientError{Err: err}
 	}
@@ -137,7 +146,7 @@ func (h *Handlers) Submit(ctx context.Context, in Input) (Output, error) {
 	if gen.Status == job.Generating {
 		status = job.Generating
 	}
-	j, err = h.Store.Update(ctx, j.ID, job.Change{At: now, Status: status, UpstreamID: gen.ID})
+	j, err = h.recordSubmitted(ctx, j.ID, job.Change{At: now, Status: status, UpstreamID: gen.ID})
 	if err != nil {
 		if errors.Is(err, job.ErrConflict) {
 			// Ended meanwhile (cancelled or timed out): report the final record.
@@ -149,6 +158,25 @@ func (h *Handlers) Submit(ctx context.Context, in Input) (Output, error) {
 	}
 	h.log().Info("submitted", "job", j.ID, "upstream_id", gen.ID)
 	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now)}, nil
+}
+
+// recordSubmitted stores the upstream id of an accepted submit. Losing it
+// would end the job as SubmitOutcomeUnknown while the upstream generates (and
+// charges for) the video, so the write is tried a few times and survives the
+// caller giving up.
+func (h *Handlers) recordSubmitted(ctx context.Context, id string, c job.Change) (job.Job, error) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for attempt := range 4 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+		}
+		var j job.Job
+		if j, err = h.Store.Update(ctx, id, c); err == nil || errors.Is(err, job.ErrConflict) || errors.Is(err, job.ErrNotFound) {
+			return j, err
+		}
+	}
+	return job.Job{}, err
 }
 
 // Poll asks the upstream once, records what it says and decides the next
@@ -169,8 +197,12 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 	now = h.Clock.Now()
 	if err != nil {
 		var ue *upstream.Error
-		if errors.As(err, &ue) && ue.Kind == upstream.KindNotFound && in.Failures >= maxNotFound-1 {
-			return h.end(ctx, j, job.ErrNameUpstreamNotFound, "the upstream no longer knows generation "+j.UpstreamID)
+		notFound := 0
+		if errors.As(err, &ue) && ue.Kind == upstream.KindNotFound {
+			if in.NotFound >= maxNotFound-1 {
+				return h.end(ctx, j, job.ErrNameUpstreamNotFound, "the upstream no longer knows generation "+j.UpstreamID)
+			}
+			notFound = in.NotFound + 1
 		}
 		var retryAfter time.Duration
 		if ue != nil {
@@ -178,7 +210,7 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 		}
 		wait := h.backoff(in.Failures, retryAfter, j, now)
 		h.log().Warn("poll failed, will retry", "job", j.ID, "err", err, "wait_s", wait)
-		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1}, nil
+		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1, NotFound: notFound}, nil
 	}
 
 	change := job.Change{At: now, CountPoll: true, CreditsUsed: gen.CreditsUsed}
@@ -294,11 +326,15 @@ func (h *Handlers) backoff(failures int, retryAfter time.Duration, j job.Job, no
 	return clampToDeadline(d, j, now)
 }
 
+// clampToDeadline rounds d up to whole seconds (what Wait takes) but never
+// past a second after the deadline, so the step after the wait sees the
+// deadline passed and ends the job on time.
 func clampToDeadline(d time.Duration, j job.Job, now time.Time) int {
-	if left := j.Deadline.Sub(now) + time.Second; d > left {
-		d = max(left, time.Second)
+	secs := math.Ceil(d.Seconds())
+	if left := (j.Deadline.Sub(now) + time.Second).Seconds(); secs > left {
+		secs = math.Floor(left)
 	}
-	return int(math.Ceil(d.Seconds()))
+	return int(max(secs, 1))
 }
 
 func truncate(s string, n int) string {
