@@ -1,0 +1,327 @@
+// Package dynamostore keeps job records in a DynamoDB table, the store of
+// the deployed service. Every change is a single conditional UpdateItem, so
+// the conditions of job.Change hold atomically without transactions.
+//
+// The table has the partition key id (S), a global secondary index by-tenant
+// on tenant (S) and created_at (S), and expires_at (N, epoch seconds) as its
+// TTL attribute; template.yaml declares the same schema.
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// DefaultRetention is how long a terminal record is kept when Config leaves
+// Retention zero.
+const DefaultRetention = 90 * 24 * time.Hour
+
+// Attribute names, shared by items, expressions and the table schema.
+const (
+	attrID            = "id"
+	attrTenant        = "tenant"
+	attrStatus        = "status"
+	attrUpstreamID    = "upstream_id"
+	attrSubmitStarted = "submit_started"
+	attrVideo         = "video"
+	attrError         = "error"
+	attrCreditsUsed   = "credits_used"
+	attrPolls         = "polls"
+	attrCreatedAt     = "created_at"
+	attrUpdatedAt     = "updated_at"
+	attrExpiresAt     = "expires_at"
+
+	tenantIndex = "by-tenant"
+)
+
+// timeLayout is RFC 3339 with a fixed-width fraction: time.RFC3339Nano trims
+// trailing zeros, and then "…:05Z" sorts after "…:05.5Z", which would break
+// the by-tenant index order.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Client is the part of *dynamodb.Client that a Store uses.
+type Client interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Config says which table a Store uses and how long it keeps finished jobs.
+type Config struct {
+	Table string
+	// Retention is how long after it ends a job's record expires: zero
+	// means DefaultRetention, a negative value means never.
+	Retention time.Duration
+}
+
+// Store is a job store backed by one DynamoDB table.
+type Store struct {
+	client    Client
+	table     string
+	retention time.Duration
+}
+
+// New returns a store of the jobs in cfg.Table.
+func New(client Client, cfg Config) *Store {
+	retention := cfg.Retention
+	if retention == 0 {
+		retention = DefaultRetention
+	}
+	return &Store{client: client, table: cfg.Table, retention: retention}
+}
+
+// item is a job as the table holds it. The nested domain types are encoded
+// through their json tags (see encoding), so they keep the names the API
+// uses; Tenant is omitted when empty because an index key may not be "".
+type item struct {
+	ID            string      `dynamodbav:"id"`
+	Tenant        string      `dynamodbav:"tenant,omitempty"`
+	Status        job.Status  `dynamodbav:"status"`
+	Request       job.Request `dynamodbav:"request"`
+	UpstreamID    string      `dynamodbav:"upstream_id,omitempty"`
+	SubmitStarted *time.Time  `dynamodbav:"submit_started,omitempty"`
+	Video         *job.Video  `dynamodbav:"video,omitempty"`
+	Error         *job.Error  `dynamodbav:"error,omitempty"`
+	CreditsUsed   *float64    `dynamodbav:"credits_used,omitempty"`
+	Polls         int         `dynamodbav:"polls"`
+	CreatedAt     time.Time   `dynamodbav:"created_at"`
+	UpdatedAt     time.Time   `dynamodbav:"updated_at"`
+	Deadline      time.Time   `dynamodbav:"deadline"`
+	ExpiresAt     int64       `dynamodbav:"expires_at,omitempty"`
+}
+
+// encoding writes nested domain types under their json names and times as
+// UTC timeLayout strings.
+func encoding(o *attributevalue.EncoderOptions) {
+	o.TagKey = "json"
+	o.EncodeTime = func(t time.Time) (types.AttributeValue, error) {
+		return &types.AttributeValueMemberS{Value: t.UTC().Format(timeLayout)}, nil
+	}
+}
+
+// decoding reads what encoding writes; any RFC 3339 time parses.
+func decoding(o *attributevalue.DecoderOptions) {
+	o.TagKey = "json"
+}
+
+// value is expression.Value with the store's encoding, so that updated
+// attributes look exactly like the ones Create writes.
+func value(v any) expression.ValueBuilder {
+	return expression.ValueWithOptions(v, func(o *expression.ValueBuilderOptions) {
+		o.EncoderOptions = append(o.EncoderOptions, encoding)
+	})
+}
+
+func key(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrID: &types.AttributeValueMemberS{Value: id}}
+}
+
+// expiry is the epoch second at which a job that ended at the given time
+// expires, or 0 for none.
+func (s *Store) expiry(ended time.Time) int64 {
+	if s.retention < 0 || ended.IsZero() {
+		return 0
+	}
+	return ended.Add(s.retention).Unix()
+}
+
+// Create stores a new job, failing with job.ErrExists if its id is taken.
+func (s *Store) Create(ctx context.Context, j job.Job) error {
+	it := item{
+		ID: j.ID, Tenant: j.Tenant, Status: j.Status, Request: j.Request,
+		UpstreamID: j.UpstreamID, SubmitStarted: j.SubmitStarted,
+		Video: j.Video, Error: j.Error, CreditsUsed: j.CreditsUsed, Polls: j.Polls,
+		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Deadline: j.Deadline,
+	}
+	if j.Status.Terminal() {
+		it.ExpiresAt = s.expiry(j.UpdatedAt)
+	}
+	av, err := attributevalue.MarshalMapWithOptions(it, encoding)
+	if err != nil {
+		return fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	expr, err := expression.NewBuilder().
+		WithCondition(expression.Name(attrID).AttributeNotExists()).
+		Build()
+	if err != nil {
+		return fmt.Errorf("create job %s: %w", j.ID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 &s.table,
+		Item:                      av,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+// Get returns the job with the given id or job.ErrNotFound. It reads
+// consistently, so it sees every change that has returned.
+func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
+	if id == "" { // DynamoDB rejects an empty key; no job has one
+		return job.Job{}, fmt.Errorf("job %q: %w", id, job.ErrNotFound)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(id),
+		ConsistentRead: new(true),
+	})
+	if err != nil {
+		return job.Job{}, fmt.Errorf("get job %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return job.Job{}, fmt.Errorf("job %s: %w", id, job.ErrNotFound)
+	}
+	j, err := decode(out.Item)
+	if err != nil {
+		return job.Job{}, fmt.Errorf("get job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// Update applies c to the job atomically and returns the new record. It
+// fails with job.ErrNotFound when there is no such job and with
+// job.ErrConflict (wrapped with the reason) when c's conditions do not hold.
+func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
+	if id == "" {
+		return job.Job{}, fmt.Errorf("job %q: %w", id, job.ErrNotFound)
+	}
+	expr, err := expression.NewBuilder().
+		WithCondition(condition(c)).
+		WithUpdate(s.update(c)).
+		Build()
+	if err != nil {
+		return job.Job{}, fmt.Errorf("update job %s: %w", id, err)
+	}
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &s.table,
+		Key:                                 key(id),
+		ConditionExpression:                 expr.Condition(),
+		UpdateExpression:                    expr.Update(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return job.Job{}, refusal(id, c, failed.Item)
+	}
+	if err != nil {
+		return job.Job{}, fmt.Errorf("update job %s: %w", id, err)
+	}
+	j, err := decode(out.Attributes)
+	if err != nil {
+		return job.Job{}, fmt.Errorf("update job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// condition is job.Change.Check as a condition expression: the job exists,
+// is not terminal, does not move backwards and, for a claim, is unclaimed.
+func condition(c job.Change) expression.ConditionBuilder {
+	id := expression.Name(attrID)
+	if c.Status != "" && !c.Status.Valid() {
+		// Check refuses an unknown status whatever the job; the condition
+		// must still fail on a missing job, which then reads as not found.
+		return expression.And(id.AttributeExists(), id.AttributeNotExists())
+	}
+	// The statuses this change may not start from come from Check itself,
+	// so the two cannot drift apart. Terminal ones are always among them.
+	probe := job.Change{Status: c.Status}
+	var from []expression.OperandBuilder
+	for _, st := range []job.Status{job.Queued, job.Generating, job.Completed, job.Failed} {
+		if probe.Check(job.Job{Status: st}) != nil {
+			from = append(from, value(st))
+		}
+	}
+	cond := expression.And(id.AttributeExists(),
+		expression.Not(expression.Name(attrStatus).In(from[0], from[1:]...)))
+	if c.ClaimSubmit {
+		cond = cond.And(
+			expression.Name(attrSubmitStarted).AttributeNotExists(),
+			expression.Name(attrUpstreamID).AttributeNotExists())
+	}
+	return cond
+}
+
+// update is job.Change.Apply as an update expression.
+func (s *Store) update(c job.Change) expression.UpdateBuilder {
+	u := expression.Set(expression.Name(attrUpdatedAt), value(c.At))
+	if c.Status != "" {
+		u = u.Set(expression.Name(attrStatus), value(c.Status))
+		if c.Status.Terminal() {
+			if at := s.expiry(c.At); at != 0 {
+				u = u.Set(expression.Name(attrExpiresAt), value(at))
+			}
+		}
+	}
+	if c.UpstreamID != "" {
+		u = u.Set(expression.Name(attrUpstreamID), value(c.UpstreamID))
+	}
+	if c.Video != nil {
+		u = u.Set(expression.Name(attrVideo), value(c.Video))
+	}
+	if c.Error != nil {
+		u = u.Set(expression.Name(attrError), value(c.Error))
+	}
+	if c.CreditsUsed != nil {
+		u = u.Set(expression.Name(attrCreditsUsed), value(*c.CreditsUsed))
+	}
+	if c.CountPoll {
+		u = u.Add(expression.Name(attrPolls), value(1))
+	}
+	// Apply claims, then releases; one expression may not both set and
+	// remove an attribute, and the release wins anyway.
+	switch {
+	case c.ReleaseSubmit:
+		u = u.Remove(expression.Name(attrSubmitStarted))
+	case c.ClaimSubmit:
+		u = u.Set(expression.Name(attrSubmitStarted), value(c.At))
+	}
+	return u
+}
+
+// refusal explains a failed update condition from the record as it was.
+func refusal(id string, c job.Change, old map[string]types.AttributeValue) error {
+	if len(old) == 0 {
+		return fmt.Errorf("job %s: %w", id, job.ErrNotFound)
+	}
+	err := job.ErrConflict
+	if j, derr := decode(old); derr == nil {
+		if cerr := c.Check(j); cerr != nil {
+			err = cerr
+		}
+	}
+	return fmt.Errorf("update job %s: %w", id, err)
+}
+
+func decode(av map[string]types.AttributeValue) (job.Job, error) {
+	var it item
+	if err := attributevalue.UnmarshalMapWithOptions(av, &it, decoding); err != nil {
+		return job.Job{}, fmt.Errorf("decode: %w", err)
+	}
+	return job.Job{
+		ID: it.ID, Tenant: it.Tenant, Status: it.Status, Request: it.Request,
+		UpstreamID: it.UpstreamID, SubmitStarted: it.SubmitStarted,
+		Video: it.Video, Error: it.Error, CreditsUsed: it.CreditsUsed, Polls: it.Polls,
+		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Deadline: it.Deadline,
+	}, nil
+}

@@ -1,0 +1,407 @@
+package dynamostore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/dynamostore"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/storetest"
+)
+
+// endpointVar is the SDK's own per-service endpoint variable; the client
+// honours it without any option.
+const endpointVar = "AWS_ENDPOINT_URL_DYNAMODB"
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if os.Getenv(endpointVar) == "" {
+		stop, err := startMoto()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "dynamostore tests need a DynamoDB API: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
+	return m.Run()
+}
+
+// startMoto runs moto_server on a free loopback port, points the SDK at it
+// and returns how to stop it.
+func startMoto() (stop func(), err error) {
+	path, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, fmt.Errorf("%s is not set and moto_server is not on PATH (pip install 'moto[server]'): %w", endpointVar, err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+
+	var out bytes.Buffer // read only after the process has exited
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", port)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	stop = func() {
+		cmd.Process.Kill()
+		<-exited
+	}
+
+	url := "http://127.0.0.1:" + port
+	client := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("moto_server exited: %v\n%s", waitErr, out.Bytes())
+		default:
+		}
+		// Any HTTP answer means the server is up.
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("moto_server did not answer on %s within 30s\n%s", url, out.Bytes())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := os.Setenv(endpointVar, url); err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
+}
+
+// serialHTTP sends one request at a time. moto_server serves requests on
+// parallel threads and its conditional writes are not atomic (a check and a
+// write can interleave: about one run in a hundred of the contract's
+// concurrent claims let two win under -race), while DynamoDB's are. The
+// store's goroutines still run concurrently; only moto sees them in turn.
+type serialHTTP struct {
+	mu   sync.Mutex
+	next aws.HTTPClient
+}
+
+func (c *serialHTTP) Do(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.next.Do(r) // moto answers only once the write is done
+}
+
+func newClient(t *testing.T) *dynamodb.Client {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(t.Context(),
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.HTTPClient = &serialHTTP{next: o.HTTPClient}
+	})
+}
+
+// newTable creates a table of its own for t and drops it when t ends.
+func newTable(t *testing.T) (*dynamodb.Client, string) {
+	t.Helper()
+	client := newClient(t)
+	table := "jobs-" + strings.ToLower(rand.Text())
+	if err := dynamostore.CreateTable(t.Context(), client, table); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table})
+		if err != nil {
+			t.Errorf("drop table %s: %v", table, err)
+		}
+	})
+	return client, table
+}
+
+func newStore(t *testing.T, cfg dynamostore.Config) (*dynamostore.Store, *dynamodb.Client) {
+	t.Helper()
+	client, table := newTable(t)
+	cfg.Table = table
+	return dynamostore.New(client, cfg), client
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		s, _ := newStore(t, dynamostore.Config{})
+		return s
+	})
+}
+
+// t0 is when the tests' jobs start.
+func t0() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
+
+func sample(id, tenant string, created time.Time) job.Job {
+	seed := int64(7)
+	return job.Job{
+		ID: id, Tenant: tenant, Status: job.Queued,
+		Request: job.Request{Model: job.Model, ImageURL: "https://example.com/a.png", Prompt: "p",
+			TailImageURL: "https://example.com/b.png", AspectRatio: "16:9", Duration: 5, Seed: &seed},
+		CreatedAt: created, UpdatedAt: created, Deadline: created.Add(30 * time.Minute),
+	}
+}
+
+// sameJSON compares jobs as the API would show them.
+func sameJSON(t *testing.T, got, want job.Job) {
+	t.Helper()
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if !bytes.Equal(g, w) {
+		t.Fatalf("got  %s\nwant %s", g, w)
+	}
+}
+
+// Every change must leave the record exactly as job.Change.Apply does.
+func TestUpdateMatchesApply(t *testing.T) {
+	s, _ := newStore(t, dynamostore.Config{})
+	ctx := t.Context()
+	want := sample("j1", "tenantA", t0())
+	if err := s.Create(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	dur, credits := 5.0, 12.5
+	at := func(n int) time.Time { return t0().Add(time.Duration(n) * time.Second) }
+	for i, c := range []job.Change{
+		{At: at(1), ClaimSubmit: true},
+		{At: at(2), ReleaseSubmit: true},
+		{At: at(3), ClaimSubmit: true, ReleaseSubmit: true},
+		{At: at(4), ClaimSubmit: true},
+		{At: at(5), Status: job.Generating, UpstreamID: "up-1"},
+		{At: at(6), CountPoll: true},
+		{At: at(7), Status: job.Generating, CountPoll: true},
+		{At: at(8).Add(123456789), Status: job.Completed, CountPoll: true,
+			Video: &job.Video{URL: "https://cdn.example/v.mp4", Duration: &dur}, CreditsUsed: &credits},
+	} {
+		var err error
+		if want, err = c.Apply(want); err != nil {
+			t.Fatalf("change %d: %v", i, err)
+		}
+		got, err := s.Update(ctx, "j1", c)
+		if err != nil {
+			t.Fatalf("change %d: %v", i, err)
+		}
+		sameJSON(t, got, want)
+		if got, err = s.Get(ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, got, want)
+	}
+}
+
+func TestConflicts(t *testing.T) {
+	s, _ := newStore(t, dynamostore.Config{})
+	ctx := t.Context()
+	if err := s.Create(ctx, sample("j1", "tenantA", t0())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "nope", job.Change{At: t0(), Status: "bogus"}); !errors.Is(err, job.ErrNotFound) {
+		t.Fatalf("unknown status on a missing job: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Update(ctx, "j1", job.Change{At: t0(), Status: "bogus"}); !errors.Is(err, job.ErrConflict) ||
+		!strings.Contains(err.Error(), "unknown status") {
+		t.Fatalf("unknown status: err = %v, want ErrConflict for it", err)
+	}
+	if _, err := s.Update(ctx, "j1", job.Change{At: t0(), Status: job.Generating, UpstreamID: "up-1"}); err != nil {
+		t.Fatal(err)
+	}
+	// An upstream id alone, with no claim recorded, also blocks a claim.
+	if _, err := s.Update(ctx, "j1", job.Change{At: t0(), ClaimSubmit: true}); !errors.Is(err, job.ErrConflict) ||
+		!strings.Contains(err.Error(), "submit already claimed") {
+		t.Fatalf("claim after submit: err = %v, want ErrConflict for it", err)
+	}
+	if _, err := s.Update(ctx, "j1", job.Fail(t0(), job.ErrNameTimedOut, "slow")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "j1", job.Change{At: t0()}); !errors.Is(err, job.ErrConflict) ||
+		!strings.Contains(err.Error(), "job is error") {
+		t.Fatalf("change of a failed job: err = %v, want ErrConflict for it", err)
+	}
+}
+
+// expiresAt reads the TTL attribute straight from the table; 0 if absent.
+func expiresAt(t *testing.T, client *dynamodb.Client, table, id string) int64 {
+	t.Helper()
+	out, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{
+		TableName:      &table,
+		Key:            map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}},
+		ConsistentRead: new(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	av, ok := out.Item["expires_at"]
+	if !ok {
+		return 0
+	}
+	n, ok := av.(*types.AttributeValueMemberN)
+	if !ok {
+		t.Fatalf("expires_at is %T, want a number", av)
+	}
+	v, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestExpiry(t *testing.T) {
+	ctx := t.Context()
+	end := t0().Add(10 * time.Minute)
+	for _, tc := range []struct {
+		name      string
+		retention time.Duration
+		end       job.Change
+		want      int64
+	}{
+		{"default", 0, job.Change{At: end, Status: job.Completed, Video: &job.Video{URL: "u"}},
+			end.Add(dynamostore.DefaultRetention).Unix()},
+		{"configured", 48 * time.Hour, job.Fail(end, job.ErrNameCancelled, "x"), end.Add(48 * time.Hour).Unix()},
+		{"never", -1, job.Fail(end, job.ErrNameCancelled, "x"), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, table := newTable(t)
+			s := dynamostore.New(client, dynamostore.Config{Table: table, Retention: tc.retention})
+			if err := s.Create(ctx, sample("j1", "tenantA", t0())); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Update(ctx, "j1", job.Change{At: t0().Add(time.Minute), Status: job.Generating}); err != nil {
+				t.Fatal(err)
+			}
+			if got := expiresAt(t, client, table, "j1"); got != 0 {
+				t.Fatalf("running job expires at %d", got)
+			}
+			if _, err := s.Update(ctx, "j1", tc.end); err != nil {
+				t.Fatal(err)
+			}
+			if got := expiresAt(t, client, table, "j1"); got != tc.want {
+				t.Fatalf("expires_at = %d, want %d", got, tc.want)
+			}
+		})
+	}
+	t.Run("created terminal", func(t *testing.T) {
+		client, table := newTable(t)
+		s := dynamostore.New(client, dynamostore.Config{Table: table, Retention: time.Hour})
+		j := sample("j1", "tenantA", t0())
+		j.Status, j.UpdatedAt = job.Failed, end
+		if err := s.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := expiresAt(t, client, table, "j1"), end.Add(time.Hour).Unix(); got != want {
+			t.Fatalf("expires_at = %d, want %d", got, want)
+		}
+	})
+}
+
+func TestList(t *testing.T) {
+	s, _ := newStore(t, dynamostore.Config{})
+	ctx := t.Context()
+	// Creation times a fraction of a second apart, some on whole seconds,
+	// so that the index order depends on how created_at is written.
+	var want []string // newest first
+	for i := range 7 {
+		created := t0().Add(time.Duration(i) * 500 * time.Millisecond)
+		id := fmt.Sprintf("a%d", i)
+		if err := s.Create(ctx, sample(id, "tenantA", created)); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{id}, want...)
+		if err := s.Create(ctx, sample(fmt.Sprintf("b%d", i), "tenantB", created)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var got []string
+	cursor, pages := "", 0
+	for {
+		jobs, next, err := s.List(ctx, "tenantA", 3, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) > 3 {
+			t.Fatalf("page of %d jobs, limit 3", len(jobs))
+		}
+		for _, j := range jobs {
+			if j.Tenant != "tenantA" {
+				t.Fatalf("listed %s of %s", j.ID, j.Tenant)
+			}
+			got = append(got, j.ID)
+		}
+		if pages++; pages > 10 {
+			t.Fatal("paging does not end")
+		}
+		if next == "" {
+			break
+		}
+		if _, _, err := s.List(ctx, "tenantB", 3, next); !errors.Is(err, dynamostore.ErrBadCursor) {
+			t.Fatalf("another tenant's cursor: err = %v, want ErrBadCursor", err)
+		}
+		cursor = next
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+
+	all, next, err := s.List(ctx, "tenantB", 0, "")
+	if err != nil || len(all) != 7 || next != "" {
+		t.Fatalf("unlimited list: %d jobs, cursor %q, err %v", len(all), next, err)
+	}
+	none, next, err := s.List(ctx, "tenantC", 10, "")
+	if err != nil || len(none) != 0 || next != "" {
+		t.Fatalf("unknown tenant: %v, cursor %q, err %v", none, next, err)
+	}
+}
+
+func TestBadCursor(t *testing.T) {
+	s, _ := newStore(t, dynamostore.Config{})
+	enc := base64.RawURLEncoding.EncodeToString
+	for _, cursor := range []string{
+		"not base64!",
+		enc([]byte("not json")),
+		enc([]byte(`{"id":"a1","tenant":"tenantA"}`)),
+		enc([]byte(`{"id":"a1","tenant":"tenantA","created_at":"x","extra":1}`)),
+		enc([]byte(`{"id":"a1","tenant":"tenantA","created_at":"x"} {}`)),
+		enc([]byte(`{"id":"a1","tenant":"tenantB","created_at":"x"}`)),
+	} {
+		if _, _, err := s.List(t.Context(), "tenantA", 10, cursor); !errors.Is(err, dynamostore.ErrBadCursor) {
+			t.Errorf("cursor %q: err = %v, want ErrBadCursor", cursor, err)
+		}
+	}
+}
