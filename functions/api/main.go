@@ -1,0 +1,19 @@
+// Command api is the HTTP API Lambda behind API Gateway: submit and query.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+func main() {
+	h, err := awsenv.API(context.Background(), os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(h.Handle)
+}

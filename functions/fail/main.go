@@ -1,0 +1,19 @@
+// Command fail is the video_job step that records why a job failed (the state machine's Catch-all).
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+func main() {
+	h, err := awsenv.Steps(context.Background(), "fail", os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(h.Fail)
+}

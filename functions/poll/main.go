@@ -1,0 +1,19 @@
+// Command poll is the video_job step that polls the upstream once and decides the next wait.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+func main() {
+	h, err := awsenv.Steps(context.Background(), "poll", os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(h.Poll)
+}

@@ -1,0 +1,19 @@
+// Command submit is the video_job step that submits a job to the upstream at most once.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+func main() {
+	h, err := awsenv.Steps(context.Background(), "submit", os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(h.Submit)
+}

@@ -1,0 +1,232 @@
+// Package awsenv builds vidgen's handlers for AWS from a Lambda's
+// environment: the DynamoDB store, the Step Functions starter and the
+// secrets. The functions' main.go files call it and lambda.Start the result;
+// nothing here does network I/O until the first invocation.
+package awsenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/dynamostore"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/secret"
+	"github.com/vidgen/vidgen/internal/steps"
+	"github.com/vidgen/vidgen/internal/upstream"
+)
+
+// The environment variables the functions read; template.yaml sets them and
+// a test checks the two agree.
+const (
+	EnvTable          = "VIDGEN_TABLE"
+	EnvStateMachine   = "VIDGEN_STATE_MACHINE_ARN"
+	EnvAPIKeysSecret  = "VIDGEN_API_KEYS_SECRET"
+	EnvDeadline       = "VIDGEN_JOB_DEADLINE_SECONDS"
+	EnvUpstreamURL    = "AIMLAPI_BASE_URL"
+	EnvUpstreamSecret = "AIMLAPI_KEY_SECRET"
+	EnvPollInterval   = "VIDGEN_POLL_INTERVAL_SECONDS"
+)
+
+// Required lists the variables the function in functions/<fn> requires.
+func Required(fn string) []string {
+	switch fn {
+	case "api":
+		return []string{EnvTable, EnvStateMachine, EnvAPIKeysSecret, EnvDeadline}
+	case "submit", "poll":
+		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval}
+	case "fail":
+		return []string{EnvTable}
+	}
+	return nil
+}
+
+func logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stderr, nil)) }
+
+// need reads the variables and reports every missing one at once.
+func need(getenv func(string) string, names ...string) (map[string]string, error) {
+	vals := map[string]string{}
+	var missing []error
+	for _, n := range names {
+		if vals[n] = getenv(n); vals[n] == "" {
+			missing = append(missing, fmt.Errorf("environment variable %s is not set", n))
+		}
+	}
+	return vals, errors.Join(missing...)
+}
+
+func seconds(name, v string) (time.Duration, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s must be a positive number of seconds, got %q", name, v)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// Steps builds the step handlers (Submit, Poll, Fail) for function fn.
+func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.Handlers, error) {
+	env, err := need(getenv, Required(fn)...)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	log := logger()
+	h := &steps.Handlers{
+		Store:  dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
+		Clock:  clock.Real{},
+		Policy: steps.DefaultPolicy(),
+		Log:    log,
+	}
+	if fn == "fail" {
+		return h, nil
+	}
+	if h.Policy.Interval, err = seconds(EnvPollInterval, env[EnvPollInterval]); err != nil {
+		return nil, err
+	}
+	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvUpstreamSecret], 0, nil)
+	h.Upstream = &keyedUpstream{baseURL: env[EnvUpstreamURL], key: keys.Value, log: log}
+	return h, nil
+}
+
+// API builds the api function's handler.
+func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) {
+	env, err := need(getenv, Required("api")...)
+	if err != nil {
+		return nil, err
+	}
+	deadline, err := seconds(EnvDeadline, env[EnvDeadline])
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvAPIKeysSecret], 0, nil)
+	return &api.Handler{
+		Store:    dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
+		Starter:  &Starter{Client: sfn.NewFromConfig(cfg), StateMachineARN: env[EnvStateMachine]},
+		Keys:     &SecretKeys{Secret: keys.Value},
+		Clock:    clock.Real{},
+		Deadline: deadline,
+		Log:      logger(),
+	}, nil
+}
+
+// StartExecutionAPI is the Step Functions call Starter makes.
+type StartExecutionAPI interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+}
+
+// Starter starts the video_job execution named by the job id. A standard
+// state machine keeps execution names unique for 90 days, so a repeated
+// start of one job cannot run it twice.
+type Starter struct {
+	Client          StartExecutionAPI
+	StateMachineARN string
+}
+
+// Start starts the job's execution; one that already exists is success.
+func (s *Starter) Start(ctx context.Context, jobID string) error {
+	_, err := s.Client.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(s.StateMachineARN),
+		Name:            aws.String(jobID),
+		Input:           aws.String(`{"job_id":"` + jobID + `"}`),
+	})
+	var exists *sfntypes.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("start execution %s: %w", jobID, err)
+	}
+	return nil
+}
+
+// SecretKeys resolves API keys from a secret holding tenant:key,tenant:key.
+type SecretKeys struct {
+	Secret func(ctx context.Context) (string, error)
+
+	mu     sync.Mutex
+	raw    string
+	parsed *api.StaticKeys
+}
+
+// Tenant implements api.Keys.
+func (k *SecretKeys) Tenant(ctx context.Context, key string) (string, error) {
+	raw, err := k.Secret(ctx)
+	if err != nil {
+		return "", err
+	}
+	k.mu.Lock()
+	if raw != k.raw || k.parsed == nil {
+		parsed, err := api.ParseKeys(raw)
+		if err != nil {
+			k.mu.Unlock()
+			return "", fmt.Errorf("API keys secret: %w", err)
+		}
+		k.raw, k.parsed = raw, parsed
+	}
+	parsed := k.parsed
+	k.mu.Unlock()
+	return parsed.Tenant(ctx, key)
+}
+
+// keyedUpstream is an upstream client whose key comes from a cached secret:
+// it is read on first use, and a rotated key takes effect without a deploy.
+type keyedUpstream struct {
+	baseURL string
+	key     func(ctx context.Context) (string, error)
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	current string
+	client  *upstream.Client
+}
+
+func (u *keyedUpstream) get(ctx context.Context) (*upstream.Client, error) {
+	key, err := u.key(ctx)
+	if err != nil {
+		// Surely not sent upstream: the submit step may retry it.
+		return nil, &upstream.Error{Kind: upstream.KindUnreachable, Message: "could not read the upstream key", Err: err}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if key != u.current || u.client == nil {
+		u.current = key
+		u.client = upstream.New(upstream.Config{BaseURL: u.baseURL, Key: key, Log: u.log})
+	}
+	return u.client, nil
+}
+
+func (u *keyedUpstream) Submit(ctx context.Context, req job.Request) (upstream.Generation, error) {
+	c, err := u.get(ctx)
+	if err != nil {
+		return upstream.Generation{}, err
+	}
+	return c.Submit(ctx, req)
+}
+
+func (u *keyedUpstream) Get(ctx context.Context, id string) (upstream.Generation, error) {
+	c, err := u.get(ctx)
+	if err != nil {
+		return upstream.Generation{}, err
+	}
+	return c.Get(ctx, id)
+}
