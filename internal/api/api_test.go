@@ -1,0 +1,186 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// starts records the executions the handler starts, or fails them all.
+type starts struct {
+	ids []string
+	err error
+}
+
+func (s *starts) Start(_ context.Context, id string) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.ids = append(s.ids, id)
+	return nil
+}
+
+// brokenKeys fails every lookup, as a key store outage would.
+type brokenKeys struct{}
+
+func (brokenKeys) Tenant(context.Context, string) (string, error) {
+	return "", errors.New("key store unavailable")
+}
+
+func newHandler(t *testing.T) (*Handler, *starts, *boltstore.Store) {
+	t.Helper()
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	keys, err := ParseKeys("tenantA:keyA, tenantB:keyB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &starts{}
+	n := 0
+	return &Handler{
+		Log:   slog.New(slog.DiscardHandler),
+		Store: store, Starter: st, Keys: keys, Deadline: 30 * time.Minute,
+		Clock: clock.NewManual(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
+		NewID: func() string { n++; return "job-" + string(rune('0'+n)) },
+	}, st, store
+}
+
+func request(method, path, key, ctype, body string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{RawPath: path, Headers: map[string]string{}, Body: body}
+	req.RequestContext.HTTP.Method = method
+	if key != "" {
+		req.Headers["Authorization"] = "Bearer " + key // mixed case on purpose
+	}
+	if ctype != "" {
+		req.Headers["content-type"] = ctype
+	}
+	return req
+}
+
+const validBody = `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`
+
+func decode(t *testing.T, resp events.APIGatewayV2HTTPResponse) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("body %q: %v", resp.Body, err)
+	}
+	if resp.Headers["Content-Type"] != "application/json" {
+		t.Fatalf("Content-Type = %q", resp.Headers["Content-Type"])
+	}
+	return m
+}
+
+func TestSubmitRecordsAndStarts(t *testing.T) {
+	h, st, store := newHandler(t)
+	resp, err := h.Handle(t.Context(), request("POST", PathGenerations, "keyA", "application/json; charset=utf-8", validBody))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	if got := decode(t, resp); got["id"] != "job-1" || got["status"] != "queued" || len(got) != 2 {
+		t.Fatalf("body = %v", got)
+	}
+	j, err := store.Get(t.Context(), "job-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Tenant != "tenantA" || j.Status != job.Queued || j.Deadline.Sub(j.CreatedAt) != 30*time.Minute || j.Request.Duration != 5 {
+		t.Fatalf("record = %+v", j)
+	}
+	if len(st.ids) != 1 || st.ids[0] != "job-1" {
+		t.Fatalf("started %v", st.ids)
+	}
+}
+
+func TestBase64Body(t *testing.T) {
+	h, _, _ := newHandler(t)
+	req := request("POST", PathLegacy, "keyB", "application/json", base64.StdEncoding.EncodeToString([]byte(validBody)))
+	req.IsBase64Encoded = true
+	resp, _ := h.Handle(t.Context(), req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	req.Body = "!!!"
+	if resp, _ := h.Handle(t.Context(), req); resp.StatusCode != 400 {
+		t.Fatalf("bad base64: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestStartFailureEndsTheJob(t *testing.T) {
+	h, st, store := newHandler(t)
+	st.err = errors.New("throttled")
+	resp, _ := h.Handle(t.Context(), request("POST", PathGenerations, "keyA", "application/json", validBody))
+	if resp.StatusCode != 503 || decode(t, resp)["error"].(map[string]any)["name"] != "ServiceUnavailable" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	j, err := store.Get(t.Context(), "job-1")
+	if err != nil || j.Status != job.Failed || j.Error.Name != job.ErrNameInternal {
+		t.Fatalf("an unstarted job must not stay queued: %+v %v", j, err)
+	}
+}
+
+func TestKeyStoreOutageIs503(t *testing.T) {
+	h, _, _ := newHandler(t)
+	h.Keys = brokenKeys{}
+	resp, _ := h.Handle(t.Context(), request("GET", PathGenerations, "keyA", "", ""))
+	if resp.StatusCode != 503 || strings.Contains(resp.Body, "keyA") {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestQueryRendersTheUpstreamShape(t *testing.T) {
+	h, _, store := newHandler(t)
+	h.Handle(t.Context(), request("POST", PathGenerations, "keyA", "application/json", validBody))
+	dur, credits := 5.0, 42.0
+	at := time.Date(2026, 11, 25, 12, 1, 0, 0, time.UTC)
+	if _, err := store.Update(t.Context(), "job-1", job.Change{At: at, Status: job.Completed, UpstreamID: "u",
+		Video: &job.Video{URL: "https://cdn.example/v.mp4", Duration: &dur}, CreditsUsed: &credits}); err != nil {
+		t.Fatal(err)
+	}
+	req := request("GET", PathGenerations+"/", "keyA", "", "")
+	req.QueryStringParameters = map[string]string{"generation_id": "job-1"}
+	resp, _ := h.Handle(t.Context(), req)
+	want := `{"id":"job-1","status":"completed","video":{"url":"https://cdn.example/v.mp4","duration":5},"error":null,` +
+		`"meta":{"usage":{"credits_used":42,"tokens_used":42}},"created_at":"2026-11-25T12:00:00Z","updated_at":"2026-11-25T12:01:00Z"}`
+	if resp.StatusCode != 200 || resp.Body != want {
+		t.Fatalf("got  %s\nwant %s", resp.Body, want)
+	}
+	if strings.Contains(resp.Body, "tenant") || strings.Contains(resp.Body, "upstream_id") {
+		t.Fatal("internal fields leak into the response")
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	for _, bad := range []string{"", "tenant", "tenant:", ":key", "a:b,,c"} {
+		if _, err := ParseKeys(bad); err == nil {
+			t.Errorf("ParseKeys(%q) accepted", bad)
+		}
+	}
+	if _, err := ParseKeys(":s3cr3t-value,nocolons3cr3t"); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error %v repeats a key", err)
+	}
+	k, err := ParseKeys("a:k1,b:k2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tenant, err := k.Tenant(t.Context(), "k2"); err != nil || tenant != "b" {
+		t.Fatalf("Tenant(k2) = %q, %v", tenant, err)
+	}
+	if _, err := k.Tenant(t.Context(), "k3"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("Tenant(k3): %v", err)
+	}
+}
