@@ -36,6 +36,7 @@ type Store interface {
 	Create(ctx context.Context, j job.Job) error
 	Get(ctx context.Context, id string) (job.Job, error)
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
+	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
 }
 
 // Starter starts the video_job state machine for a job. Starting the same
@@ -124,14 +125,31 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	} else if err != nil {
 		return errorResponse(http.StatusBadRequest, "ValidationError", err.Error())
 	}
+	idemKey := header(req.Headers, "idempotency-key")
+	if msg := checkIdempotencyKey(idemKey); msg != "" {
+		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "Idempotency-Key", Message: msg}}})
+	}
 	now := h.Clock.Now().UTC()
 	j := job.Job{
 		ID: h.newID(), Tenant: tenant, Status: job.Queued, Request: r,
 		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(h.Deadline),
 	}
-	if err := h.Store.Create(ctx, j); err != nil {
-		h.log().Error("create job", "err", err)
-		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not record the job; try again")
+	if idemKey == "" {
+		if err := h.Store.Create(ctx, j); err != nil {
+			h.log().Error("create job", "err", err)
+			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not record the job; try again")
+		}
+	} else {
+		claim := job.Claim{Tenant: tenant, Key: idemKey, RequestHash: job.HashRequest(r), JobID: j.ID,
+			ExpiresAt: now.Add(job.IdempotencyTTL).Truncate(time.Second)}
+		won, err := h.Store.CreateClaimed(ctx, j, claim, now)
+		if err != nil {
+			h.log().Error("create job", "err", err)
+			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not record the job; try again")
+		}
+		if won.JobID != j.ID {
+			return h.replay(ctx, won, claim)
+		}
 	}
 	if err := h.Starter.Start(ctx, j.ID); err != nil {
 		// Nothing was sent upstream: end the job so it is not left queued.
@@ -143,6 +161,44 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	}
 	h.log().Info("job accepted", "job", j.ID, "tenant", tenant)
 	return jsonResponse(http.StatusOK, map[string]string{"id": j.ID, "status": string(j.Status)})
+}
+
+// replay answers a submit whose idempotency key already names a job: the
+// same request gets that job; another request under the same key is refused.
+func (h *Handler) replay(ctx context.Context, won, claim job.Claim) events.APIGatewayV2HTTPResponse {
+	if won.RequestHash != claim.RequestHash {
+		return errorResponse(http.StatusUnprocessableEntity, "IdempotencyKeyReused",
+			"this Idempotency-Key was used with a different request in the last 24 hours; use a new key")
+	}
+	j, err := h.Store.Get(ctx, won.JobID)
+	if err != nil {
+		h.log().Error("get replayed job", "job", won.JobID, "err", err)
+		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not read the job; try again")
+	}
+	if !j.Status.Terminal() {
+		// Harmless if it runs; starts it if the first submit died between
+		// recording the job and starting it.
+		if err := h.Starter.Start(ctx, j.ID); err != nil {
+			h.log().Error("start replayed job", "job", j.ID, "err", err)
+			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not start the job; try again")
+		}
+	}
+	resp := jsonResponse(http.StatusOK, map[string]string{"id": j.ID, "status": string(j.Status)})
+	resp.Headers["Idempotent-Replayed"] = "true"
+	return resp
+}
+
+// checkIdempotencyKey says what is wrong with a key, or "".
+func checkIdempotencyKey(k string) string {
+	if len(k) > job.MaxIdempotencyKey {
+		return fmt.Sprintf("must be at most %d characters", job.MaxIdempotencyKey)
+	}
+	for _, r := range k {
+		if r < 0x21 || r > 0x7e {
+			return "must be printable ASCII without spaces"
+		}
+	}
+	return ""
 }
 
 func (h *Handler) query(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {

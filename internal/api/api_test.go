@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,11 +21,14 @@ import (
 
 // starts records the executions the handler starts, or fails them all.
 type starts struct {
+	mu  sync.Mutex
 	ids []string
 	err error
 }
 
 func (s *starts) Start(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
@@ -182,5 +187,81 @@ func TestParseKeys(t *testing.T) {
 	}
 	if _, err := k.Tenant(t.Context(), "k3"); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("Tenant(k3): %v", err)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	h, st, store := newHandler(t)
+	clk := h.Clock.(*clock.Manual)
+	submit := func(key, idem, body string) events.APIGatewayV2HTTPResponse {
+		req := request("POST", PathGenerations, key, "application/json", body)
+		if idem != "" {
+			req.Headers["Idempotency-Key"] = idem
+		}
+		resp, _ := h.Handle(t.Context(), req)
+		return resp
+	}
+	first := submit("keyA", "order-17", validBody)
+	// The same request with other whitespace, order and explicit defaults.
+	same := `{ "image_url":"https://example.com/a.jpg", "duration":5, "model":"gen3a_turbo" }`
+	again := submit("keyA", "order-17", same)
+	if first.StatusCode != 200 || again.StatusCode != 200 || again.Body != first.Body || again.Headers["Idempotent-Replayed"] != "true" {
+		t.Fatalf("replay:\n%d %s\n%d %s %v", first.StatusCode, first.Body, again.StatusCode, again.Body, again.Headers)
+	}
+	if _, err := store.Get(t.Context(), "job-2"); !errors.Is(err, job.ErrNotFound) {
+		t.Fatal("a replay created a second job")
+	}
+	other := submit("keyA", "order-17", `{"model":"gen3a_turbo","image_url":"https://example.com/b.jpg"}`)
+	if other.StatusCode != 422 || decode(t, other)["error"].(map[string]any)["name"] != "IdempotencyKeyReused" {
+		t.Fatalf("different body: %d %s", other.StatusCode, other.Body)
+	}
+	if resp := submit("keyB", "order-17", validBody); resp.StatusCode != 200 || resp.Body == first.Body {
+		t.Fatalf("another tenant's key must make its own job: %s", resp.Body)
+	}
+	clk.Advance(job.IdempotencyTTL)
+	if resp := submit("keyA", "order-17", validBody); resp.StatusCode != 200 || resp.Body == first.Body {
+		t.Fatalf("an expired key must make a new job: %s", resp.Body)
+	}
+	for _, bad := range []string{strings.Repeat("k", job.MaxIdempotencyKey+1), "has space", "ünï"} {
+		if resp := submit("keyA", bad, validBody); resp.StatusCode != 400 || !strings.Contains(resp.Body, "Idempotency-Key") {
+			t.Errorf("key %q: %d %s", bad, resp.StatusCode, resp.Body)
+		}
+	}
+	// Replays start the job again (harmless), so a job whose first submit
+	// died before starting it still runs.
+	if len(st.ids) != 4 || st.ids[0] != st.ids[1] {
+		t.Fatalf("starts = %v", st.ids)
+	}
+}
+
+func TestConcurrentDuplicateSubmits(t *testing.T) {
+	h, _, _ := newHandler(t)
+	var mu sync.Mutex
+	n := 0
+	h.NewID = func() string { mu.Lock(); defer mu.Unlock(); n++; return fmt.Sprintf("job-%d", n) }
+	const callers = 32
+	var wg sync.WaitGroup
+	bodies := make(chan string, callers)
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := request("POST", PathGenerations, "keyA", "application/json", validBody)
+			req.Headers["idempotency-key"] = "burst"
+			resp, _ := h.Handle(context.Background(), req)
+			if resp.StatusCode != 200 {
+				t.Errorf("%d %s", resp.StatusCode, resp.Body)
+			}
+			bodies <- resp.Body
+		}()
+	}
+	wg.Wait()
+	close(bodies)
+	seen := map[string]bool{}
+	for b := range bodies {
+		seen[b] = true
+	}
+	if len(seen) != 1 {
+		t.Fatalf("%d different answers to one idempotent request: %v", len(seen), seen)
 	}
 }

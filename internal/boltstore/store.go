@@ -13,7 +13,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-var jobsBucket = []byte("jobs")
+var (
+	jobsBucket   = []byte("jobs")
+	claimsBucket = []byte("claims")
+)
 
 // Store is a job store backed by one bbolt file.
 type Store struct {
@@ -28,7 +31,10 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open job store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(jobsBucket)
+		if _, err := tx.CreateBucketIfNotExists(jobsBucket); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucketIfNotExists(claimsBucket)
 		return err
 	})
 	if err != nil {
@@ -57,6 +63,51 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 		}
 		return b.Put([]byte(j.ID), data)
 	})
+}
+
+// CreateClaimed creates j under the idempotency claim c, in one
+// transaction: if a live claim for the same tenant and key exists, nothing
+// is written and that claim is returned; otherwise j and c are stored and c
+// is returned. The caller compares the returned claim's JobID with j.ID.
+func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return job.Claim{}, err
+	}
+	jobData, err := json.Marshal(j)
+	if err != nil {
+		return job.Claim{}, fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	claimData, err := json.Marshal(c)
+	if err != nil {
+		return job.Claim{}, fmt.Errorf("encode claim: %w", err)
+	}
+	key := []byte(c.Tenant + "\x00" + c.Key)
+	won := c
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		claims := tx.Bucket(claimsBucket)
+		if old := claims.Get(key); old != nil {
+			var prev job.Claim
+			if err := json.Unmarshal(old, &prev); err != nil {
+				return fmt.Errorf("decode claim: %w", err)
+			}
+			if prev.Live(now) {
+				won = prev
+				return nil
+			}
+		}
+		jobs := tx.Bucket(jobsBucket)
+		if jobs.Get([]byte(j.ID)) != nil {
+			return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
+		}
+		if err := jobs.Put([]byte(j.ID), jobData); err != nil {
+			return err
+		}
+		return claims.Put(key, claimData)
+	})
+	if err != nil {
+		return job.Claim{}, err
+	}
+	return won, nil
 }
 
 // Get returns the job with the given id or job.ErrNotFound.

@@ -53,6 +53,7 @@ type Client interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Config says which table a Store uses and how long it keeps finished jobs.
@@ -134,8 +135,11 @@ func (s *Store) expiry(ended time.Time) int64 {
 	return ended.Add(s.retention).Unix()
 }
 
-// Create stores a new job, failing with job.ErrExists if its id is taken.
-func (s *Store) Create(ctx context.Context, j job.Job) error {
+// marshalJob encodes j as the table holds it.
+func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
+	if isClaimID(j.ID) {
+		return nil, fmt.Errorf("job id %q uses the claim prefix", j.ID)
+	}
 	it := item{
 		ID: j.ID, Tenant: j.Tenant, Status: j.Status, Request: j.Request,
 		UpstreamID: j.UpstreamID, SubmitStarted: j.SubmitStarted,
@@ -147,7 +151,16 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 	}
 	av, err := attributevalue.MarshalMapWithOptions(it, encoding)
 	if err != nil {
-		return fmt.Errorf("encode job %s: %w", j.ID, err)
+		return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	return av, nil
+}
+
+// Create stores a new job, failing with job.ErrExists if its id is taken.
+func (s *Store) Create(ctx context.Context, j job.Job) error {
+	av, err := s.marshalJob(j)
+	if err != nil {
+		return err
 	}
 	expr, err := expression.NewBuilder().
 		WithCondition(expression.Name(attrID).AttributeNotExists()).
@@ -175,7 +188,7 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 // Get returns the job with the given id or job.ErrNotFound. It reads
 // consistently, so it sees every change that has returned.
 func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
-	if id == "" { // DynamoDB rejects an empty key; no job has one
+	if id == "" || isClaimID(id) { // DynamoDB rejects an empty key; no job has one
 		return job.Job{}, fmt.Errorf("job %q: %w", id, job.ErrNotFound)
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -200,7 +213,7 @@ func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
 // fails with job.ErrNotFound when there is no such job and with
 // job.ErrConflict (wrapped with the reason) when c's conditions do not hold.
 func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
-	if id == "" {
+	if id == "" || isClaimID(id) {
 		return job.Job{}, fmt.Errorf("job %q: %w", id, job.ErrNotFound)
 	}
 	expr, err := expression.NewBuilder().

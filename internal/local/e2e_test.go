@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -276,5 +277,57 @@ func TestReferenceClient(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `"status": "completed"`) {
 		t.Fatalf("reference client did not see completed:\n%s", out)
+	}
+}
+
+// Duplicate submits with one Idempotency-Key, all at once, make one job and
+// one upstream submission.
+func TestConcurrentIdempotentSubmitsEndToEnd(t *testing.T) {
+	rt := start(t, testConfig(t))
+	body := `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"one of a kind"}`
+	const callers = 20
+	ids := make(chan string, callers)
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", rt.URL+api.PathGenerations, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+keyA)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "same-key")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var out struct{ ID string }
+			if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&out) != nil {
+				t.Errorf("status %d", resp.StatusCode)
+				return
+			}
+			ids <- out.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 1 {
+		t.Fatalf("%d jobs for one idempotency key", len(seen))
+	}
+	for id := range seen {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if exe, err := rt.Engine.Wait(ctx, VideoJob, id); err != nil || exe.Status != Succeeded {
+			t.Fatalf("execution: %+v %v", exe, err)
+		}
+		j, _ := rt.Store.Get(ctx, id)
+		if n := rt.Simulator.SubmissionsOf(j.Request); n != 1 {
+			t.Fatalf("%d upstream submissions, want 1", n)
+		}
 	}
 }

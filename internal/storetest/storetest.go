@@ -20,6 +20,7 @@ type Store interface {
 	Create(ctx context.Context, j job.Job) error
 	Get(ctx context.Context, id string) (job.Job, error)
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
+	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
 }
 
 // Run runs the contract against stores made by newStore; each subtest gets
@@ -133,6 +134,89 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		if _, err := s.Update(ctx, "j1", job.Change{At: t0, ClaimSubmit: true}); err != nil {
 			t.Fatalf("claim after release: %v", err)
+		}
+	})
+	t.Run("idempotency claim names one job until it expires", func(t *testing.T) {
+		s := newStore(t)
+		now := t0
+		claim := func(id, tenant, key, hash string) (job.Claim, error) {
+			j := sample(id)
+			j.Tenant = tenant
+			return s.CreateClaimed(ctx, j, job.Claim{Tenant: tenant, Key: key, RequestHash: hash, JobID: id,
+				ExpiresAt: now.Add(job.IdempotencyTTL)}, now)
+		}
+		won, err := claim("j1", "tenantA", "k", "h1")
+		if err != nil || won.JobID != "j1" {
+			t.Fatalf("first claim: %+v, %v", won, err)
+		}
+		if _, err := s.Get(ctx, "j1"); err != nil {
+			t.Fatalf("claimed job not created: %v", err)
+		}
+		now = now.Add(time.Hour)
+		won, err = claim("j2", "tenantA", "k", "h2")
+		if err != nil || won.JobID != "j1" || won.RequestHash != "h1" {
+			t.Fatalf("repeat claim: %+v, %v; want j1's claim", won, err)
+		}
+		if _, err := s.Get(ctx, "j2"); !errors.Is(err, job.ErrNotFound) {
+			t.Fatalf("a repeat claim created a job: %v", err)
+		}
+		if won, err = claim("j3", "tenantB", "k", "h1"); err != nil || won.JobID != "j3" {
+			t.Fatalf("another tenant's key: %+v, %v", won, err)
+		}
+		now = t0.Add(job.IdempotencyTTL)
+		if won, err = claim("j4", "tenantA", "k", "h1"); err != nil || won.JobID != "j4" {
+			t.Fatalf("claim after expiry: %+v, %v; want a new job", won, err)
+		}
+	})
+	t.Run("concurrent idempotent creates: exactly one job", func(t *testing.T) {
+		s := newStore(t)
+		const n = 12
+		var wg sync.WaitGroup
+		ids := make(chan string, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := fmt.Sprintf("c%d", i)
+				won, err := s.CreateClaimed(ctx, sample(id), job.Claim{Tenant: "tenantA", Key: "same", RequestHash: "h",
+					JobID: id, ExpiresAt: t0.Add(job.IdempotencyTTL)}, t0)
+				if err != nil {
+					t.Errorf("CreateClaimed: %v", err)
+					return
+				}
+				ids <- won.JobID
+			}()
+		}
+		wg.Wait()
+		close(ids)
+		winners := map[string]int{}
+		for id := range ids {
+			winners[id]++
+		}
+		if len(winners) != 1 {
+			t.Fatalf("callers were told of %d different jobs: %v", len(winners), winners)
+		}
+		created := 0
+		for i := range n {
+			if _, err := s.Get(ctx, fmt.Sprintf("c%d", i)); err == nil {
+				created++
+			}
+		}
+		if created != 1 {
+			t.Fatalf("%d jobs created, want 1", created)
+		}
+	})
+	t.Run("claims are not jobs", func(t *testing.T) {
+		s := newStore(t)
+		won, err := s.CreateClaimed(ctx, sample("j1"), job.Claim{Tenant: "tenantA", Key: "k", RequestHash: "h",
+			JobID: "j1", ExpiresAt: t0.Add(time.Hour)}, t0)
+		if err != nil || won.JobID != "j1" {
+			t.Fatal(won, err)
+		}
+		for _, id := range []string{"claim#", "claim#k"} {
+			if _, err := s.Get(ctx, id); !errors.Is(err, job.ErrNotFound) {
+				t.Fatalf("Get(%q) = %v, want ErrNotFound", id, err)
+			}
 		}
 	})
 	t.Run("concurrent claims: exactly one wins", func(t *testing.T) {
