@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
@@ -146,6 +147,36 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 		return tx.Bucket(jobsBucket).Put([]byte(id), data)
 	})
 	return out, err
+}
+
+// OpenJobs returns the ids of every job not yet terminal, soonest deadline
+// first. It reads the whole bucket, which suits local mode's sizes.
+func (s *Store) OpenJobs(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var open []job.Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(jobsBucket).ForEach(func(_, v []byte) error {
+			var j job.Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return err
+			}
+			if !j.Status.Terminal() {
+				open = append(open, j)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list open jobs: %w", err)
+	}
+	slices.SortFunc(open, func(a, b job.Job) int { return a.Deadline.Compare(b.Deadline) })
+	ids := make([]string, len(open))
+	for i, j := range open {
+		ids[i] = j.ID
+	}
+	return ids, nil
 }
 
 func get(tx *bolt.Tx, id string) (job.Job, error) {

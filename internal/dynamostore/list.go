@@ -107,3 +107,39 @@ func parseCursor(cursor string) (position, error) {
 	}
 	return p, nil
 }
+
+// OpenJobs returns the ids of every job not yet terminal, soonest deadline
+// first, from the sparse open-by-deadline index. The index is eventually
+// consistent: callers re-read each job before acting on it.
+func (s *Store) OpenJobs(ctx context.Context) ([]string, error) {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(attrOpen).Equal(expression.Value(openMark))).
+		Build()
+	if err != nil {
+		return nil, fmt.Errorf("list open jobs: %w", err)
+	}
+	pages := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 new(openIndex),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var ids []string
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list open jobs: %w", err)
+		}
+		for _, av := range out.Items {
+			var p struct {
+				ID string `dynamodbav:"id"`
+			}
+			if err := attributevalue.UnmarshalMap(av, &p); err != nil {
+				return nil, fmt.Errorf("list open jobs: %w", err)
+			}
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids, nil
+}

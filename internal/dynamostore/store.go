@@ -35,11 +35,15 @@ const (
 	attrError         = "error"
 	attrCreditsUsed   = "credits_used"
 	attrPolls         = "polls"
+	attrResumes       = "resumes"
+	attrOpen          = "open"
+	attrDeadline      = "deadline"
 	attrCreatedAt     = "created_at"
 	attrUpdatedAt     = "updated_at"
 	attrExpiresAt     = "expires_at"
 
 	tenantIndex = "by-tenant"
+	openIndex   = "open-by-deadline"
 )
 
 // timeLayout is RFC 3339 with a fixed-width fraction: time.RFC3339Nano trims
@@ -94,11 +98,18 @@ type item struct {
 	Error         *job.Error  `dynamodbav:"error,omitempty"`
 	CreditsUsed   *float64    `dynamodbav:"credits_used,omitempty"`
 	Polls         int         `dynamodbav:"polls"`
+	Resumes       int         `dynamodbav:"resumes,omitempty"`
 	CreatedAt     time.Time   `dynamodbav:"created_at"`
 	UpdatedAt     time.Time   `dynamodbav:"updated_at"`
 	Deadline      time.Time   `dynamodbav:"deadline"`
 	ExpiresAt     int64       `dynamodbav:"expires_at,omitempty"`
+	// Open is set while the job is not terminal: it keys the sparse
+	// open-by-deadline index the reconciler reads.
+	Open string `dynamodbav:"open,omitempty"`
 }
+
+// openMark is the one value of the open attribute.
+const openMark = "1"
 
 // encoding writes nested domain types under their json names and times as
 // UTC timeLayout strings.
@@ -143,11 +154,13 @@ func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
 	it := item{
 		ID: j.ID, Tenant: j.Tenant, Status: j.Status, Request: j.Request,
 		UpstreamID: j.UpstreamID, SubmitStarted: j.SubmitStarted,
-		Video: j.Video, Error: j.Error, CreditsUsed: j.CreditsUsed, Polls: j.Polls,
+		Video: j.Video, Error: j.Error, CreditsUsed: j.CreditsUsed, Polls: j.Polls, Resumes: j.Resumes,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Deadline: j.Deadline,
 	}
 	if j.Status.Terminal() {
 		it.ExpiresAt = s.expiry(j.UpdatedAt)
+	} else {
+		it.Open = openMark
 	}
 	av, err := attributevalue.MarshalMapWithOptions(it, encoding)
 	if err != nil {
@@ -284,6 +297,7 @@ func (s *Store) update(c job.Change) expression.UpdateBuilder {
 			if at := s.expiry(c.At); at != 0 {
 				u = u.Set(expression.Name(attrExpiresAt), value(at))
 			}
+			u = u.Remove(expression.Name(attrOpen))
 		}
 	}
 	if c.UpstreamID != "" {
@@ -300,6 +314,9 @@ func (s *Store) update(c job.Change) expression.UpdateBuilder {
 	}
 	if c.CountPoll {
 		u = u.Add(expression.Name(attrPolls), value(1))
+	}
+	if c.CountResume {
+		u = u.Add(expression.Name(attrResumes), value(1))
 	}
 	// Apply claims, then releases; one expression may not both set and
 	// remove an attribute, and the release wins anyway.
@@ -334,7 +351,7 @@ func decode(av map[string]types.AttributeValue) (job.Job, error) {
 	return job.Job{
 		ID: it.ID, Tenant: it.Tenant, Status: it.Status, Request: it.Request,
 		UpstreamID: it.UpstreamID, SubmitStarted: it.SubmitStarted,
-		Video: it.Video, Error: it.Error, CreditsUsed: it.CreditsUsed, Polls: it.Polls,
+		Video: it.Video, Error: it.Error, CreditsUsed: it.CreditsUsed, Polls: it.Polls, Resumes: it.Resumes,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Deadline: it.Deadline,
 	}, nil
 }

@@ -20,6 +20,8 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			{AttributeName: new(attrID), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: new(attrTenant), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: new(attrCreatedAt), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: new(attrOpen), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: new(attrDeadline), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: new(attrID), KeyType: types.KeyTypeHash},
@@ -31,6 +33,13 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 				{AttributeName: new(attrCreatedAt), KeyType: types.KeyTypeRange},
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}, {
+			IndexName: new(openIndex),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: new(attrOpen), KeyType: types.KeyTypeHash},
+				{AttributeName: new(attrDeadline), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}},
 	})
 	if err != nil {

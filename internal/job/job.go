@@ -85,6 +85,9 @@ type Job struct {
 	Error       *Error   `json:"error,omitempty"`
 	CreditsUsed *float64 `json:"credits_used,omitempty"`
 	Polls       int      `json:"polls"`
+	// Resumes counts the executions the reconciler started after the first
+	// one was lost; execution n > 0 is named "<id>-r<n>".
+	Resumes int `json:"resumes,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -115,6 +118,7 @@ type Change struct {
 	Error       *Error
 	CreditsUsed *float64
 	CountPoll   bool // increments Polls
+	CountResume bool // increments Resumes
 
 	ClaimSubmit   bool // records SubmitStarted = At; fails if already claimed
 	ReleaseSubmit bool // clears SubmitStarted after a submit that surely failed
@@ -163,6 +167,9 @@ func (c Change) Apply(j Job) (Job, error) {
 	if c.CountPoll {
 		j.Polls++
 	}
+	if c.CountResume {
+		j.Resumes++
+	}
 	if c.ClaimSubmit {
 		at := c.At
 		j.SubmitStarted = &at
@@ -172,6 +179,15 @@ func (c Change) Apply(j Job) (Job, error) {
 	}
 	j.UpdatedAt = c.At
 	return j, nil
+}
+
+// ExecutionName is the name of the job's current execution: the job id for
+// the first, then "<id>-r<n>" for each the reconciler started.
+func (j Job) ExecutionName() string {
+	if j.Resumes == 0 {
+		return j.ID
+	}
+	return fmt.Sprintf("%s-r%d", j.ID, j.Resumes)
 }
 
 // Fail is the change that ends a job as failed.

@@ -182,8 +182,11 @@ func TestJobsEndAtTheirDeadline(t *testing.T) {
 }
 
 func TestUnknownStatusKeepsPolling(t *testing.T) {
-	rt := start(t, testConfig(t))
-	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:status=rendering"}`)
+	// A long generation, so polls surely see the unknown status first.
+	cfg := testConfig(t)
+	cfg.JobDeadline = 30 * time.Minute
+	rt := start(t, cfg)
+	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=600 sim:status=rendering"}`)
 	j, _ := rt.Store.Get(context.Background(), id)
 	if exe.Status != Succeeded || j.Status != job.Completed || j.Polls < 2 {
 		t.Fatalf("execution %s, record %+v", exe.Status, j)

@@ -22,6 +22,7 @@ const (
 	Running   = "RUNNING"
 	Succeeded = "SUCCEEDED"
 	Failed    = "FAILED"
+	Aborted   = "ABORTED"
 )
 
 // ErrExecutionExists is returned when an execution of that name exists with
@@ -55,8 +56,17 @@ type Engine struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	running map[string]chan struct{} // closed when the execution ends
+	running map[string]*run // executions running in this process
 }
+
+// run is an execution in progress.
+type run struct {
+	done   chan struct{} // closed when it ends
+	cancel context.CancelCauseFunc
+}
+
+// errStopped is the cause of an execution stopped through Stop.
+var errStopped = errors.New("execution stopped")
 
 // NewEngine opens the execution database at path.
 func NewEngine(path string, machines map[string]*asl.Machine, opts asl.Options, log *slog.Logger) (*Engine, error) {
@@ -73,7 +83,7 @@ func NewEngine(path string, machines map[string]*asl.Machine, opts asl.Options, 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Engine{db: db, machines: machines, opts: opts, clock: opts.Clock, log: log,
-		ctx: ctx, cancel: cancel, running: map[string]chan struct{}{}}, nil
+		ctx: ctx, cancel: cancel, running: map[string]*run{}}, nil
 }
 
 func key(machine, name string) []byte { return []byte(machine + "/" + name) }
@@ -138,19 +148,25 @@ func (e *Engine) Resume() (int, error) {
 }
 
 func (e *Engine) launch(exe Execution) {
-	done := make(chan struct{})
+	ctx, cancel := context.WithCancelCause(e.ctx)
+	r := &run{done: make(chan struct{}), cancel: cancel}
+	k := string(key(exe.Machine, exe.Name))
 	e.mu.Lock()
-	e.running[string(key(exe.Machine, exe.Name))] = done
+	e.running[k] = r
 	e.mu.Unlock()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		defer close(done)
-		e.run(exe)
+		e.run(ctx, exe)
+		cancel(nil)
+		e.mu.Lock()
+		delete(e.running, k)
+		e.mu.Unlock()
+		close(r.done)
 	}()
 }
 
-func (e *Engine) run(exe Execution) {
+func (e *Engine) run(ctx context.Context, exe Execution) {
 	m := e.machines[exe.Machine]
 	if m == nil {
 		e.log.Error("execution of unknown state machine left running", "machine", exe.Machine, "name", exe.Name)
@@ -171,9 +187,9 @@ func (e *Engine) run(exe Execution) {
 	)
 	if exe.Checkpoint != nil {
 		e.log.Info("resuming execution", "name", exe.Name, "state", exe.Checkpoint.State)
-		out, err = m.Resume(e.ctx, ae, *exe.Checkpoint, opts)
+		out, err = m.Resume(ctx, ae, *exe.Checkpoint, opts)
 	} else {
-		out, err = m.Run(e.ctx, ae, opts)
+		out, err = m.Run(ctx, ae, opts)
 	}
 	if e.ctx.Err() != nil {
 		return // shutting down: the execution stays running and resumes on restart
@@ -182,6 +198,8 @@ func (e *Engine) run(exe Execution) {
 	exe.StopTime = &now
 	var se *asl.Error
 	switch {
+	case errors.Is(context.Cause(ctx), errStopped):
+		exe.Status, exe.Error = Aborted, &asl.Error{Name: "States.Aborted", Cause: context.Cause(ctx).Error()}
 	case err == nil:
 		exe.Status, exe.Output = Succeeded, out
 	case errors.As(err, &se):
@@ -193,6 +211,19 @@ func (e *Engine) run(exe Execution) {
 		e.log.Error("save finished execution", "name", exe.Name, "err", err)
 	}
 	e.log.Info("execution ended", "machine", exe.Machine, "name", exe.Name, "status", exe.Status)
+}
+
+// Stop aborts a running execution, as Step Functions' StopExecution does.
+// Stopping one that is not running is harmless.
+func (e *Engine) Stop(machine, name, cause string) {
+	e.mu.Lock()
+	r := e.running[string(key(machine, name))]
+	e.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.cancel(fmt.Errorf("%w: %s", errStopped, cause))
+	<-r.done
 }
 
 func (e *Engine) save(exe Execution) error {
@@ -224,11 +255,11 @@ func (e *Engine) Describe(machine, name string) (Execution, error) {
 // process (or ctx ends) and returns its state.
 func (e *Engine) Wait(ctx context.Context, machine, name string) (Execution, error) {
 	e.mu.Lock()
-	done := e.running[string(key(machine, name))]
+	r := e.running[string(key(machine, name))]
 	e.mu.Unlock()
-	if done != nil {
+	if r != nil {
 		select {
-		case <-done:
+		case <-r.done:
 		case <-ctx.Done():
 			return Execution{}, ctx.Err()
 		}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -135,13 +137,38 @@ func writeJSONError(w http.ResponseWriter, status int, name, msg string) {
 	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"name": name, "message": msg}})
 }
 
-// starter starts video_job executions for the api function.
-type starter struct {
+// jobExecutions runs video_job executions on the engine; it is the
+// reconciler's Executions.
+type jobExecutions struct {
 	engine  *Engine
 	machine string
 }
 
-func (s starter) Start(ctx context.Context, jobID string) error {
+// Start starts an execution of jobID under name.
+func (x jobExecutions) Start(ctx context.Context, name, jobID string) error {
 	input, _ := json.Marshal(map[string]string{"job_id": jobID})
-	return s.engine.Start(ctx, s.machine, jobID, input)
+	return x.engine.Start(ctx, x.machine, name, input)
+}
+
+// Running reports whether the named execution is running.
+func (x jobExecutions) Running(_ context.Context, name string) (bool, error) {
+	exe, err := x.engine.Describe(x.machine, name)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil && exe.Status == Running, err
+}
+
+// Stop aborts the named execution.
+func (x jobExecutions) Stop(_ context.Context, name, cause string) error {
+	x.engine.Stop(x.machine, name, cause)
+	return nil
+}
+
+// apiStarter is the api function's Starter: a job's first execution is
+// named by the job id, as in AWS.
+type apiStarter struct{ jobExecutions }
+
+func (a apiStarter) Start(ctx context.Context, jobID string) error {
+	return a.jobExecutions.Start(ctx, jobID, jobID)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
@@ -31,11 +32,12 @@ import (
 
 // Defaults of local mode.
 const (
-	DefaultAddr     = "127.0.0.1:3000"
-	DefaultDataDir  = ".vidgen"
-	DefaultKeys     = "local:vidgen-local-key"
-	DefaultUpstream = "https://api.aimlapi.com"
-	DefaultDeadline = 30 * time.Minute
+	DefaultAddr      = "127.0.0.1:3000"
+	DefaultDataDir   = ".vidgen"
+	DefaultKeys      = "local:vidgen-local-key"
+	DefaultUpstream  = "https://api.aimlapi.com"
+	DefaultDeadline  = 30 * time.Minute
+	DefaultReconcile = time.Minute
 	// simPrefix is where the built-in simulator is served.
 	simPrefix = "/sim"
 	// VideoJob is the logical id of the job state machine in template.yaml.
@@ -53,6 +55,12 @@ type Config struct {
 	DataDir     string
 	Template    string // path of template.yaml
 	JobDeadline time.Duration
+	// ReconcileInterval is how often the reconciler passes over open jobs
+	// (virtual time); 0 means DefaultReconcile.
+	ReconcileInterval time.Duration
+	// ReconcileMinAge is how old a job must be before its missing
+	// execution counts as lost; nil means two minutes.
+	ReconcileMinAge *time.Duration
 
 	// Knobs of the built-in simulator, in virtual time.
 	SimQueueTime, SimGenerationTime time.Duration
@@ -82,7 +90,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	for name, dst := range map[string]*time.Duration{
 		"VIDGEN_JOB_DEADLINE": &c.JobDeadline, "VIDGEN_SIM_QUEUE_TIME": &c.SimQueueTime,
-		"VIDGEN_SIM_GENERATION_TIME": &c.SimGenerationTime,
+		"VIDGEN_SIM_GENERATION_TIME": &c.SimGenerationTime, "VIDGEN_RECONCILE_INTERVAL": &c.ReconcileInterval,
 	} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -110,10 +118,17 @@ type Runtime struct {
 	Engine    *Engine
 	Store     *boltstore.Store
 
-	server *http.Server
-	ln     net.Listener
-	log    *slog.Logger
-	served chan error
+	// Clock is the runtime's virtual clock.
+	Clock *clock.Scaled
+	// Reconciler runs every Config.ReconcileInterval; tests may call Run.
+	Reconciler *reconcile.Reconciler
+
+	server   *http.Server
+	ln       net.Listener
+	stopLoop context.CancelFunc
+	loopDone chan struct{}
+	log      *slog.Logger
+	served   chan error
 }
 
 // Start builds and starts a runtime: it listens on cfg.Addr, resumes the
@@ -139,7 +154,7 @@ func Start(cfg Config) (*Runtime, error) {
 		cfg.JobDeadline = DefaultDeadline
 	}
 
-	rt := &Runtime{Keys: keys, log: log, served: make(chan error, 1)}
+	rt := &Runtime{Keys: keys, Clock: clk, log: log, served: make(chan error, 1)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -194,7 +209,7 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	apiHandler := &api.Handler{
-		Store: rt.Store, Starter: starter{engine: rt.Engine, machine: VideoJob}, Keys: keys,
+		Store: rt.Store, Starter: apiStarter{jobExecutions{engine: rt.Engine, machine: VideoJob}}, Keys: keys,
 		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"),
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
@@ -207,6 +222,17 @@ func Start(cfg Config) (*Runtime, error) {
 	if n > 0 {
 		log.Info("resumed executions", "count", n)
 	}
+	rt.Reconciler = &reconcile.Reconciler{
+		Store: rt.Store, Executions: jobExecutions{engine: rt.Engine, machine: VideoJob},
+		Clock: clk, Grace: time.Minute, MinAge: 2 * time.Minute, Log: log.With("component", "reconciler"),
+	}
+	if cfg.ReconcileMinAge != nil {
+		rt.Reconciler.MinAge = *cfg.ReconcileMinAge
+	}
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	rt.stopLoop = stopLoop
+	rt.loopDone = make(chan struct{})
+	go rt.reconcileEvery(loopCtx, clk, cfg.ReconcileInterval)
 	rt.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { rt.served <- rt.server.Serve(rt.ln) }()
 	ok = true
@@ -271,10 +297,28 @@ func loadMachines(t *Template) (map[string]*asl.Machine, error) {
 	return out, nil
 }
 
+// reconcileEvery runs the reconciler until ctx ends, as the EventBridge
+// schedule does in AWS.
+func (rt *Runtime) reconcileEvery(ctx context.Context, clk *clock.Scaled, every time.Duration) {
+	defer close(rt.loopDone)
+	if every <= 0 {
+		every = DefaultReconcile
+	}
+	for clk.Sleep(ctx, every) == nil {
+		if _, err := rt.Reconciler.Run(ctx); err != nil && ctx.Err() == nil {
+			rt.log.Error("reconcile", "err", err)
+		}
+	}
+}
+
 // Close stops serving, pauses running executions (they resume on the next
 // Start) and closes the stores.
 func (rt *Runtime) Close() error {
 	var errs []error
+	if rt.stopLoop != nil {
+		rt.stopLoop()
+		<-rt.loopDone
+	}
 	if rt.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -163,6 +163,13 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	s.mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.authorize(r); !ok {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]string{"name": "Unauthorized", "message": "bearer key required"}})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Stats())
+	})
 	return s
 }
 
@@ -188,6 +195,29 @@ func (s *Server) SubmissionsOf(req job.Request) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.byRequest[key]
+}
+
+// Stats sums up what the simulator has seen; tests of separate processes
+// read it from GET /stats.
+type Stats struct {
+	Submissions int `json:"submissions"`
+	// Requests counts distinct requests accepted; Duplicated counts those
+	// accepted more than once.
+	Requests   int `json:"requests"`
+	Duplicated int `json:"duplicated"`
+}
+
+// Stats reports the submission counts.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stats{Submissions: s.submissions, Requests: len(s.byRequest)}
+	for _, n := range s.byRequest {
+		if n > 1 {
+			st.Duplicated++
+		}
+	}
+	return st
 }
 
 // Inject queues faults for the next requests to e, one per request, in order.

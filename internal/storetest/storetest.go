@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ type Store interface {
 	Get(ctx context.Context, id string) (job.Job, error)
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
+	OpenJobs(ctx context.Context) ([]string, error)
 }
 
 // Run runs the contract against stores made by newStore; each subtest gets
@@ -217,6 +219,32 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 			if _, err := s.Get(ctx, id); !errors.Is(err, job.ErrNotFound) {
 				t.Fatalf("Get(%q) = %v, want ErrNotFound", id, err)
 			}
+		}
+	})
+	t.Run("open jobs, soonest deadline first", func(t *testing.T) {
+		s := newStore(t)
+		for i, id := range []string{"late", "early", "done", "mid"} {
+			j := sample(id)
+			j.Deadline = t0.Add(time.Duration([]int{30, 10, 5, 20}[i]) * time.Minute)
+			if err := s.Create(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Update(ctx, "done", job.Fail(t0, job.ErrNameCancelled, "stop")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, "mid", job.Change{At: t0, Status: job.Generating, CountResume: true}); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := s.OpenJobs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(ids, ",") != "early,mid,late" {
+			t.Fatalf("open jobs = %v, want early,mid,late", ids)
+		}
+		if j, _ := s.Get(ctx, "mid"); j.Resumes != 1 || j.ExecutionName() != "mid-r1" {
+			t.Fatalf("resumes not recorded: %+v", j)
 		}
 	})
 	t.Run("concurrent claims: exactly one wins", func(t *testing.T) {

@@ -1,0 +1,146 @@
+// Package reconcile ends or resumes jobs that their state machine no longer
+// drives. Step handlers end a job at its deadline and the machine's Catch-all
+// records failures, but an execution can still vanish (stopped by hand,
+// never started after a crash, a bug): the reconciler runs on a schedule and
+// makes sure every job ends anyway.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// Store is the part of a job store the reconciler uses.
+type Store interface {
+	OpenJobs(ctx context.Context) ([]string, error)
+	Get(ctx context.Context, id string) (job.Job, error)
+	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
+}
+
+// Executions runs video_job executions by name.
+type Executions interface {
+	// Running reports whether the named execution exists and is running.
+	Running(ctx context.Context, name string) (bool, error)
+	// Start starts an execution of jobID under name.
+	Start(ctx context.Context, name, jobID string) error
+	// Stop stops the named execution if it runs.
+	Stop(ctx context.Context, name, cause string) error
+}
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// Reconciler checks open jobs.
+type Reconciler struct {
+	Store      Store
+	Executions Executions
+	Clock      Clock
+	// Grace is how long past its deadline a job may stay open before the
+	// reconciler ends it; the steps normally end it within a poll interval.
+	Grace time.Duration
+	// MinAge is how old a job must be before a missing execution counts as
+	// lost rather than not started yet.
+	MinAge time.Duration
+	Log    *slog.Logger
+}
+
+// Report counts what one pass did.
+type Report struct {
+	Open     int `json:"open"`
+	TimedOut int `json:"timed_out"`
+	Resumed  int `json:"resumed"`
+	Failed   int `json:"failed"` // jobs the pass could not handle; retried next pass
+}
+
+// Run makes one pass over every open job. It returns an error only when it
+// could not list them; problems with single jobs are counted and logged.
+func (r *Reconciler) Run(ctx context.Context) (Report, error) {
+	ids, err := r.Store.OpenJobs(ctx)
+	if err != nil {
+		return Report{}, fmt.Errorf("reconcile: %w", err)
+	}
+	rep := Report{Open: len(ids)}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		switch outcome, err := r.one(ctx, id); {
+		case err != nil:
+			rep.Failed++
+			r.log().Error("reconcile job", "job", id, "err", err)
+		case outcome == timedOut:
+			rep.TimedOut++
+		case outcome == resumed:
+			rep.Resumed++
+		}
+	}
+	r.log().Info("reconciled", "open", rep.Open, "timed_out", rep.TimedOut, "resumed", rep.Resumed, "failed", rep.Failed)
+	return rep, ctx.Err()
+}
+
+type outcome int
+
+const (
+	untouched outcome = iota
+	timedOut
+	resumed
+)
+
+func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
+	j, err := r.Store.Get(ctx, id)
+	if err != nil {
+		return untouched, err
+	}
+	if j.Status.Terminal() {
+		return untouched, nil // the index lags behind the record
+	}
+	now := r.Clock.Now()
+	if now.After(j.Deadline.Add(r.Grace)) {
+		_, err := r.Store.Update(ctx, id, job.Fail(now, job.ErrNameTimedOut, "the job did not finish by its deadline"))
+		if errors.Is(err, job.ErrConflict) {
+			return untouched, nil // it ended meanwhile
+		}
+		if err != nil {
+			return untouched, err
+		}
+		if err := r.Executions.Stop(ctx, j.ExecutionName(), "job timed out"); err != nil {
+			r.log().Warn("stop execution of timed-out job", "job", id, "err", err)
+		}
+		r.log().Info("ended overdue job", "job", id)
+		return timedOut, nil
+	}
+	if now.Sub(j.CreatedAt) < r.MinAge {
+		return untouched, nil
+	}
+	running, err := r.Executions.Running(ctx, j.ExecutionName())
+	if err != nil || running {
+		return untouched, err
+	}
+	// The steps are safe to run again on any record: a new execution under
+	// a new name picks the job up where its record stands (and never submits
+	// twice: a claimed submit without an outcome ends the job instead).
+	j, err = r.Store.Update(ctx, id, job.Change{At: now, CountResume: true})
+	if errors.Is(err, job.ErrConflict) {
+		return untouched, nil
+	}
+	if err != nil {
+		return untouched, err
+	}
+	if err := r.Executions.Start(ctx, j.ExecutionName(), id); err != nil {
+		return untouched, err
+	}
+	r.log().Warn("resumed job whose execution was gone", "job", id, "execution", j.ExecutionName())
+	return resumed, nil
+}
+
+func (r *Reconciler) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.Default()
+	}
+	return r.Log
+}
