@@ -3,7 +3,7 @@
 
 SHELL         := /bin/bash
 GO            ?= go
-FUNCTIONS     := api submit poll fail
+FUNCTIONS     := api submit poll fail reconcile
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD_DIR     := build
 LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags "-s -w"
@@ -45,7 +45,7 @@ build:
 	done
 
 # sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR.
-build-ApiFunction build-SubmitFunction build-PollFunction build-FailFunction:
+build-ApiFunction build-SubmitFunction build-PollFunction build-FailFunction build-ReconcileFunction:
 	$(eval fn := $(shell echo $(@:build-%Function=%) | tr A-Z a-z))
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(fn)
 

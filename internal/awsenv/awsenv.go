@@ -6,6 +6,7 @@ package awsenv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/secret"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
@@ -50,6 +52,8 @@ func Required(fn string) []string {
 		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval}
 	case "fail":
 		return []string{EnvTable}
+	case "reconcile":
+		return []string{EnvTable, EnvStateMachine}
 	}
 	return nil
 }
@@ -129,6 +133,26 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 	}, nil
 }
 
+// Reconciler builds the reconcile function's reconciler.
+func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Reconciler, error) {
+	env, err := need(getenv, Required("reconcile")...)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return &reconcile.Reconciler{
+		Store:      dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
+		Executions: &Executions{Client: sfn.NewFromConfig(cfg), StateMachineARN: env[EnvStateMachine]},
+		Clock:      clock.Real{},
+		Grace:      5 * time.Minute,
+		MinAge:     5 * time.Minute,
+		Log:        logger(),
+	}, nil
+}
+
 // StartExecutionAPI is the Step Functions call Starter makes.
 type StartExecutionAPI interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
@@ -144,17 +168,25 @@ type Starter struct {
 
 // Start starts the job's execution; one that already exists is success.
 func (s *Starter) Start(ctx context.Context, jobID string) error {
-	_, err := s.Client.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(s.StateMachineARN),
-		Name:            aws.String(jobID),
-		Input:           aws.String(`{"job_id":"` + jobID + `"}`),
+	return start(ctx, s.Client, s.StateMachineARN, jobID, jobID)
+}
+
+func start(ctx context.Context, client StartExecutionAPI, machineARN, name, jobID string) error {
+	input, err := json.Marshal(map[string]string{"job_id": jobID})
+	if err != nil {
+		return fmt.Errorf("start execution %s: %w", name, err)
+	}
+	_, err = client.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(machineARN),
+		Name:            aws.String(name),
+		Input:           aws.String(string(input)),
 	})
 	var exists *sfntypes.ExecutionAlreadyExists
 	if errors.As(err, &exists) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("start execution %s: %w", jobID, err)
+		return fmt.Errorf("start execution %s: %w", name, err)
 	}
 	return nil
 }

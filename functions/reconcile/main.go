@@ -1,0 +1,20 @@
+// Command reconcile is the scheduled Lambda that ends or resumes jobs no
+// execution drives any more.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+func main() {
+	r, err := awsenv.Reconciler(context.Background(), os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(r.Run)
+}

@@ -1,0 +1,61 @@
+package awsenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+)
+
+// ExecutionsAPI is the Step Functions calls Executions makes.
+type ExecutionsAPI interface {
+	StartExecutionAPI
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, opts ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
+}
+
+// Executions runs video_job executions by name for the reconciler.
+type Executions struct {
+	Client          ExecutionsAPI
+	StateMachineARN string
+}
+
+// executionARN derives an execution's ARN from its state machine's:
+// arn:…:stateMachine:NAME becomes arn:…:execution:NAME:EXECUTION.
+func (x *Executions) executionARN(name string) string {
+	return strings.Replace(x.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+}
+
+// Running reports whether the named execution exists and runs.
+func (x *Executions) Running(ctx context.Context, name string) (bool, error) {
+	out, err := x.Client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(x.executionARN(name))})
+	var missing *sfntypes.ExecutionDoesNotExist
+	if errors.As(err, &missing) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("describe execution %s: %w", name, err)
+	}
+	return out.Status == sfntypes.ExecutionStatusRunning, nil
+}
+
+// Start starts an execution of jobID under name; one that exists is success.
+func (x *Executions) Start(ctx context.Context, name, jobID string) error {
+	return start(ctx, x.Client, x.StateMachineARN, name, jobID)
+}
+
+// Stop stops the named execution; one that is not running is success.
+func (x *Executions) Stop(ctx context.Context, name, cause string) error {
+	_, err := x.Client.StopExecution(ctx, &sfn.StopExecutionInput{
+		ExecutionArn: aws.String(x.executionARN(name)), Error: aws.String("Reconciled"), Cause: aws.String(cause),
+	})
+	var missing *sfntypes.ExecutionDoesNotExist
+	if err != nil && !errors.As(err, &missing) {
+		return fmt.Errorf("stop execution %s: %w", name, err)
+	}
+	return nil
+}
