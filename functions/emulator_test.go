@@ -107,6 +107,7 @@ var e2e struct {
 	table          string
 	apiKeysSecret  string // ARN, as !Ref of a secret gives it
 	upstreamSecret string // ARN
+	cursorSecret   string // ARN
 	stateMachine   string // ARN
 
 	clk    *clock.Manual // the simulator's clock
@@ -200,6 +201,7 @@ func setup() (cleanup func(), err error) {
 	}{
 		{&e2e.apiKeysSecret, "api-keys", tenantA + ":" + keyA + "," + tenantB + ":" + keyB},
 		{&e2e.upstreamSecret, "aimlapi-key", upstreamKey},
+		{&e2e.cursorSecret, "cursor-key", "e2e cursor signing key"},
 	} {
 		out, err := e2e.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 			Name:         aws.String("vidgen/e2e-" + e2e.suffix + "/" + s.name),
@@ -431,6 +433,7 @@ func functionEnv(t *testing.T, fn string) map[string]string {
 		awsenv.EnvTable:          e2e.table,
 		awsenv.EnvStateMachine:   e2e.stateMachine,
 		awsenv.EnvAPIKeysSecret:  e2e.apiKeysSecret,
+		awsenv.EnvCursorSecret:   e2e.cursorSecret,
 		awsenv.EnvDeadline:       jobDeadlineSeconds,
 		awsenv.EnvUpstreamURL:    e2e.simURL,
 		awsenv.EnvUpstreamSecret: e2e.upstreamSecret,
@@ -799,7 +802,7 @@ func TestJobLifecycle(t *testing.T) {
 		if d := j.Deadline.Sub(j.CreatedAt); d != 1800*time.Second {
 			t.Errorf("deadline is %s after creation, want VIDGEN_JOB_DEADLINE_SECONDS=%s", d, jobDeadlineSeconds)
 		}
-		list, _, err := store().List(t.Context(), tenantA, 100, "")
+		list, _, err := store().List(t.Context(), tenantA, "", 100, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,12 +37,14 @@ type Store interface {
 	Get(ctx context.Context, id string) (job.Job, error)
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
+	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
 }
 
-// Starter starts the video_job state machine for a job. Starting the same
-// job twice must be harmless.
+// Starter starts and stops the video_job state machine for a job. Starting
+// the same job twice, or stopping a stopped execution, must be harmless.
 type Starter interface {
 	Start(ctx context.Context, jobID string) error
+	Stop(ctx context.Context, execution, cause string) error
 }
 
 // Keys resolves an API key to its tenant.
@@ -63,8 +65,10 @@ type Handler struct {
 	Keys     Keys
 	Clock    Clock
 	Deadline time.Duration // how long a job may take before it ends as TimedOut
-	NewID    func() string // nil → random UUID v4
-	Log      *slog.Logger
+	// CursorKey signs list cursors so clients cannot forge or alter them.
+	CursorKey func(ctx context.Context) ([]byte, error)
+	NewID     func() string // nil → random UUID v4
+	Log       *slog.Logger
 }
 
 // Handle serves one API Gateway v2 request. It always answers with a JSON
@@ -76,17 +80,22 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return errorResponse(http.StatusNotFound, "NotFound", "no route for "+req.RawPath), nil
 	}
 	method := req.RequestContext.HTTP.Method
-	if method != http.MethodPost && method != http.MethodGet {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", method+" is not allowed here; use GET or POST")
-		resp.Headers["Allow"] = "GET, POST"
+	if method != http.MethodPost && method != http.MethodGet && method != http.MethodDelete {
+		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", method+" is not allowed here; use GET, POST or DELETE")
+		resp.Headers["Allow"] = "GET, POST, DELETE"
 		return resp, nil
 	}
 	tenant, resp, ok := h.authenticate(ctx, req)
 	if !ok {
 		return resp, nil
 	}
-	if method == http.MethodPost {
+	switch {
+	case method == http.MethodPost:
 		return h.submit(ctx, tenant, req, path == PathLegacy), nil
+	case method == http.MethodDelete:
+		return h.cancel(ctx, tenant, req), nil
+	case req.QueryStringParameters["generation_id"] == "" && path == PathGenerations:
+		return h.list(ctx, tenant, req), nil
 	}
 	return h.query(ctx, tenant, req), nil
 }
@@ -202,20 +211,56 @@ func checkIdempotencyKey(k string) string {
 }
 
 func (h *Handler) query(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	j, resp, ok := h.tenantJob(ctx, tenant, req)
+	if !ok {
+		return resp
+	}
+	return jsonResponse(http.StatusOK, NewGeneration(j))
+}
+
+// tenantJob reads the job named by generation_id. Another tenant's job is
+// answered exactly like a missing one.
+func (h *Handler) tenantJob(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) (job.Job, events.APIGatewayV2HTTPResponse, bool) {
 	id := req.QueryStringParameters["generation_id"]
 	if id == "" {
-		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "generation_id", Message: "is required"}}})
+		return job.Job{}, validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "generation_id", Message: "is required"}}}), false
 	}
 	j, err := h.Store.Get(ctx, id)
-	// Another tenant's job is answered exactly like a missing one.
 	if errors.Is(err, job.ErrNotFound) || (err == nil && j.Tenant != tenant) {
-		return errorResponse(http.StatusNotFound, "NotFound", "no generation with id "+id)
+		return job.Job{}, errorResponse(http.StatusNotFound, "NotFound", "no generation with id "+id), false
 	}
 	if err != nil {
 		h.log().Error("get job", "job", id, "err", err)
-		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not read the job; try again")
+		return job.Job{}, errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not read the job; try again"), false
 	}
-	return jsonResponse(http.StatusOK, NewGeneration(j))
+	return j, events.APIGatewayV2HTTPResponse{}, true
+}
+
+// cancel ends a job as Cancelled and stops its execution. The upstream has
+// no cancel call, so a generation already submitted may still be charged.
+// Cancelling a cancelled job again is harmless; a job that ended otherwise
+// answers 409.
+func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	j, resp, ok := h.tenantJob(ctx, tenant, req)
+	if !ok {
+		return resp
+	}
+	ended, err := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameCancelled, "cancelled by the client"))
+	if errors.Is(err, job.ErrConflict) {
+		if ended, err = h.Store.Get(ctx, j.ID); err == nil && !(ended.Error != nil && ended.Error.Name == job.ErrNameCancelled) {
+			return errorResponse(http.StatusConflict, "Conflict", fmt.Sprintf("the generation already ended with status %s", ended.Status))
+		}
+	}
+	if err != nil {
+		h.log().Error("cancel job", "job", j.ID, "err", err)
+		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not cancel the job; try again")
+	}
+	if err := h.Starter.Stop(ctx, ended.ExecutionName(), "cancelled by the client"); err != nil {
+		// The record is final; a running execution finds it so and ends.
+		h.log().Warn("stop execution of cancelled job", "job", j.ID, "err", err)
+	}
+	h.log().Info("job cancelled", "job", j.ID, "tenant", tenant)
+	return jsonResponse(http.StatusOK, NewGeneration(ended))
 }
 
 // Generation is the public view of a job: the upstream's poll response plus

@@ -21,9 +21,10 @@ import (
 
 // starts records the executions the handler starts, or fails them all.
 type starts struct {
-	mu  sync.Mutex
-	ids []string
-	err error
+	mu      sync.Mutex
+	ids     []string
+	stopped []string
+	err     error
 }
 
 func (s *starts) Start(_ context.Context, id string) error {
@@ -33,6 +34,13 @@ func (s *starts) Start(_ context.Context, id string) error {
 		return s.err
 	}
 	s.ids = append(s.ids, id)
+	return nil
+}
+
+func (s *starts) Stop(_ context.Context, name, _ string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = append(s.stopped, name)
 	return nil
 }
 
@@ -59,8 +67,9 @@ func newHandler(t *testing.T) (*Handler, *starts, *boltstore.Store) {
 	return &Handler{
 		Log:   slog.New(slog.DiscardHandler),
 		Store: store, Starter: st, Keys: keys, Deadline: 30 * time.Minute,
-		Clock: clock.NewManual(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
-		NewID: func() string { n++; return "job-" + string(rune('0'+n)) },
+		CursorKey: func(context.Context) ([]byte, error) { return []byte("test cursor key"), nil },
+		Clock:     clock.NewManual(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
+		NewID:     func() string { n++; return "job-" + string(rune('0'+n)) },
 	}, st, store
 }
 
@@ -263,5 +272,110 @@ func TestConcurrentDuplicateSubmits(t *testing.T) {
 	}
 	if len(seen) != 1 {
 		t.Fatalf("%d different answers to one idempotent request: %v", len(seen), seen)
+	}
+}
+
+func TestListAndCursors(t *testing.T) {
+	h, _, store := newHandler(t)
+	clk := h.Clock.(*clock.Manual)
+	for range 5 {
+		h.Handle(t.Context(), request("POST", PathGenerations, "keyA", "application/json", validBody))
+		clk.Advance(time.Second)
+	}
+	h.Handle(t.Context(), request("POST", PathGenerations, "keyB", "application/json", validBody))
+	if _, err := store.Update(t.Context(), "job-2", job.Fail(clk.Now(), job.ErrNameCancelled, "x")); err != nil {
+		t.Fatal(err)
+	}
+	list := func(key string, q map[string]string) (int, Page, string) {
+		req := request("GET", PathGenerations, key, "", "")
+		req.QueryStringParameters = q
+		resp, _ := h.Handle(t.Context(), req)
+		var p Page
+		json.Unmarshal([]byte(resp.Body), &p)
+		return resp.StatusCode, p, resp.Body
+	}
+	var ids []string
+	q := map[string]string{"limit": "2"}
+	for range 4 {
+		code, p, body := list("keyA", q)
+		if code != 200 {
+			t.Fatalf("%d %s", code, body)
+		}
+		for _, g := range p.Data {
+			ids = append(ids, g.ID)
+		}
+		if p.Next == nil {
+			break
+		}
+		q = map[string]string{"limit": "2", "next": *p.Next}
+	}
+	if strings.Join(ids, ",") != "job-5,job-4,job-3,job-2,job-1" {
+		t.Fatalf("listed %v", ids)
+	}
+	if _, p, _ := list("keyA", map[string]string{"status": "error"}); len(p.Data) != 1 || p.Data[0].ID != "job-2" || p.Next != nil {
+		t.Fatalf("status filter: %+v", p)
+	}
+	if _, p, _ := list("keyB", nil); len(p.Data) != 1 || p.Data[0].ID != "job-6" {
+		t.Fatalf("tenant B sees %+v", p)
+	}
+	if code, _, body := list("keyA", map[string]string{"limit": "0", "status": "done"}); code != 400 ||
+		!strings.Contains(body, `"field":"limit"`) || !strings.Contains(body, `"field":"status"`) {
+		t.Fatalf("bad parameters: %d %s", code, body)
+	}
+
+	_, first, _ := list("keyA", map[string]string{"limit": "2"})
+	cursor := *first.Next
+	payload, sig, _ := strings.Cut(cursor, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(payload)
+	raw[len(raw)/2] ^= 1
+	altered := base64.RawURLEncoding.EncodeToString(raw) + "." + sig
+	for name, tc := range map[string]struct {
+		key string
+		q   map[string]string
+	}{
+		"altered payload":       {"keyA", map[string]string{"next": altered}},
+		"altered signature":     {"keyA", map[string]string{"next": payload + "." + sig[:len(sig)-2] + "AA"}},
+		"no signature":          {"keyA", map[string]string{"next": payload}},
+		"garbage":               {"keyA", map[string]string{"next": "%%%"}},
+		"another tenant":        {"keyB", map[string]string{"next": cursor}},
+		"another status filter": {"keyA", map[string]string{"next": cursor, "status": "queued"}},
+	} {
+		if code, _, body := list(tc.key, tc.q); code != 400 || !strings.Contains(body, `"field":"next"`) {
+			t.Errorf("%s: %d %s", name, code, body)
+		}
+	}
+}
+
+func TestCancel(t *testing.T) {
+	h, st, store := newHandler(t)
+	h.Handle(t.Context(), request("POST", PathGenerations, "keyA", "application/json", validBody))
+	h.Handle(t.Context(), request("POST", PathGenerations, "keyA", "application/json", validBody))
+	cancel := func(key, id string) (int, map[string]any) {
+		req := request("DELETE", PathGenerations, key, "", "")
+		req.QueryStringParameters = map[string]string{"generation_id": id}
+		resp, _ := h.Handle(t.Context(), req)
+		return resp.StatusCode, decode(t, resp)
+	}
+	if code, _ := cancel("keyB", "job-1"); code != 404 {
+		t.Fatalf("another tenant cancelled a job: %d", code)
+	}
+	code, body := cancel("keyA", "job-1")
+	if code != 200 || body["status"] != "error" || body["error"].(map[string]any)["name"] != "Cancelled" {
+		t.Fatalf("cancel: %d %v", code, body)
+	}
+	if len(st.stopped) != 1 || st.stopped[0] != "job-1" {
+		t.Fatalf("stopped %v", st.stopped)
+	}
+	if code, body := cancel("keyA", "job-1"); code != 200 || body["error"].(map[string]any)["name"] != "Cancelled" {
+		t.Fatalf("repeat cancel: %d %v", code, body)
+	}
+	if _, err := store.Update(t.Context(), "job-2", job.Change{At: time.Now(), Status: job.Completed, Video: &job.Video{URL: "https://v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := cancel("keyA", "job-2"); code != 409 || body["error"].(map[string]any)["name"] != "Conflict" {
+		t.Fatalf("cancel finished job: %d %v", code, body)
+	}
+	if code, _ := cancel("keyA", ""); code != 400 {
+		t.Fatalf("cancel without id: %d", code)
 	}
 }

@@ -37,6 +37,7 @@ const (
 	EnvTable          = "VIDGEN_TABLE"
 	EnvStateMachine   = "VIDGEN_STATE_MACHINE_ARN"
 	EnvAPIKeysSecret  = "VIDGEN_API_KEYS_SECRET"
+	EnvCursorSecret   = "VIDGEN_CURSOR_SECRET"
 	EnvDeadline       = "VIDGEN_JOB_DEADLINE_SECONDS"
 	EnvUpstreamURL    = "AIMLAPI_BASE_URL"
 	EnvUpstreamSecret = "AIMLAPI_KEY_SECRET"
@@ -47,7 +48,7 @@ const (
 func Required(fn string) []string {
 	switch fn {
 	case "api":
-		return []string{EnvTable, EnvStateMachine, EnvAPIKeysSecret, EnvDeadline}
+		return []string{EnvTable, EnvStateMachine, EnvAPIKeysSecret, EnvCursorSecret, EnvDeadline}
 	case "submit", "poll":
 		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval}
 	case "fail":
@@ -122,8 +123,14 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvAPIKeysSecret], 0, nil)
+	sm := secretsmanager.NewFromConfig(cfg)
+	keys := secret.NewCache(sm, env[EnvAPIKeysSecret], 0, nil)
+	cursor := secret.NewCache(sm, env[EnvCursorSecret], time.Hour, nil)
 	return &api.Handler{
+		CursorKey: func(ctx context.Context) ([]byte, error) {
+			v, err := cursor.Value(ctx)
+			return []byte(v), err
+		},
 		Store:    dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
 		Starter:  &Starter{Client: sfn.NewFromConfig(cfg), StateMachineARN: env[EnvStateMachine]},
 		Keys:     &SecretKeys{Secret: keys.Value},
@@ -162,8 +169,14 @@ type StartExecutionAPI interface {
 // state machine keeps execution names unique for 90 days, so a repeated
 // start of one job cannot run it twice.
 type Starter struct {
-	Client          StartExecutionAPI
+	Client          ExecutionsAPI
 	StateMachineARN string
+}
+
+// Stop stops a job's execution; one that is not running is success.
+func (s *Starter) Stop(ctx context.Context, execution, cause string) error {
+	x := Executions{Client: s.Client, StateMachineARN: s.StateMachineARN}
+	return x.Stop(ctx, execution, cause)
 }
 
 // Start starts the job's execution; one that already exists is success.

@@ -76,6 +76,7 @@ var policyFor = map[string]struct{ policy, resourceType string }{
 	awsenv.EnvTable:          {"DynamoDBCrudPolicy", "AWS::DynamoDB::Table"},
 	awsenv.EnvAPIKeysSecret:  {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvUpstreamSecret: {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
+	awsenv.EnvCursorSecret:   {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvStateMachine:   {"StepFunctionsExecutionPolicy", "AWS::Serverless::StateMachine"},
 }
 

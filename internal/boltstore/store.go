@@ -5,9 +5,11 @@ package boltstore
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
@@ -147,6 +149,87 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 		return tx.Bucket(jobsBucket).Put([]byte(id), data)
 	})
 	return out, err
+}
+
+// List returns a tenant's jobs newest first (ties by id), at most limit of
+// them, only those with the given status unless it is "". The cursor is the
+// position after which the next page starts; "" comes back at the end.
+func (s *Store) List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	var after *listPosition
+	if cursor != "" {
+		p, err := parseListCursor(cursor, tenant)
+		if err != nil {
+			return nil, "", err
+		}
+		after = &p
+	}
+	var all []job.Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(jobsBucket).ForEach(func(_, v []byte) error {
+			var j job.Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return err
+			}
+			if j.Tenant == tenant && (status == "" || j.Status == status) {
+				all = append(all, j)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
+	}
+	slices.SortFunc(all, func(a, b job.Job) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	if after != nil {
+		i, _ := slices.BinarySearchFunc(all, *after, func(j job.Job, p listPosition) int {
+			if c := p.CreatedAt.Compare(j.CreatedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(p.ID, j.ID)
+		})
+		for i < len(all) && all[i].ID == after.ID && all[i].CreatedAt.Equal(after.CreatedAt) {
+			i++
+		}
+		all = all[i:]
+	}
+	if limit <= 0 || limit >= len(all) {
+		return all, "", nil
+	}
+	page, last := all[:limit], all[limit-1]
+	next, err := json.Marshal(listPosition{Tenant: tenant, CreatedAt: last.CreatedAt, ID: last.ID})
+	if err != nil {
+		return nil, "", err
+	}
+	return page, base64.RawURLEncoding.EncodeToString(next), nil
+}
+
+type listPosition struct {
+	Tenant    string    `json:"tenant"`
+	CreatedAt time.Time `json:"created_at"`
+	ID        string    `json:"id"`
+}
+
+func parseListCursor(cursor, tenant string) (listPosition, error) {
+	data, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return listPosition{}, fmt.Errorf("%w: %v", job.ErrBadCursor, err)
+	}
+	var p listPosition
+	if err := json.Unmarshal(data, &p); err != nil || p.ID == "" {
+		return listPosition{}, fmt.Errorf("%w: not a position", job.ErrBadCursor)
+	}
+	if p.Tenant != tenant {
+		return listPosition{}, fmt.Errorf("%w: cursor is for another tenant", job.ErrBadCursor)
+	}
+	return p, nil
 }
 
 // OpenJobs returns the ids of every job not yet terminal, soonest deadline

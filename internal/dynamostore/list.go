@@ -5,20 +5,19 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
 // ErrBadCursor means a List cursor was not one that List returned for the
 // same tenant.
-var ErrBadCursor = errors.New("bad list cursor")
+var ErrBadCursor = job.ErrBadCursor
 
 // position is where a page of the by-tenant index ends: the table key and
 // the index key of its last item, which is all LastEvaluatedKey holds.
@@ -28,28 +27,24 @@ type position struct {
 	CreatedAt string `dynamodbav:"created_at" json:"created_at"`
 }
 
-// List returns a tenant's jobs, newest first, at most limit of them (no
-// limit if limit <= 0, though DynamoDB still ends a page at 1 MB). Pass ""
-// for the first page and the returned cursor for the next; "" comes back
-// when there is nothing more. A page may be empty while a cursor is not.
-func (s *Store) List(ctx context.Context, tenant string, limit int, cursor string) ([]job.Job, string, error) {
-	expr, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(attrTenant).Equal(expression.Value(tenant))).
-		Build()
+// List returns a tenant's jobs, newest first, at most limit of them (1 to
+// 1000; other values mean 1000), only those with the given status unless it
+// is "". Pass "" for the first page and the returned cursor for the next; ""
+// comes back when there is nothing more. With a status filter DynamoDB may
+// return short pages, so List queries on until the page is full.
+func (s *Store) List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	b := expression.NewBuilder().WithKeyCondition(expression.Key(attrTenant).Equal(expression.Value(tenant)))
+	if status != "" {
+		b = b.WithFilter(expression.Name(attrStatus).Equal(value(status)))
+	}
+	expr, err := b.Build()
 	if err != nil {
 		return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
 	}
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 new(tenantIndex),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward:          new(false),
-	}
-	if limit > 0 {
-		in.Limit = new(int32(min(limit, math.MaxInt32)))
-	}
+	var start map[string]types.AttributeValue
 	if cursor != "" {
 		p, err := parseCursor(cursor)
 		if err != nil {
@@ -58,30 +53,45 @@ func (s *Store) List(ctx context.Context, tenant string, limit int, cursor strin
 		if p.Tenant != tenant {
 			return nil, "", fmt.Errorf("%w: cursor is for another tenant", ErrBadCursor)
 		}
-		if in.ExclusiveStartKey, err = attributevalue.MarshalMap(p); err != nil {
+		if start, err = attributevalue.MarshalMap(p); err != nil {
 			return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
 		}
 	}
-	out, err := s.client.Query(ctx, in)
-	if err != nil {
-		return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
-	}
-	jobs := make([]job.Job, 0, len(out.Items))
-	for _, av := range out.Items {
-		j, err := decode(av)
+	var jobs []job.Job
+	for {
+		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 &s.table,
+			IndexName:                 new(tenantIndex),
+			KeyConditionExpression:    expr.KeyCondition(),
+			FilterExpression:          expr.Filter(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ScanIndexForward:          new(false),
+			ExclusiveStartKey:         start,
+			Limit:                     new(int32(limit - len(jobs))),
+		})
 		if err != nil {
 			return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
 		}
-		jobs = append(jobs, j)
+		for _, av := range out.Items {
+			j, err := decode(av)
+			if err != nil {
+				return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
+			}
+			jobs = append(jobs, j)
+		}
+		start = out.LastEvaluatedKey
+		if len(start) == 0 {
+			return jobs, "", nil
+		}
+		if len(jobs) == limit {
+			break
+		}
 	}
-	if len(out.LastEvaluatedKey) == 0 {
-		return jobs, "", nil
-	}
-	var p position
-	if err := attributevalue.UnmarshalMap(out.LastEvaluatedKey, &p); err != nil {
-		return nil, "", fmt.Errorf("list jobs of %s: page key: %w", tenant, err)
-	}
-	next, err := json.Marshal(p)
+	// The cursor is the position of the last job returned, which is all a
+	// by-tenant ExclusiveStartKey holds.
+	last := jobs[len(jobs)-1]
+	next, err := json.Marshal(position{ID: last.ID, Tenant: last.Tenant, CreatedAt: last.CreatedAt.UTC().Format(timeLayout)})
 	if err != nil {
 		return nil, "", fmt.Errorf("list jobs of %s: page key: %w", tenant, err)
 	}

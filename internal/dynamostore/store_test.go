@@ -351,7 +351,7 @@ func TestList(t *testing.T) {
 	var got []string
 	cursor, pages := "", 0
 	for {
-		jobs, next, err := s.List(ctx, "tenantA", 3, cursor)
+		jobs, next, err := s.List(ctx, "tenantA", "", 3, cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -370,7 +370,7 @@ func TestList(t *testing.T) {
 		if next == "" {
 			break
 		}
-		if _, _, err := s.List(ctx, "tenantB", 3, next); !errors.Is(err, dynamostore.ErrBadCursor) {
+		if _, _, err := s.List(ctx, "tenantB", "", 3, next); !errors.Is(err, dynamostore.ErrBadCursor) {
 			t.Fatalf("another tenant's cursor: err = %v, want ErrBadCursor", err)
 		}
 		cursor = next
@@ -379,11 +379,11 @@ func TestList(t *testing.T) {
 		t.Fatalf("listed %v, want %v", got, want)
 	}
 
-	all, next, err := s.List(ctx, "tenantB", 0, "")
+	all, next, err := s.List(ctx, "tenantB", "", 0, "")
 	if err != nil || len(all) != 7 || next != "" {
 		t.Fatalf("unlimited list: %d jobs, cursor %q, err %v", len(all), next, err)
 	}
-	none, next, err := s.List(ctx, "tenantC", 10, "")
+	none, next, err := s.List(ctx, "tenantC", "", 10, "")
 	if err != nil || len(none) != 0 || next != "" {
 		t.Fatalf("unknown tenant: %v, cursor %q, err %v", none, next, err)
 	}
@@ -400,7 +400,7 @@ func TestBadCursor(t *testing.T) {
 		enc([]byte(`{"id":"a1","tenant":"tenantA","created_at":"x"} {}`)),
 		enc([]byte(`{"id":"a1","tenant":"tenantB","created_at":"x"}`)),
 	} {
-		if _, _, err := s.List(t.Context(), "tenantA", 10, cursor); !errors.Is(err, dynamostore.ErrBadCursor) {
+		if _, _, err := s.List(t.Context(), "tenantA", "", 10, cursor); !errors.Is(err, dynamostore.ErrBadCursor) {
 			t.Errorf("cursor %q: err = %v, want ErrBadCursor", cursor, err)
 		}
 	}

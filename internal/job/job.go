@@ -103,6 +103,9 @@ var (
 	// terminal, the change would move it backwards, or a submit claim is
 	// already taken.
 	ErrConflict = errors.New("job change conflicts with its current state")
+	// ErrBadCursor means a list cursor was not one the store returned for
+	// the same tenant.
+	ErrBadCursor = errors.New("bad list cursor")
 )
 
 // Change is a conditional update of a job record. It is declarative so that

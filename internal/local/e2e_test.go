@@ -212,7 +212,8 @@ func TestBadRequests(t *testing.T) {
 		{"too large", "POST", url, keyA, "application/json", `{"prompt":"` + strings.Repeat("a", api.MaxBodyBytes) + `"}`, 413, "PayloadTooLarge", nil},
 		{"no key", "POST", url, "", "application/json", valid, 401, "Unauthorized", nil},
 		{"wrong key", "GET", url + "?generation_id=x", "nope", "", "", 401, "Unauthorized", nil},
-		{"missing id", "GET", url, keyA, "", "", 400, "ValidationError", []string{"generation_id"}},
+		{"missing id on the legacy route", "GET", rt.URL + api.PathLegacy, keyA, "", "", 400, "ValidationError", []string{"generation_id"}},
+		{"bad list parameters", "GET", url + "?limit=500&status=done", keyA, "", "", 400, "ValidationError", []string{"limit", "status"}},
 		{"unknown id", "GET", url + "?generation_id=nope", keyA, "", "", 404, "NotFound", nil},
 		{"unknown route", "GET", rt.URL + "/v1/other", keyA, "", "", 404, "NotFound", nil},
 		{"wrong method", "PUT", url, keyA, "application/json", valid, 405, "MethodNotAllowed", nil},
@@ -332,5 +333,79 @@ func TestConcurrentIdempotentSubmitsEndToEnd(t *testing.T) {
 		if n := rt.Simulator.SubmissionsOf(j.Request); n != 1 {
 			t.Fatalf("%d upstream submissions, want 1", n)
 		}
+	}
+}
+
+func TestCancelEndToEnd(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.JobDeadline = 30 * time.Minute
+	rt := start(t, cfg)
+	ctx := context.Background()
+	r := call(t, "POST", rt.URL+api.PathGenerations, keyA, "application/json",
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=600"}`)
+	id := r.body["id"].(string)
+	waitFor(t, func() bool { j, _ := rt.Store.Get(ctx, id); return j.UpstreamID != "" })
+
+	url := rt.URL + api.PathGenerations + "?generation_id=" + id
+	if r := call(t, "DELETE", url, keyB, "", ""); r.status != 404 {
+		t.Fatalf("another tenant cancelled: %d %s", r.status, r.raw)
+	}
+	r = call(t, "DELETE", url, keyA, "", "")
+	if r.status != 200 || r.body["status"] != "error" || r.body["error"].(map[string]any)["name"] != "Cancelled" {
+		t.Fatalf("cancel: %d %s", r.status, r.raw)
+	}
+	exe, err := rt.Engine.Wait(ctx, VideoJob, id)
+	if err != nil || exe.Status != Aborted {
+		t.Fatalf("execution after cancel: %+v %v", exe, err)
+	}
+	if r := call(t, "DELETE", url, keyA, "", ""); r.status != 200 {
+		t.Fatalf("repeat cancel: %d %s", r.status, r.raw)
+	}
+	done, _ := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/b.jpg"}`)
+	if r := call(t, "DELETE", rt.URL+api.PathGenerations+"?generation_id="+done, keyA, "", ""); r.status != 409 {
+		t.Fatalf("cancel of a completed job: %d %s", r.status, r.raw)
+	}
+}
+
+// TestAuthMatrix sends every route without a key, with a wrong key and as
+// another tenant: the first two are 401, the third answers like a missing job.
+func TestAuthMatrix(t *testing.T) {
+	rt := start(t, testConfig(t))
+	id, _ := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
+	body := `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`
+	for _, path := range []string{api.PathGenerations, api.PathLegacy} {
+		for _, route := range []struct{ method, query, body string }{
+			{"POST", "", body}, {"GET", "?generation_id=" + id, ""}, {"DELETE", "?generation_id=" + id, ""},
+		} {
+			url := rt.URL + path + route.query
+			ctype := ""
+			if route.body != "" {
+				ctype = "application/json"
+			}
+			for _, key := range []string{"", "wrong-key", "Basic " + keyA} {
+				if r := call(t, route.method, url, key, ctype, route.body); r.status != 401 {
+					t.Errorf("%s %s with key %q: %d %s", route.method, path, key, r.status, r.raw)
+				}
+			}
+			if route.method != "POST" {
+				if r := call(t, route.method, url, keyB, ctype, route.body); r.status != 404 {
+					t.Errorf("%s %s as another tenant: %d %s", route.method, path, r.status, r.raw)
+				}
+			}
+		}
+	}
+	if r := call(t, "GET", rt.URL+api.PathGenerations, "", "", ""); r.status != 401 {
+		t.Errorf("list without key: %d", r.status)
+	}
+	r := call(t, "GET", rt.URL+api.PathGenerations, keyB, "", "")
+	if r.status != 200 || len(r.body["data"].([]any)) != 0 {
+		t.Errorf("another tenant's list shows jobs: %s", r.raw)
+	}
+	r = call(t, "GET", rt.URL+api.PathGenerations, keyA, "", "")
+	if data := r.body["data"].([]any); r.status != 200 || len(data) != 1 || data[0].(map[string]any)["id"] != id {
+		t.Errorf("own list: %s", r.raw)
+	}
+	if j, _ := rt.Store.Get(context.Background(), id); j.Status != job.Completed {
+		t.Errorf("the job changed: %+v", j)
 	}
 }

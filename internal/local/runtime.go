@@ -7,6 +7,7 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -123,12 +124,13 @@ type Runtime struct {
 	// Reconciler runs every Config.ReconcileInterval; tests may call Run.
 	Reconciler *reconcile.Reconciler
 
-	server   *http.Server
-	ln       net.Listener
-	stopLoop context.CancelFunc
-	loopDone chan struct{}
-	log      *slog.Logger
-	served   chan error
+	functions *Functions
+	server    *http.Server
+	ln        net.Listener
+	stopLoop  context.CancelFunc
+	loopDone  chan struct{}
+	log       *slog.Logger
+	served    chan error
 }
 
 // Start builds and starts a runtime: it listens on cfg.Addr, resumes the
@@ -190,7 +192,7 @@ func Start(cfg Config) (*Runtime, error) {
 		"PollFunction":   stepHandlers.Poll,
 		"FailFunction":   stepHandlers.Fail,
 	}
-	if err := checkFunctions(tmpl, functions, "ApiFunction"); err != nil {
+	if err := checkFunctions(tmpl, functions, "ApiFunction", "ReconcileFunction"); err != nil {
 		return nil, err
 	}
 	machines, err := loadMachines(tmpl)
@@ -203,13 +205,19 @@ func Start(cfg Config) (*Runtime, error) {
 	// The engine needs the functions and the api function needs the engine:
 	// register the api handler once the engine exists.
 	fns := NewFunctions(functions)
+	rt.functions = fns
 	rt.Engine, err = NewEngine(filepath.Join(cfg.DataDir, "executions.db"), machines,
 		asl.Options{Clock: clk, Invoker: fns}, log.With("component", "engine"))
 	if err != nil {
 		return nil, err
 	}
+	cursorKey, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "cursor.key"))
+	if err != nil {
+		return nil, err
+	}
 	apiHandler := &api.Handler{
-		Store: rt.Store, Starter: apiStarter{jobExecutions{engine: rt.Engine, machine: VideoJob}}, Keys: keys,
+		CursorKey: func(context.Context) ([]byte, error) { return cursorKey, nil },
+		Store:     rt.Store, Starter: apiStarter{jobExecutions{engine: rt.Engine, machine: VideoJob}}, Keys: keys,
 		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"),
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
@@ -229,6 +237,7 @@ func Start(cfg Config) (*Runtime, error) {
 	if cfg.ReconcileMinAge != nil {
 		rt.Reconciler.MinAge = *cfg.ReconcileMinAge
 	}
+	fns.add("ReconcileFunction", rt.Reconciler.Run)
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	rt.stopLoop = stopLoop
 	rt.loopDone = make(chan struct{})
@@ -237,6 +246,21 @@ func Start(cfg Config) (*Runtime, error) {
 	go func() { rt.served <- rt.server.Serve(rt.ln) }()
 	ok = true
 	return rt, nil
+}
+
+// loadOrCreateKey reads a 32-byte key from path, creating it on first use,
+// so list cursors stay valid across restarts.
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) == 32 {
+		return key, nil
+	}
+	key = make([]byte, 32)
+	rand.Read(key)
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("write cursor key: %w", err)
+	}
+	return key, nil
 }
 
 // checkFunctions refuses a template whose functions and the handlers here
@@ -305,7 +329,8 @@ func (rt *Runtime) reconcileEvery(ctx context.Context, clk *clock.Scaled, every 
 		every = DefaultReconcile
 	}
 	for clk.Sleep(ctx, every) == nil {
-		if _, err := rt.Reconciler.Run(ctx); err != nil && ctx.Err() == nil {
+		// Through the function, as the schedule invokes it in AWS.
+		if _, err := rt.functions.Call(ctx, "ReconcileFunction", []byte(`{}`)); err != nil && ctx.Err() == nil {
 			rt.log.Error("reconcile", "err", err)
 		}
 	}

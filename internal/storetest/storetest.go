@@ -23,6 +23,7 @@ type Store interface {
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
 	OpenJobs(ctx context.Context) ([]string, error)
+	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
 }
 
 // Run runs the contract against stores made by newStore; each subtest gets
@@ -245,6 +246,65 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		if j, _ := s.Get(ctx, "mid"); j.Resumes != 1 || j.ExecutionName() != "mid-r1" {
 			t.Fatalf("resumes not recorded: %+v", j)
+		}
+	})
+	t.Run("list pages a tenant's jobs newest first", func(t *testing.T) {
+		s := newStore(t)
+		var want []string
+		for i := range 7 {
+			j := sample(fmt.Sprintf("a%d", i))
+			j.CreatedAt = t0.Add(time.Duration(i) * 500 * time.Millisecond)
+			if i == 3 {
+				j.CreatedAt = t0.Add(time.Second) // ties with a2: ordered by id
+			}
+			if err := s.Create(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+			other := sample(fmt.Sprintf("b%d", i))
+			other.Tenant = "tenantB"
+			if err := s.Create(ctx, other); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want = []string{"a6", "a5", "a4", "a3", "a2", "a1", "a0"}
+		var got []string
+		cursor := ""
+		for page := 0; ; page++ {
+			jobs, next, err := s.List(ctx, "tenantA", "", 3, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range jobs {
+				got = append(got, j.ID)
+			}
+			if next == "" {
+				break
+			}
+			if page > 5 {
+				t.Fatal("list does not end")
+			}
+			cursor = next
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("listed %v, want %v", got, want)
+		}
+		if _, err := s.Update(ctx, "a4", job.Fail(t0, job.ErrNameCancelled, "x")); err != nil {
+			t.Fatal(err)
+		}
+		failed, next, err := s.List(ctx, "tenantA", job.Failed, 10, "")
+		if err != nil || next != "" || len(failed) != 1 || failed[0].ID != "a4" {
+			t.Fatalf("status filter: %v %q %v", failed, next, err)
+		}
+		queued, _, err := s.List(ctx, "tenantA", job.Queued, 2, "")
+		if err != nil || len(queued) != 2 || queued[0].ID != "a6" || queued[1].ID != "a5" {
+			t.Fatalf("filtered page: %v %v", queued, err)
+		}
+		_, nextA, _ := s.List(ctx, "tenantA", "", 2, "")
+		if _, _, err := s.List(ctx, "tenantB", "", 2, nextA); !errors.Is(err, job.ErrBadCursor) {
+			t.Fatalf("another tenant's cursor: %v", err)
+		}
+		if _, _, err := s.List(ctx, "tenantA", "", 2, "!!"); !errors.Is(err, job.ErrBadCursor) {
+			t.Fatalf("garbage cursor: %v", err)
 		}
 	})
 	t.Run("concurrent claims: exactly one wins", func(t *testing.T) {

@@ -1,0 +1,107 @@
+package api
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// List limits.
+const (
+	DefaultListLimit = 20
+	MaxListLimit     = 100
+)
+
+// Page is one page of a tenant's generations, newest first.
+type Page struct {
+	Data []Generation `json:"data"`
+	// Next is the cursor of the following page, or null on the last.
+	Next *string `json:"next"`
+}
+
+func (h *Handler) list(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	q := req.QueryStringParameters
+	var ve job.ValidationError
+	status := job.Status(q["status"])
+	if status != "" && !status.Valid() {
+		ve.Fields = append(ve.Fields, job.FieldError{Field: "status", Message: "must be queued, generating, completed or error"})
+	}
+	limit := DefaultListLimit
+	if v, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxListLimit {
+			ve.Fields = append(ve.Fields, job.FieldError{Field: "limit", Message: "must be an integer from 1 to 100"})
+		}
+		limit = n
+	}
+	key, err := h.CursorKey(ctx)
+	if err != nil {
+		h.log().Error("cursor key", "err", err)
+		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not list jobs; try again")
+	}
+	// The signature binds a cursor to its tenant and filter, so a cursor
+	// cannot be altered, forged or reused for another listing.
+	scope := tenant + "\x00" + string(status)
+	var cursor string
+	if v := q["next"]; v != "" {
+		if cursor, err = openCursor(key, scope, v); err != nil {
+			ve.Fields = append(ve.Fields, job.FieldError{Field: "next", Message: "is not a cursor this listing returned"})
+		}
+	}
+	if len(ve.Fields) > 0 {
+		slices.SortFunc(ve.Fields, func(a, b job.FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return validationResponse(&ve)
+	}
+	jobs, next, err := h.Store.List(ctx, tenant, status, limit, cursor)
+	if errors.Is(err, job.ErrBadCursor) {
+		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "next", Message: "is not a cursor this listing returned"}}})
+	}
+	if err != nil {
+		h.log().Error("list jobs", "tenant", tenant, "err", err)
+		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not list jobs; try again")
+	}
+	page := Page{Data: make([]Generation, len(jobs))}
+	for i, j := range jobs {
+		page.Data[i] = NewGeneration(j)
+	}
+	if next != "" {
+		signed := sealCursor(key, scope, next)
+		page.Next = &signed
+	}
+	return jsonResponse(http.StatusOK, page)
+}
+
+func cursorMAC(key []byte, scope, payload string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(scope))
+	m.Write([]byte{0})
+	m.Write([]byte(payload))
+	return m.Sum(nil)
+}
+
+// sealCursor signs a store cursor: payload.signature, both base64url.
+func sealCursor(key []byte, scope, payload string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." +
+		base64.RawURLEncoding.EncodeToString(cursorMAC(key, scope, payload))
+}
+
+var errBadSeal = errors.New("cursor signature does not match")
+
+func openCursor(key []byte, scope, sealed string) (string, error) {
+	p, s, ok := strings.Cut(sealed, ".")
+	payload, perr := base64.RawURLEncoding.DecodeString(p)
+	sig, serr := base64.RawURLEncoding.DecodeString(s)
+	if !ok || perr != nil || serr != nil || !hmac.Equal(sig, cursorMAC(key, scope, string(payload))) {
+		return "", errBadSeal
+	}
+	return string(payload), nil
+}
