@@ -9,15 +9,16 @@ BUILD_DIR     := build
 LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags "-s -w"
 GOTEST_FLAGS  ?= -race -count=1
 FUZZTIME      ?= 30s
+FUZZ_SMOKE    ?= 5s
 
-.PHONY: run test test-go lint build bench fuzz deploy clean tools
+.PHONY: run test test-go fuzz-smoke lint build bench fuzz deploy clean
 
 ## run: the API, state machines, store and upstream simulator on VIDGEN_ADDR
 run:
 	$(GO) run ./cmd/vidgen-local
 
-## test: lint, then every Go test under -race with a real DynamoDB API (moto)
-test: lint test-go
+## test: lint, every Go test under -race with a real AWS API (moto), each fuzz target briefly
+test: lint test-go fuzz-smoke
 
 test-go:
 	scripts/with-moto.sh $(GO) test $(GOTEST_FLAGS) ./...
@@ -53,12 +54,22 @@ build-ApiFunction build-SubmitFunction build-PollFunction build-FailFunction bui
 bench:
 	scripts/with-moto.sh $(GO) test -run '^$$' -bench . -benchmem ./...
 
+# fuzz_targets lists "package target" pairs from the Fuzz functions in tests.
+fuzz_targets = for file in $$(git ls-files -co --exclude-standard '*_test.go' | xargs grep -l '^func Fuzz' | sort); do \
+	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do echo "./$$(dirname $$file) $$target"; done; \
+	done
+
+## fuzz-smoke: each fuzz target for FUZZ_SMOKE (part of make test)
+fuzz-smoke:
+	@set -e; $(fuzz_targets) | while read -r pkg target; do \
+	  echo "fuzz $$pkg $$target for $(FUZZ_SMOKE)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZ_SMOKE) -fuzzminimizetime 1s $$pkg; \
+	done
+
 ## fuzz: each fuzz target for FUZZTIME
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; \
+	@set -e; $(fuzz_targets) | while read -r pkg target; do \
+	  $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg; \
 	done
 
 ## deploy: sam build and sam deploy (needs the AWS SAM CLI and AWS credentials)

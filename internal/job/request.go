@@ -192,6 +192,10 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 			return nil, fmt.Errorf("malformed JSON: %s", jsonProblem(err))
 		}
 		key, _ := tok.(string)
+		if key == "" {
+			// A field error must name its field; this one has no name.
+			return nil, errors.New("a member of the object has an empty name")
+		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return nil, fmt.Errorf("malformed JSON: %s", jsonProblem(err))

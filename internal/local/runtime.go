@@ -56,6 +56,12 @@ type Config struct {
 	DataDir     string
 	Template    string // path of template.yaml
 	JobDeadline time.Duration
+	// UpstreamTimeout bounds each upstream request in real time (TimeScale
+	// does not apply); upstream.DefaultTimeout when zero. With a TimeScale
+	// above 1 keep it under 60 s / TimeScale, the Submit and Poll Tasks'
+	// TimeoutSeconds in real time, or the state machine times the step out
+	// before the client gives up.
+	UpstreamTimeout time.Duration
 	// ReconcileInterval is how often the reconciler passes over open jobs
 	// (virtual time); 0 means DefaultReconcile.
 	ReconcileInterval time.Duration
@@ -183,7 +189,8 @@ func Start(cfg Config) (*Runtime, error) {
 		})
 		mux.Handle(simPrefix+"/", http.StripPrefix(simPrefix, rt.Simulator))
 	}
-	client := upstream.New(upstream.Config{BaseURL: upstreamURL, Key: upstreamKey, Log: log.With("component", "upstream")})
+	client := upstream.New(upstream.Config{BaseURL: upstreamURL, Key: upstreamKey, Timeout: cfg.UpstreamTimeout,
+		Log: log.With("component", "upstream")})
 	stepHandlers := &steps.Handlers{
 		Store: rt.Store, Upstream: client, Clock: clk, Policy: steps.DefaultPolicy(), Log: log.With("component", "steps"),
 	}

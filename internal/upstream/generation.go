@@ -108,7 +108,13 @@ func parseVideo(raw json.RawMessage) *job.Video {
 		if json.Unmarshal(raw, &items) != nil || len(items) == 0 {
 			return nil
 		}
-		return parseVideo(items[0])
+		// Only a URL or an object may come first: following arrays nested
+		// in arrays re-decoded the rest at every level, so a 20-KB answer
+		// nested 10,000 deep cost seconds of CPU.
+		if first := bytes.TrimSpace(items[0]); len(first) > 0 && first[0] != '[' {
+			return parseVideo(first)
+		}
+		return nil
 	case '{':
 		var v struct {
 			URL      string          `json:"url"`
