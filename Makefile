@@ -3,7 +3,7 @@
 
 SHELL         := /bin/bash
 GO            ?= go
-FUNCTIONS     := api submit poll fail reconcile
+FUNCTIONS     := api authorizer submit poll fail reconcile
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD_DIR     := build
 LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags "-s -w"
@@ -42,11 +42,11 @@ build:
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(BUILD_DIR)/$$fn/bootstrap ./functions/$$fn; \
 	  rm -f $(BUILD_DIR)/$$fn.zip; \
 	  (cd $(BUILD_DIR)/$$fn && python3 -m zipfile -c ../$$fn.zip bootstrap); \
-	  printf '%-8s bootstrap %8d bytes  zip %8d bytes\n' $$fn $$(stat -c %s $(BUILD_DIR)/$$fn/bootstrap) $$(stat -c %s $(BUILD_DIR)/$$fn.zip); \
+	  printf '%-10s bootstrap %8d bytes  zip %8d bytes\n' $$fn $$(stat -c %s $(BUILD_DIR)/$$fn/bootstrap) $$(stat -c %s $(BUILD_DIR)/$$fn.zip); \
 	done
 
 # sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR.
-build-ApiFunction build-SubmitFunction build-PollFunction build-FailFunction build-ReconcileFunction:
+build-ApiFunction build-AuthorizerFunction build-SubmitFunction build-PollFunction build-FailFunction build-ReconcileFunction:
 	$(eval fn := $(shell echo $(@:build-%Function=%) | tr A-Z a-z))
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(fn)
 

@@ -48,6 +48,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/apikey"
+	"github.com/vidgen/vidgen/internal/apikey/dynamokeys"
 	"github.com/vidgen/vidgen/internal/awsenv"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
@@ -87,7 +89,7 @@ const (
 
 // timeouts are the functions' Timeout in template.yaml, the Globals one
 // for any other; the emulator enforces them like Lambda does.
-var timeouts = map[string]string{"api": "10", "submit": "45", "poll": "45", "fail": "15"}
+var timeouts = map[string]string{"api": "10", "authorizer": "5", "submit": "45", "poll": "45", "fail": "15"}
 
 const defaultTimeout = "30"
 
@@ -105,7 +107,7 @@ var e2e struct {
 
 	suffix         string // makes every name here unique on a shared moto
 	table          string
-	apiKeysSecret  string // ARN, as !Ref of a secret gives it
+	keysTable      string
 	upstreamSecret string // ARN
 	cursorSecret   string // ARN
 	stateMachine   string // ARN
@@ -195,11 +197,21 @@ func setup() (cleanup func(), err error) {
 	undo = append(undo, func() {
 		e2e.ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &e2e.table})
 	})
+	e2e.keysTable = "vidgen-e2e-" + e2e.suffix + "-api-keys"
+	if err := dynamokeys.CreateTable(ctx, e2e.ddb, e2e.keysTable); err != nil {
+		return cleanup, err
+	}
+	undo = append(undo, func() {
+		e2e.ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &e2e.keysTable})
+	})
+	// The keys the sample events send, stored as vidgen-keys stores keys.
+	if _, err := apikey.Seed(ctx, keyStore(), tenantA+":"+keyA+","+tenantB+":"+keyB); err != nil {
+		return cleanup, err
+	}
 	for _, s := range []struct {
 		arn         *string
 		name, value string
 	}{
-		{&e2e.apiKeysSecret, "api-keys", tenantA + ":" + keyA + "," + tenantB + ":" + keyB},
 		{&e2e.upstreamSecret, "aimlapi-key", upstreamKey},
 		{&e2e.cursorSecret, "cursor-key", "e2e cursor signing key"},
 	} {
@@ -432,7 +444,7 @@ func functionEnv(t *testing.T, fn string) map[string]string {
 	values := map[string]string{
 		awsenv.EnvTable:          e2e.table,
 		awsenv.EnvStateMachine:   e2e.stateMachine,
-		awsenv.EnvAPIKeysSecret:  e2e.apiKeysSecret,
+		awsenv.EnvKeysTable:      e2e.keysTable,
 		awsenv.EnvCursorSecret:   e2e.cursorSecret,
 		awsenv.EnvDeadline:       jobDeadlineSeconds,
 		awsenv.EnvUpstreamURL:    e2e.simURL,
@@ -682,6 +694,8 @@ func eventRequest(t *testing.T, name string, opts job.ParseOptions) job.Request 
 func store() *dynamostore.Store {
 	return dynamostore.New(e2e.ddb, dynamostore.Config{Table: e2e.table})
 }
+
+func keyStore() *dynamokeys.Store { return dynamokeys.New(e2e.ddb, e2e.keysTable) }
 
 func getJob(t *testing.T, id string) job.Job {
 	t.Helper()
@@ -1023,13 +1037,16 @@ func TestStepErrorTypes(t *testing.T) {
 	}
 }
 
-// TestMissingEnvironment checks that a function without VIDGEN_TABLE fails
-// its init, naming the variable, rather than starting half-configured.
+// TestMissingEnvironment checks that a function without its first
+// required variable (VIDGEN_TABLE; the authorizer's VIDGEN_KEYS_TABLE)
+// fails its init, naming the variable, rather than starting
+// half-configured.
 func TestMissingEnvironment(t *testing.T) {
 	for _, fn := range e2e.functions {
 		t.Run(fn, func(t *testing.T) {
 			vars := functionEnv(t, fn)
-			delete(vars, awsenv.EnvTable)
+			missing := awsenv.Required(fn)[0]
+			delete(vars, missing)
 			l := startFunction(t, fn, vars)
 			status, body := l.invoke(t, []byte(`{}`))
 			l.stop() // all of its output is in now
@@ -1037,14 +1054,77 @@ func TestMissingEnvironment(t *testing.T) {
 			if status != http.StatusBadGateway {
 				t.Errorf("invoke = HTTP %d %s, want 502: the init failed", status, body)
 			}
-			if !strings.Contains(out, "environment variable "+awsenv.EnvTable+" is not set") || !strings.Contains(out, "Runtime.ExitError") {
-				t.Errorf("output does not say the runtime exited because %s is not set:\n%s", awsenv.EnvTable, out)
+			if !strings.Contains(out, "environment variable "+missing+" is not set") || !strings.Contains(out, "Runtime.ExitError") {
+				t.Errorf("output does not say the runtime exited because %s is not set:\n%s", missing, out)
 			}
 			for _, v := range awsenv.Required(fn) {
-				if v != awsenv.EnvTable && strings.Contains(out, v+" is not set") {
+				if v != missing && strings.Contains(out, v+" is not set") {
 					t.Errorf("output names %s, which is set", v)
 				}
 			}
 		})
+	}
+}
+
+// TestAuthorizer runs the authorizer under the emulator against the keys
+// table: API Gateway's request in events/authorizer.json is allowed with its
+// tenant in the context, any other request is denied without logging its
+// key, and the api function serves the tenant such a context names.
+func TestAuthorizer(t *testing.T) {
+	authFn := startFunction(t, "authorizer", functionEnv(t, "authorizer"))
+	event := loadEvent(t, "authorizer.json", "")
+	authorize := func(t *testing.T, event []byte) events.APIGatewayV2CustomAuthorizerSimpleResponse {
+		t.Helper()
+		var resp events.APIGatewayV2CustomAuthorizerSimpleResponse
+		authFn.invokeOK(t, event, &resp)
+		return resp
+	}
+	if resp := authorize(t, event); !resp.IsAuthorized || len(resp.Context) != 1 || resp.Context["tenant"] != tenantA {
+		t.Fatalf("events/authorizer.json: %+v, want tenantA authorized", resp)
+	}
+
+	revoked, hash, err := apikey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keyStore().Put(t.Context(), apikey.Key{Hash: hash, Tenant: tenantA, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyStore().Revoke(t.Context(), hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, auth string }{
+		{"unknown key", "Bearer not-a-key"},
+		{"no key", ""},
+		{"not bearer", "Basic " + keyA},
+		{"revoked key", "Bearer " + revoked},
+	} {
+		if resp := authorize(t, withAuth(t, event, tc.auth)); resp.IsAuthorized || len(resp.Context) != 0 {
+			t.Errorf("%s: %+v, want a bare denial", tc.name, resp)
+		}
+	}
+
+	// The api function takes the tenant from the context the authorizer
+	// gave, with no key of its own to check.
+	resp := authorize(t, withAuth(t, event, "Bearer "+keyB))
+	submit := withAuth(t, loadEvent(t, "api-submit.json", ""), "")
+	var ev map[string]any
+	if err := json.Unmarshal(submit, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["requestContext"].(map[string]any)["authorizer"] = map[string]any{"lambda": resp.Context}
+	if submit, err = json.Marshal(ev); err != nil {
+		t.Fatal(err)
+	}
+	apiFn := startFunction(t, "api", functionEnv(t, "api"))
+	if j := getJob(t, submitted(t, apiFn.callAPI(t, submit))); j.Tenant != tenantB {
+		t.Errorf("job of tenant %q, want the authorizer's %s", j.Tenant, tenantB)
+	}
+
+	authFn.stop() // all of its output is in now
+	for _, key := range []string{keyA, keyB, revoked, "not-a-key"} {
+		if strings.Contains(authFn.out.String(), key) {
+			t.Errorf("the authorizer logged a key:\n%s", authFn.out)
+		}
 	}
 }

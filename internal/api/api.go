@@ -55,6 +55,11 @@ type Keys interface {
 // ErrUnknownKey is what Keys returns for a key it does not know.
 var ErrUnknownKey = errors.New("unknown API key")
 
+// AuthorizerTenant is the request context key under which API Gateway's
+// Lambda authorizer (internal/authorizer) passes the tenant of the key it
+// accepted.
+const AuthorizerTenant = "tenant"
+
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
 
@@ -101,6 +106,12 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 }
 
 func (h *Handler) authenticate(ctx context.Context, req events.APIGatewayV2HTTPRequest) (string, events.APIGatewayV2HTTPResponse, bool) {
+	// Behind API Gateway the authorizer has checked the key already; the
+	// request context, which no client can set, carries its tenant. Without
+	// one (local mode, a direct invocation) the key is checked here.
+	if tenant := authorizedTenant(req); tenant != "" {
+		return tenant, events.APIGatewayV2HTTPResponse{}, true
+	}
 	auth := header(req.Headers, "authorization")
 	scheme, key, _ := strings.Cut(auth, " ")
 	key = strings.TrimSpace(key)
@@ -116,6 +127,16 @@ func (h *Handler) authenticate(ctx context.Context, req events.APIGatewayV2HTTPR
 		return "", errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not check the API key; try again"), false
 	}
 	return tenant, events.APIGatewayV2HTTPResponse{}, true
+}
+
+// authorizedTenant is the tenant the Lambda authorizer passed, or "".
+func authorizedTenant(req events.APIGatewayV2HTTPRequest) string {
+	if a := req.RequestContext.Authorizer; a != nil {
+		if tenant, ok := a.Lambda[AuthorizerTenant].(string); ok {
+			return tenant
+		}
+	}
+	return ""
 }
 
 func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest, legacy bool) events.APIGatewayV2HTTPResponse {

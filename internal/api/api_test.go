@@ -44,6 +44,17 @@ func (s *starts) Stop(_ context.Context, name, _ string) error {
 	return nil
 }
 
+// keyMap resolves keys from a map; the real resolver (internal/apikey)
+// has its own tests and depends on this package.
+type keyMap map[string]string
+
+func (k keyMap) Tenant(_ context.Context, key string) (string, error) {
+	if tenant, ok := k[key]; ok {
+		return tenant, nil
+	}
+	return "", ErrUnknownKey
+}
+
 // brokenKeys fails every lookup, as a key store outage would.
 type brokenKeys struct{}
 
@@ -58,10 +69,7 @@ func newHandler(t *testing.T) (*Handler, *starts, *boltstore.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	keys, err := ParseKeys("tenantA:keyA, tenantB:keyB")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := keyMap{"keyA": "tenantA", "keyB": "tenantB"}
 	st := &starts{}
 	n := 0
 	return &Handler{
@@ -156,6 +164,29 @@ func TestKeyStoreOutageIs503(t *testing.T) {
 	}
 }
 
+// Behind API Gateway the authorizer's tenant in the request context wins
+// and no key is looked up; without a usable one the key is checked.
+func TestAuthorizerContext(t *testing.T) {
+	h, _, store := newHandler(t)
+	h.Keys = brokenKeys{} // a lookup would fail the request
+	req := request("POST", PathGenerations, "", "application/json", validBody)
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		Lambda: map[string]any{AuthorizerTenant: "tenantB"},
+	}
+	if resp, _ := h.Handle(t.Context(), req); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	if j, err := store.Get(t.Context(), "job-1"); err != nil || j.Tenant != "tenantB" {
+		t.Fatalf("record = %+v, %v; want tenantB's job", j, err)
+	}
+	for _, lambda := range []map[string]any{nil, {AuthorizerTenant: ""}, {AuthorizerTenant: 42}, {"other": "tenantB"}} {
+		req.RequestContext.Authorizer.Lambda = lambda
+		if resp, _ := h.Handle(t.Context(), req); resp.StatusCode != 401 {
+			t.Errorf("context %v without a key: %d %s, want 401", lambda, resp.StatusCode, resp.Body)
+		}
+	}
+}
+
 func TestQueryRendersTheUpstreamShape(t *testing.T) {
 	h, _, store := newHandler(t)
 	h.Handle(t.Context(), request("POST", PathGenerations, "keyA", "application/json", validBody))
@@ -178,26 +209,6 @@ func TestQueryRendersTheUpstreamShape(t *testing.T) {
 	}
 }
 
-func TestParseKeys(t *testing.T) {
-	for _, bad := range []string{"", "tenant", "tenant:", ":key", "a:b,,c"} {
-		if _, err := ParseKeys(bad); err == nil {
-			t.Errorf("ParseKeys(%q) accepted", bad)
-		}
-	}
-	if _, err := ParseKeys(":s3cr3t-value,nocolons3cr3t"); err == nil || strings.Contains(err.Error(), "s3cr3t") {
-		t.Errorf("error %v repeats a key", err)
-	}
-	k, err := ParseKeys("a:k1,b:k2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tenant, err := k.Tenant(t.Context(), "k2"); err != nil || tenant != "b" {
-		t.Fatalf("Tenant(k2) = %q, %v", tenant, err)
-	}
-	if _, err := k.Tenant(t.Context(), "k3"); !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("Tenant(k3): %v", err)
-	}
-}
 
 func TestIdempotencyKey(t *testing.T) {
 	h, st, store := newHandler(t)

@@ -22,6 +22,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/apikey"
+	"github.com/vidgen/vidgen/internal/apikey/dynamokeys"
+	"github.com/vidgen/vidgen/internal/authorizer"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
@@ -36,7 +39,7 @@ import (
 const (
 	EnvTable          = "VIDGEN_TABLE"
 	EnvStateMachine   = "VIDGEN_STATE_MACHINE_ARN"
-	EnvAPIKeysSecret  = "VIDGEN_API_KEYS_SECRET"
+	EnvKeysTable      = "VIDGEN_KEYS_TABLE"
 	EnvCursorSecret   = "VIDGEN_CURSOR_SECRET"
 	EnvDeadline       = "VIDGEN_JOB_DEADLINE_SECONDS"
 	EnvUpstreamURL    = "AIMLAPI_BASE_URL"
@@ -48,7 +51,9 @@ const (
 func Required(fn string) []string {
 	switch fn {
 	case "api":
-		return []string{EnvTable, EnvStateMachine, EnvAPIKeysSecret, EnvCursorSecret, EnvDeadline}
+		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline}
+	case "authorizer":
+		return []string{EnvKeysTable}
 	case "submit", "poll":
 		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval}
 	case "fail":
@@ -124,7 +129,6 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	sm := secretsmanager.NewFromConfig(cfg)
-	keys := secret.NewCache(sm, env[EnvAPIKeysSecret], 0, nil)
 	cursor := secret.NewCache(sm, env[EnvCursorSecret], time.Hour, nil)
 	return &api.Handler{
 		CursorKey: func(ctx context.Context) ([]byte, error) {
@@ -133,11 +137,32 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 		},
 		Store:    dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
 		Starter:  &Starter{Client: sfn.NewFromConfig(cfg), StateMachineARN: env[EnvStateMachine]},
-		Keys:     &SecretKeys{Secret: keys.Value},
+		Keys:     keyResolver(cfg, env[EnvKeysTable]),
 		Clock:    clock.Real{},
 		Deadline: deadline,
 		Log:      logger(),
 	}, nil
+}
+
+// Authorizer builds the authorizer function's handler.
+func Authorizer(ctx context.Context, getenv func(string) string) (*authorizer.Authorizer, error) {
+	env, err := need(getenv, Required("authorizer")...)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return &authorizer.Authorizer{Keys: keyResolver(cfg, env[EnvKeysTable]), Log: logger()}, nil
+}
+
+// keyResolver resolves API keys through the keys table. It remembers each
+// answer for apikey.DefaultTTL, so a warm function reads a key once in that
+// time; the api function needs it only for requests that bypass the
+// authorizer.
+func keyResolver(cfg aws.Config, table string) *apikey.Resolver {
+	return &apikey.Resolver{Store: dynamokeys.New(dynamodb.NewFromConfig(cfg), table)}
 }
 
 // Reconciler builds the reconcile function's reconciler.
@@ -202,35 +227,6 @@ func start(ctx context.Context, client StartExecutionAPI, machineARN, name, jobI
 		return fmt.Errorf("start execution %s: %w", name, err)
 	}
 	return nil
-}
-
-// SecretKeys resolves API keys from a secret holding tenant:key,tenant:key.
-type SecretKeys struct {
-	Secret func(ctx context.Context) (string, error)
-
-	mu     sync.Mutex
-	raw    string
-	parsed *api.StaticKeys
-}
-
-// Tenant implements api.Keys.
-func (k *SecretKeys) Tenant(ctx context.Context, key string) (string, error) {
-	raw, err := k.Secret(ctx)
-	if err != nil {
-		return "", err
-	}
-	k.mu.Lock()
-	if raw != k.raw || k.parsed == nil {
-		parsed, err := api.ParseKeys(raw)
-		if err != nil {
-			k.mu.Unlock()
-			return "", fmt.Errorf("API keys secret: %w", err)
-		}
-		k.raw, k.parsed = raw, parsed
-	}
-	parsed := k.parsed
-	k.mu.Unlock()
-	return parsed.Tenant(ctx, key)
 }
 
 // keyedUpstream is an upstream client whose key comes from a cached secret:

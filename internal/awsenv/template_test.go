@@ -74,7 +74,7 @@ const (
 // that names a resource, and the type that resource must have.
 var policyFor = map[string]struct{ policy, resourceType string }{
 	awsenv.EnvTable:          {"DynamoDBCrudPolicy", "AWS::DynamoDB::Table"},
-	awsenv.EnvAPIKeysSecret:  {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
+	awsenv.EnvKeysTable:      {"DynamoDBReadPolicy", "AWS::DynamoDB::Table"},
 	awsenv.EnvUpstreamSecret: {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvCursorSecret:   {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvStateMachine:   {"StepFunctionsExecutionPolicy", "AWS::Serverless::StateMachine"},
@@ -662,7 +662,6 @@ func parseMakefile(src string) (targets map[string]bool, recipes, vars map[strin
 func TestTemplateCheckCatchesMismatches(t *testing.T) {
 	const (
 		upstreamSecret = "If(CreateUpstreamKeySecret, UpstreamKeySecret, UpstreamKeySecretArn)"
-		apiKeysSecret  = "If(CreateApiKeysSecret, ApiKeysSecret, ApiKeysSecretArn)"
 		asl            = "statemachine/video_job.asl.json"
 	)
 	base := loadProject(t)
@@ -700,7 +699,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 		{
 			name: "a variable the function does not read",
 			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("FailFunction", "Properties"), "Environment", parseYAML(t, "Variables:\n  VIDGEN_DEBUG: \"1\""))
+				setKey(p.resource("FailFunction", "Properties", "Environment", "Variables"), "VIDGEN_DEBUG", parseYAML(t, `"1"`))
 			},
 			want: []string{
 				`FailFunction: environment variable names differ from awsenv.Required("fail"): set by template.yaml but not in awsenv.Required: [VIDGEN_DEBUG]`,
@@ -724,10 +723,10 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			name: "a policy on a resource the function does not use",
 			mutate: func(t *testing.T, p *project) {
 				appendItem(p.resource("FailFunction", "Properties", "Policies"),
-					parseYAML(t, "AWSSecretsManagerGetSecretValuePolicy:\n  SecretArn: !If [CreateApiKeysSecret, !Ref ApiKeysSecret, !Ref ApiKeysSecretArn]"))
+					parseYAML(t, "AWSSecretsManagerGetSecretValuePolicy:\n  SecretArn: !Ref CursorSecret"))
 			},
 			want: []string{
-				"FailFunction: has AWSSecretsManagerGetSecretValuePolicy on " + apiKeysSecret + ", which none of its environment variables names",
+				"FailFunction: has AWSSecretsManagerGetSecretValuePolicy on CursorSecret, which none of its environment variables names",
 			},
 		},
 		{
@@ -785,12 +784,12 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 		{
 			name: "a table variable that names no table",
 			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("FailFunction", "Properties"), "Environment", parseYAML(t, "Variables:\n  VIDGEN_TABLE: !Ref ApiKeysSecret"))
+				setKey(p.resource("FailFunction", "Properties"), "Environment", parseYAML(t, "Variables:\n  VIDGEN_TABLE: !Ref CursorSecret"))
 				removeItems(p.resource("FailFunction", "Properties", "Policies"), "DynamoDBCrudPolicy")
-				appendItem(p.resource("FailFunction", "Properties", "Policies"), parseYAML(t, "DynamoDBCrudPolicy:\n  TableName: !Ref ApiKeysSecret"))
+				appendItem(p.resource("FailFunction", "Properties", "Policies"), parseYAML(t, "DynamoDBCrudPolicy:\n  TableName: !Ref CursorSecret"))
 			},
 			want: []string{
-				"FailFunction: VIDGEN_TABLE names ApiKeysSecret, a AWS::SecretsManager::Secret; want a AWS::DynamoDB::Table",
+				"FailFunction: VIDGEN_TABLE names CursorSecret, a AWS::SecretsManager::Secret; want a AWS::DynamoDB::Table",
 			},
 		},
 		{

@@ -50,6 +50,11 @@ func Open(path string) (*Store, error) {
 // Close releases the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// DB returns the open database, so that other stores (local mode's API
+// keys) can keep their buckets in the same file: bbolt lets only one
+// handle hold it. Closing the Store closes it.
+func (s *Store) DB() *bolt.DB { return s.db }
+
 // Create stores a new job, failing with job.ErrExists if its id is taken.
 func (s *Store) Create(ctx context.Context, j job.Job) error {
 	if err := ctx.Err(); err != nil {

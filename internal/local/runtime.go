@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/apikey"
+	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
@@ -49,7 +51,7 @@ const (
 // environment variables the README documents.
 type Config struct {
 	Addr        string
-	APIKeys     string  // tenant:key,…
+	APIKeys     string  // tenant:key,…; seeded into jobs.db on start
 	UpstreamURL string  // used only when UpstreamKey is set
 	UpstreamKey string  // empty: run the built-in simulator
 	TimeScale   float64 // every wait is divided by it
@@ -119,8 +121,8 @@ func or(v, def string) string {
 
 // Runtime is a running local vidgen.
 type Runtime struct {
-	URL       string // base URL of the API
-	Keys      *api.StaticKeys
+	URL       string            // base URL of the API
+	Keys      []apikey.Pair     // those VIDGEN_API_KEYS seeded, for the banner
 	Simulator *simulator.Server // nil when a real upstream is used
 	Engine    *Engine
 	Store     *boltstore.Store
@@ -146,8 +148,8 @@ func Start(cfg Config) (*Runtime, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	keys, err := api.ParseKeys(cfg.APIKeys)
-	if err != nil {
+	// A malformed key list is refused before any file is touched.
+	if _, err := apikey.ParsePairs(cfg.APIKeys); err != nil {
 		return nil, err
 	}
 	tmpl, err := LoadTemplate(cfg.Template)
@@ -162,7 +164,7 @@ func Start(cfg Config) (*Runtime, error) {
 		cfg.JobDeadline = DefaultDeadline
 	}
 
-	rt := &Runtime{Keys: keys, Clock: clk, log: log, served: make(chan error, 1)}
+	rt := &Runtime{Clock: clk, log: log, served: make(chan error, 1)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -170,6 +172,15 @@ func Start(cfg Config) (*Runtime, error) {
 		}
 	}()
 	if rt.Store, err = boltstore.Open(filepath.Join(cfg.DataDir, "jobs.db")); err != nil {
+		return nil, err
+	}
+	// The keys live in jobs.db beside the jobs, on the store's own handle:
+	// bbolt lets only one handle hold the file.
+	keyStore, err := boltkeys.New(rt.Store.DB())
+	if err != nil {
+		return nil, err
+	}
+	if rt.Keys, err = apikey.Seed(context.Background(), keyStore, cfg.APIKeys); err != nil {
 		return nil, err
 	}
 	if rt.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -199,7 +210,9 @@ func Start(cfg Config) (*Runtime, error) {
 		"PollFunction":   stepHandlers.Poll,
 		"FailFunction":   stepHandlers.Fail,
 	}
-	if err := checkFunctions(tmpl, functions, "ApiFunction", "ReconcileFunction"); err != nil {
+	// Locally the api handler checks keys itself, with the resolver the
+	// authorizer uses in AWS; the gateway runs no authorizer.
+	if err := checkFunctions(tmpl, functions, "ApiFunction", "ReconcileFunction", "AuthorizerFunction"); err != nil {
 		return nil, err
 	}
 	machines, err := loadMachines(tmpl)
@@ -224,7 +237,8 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	apiHandler := &api.Handler{
 		CursorKey: func(context.Context) ([]byte, error) { return cursorKey, nil },
-		Store:     rt.Store, Starter: apiStarter{jobExecutions{engine: rt.Engine, machine: VideoJob}}, Keys: keys,
+		Store:     rt.Store, Starter: apiStarter{jobExecutions{engine: rt.Engine, machine: VideoJob}},
+		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},
 		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"),
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
@@ -379,10 +393,10 @@ func (rt *Runtime) Banner() string {
 		fmt.Fprintf(&b, "upstream: built-in simulator at %s%s (set AIMLAPI_KEY to use the real AI/ML API)\n", rt.URL, simPrefix)
 	}
 	fmt.Fprintln(&b, "API keys (tenant: key):")
-	for _, p := range rt.Keys.Tenants() {
-		fmt.Fprintf(&b, "  %s: %s\n", p[0], p[1])
+	for _, p := range rt.Keys {
+		fmt.Fprintf(&b, "  %s: %s\n", p.Tenant, p.Key)
 	}
-	key := rt.Keys.Tenants()[0][1]
+	key := rt.Keys[0].Key
 	fmt.Fprintf(&b, `try:
   curl -s %[1]s%[2]s -H 'Authorization: Bearer %[3]s' -H 'Content-Type: application/json' \
     -d '{"model":"gen3a_turbo","image_url":"https://upload.wikimedia.org/wikipedia/commons/thumb/6/68/Liebener_Spitze_SW.JPG/1280px-Liebener_Spitze_SW.JPG","prompt":"A dragon over the mountain"}'

@@ -1,0 +1,20 @@
+// Command authorizer is the API Gateway HTTP API Lambda authorizer: it
+// resolves each request's bearer key through the keys table.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+func main() {
+	a, err := awsenv.Authorizer(context.Background(), os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(a.Handle)
+}
