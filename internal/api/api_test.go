@@ -209,7 +209,6 @@ func TestQueryRendersTheUpstreamShape(t *testing.T) {
 	}
 }
 
-
 func TestIdempotencyKey(t *testing.T) {
 	h, st, store := newHandler(t)
 	clk := h.Clock.(*clock.Manual)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -29,9 +30,40 @@ type Gateway struct {
 	Functions *Functions
 	Function  string // logical id of the function behind every route
 	Clock     interface{ Now() time.Time }
+	// Log gets one access line per request: method, path, status, size and
+	// time. Headers, query strings and bodies are never logged: they carry
+	// API keys, cursors and images.
+	Log *slog.Logger
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	g.serve(rec, r)
+	if g.Log != nil {
+		g.Log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"bytes", rec.bytes, "ms", time.Since(start).Milliseconds())
+	}
+}
+
+// statusRecorder remembers what was answered, for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status, bytes int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxGatewayBody+1))
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, "BadRequest", "could not read the body")

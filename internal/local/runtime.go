@@ -242,7 +242,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"),
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
-	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk})
+	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
 
 	n, err := rt.Engine.Resume()
 	if err != nil {
