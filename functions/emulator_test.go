@@ -4,7 +4,7 @@
 // host with -tags lambda.norpc, under the AWS Lambda runtime interface
 // emulator (aws-lambda-rie), invokes it with the sample events in events/
 // and checks what it answers and what it leaves in a real local AWS: moto's
-// DynamoDB, Secrets Manager and Step Functions. The upstream is the real
+// DynamoDB, S3, Secrets Manager and Step Functions. The upstream is the real
 // simulator on a manual clock, so nothing here waits for a generation.
 //
 // The emulator is VIDGEN_RIE if set, else bin/aws-lambda-rie in the
@@ -44,6 +44,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -102,12 +103,14 @@ var e2e struct {
 	endpoint   string            // moto
 
 	ddb *dynamodb.Client
+	s3  *s3.Client
 	sm  *secretsmanager.Client
 	sfn *sfn.Client
 
 	suffix         string // makes every name here unique on a shared moto
 	table          string
 	keysTable      string
+	bucket         string
 	upstreamSecret string // ARN
 	cursorSecret   string // ARN
 	stateMachine   string // ARN
@@ -186,6 +189,7 @@ func setup() (cleanup func(), err error) {
 		return cleanup, err
 	}
 	e2e.ddb = dynamodb.NewFromConfig(cfg)
+	e2e.s3 = s3.NewFromConfig(cfg)
 	e2e.sm = secretsmanager.NewFromConfig(cfg)
 	e2e.sfn = sfn.NewFromConfig(cfg)
 	e2e.suffix = strings.ToLower(rand.Text()[:10])
@@ -208,6 +212,20 @@ func setup() (cleanup func(), err error) {
 	if _, err := apikey.Seed(ctx, keyStore(), tenantA+":"+keyA+","+tenantB+":"+keyB); err != nil {
 		return cleanup, err
 	}
+	e2e.bucket = "vidgen-e2e-" + e2e.suffix + "-images"
+	if _, err := e2e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &e2e.bucket}); err != nil {
+		return cleanup, fmt.Errorf("create bucket: %w", err)
+	}
+	undo = append(undo, func() {
+		ctx := context.Background()
+		list, err := e2e.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &e2e.bucket})
+		if err == nil {
+			for _, o := range list.Contents {
+				e2e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &e2e.bucket, Key: o.Key})
+			}
+		}
+		e2e.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &e2e.bucket})
+	})
 	for _, s := range []struct {
 		arn         *string
 		name, value string
@@ -450,6 +468,7 @@ func functionEnv(t *testing.T, fn string) map[string]string {
 		awsenv.EnvUpstreamURL:    e2e.simURL,
 		awsenv.EnvUpstreamSecret: e2e.upstreamSecret,
 		awsenv.EnvPollInterval:   pollIntervalSeconds,
+		awsenv.EnvBucket:         e2e.bucket,
 	}
 	required := awsenv.Required(fn)
 	if len(required) == 0 {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a command with a real DynamoDB API: starts moto_server on a free
+# Runs a command with real DynamoDB and S3 APIs: starts moto_server on a free
 # loopback port, points the AWS SDK at it and stops it afterwards.
 set -euo pipefail
 
@@ -29,6 +29,7 @@ if [ -z "$ready" ]; then
 fi
 
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$port"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"

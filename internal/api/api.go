@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -60,6 +61,11 @@ var ErrUnknownKey = errors.New("unknown API key")
 // accepted.
 const AuthorizerTenant = "tenant"
 
+// Blobs stores images too large for a job record (see internal/blob).
+type Blobs interface {
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+}
+
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
 
@@ -74,6 +80,11 @@ type Handler struct {
 	CursorKey func(ctx context.Context) ([]byte, error)
 	NewID     func() string // nil → random UUID v4
 	Log       *slog.Logger
+
+	// Blobs receives data-URI images longer than blob.InlineLimit, which
+	// the record then names by reference. Nil keeps every image in the
+	// record, which only a store without DynamoDB's 400 KB item limit takes.
+	Blobs Blobs
 }
 
 // Handle serves one API Gateway v2 request. It always answers with a JSON
@@ -163,6 +174,14 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	j := job.Job{
 		ID: h.newID(), Tenant: tenant, Status: job.Queued, Request: r,
 		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(h.Deadline),
+	}
+	if h.Blobs != nil {
+		// The idempotency hash below stays on r, the request as sent, so a
+		// retry of the same request still matches.
+		if j.Request, err = blob.Offload(ctx, h.Blobs, j.ID, r); err != nil {
+			h.log().Error("offload images", "job", j.ID, "image_url", blob.Describe(r.ImageURL), "err", err)
+			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not store the image; try again")
+		}
 	}
 	if idemKey == "" {
 		if err := h.Store.Create(ctx, j); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -25,6 +26,7 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/dynamokeys"
 	"github.com/vidgen/vidgen/internal/authorizer"
+	"github.com/vidgen/vidgen/internal/blob/s3blob"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
@@ -45,16 +47,21 @@ const (
 	EnvUpstreamURL    = "AIMLAPI_BASE_URL"
 	EnvUpstreamSecret = "AIMLAPI_KEY_SECRET"
 	EnvPollInterval   = "VIDGEN_POLL_INTERVAL_SECONDS"
+	// EnvBucket names the bucket holding images too large for a job
+	// record: the api function writes them, the submit function reads them.
+	EnvBucket = "VIDGEN_BUCKET"
 )
 
 // Required lists the variables the function in functions/<fn> requires.
 func Required(fn string) []string {
 	switch fn {
 	case "api":
-		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline}
+		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvBucket}
 	case "authorizer":
 		return []string{EnvKeysTable}
-	case "submit", "poll":
+	case "submit":
+		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval, EnvBucket}
+	case "poll":
 		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval}
 	case "fail":
 		return []string{EnvTable}
@@ -111,6 +118,9 @@ func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.H
 	}
 	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvUpstreamSecret], 0, nil)
 	h.Upstream = &keyedUpstream{baseURL: env[EnvUpstreamURL], key: keys.Value, log: log}
+	if fn == "submit" {
+		h.Blobs = s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket])
+	}
 	return h, nil
 }
 
@@ -141,6 +151,7 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 		Clock:    clock.Real{},
 		Deadline: deadline,
 		Log:      logger(),
+		Blobs:    s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
 	}, nil
 }
 

@@ -78,7 +78,12 @@ var policyFor = map[string]struct{ policy, resourceType string }{
 	awsenv.EnvUpstreamSecret: {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvCursorSecret:   {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvStateMachine:   {"StepFunctionsExecutionPolicy", "AWS::Serverless::StateMachine"},
+	awsenv.EnvBucket:         {"", "AWS::S3::Bucket"}, // by function: bucketPolicy
 }
+
+// bucketPolicy is the S3 policy template each function needs on the
+// images bucket: the api function only writes images, submit only reads.
+var bucketPolicy = map[string]string{"api": "S3WritePolicy", "submit": "S3ReadPolicy"}
 
 // policyParam is the parameter naming the resource in each SAM policy
 // template.
@@ -90,6 +95,9 @@ var policyParam = map[string]string{
 	"StepFunctionsExecutionPolicy":          "StateMachineName",
 	"StepFunctionsReadOnlyPolicy":           "StateMachineName",
 	"LambdaInvokePolicy":                    "FunctionName",
+	"S3ReadPolicy":                          "BucketName",
+	"S3WritePolicy":                         "BucketName",
+	"S3CrudPolicy":                          "BucketName",
 }
 
 // check returns every way in which p's template disagrees with the code.
@@ -168,6 +176,12 @@ func (p *project) check() []string {
 			pf, ok := policyFor[k]
 			if !ok {
 				continue
+			}
+			if k == awsenv.EnvBucket {
+				if pf.policy = bucketPolicy[name]; pf.policy == "" {
+					add("%s: reads %s, but no S3 access is defined for functions/%s", id, k, name)
+					continue
+				}
 			}
 			want = append(want, policy{template: pf.policy, target: target(env[k]), from: k})
 			for _, ref := range refs(env[k]) {

@@ -25,6 +25,7 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/blob/fsblob"
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/reconcile"
@@ -202,8 +203,14 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	client := upstream.New(upstream.Config{BaseURL: upstreamURL, Key: upstreamKey, Timeout: cfg.UpstreamTimeout,
 		Log: log.With("component", "upstream")})
+	// Large images live beside the records, as they live in S3 in AWS.
+	blobs, err := fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
 	stepHandlers := &steps.Handlers{
 		Store: rt.Store, Upstream: client, Clock: clk, Policy: steps.DefaultPolicy(), Log: log.With("component", "steps"),
+		Blobs: blobs,
 	}
 	functions := map[string]any{
 		"SubmitFunction": stepHandlers.Submit,
@@ -239,7 +246,7 @@ func Start(cfg Config) (*Runtime, error) {
 		CursorKey: func(context.Context) ([]byte, error) { return cursorKey, nil },
 		Store:     rt.Store, Starter: apiStarter{jobExecutions{engine: rt.Engine, machine: VideoJob}},
 		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},
-		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"),
+		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"), Blobs: blobs,
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
 	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})

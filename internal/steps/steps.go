@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
@@ -27,6 +28,12 @@ type Store interface {
 type Upstream interface {
 	Submit(ctx context.Context, req job.Request) (upstream.Generation, error)
 	Get(ctx context.Context, id string) (upstream.Generation, error)
+}
+
+// Blobs reads the images the API stored outside job records (see
+// internal/blob).
+type Blobs interface {
+	Get(ctx context.Context, key string) ([]byte, string, error)
 }
 
 // Clock tells the time.
@@ -71,6 +78,10 @@ type Handlers struct {
 	Policy   Policy
 	Rand     func() float64 // in [0,1), for backoff jitter; nil → math/rand/v2
 	Log      *slog.Logger
+
+	// Blobs holds the images the API offloaded; only Submit reads it, and
+	// only for jobs that have such images.
+	Blobs Blobs
 }
 
 func (h *Handlers) log() *slog.Logger {
@@ -114,6 +125,17 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, er
 	case !now.Before(j.Deadline):
 		return h.end(ctx, j, job.ErrNameTimedOut, "the job's deadline passed before the upstream accepted it")
 	}
+	// Restore offloaded images before claiming the submit: a failure here
+	// sends nothing upstream, so it must not leave a claim that would end
+	// the job as SubmitOutcomeUnknown.
+	req, err := blob.Restore(ctx, h.Blobs, j.Request)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		h.log().Error("offloaded image missing", "job", j.ID, "image_url", blob.Describe(j.Request.ImageURL), "err", err)
+		return h.end(ctx, j, job.ErrNameInternal, "vidgen lost the job's image before submitting it")
+	case err != nil:
+		return Output{}, &TransientError{Err: err}
+	}
 	if _, err := h.Store.Update(ctx, j.ID, job.Change{At: now, ClaimSubmit: true}); err != nil {
 		if errors.Is(err, job.ErrConflict) && again {
 			// Someone else claimed it or ended the job meanwhile: go by the
@@ -123,7 +145,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, er
 		return Output{}, &TransientError{Err: err}
 	}
 
-	gen, err := h.Upstream.Submit(ctx, j.Request)
+	gen, err := h.Upstream.Submit(ctx, req)
 	now = h.Clock.Now()
 	if err != nil {
 		switch outcome, ue := classifySubmit(err); outcome {

@@ -1,0 +1,184 @@
+package blob
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// InlineLimit is the longest data URI that stays in the job record; longer
+// ones are offloaded.
+const InlineLimit = 64 << 10
+
+// RefPrefix starts a reference to an offloaded image. Clients cannot send
+// one: job.ParseRequest accepts only https URLs and data URIs.
+const RefPrefix = "blob:"
+
+// DataURIType is the content type of a blob that holds a data URI's text
+// as is. Offload stores that when the URI is not in the canonical form that
+// Restore rebuilds from decoded bytes, so the upstream always receives
+// exactly what the client sent.
+const DataURIType = "application/vnd.vidgen.data-uri"
+
+// canonicalTypes are the media types stored as decoded bytes, spelled as
+// the upstream documents them. Any other spelling (image/PNG) is stored as
+// text, which also spares Restore from relying on a store keeping a content
+// type's case.
+var canonicalTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/webp": true}
+
+// imageField names a request's image fields by their JSON names, which are
+// also the last segment of their blob keys.
+type imageField struct {
+	name string
+	ptr  *string
+}
+
+func imageFields(r *job.Request) []imageField {
+	return []imageField{{"image_url", &r.ImageURL}, {"tail_image_url", &r.TailImageURL}}
+}
+
+// Offload moves the request's data-URI images longer than InlineLimit to s,
+// under images/<jobID>/<field>, and returns the request with each replaced
+// by its reference "blob:images/<jobID>/<field>". Other values are left as
+// they are. A canonical data URI is stored as its decoded image with its
+// media type; any other is stored as text (DataURIType).
+func Offload(ctx context.Context, s Putter, jobID string, r job.Request) (job.Request, error) {
+	for _, f := range imageFields(&r) {
+		v := *f.ptr
+		if !strings.HasPrefix(v, "data:") || len(v) <= InlineLimit {
+			continue
+		}
+		// The job id must be one segment, or two jobs' keys could meet.
+		key := "images/" + jobID + "/" + f.name
+		if err := CheckKey(key); err != nil || strings.Contains(jobID, "/") {
+			return job.Request{}, fmt.Errorf("offload %s: %w: job id %q is not a key segment", f.name, ErrInvalid, jobID)
+		}
+		if s == nil {
+			return job.Request{}, fmt.Errorf("offload %s of job %s: no blob store", f.name, jobID)
+		}
+		data, contentType := encodeDataURI(v)
+		if err := s.Put(ctx, key, data, contentType); err != nil {
+			return job.Request{}, fmt.Errorf("offload %s of job %s: %w", f.name, jobID, err)
+		}
+		*f.ptr = RefPrefix + key
+	}
+	return r, nil
+}
+
+// encodeDataURI returns what to store for the data URI v: its decoded bytes
+// and media type when rebuilding from them gives back exactly v, else v's
+// text.
+func encodeDataURI(v string) ([]byte, string) {
+	meta, payload, ok := strings.Cut(strings.TrimPrefix(v, "data:"), ",")
+	mediaType, enc, _ := strings.Cut(meta, ";")
+	if ok && enc == "base64" && canonicalTypes[mediaType] {
+		// Decoding is lenient (it skips newlines, ignores padding bits), so
+		// only a re-encoding that matches proves the bytes rebuild v.
+		if data, err := base64.StdEncoding.DecodeString(payload); err == nil && base64.StdEncoding.EncodeToString(data) == payload {
+			return data, mediaType
+		}
+	}
+	return []byte(v), DataURIType
+}
+
+// Restore is Offload's inverse: it replaces each reference in r with the
+// data URI it stands for, the very string the client sent. Other values are
+// left as they are, and s is used only if r holds a reference. A blob that
+// is gone is an error wrapping ErrNotFound.
+func Restore(ctx context.Context, s Getter, r job.Request) (job.Request, error) {
+	for _, f := range imageFields(&r) {
+		key, ok := strings.CutPrefix(*f.ptr, RefPrefix)
+		if !ok {
+			continue
+		}
+		if s == nil {
+			return job.Request{}, fmt.Errorf("restore %s from %s: no blob store", f.name, key)
+		}
+		data, contentType, err := s.Get(ctx, key)
+		if err != nil {
+			return job.Request{}, fmt.Errorf("restore %s: %w", f.name, err)
+		}
+		v, err := decodeDataURI(data, contentType)
+		if err != nil {
+			return job.Request{}, fmt.Errorf("restore %s from %s: %w", f.name, key, err)
+		}
+		*f.ptr = v
+	}
+	return r, nil
+}
+
+func decodeDataURI(data []byte, contentType string) (string, error) {
+	switch {
+	case contentType == DataURIType:
+		if !strings.HasPrefix(string(data), "data:") {
+			return "", errors.New("the stored text is not a data URI")
+		}
+		return string(data), nil
+	case canonicalTypes[contentType]:
+		return "data:" + contentType + ";base64," + base64.StdEncoding.EncodeToString(data), nil
+	}
+	return "", fmt.Errorf("unexpected content type %q", contentType)
+}
+
+// Describe renders an image reference for logs, which must never carry a
+// data URI's payload or a URL's query (signed URLs put credentials there):
+// "data:image/png (1048576 bytes)", "blob:images/<id>/image_url", or an
+// https URL without its query, fragment and user info.
+func Describe(v string) string {
+	if len(v) >= 5 && strings.EqualFold(v[:5], "data:") {
+		meta, payload, _ := strings.Cut(v[5:], ",")
+		mediaType, enc, _ := strings.Cut(meta, ";")
+		if !isLogSafe(mediaType) {
+			mediaType = "?"
+		}
+		n := len(payload)
+		if strings.EqualFold(enc, "base64") {
+			n = base64Size(payload)
+		}
+		return fmt.Sprintf("data:%s (%d bytes)", mediaType, n)
+	}
+	if key, ok := strings.CutPrefix(v, RefPrefix); ok {
+		if CheckKey(key) != nil {
+			return fmt.Sprintf("blob:? (%d bytes)", len(key))
+		}
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil || (!strings.EqualFold(u.Scheme, "https") && !strings.EqualFold(u.Scheme, "http")) {
+		// Opaque or broken values may hold anything; say only how long.
+		return fmt.Sprintf("(not an http URL, %d bytes)", len(v))
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}
+
+// base64Size is how many bytes the base64 text s decodes to, counted
+// without decoding it.
+func base64Size(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '=' && c != '\r' && c != '\n' {
+			n++
+		}
+	}
+	return n * 6 / 8
+}
+
+// isLogSafe reports whether a data URI's media type may be logged as is.
+func isLogSafe(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isKeyByte(c) && c != '/' && c != '+' {
+			return false
+		}
+	}
+	return true
+}
