@@ -165,6 +165,9 @@ func TestUpstreamErrorEndsJob(t *testing.T) {
 
 func TestJobsEndAtTheirDeadline(t *testing.T) {
 	cfg := testConfig(t)
+	// A slower clock than the other tests: the job must poll more than once
+	// before its deadline even on a loaded machine (2 min = 1.2 s here).
+	cfg.TimeScale = 100
 	cfg.JobDeadline = 2 * time.Minute
 	rt := start(t, cfg)
 	for _, prompt := range []string{"sim:never", "sim:never sim:status=rendering"} {
