@@ -52,6 +52,7 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/dynamokeys"
 	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/awstest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
@@ -169,7 +170,7 @@ func setup() (cleanup func(), err error) {
 	wg.Go(func() { e2e.rie, rieErr = findRIE(e2e.root) })
 	wg.Go(func() { e2e.bootstraps, buildErr = buildBootstraps(e2e.root, tmp, e2e.functions) })
 	if endpoint == "" {
-		wg.Go(func() { endpoint, motoStop, motoErr = startMoto() })
+		wg.Go(func() { endpoint, motoStop, motoErr = awstest.Start() })
 	}
 	wg.Wait()
 	undo = append(undo, motoStop)
@@ -350,60 +351,6 @@ func buildBootstraps(root, dir string, functions []string) (map[string]string, e
 	}
 	wg.Wait()
 	return paths, errors.Join(errs...)
-}
-
-// startMoto runs moto_server on a free loopback port until it answers,
-// trying another port when the one found free was taken meanwhile.
-func startMoto() (endpoint string, stop func(), err error) {
-	for attempt := 1; ; attempt++ {
-		endpoint, stop, err = tryStartMoto()
-		if err == nil || attempt == 3 || !strings.Contains(strings.ToLower(err.Error()), "address already in use") {
-			return endpoint, stop, err
-		}
-		stop()
-	}
-}
-
-func tryStartMoto() (endpoint string, stop func(), err error) {
-	stop = func() {}
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		return "", stop, fmt.Errorf("AWS_ENDPOINT_URL_DYNAMODB is unset and moto_server is not on PATH (pip install 'moto[server]'): %w", err)
-	}
-	ports, err := freePorts(1)
-	if err != nil {
-		return "", stop, err
-	}
-	out := &syncBuffer{}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(ports[0]))
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		return "", stop, fmt.Errorf("start moto_server: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	stop = func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}
-	endpoint = "http://127.0.0.1:" + strconv.Itoa(ports[0])
-	client := &http.Client{Timeout: time.Second}
-	for deadline := time.Now().Add(readyWithin); ; time.Sleep(50 * time.Millisecond) {
-		select {
-		case <-exited:
-			return "", stop, fmt.Errorf("moto_server exited:\n%s", out)
-		default:
-		}
-		if resp, err := client.Get(endpoint + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return endpoint, stop, nil
-		}
-		if time.Now().After(deadline) {
-			return "", stop, fmt.Errorf("moto_server did not answer on %s within %s:\n%s", endpoint, readyWithin, out)
-		}
-	}
 }
 
 // definition is the real video_job machine with each ${…} substitution

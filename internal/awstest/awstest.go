@@ -1,0 +1,140 @@
+// Package awstest gives tests a real local AWS API: moto_server, which the
+// development image ships. make test starts one moto for the whole run and
+// exports its endpoint; a test binary run on its own starts its own. Tests
+// never skip for want of one: they fail and say why.
+package awstest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// EndpointVars are the SDK's own endpoint variables for the services the
+// tests use; the SDK honours them without any option.
+var endpointVars = []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3",
+	"AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_SFN"}
+
+// Main runs a package's tests against moto: the one named by
+// AWS_ENDPOINT_URL_DYNAMODB when set (scripts/with-moto.sh sets it), else a
+// moto_server it starts on a free loopback port and stops afterwards. Use
+// it as TestMain's body: os.Exit(awstest.Main(m)).
+func Main(m *testing.M) int {
+	endpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
+	if endpoint == "" {
+		url, stop, err := Start()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "these tests need a local AWS API: %v\n", err)
+			return 1
+		}
+		defer stop()
+		endpoint = url
+	}
+	for _, v := range endpointVars {
+		if os.Getenv(v) == "" {
+			os.Setenv(v, endpoint)
+		}
+	}
+	return m.Run()
+}
+
+// Endpoint is the moto URL the package's tests use (after Main).
+func Endpoint() string { return os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") }
+
+// Start runs moto_server on a free loopback port and returns its URL and how
+// to stop it. It tries again if another process took the port meanwhile.
+func Start() (url string, stop func(), err error) {
+	for attempt := 1; ; attempt++ {
+		url, stop, err = start()
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return url, stop, err
+		}
+	}
+}
+
+func start() (url string, stop func(), err error) {
+	path, err := exec.LookPath("moto_server")
+	if err != nil {
+		return "", nil, fmt.Errorf("no AWS endpoint is set and moto_server is not on PATH (pip install 'moto[server]'): %w", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+
+	var out bytes.Buffer // read only after the process has exited
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", port)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	stop = func() {
+		cmd.Process.Kill()
+		<-exited
+	}
+	url = "http://127.0.0.1:" + port
+	client := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		select {
+		case <-exited:
+			return "", nil, fmt.Errorf("moto_server exited: %v\n%s", waitErr, out.Bytes())
+		default:
+		}
+		// Any HTTP answer means the server is up.
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			return url, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("moto_server did not answer on %s within 30s\n%s", url, out.Bytes())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Config is an SDK config for moto: a fixed region and fake credentials.
+func Config(ctx context.Context) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx,
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+	)
+}
+
+// SerialHTTP sends one request at a time. moto serves requests on parallel
+// threads and its conditional writes are not atomic (a check and a write
+// can interleave), while DynamoDB's are; contract tests that race
+// conditional writes wrap the client's HTTP client in it. The code under
+// test still runs concurrently; only moto sees the requests in turn.
+type SerialHTTP struct {
+	mu   sync.Mutex
+	Next aws.HTTPClient
+}
+
+// Do sends r once the previous request has been answered.
+func (c *SerialHTTP) Do(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Next.Do(r)
+}
