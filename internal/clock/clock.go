@@ -39,25 +39,35 @@ func sleep(ctx context.Context, d time.Duration) error {
 // other while a 25 s generation takes 25/Factor s of real time.
 type Scaled struct {
 	origin time.Time // wall time when the clock was made
+	start  time.Time // virtual time then
 	factor float64
 }
 
 // NewScaled returns a clock that starts at the current wall time and runs
 // factor times faster. A factor below 1 is treated as 1.
 func NewScaled(factor float64) *Scaled {
+	return NewScaledFrom(factor, time.Time{})
+}
+
+// NewScaledFrom is NewScaled starting at the later of the wall time and
+// notBefore. A restarted local runtime passes the virtual time it reached,
+// so its clock never runs backwards across restarts.
+func NewScaledFrom(factor float64, notBefore time.Time) *Scaled {
 	if factor < 1 {
 		factor = 1
 	}
-	return &Scaled{origin: time.Now(), factor: factor}
+	now := time.Now()
+	start := now
+	if notBefore.After(now) {
+		start = notBefore
+	}
+	return &Scaled{origin: now, start: start, factor: factor}
 }
 
 // Now returns the virtual time.
 func (s *Scaled) Now() time.Time {
-	if s.factor == 1 {
-		return time.Now()
-	}
 	elapsed := time.Since(s.origin)
-	return s.origin.Add(time.Duration(float64(elapsed) * s.factor))
+	return s.start.Add(time.Duration(float64(elapsed) * s.factor))
 }
 
 // Sleep waits for d of virtual time, which is d/Factor of real time.

@@ -42,3 +42,14 @@ func TestScaledSleepEndsWithContext(t *testing.T) {
 		t.Fatal("scaled clock is behind the wall clock")
 	}
 }
+
+func TestScaledFromNeverRunsBackwards(t *testing.T) {
+	ahead := time.Now().Add(time.Hour)
+	if got := NewScaledFrom(20, ahead).Now(); got.Before(ahead) {
+		t.Fatalf("clock started at %v, before %v", got, ahead)
+	}
+	behind := time.Now().Add(-time.Hour)
+	if got := NewScaledFrom(20, behind).Now(); got.Before(time.Now().Add(-time.Second)) {
+		t.Fatalf("clock started in the past: %v", got)
+	}
+}

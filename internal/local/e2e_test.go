@@ -419,3 +419,40 @@ func TestAuthMatrix(t *testing.T) {
 		t.Errorf("the job changed: %+v", j)
 	}
 }
+
+// A restart of the runtime continues in-flight jobs with the built-in
+// simulator too (its journal outlives the process), keeps finished videos
+// downloadable, and never runs the clock backwards.
+func TestRestartKeepsSimulatedUpstream(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Addr = freeAddr(t) // the same port after the restart, as make run has
+	cfg.JobDeadline = 30 * time.Minute
+	rt := start(t, cfg)
+	ctx := context.Background()
+	doneID, _ := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
+	r := call(t, "POST", rt.URL+api.PathGenerations, keyA, "application/json",
+		`{"model":"gen3a_turbo","image_url":"https://example.com/b.jpg","prompt":"sim:gen=300"}`)
+	id := r.body["id"].(string)
+	waitFor(t, func() bool { j, _ := rt.Store.Get(ctx, id); return j.Status == job.Generating })
+	before, _ := rt.Store.Get(ctx, id)
+	if err := rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	rt = start(t, cfg)
+	if now := rt.Clock.Now(); now.Before(before.UpdatedAt) {
+		t.Fatalf("the clock ran backwards across the restart: %v < %v", now, before.UpdatedAt)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	exe, err := rt.Engine.Wait(wctx, VideoJob, id)
+	if err != nil || exe.Status != Succeeded {
+		t.Fatalf("execution after restart: %+v %v", exe, err)
+	}
+	j, _ := rt.Store.Get(ctx, id)
+	if n := rt.Simulator.SubmissionsOf(j.Request); j.Status != job.Completed || n != 1 {
+		t.Fatalf("after restart: %s with %d submissions", j.Status, n)
+	}
+	done := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+doneID, keyA, "", "")
+	assertMP4(t, done.body["video"].(map[string]any)["url"].(string))
+}

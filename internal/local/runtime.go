@@ -138,6 +138,7 @@ type Runtime struct {
 	ln        net.Listener
 	stopLoop  context.CancelFunc
 	loopDone  chan struct{}
+	clockDone chan struct{}
 	log       *slog.Logger
 	served    chan error
 }
@@ -160,7 +161,8 @@ func Start(cfg Config) (*Runtime, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	clk := clock.NewScaled(cfg.TimeScale)
+	clockFile := filepath.Join(cfg.DataDir, "clock")
+	clk := clock.NewScaledFrom(cfg.TimeScale, readClock(clockFile))
 	if cfg.JobDeadline <= 0 {
 		cfg.JobDeadline = DefaultDeadline
 	}
@@ -194,11 +196,15 @@ func Start(cfg Config) (*Runtime, error) {
 	if upstreamKey == "" {
 		upstreamKey = "local-simulator-key"
 		upstreamURL = rt.URL + simPrefix
-		rt.Simulator = simulator.New(simulator.Config{
+		// The simulator keeps a journal in the data dir: like a real
+		// upstream, it outlives a restart of the runtime.
+		if rt.Simulator, err = simulator.Open(simulator.Config{
 			Key: upstreamKey, Clock: clk, PublicURL: upstreamURL,
 			QueueTime: cfg.SimQueueTime, GenerationTime: cfg.SimGenerationTime,
-			Log: log.With("component", "simulator"),
-		})
+			Log: log.With("component", "simulator"), Journal: filepath.Join(cfg.DataDir, "simulator.jsonl"),
+		}); err != nil {
+			return nil, err
+		}
 		mux.Handle(simPrefix+"/", http.StripPrefix(simPrefix, rt.Simulator))
 	}
 	client := upstream.New(upstream.Config{BaseURL: upstreamURL, Key: upstreamKey, Timeout: cfg.UpstreamTimeout,
@@ -251,13 +257,6 @@ func Start(cfg Config) (*Runtime, error) {
 	fns.add("ApiFunction", apiHandler.Handle)
 	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
 
-	n, err := rt.Engine.Resume()
-	if err != nil {
-		return nil, err
-	}
-	if n > 0 {
-		log.Info("resumed executions", "count", n)
-	}
 	rt.Reconciler = &reconcile.Reconciler{
 		Store: rt.Store, Executions: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Clock: clk, Grace: time.Minute, MinAge: 2 * time.Minute, Log: log.With("component", "reconciler"),
@@ -266,10 +265,20 @@ func Start(cfg Config) (*Runtime, error) {
 		rt.Reconciler.MinAge = *cfg.ReconcileMinAge
 	}
 	fns.add("ReconcileFunction", rt.Reconciler.Run)
+	// Only now, with every function registered, may executions run.
+	n, err := rt.Engine.Resume()
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("resumed executions", "count", n)
+	}
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	rt.stopLoop = stopLoop
 	rt.loopDone = make(chan struct{})
 	go rt.reconcileEvery(loopCtx, clk, cfg.ReconcileInterval)
+	rt.clockDone = make(chan struct{})
+	go rt.saveClock(loopCtx, clk, clockFile)
 	rt.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { rt.served <- rt.server.Serve(rt.ln) }()
 	ok = true
@@ -364,6 +373,40 @@ func (rt *Runtime) reconcileEvery(ctx context.Context, clk *clock.Scaled, every 
 	}
 }
 
+// readClock returns the virtual time a previous run reached, or zero.
+func readClock(path string) time.Time {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+	return t
+}
+
+// saveClock records the virtual time every second of real time and at the
+// end, so that a restart (even after kill -9) resumes the clock where it
+// was instead of running it backwards when VIDGEN_TIME_SCALE > 1.
+func (rt *Runtime) saveClock(ctx context.Context, clk *clock.Scaled, path string) {
+	defer close(rt.clockDone)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	save := func() {
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(clk.Now().UTC().Format(time.RFC3339Nano)), 0o600); err == nil {
+			os.Rename(tmp, path)
+		}
+	}
+	for {
+		save()
+		select {
+		case <-ctx.Done():
+			save()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // Close stops serving, pauses running executions (they resume on the next
 // Start) and closes the stores.
 func (rt *Runtime) Close() error {
@@ -371,6 +414,7 @@ func (rt *Runtime) Close() error {
 	if rt.stopLoop != nil {
 		rt.stopLoop()
 		<-rt.loopDone
+		<-rt.clockDone
 	}
 	if rt.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -384,6 +428,9 @@ func (rt *Runtime) Close() error {
 	}
 	if rt.Store != nil {
 		errs = append(errs, rt.Store.Close())
+	}
+	if rt.Simulator != nil {
+		errs = append(errs, rt.Simulator.Close())
 	}
 	return errors.Join(errs...)
 }

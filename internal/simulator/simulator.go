@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,10 @@ type Config struct {
 	PublicURL string
 	// Log defaults to discarding.
 	Log *slog.Logger
+	// Journal, when set, is a file where accepted generations are kept, so
+	// polls and videos keep working after a restart. New then can fail;
+	// use Open.
+	Journal string
 }
 
 // Endpoint names what a fault is injected into.
@@ -112,6 +117,8 @@ type Server struct {
 	publicURL string
 	log       *slog.Logger
 	mux       *http.ServeMux
+
+	journal *os.File // nil without Config.Journal
 
 	mu          sync.Mutex
 	gens        map[string]*generation
@@ -171,6 +178,24 @@ func New(cfg Config) *Server {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
 	return s
+}
+
+// Open is New with the journal at cfg.Journal loaded and opened for
+// appending.
+func Open(cfg Config) (*Server, error) {
+	s := New(cfg)
+	if cfg.Journal == "" {
+		return s, nil
+	}
+	if err := s.load(cfg.Journal); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(cfg.Journal, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open simulator journal: %w", err)
+	}
+	s.journal = f
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -420,6 +445,9 @@ func (s *Server) accept(req job.Request) *generation {
 	s.submissions++
 	if err == nil {
 		s.byRequest[key]++
+	}
+	if jerr := s.record(g, key); jerr != nil {
+		s.log.Error("cannot journal generation", "id", g.id, "err", jerr)
 	}
 	s.mu.Unlock()
 	s.log.Info("generation accepted", "id", g.id, "duration", req.Duration, "generation_time", g.genTime)

@@ -1,0 +1,88 @@
+package simulator
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// entry is one accepted generation as the journal keeps it: enough to
+// answer polls and serve its video after the simulator restarts, as a real
+// upstream outlives its clients.
+type entry struct {
+	ID        string        `json:"id"`
+	Seconds   int           `json:"seconds"`
+	Submitted time.Time     `json:"submitted"`
+	GenTime   time.Duration `json:"gen_time"`
+	Fail      bool          `json:"fail,omitempty"`
+	Never     bool          `json:"never,omitempty"`
+	Vanish    bool          `json:"vanish,omitempty"`
+	Status    string        `json:"status,omitempty"`
+	Legacy    bool          `json:"legacy,omitempty"`
+	Request   []byte        `json:"request"` // the request's canonical hash
+}
+
+func entryOf(g *generation, key requestKey) entry {
+	return entry{ID: g.id, Seconds: g.seconds, Submitted: g.submitted, GenTime: g.genTime,
+		Fail: g.fail, Never: g.never, Vanish: g.vanish, Status: g.status, Legacy: g.legacy, Request: key[:]}
+}
+
+func (e entry) generation() (*generation, requestKey) {
+	var key requestKey
+	copy(key[:], e.Request)
+	return &generation{id: e.ID, seconds: e.Seconds, submitted: e.Submitted, genTime: e.GenTime,
+		directives: directives{fail: e.Fail, never: e.Never, vanish: e.Vanish, status: e.Status, legacy: e.Legacy}}, key
+}
+
+// load replays the journal at path, if any, into s.
+func (s *Server) load(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open simulator journal: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			// A torn last line after a crash: the submit was never answered.
+			s.log.Warn("skipping unreadable simulator journal line", "err", err)
+			continue
+		}
+		g, key := e.generation()
+		s.gens[g.id] = g
+		s.submissions++
+		s.byRequest[key]++
+	}
+	return sc.Err()
+}
+
+// record appends a generation to the journal. The write reaches the
+// operating system before the submit is answered, so a killed process
+// loses nothing it acknowledged.
+func (s *Server) record(g *generation, key requestKey) error {
+	if s.journal == nil {
+		return nil
+	}
+	line, err := json.Marshal(entryOf(g, key))
+	if err != nil {
+		return err
+	}
+	_, err = s.journal.Write(append(line, '\n'))
+	return err
+}
+
+// Close closes the journal.
+func (s *Server) Close() error {
+	if s.journal == nil {
+		return nil
+	}
+	return s.journal.Close()
+}
