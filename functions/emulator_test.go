@@ -958,7 +958,7 @@ func TestStarterAgainstStepFunctions(t *testing.T) {
 	s := &awsenv.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine}
 	id := api.NewUUID()
 	for i := range 2 {
-		if err := s.Start(t.Context(), id); err != nil {
+		if err := s.Start(t.Context(), id, id); err != nil {
 			t.Fatalf("start %d: %v", i+1, err)
 		}
 	}
@@ -970,13 +970,13 @@ func TestStarterAgainstStepFunctions(t *testing.T) {
 	if _, err := e2e.sfn.StopExecution(t.Context(), &sfn.StopExecutionInput{ExecutionArn: arn}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(t.Context(), id); err != nil {
+	if err := s.Start(t.Context(), id, id); err != nil {
 		t.Errorf("start after the execution ended: %v", err)
 	}
 	wantExecution(t, id)
 
 	missing := &awsenv.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine + "-missing"}
-	if err := missing.Start(t.Context(), id); err == nil {
+	if err := missing.Start(t.Context(), id, id); err == nil {
 		t.Error("start on a missing state machine succeeded")
 	}
 }

@@ -41,10 +41,10 @@ type Store interface {
 	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
 }
 
-// Starter starts and stops the video_job state machine for a job. Starting
-// the same job twice, or stopping a stopped execution, must be harmless.
+// Starter starts and stops video_job executions. Starting an execution
+// that exists, or stopping one that does not run, must be harmless.
 type Starter interface {
-	Start(ctx context.Context, jobID string) error
+	Start(ctx context.Context, execution, jobID string) error
 	Stop(ctx context.Context, execution, cause string) error
 }
 
@@ -200,11 +200,16 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 			return h.replay(ctx, won, claim)
 		}
 	}
-	if err := h.Starter.Start(ctx, j.ID); err != nil {
-		// Nothing was sent upstream: end the job so it is not left queued.
+	if err := h.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
 		h.log().Error("start execution", "job", j.ID, "err", err)
-		if _, uerr := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameInternal, "vidgen could not start the job")); uerr != nil {
-			h.log().Error("fail unstarted job", "job", j.ID, "err", uerr)
+		// Without an idempotency key the client's retry makes a new job, so
+		// this one must end (nothing was sent upstream). With one, the
+		// retry finds this job and starts it; it stays queued until then,
+		// and the reconciler starts it if no retry comes.
+		if idemKey == "" {
+			if _, uerr := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameInternal, "vidgen could not start the job")); uerr != nil {
+				h.log().Error("fail unstarted job", "job", j.ID, "err", uerr)
+			}
 		}
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not start the job; try again")
 	}
@@ -227,7 +232,7 @@ func (h *Handler) replay(ctx context.Context, won, claim job.Claim) events.APIGa
 	if !j.Status.Terminal() {
 		// Harmless if it runs; starts it if the first submit died between
 		// recording the job and starting it.
-		if err := h.Starter.Start(ctx, j.ID); err != nil {
+		if err := h.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
 			h.log().Error("start replayed job", "job", j.ID, "err", err)
 			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not start the job; try again")
 		}

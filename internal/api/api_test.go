@@ -27,7 +27,7 @@ type starts struct {
 	err     error
 }
 
-func (s *starts) Start(_ context.Context, id string) error {
+func (s *starts) Start(_ context.Context, _, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -387,5 +387,25 @@ func TestCancel(t *testing.T) {
 	}
 	if code, _ := cancel("keyA", ""); code != 400 {
 		t.Fatalf("cancel without id: %d", code)
+	}
+}
+
+// With an idempotency key, a submit whose start failed leaves the job
+// queued, and the client's retry starts it instead of finding it dead.
+func TestIdempotentRetryStartsAJobThatFailedToStart(t *testing.T) {
+	h, st, store := newHandler(t)
+	req := request("POST", PathGenerations, "keyA", "application/json", validBody)
+	req.Headers["Idempotency-Key"] = "retry-me"
+	st.err = errors.New("throttled")
+	if resp, _ := h.Handle(t.Context(), req); resp.StatusCode != 503 {
+		t.Fatalf("first submit: %d %s", resp.StatusCode, resp.Body)
+	}
+	if j, _ := store.Get(t.Context(), "job-1"); j.Status != job.Queued {
+		t.Fatalf("the unstarted job must stay queued for the retry: %+v", j)
+	}
+	st.err = nil
+	resp, _ := h.Handle(t.Context(), req)
+	if resp.StatusCode != 200 || decode(t, resp)["id"] != "job-1" || len(st.ids) != 1 {
+		t.Fatalf("retry: %d %s, started %v", resp.StatusCode, resp.Body, st.ids)
 	}
 }

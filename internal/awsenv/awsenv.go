@@ -215,9 +215,10 @@ func (s *Starter) Stop(ctx context.Context, execution, cause string) error {
 	return x.Stop(ctx, execution, cause)
 }
 
-// Start starts the job's execution; one that already exists is success.
-func (s *Starter) Start(ctx context.Context, jobID string) error {
-	return start(ctx, s.Client, s.StateMachineARN, jobID, jobID)
+// Start starts an execution of jobID under name; one that already exists
+// is success.
+func (s *Starter) Start(ctx context.Context, name, jobID string) error {
+	return start(ctx, s.Client, s.StateMachineARN, name, jobID)
 }
 
 func start(ctx context.Context, client StartExecutionAPI, machineARN, name, jobID string) error {

@@ -196,11 +196,3 @@ func (x jobExecutions) Stop(_ context.Context, name, cause string) error {
 	x.engine.Stop(x.machine, name, cause)
 	return nil
 }
-
-// apiStarter is the api function's Starter: a job's first execution is
-// named by the job id, as in AWS.
-type apiStarter struct{ jobExecutions }
-
-func (a apiStarter) Start(ctx context.Context, jobID string) error {
-	return a.jobExecutions.Start(ctx, jobID, jobID)
-}

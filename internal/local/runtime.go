@@ -250,7 +250,7 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	apiHandler := &api.Handler{
 		CursorKey: func(context.Context) ([]byte, error) { return cursorKey, nil },
-		Store:     rt.Store, Starter: apiStarter{jobExecutions{engine: rt.Engine, machine: VideoJob}},
+		Store:     rt.Store, Starter: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},
 		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"), Blobs: blobs,
 	}
