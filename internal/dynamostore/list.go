@@ -57,8 +57,19 @@ func (s *Store) List(ctx context.Context, tenant string, status job.Status, limi
 			return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
 		}
 	}
-	var jobs []job.Job
+	var (
+		jobs  []job.Job
+		pages int
+	)
 	for {
+		// Unfiltered, a page of exactly what is left fills the list; with a
+		// filter, Limit counts items read, not kept, so read in fixed pages
+		// and stop after a few: a short page with a cursor beats a request
+		// that reads a tenant's whole history.
+		pageSize := int32(limit - len(jobs))
+		if status != "" {
+			pageSize = filteredPage
+		}
 		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 &s.table,
 			IndexName:                 new(tenantIndex),
@@ -68,34 +79,56 @@ func (s *Store) List(ctx context.Context, tenant string, status job.Status, limi
 			ExpressionAttributeValues: expr.Values(),
 			ScanIndexForward:          new(false),
 			ExclusiveStartKey:         start,
-			Limit:                     new(int32(limit - len(jobs))),
+			Limit:                     &pageSize,
 		})
 		if err != nil {
 			return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
 		}
-		for _, av := range out.Items {
+		pages++
+		for i, av := range out.Items {
 			j, err := decode(av)
 			if err != nil {
 				return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
 			}
 			jobs = append(jobs, j)
+			if len(jobs) == limit && (i < len(out.Items)-1 || len(out.LastEvaluatedKey) > 0) {
+				next, err := cursorAfter(jobs[len(jobs)-1])
+				return jobs, next, err
+			}
 		}
 		start = out.LastEvaluatedKey
 		if len(start) == 0 {
 			return jobs, "", nil
 		}
-		if len(jobs) == limit {
-			break
+		if pages == maxFilteredPages {
+			var p position
+			if err := attributevalue.UnmarshalMap(start, &p); err != nil {
+				return nil, "", fmt.Errorf("list jobs of %s: page key: %w", tenant, err)
+			}
+			next, err := json.Marshal(p)
+			if err != nil {
+				return nil, "", err
+			}
+			return jobs, base64.RawURLEncoding.EncodeToString(next), nil
 		}
 	}
-	// The cursor is the position of the last job returned, which is all a
-	// by-tenant ExclusiveStartKey holds.
-	last := jobs[len(jobs)-1]
-	next, err := json.Marshal(position{ID: last.ID, Tenant: last.Tenant, CreatedAt: last.CreatedAt.UTC().Format(timeLayout)})
+}
+
+// Filtered listing reads at most maxFilteredPages pages of filteredPage
+// items per request.
+const (
+	filteredPage     = 100
+	maxFilteredPages = 5
+)
+
+// cursorAfter is the cursor that continues a listing after j: the position
+// a by-tenant ExclusiveStartKey holds.
+func cursorAfter(j job.Job) (string, error) {
+	next, err := json.Marshal(position{ID: j.ID, Tenant: j.Tenant, CreatedAt: j.CreatedAt.UTC().Format(timeLayout)})
 	if err != nil {
-		return nil, "", fmt.Errorf("list jobs of %s: page key: %w", tenant, err)
+		return "", fmt.Errorf("list jobs of %s: page key: %w", j.Tenant, err)
 	}
-	return jobs, base64.RawURLEncoding.EncodeToString(next), nil
+	return base64.RawURLEncoding.EncodeToString(next), nil
 }
 
 func parseCursor(cursor string) (position, error) {

@@ -307,3 +307,30 @@ func TestBadCursor(t *testing.T) {
 		}
 	}
 }
+
+// A filtered listing reads a bounded number of pages per request: past
+// many non-matching jobs it answers a short page with a cursor, and the
+// cursor leads on to the match.
+func TestFilteredListReadsBoundedPages(t *testing.T) {
+	s, _ := newStore(t, dynamostore.Config{})
+	ctx := t.Context()
+	old := sample("oldest", "tenantA", t0())
+	if err := s.Create(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 520 {
+		j := sample(fmt.Sprintf("done-%03d", i), "tenantA", t0().Add(time.Duration(i+1)*time.Second))
+		j.Status = job.Completed
+		if err := s.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, next, err := s.List(ctx, "tenantA", job.Queued, 1, "")
+	if err != nil || len(page) != 0 || next == "" {
+		t.Fatalf("first page: %d jobs, cursor %q, %v; want an empty page with a cursor", len(page), next, err)
+	}
+	page, next, err = s.List(ctx, "tenantA", job.Queued, 1, next)
+	if err != nil || len(page) != 1 || page[0].ID != "oldest" || next != "" {
+		t.Fatalf("second page: %v, cursor %q, %v", page, next, err)
+	}
+}
