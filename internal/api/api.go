@@ -22,9 +22,10 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 )
 
-// MaxBodyBytes is Lambda's synchronous payload limit; larger bodies are
-// refused with 413 before any parsing.
-const MaxBodyBytes = 6 << 20
+// MaxBodyBytes bounds request bodies (413 above it, before any parsing):
+// 6 MB, leaving room under Lambda's 6 MiB invocation limit for the rest of
+// the API Gateway event.
+const MaxBodyBytes = 6_000_000
 
 // Routes the API serves. The legacy path is the upstream's vendor URL.
 const (

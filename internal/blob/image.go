@@ -25,11 +25,13 @@ const RefPrefix = "blob:"
 // exactly what the client sent.
 const DataURIType = "application/vnd.vidgen.data-uri"
 
-// canonicalTypes are the media types stored as decoded bytes, spelled as
+// canonicalType reports whether a media type is stored as decoded bytes, spelled as
 // the upstream documents them. Any other spelling (image/PNG) is stored as
 // text, which also spares Restore from relying on a store keeping a content
 // type's case.
-var canonicalTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/webp": true}
+func canonicalType(mediaType string) bool {
+	return mediaType == strings.ToLower(mediaType) && job.ImageType(mediaType)
+}
 
 // imageField names a request's image fields by their JSON names, which are
 // also the last segment of their blob keys.
@@ -76,7 +78,7 @@ func Offload(ctx context.Context, s Putter, jobID string, r job.Request) (job.Re
 func encodeDataURI(v string) ([]byte, string) {
 	meta, payload, ok := strings.Cut(strings.TrimPrefix(v, "data:"), ",")
 	mediaType, enc, _ := strings.Cut(meta, ";")
-	if ok && enc == "base64" && canonicalTypes[mediaType] {
+	if ok && enc == "base64" && canonicalType(mediaType) {
 		// Decoding is lenient (it skips newlines, ignores padding bits), so
 		// only a re-encoding that matches proves the bytes rebuild v.
 		if data, err := base64.StdEncoding.DecodeString(payload); err == nil && base64.StdEncoding.EncodeToString(data) == payload {
@@ -119,7 +121,7 @@ func decodeDataURI(data []byte, contentType string) (string, error) {
 			return "", errors.New("the stored text is not a data URI")
 		}
 		return string(data), nil
-	case canonicalTypes[contentType]:
+	case canonicalType(contentType):
 		return "data:" + contentType + ";base64," + base64.StdEncoding.EncodeToString(data), nil
 	}
 	return "", fmt.Errorf("unexpected content type %q", contentType)

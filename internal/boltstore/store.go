@@ -16,9 +16,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-var (
-	jobsBucket   = []byte("jobs")
-	claimsBucket = []byte("claims")
+// Bucket names.
+const (
+	jobsBucket   = "jobs"
+	claimsBucket = "claims"
 )
 
 // Store is a job store backed by one bbolt file.
@@ -34,10 +35,10 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open job store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(jobsBucket); err != nil {
+		if _, err := tx.CreateBucketIfNotExists([]byte(jobsBucket)); err != nil {
 			return err
 		}
-		_, err := tx.CreateBucketIfNotExists(claimsBucket)
+		_, err := tx.CreateBucketIfNotExists([]byte(claimsBucket))
 		return err
 	})
 	if err != nil {
@@ -65,7 +66,7 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 		return fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(jobsBucket)
+		b := tx.Bucket([]byte(jobsBucket))
 		if b.Get([]byte(j.ID)) != nil {
 			return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
 		}
@@ -92,7 +93,7 @@ func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now t
 	key := []byte(c.Tenant + "\x00" + c.Key)
 	won := c
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		claims := tx.Bucket(claimsBucket)
+		claims := tx.Bucket([]byte(claimsBucket))
 		if old := claims.Get(key); old != nil {
 			var prev job.Claim
 			if err := json.Unmarshal(old, &prev); err != nil {
@@ -103,7 +104,7 @@ func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now t
 				return nil
 			}
 		}
-		jobs := tx.Bucket(jobsBucket)
+		jobs := tx.Bucket([]byte(jobsBucket))
 		if jobs.Get([]byte(j.ID)) != nil {
 			return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
 		}
@@ -151,7 +152,7 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 		if err != nil {
 			return fmt.Errorf("encode job %s: %w", id, err)
 		}
-		return tx.Bucket(jobsBucket).Put([]byte(id), data)
+		return tx.Bucket([]byte(jobsBucket)).Put([]byte(id), data)
 	})
 	return out, err
 }
@@ -173,7 +174,7 @@ func (s *Store) List(ctx context.Context, tenant string, status job.Status, limi
 	}
 	var all []job.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(jobsBucket).ForEach(func(_, v []byte) error {
+		return tx.Bucket([]byte(jobsBucket)).ForEach(func(_, v []byte) error {
 			var j job.Job
 			if err := json.Unmarshal(v, &j); err != nil {
 				return err
@@ -245,7 +246,7 @@ func (s *Store) OpenJobs(ctx context.Context) ([]string, error) {
 	}
 	var open []job.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(jobsBucket).ForEach(func(_, v []byte) error {
+		return tx.Bucket([]byte(jobsBucket)).ForEach(func(_, v []byte) error {
 			var j job.Job
 			if err := json.Unmarshal(v, &j); err != nil {
 				return err
@@ -268,7 +269,7 @@ func (s *Store) OpenJobs(ctx context.Context) ([]string, error) {
 }
 
 func get(tx *bolt.Tx, id string) (job.Job, error) {
-	data := tx.Bucket(jobsBucket).Get([]byte(id))
+	data := tx.Bucket([]byte(jobsBucket)).Get([]byte(id))
 	if data == nil {
 		return job.Job{}, fmt.Errorf("job %s: %w", id, job.ErrNotFound)
 	}

@@ -15,10 +15,6 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 )
 
-// ErrBadCursor means a List cursor was not one that List returned for the
-// same tenant.
-var ErrBadCursor = job.ErrBadCursor
-
 // position is where a page of the by-tenant index ends: the table key and
 // the index key of its last item, which is all LastEvaluatedKey holds.
 type position struct {
@@ -51,7 +47,7 @@ func (s *Store) List(ctx context.Context, tenant string, status job.Status, limi
 			return nil, "", err
 		}
 		if p.Tenant != tenant {
-			return nil, "", fmt.Errorf("%w: cursor is for another tenant", ErrBadCursor)
+			return nil, "", fmt.Errorf("%w: cursor is for another tenant", job.ErrBadCursor)
 		}
 		if start, err = attributevalue.MarshalMap(p); err != nil {
 			return nil, "", fmt.Errorf("list jobs of %s: %w", tenant, err)
@@ -134,19 +130,19 @@ func cursorAfter(j job.Job) (string, error) {
 func parseCursor(cursor string) (position, error) {
 	data, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
-		return position{}, fmt.Errorf("%w: %v", ErrBadCursor, err)
+		return position{}, fmt.Errorf("%w: %v", job.ErrBadCursor, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var p position
 	if err := dec.Decode(&p); err != nil {
-		return position{}, fmt.Errorf("%w: %v", ErrBadCursor, err)
+		return position{}, fmt.Errorf("%w: %v", job.ErrBadCursor, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return position{}, fmt.Errorf("%w: trailing data", ErrBadCursor)
+		return position{}, fmt.Errorf("%w: trailing data", job.ErrBadCursor)
 	}
 	if p.ID == "" || p.Tenant == "" || p.CreatedAt == "" {
-		return position{}, fmt.Errorf("%w: incomplete position", ErrBadCursor)
+		return position{}, fmt.Errorf("%w: incomplete position", job.ErrBadCursor)
 	}
 	return p, nil
 }

@@ -272,7 +272,7 @@ func TestList(t *testing.T) {
 		if next == "" {
 			break
 		}
-		if _, _, err := s.List(ctx, "tenantB", "", 3, next); !errors.Is(err, dynamostore.ErrBadCursor) {
+		if _, _, err := s.List(ctx, "tenantB", "", 3, next); !errors.Is(err, job.ErrBadCursor) {
 			t.Fatalf("another tenant's cursor: err = %v, want ErrBadCursor", err)
 		}
 		cursor = next
@@ -302,7 +302,7 @@ func TestBadCursor(t *testing.T) {
 		enc([]byte(`{"id":"a1","tenant":"tenantA","created_at":"x"} {}`)),
 		enc([]byte(`{"id":"a1","tenant":"tenantB","created_at":"x"}`)),
 	} {
-		if _, _, err := s.List(t.Context(), "tenantA", "", 10, cursor); !errors.Is(err, dynamostore.ErrBadCursor) {
+		if _, _, err := s.List(t.Context(), "tenantA", "", 10, cursor); !errors.Is(err, job.ErrBadCursor) {
 			t.Errorf("cursor %q: err = %v, want ErrBadCursor", cursor, err)
 		}
 	}

@@ -64,9 +64,13 @@ func (e *ValidationError) add(field, format string, args ...any) {
 	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-var knownFields = map[string]bool{
-	"model": true, "prompt": true, "image_url": true, "tail_image_url": true,
-	"aspect_ratio": true, "duration": true, "seed": true,
+// knownField reports whether name is a field of the upstream's schema.
+func knownField(name string) bool {
+	switch name {
+	case "model", "prompt", "image_url", "tail_image_url", "aspect_ratio", "duration", "seed":
+		return true
+	}
+	return false
 }
 
 // ParseOptions adjusts parsing for a route.
@@ -105,7 +109,7 @@ func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		raw := fields[name]
-		if !knownFields[name] {
+		if !knownField(name) {
 			ve.add(name, "unknown field")
 			continue
 		}
@@ -259,7 +263,15 @@ func intField(ve *ValidationError, name string, raw json.RawMessage, lo, hi int6
 	return n, true
 }
 
-var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/webp": true}
+// ImageType reports whether a data URI's media type is one the upstream
+// takes. Media types are case-insensitive.
+func ImageType(mediaType string) bool {
+	switch strings.ToLower(mediaType) {
+	case "image/png", "image/jpeg", "image/webp":
+		return true
+	}
+	return false
+}
 
 // checkImageURL returns what is wrong with an image reference, or "".
 func checkImageURL(s string) string {
@@ -269,7 +281,7 @@ func checkImageURL(s string) string {
 		if !ok || enc != "base64" {
 			return "a data URI must be data:image/{png,jpeg,webp};base64,…"
 		}
-		if !imageTypes[strings.ToLower(mediaType)] {
+		if !ImageType(mediaType) {
 			return fmt.Sprintf("data URI type %q is not png, jpeg or webp", mediaType)
 		}
 		if base64.StdEncoding.DecodedLen(len(data)) > MaxImageBytes+3 {

@@ -15,7 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-var executionsBucket = []byte("executions")
+const executionsBucket = "executions"
 
 // Execution statuses, as Step Functions names them.
 const (
@@ -75,7 +75,7 @@ func NewEngine(path string, machines map[string]*asl.Machine, opts asl.Options, 
 		return nil, fmt.Errorf("open executions %s: %w", path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(executionsBucket)
+		_, err := tx.CreateBucketIfNotExists([]byte(executionsBucket))
 		return err
 	}); err != nil {
 		db.Close()
@@ -102,7 +102,7 @@ func (e *Engine) Start(ctx context.Context, machine, name string, input json.Raw
 	exe := Execution{Machine: machine, Name: name, Input: input, StartTime: e.clock.Now().UTC(), Status: Running}
 	created := false
 	err = e.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(executionsBucket)
+		b := tx.Bucket([]byte(executionsBucket))
 		if old := b.Get(key(machine, name)); old != nil {
 			var prev Execution
 			if err := json.Unmarshal(old, &prev); err != nil {
@@ -127,7 +127,7 @@ func (e *Engine) Start(ctx context.Context, machine, name string, input json.Raw
 func (e *Engine) Resume() (int, error) {
 	var left []Execution
 	err := e.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(executionsBucket).ForEach(func(_, v []byte) error {
+		return tx.Bucket([]byte(executionsBucket)).ForEach(func(_, v []byte) error {
 			var exe Execution
 			if err := json.Unmarshal(v, &exe); err != nil {
 				return err
@@ -227,7 +227,7 @@ func (e *Engine) Stop(machine, name, cause string) {
 }
 
 func (e *Engine) save(exe Execution) error {
-	return e.db.Update(func(tx *bolt.Tx) error { return put(tx.Bucket(executionsBucket), exe) })
+	return e.db.Update(func(tx *bolt.Tx) error { return put(tx.Bucket([]byte(executionsBucket)), exe) })
 }
 
 func put(b *bolt.Bucket, exe Execution) error {
@@ -242,7 +242,7 @@ func put(b *bolt.Bucket, exe Execution) error {
 func (e *Engine) Describe(machine, name string) (Execution, error) {
 	var exe Execution
 	err := e.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(executionsBucket).Get(key(machine, name))
+		v := tx.Bucket([]byte(executionsBucket)).Get(key(machine, name))
 		if v == nil {
 			return fmt.Errorf("execution %s: %w", name, os.ErrNotExist)
 		}

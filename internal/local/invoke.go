@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -54,7 +55,8 @@ func (f *Functions) Call(ctx context.Context, id string, payload []byte) (out []
 	}()
 	out, err = h.Invoke(ctx, payload)
 	if err != nil {
-		if ie, ok := err.(messages.InvokeResponse_Error); ok {
+		var ie messages.InvokeResponse_Error
+		if errors.As(err, &ie) {
 			return nil, &asl.Error{Name: ie.Type, Cause: causeJSON(ie.Message, ie.Type)}
 		}
 		name := errorName(err)

@@ -150,7 +150,9 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, er
 	if err != nil {
 		switch outcome, ue := classifySubmit(err); outcome {
 		case notAccepted:
-			if _, err := h.Store.Update(ctx, j.ID, job.Change{At: now, ReleaseSubmit: true}); err != nil {
+			// Losing the release would make the retry end the job as
+			// SubmitOutcomeUnknown although the upstream surely refused it.
+			if _, err := h.persist(ctx, j.ID, job.Change{At: now, ReleaseSubmit: true}); err != nil && !errors.Is(err, job.ErrConflict) {
 				return Output{}, &TransientError{Err: err}
 			}
 			wait := h.backoff(in.Failures, ue.RetryAfter, j, now)
@@ -168,7 +170,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, er
 	if gen.Status == job.Generating {
 		status = job.Generating
 	}
-	j, err = h.recordSubmitted(ctx, j.ID, job.Change{At: now, Status: status, UpstreamID: gen.ID})
+	j, err = h.persist(ctx, j.ID, job.Change{At: now, Status: status, UpstreamID: gen.ID})
 	if err != nil {
 		if errors.Is(err, job.ErrConflict) {
 			// Ended meanwhile (cancelled or timed out): report the final record.
@@ -182,17 +184,15 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, er
 	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now)}, nil
 }
 
-// recordSubmitted stores the upstream id of an accepted submit. Losing it
-// would end the job as SubmitOutcomeUnknown while the upstream generates (and
-// charges for) the video, so the write is tried a few times and survives the
-// caller giving up.
-func (h *Handlers) recordSubmitted(ctx context.Context, id string, c job.Change) (job.Job, error) {
+// persist writes what a submit learned about the upstream: its id after an
+// accept, or the release of the claim after a sure refusal. Losing either
+// would end the job as SubmitOutcomeUnknown, so the write survives the
+// caller giving up and is tried a few times (the SDK backs off between its
+// own retries of each).
+func (h *Handlers) persist(ctx context.Context, id string, c job.Change) (job.Job, error) {
 	ctx = context.WithoutCancel(ctx)
 	var err error
-	for attempt := range 4 {
-		if attempt > 0 {
-			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
-		}
+	for range 3 {
 		var j job.Job
 		if j, err = h.Store.Update(ctx, id, c); err == nil || errors.Is(err, job.ErrConflict) || errors.Is(err, job.ErrNotFound) {
 			return j, err
@@ -302,7 +302,7 @@ func (h *Handlers) Fail(ctx context.Context, in FailInput) (Output, error) {
 	}
 	name, msg := job.ErrNameInternal, "vidgen could not finish the job: "+in.Error
 	if in.Error == "States.Timeout" {
-		name, msg = job.ErrNameTimedOut, "the job's state machine timed out"
+		msg = "a step of the job kept timing out"
 	}
 	h.log().Error("step failed", "job", j.ID, "error", in.Error, "cause", truncate(in.Cause, 500))
 	return h.end(ctx, j, name, msg)
