@@ -20,8 +20,14 @@ run:
 ## test: lint, every Go test under -race with a real AWS API (moto), each fuzz target briefly
 test: lint test-go fuzz-smoke
 
-test-go:
+test-go: bin/aws-lambda-rie
 	scripts/with-moto.sh $(GO) test $(GOTEST_FLAGS) ./...
+
+# The Lambda runtime interface emulator the functions' tests run each
+# bootstrap under (functions/emulator_test.go finds it here).
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+bin/aws-lambda-rie:
+	GOBIN=$(CURDIR)/bin GOFLAGS= CGO_ENABLED=0 $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 ## lint: gofmt, go vet, staticcheck, cfn-lint and asl-validator
 lint: node_modules/.package-lock.json

@@ -949,6 +949,17 @@ func TestJobLifecycle(t *testing.T) {
 			t.Errorf("the simulator accepted %d submits of the request, want still 1", n)
 		}
 	})
+
+	// Every bootstrap's own output, across the whole lifecycle, is free of
+	// the upstream key and the API keys.
+	for _, fn := range []*lambda{apiFn, submitFn, pollFn, failFn} {
+		fn.stop()
+		for _, secret := range []string{upstreamKey, keyA, keyB} {
+			if strings.Contains(fn.out.String(), secret) {
+				t.Errorf("a bootstrap logged a secret:\n%s", fn.out)
+			}
+		}
+	}
 }
 
 // TestStarterAgainstStepFunctions starts one job's execution repeatedly

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/apikey"
+	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -377,12 +379,27 @@ func TestCancelEndToEnd(t *testing.T) {
 	}
 }
 
-// TestAuthMatrix sends every route without a key, with a wrong key and as
-// another tenant: the first two are 401, the third answers like a missing job.
+// TestAuthMatrix sends every route without a key, with a wrong or revoked
+// key and as another tenant: the first two are 401, the third answers like a missing job.
 func TestAuthMatrix(t *testing.T) {
 	rt := start(t, testConfig(t))
 	id, _ := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
 	body := `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`
+	// A revoked key of tenant A, stored as vidgen-keys stores keys.
+	keys, err := boltkeys.New(rt.Store.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, hash, err := apikey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Put(context.Background(), apikey.Key{Hash: hash, Tenant: "tenantA", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Revoke(context.Background(), hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{api.PathGenerations, api.PathLegacy} {
 		for _, route := range []struct{ method, query, body string }{
 			{"POST", "", body}, {"GET", "?generation_id=" + id, ""}, {"DELETE", "?generation_id=" + id, ""},
@@ -392,7 +409,7 @@ func TestAuthMatrix(t *testing.T) {
 			if route.body != "" {
 				ctype = "application/json"
 			}
-			for _, key := range []string{"", "wrong-key", "Basic " + keyA} {
+			for _, key := range []string{"", "wrong-key", "Basic " + keyA, revoked} {
 				if r := call(t, route.method, url, key, ctype, route.body); r.status != 401 {
 					t.Errorf("%s %s with key %q: %d %s", route.method, path, key, r.status, r.raw)
 				}
