@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
 )
@@ -53,14 +54,6 @@ type Starter interface {
 type Keys interface {
 	Tenant(ctx context.Context, key string) (string, error)
 }
-
-// ErrUnknownKey is what Keys returns for a key it does not know.
-var ErrUnknownKey = errors.New("unknown API key")
-
-// AuthorizerTenant is the request context key under which API Gateway's
-// Lambda authorizer (internal/authorizer) passes the tenant of the key it
-// accepted.
-const AuthorizerTenant = "tenant"
 
 // Blobs stores images too large for a job record (see internal/blob).
 type Blobs interface {
@@ -124,15 +117,13 @@ func (h *Handler) authenticate(ctx context.Context, req events.APIGatewayV2HTTPR
 	if tenant := authorizedTenant(req); tenant != "" {
 		return tenant, events.APIGatewayV2HTTPResponse{}, true
 	}
-	auth := header(req.Headers, "authorization")
-	scheme, key, _ := strings.Cut(auth, " ")
-	key = strings.TrimSpace(key)
-	if !strings.EqualFold(scheme, "Bearer") || key == "" {
+	key, ok := apikey.Bearer(header(req.Headers, "authorization"))
+	if !ok {
 		return "", errorResponse(http.StatusUnauthorized, "Unauthorized", "send your API key as 'Authorization: Bearer <key>'"), false
 	}
 	tenant, err := h.Keys.Tenant(ctx, key)
 	switch {
-	case errors.Is(err, ErrUnknownKey):
+	case errors.Is(err, apikey.ErrUnknown):
 		return "", errorResponse(http.StatusUnauthorized, "Unauthorized", "the API key is not valid"), false
 	case err != nil:
 		h.log().Error("key lookup failed", "err", err)
@@ -144,7 +135,7 @@ func (h *Handler) authenticate(ctx context.Context, req events.APIGatewayV2HTTPR
 // authorizedTenant is the tenant the Lambda authorizer passed, or "".
 func authorizedTenant(req events.APIGatewayV2HTTPRequest) string {
 	if a := req.RequestContext.Authorizer; a != nil {
-		if tenant, ok := a.Lambda[AuthorizerTenant].(string); ok {
+		if tenant, ok := a.Lambda[apikey.ContextTenant].(string); ok {
 			return tenant
 		}
 	}

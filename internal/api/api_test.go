@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
@@ -52,7 +53,7 @@ func (k keyMap) Tenant(_ context.Context, key string) (string, error) {
 	if tenant, ok := k[key]; ok {
 		return tenant, nil
 	}
-	return "", ErrUnknownKey
+	return "", apikey.ErrUnknown
 }
 
 // brokenKeys fails every lookup, as a key store outage would.
@@ -171,7 +172,7 @@ func TestAuthorizerContext(t *testing.T) {
 	h.Keys = brokenKeys{} // a lookup would fail the request
 	req := request("POST", PathGenerations, "", "application/json", validBody)
 	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-		Lambda: map[string]any{AuthorizerTenant: "tenantB"},
+		Lambda: map[string]any{apikey.ContextTenant: "tenantB"},
 	}
 	if resp, _ := h.Handle(t.Context(), req); resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
@@ -179,7 +180,7 @@ func TestAuthorizerContext(t *testing.T) {
 	if j, err := store.Get(t.Context(), "job-1"); err != nil || j.Tenant != "tenantB" {
 		t.Fatalf("record = %+v, %v; want tenantB's job", j, err)
 	}
-	for _, lambda := range []map[string]any{nil, {AuthorizerTenant: ""}, {AuthorizerTenant: 42}, {"other": "tenantB"}} {
+	for _, lambda := range []map[string]any{nil, {apikey.ContextTenant: ""}, {apikey.ContextTenant: 42}, {"other": "tenantB"}} {
 		req.RequestContext.Authorizer.Lambda = lambda
 		if resp, _ := h.Handle(t.Context(), req); resp.StatusCode != 401 {
 			t.Errorf("context %v without a key: %d %s, want 401", lambda, resp.StatusCode, resp.Body)

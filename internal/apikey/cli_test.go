@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/clock"
 )
@@ -126,7 +125,7 @@ func TestCLIRevoke(t *testing.T) {
 	if !strings.Contains(out, "revoked key "+hash) || !strings.Contains(out, "2026-11-25T13:00:00Z") {
 		t.Fatalf("revoke by prefix printed %q", out)
 	}
-	if _, err := r.Tenant(t.Context(), plaintext); !errors.Is(err, api.ErrUnknownKey) {
+	if _, err := r.Tenant(t.Context(), plaintext); !errors.Is(err, apikey.ErrUnknown) {
 		t.Fatalf("revoked key resolves: %v", err)
 	}
 	c.clk.Advance(time.Hour)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/vidgen/vidgen/internal/api"
 )
 
 // Defaults of a Resolver.
@@ -45,17 +43,17 @@ type entry struct {
 	until  time.Time
 }
 
-// Tenant returns the tenant of key, api.ErrUnknownKey for a key that is
+// Tenant returns the tenant of key, ErrUnknown for a key that is
 // unknown or revoked, or another error when the store cannot answer.
 func (r *Resolver) Tenant(ctx context.Context, key string) (string, error) {
 	if key == "" {
-		return "", api.ErrUnknownKey
+		return "", ErrUnknown
 	}
 	hash := Hash(key)
 	now := r.now()
 	if tenant, ok := r.cached(hash, now); ok {
 		if tenant == "" {
-			return "", api.ErrUnknownKey
+			return "", ErrUnknown
 		}
 		return tenant, nil
 	}
@@ -70,7 +68,7 @@ func (r *Resolver) Tenant(ctx context.Context, key string) (string, error) {
 	}
 	r.remember(hash, k.Tenant, now)
 	if k.Tenant == "" {
-		return "", api.ErrUnknownKey
+		return "", ErrUnknown
 	}
 	return k.Tenant, nil
 }

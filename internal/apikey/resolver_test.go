@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/clock"
 )
@@ -38,7 +37,6 @@ func (c *countingStore) count() int {
 	return c.gets
 }
 
-var _ api.Keys = (*apikey.Resolver)(nil)
 
 func TestResolver(t *testing.T) {
 	ctx := t.Context()
@@ -65,9 +63,9 @@ func TestResolver(t *testing.T) {
 		err               error
 	}{
 		{"valid", valid, "tenantA", nil},
-		{"revoked", revoked, "", api.ErrUnknownKey},
-		{"unknown", "vg_nope", "", api.ErrUnknownKey},
-		{"empty", "", "", api.ErrUnknownKey},
+		{"revoked", revoked, "", apikey.ErrUnknown},
+		{"unknown", "vg_nope", "", apikey.ErrUnknown},
+		{"empty", "", "", apikey.ErrUnknown},
 	} {
 		tenant, err := r.Tenant(ctx, tc.key)
 		if tenant != tc.tenant || !errors.Is(err, tc.err) {
@@ -97,7 +95,7 @@ func TestResolver(t *testing.T) {
 		t.Fatalf("within the TTL: %q, %v; want the cached tenant", tenant, err)
 	}
 	clk.Advance(time.Nanosecond)
-	if _, err := r.Tenant(ctx, valid); !errors.Is(err, api.ErrUnknownKey) {
+	if _, err := r.Tenant(ctx, valid); !errors.Is(err, apikey.ErrUnknown) {
 		t.Fatalf("after the TTL: err = %v, want ErrUnknownKey for the revoked key", err)
 	}
 	if got := store.count(); got != 4 {
@@ -113,7 +111,7 @@ func TestResolverDoesNotCacheFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &apikey.Resolver{Store: store}
-	if _, err := r.Tenant(ctx, plaintext); err == nil || errors.Is(err, api.ErrUnknownKey) {
+	if _, err := r.Tenant(ctx, plaintext); err == nil || errors.Is(err, apikey.ErrUnknown) {
 		t.Fatalf("store failure: err = %v, want an error other than ErrUnknownKey", err)
 	}
 	store.mu.Lock()
@@ -147,7 +145,7 @@ func TestResolverCacheIsBounded(t *testing.T) {
 	}
 	r := &apikey.Resolver{Store: store, MaxEntries: 10}
 	for i := range 100 {
-		if _, err := r.Tenant(ctx, fmt.Sprintf("junk-%d", i)); !errors.Is(err, api.ErrUnknownKey) {
+		if _, err := r.Tenant(ctx, fmt.Sprintf("junk-%d", i)); !errors.Is(err, apikey.ErrUnknown) {
 			t.Fatal(err)
 		}
 	}

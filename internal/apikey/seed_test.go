@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 )
 
@@ -72,7 +71,7 @@ func TestSeed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "revoked") || strings.Contains(err.Error(), "keyB") {
 		t.Fatalf("revoked key: err = %v", err)
 	}
-	if _, err := r.Tenant(ctx, "keyC"); !errors.Is(err, api.ErrUnknownKey) {
+	if _, err := r.Tenant(ctx, "keyC"); !errors.Is(err, apikey.ErrUnknown) {
 		t.Fatalf("unseeded key: err = %v", err)
 	}
 	if _, err := apikey.Seed(ctx, store, "nocolon"); err == nil {

@@ -12,14 +12,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/apikey"
 )
 
-// ContextTenant is the context key the tenant is passed under; the api
-// function reads requestContext.authorizer.lambda.tenant.
-const ContextTenant = "tenant"
-
-// Keys resolves an API key to its tenant, failing with api.ErrUnknownKey
+// Keys resolves an API key to its tenant, failing with apikey.ErrUnknown
 // for a key that is unknown or revoked.
 type Keys interface {
 	Tenant(ctx context.Context, key string) (string, error)
@@ -46,7 +42,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 	}
 	tenant, err := a.Keys.Tenant(ctx, key)
 	switch {
-	case errors.Is(err, api.ErrUnknownKey):
+	case errors.Is(err, apikey.ErrUnknown):
 		log.Info("denied", "reason", "unknown or revoked key")
 		return deny, nil
 	case err != nil:
@@ -55,7 +51,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 	}
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{
 		IsAuthorized: true,
-		Context:      map[string]any{ContextTenant: tenant},
+		Context:      map[string]any{apikey.ContextTenant: tenant},
 	}, nil
 }
 
@@ -71,9 +67,7 @@ func bearer(headers map[string]string) (string, bool) {
 			}
 		}
 	}
-	scheme, key, _ := strings.Cut(auth, " ")
-	key = strings.TrimSpace(key)
-	return key, strings.EqualFold(scheme, "Bearer") && key != ""
+	return apikey.Bearer(auth)
 }
 
 func (a *Authorizer) log() *slog.Logger {

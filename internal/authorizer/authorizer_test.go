@@ -88,7 +88,7 @@ func TestHandle(t *testing.T) {
 				}
 				return
 			}
-			if len(resp.Context) != 1 || resp.Context[authorizer.ContextTenant] != tc.tenant {
+			if len(resp.Context) != 1 || resp.Context[apikey.ContextTenant] != tc.tenant {
 				t.Errorf("context = %v, want only tenant %q", resp.Context, tc.tenant)
 			}
 		})
