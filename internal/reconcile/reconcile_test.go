@@ -1,0 +1,115 @@
+package reconcile_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/reconcile"
+)
+
+// executions stands for Step Functions with scripted failures, to reach
+// the reconciler's error paths; the happy paths run against the local
+// engine in internal/local.
+type executions struct {
+	running    map[string]bool
+	runningErr error
+	startErr   error
+	started    []string
+	stopped    []string
+}
+
+func (x *executions) Running(_ context.Context, name string) (bool, error) {
+	return x.running[name], x.runningErr
+}
+
+func (x *executions) Start(_ context.Context, name, _ string) error {
+	if x.startErr != nil {
+		return x.startErr
+	}
+	x.started = append(x.started, name)
+	return nil
+}
+
+func (x *executions) Stop(_ context.Context, name, _ string) error {
+	x.stopped = append(x.stopped, name)
+	return nil
+}
+
+func TestReconciler(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	setup := func(t *testing.T, x *executions, jobs ...job.Job) (*reconcile.Reconciler, *boltstore.Store) {
+		t.Helper()
+		s, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		for _, j := range jobs {
+			if err := s.Create(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return &reconcile.Reconciler{Store: s, Executions: x, Clock: clock.NewManual(now),
+			Grace: time.Minute, MinAge: 5 * time.Minute}, s
+	}
+	open := func(id string, age, deadlineIn time.Duration) job.Job {
+		return job.Job{ID: id, Tenant: "t", Status: job.Queued, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age),
+			Deadline: now.Add(deadlineIn)}
+	}
+
+	t.Run("running and young jobs are left alone", func(t *testing.T) {
+		x := &executions{running: map[string]bool{"runs": true}}
+		r, _ := setup(t, x, open("runs", time.Hour, time.Hour), open("young", time.Minute, time.Hour))
+		rep, err := r.Run(ctx)
+		if err != nil || rep != (reconcile.Report{Open: 2}) || len(x.started) != 0 {
+			t.Fatalf("report %+v, %v, started %v", rep, err, x.started)
+		}
+	})
+	t.Run("a start that fails is counted and tried again next pass", func(t *testing.T) {
+		x := &executions{startErr: errors.New("throttled")}
+		r, s := setup(t, x, open("lost", time.Hour, time.Hour))
+		if rep, err := r.Run(ctx); err != nil || rep.Failed != 1 || rep.Resumed != 0 {
+			t.Fatalf("report %+v, %v", rep, err)
+		}
+		x.startErr = nil
+		if rep, _ := r.Run(ctx); rep.Resumed != 1 {
+			t.Fatalf("second pass: %+v", rep)
+		}
+		// The failed attempt used up r1; the job now runs as r2.
+		if j, _ := s.Get(ctx, "lost"); j.ExecutionName() != "lost-r2" || x.started[0] != "lost-r2" {
+			t.Fatalf("job %+v, started %v", j, x.started)
+		}
+	})
+	t.Run("an unreadable execution status resumes nothing", func(t *testing.T) {
+		x := &executions{runningErr: errors.New("access denied")}
+		r, s := setup(t, x, open("unknown", time.Hour, time.Hour))
+		if rep, _ := r.Run(ctx); rep.Failed != 1 || len(x.started) != 0 {
+			t.Fatalf("report %+v, started %v", rep, x.started)
+		}
+		if j, _ := s.Get(ctx, "unknown"); j.Resumes != 0 {
+			t.Fatalf("resumes = %d", j.Resumes)
+		}
+	})
+	t.Run("past the deadline and grace: ended and stopped", func(t *testing.T) {
+		x := &executions{running: map[string]bool{"late": true}}
+		r, s := setup(t, x, open("late", time.Hour, -2*time.Minute), open("in-grace", time.Hour, -30*time.Second))
+		x.running["in-grace"] = true
+		rep, _ := r.Run(ctx)
+		if rep.TimedOut != 1 || len(x.stopped) != 1 || x.stopped[0] != "late" {
+			t.Fatalf("report %+v, stopped %v", rep, x.stopped)
+		}
+		if j, _ := s.Get(ctx, "late"); j.Status != job.Failed || j.Error.Name != job.ErrNameTimedOut {
+			t.Fatalf("late job: %+v", j)
+		}
+		if j, _ := s.Get(ctx, "in-grace"); j.Status != job.Queued {
+			t.Fatalf("a job within its grace was ended: %+v", j)
+		}
+	})
+}
