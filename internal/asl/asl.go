@@ -2,10 +2,17 @@
 // Amazon States Language with JSONPath, so the project's state machines can
 // run in-process with the semantics they have in AWS.
 //
-// It supports the Pass, Task, Choice, Wait, Succeed and Fail states, reference
-// paths, payload templates and a set of intrinsic functions. Parse refuses
-// everything else, naming the state and field, rather than run a definition
-// differently from AWS.
+// It supports the Pass, Task, Choice, Wait, Succeed, Fail and Map states
+// (Map in both INLINE and DISTRIBUTED mode), reference paths, payload
+// templates and a set of intrinsic functions. Parse refuses everything else,
+// naming the state and field, rather than run a definition differently from
+// AWS.
+//
+// A Map state runs its iterations concurrently, so the Invoker, the Clock,
+// Options.Rand and Options.ReadItems of a machine with Map states must be
+// safe for concurrent use. Iterations are not checkpointed: a run resumed
+// after a crash enters the interrupted Map state again and re-runs all of its
+// iterations, which is why their tasks must be idempotent.
 package asl
 
 import (
@@ -23,7 +30,9 @@ type Clock interface {
 }
 
 // Invoker runs a Task state's Resource with the effective input and returns
-// its raw JSON output.
+// its raw JSON output. Service integrations such as
+// arn:aws:states:::states:startExecution.sync:2 are ordinary Task resources
+// to the interpreter; NestedResult builds what AWS returns for that one.
 type Invoker interface {
 	Invoke(ctx context.Context, resource string, input json.RawMessage) (json.RawMessage, error)
 }
@@ -47,6 +56,8 @@ func (e *Error) Error() string {
 const (
 	errALL                    = "States.ALL"
 	errDataLimitExceeded      = "States.DataLimitExceeded"
+	errExceedTolerated        = "States.ExceedToleratedFailureThreshold"
+	errItemReaderFailed       = "States.ItemReaderFailed"
 	errNoChoiceMatched        = "States.NoChoiceMatched"
 	errResultPathMatchFailure = "States.ResultPathMatchFailure"
 	errRuntime                = "States.Runtime"
@@ -66,8 +77,19 @@ type Options struct {
 	// Checkpoint, when set, is called each time execution is about to enter
 	// a state, with the state name and that state's raw input; a caller
 	// persists it so an execution can resume after a crash. A non-nil error
-	// aborts the execution with that error.
+	// aborts the execution with that error. It is not called for the states
+	// inside a Map state's iterations, which cannot be resumed on their own.
 	Checkpoint func(ctx context.Context, c Checkpoint) error
+
+	// ReadItems reads the items of a Map state that has an ItemReader. It
+	// receives the reader's Resource (arn:aws:states:::s3:getObject), its
+	// Parameters with paths resolved (for example {"Bucket":…,"Key":…}) and
+	// its ReaderConfig with MaxItemsPath resolved into MaxItems (for example
+	// {"InputType":"JSONL","MaxItems":10}), and returns one raw JSON value
+	// per item, in order. A returned *Error keeps its name; any other error
+	// fails the Map state with States.ItemReaderFailed. Nil makes such a Map
+	// state fail with States.Runtime.
+	ReadItems func(ctx context.Context, resource string, params, readerConfig json.RawMessage) ([]json.RawMessage, error)
 }
 
 // Checkpoint records that an execution entered State with Input.
@@ -86,10 +108,16 @@ type Execution struct {
 
 // Machine is a parsed and validated state machine definition.
 type Machine struct {
-	startAt string
+	graph
 	timeout int
+	hasTask bool // a Task state anywhere, also inside Map states
+}
+
+// A graph is a set of states and the one to start at: the whole machine, or
+// the iteration of a Map state.
+type graph struct {
+	startAt string
 	states  map[string]*state
-	hasTask bool
 }
 
 // StartAt returns the name of the first state.
@@ -126,6 +154,41 @@ type state struct {
 
 	errName, cause       string
 	errorPath, causePath expr
+
+	mapping *mapSpec // set for Map states
+}
+
+// A mapSpec holds the fields of a Map state.
+type mapSpec struct {
+	processor   *graph
+	distributed bool
+	label       string // the Label, or the state name; names child executions
+
+	itemsPath *path // nil means "$"
+	selector  any   // compiled ItemSelector (or Parameters); nil when absent
+	reader    *itemReader
+
+	maxConcurrency     int // 0 means unbounded
+	maxConcurrencyPath *path
+
+	toleratedCount, toleratedPercentage limit
+}
+
+// An itemReader is the ItemReader of a distributed Map state.
+type itemReader struct {
+	resource     string
+	parameters   any // compiled payload template
+	inputType    string
+	maxItems     int64 // 0 means all items
+	maxItemsPath *path
+}
+
+// A limit is a tolerated failure threshold of a distributed Map state: unset,
+// a number, or a path to one.
+type limit struct {
+	set   bool
+	value float64
+	path  *path
 }
 
 type retrier struct {

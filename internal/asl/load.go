@@ -21,37 +21,55 @@ func Parse(definition []byte) (*Machine, error) {
 	if !ok {
 		return nil, errors.New("asl: definition must be a JSON object")
 	}
-	l := &loader{}
+	l := &loader{seen: make(map[string]bool)}
 	l.fields("", obj, "Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage")
 	l.queryLanguage("", obj)
 	l.str("", obj, "Comment", false)
 	l.str("", obj, "Version", false)
-	m := &Machine{states: make(map[string]*state)}
-	m.startAt, _ = l.str("", obj, "StartAt", true)
+	m := &Machine{}
 	if t, ok := l.integer("", obj, "TimeoutSeconds", 1, maxSeconds); ok {
 		m.timeout = int(t)
 	}
-	states, ok := obj["States"].(map[string]any)
-	if !ok || len(states) == 0 {
-		l.errorf("", "field %q must be a non-empty object", "States")
-	}
-	l.names = states
-	for _, name := range sortedKeys(states) {
-		if st := l.state(name, states[name]); st != nil {
-			m.states[name] = st
-			m.hasTask = m.hasTask || st.typ == "Task"
-		}
-	}
-	if _, ok := states[m.startAt]; !ok && m.startAt != "" {
-		l.errorf("", "field %q: there is no state named %q", "StartAt", m.startAt)
-	}
-	if len(l.errs) == 0 {
-		l.reachable(m)
-	}
+	m.graph = *l.graph("", obj)
+	m.hasTask = l.hasTask
 	if err := errors.Join(l.errs...); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// graph loads the StartAt and States of the machine (where is "") or of a
+// Map state's ItemProcessor. Transitions may only name states of the same
+// graph, as in AWS.
+func (l *loader) graph(where string, obj map[string]any) *graph {
+	g := &graph{states: make(map[string]*state)}
+	errs := len(l.errs)
+	g.startAt, _ = l.str(where, obj, "StartAt", true)
+	states, ok := obj["States"].(map[string]any)
+	if !ok || len(states) == 0 {
+		l.errorf(where, "field %q must be a non-empty object", "States")
+	}
+	outerNames, outerPrefix := l.names, l.prefix
+	l.names, l.prefix = states, where
+	for _, name := range sortedKeys(states) {
+		// AWS requires names to be unique across the whole definition,
+		// nested iterations included.
+		if l.seen[name] {
+			l.errorf(where, "state name %q is used more than once; names must be unique in the whole state machine", name)
+		}
+		l.seen[name] = true
+		if st := l.state(name, states[name]); st != nil {
+			g.states[name] = st
+		}
+	}
+	if _, ok := states[g.startAt]; !ok && g.startAt != "" {
+		l.errorf(where, "field %q: there is no state named %q", "StartAt", g.startAt)
+	}
+	if len(l.errs) == errs {
+		l.reachable(g)
+	}
+	l.names, l.prefix = outerNames, outerPrefix
+	return g
 }
 
 // maxSeconds is the largest number of seconds AWS accepts in a definition.
@@ -59,8 +77,11 @@ const maxSeconds = 99999999
 
 // A loader collects the problems found in a definition.
 type loader struct {
-	errs  []error
-	names map[string]any // the States object, to check transitions
+	errs    []error
+	names   map[string]any  // the States object being loaded, to check transitions
+	prefix  string          // where that States object is: "" at the top
+	seen    map[string]bool // every state name so far
+	hasTask bool
 }
 
 func (l *loader) errorf(where, format string, args ...any) {
@@ -162,7 +183,9 @@ func (l *loader) resultPath(where string, obj map[string]any) *path {
 	return p
 }
 
-func (l *loader) template(where string, obj map[string]any, key string) any {
+// template compiles a payload template; mapItem says whether it is a Map
+// state's ItemSelector.
+func (l *loader) template(where string, obj map[string]any, key string, mapItem bool) any {
 	v, ok := obj[key]
 	if !ok {
 		return nil
@@ -171,7 +194,7 @@ func (l *loader) template(where string, obj map[string]any, key string) any {
 		l.errorf(where, "field %q must be an object", key)
 		return nil
 	}
-	return compileTemplate(v, func(err error) { l.errorf(where, "field %q: %v", key, err) })
+	return compileTemplate(v, mapItem, func(err error) { l.errorf(where, "field %q: %v", key, err) })
 }
 
 // target checks that a transition names a state.
@@ -187,6 +210,9 @@ func (l *loader) target(where string, obj map[string]any, key string, required b
 
 func (l *loader) state(name string, v any) *state {
 	where := fmt.Sprintf("state %q", name)
+	if l.prefix != "" {
+		where = l.prefix + ": " + where
+	}
 	if utf8.RuneCountInString(name) > 80 {
 		l.errorf(where, "name is longer than 80 characters")
 	}
@@ -213,6 +239,13 @@ func (l *loader) state(name string, v any) *state {
 		allowed = append(allowed, "InputPath", "OutputPath")
 	case "Fail":
 		allowed = append(allowed, "Error", "Cause", "ErrorPath", "CausePath")
+	case "Map":
+		// ResultWriter and ItemBatcher are refused in mapState, with reasons.
+		allowed = append(allowed, "Next", "End", "InputPath", "OutputPath", "ItemsPath", "ItemSelector",
+			"Parameters", "ItemProcessor", "Iterator", "ItemReader", "MaxConcurrency", "MaxConcurrencyPath",
+			"ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "ToleratedFailureCount",
+			"ToleratedFailureCountPath", "Label", "ResultSelector", "ResultPath", "Retry", "Catch",
+			"ResultWriter", "ItemBatcher")
 	case "":
 		return nil
 	default:
@@ -246,13 +279,18 @@ func (l *loader) state(name string, v any) *state {
 	st.resultPath = &path{src: "$"} // states without ResultPath pass on their effective input
 	if has("ResultPath") {
 		st.resultPath = l.resultPath(where, obj)
-		st.parameters = l.template(where, obj, "Parameters")
+	}
+	if st.typ == "Pass" || st.typ == "Task" { // a Map state's Parameters is its ItemSelector
+		st.parameters = l.template(where, obj, "Parameters", false)
 	}
 	st.result, st.hasResult = obj["Result"]
 
 	switch st.typ {
 	case "Task":
+		l.hasTask = true
 		l.task(where, obj, st)
+	case "Map":
+		l.mapState(where, obj, st)
 	case "Choice":
 		list, ok := obj["Choices"].([]any)
 		if !ok || len(list) == 0 {
@@ -273,10 +311,15 @@ func (l *loader) state(name string, v any) *state {
 
 func (l *loader) task(where string, obj map[string]any, st *state) {
 	st.resource, _ = l.str(where, obj, "Resource", true)
-	st.resultSelector = l.template(where, obj, "ResultSelector")
+	st.resultSelector = l.template(where, obj, "ResultSelector", false)
 	if t, ok := l.integer(where, obj, "TimeoutSeconds", 1, maxSeconds); ok {
 		st.timeout = time.Duration(t) * time.Second
 	}
+	l.errorHandling(where, obj, st)
+}
+
+// errorHandling reads the Retry and Catch fields of a Task or Map state.
+func (l *loader) errorHandling(where string, obj map[string]any, st *state) {
 	retry := l.array(where, obj, "Retry")
 	for i, v := range retry {
 		w := fmt.Sprintf("%s: Retry[%d]", where, i)
@@ -421,7 +464,7 @@ func (l *loader) failField(where string, obj map[string]any, key string) (string
 	if hasLit {
 		l.errorf(where, "fields %q and %q cannot both be set", key, key+"Path")
 	}
-	x, err := parseExpr(src)
+	x, err := parseExpr(src, false)
 	if err != nil {
 		l.errorf(where, "field %q: %v", key+"Path", err)
 	}
@@ -429,11 +472,11 @@ func (l *loader) failField(where string, obj map[string]any, key string) (string
 }
 
 // reachable refuses states that no path from StartAt leads to, as AWS does.
-func (l *loader) reachable(m *Machine) {
-	seen := map[string]bool{m.startAt: true}
-	queue := []string{m.startAt}
+func (l *loader) reachable(g *graph) {
+	seen := map[string]bool{g.startAt: true}
+	queue := []string{g.startAt}
 	for len(queue) > 0 {
-		st := m.states[queue[0]]
+		st := g.states[queue[0]]
 		queue = queue[1:]
 		for _, t := range st.targets() {
 			if t != "" && !seen[t] {
@@ -444,7 +487,11 @@ func (l *loader) reachable(m *Machine) {
 	}
 	for _, name := range sortedKeys(l.names) {
 		if !seen[name] {
-			l.errorf(fmt.Sprintf("state %q", name), "is not reachable from StartAt %q", m.startAt)
+			where := fmt.Sprintf("state %q", name)
+			if l.prefix != "" {
+				where = l.prefix + ": " + where
+			}
+			l.errorf(where, "is not reachable from StartAt %q", g.startAt)
 		}
 	}
 }

@@ -25,8 +25,8 @@ func TestParseRefuses(t *testing.T) {
 		{"fields of other query languages and variables", task(`"Credentials":{},"Arguments":{},"Output":{},"Assign":{},`),
 			[]string{`state "Poll": field "Credentials" is not supported`, `field "Arguments" is not supported`,
 				`field "Output" is not supported`, `field "Assign" is not supported`}},
-		{"Map", `{"StartAt":"M","States":{"M":{"Type":"Map","End":true}}}`,
-			[]string{`asl: state "M": field "Type": state type "Map" is not supported`}},
+		{"Map without ItemProcessor", `{"StartAt":"M","States":{"M":{"Type":"Map","End":true}}}`,
+			[]string{`asl: state "M": field "ItemProcessor" is required`}},
 		{"Parallel", `{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[],"End":true}}}`,
 			[]string{`state "P": field "Type": state type "Parallel" is not supported`}},
 		{"missing Type", `{"StartAt":"S","States":{"S":{"End":true}}}`, []string{`state "S": field "Type" is required`}},
@@ -142,13 +142,13 @@ func TestParseRefuses(t *testing.T) {
 func TestParseReportsAllErrors(t *testing.T) {
 	_, err := Parse([]byte(`{"StartAt":"Poll","States":{
 		"Poll":{"Type":"Task","Resource":"r","HeartbeatSeconds":30,"Next":"Missing"},
-		"Loop":{"Type":"Map","End":true}}}`))
+		"Loop":{"Type":"Parallel","Branches":[],"End":true}}}`))
 	if err == nil {
 		t.Fatal("Parse succeeded")
 	}
 	lines := strings.Split(err.Error(), "\n")
 	want := []string{
-		`asl: state "Loop": field "Type": state type "Map" is not supported`,
+		`asl: state "Loop": field "Type": state type "Parallel" is not supported`,
 		`asl: state "Poll": field "HeartbeatSeconds" is not supported`,
 		`asl: state "Poll": field "Next": there is no state named "Missing"`,
 	}

@@ -24,7 +24,11 @@ type step struct {
 	index int
 }
 
-func parsePath(s string) (*path, error) {
+func parsePath(s string) (*path, error) { return parseContextPath(s, false) }
+
+// parseContextPath parses a reference path; mapItem says whether the path is
+// in a Map state's ItemSelector, the one place $$.Map is defined.
+func parseContextPath(s string, mapItem bool) (*path, error) {
 	p := &path{src: s}
 	rest, ok := strings.CutPrefix(s, "$")
 	if !ok {
@@ -50,7 +54,7 @@ func parsePath(s string) (*path, error) {
 		p.steps = append(p.steps, st)
 	}
 	if p.ctx {
-		if err := checkContextPath(p); err != nil {
+		if err := checkContextPath(p, mapItem); err != nil {
 			return nil, err
 		}
 	}
@@ -95,7 +99,7 @@ func bracketStep(s string) (step, string, error) {
 
 // checkContextPath refuses context object fields the interpreter does not
 // fill in, so a definition cannot silently depend on them.
-func checkContextPath(p *path) error {
+func checkContextPath(p *path, mapItem bool) error {
 	if len(p.steps) == 0 {
 		return nil
 	}
@@ -105,6 +109,8 @@ func checkContextPath(p *path) error {
 		fields = []string{"Id", "Name", "Input", "StartTime"}
 	case "State":
 		fields = []string{"Name", "EnteredTime", "RetryCount"}
+	case "Map":
+		return checkMapPath(p, mapItem)
 	default:
 		return fmt.Errorf("context path %q is not supported", p.src)
 	}
@@ -116,6 +122,23 @@ func checkContextPath(p *path) error {
 		if f == ok && (len(p.steps) == 2 || f == "Input") {
 			return nil
 		}
+	}
+	return fmt.Errorf("context path %q is not supported", p.src)
+}
+
+// checkMapPath accepts $$.Map.Item.Index and $$.Map.Item.Value (and paths
+// into the value), which exist only while a Map state builds an iteration's
+// input.
+func checkMapPath(p *path, mapItem bool) error {
+	if !mapItem {
+		return fmt.Errorf("context path %q is only available in the ItemSelector of a Map state", p.src)
+	}
+	switch {
+	case len(p.steps) == 1:
+		return nil
+	case p.steps[1].name != "Item":
+	case len(p.steps) == 2, p.steps[2].name == "Value", p.steps[2].name == "Index" && len(p.steps) == 3:
+		return nil
 	}
 	return fmt.Errorf("context path %q is not supported", p.src)
 }

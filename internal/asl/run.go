@@ -50,7 +50,7 @@ func (m *Machine) Resume(ctx context.Context, exe Execution, from Checkpoint, op
 	if m.hasTask && opts.Invoker == nil {
 		return nil, errors.New("asl: Options.Invoker is required to run Task states")
 	}
-	r := &runner{m: m, opts: opts, clock: opts.Clock, jitter: opts.Rand, exe: exe}
+	r := &runner{m: m, opts: opts, clock: opts.Clock, jitter: opts.Rand, exe: exe, checkpoint: opts.Checkpoint}
 	if r.clock == nil {
 		r.clock = wallClock{}
 	}
@@ -71,45 +71,54 @@ func (m *Machine) Resume(ctx context.Context, exe Execution, from Checkpoint, op
 	if err != nil {
 		return nil, fmt.Errorf("asl: input of state %q: %w", from.State, err)
 	}
-	return r.run(ctx, from.State, input)
+	_, out, err := r.run(ctx, &m.graph, from.State, input)
+	if errors.Is(err, errExecTimeout) {
+		return nil, r.timeoutError()
+	}
+	return out, err
 }
 
+// A runner runs one execution, or one iteration of a Map state inside it.
 type runner struct {
-	m         *Machine
-	opts      Options
-	clock     Clock
-	jitter    func() float64
-	exe       Execution
-	execInput any
-	deadline  time.Time // zero when the machine has no TimeoutSeconds
+	m          *Machine
+	opts       Options
+	clock      Clock
+	jitter     func() float64
+	exe        Execution
+	execInput  any
+	deadline   time.Time                                     // zero when the machine has no TimeoutSeconds
+	checkpoint func(ctx context.Context, c Checkpoint) error // nil inside Map iterations
 }
 
-func (r *runner) run(ctx context.Context, name string, input any) (json.RawMessage, error) {
+// run runs g from the named state to a terminal state and returns the final
+// output, decoded and encoded. An execution timeout comes back as
+// errExecTimeout, for Resume to report, so that no Catch, not even a Map
+// state's, can handle it.
+func (r *runner) run(ctx context.Context, g *graph, name string, input any) (any, json.RawMessage, error) {
 	for {
 		raw, err := sized(input, "input of state", name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("asl: %w", err)
+			return nil, nil, fmt.Errorf("asl: %w", err)
 		}
 		if r.expired() {
-			return nil, r.timeoutError()
+			return nil, nil, errExecTimeout
 		}
 		entered := r.clock.Now()
-		if r.opts.Checkpoint != nil {
-			if err := r.opts.Checkpoint(ctx, Checkpoint{State: name, Input: raw, Entered: entered}); err != nil {
-				return nil, fmt.Errorf("asl: checkpoint of state %q: %w", name, err)
+		if r.checkpoint != nil {
+			if err := r.checkpoint(ctx, Checkpoint{State: name, Input: raw, Entered: entered}); err != nil {
+				return nil, nil, fmt.Errorf("asl: checkpoint of state %q: %w", name, err)
 			}
 		}
-		out, next, err := r.step(ctx, r.m.states[name], input, entered)
+		out, next, err := r.step(ctx, g.states[name], input, entered)
 		switch {
-		case errors.Is(err, errExecTimeout):
-			return nil, r.timeoutError()
 		case err != nil:
-			return nil, err
+			return nil, nil, err
 		case next == "":
-			return sized(out, "output of state", name)
+			b, err := sized(out, "output of state", name)
+			return out, b, err
 		}
 		name, input = next, out
 	}
@@ -142,6 +151,8 @@ func (r *runner) step(ctx context.Context, st *state, input any, entered time.Ti
 		}
 	case "Task":
 		out, next, err = r.task(ctx, st, input, entered)
+	case "Map":
+		out, next, err = r.mapState(ctx, st, input, entered)
 	case "Choice":
 		out, next, err = choose(st, input, s)
 	case "Wait":
@@ -309,11 +320,19 @@ func fail(st *state, input any, s scope) error {
 
 // task runs a Task state, retrying and catching its errors.
 func (r *runner) task(ctx context.Context, st *state, input any, entered time.Time) (any, string, error) {
+	return r.handled(ctx, st, input, entered, func(s scope) (any, error) {
+		return r.attempt(ctx, st, input, s)
+	})
+}
+
+// handled makes attempts at a Task or Map state as its Retry field says,
+// and handles the error of the last one as its Catch field says.
+func (r *runner) handled(ctx context.Context, st *state, input any, entered time.Time, attempt func(scope) (any, error)) (any, string, error) {
 	attempts := make([]int, len(st.retry)) // each retrier counts its own
 	retries := 0
 	for {
 		s := r.scope(st, entered, retries)
-		out, err := r.attempt(ctx, st, input, s)
+		out, err := attempt(s)
 		var se *Error
 		if !errors.As(err, &se) {
 			return out, st.next, err

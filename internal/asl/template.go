@@ -38,12 +38,14 @@ type expr interface {
 	eval(s scope) (any, error)
 }
 
-func parseExpr(src string) (expr, error) {
+// parseExpr parses a path or intrinsic function call; mapItem says whether
+// it is in a Map state's ItemSelector, where $$.Map is defined.
+func parseExpr(src string, mapItem bool) (expr, error) {
 	if strings.HasPrefix(src, "$") {
-		return parsePath(src)
+		return parseContextPath(src, mapItem)
 	}
 	if strings.HasPrefix(src, "States.") {
-		return parseIntrinsic(src)
+		return parseIntrinsic(src, mapItem)
 	}
 	return nil, fmt.Errorf("%q is neither a path nor an intrinsic function", src)
 }
@@ -56,19 +58,20 @@ type dynamic struct {
 
 // compileTemplate checks a payload template, passing each problem to
 // report, and returns a copy in which every "key.$" entry has become a
-// *dynamic under the name "key".
-func compileTemplate(v any, report func(error)) any {
+// *dynamic under the name "key". mapItem says whether the template is a Map
+// state's ItemSelector.
+func compileTemplate(v any, mapItem bool, report func(error)) any {
 	switch v := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for _, k := range sortedKeys(v) {
 			name, dyn := strings.CutSuffix(k, ".$")
 			if !dyn {
-				out[k] = compileTemplate(v[k], report)
+				out[k] = compileTemplate(v[k], mapItem, report)
 				continue
 			}
 			src, ok := v[k].(string)
-			x, err := parseExpr(src)
+			x, err := parseExpr(src, mapItem)
 			switch _, dup := v[name]; {
 			case dup:
 				report(fmt.Errorf("fields %q and %q conflict", name, k))
@@ -83,7 +86,7 @@ func compileTemplate(v any, report func(error)) any {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			out[i] = compileTemplate(e, report)
+			out[i] = compileTemplate(e, mapItem, report)
 		}
 		return out
 	}
@@ -174,8 +177,8 @@ func arity(fn string) (minArgs, maxArgs int, ok bool) {
 	return 0, 0, false
 }
 
-func parseIntrinsic(src string) (*call, error) {
-	p := &intrinsicParser{s: src}
+func parseIntrinsic(src string, mapItem bool) (*call, error) {
+	p := &intrinsicParser{s: src, mapItem: mapItem}
 	c, err := p.call(0)
 	if err == nil {
 		p.space()
@@ -190,8 +193,9 @@ func parseIntrinsic(src string) (*call, error) {
 }
 
 type intrinsicParser struct {
-	s string
-	i int
+	s       string
+	i       int
+	mapItem bool // the call is in a Map state's ItemSelector
 }
 
 func (p *intrinsicParser) space() {
@@ -332,7 +336,7 @@ scan:
 			break scan
 		}
 	}
-	return parsePath(p.s[start:p.i])
+	return parseContextPath(p.s[start:p.i], p.mapItem)
 }
 
 func isAlnum(c byte) bool {

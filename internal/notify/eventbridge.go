@@ -1,0 +1,61 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+)
+
+// ErrEntryFailed means EventBridge accepted the PutEvents call but refused
+// the event itself. PutEvents reports that only in its answer, not as an
+// error, so a caller that checked only the error would lose the event.
+var ErrEntryFailed = errors.New("eventbridge refused the event")
+
+// PutEventsAPI is the EventBridge call EventBridgePublisher makes.
+type PutEventsAPI interface {
+	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+}
+
+// EventBridgePublisher publishes events to an EventBridge bus.
+type EventBridgePublisher struct {
+	API PutEventsAPI
+	Bus string // name or ARN; "" is the account's default bus
+}
+
+// Publish puts e on the bus. A refused entry is an error wrapping
+// ErrEntryFailed that names EventBridge's error code; codes such as
+// ThrottlingException and InternalFailure are worth retrying.
+func (p *EventBridgePublisher) Publish(ctx context.Context, e Event) error {
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return fmt.Errorf("notify: encode event of job %s: %w", e.Detail.ID, err)
+	}
+	entry := types.PutEventsRequestEntry{
+		Source:     aws.String(e.Source),
+		DetailType: aws.String(e.DetailType),
+		Detail:     aws.String(string(detail)),
+	}
+	if !e.Time.IsZero() {
+		entry.Time = aws.Time(e.Time)
+	}
+	if p.Bus != "" {
+		entry.EventBusName = aws.String(p.Bus)
+	}
+	out, err := p.API.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{entry}})
+	if err != nil {
+		return fmt.Errorf("notify: put event of job %s: %w", e.Detail.ID, err)
+	}
+	if out.FailedEntryCount == 0 {
+		return nil
+	}
+	code, msg := "unknown", ""
+	if len(out.Entries) > 0 {
+		code, msg = aws.ToString(out.Entries[0].ErrorCode), aws.ToString(out.Entries[0].ErrorMessage)
+	}
+	return fmt.Errorf("notify: put event of job %s: %w: %s %s", e.Detail.ID, ErrEntryFailed, code, msg)
+}
