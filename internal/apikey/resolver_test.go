@@ -37,7 +37,6 @@ func (c *countingStore) count() int {
 	return c.gets
 }
 
-
 func TestResolver(t *testing.T) {
 	ctx := t.Context()
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
