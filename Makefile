@@ -9,7 +9,7 @@ BUILD_DIR     := build
 LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags "-s -w"
 GOTEST_FLAGS  ?= -race -count=1
 FUZZTIME      ?= 30s
-FUZZ_SMOKE    ?= 5s
+FUZZ_SMOKE    ?= 100000x
 
 .PHONY: run test test-go fuzz-smoke lint build bench fuzz deploy clean
 

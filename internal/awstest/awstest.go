@@ -7,6 +7,7 @@ package awstest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // EndpointVars are the SDK's own endpoint variables for the services the
@@ -137,4 +140,29 @@ func (c *SerialHTTP) Do(r *http.Request) (*http.Response, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.Next.Do(r)
+}
+
+// DropTable deletes a test's table when t ends. A table already gone counts
+// as dropped: under load the SDK may retry a DeleteTable whose answer it
+// lost, and the retry then finds no table.
+func DropTable(t *testing.T, client *dynamodb.Client, table string) {
+	t.Cleanup(func() {
+		_, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table})
+		var gone *types.ResourceNotFoundException
+		if err != nil && !errors.As(err, &gone) {
+			t.Errorf("drop table %s: %v", table, err)
+		}
+	})
+}
+
+// DynamoDB returns a DynamoDB client for moto whose requests reach moto one
+// at a time (see SerialHTTP) and which does not check response CRC32s:
+// under load moto's server at times ends a small answer early, the SDK's
+// checksum then fails and it retries a write that had already succeeded,
+// so a create-if-absent reports a conflict with itself.
+func DynamoDB(cfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.HTTPClient = &SerialHTTP{Next: o.HTTPClient}
+		o.DisableValidateResponseChecksum = true
+	})
 }

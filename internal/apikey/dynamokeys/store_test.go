@@ -1,7 +1,6 @@
 package dynamokeys_test
 
 import (
-	"context"
 	"crypto/rand"
 	"os"
 	"strings"
@@ -26,9 +25,7 @@ func newClient(t *testing.T) *dynamodb.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.HTTPClient = &awstest.SerialHTTP{Next: o.HTTPClient}
-	})
+	return awstest.DynamoDB(cfg)
 }
 
 // newStore makes a store on a table of its own, dropped when t ends.
@@ -39,11 +36,7 @@ func newStore(t *testing.T) (*dynamokeys.Store, *dynamodb.Client, string) {
 	if err := dynamokeys.CreateTable(t.Context(), client, table); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table}); err != nil {
-			t.Errorf("drop table %s: %v", table, err)
-		}
-	})
+	awstest.DropTable(t, client, table)
 	return dynamokeys.New(client, table), client, table
 }
 
