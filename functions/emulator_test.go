@@ -189,7 +189,7 @@ func setup() (cleanup func(), err error) {
 	if err != nil {
 		return cleanup, err
 	}
-	e2e.ddb = dynamodb.NewFromConfig(cfg)
+	e2e.ddb = awstest.DynamoDB(cfg)
 	e2e.s3 = s3.NewFromConfig(cfg)
 	e2e.sm = secretsmanager.NewFromConfig(cfg)
 	e2e.sfn = sfn.NewFromConfig(cfg)
@@ -416,6 +416,7 @@ func functionEnv(t *testing.T, fn string) map[string]string {
 		awsenv.EnvUpstreamSecret: e2e.upstreamSecret,
 		awsenv.EnvPollInterval:   pollIntervalSeconds,
 		awsenv.EnvBucket:         e2e.bucket,
+		awsenv.EnvVideoHosts:     "127.0.0.1",
 	}
 	required := awsenv.Required(fn)
 	if len(required) == 0 {
@@ -929,8 +930,23 @@ func TestJobLifecycle(t *testing.T) {
 		if err := json.Unmarshal([]byte(resp.Body), &g); resp.StatusCode != http.StatusOK || err != nil {
 			t.Fatalf("status %d %s, want 200 with a generation", resp.StatusCode, resp.Body)
 		}
-		if g.Status != job.Completed || g.Video == nil || g.Video.URL != getJob(t, id).Video.URL {
-			t.Errorf("generation %s, want completed with the recorded video", resp.Body)
+		// The poll function archived the video; the api function links to
+		// the copy with a URL S3 presigned.
+		j := getJob(t, id)
+		if j.Video == nil || j.Video.Key != "videos/"+id+".mp4" {
+			t.Fatalf("record video %+v, want archived under videos/%s.mp4", j.Video, id)
+		}
+		if g.Status != job.Completed || g.Video == nil || !strings.Contains(g.Video.URL, "/"+e2e.bucket+"/videos/"+id+".mp4?") ||
+			!strings.Contains(g.Video.URL, "X-Amz-Signature=") {
+			t.Fatalf("generation %s, want completed with a presigned link to the archived video", resp.Body)
+		}
+		video, err := http.Get(g.Video.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		video.Body.Close()
+		if video.StatusCode != http.StatusOK || video.Header.Get("Content-Type") != "video/mp4" {
+			t.Errorf("GET the presigned link = %d %s, want the MP4", video.StatusCode, video.Header.Get("Content-Type"))
 		}
 	})
 

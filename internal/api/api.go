@@ -60,6 +60,17 @@ type Blobs interface {
 	Put(ctx context.Context, key string, data []byte, contentType string) error
 }
 
+// Linker hands out fresh links to archived videos (internal/archive):
+// presigned S3 URLs in AWS, signed local URLs locally.
+type Linker interface {
+	Link(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
+
+// DefaultLinkTTL is how long a video link the API hands out works: long
+// enough to download or stream the video, short enough that a leaked link
+// soon stops working. A client asks again for a new one.
+const DefaultLinkTTL = time.Hour
+
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
 
@@ -79,6 +90,12 @@ type Handler struct {
 	// the record then names by reference. Nil keeps every image in the
 	// record, which only a store without DynamoDB's 400 KB item limit takes.
 	Blobs Blobs
+
+	// Links turns an archived video's key into the URL a client gets, valid
+	// for LinkTTL (0 means DefaultLinkTTL). Nil, or a job whose video was
+	// not archived, answers the upstream's own URL.
+	Links   Linker
+	LinkTTL time.Duration
 }
 
 // Handle serves one API Gateway v2 request. It always answers with a JSON
@@ -252,7 +269,7 @@ func (h *Handler) query(ctx context.Context, tenant string, req events.APIGatewa
 	if !ok {
 		return resp
 	}
-	return jsonResponse(http.StatusOK, NewGeneration(j))
+	return jsonResponse(http.StatusOK, h.generation(ctx, j))
 }
 
 // tenantJob reads the job named by generation_id. Another tenant's job is
@@ -297,7 +314,7 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 		h.log().Warn("stop execution of cancelled job", "job", j.ID, "err", err)
 	}
 	h.log().Info("job cancelled", "job", j.ID, "tenant", tenant)
-	return jsonResponse(http.StatusOK, NewGeneration(ended))
+	return jsonResponse(http.StatusOK, h.generation(ctx, ended))
 }
 
 // Generation is the public view of a job: the upstream's poll response plus
@@ -324,12 +341,39 @@ type Usage struct {
 	TokensUsed  float64 `json:"tokens_used"`
 }
 
-// NewGeneration renders j for a client.
+// NewGeneration renders j for a client, with the video's URL as recorded:
+// the upstream's. The Handler links archived videos instead.
 func NewGeneration(j job.Job) Generation {
-	g := Generation{ID: j.ID, Status: j.Status, Video: j.Video, Error: j.Error, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
+	g := Generation{ID: j.ID, Status: j.Status, Error: j.Error, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
+	if j.Video != nil {
+		v := *j.Video
+		v.Key = "" // vidgen's own, and omitted when empty
+		g.Video = &v
+	}
 	if j.CreditsUsed != nil {
 		g.Meta = &Meta{Usage: Usage{CreditsUsed: *j.CreditsUsed, TokensUsed: *j.CreditsUsed}}
 	}
+	return g
+}
+
+// generation renders j with a fresh link to its archived video. If no link
+// can be made it keeps the upstream's URL, which may still work, rather
+// than fail the whole answer.
+func (h *Handler) generation(ctx context.Context, j job.Job) Generation {
+	g := NewGeneration(j)
+	if h.Links == nil || j.Video == nil || j.Video.Key == "" {
+		return g
+	}
+	ttl := h.LinkTTL
+	if ttl <= 0 {
+		ttl = DefaultLinkTTL
+	}
+	link, err := h.Links.Link(ctx, j.Video.Key, ttl)
+	if err != nil {
+		h.log().Error("link archived video", "job", j.ID, "key", j.Video.Key, "err", err)
+		return g
+	}
+	g.Video.URL = link
 	return g
 }
 

@@ -71,7 +71,7 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 	}
 	page := Page{Data: make([]Generation, len(jobs))}
 	for i, j := range jobs {
-		page.Data[i] = NewGeneration(j)
+		page.Data[i] = h.generation(ctx, j)
 	}
 	if next != "" {
 		signed := sealCursor(key, scope, next)

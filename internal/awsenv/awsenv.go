@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/dynamokeys"
+	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/authorizer"
 	"github.com/vidgen/vidgen/internal/blob/s3blob"
 	"github.com/vidgen/vidgen/internal/clock"
@@ -48,8 +50,12 @@ const (
 	EnvUpstreamSecret = "AIMLAPI_KEY_SECRET"
 	EnvPollInterval   = "VIDGEN_POLL_INTERVAL_SECONDS"
 	// EnvBucket names the bucket holding images too large for a job
-	// record: the api function writes them, the submit function reads them.
+	// record (the api function writes them, the submit function reads
+	// them) and archived videos (poll writes them, api links to them).
 	EnvBucket = "VIDGEN_BUCKET"
+	// EnvVideoHosts lists, comma-separated, the hosts the upstream's video
+	// URLs may point at (archive.Archiver.AllowedHosts).
+	EnvVideoHosts = "VIDGEN_VIDEO_HOSTS"
 )
 
 // Required lists the variables the function in functions/<fn> requires.
@@ -62,7 +68,7 @@ func Required(fn string) []string {
 	case "submit":
 		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval, EnvBucket}
 	case "poll":
-		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval}
+		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval, EnvBucket, EnvVideoHosts}
 	case "fail":
 		return []string{EnvTable}
 	case "reconcile":
@@ -118,10 +124,27 @@ func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.H
 	}
 	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvUpstreamSecret], 0, nil)
 	h.Upstream = &keyedUpstream{baseURL: env[EnvUpstreamURL], key: keys.Value, log: log}
-	if fn == "submit" {
+	switch fn {
+	case "submit":
 		h.Blobs = s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket])
+	case "poll":
+		h.Archiver = &archive.Archiver{
+			Store:        s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
+			AllowedHosts: hosts(env[EnvVideoHosts]),
+		}
 	}
 	return h, nil
+}
+
+// hosts splits a comma-separated list, dropping spaces and empty entries.
+func hosts(v string) []string {
+	var out []string
+	for h := range strings.SplitSeq(v, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // API builds the api function's handler.
@@ -140,6 +163,7 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 	}
 	sm := secretsmanager.NewFromConfig(cfg)
 	cursor := secret.NewCache(sm, env[EnvCursorSecret], time.Hour, nil)
+	bucket := s3.NewFromConfig(cfg)
 	return &api.Handler{
 		CursorKey: func(ctx context.Context) ([]byte, error) {
 			v, err := cursor.Value(ctx)
@@ -151,7 +175,10 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 		Clock:    clock.Real{},
 		Deadline: deadline,
 		Log:      logger(),
-		Blobs:    s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
+		Blobs:    s3blob.New(bucket, env[EnvBucket]),
+		// Presigning is local computation with the function's own
+		// credentials, so the role needs s3:GetObject on the bucket.
+		Links: s3blob.NewLinks(s3.NewPresignClient(bucket), env[EnvBucket], nil),
 	}, nil
 }
 

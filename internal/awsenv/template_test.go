@@ -82,8 +82,10 @@ var policyFor = map[string]struct{ policy, resourceType string }{
 }
 
 // bucketPolicy is the S3 policy template each function needs on the
-// images bucket: the api function only writes images, submit only reads.
-var bucketPolicy = map[string]string{"api": "S3WritePolicy", "submit": "S3ReadPolicy"}
+// bucket: the api function writes images and presigns links to videos
+// (which then read with its credentials), submit only reads images, poll
+// only writes videos.
+var bucketPolicy = map[string]string{"api": "S3CrudPolicy", "submit": "S3ReadPolicy", "poll": "S3WritePolicy"}
 
 // policyParam is the parameter naming the resource in each SAM policy
 // template.
@@ -761,7 +763,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 				appendItem(p.resource("PollFunction", "Properties", "Policies"), parseYAML(t, "Statement:\n  - Effect: Allow\n    Action: dynamodb:DescribeTable\n    Resource: \"*\""))
 			},
 			want: []string{
-				"PollFunction: has a Statement on *, beyond what its environment variables name ([JobsTable PollIntervalSeconds UpstreamBaseUrl UpstreamKeySecret UpstreamKeySecretArn])",
+				"PollFunction: has a Statement on *, beyond what its environment variables name ([ImagesBucket JobsTable PollIntervalSeconds UpstreamBaseUrl UpstreamKeySecret UpstreamKeySecretArn VideoHosts])",
 			},
 		},
 		{

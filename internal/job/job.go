@@ -57,8 +57,14 @@ func (s Status) Valid() bool { return s.rank() >= 0 }
 
 // Video is a finished job's result.
 type Video struct {
+	// URL is the upstream's link, a signed CDN URL that expires within
+	// hours.
 	URL      string   `json:"url"`
 	Duration *float64 `json:"duration,omitempty"`
+	// Key names vidgen's own copy of the video in the blob store
+	// (internal/archive), empty if it could not be made. Clients never see
+	// it: the API answers with a fresh link to the copy in place of URL.
+	Key string `json:"key,omitempty"`
 }
 
 // Error says why a job failed.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -122,7 +123,14 @@ func TestHappyPathBothRoutes(t *testing.T) {
 						t.Errorf("query: no %s in %s", field, r.raw)
 					}
 				}
+				// The answer links to vidgen's own copy, not the upstream's.
 				video := r.body["video"].(map[string]any)
+				if url := video["url"].(string); !strings.HasPrefix(url, rt.URL+"/files/videos/"+id+".mp4?expires=") {
+					t.Errorf("query: video URL %s, want a signed link to the archived copy", url)
+				}
+				if _, ok := video["key"]; ok {
+					t.Errorf("query: the archive key leaks into %s", r.raw)
+				}
 				assertMP4(t, video["url"].(string))
 			}
 			j, err := rt.Store.Get(context.Background(), id)
@@ -271,14 +279,21 @@ func TestRecordsSurviveRestart(t *testing.T) {
 	rt := start(t, cfg)
 	id, _ := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
 	before := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+id, keyA, "", "")
+	oldURL := rt.URL
 	if err := rt.Close(); err != nil {
 		t.Fatal(err)
 	}
 	rt = start(t, cfg)
 	after := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+id, keyA, "", "")
-	if before.status != 200 || after.raw != before.raw {
+	// Each answer carries a fresh video link; the rest is the record.
+	link := regexp.MustCompile(`"url":"[^"]*"`)
+	if before.status != 200 || link.ReplaceAllString(after.raw, "") != link.ReplaceAllString(before.raw, "") {
 		t.Fatalf("record changed across restart:\n%s\n%s", before.raw, after.raw)
 	}
+	// The signing key survives too: a link handed out before the restart
+	// still works, at the new address.
+	old := before.body["video"].(map[string]any)["url"].(string)
+	assertMP4(t, rt.URL+strings.TrimPrefix(old, oldURL))
 }
 
 // TestReferenceClient runs the upstream documentation's Python client flow

@@ -24,6 +24,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
+	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/blob/fsblob"
 	"github.com/vidgen/vidgen/internal/boltstore"
@@ -42,8 +43,12 @@ const (
 	DefaultUpstream  = "https://api.aimlapi.com"
 	DefaultDeadline  = 30 * time.Minute
 	DefaultReconcile = time.Minute
+	// DefaultVideoHosts is where a real upstream's videos may come from.
+	DefaultVideoHosts = ".aimlapi.com"
 	// simPrefix is where the built-in simulator is served.
 	simPrefix = "/sim"
+	// filesPrefix is where archived videos are served, at signed links.
+	filesPrefix = "/files"
 	// VideoJob is the logical id of the job state machine in template.yaml.
 	VideoJob = "VideoJobStateMachine"
 )
@@ -75,6 +80,11 @@ type Config struct {
 	// Knobs of the built-in simulator, in virtual time.
 	SimQueueTime, SimGenerationTime time.Duration
 
+	// VideoHosts are the hosts a real upstream's video URLs may point at
+	// (archive.Archiver.AllowedHosts); with the simulator only its own
+	// address is allowed.
+	VideoHosts []string
+
 	Log *slog.Logger
 }
 
@@ -89,6 +99,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Template:    or(getenv("VIDGEN_TEMPLATE"), "template.yaml"),
 		TimeScale:   1,
 		JobDeadline: DefaultDeadline,
+	}
+	for h := range strings.SplitSeq(or(getenv("VIDGEN_VIDEO_HOSTS"), DefaultVideoHosts), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.VideoHosts = append(c.VideoHosts, h)
+		}
 	}
 	var errs []error
 	if v := getenv("VIDGEN_TIME_SCALE"); v != "" {
@@ -214,9 +229,22 @@ func Start(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Finished videos are copied beside the images and handed out at
+	// signed links that expire, as S3 presigns them in AWS.
+	videoHosts := cfg.VideoHosts
+	if rt.Simulator != nil {
+		videoHosts = []string{rt.ln.Addr().String()}
+	}
+	linkKey, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "link.key"))
+	if err != nil {
+		return nil, err
+	}
+	links := &archive.LocalLinks{Base: rt.URL + filesPrefix, Key: linkKey, Clock: clk}
+	mux.Handle("GET "+filesPrefix+"/", http.StripPrefix(filesPrefix, links.Handler(blobs)))
 	stepHandlers := &steps.Handlers{
 		Store: rt.Store, Upstream: client, Clock: clk, Policy: steps.DefaultPolicy(), Log: log.With("component", "steps"),
-		Blobs: blobs,
+		Blobs:    blobs,
+		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},
 	}
 	functions := map[string]any{
 		"SubmitFunction": stepHandlers.Submit,
@@ -253,6 +281,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Store:     rt.Store, Starter: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},
 		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"), Blobs: blobs,
+		Links: links,
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
 	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
@@ -295,7 +324,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	key = make([]byte, 32)
 	rand.Read(key)
 	if err := os.WriteFile(path, key, 0o600); err != nil {
-		return nil, fmt.Errorf("write cursor key: %w", err)
+		return nil, fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return key, nil
 }

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/upstream"
@@ -34,6 +35,12 @@ type Upstream interface {
 // internal/blob).
 type Blobs interface {
 	Get(ctx context.Context, key string) ([]byte, string, error)
+}
+
+// Archiver copies a finished video into vidgen's own store
+// (internal/archive), since the upstream's link expires within hours.
+type Archiver interface {
+	Archive(ctx context.Context, jobID, sourceURL string) (key string, size int64, err error)
 }
 
 // Clock tells the time.
@@ -82,6 +89,10 @@ type Handlers struct {
 	// Blobs holds the images the API offloaded; only Submit reads it, and
 	// only for jobs that have such images.
 	Blobs Blobs
+
+	// Archiver copies each finished video before Poll records the job
+	// completed; nil records only the upstream's URL.
+	Archiver Archiver
 }
 
 func (h *Handlers) log() *slog.Logger {
@@ -249,6 +260,13 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 			d := float64(j.Request.Duration)
 			video.Duration = &d
 		}
+		if h.Archiver != nil {
+			key, retry := h.archive(ctx, j, in, video.URL, now)
+			if retry != nil {
+				return *retry, nil
+			}
+			video.Key = key
+		}
 		change.Status, change.Video = job.Completed, &video
 	case job.Failed:
 		e := job.Error{Name: job.ErrNameGenerationFailed, Message: "the upstream reported an error"}
@@ -277,6 +295,34 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 		return h.done(j), nil
 	}
 	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.Next(j, now)}, nil
+}
+
+// archive copies the finished video and returns its key, or the Output of
+// a retry. A failure that may pass (the CDN unavailable or slow, vidgen's
+// own store failing) is retried on the poll loop's backoff, asking the
+// upstream again, which may hand out a fresh URL, while the next try still
+// comes before the deadline. Past that, or after a failure that will not
+// pass (404, a refused host, not a video), the job completes with the
+// upstream's URL alone, as it did before archiving: the result stays
+// reachable until that link expires, where failing the job would lose a
+// generation the upstream has charged for.
+func (h *Handlers) archive(ctx context.Context, j job.Job, in Input, sourceURL string, now time.Time) (string, *Output) {
+	key, size, err := h.Archiver.Archive(ctx, j.ID, sourceURL)
+	if err == nil {
+		h.log().Info("video archived", "job", j.ID, "key", key, "bytes", size)
+		return key, nil
+	}
+	// The error names the source without its query, which holds the CDN
+	// signature, so it is safe to log.
+	if fe, ok := errors.AsType[*archive.FetchError](err); !ok || fe.Retryable {
+		wait := h.backoff(in.Failures, 0, j, now)
+		if now.Add(time.Duration(wait) * time.Second).Before(j.Deadline) {
+			h.log().Warn("archiving the video failed, will retry", "job", j.ID, "err", err, "wait_s", wait)
+			return "", &Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1}
+		}
+	}
+	h.log().Error("video not archived; the job keeps only the upstream's expiring URL", "job", j.ID, "err", err)
+	return "", nil
 }
 
 // maxNotFound is how many 404s in a row end a job: one 404 right after a
