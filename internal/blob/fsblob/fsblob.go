@@ -6,12 +6,10 @@ package fsblob
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"syscall"
 
 	"github.com/vidgen/vidgen/internal/blob"
@@ -63,46 +61,8 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, contentType st
 	return nil
 }
 
-func put(root *os.Root, key string, data []byte, contentType string) (err error) {
-	dir := path.Dir(key)
-	if err := root.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	// Dot names are never keys (blob.CheckKey), so a temporary file cannot
-	// collide with a blob.
-	tmp := path.Join(dir, ".tmp-"+rand.Text())
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			root.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(append([]byte(contentType), '\n')); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := root.Rename(tmp, key); err != nil {
-		return err
-	}
-	// Make the rename durable too. Best effort: the blob is in place and
-	// readable already, so failing the Put now would only mislead.
-	if d, err := root.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+func put(root *os.Root, key string, data []byte, contentType string) error {
+	return putStream(context.Background(), root, key, bytes.NewReader(data), int64(len(data)), contentType)
 }
 
 // Get reads a blob; a key with no file is an error wrapping blob.ErrNotFound.

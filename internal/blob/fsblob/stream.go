@@ -49,8 +49,9 @@ func checkStream(key string, size int64, contentType string) error {
 	return nil
 }
 
-// putStream is put for a reader: a temporary file beside the final path,
-// synced and renamed into place.
+// putStream writes a blob: the content type line, then exactly size bytes
+// of body, into a temporary file beside the final path (dot names are never
+// keys, so it cannot collide with a blob), synced and renamed into place.
 func putStream(ctx context.Context, root *os.Root, key string, body io.Reader, size int64, contentType string) (err error) {
 	dir := path.Dir(key)
 	if err := root.MkdirAll(dir, 0o700); err != nil {
@@ -92,7 +93,8 @@ func putStream(ctx context.Context, root *os.Root, key string, body io.Reader, s
 	if err := root.Rename(tmp, key); err != nil {
 		return err
 	}
-	// Best effort, as in put: the blob is in place already.
+	// Make the rename durable too. Best effort: the blob is in place and
+	// readable already, so failing the Put now would only mislead.
 	if d, err := root.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
