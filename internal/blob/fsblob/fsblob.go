@@ -6,11 +6,9 @@ package fsblob
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
-	"syscall"
 
 	"github.com/vidgen/vidgen/internal/blob"
 )
@@ -67,29 +65,14 @@ func put(root *os.Root, key string, data []byte, contentType string) error {
 
 // Get reads a blob; a key with no file is an error wrapping blob.ErrNotFound.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, string, error) {
-	if err := blob.CheckKey(key); err != nil {
-		return nil, "", fmt.Errorf("fsblob: get %s: %w", key, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, "", fmt.Errorf("fsblob: get %s: %w", key, err)
-	}
-	root, err := s.open()
+	r, contentType, err := s.Open(ctx, key)
 	if err != nil {
 		return nil, "", err
 	}
-	defer root.Close()
-	raw, err := root.ReadFile(key)
+	defer r.Close()
+	data, err := io.ReadAll(r)
 	if err != nil {
-		// A directory, or a path through a file, is a key never written,
-		// as it would be in S3.
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
-			return nil, "", fmt.Errorf("fsblob: get %s: %w", key, blob.ErrNotFound)
-		}
 		return nil, "", fmt.Errorf("fsblob: get %s: %w", key, err)
 	}
-	contentType, data, ok := bytes.Cut(raw, []byte{'\n'})
-	if !ok || blob.CheckContentType(string(contentType)) != nil {
-		return nil, "", fmt.Errorf("fsblob: get %s: the file has no content type line", key)
-	}
-	return data, string(contentType), nil
+	return data, contentType, nil
 }
