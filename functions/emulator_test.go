@@ -58,6 +58,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
+	"github.com/vidgen/vidgen/internal/syncbuf"
 )
 
 const (
@@ -384,24 +385,6 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // functionEnv is what template.yaml sets for fn, exactly the variables
 // awsenv.Required names, pointed at this test's resources.
 func functionEnv(t *testing.T, fn string) map[string]string {
@@ -438,7 +421,7 @@ type lambda struct {
 	fn     string
 	url    string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{}
 	once   sync.Once
 }
@@ -499,7 +482,7 @@ func tryStartFunction(t *testing.T, fn string, vars map[string]string) (*lambda,
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		cmd.Env = append(cmd.Env, k+"="+vars[k])
 	}
-	l := &lambda{fn: fn, url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, out: &syncBuffer{}, exited: make(chan struct{})}
+	l := &lambda{fn: fn, url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = l.out, l.out
 	// Its own process group, so that stopping it also stops the bootstrap.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

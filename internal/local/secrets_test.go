@@ -7,32 +7,14 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/simulator"
+	"github.com/vidgen/vidgen/internal/syncbuf"
 )
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestLogsHoldNoSecrets runs the flows that log the most (success, upstream
 // faults, a rejected upstream key, bad input, a large data-URI image, list
@@ -44,7 +26,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	upstream := httptest.NewServer(sim)
 	defer upstream.Close()
 
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cfg := testConfig(t)
 	cfg.UpstreamURL, cfg.UpstreamKey = upstream.URL, upstreamKey
 	cfg.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

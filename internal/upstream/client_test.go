@@ -18,6 +18,7 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/simulator"
+	"github.com/vidgen/vidgen/internal/syncbuf"
 )
 
 const testKey = "sk-upstream-test-SECRET-42"
@@ -28,29 +29,11 @@ func validRequest() job.Request {
 	return job.Request{Model: job.Model, ImageURL: "https://example.com/a.jpg", AspectRatio: "16:9", Duration: 5}
 }
 
-// syncBuffer collects log output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type env struct {
 	sim    *simulator.Server
 	clock  *clock.Manual
 	client *Client
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 }
 
 // newEnv runs a simulator and a client for it. The client reads Retry-After
@@ -62,7 +45,7 @@ func newEnv(t *testing.T, cfg Config) env {
 	sim := simulator.New(simulator.Config{Key: testKey, Clock: c})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = srv.URL
 	}
@@ -242,7 +225,7 @@ func TestKeyNeverEchoed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
-			logs := &syncBuffer{}
+			logs := &syncbuf.Buffer{}
 			c := New(Config{BaseURL: srv.URL, Key: testKey,
 				Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 			g, err := c.Get(t.Context(), "g")
