@@ -32,6 +32,8 @@ const MaxBodyBytes = 6_000_000
 const (
 	PathGenerations = "/v2/video/generations"
 	PathLegacy      = "/v2/generate/video/runway/generation"
+	// PathWebhookSecret answers the caller's webhook signing secret.
+	PathWebhookSecret = "/v2/webhooks/secret"
 )
 
 // Store is the part of a job store the API uses.
@@ -43,11 +45,10 @@ type Store interface {
 	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
 }
 
-// Starter starts and stops video_job executions. Starting an execution
-// that exists, or stopping one that does not run, must be harmless.
+// Starter starts video_job executions. Starting an execution that exists
+// must be harmless.
 type Starter interface {
 	Start(ctx context.Context, execution, jobID string) error
-	Stop(ctx context.Context, execution, cause string) error
 }
 
 // Keys resolves an API key to its tenant.
@@ -96,6 +97,18 @@ type Handler struct {
 	// not archived, answers the upstream's own URL.
 	Links   Linker
 	LinkTTL time.Duration
+
+	// CheckCallback validates a request's callback_url (notify.CheckURL);
+	// nil refuses the field, for a deployment without webhooks.
+	CheckCallback func(string) error
+	// WebhookSecrets gives each tenant the secret its webhooks are signed
+	// with (notify.DerivedSecrets); nil answers 404 on PathWebhookSecret.
+	WebhookSecrets Secrets
+}
+
+// Secrets gives each tenant's webhook signing secret.
+type Secrets interface {
+	Secret(ctx context.Context, tenant string) (string, error)
 }
 
 // Handle serves one API Gateway v2 request. It always answers with a JSON
@@ -103,6 +116,9 @@ type Handler struct {
 // see as a Lambda error, and is always nil.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	path := strings.TrimSuffix(req.RawPath, "/")
+	if path == PathWebhookSecret && h.WebhookSecrets != nil {
+		return h.webhookSecret(ctx, req), nil
+	}
 	if path != PathGenerations && path != PathLegacy {
 		return errorResponse(http.StatusNotFound, "NotFound", "no route for "+req.RawPath), nil
 	}
@@ -125,6 +141,29 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return h.list(ctx, tenant, req), nil
 	}
 	return h.query(ctx, tenant, req), nil
+}
+
+// webhookSecret answers the caller's webhook signing secret, which it
+// needs to verify the webhooks of its jobs' callback_url.
+func (h *Handler) webhookSecret(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	if m := req.RequestContext.HTTP.Method; m != http.MethodGet {
+		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", m+" is not allowed here; use GET")
+		resp.Headers["Allow"] = "GET"
+		return resp
+	}
+	tenant, resp, ok := h.authenticate(ctx, req)
+	if !ok {
+		return resp
+	}
+	secret, err := h.WebhookSecrets.Secret(ctx, tenant)
+	if err != nil {
+		h.log().Error("webhook secret", "tenant", tenant, "err", err)
+		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not read the webhook secret; try again")
+	}
+	resp = jsonResponse(http.StatusOK, map[string]string{"tenant": tenant, "secret": secret,
+		"scheme": "Standard Webhooks (https://www.standardwebhooks.com): HMAC-SHA256 over webhook-id.webhook-timestamp.body"})
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp
 }
 
 func (h *Handler) authenticate(ctx context.Context, req events.APIGatewayV2HTTPRequest) (string, events.APIGatewayV2HTTPResponse, bool) {
@@ -168,7 +207,8 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	if !ok {
 		return resp
 	}
-	r, err := job.ParseRequest(body, job.ParseOptions{AllowRatio: legacy})
+	sub, err := job.ParseSubmission(body, job.ParseOptions{AllowRatio: legacy, CheckCallback: h.CheckCallback})
+	r := sub.Request
 	var ve *job.ValidationError
 	if errors.As(err, &ve) {
 		return validationResponse(ve)
@@ -176,13 +216,13 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 		return errorResponse(http.StatusBadRequest, "ValidationError", err.Error())
 	}
 	idemKey := header(req.Headers, "idempotency-key")
-	if msg := checkIdempotencyKey(idemKey); msg != "" {
+	if msg := job.CheckIdempotencyKey(idemKey); msg != "" {
 		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "Idempotency-Key", Message: msg}}})
 	}
 	now := h.Clock.Now().UTC()
 	j := job.Job{
 		ID: h.newID(), Tenant: tenant, Status: job.Queued, Request: r,
-		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(h.Deadline),
+		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(h.Deadline), CallbackURL: sub.CallbackURL,
 	}
 	if h.Blobs != nil {
 		// The idempotency hash below stays on r, the request as sent, so a
@@ -198,7 +238,7 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not record the job; try again")
 		}
 	} else {
-		claim := job.Claim{Tenant: tenant, Key: idemKey, RequestHash: job.HashRequest(r), JobID: j.ID,
+		claim := job.Claim{Tenant: tenant, Key: idemKey, RequestHash: sub.Hash(), JobID: j.ID,
 			ExpiresAt: now.Add(job.IdempotencyTTL).Truncate(time.Second)}
 		won, err := h.Store.CreateClaimed(ctx, j, claim, now)
 		if err != nil {
@@ -251,19 +291,6 @@ func (h *Handler) replay(ctx context.Context, won, claim job.Claim) events.APIGa
 	return resp
 }
 
-// checkIdempotencyKey says what is wrong with a key, or "".
-func checkIdempotencyKey(k string) string {
-	if len(k) > job.MaxIdempotencyKey {
-		return fmt.Sprintf("must be at most %d characters", job.MaxIdempotencyKey)
-	}
-	for _, r := range k {
-		if r < 0x21 || r > 0x7e {
-			return "must be printable ASCII without spaces"
-		}
-	}
-	return ""
-}
-
 func (h *Handler) query(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	j, resp, ok := h.tenantJob(ctx, tenant, req)
 	if !ok {
@@ -290,7 +317,7 @@ func (h *Handler) tenantJob(ctx context.Context, tenant string, req events.APIGa
 	return j, events.APIGatewayV2HTTPResponse{}, true
 }
 
-// cancel ends a job as Cancelled and stops its execution. The upstream has
+// cancel ends a job as Cancelled. The upstream has
 // no cancel call, so a generation already submitted may still be charged.
 // Cancelling a cancelled job again is harmless; a job that ended otherwise
 // answers 409.
@@ -309,10 +336,8 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 		h.log().Error("cancel job", "job", j.ID, "err", err)
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not cancel the job; try again")
 	}
-	if err := h.Starter.Stop(ctx, ended.ExecutionName(), "cancelled by the client"); err != nil {
-		// The record is final; a running execution finds it so and ends.
-		h.log().Warn("stop execution of cancelled job", "job", j.ID, "err", err)
-	}
+	// The execution is left to run: its next step finds the job ended and
+	// announces it (event, webhook, its caller's result) like any other end.
 	h.log().Info("job cancelled", "job", j.ID, "tenant", tenant)
 	return jsonResponse(http.StatusOK, h.generation(ctx, ended))
 }

@@ -18,14 +18,14 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/notify"
 )
 
 // starts records the executions the handler starts, or fails them all.
 type starts struct {
-	mu      sync.Mutex
-	ids     []string
-	stopped []string
-	err     error
+	mu  sync.Mutex
+	ids []string
+	err error
 }
 
 func (s *starts) Start(_ context.Context, _, id string) error {
@@ -35,13 +35,6 @@ func (s *starts) Start(_ context.Context, _, id string) error {
 		return s.err
 	}
 	s.ids = append(s.ids, id)
-	return nil
-}
-
-func (s *starts) Stop(_ context.Context, name, _ string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopped = append(s.stopped, name)
 	return nil
 }
 
@@ -374,8 +367,9 @@ func TestCancel(t *testing.T) {
 	if code != 200 || body["status"] != "error" || body["error"].(map[string]any)["name"] != "Cancelled" {
 		t.Fatalf("cancel: %d %v", code, body)
 	}
-	if len(st.stopped) != 1 || st.stopped[0] != "job-1" {
-		t.Fatalf("stopped %v", st.stopped)
+	// The execution is left running: it finds the job ended and announces it.
+	if len(st.ids) != 2 {
+		t.Fatalf("starts %v", st.ids)
 	}
 	if code, body := cancel("keyA", "job-1"); code != 200 || body["error"].(map[string]any)["name"] != "Cancelled" {
 		t.Fatalf("repeat cancel: %d %v", code, body)
@@ -408,5 +402,221 @@ func TestIdempotentRetryStartsAJobThatFailedToStart(t *testing.T) {
 	resp, _ := h.Handle(t.Context(), req)
 	if resp.StatusCode != 200 || decode(t, resp)["id"] != "job-1" || len(st.ids) != 1 {
 		t.Fatalf("retry: %d %s, started %v", resp.StatusCode, resp.Body, st.ids)
+	}
+}
+
+// webhookMaster is the master key of the webhook secret tests.
+var webhookMaster = []byte("api-test-webhook-master-key-0123456789")
+
+func derivedSecret(t *testing.T, tenant string) string {
+	t.Helper()
+	s, err := notify.DerivedSecrets{Master: webhookMaster}.Secret(t.Context(), tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestWebhookSecretRoute(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		secrets Secrets // nil: the deployment has no webhooks
+		req     events.APIGatewayV2HTTPRequest
+		code    int
+		errName string // of an error answer
+		tenant  string // whose secret a 200 answers
+	}{
+		{name: "tenant A", secrets: notify.DerivedSecrets{Master: webhookMaster},
+			req: request("GET", PathWebhookSecret, "keyA", "", ""), code: 200, tenant: "tenantA"},
+		{name: "tenant B, trailing slash", secrets: notify.DerivedSecrets{Master: webhookMaster},
+			req: request("GET", PathWebhookSecret+"/", "keyB", "", ""), code: 200, tenant: "tenantB"},
+		{name: "no key", secrets: notify.DerivedSecrets{Master: webhookMaster},
+			req: request("GET", PathWebhookSecret, "", "", ""), code: 401, errName: "Unauthorized"},
+		{name: "unknown key", secrets: notify.DerivedSecrets{Master: webhookMaster},
+			req: request("GET", PathWebhookSecret, "keyZ", "", ""), code: 401, errName: "Unauthorized"},
+		{name: "POST", secrets: notify.DerivedSecrets{Master: webhookMaster},
+			req: request("POST", PathWebhookSecret, "keyA", "application/json", "{}"), code: 405, errName: "MethodNotAllowed"},
+		{name: "no webhooks", secrets: nil,
+			req: request("GET", PathWebhookSecret, "keyA", "", ""), code: 404, errName: "NotFound"},
+		{name: "secret unavailable", secrets: notify.DerivedSecrets{Master: []byte("short")},
+			req: request("GET", PathWebhookSecret, "keyA", "", ""), code: 503, errName: "ServiceUnavailable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, st, _ := newHandler(t)
+			h.WebhookSecrets = tc.secrets
+			resp, err := h.Handle(t.Context(), tc.req)
+			if err != nil || resp.StatusCode != tc.code {
+				t.Fatalf("%d %s %v; want %d", resp.StatusCode, resp.Body, err, tc.code)
+			}
+			body := decode(t, resp)
+			if len(st.ids) != 0 {
+				t.Errorf("started %v", st.ids)
+			}
+			if tc.code != 200 {
+				if body["error"].(map[string]any)["name"] != tc.errName {
+					t.Errorf("error = %v, want %s", body["error"], tc.errName)
+				}
+				if strings.Contains(resp.Body, "whsec_") {
+					t.Errorf("an error answer holds a secret: %s", resp.Body)
+				}
+				if tc.code == 405 && resp.Headers["Allow"] != "GET" {
+					t.Errorf("Allow = %q, want GET", resp.Headers["Allow"])
+				}
+				return
+			}
+			if body["tenant"] != tc.tenant || body["secret"] != derivedSecret(t, tc.tenant) {
+				t.Errorf("body = %v, want %s's secret %s", body, tc.tenant, derivedSecret(t, tc.tenant))
+			}
+			if resp.Headers["Cache-Control"] != "no-store" {
+				t.Errorf("Cache-Control = %q, want no-store", resp.Headers["Cache-Control"])
+			}
+		})
+	}
+	// Behind API Gateway the authorizer's tenant names whose secret it is.
+	h, _, _ := newHandler(t)
+	h.WebhookSecrets = notify.DerivedSecrets{Master: webhookMaster}
+	h.Keys = brokenKeys{}
+	req := request("GET", PathWebhookSecret, "", "", "")
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		Lambda: map[string]any{apikey.ContextTenant: "tenantB"},
+	}
+	resp, _ := h.Handle(t.Context(), req)
+	if resp.StatusCode != 200 || decode(t, resp)["secret"] != derivedSecret(t, "tenantB") {
+		t.Errorf("authorizer tenant: %d %s", resp.StatusCode, resp.Body)
+	}
+	if derivedSecret(t, "tenantA") == derivedSecret(t, "tenantB") {
+		t.Error("two tenants share a secret")
+	}
+}
+
+func TestSubmitCallbackURL(t *testing.T) {
+	public := func(u string) error { return notify.CheckURL(u, false) }
+	for _, tc := range []struct {
+		name     string
+		check    func(string) error
+		callback string
+		code     int
+		message  string // of the callback_url field error
+	}{
+		{name: "accepted", check: public, callback: "https://hooks.example.com/v?token=abc", code: 200},
+		{name: "refused by the check", check: public, callback: "http://127.0.0.1:9/hook", code: 400,
+			message: "webhook destination not allowed: must use https"},
+		{name: "loopback over https", check: public, callback: "https://127.0.0.1/hook", code: 400,
+			message: "webhook destination not allowed"},
+		{name: "no webhooks", check: nil, callback: "https://hooks.example.com/v", code: 400, message: "unknown field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, st, store := newHandler(t)
+			h.CheckCallback = tc.check
+			body := `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"` + tc.callback + `"}`
+			resp, _ := h.Handle(t.Context(), request("POST", PathGenerations, "keyA", "application/json", body))
+			if resp.StatusCode != tc.code {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, resp.Body, tc.code)
+			}
+			got := decode(t, resp)
+			if tc.code != 200 {
+				e := got["error"].(map[string]any)
+				fields, _ := e["fields"].([]any)
+				if e["name"] != "ValidationError" || len(fields) != 1 {
+					t.Fatalf("error = %v, want one field error", e)
+				}
+				f := fields[0].(map[string]any)
+				if f["field"] != "callback_url" || !strings.HasPrefix(f["message"].(string), tc.message) {
+					t.Errorf("field error = %v, want callback_url: %s", f, tc.message)
+				}
+				if _, err := store.Get(t.Context(), "job-1"); !errors.Is(err, job.ErrNotFound) || len(st.ids) != 0 {
+					t.Errorf("a refused submit recorded or started a job: %v, %v", err, st.ids)
+				}
+				return
+			}
+			if got["id"] != "job-1" || len(got) != 2 {
+				t.Errorf("body = %v", got)
+			}
+			j, err := store.Get(t.Context(), "job-1")
+			if err != nil || j.CallbackURL != tc.callback || j.Tenant != "tenantA" {
+				t.Fatalf("record = %+v, %v; want callback %s", j, err, tc.callback)
+			}
+			// A query answers the public view, which never shows the callback.
+			q := request("GET", PathGenerations, "keyA", "", "")
+			q.QueryStringParameters = map[string]string{"generation_id": "job-1"}
+			if qr, _ := h.Handle(t.Context(), q); qr.StatusCode != 200 || strings.Contains(qr.Body, "hooks.example.com") {
+				t.Errorf("query: %d %s", qr.StatusCode, qr.Body)
+			}
+		})
+	}
+}
+
+// An idempotency key binds the callback too: a retry must send the same
+// one.
+func TestIdempotencyKeyWithCallback(t *testing.T) {
+	h, st, store := newHandler(t)
+	h.CheckCallback = func(u string) error { return notify.CheckURL(u, false) }
+	submit := func(callback string) events.APIGatewayV2HTTPResponse {
+		body := validBody
+		if callback != "" {
+			body = `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"` + callback + `"}`
+		}
+		req := request("POST", PathGenerations, "keyA", "application/json", body)
+		req.Headers["Idempotency-Key"] = "order-42"
+		resp, _ := h.Handle(t.Context(), req)
+		return resp
+	}
+	first := submit("https://hooks.example.com/a")
+	if first.StatusCode != 200 || decode(t, first)["id"] != "job-1" {
+		t.Fatalf("first: %d %s", first.StatusCode, first.Body)
+	}
+	for _, tc := range []struct {
+		name, callback string
+		code           int
+	}{
+		{"same callback replays", "https://hooks.example.com/a", 200},
+		{"another callback", "https://hooks.example.com/b", 422},
+		{"no callback", "", 422},
+	} {
+		resp := submit(tc.callback)
+		if resp.StatusCode != tc.code {
+			t.Errorf("%s: %d %s, want %d", tc.name, resp.StatusCode, resp.Body, tc.code)
+			continue
+		}
+		if tc.code == 422 {
+			if name := decode(t, resp)["error"].(map[string]any)["name"]; name != "IdempotencyKeyReused" {
+				t.Errorf("%s: error %v, want IdempotencyKeyReused", tc.name, name)
+			}
+		} else if resp.Body != first.Body || resp.Headers["Idempotent-Replayed"] != "true" {
+			t.Errorf("%s: %s %v, want the replay of %s", tc.name, resp.Body, resp.Headers, first.Body)
+		}
+	}
+	if _, err := store.Get(t.Context(), "job-2"); !errors.Is(err, job.ErrNotFound) {
+		t.Errorf("a second job was recorded: %v", err)
+	}
+	if j, err := store.Get(t.Context(), "job-1"); err != nil || j.CallbackURL != "https://hooks.example.com/a" {
+		t.Errorf("record = %+v, %v", j, err)
+	}
+	if len(st.ids) != 2 {
+		t.Errorf("starts = %v, want the first and the replay", st.ids)
+	}
+}
+
+// A key claimed without a callback still matches the same request without
+// one: Submission.Hash equals HashRequest then.
+func TestIdempotencyKeyWithoutCallbackStillMatches(t *testing.T) {
+	h, _, store := newHandler(t)
+	r, err := job.ParseRequest([]byte(validBody), job.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := h.Clock.Now().UTC()
+	// A claim as one made before callbacks existed: over the request alone.
+	old := job.Job{ID: "old-job", Tenant: "tenantA", Status: job.Queued, Request: r, CreatedAt: now, UpdatedAt: now, Deadline: now.Add(time.Hour)}
+	claim := job.Claim{Tenant: "tenantA", Key: "legacy-key", RequestHash: job.HashRequest(r), JobID: old.ID, ExpiresAt: now.Add(job.IdempotencyTTL)}
+	if _, err := store.CreateClaimed(t.Context(), old, claim, now); err != nil {
+		t.Fatal(err)
+	}
+	h.CheckCallback = func(u string) error { return notify.CheckURL(u, false) }
+	req := request("POST", PathGenerations, "keyA", "application/json", validBody)
+	req.Headers["Idempotency-Key"] = "legacy-key"
+	resp, _ := h.Handle(t.Context(), req)
+	if resp.StatusCode != 200 || decode(t, resp)["id"] != "old-job" || resp.Headers["Idempotent-Replayed"] != "true" {
+		t.Fatalf("%d %s %v, want the replay of old-job", resp.StatusCode, resp.Body, resp.Headers)
 	}
 }

@@ -88,21 +88,23 @@ func New(client Client, cfg Config) *Store {
 // through their json tags (see encoding), so they keep the names the API
 // uses; Tenant is omitted when empty because an index key may not be "".
 type item struct {
-	ID            string      `dynamodbav:"id"`
-	Tenant        string      `dynamodbav:"tenant,omitempty"`
-	Status        job.Status  `dynamodbav:"status"`
-	Request       job.Request `dynamodbav:"request"`
-	UpstreamID    string      `dynamodbav:"upstream_id,omitempty"`
-	SubmitStarted *time.Time  `dynamodbav:"submit_started,omitempty"`
-	Video         *job.Video  `dynamodbav:"video,omitempty"`
-	Error         *job.Error  `dynamodbav:"error,omitempty"`
-	CreditsUsed   *float64    `dynamodbav:"credits_used,omitempty"`
-	Polls         int         `dynamodbav:"polls"`
-	Resumes       int         `dynamodbav:"resumes,omitempty"`
-	CreatedAt     time.Time   `dynamodbav:"created_at"`
-	UpdatedAt     time.Time   `dynamodbav:"updated_at"`
-	Deadline      time.Time   `dynamodbav:"deadline"`
-	ExpiresAt     int64       `dynamodbav:"expires_at,omitempty"`
+	ID            string         `dynamodbav:"id"`
+	Tenant        string         `dynamodbav:"tenant,omitempty"`
+	Status        job.Status     `dynamodbav:"status"`
+	Request       job.Request    `dynamodbav:"request"`
+	UpstreamID    string         `dynamodbav:"upstream_id,omitempty"`
+	SubmitStarted *time.Time     `dynamodbav:"submit_started,omitempty"`
+	Video         *job.Video     `dynamodbav:"video,omitempty"`
+	Error         *job.Error     `dynamodbav:"error,omitempty"`
+	CreditsUsed   *float64       `dynamodbav:"credits_used,omitempty"`
+	Polls         int            `dynamodbav:"polls"`
+	Resumes       int            `dynamodbav:"resumes,omitempty"`
+	CallbackURL   string         `dynamodbav:"callback_url,omitempty"`
+	Batch         *job.BatchItem `dynamodbav:"batch,omitempty"`
+	CreatedAt     time.Time      `dynamodbav:"created_at"`
+	UpdatedAt     time.Time      `dynamodbav:"updated_at"`
+	Deadline      time.Time      `dynamodbav:"deadline"`
+	ExpiresAt     int64          `dynamodbav:"expires_at,omitempty"`
 	// Open is set while the job is not terminal: it keys the sparse
 	// open-by-deadline index the reconciler reads.
 	Open string `dynamodbav:"open,omitempty"`
@@ -155,6 +157,7 @@ func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
 		ID: j.ID, Tenant: j.Tenant, Status: j.Status, Request: j.Request,
 		UpstreamID: j.UpstreamID, SubmitStarted: j.SubmitStarted,
 		Video: j.Video, Error: j.Error, CreditsUsed: j.CreditsUsed, Polls: j.Polls, Resumes: j.Resumes,
+		CallbackURL: j.CallbackURL, Batch: j.Batch,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Deadline: j.Deadline,
 	}
 	if j.Status.Terminal() {
@@ -352,6 +355,7 @@ func decode(av map[string]types.AttributeValue) (job.Job, error) {
 		ID: it.ID, Tenant: it.Tenant, Status: it.Status, Request: it.Request,
 		UpstreamID: it.UpstreamID, SubmitStarted: it.SubmitStarted,
 		Video: it.Video, Error: it.Error, CreditsUsed: it.CreditsUsed, Polls: it.Polls, Resumes: it.Resumes,
+		CallbackURL: it.CallbackURL, Batch: it.Batch,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Deadline: it.Deadline,
 	}, nil
 }

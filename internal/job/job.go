@@ -95,6 +95,13 @@ type Job struct {
 	// one was lost; execution n > 0 is named "<id>-r<n>".
 	Resumes int `json:"resumes,omitempty"`
 
+	// CallbackURL receives a signed webhook when the job ends. It may hold
+	// the receiver's own token in its query, so it is never logged whole
+	// nor shown in events.
+	CallbackURL string `json:"callback_url,omitempty"`
+	// Batch is set for a job that came from a scheduled batch.
+	Batch *BatchItem `json:"batch,omitempty"`
+
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// Deadline is when the job is ended as TimedOut if it has not finished.
@@ -197,6 +204,29 @@ func (j Job) ExecutionName() string {
 		return j.ID
 	}
 	return fmt.Sprintf("%s-r%d", j.ID, j.Resumes)
+}
+
+// AnnounceName names the execution the reconciler starts only to announce
+// the end of a job it ended itself, when no execution of the job ran.
+func (j Job) AnnounceName() string { return j.ID + "-end" }
+
+// MaxIDLength bounds a job id, which names its executions: Step Functions
+// allows 80 characters, and vidgen appends "-r<n>" or "-end".
+const MaxIDLength = 72
+
+// CheckID says what is wrong with a job id chosen by a caller (the name of
+// an execution started directly), or "". Ids name executions, blob keys and
+// URLs, so they keep to letters, digits, '.', '_' and '-'.
+func CheckID(id string) string {
+	if len(id) > MaxIDLength {
+		return fmt.Sprintf("must be at most %d characters: it becomes the job id", MaxIDLength)
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return "must use only letters, digits, '.', '_' and '-': it becomes the job id"
+		}
+	}
+	return ""
 }
 
 // Fail is the change that ends a job as failed.

@@ -78,19 +78,45 @@ type ParseOptions struct {
 	// AllowRatio accepts "ratio" as an alias of "aspect_ratio", as the
 	// legacy runway route does.
 	AllowRatio bool
+	// CheckCallback validates callback_url, vidgen's extension field for a
+	// webhook when the job ends; nil refuses the field as unknown.
+	CheckCallback func(string) error
+	// Direct accepts the fields a direct start of the state machine may
+	// carry (tenant, idempotency_key, batch); HTTP callers have the first
+	// two from their API key and the Idempotency-Key header.
+	Direct bool
 }
 
-// ParseRequest decodes and validates a request body. It rejects unknown and
-// duplicate fields and reports every problem in one *ValidationError.
+// ParseRequest decodes and validates a request body in the upstream's own
+// schema. It rejects unknown and duplicate fields and reports every problem
+// in one *ValidationError. ParseSubmission also takes vidgen's own fields.
 func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
+	opts.CheckCallback, opts.Direct = nil, false
+	s, err := ParseSubmission(body, opts)
+	return s.Request, err
+}
+
+// ParseSubmission decodes and validates a body holding a request and the
+// extension fields opts allows, reporting every problem at once.
+func ParseSubmission(body []byte, opts ParseOptions) (Submission, error) {
 	fields, err := decodeObject(body)
 	if err != nil {
-		return Request{}, &ValidationError{Fields: []FieldError{{Field: "body", Message: err.Error()}}}
+		return Submission{}, &ValidationError{Fields: []FieldError{{Field: "body", Message: err.Error()}}}
 	}
-	var (
-		req = Request{AspectRatio: DefaultAspectRatio, Duration: DefaultDuration}
-		ve  ValidationError
-	)
+	var ve ValidationError
+	sub := parseExtensions(&ve, fields, opts)
+	sub.Request = parseRequest(&ve, fields, opts)
+	if len(ve.Fields) > 0 {
+		sort.SliceStable(ve.Fields, func(i, j int) bool { return ve.Fields[i].Field < ve.Fields[j].Field })
+		return Submission{}, &ve
+	}
+	return sub, nil
+}
+
+// parseRequest validates the upstream's fields; extension fields are gone
+// from fields by now, so any other name is unknown.
+func parseRequest(ve *ValidationError, fields map[string]json.RawMessage, opts ParseOptions) Request {
+	req := Request{AspectRatio: DefaultAspectRatio, Duration: DefaultDuration}
 	// ratioName is what the client called the aspect ratio, so errors name
 	// the field it sent.
 	ratioName := "aspect_ratio"
@@ -118,20 +144,20 @@ func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
 		}
 		switch name {
 		case "model":
-			s, ok := stringField(&ve, name, raw)
+			s, ok := stringField(ve, name, raw)
 			if ok && s != Model {
 				ve.add(name, "must be %q", Model)
 			}
 			req.Model = s
 		case "prompt":
-			if s, ok := stringField(&ve, name, raw); ok {
+			if s, ok := stringField(ve, name, raw); ok {
 				if n := utf8.RuneCountInString(s); n > MaxPromptRunes {
 					ve.add(name, "must be at most %d characters, got %d", MaxPromptRunes, n)
 				}
 				req.Prompt = s
 			}
 		case "image_url", "tail_image_url":
-			if s, ok := stringField(&ve, name, raw); ok {
+			if s, ok := stringField(ve, name, raw); ok {
 				if msg := checkImageURL(s); msg != "" {
 					ve.add(name, "%s", msg)
 				}
@@ -142,21 +168,21 @@ func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
 				}
 			}
 		case "aspect_ratio":
-			if s, ok := stringField(&ve, ratioName, raw); ok {
+			if s, ok := stringField(ve, ratioName, raw); ok {
 				if s != "16:9" && s != "9:16" {
 					ve.add(ratioName, `must be "16:9" or "9:16"`)
 				}
 				req.AspectRatio = s
 			}
 		case "duration":
-			if n, ok := intField(&ve, name, raw, 0, math.MaxInt32); ok {
+			if n, ok := intField(ve, name, raw, 0, math.MaxInt32); ok {
 				if n != 5 && n != 10 {
 					ve.add(name, "must be 5 or 10")
 				}
 				req.Duration = int(n)
 			}
 		case "seed":
-			if n, ok := intField(&ve, name, raw, 0, MaxSeed); ok {
+			if n, ok := intField(ve, name, raw, 0, MaxSeed); ok {
 				req.Seed = &n
 			}
 		}
@@ -167,11 +193,7 @@ func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
 	if _, ok := fields["image_url"]; !ok {
 		ve.add("image_url", "is required")
 	}
-	if len(ve.Fields) > 0 {
-		sort.SliceStable(ve.Fields, func(i, j int) bool { return ve.Fields[i].Field < ve.Fields[j].Field })
-		return Request{}, &ve
-	}
-	return req, nil
+	return req
 }
 
 // decodeObject splits a JSON object into its members, refusing anything that

@@ -54,6 +54,19 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		if err := sameJob(got, want); err != nil {
 			t.Fatal(err)
 		}
+		// vidgen's own fields of a job started directly, in a batch.
+		want = sample("j2")
+		want.CallbackURL = "https://hooks.example.com/v?token=t"
+		want.Batch = &job.BatchItem{ID: "2026-11-25T06:00:00Z", Item: 0}
+		if err := s.Create(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = s.Get(ctx, "j2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := sameJob(got, want); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("create is create-if-absent", func(t *testing.T) {
 		s := newStore(t)
