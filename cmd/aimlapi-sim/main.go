@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	aimlapi-sim [-addr 127.0.0.1:3100] [-key KEY] [-queue 3s] [-generation 25s] [-public-url URL]
+//	aimlapi-sim [-addr 127.0.0.1:3100] [-key KEY] [-queue 3s] [-generation 25s] [-video-ttl 1h] [-public-url URL]
 //
 // The key defaults to $AIMLAPI_KEY; with neither, any bearer key is accepted.
 package main
@@ -31,6 +31,7 @@ func main() {
 	key := flag.String("key", "", "bearer key clients must send (default $AIMLAPI_KEY; none accepts any key)")
 	queue := flag.Duration("queue", simulator.DefaultQueueTime, "how long a generation stays queued")
 	generation := flag.Duration("generation", simulator.DefaultGenerationTime, "how long a 5-second video takes to generate")
+	videoTTL := flag.Duration("video-ttl", simulator.DefaultVideoURLTTL, "how long a video link stays valid after the poll that hands it out")
 	publicURL := flag.String("public-url", "", "base URL of video links (default: from each request's Host)")
 	flag.Parse()
 	if *key == "" {
@@ -45,6 +46,7 @@ func main() {
 		Key:            *key,
 		QueueTime:      *queue,
 		GenerationTime: *generation,
+		VideoURLTTL:    *videoTTL,
 		PublicURL:      *publicURL,
 		Log:            log,
 	})

@@ -8,14 +8,35 @@
 //	GET  /v2/video/generations?generation_id=ID    poll it
 //	POST /v2/generate/video/runway/generation      legacy submit ("ratio" is accepted for "aspect_ratio")
 //	GET  /v2/generate/video/runway/generation?generation_id=ID
-//	GET  /files/ID.mp4                             the video of a completed generation
+//	GET  /files/ID.mp4?expires=T&sig=S             the video of a completed generation (a signed link)
 //	GET  /health
+//	GET  /stats                                    counts of submissions and active generations (Stats)
 //
 // Requests are validated exactly as vidgen validates them (job.ParseRequest).
 // A generation's status follows only from the configured Clock: it is
 // "queued" for Config.QueueTime after the submit, then "generating" for
 // Config.GenerationTime (1.8 times as long for 10-second videos), then
 // "completed". With a manual clock a test decides exactly what each poll sees.
+//
+// # Video links
+//
+// The upstream's video URLs are signed CDN links that expire within hours,
+// which is why vidgen archives every video as soon as it sees it. The
+// simulator's links expire alike: each poll answer of a completed
+// generation hands out a fresh URL, valid on the Clock for
+// Config.VideoURLTTL (DefaultVideoURLTTL, an hour, when unset; the real
+// lifetime is not documented) from that answer. Its query carries
+// "expires", the Unix second the link dies at, and "sig", a hex
+// HMAC-SHA256 of the generation id and expires under a key of the Server.
+// A request for a video whose signature is missing or wrong, or whose link
+// has expired, gets 403 with an S3-style XML AccessDenied error ("Access
+// Denied" or "Request has expired") and no video; only a valid link gets
+// the video, or 404 if the generation has none.
+//
+// The key is random per Server unless Config.Journal is set: then it is
+// kept beside the journal, in Journal+".key" (mode 0600), so that links
+// handed out before a restart stay valid until they expire, as a CDN's do
+// when its origin restarts.
 //
 // # Directives
 //

@@ -19,6 +19,18 @@ type generation struct {
 	directives
 }
 
+// ends reports when g completes or fails, given the server's queue time;
+// finite is false for a generation that never does. It is the one place
+// that says so, for both polls and Stats.
+func (g *generation) ends(queue time.Duration) (end time.Time, finite bool) {
+	if g.never {
+		return time.Time{}, false
+	}
+	// Adding to a time cannot overflow as queue+genTime could with a huge
+	// sim:gen.
+	return g.submitted.Add(queue).Add(g.genTime), true
+}
+
 // directives are the per-generation behaviours chosen in the prompt.
 type directives struct {
 	fail   bool          // sim:error
@@ -106,8 +118,9 @@ const (
 	failureMessage = "The prompt or image was flagged by content moderation."
 )
 
-// report says how g stands in phase p; base is where videos are served.
-func (g *generation) report(p phase, base string) report {
+// report says how g stands in phase p; videoURL is the link to its video,
+// used only when completed.
+func (g *generation) report(p phase, videoURL string) report {
 	r := report{ID: g.id}
 	switch p {
 	case queued:
@@ -129,7 +142,7 @@ func (g *generation) report(p phase, base string) report {
 		}
 	case completed:
 		seconds := float64(g.seconds)
-		url := base + "/files/" + g.id + ".mp4"
+		url := videoURL
 		used := seconds * tokensPerSecond
 		if g.legacy {
 			r.Status = "complete"

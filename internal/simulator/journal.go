@@ -48,6 +48,7 @@ func (s *Server) load(path string) error {
 		return fmt.Errorf("open simulator journal: %w", err)
 	}
 	defer f.Close()
+	now := s.clock.Now()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var e entry
@@ -57,6 +58,10 @@ func (s *Server) load(path string) error {
 			continue
 		}
 		g, key := e.generation()
+		// Admitted at the time of the restart rather than of the submit:
+		// the peak before the restart is not known, but Active must count
+		// the generations still in progress.
+		s.active.admit(g, s.queue, now)
 		s.gens[g.id] = g
 		s.submissions++
 		s.byRequest[key]++

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -67,11 +68,20 @@ type Config struct {
 	// PublicURL is the base of video URLs; "" derives it from each poll's
 	// Host header (http://host).
 	PublicURL string
+	// VideoURLTTL is how long a video URL stays valid, on Clock, from the
+	// poll answer that handed it out; 0 or less means DefaultVideoURLTTL.
+	// Like the upstream's signed CDN links, every poll of a completed
+	// generation hands out a fresh URL, and the file route refuses an
+	// expired or forged one with 403 (see the package documentation).
+	VideoURLTTL time.Duration
 	// Log defaults to discarding.
 	Log *slog.Logger
 	// Journal, when set, is a file where accepted generations are kept, so
 	// polls and videos keep working after a restart. New then can fail;
-	// use Open.
+	// use Open. The key video URLs are signed with is kept beside it, in
+	// Journal+".key" (mode 0600), so links handed out before a restart stay
+	// valid until they expire; without a journal the key is random per
+	// Server.
 	Journal string
 }
 
@@ -115,13 +125,17 @@ type Server struct {
 	queue     time.Duration
 	gen       time.Duration
 	publicURL string
+	videoTTL  time.Duration
 	log       *slog.Logger
 	mux       *http.ServeMux
 
 	journal *os.File // nil without Config.Journal
 
+	signingKey []byte // of video URLs; set before the Server serves and never changed
+
 	mu          sync.Mutex
 	gens        map[string]*generation
+	active      inProgress
 	submissions int
 	byRequest   map[requestKey]int // accepted submits of each distinct request
 	faults      map[Endpoint][]Fault
@@ -130,16 +144,18 @@ type Server struct {
 // New returns a Server configured by cfg.
 func New(cfg Config) *Server {
 	s := &Server{
-		key:       cfg.Key,
-		clock:     cfg.Clock,
-		queue:     cfg.QueueTime,
-		gen:       cfg.GenerationTime,
-		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
-		log:       cfg.Log,
-		mux:       http.NewServeMux(),
-		gens:      make(map[string]*generation),
-		byRequest: make(map[requestKey]int),
-		faults:    make(map[Endpoint][]Fault),
+		key:        cfg.Key,
+		clock:      cfg.Clock,
+		queue:      cfg.QueueTime,
+		gen:        cfg.GenerationTime,
+		publicURL:  strings.TrimSuffix(cfg.PublicURL, "/"),
+		videoTTL:   cfg.VideoURLTTL,
+		log:        cfg.Log,
+		mux:        http.NewServeMux(),
+		signingKey: newSigningKey(),
+		gens:       make(map[string]*generation),
+		byRequest:  make(map[requestKey]int),
+		faults:     make(map[Endpoint][]Fault),
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -152,6 +168,9 @@ func New(cfg Config) *Server {
 	}
 	if s.gen <= 0 {
 		s.gen = DefaultGenerationTime
+	}
+	if s.videoTTL <= 0 {
+		s.videoTTL = DefaultVideoURLTTL
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -181,12 +200,17 @@ func New(cfg Config) *Server {
 }
 
 // Open is New with the journal at cfg.Journal loaded and opened for
-// appending.
+// appending, and the signing key kept beside it loaded or created.
 func Open(cfg Config) (*Server, error) {
 	s := New(cfg)
 	if cfg.Journal == "" {
 		return s, nil
 	}
+	key, err := s.loadKey(keyPath(cfg.Journal))
+	if err != nil {
+		return nil, err
+	}
+	s.signingKey = key
 	if err := s.load(cfg.Journal); err != nil {
 		return nil, err
 	}
@@ -224,19 +248,34 @@ func (s *Server) SubmissionsOf(req job.Request) int {
 
 // Stats sums up what the simulator has seen; tests of separate processes
 // read it from GET /stats.
+//
+// A generation is active, or in progress, from its accept until it
+// completes or fails by the simulated clock, whether or not anyone has
+// polled it since: a client notices the end only at its next poll, so the
+// generations a client such as vidgen has in flight are never fewer than
+// Active. sim:never generations stay active for good; sim:vanish ones are
+// never active, as they answer 404 from the start.
 type Stats struct {
 	Submissions int `json:"submissions"`
 	// Requests counts distinct requests accepted; Duplicated counts those
 	// accepted more than once.
 	Requests   int `json:"requests"`
 	Duplicated int `json:"duplicated"`
+	// Active counts the generations active now; PeakActive the most that
+	// were active at the same moment since the Server started. After a
+	// restart from the journal, the peak starts over from the generations
+	// still active then.
+	Active     int `json:"active"`
+	PeakActive int `json:"peak_active"`
 }
 
-// Stats reports the submission counts.
+// Stats reports the submission counts and the active generations.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Submissions: s.submissions, Requests: len(s.byRequest)}
+	s.active.prune(s.clock.Now())
+	st := Stats{Submissions: s.submissions, Requests: len(s.byRequest),
+		Active: s.active.count(), PeakActive: s.active.peak}
 	for _, n := range s.byRequest {
 		if n > 1 {
 			st.Duplicated++
@@ -428,7 +467,7 @@ func (s *Server) accept(req job.Request) *generation {
 	for _, word := range unknown {
 		s.log.Warn("ignoring unknown simulator directive", "directive", word)
 	}
-	g := &generation{id: newID(), seconds: req.Duration, submitted: s.clock.Now(), directives: d, genTime: d.gen}
+	g := &generation{id: newID(), seconds: req.Duration, directives: d, genTime: d.gen}
 	if g.genTime == 0 {
 		g.genTime = s.gen
 		if req.Duration == 10 {
@@ -441,6 +480,10 @@ func (s *Server) accept(req job.Request) *generation {
 		s.log.Error("cannot encode request", "err", err)
 	}
 	s.mu.Lock()
+	// Read under the lock, so that concurrent accepts are stamped in the
+	// order they are counted and each count is of a single moment.
+	g.submitted = s.clock.Now()
+	s.active.admit(g, s.queue, g.submitted)
 	s.gens[g.id] = g
 	s.submissions++
 	if err == nil {
@@ -474,15 +517,21 @@ func (s *Server) poll(r request) answer {
 	if !ok || g.vanish {
 		return errorAnswer(http.StatusNotFound, "NotFound", "generation not found", nil)
 	}
-	return answer{status: http.StatusOK, body: g.report(s.phase(g), s.baseURL(r.Request))}
+	p := s.phase(g)
+	var videoURL string
+	if p == completed {
+		videoURL = s.videoURL(s.baseURL(r.Request), g.id)
+	}
+	return answer{status: http.StatusOK, body: g.report(p, videoURL)}
 }
 
 func (s *Server) phase(g *generation) phase {
-	elapsed := s.clock.Now().Sub(g.submitted)
+	now := s.clock.Now()
+	end, finite := g.ends(s.queue)
 	switch {
-	case elapsed < s.queue:
+	case now.Before(g.submitted.Add(s.queue)):
 		return queued
-	case g.never || elapsed < s.queue+g.genTime:
+	case !finite || now.Before(end):
 		return generating
 	case g.fail:
 		return failed
@@ -502,11 +551,22 @@ func (s *Server) baseURL(r *http.Request) string {
 }
 
 // serveFile serves the sample video for completed generations only, with
-// Range support so players can seek.
+// Range support so players can seek. As a CDN does, it first refuses with
+// 403 a link that is unsigned, forged or expired, whatever it points at.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".mp4")
+	if !ok {
+		// Links are signed for ID.mp4 only: any other name is a forgery,
+		// even with the query of a genuine link.
+		s.deny(w, &linkError{message: "Access Denied"})
+		return
+	}
+	if err := s.checkLink(id, r.URL.Query()); err != nil {
+		s.deny(w, err)
+		return
+	}
 	g, found := s.lookup(id)
-	if !ok || !found || g.vanish || s.phase(g) != completed {
+	if !found || g.vanish || s.phase(g) != completed {
 		writeError(w, http.StatusNotFound, "NotFound", "no such video", nil)
 		return
 	}
@@ -559,13 +619,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(marshal(v))
 }
 
+// marshal encodes v as a line of JSON. Like most servers it leaves <, >
+// and & alone, so the & of a video URL's query reads as such.
 func marshal(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		// Every body here is built from plain strings and numbers.
 		panic(fmt.Sprintf("simulator: encode response: %v", err))
 	}
-	return append(b, '\n')
+	return b.Bytes()
 }
 
 // newID returns a random UUID version 4.

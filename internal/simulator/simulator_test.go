@@ -281,8 +281,9 @@ func TestStatusFollowsTheClock(t *testing.T) {
 	got := f.poll(t, five)
 	var v video
 	decode(t, got.Video, &v)
-	if want := "http://example.com/files/" + five + ".mp4"; v.URL != want || v.Duration != 5 {
-		t.Errorf("video = %+v, want %s lasting 5 s", v, want)
+	wantLink(t, v.URL, "http://example.com/files/"+five+".mp4", f.clock.Now().Add(DefaultVideoURLTTL))
+	if v.Duration != 5 {
+		t.Errorf("video = %+v, want one lasting 5 s", v)
 	}
 	if string(got.Error) != "null" {
 		t.Errorf("error = %s, want null", got.Error)
@@ -309,7 +310,7 @@ func TestInProgressShape(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	c := clock.NewManual(t0)
-	sim := New(Config{Clock: c, QueueTime: -1, GenerationTime: time.Minute, PublicURL: "https://cdn.test/"})
+	sim := New(Config{Clock: c, QueueTime: -1, GenerationTime: time.Minute, PublicURL: "https://cdn.test/", VideoURLTTL: 10 * time.Minute})
 	f := fixture{sim: sim, clock: c}
 	id := f.submit(t, validReq)
 	if got := f.poll(t, id).Status; got != "generating" {
@@ -319,9 +320,10 @@ func TestConfig(t *testing.T) {
 	got := f.poll(t, id)
 	var v video
 	decode(t, got.Video, &v)
-	if got.Status != "completed" || v.URL != "https://cdn.test/files/"+id+".mp4" {
-		t.Fatalf("got %+v, want completed at the public URL", got)
+	if got.Status != "completed" {
+		t.Fatalf("got %+v, want completed", got)
 	}
+	wantLink(t, v.URL, "https://cdn.test/files/"+id+".mp4", t0.Add(11*time.Minute))
 }
 
 func TestDirectives(t *testing.T) {
@@ -351,9 +353,10 @@ func TestDirectives(t *testing.T) {
 			check: func(t *testing.T, last pollResult) {
 				var urls []string
 				decode(t, last.Video, &urls)
-				if len(urls) != 1 || !strings.HasSuffix(urls[0], last.ID+".mp4") {
-					t.Errorf("video = %s, want an array of one URL", last.Video)
+				if len(urls) != 1 {
+					t.Fatalf("video = %s, want an array of one URL", last.Video)
 				}
+				wantLink(t, urls[0], "http://example.com/files/"+last.ID+".mp4", t0.Add(28*time.Second+DefaultVideoURLTTL))
 				if last.Duration == nil || *last.Duration != 5 {
 					t.Errorf("top-level duration = %v, want 5", last.Duration)
 				}
@@ -459,13 +462,14 @@ func TestFiles(t *testing.T) {
 	id := f.submit(t, validReq)
 	failing := f.submit(t, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:error"}`)
 	vanished := f.submit(t, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:vanish"}`)
-	file := "/files/" + id + ".mp4"
 
-	if w := f.call(t, http.MethodGet, file, "", ""); w.Code != http.StatusNotFound {
+	// A genuine link, which no poll hands out before completion.
+	if w := f.call(t, http.MethodGet, f.sim.videoURL("", id), "", ""); w.Code != http.StatusNotFound || errorOf(t, w).Name != "NotFound" {
 		t.Fatalf("before completion: status %d, want 404", w.Code)
 	}
 	f.clock.Advance(time.Hour)
 
+	file := f.videoURL(t, id)
 	w := f.call(t, http.MethodGet, file, "", "")
 	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "video/mp4" || w.Body.String() != sampleMP4 {
 		t.Fatalf("full file: status %d, type %q, %d bytes", w.Code, w.Header().Get("Content-Type"), w.Body.Len())
@@ -483,15 +487,24 @@ func TestFiles(t *testing.T) {
 		t.Fatalf("range: status %d, Content-Range %q, body %q", w.Code, w.Header().Get("Content-Range"), w.Body)
 	}
 
+	// Signed links to videos that do not exist.
 	for _, target := range []string{
-		"/files/" + failing + ".mp4",
-		"/files/" + vanished + ".mp4",
-		"/files/" + id + ".mov",
-		"/files/" + id,
-		"/files/unknown.mp4",
+		f.sim.videoURL("", failing),
+		f.sim.videoURL("", vanished),
+		f.sim.videoURL("", "unknown"),
 	} {
 		if w := f.call(t, http.MethodGet, target, "", ""); w.Code != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", target, w.Code)
+		}
+	}
+	// Other names, even with the query of a genuine link, are forgeries.
+	query := file[strings.Index(file, "?"):]
+	for _, target := range []string{
+		"/files/" + id + ".mov" + query,
+		"/files/" + id + query,
+	} {
+		if w := f.call(t, http.MethodGet, target, "", ""); w.Code != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", target, w.Code)
 		}
 	}
 }

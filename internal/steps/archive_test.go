@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestPollArchivesTheVideo(t *testing.T) {
 	out := e.poll(e.h, steps.Input{JobID: j.ID})
 	wantOutput(t, out, steps.Output{JobID: j.ID, Status: job.Completed, Submitted: true})
 	got := e.get(j.ID)
-	if got.Video == nil || got.Video.Key != "videos/"+j.ID+".mp4" || got.Video.URL != e.srv.URL+"/files/"+got.UpstreamID+".mp4" {
+	if got.Video == nil || got.Video.Key != "videos/"+j.ID+".mp4" || !strings.HasPrefix(got.Video.URL, e.srv.URL+"/files/"+got.UpstreamID+".mp4?expires=") {
 		t.Fatalf("Video = %+v, want the upstream URL and key videos/%s.mp4", got.Video, j.ID)
 	}
 	r, ct, err := files.Open(t.Context(), got.Video.Key)

@@ -286,7 +286,7 @@ func TestGenerations(t *testing.T) {
 				t.Fatalf("video = %+v, want one: %v", g.Video, tt.video)
 			}
 			if tt.video {
-				if !strings.HasSuffix(g.Video.URL, "/files/"+id+".mp4") || !equalPtr(g.Video.Duration, tt.duration) {
+				if !strings.Contains(g.Video.URL, "/files/"+id+".mp4?expires=") || !equalPtr(g.Video.Duration, tt.duration) {
 					t.Errorf("video = %s lasting %v", g.Video.URL, deref(g.Video.Duration))
 				}
 			}
