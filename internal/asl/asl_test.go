@@ -211,7 +211,8 @@ func TestEmptyInputIsObject(t *testing.T) {
 }
 
 func TestIntrinsics(t *testing.T) {
-	const in = `{"name":"Ann","n":41,"s":"{\"k\":[1,2]}","obj":{"a":1,"h":"<&>"},"csv":"a,b,,c","f":1.5,"tmpl":"{} and {}"}`
+	const in = `{"name":"Ann","n":41,"s":"{\"k\":[1,2]}","obj":{"a":1,"h":"<&>"},"csv":"a,b,,c","f":1.5,"tmpl":"{} and {}",
+		"j1":{"a":{"a1":1,"a2":2},"b":2},"j2":{"a":{"a3":1},"c":3}}`
 	tests := []struct {
 		name, expr, want, wantErr string
 	}{
@@ -241,6 +242,18 @@ func TestIntrinsics(t *testing.T) {
 		{"UUID from Rand", `States.UUID()`, `"80808080-8080-4080-8080-808080808080"`, ""},
 		{"nested", `States.Format('{}-{}', States.MathAdd(1, 2), States.JsonToString(States.Array('x')))`, `"3-[\"x\"]"`, ""},
 		{"context argument", `States.Format('{}@{}', $$.State.Name, $$.Execution.Name)`, `"S@run-1"`, ""},
+		// AWS's own example: json2 wins a collision, nested objects are not merged.
+		{"JsonMerge", `States.JsonMerge($.j1, $.j2, false)`, `{"a":{"a3":1},"b":2,"c":3}`, ""},
+		{"JsonMerge reversed", `States.JsonMerge($.j2, $.j1, false)`, `{"a":{"a1":1,"a2":2},"b":2,"c":3}`, ""},
+		{"JsonMerge empty", `States.JsonMerge($.j1, States.StringToJson('{}'), false)`, `{"a":{"a1":1,"a2":2},"b":2}`, ""},
+		{"JsonMerge nested call", `States.JsonMerge($.obj, States.StringToJson($.s), false)`, `{"a":1,"h":"<&>","k":[1,2]}`, ""},
+		{"JsonMerge deep", `States.JsonMerge($.j1, $.j2, true)`, "", "States.Runtime"},
+		{"JsonMerge isDeep string", `States.JsonMerge($.j1, $.j2, 'false')`, "", "States.Runtime"},
+		{"JsonMerge isDeep null", `States.JsonMerge($.j1, $.j2, null)`, "", "States.Runtime"},
+		{"JsonMerge first not object", `States.JsonMerge($.csv, $.j2, false)`, "", "States.Runtime"},
+		{"JsonMerge second not object", `States.JsonMerge($.j1, States.Array(), false)`, "", "States.Runtime"},
+		{"JsonMerge null", `States.JsonMerge($.j1, null, false)`, "", "States.Runtime"},
+		{"JsonMerge missing path", `States.JsonMerge($.j1, $.nope, false)`, "", "States.Runtime"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,6 +262,30 @@ func TestIntrinsics(t *testing.T) {
 			out, err := runDef(t, def, in, Options{Rand: func() float64 { return 0.5 }})
 			check(t, out, err, `{"v":`+tt.want+`}`, tt.wantErr)
 		})
+	}
+}
+
+func TestJsonMergeInParameters(t *testing.T) {
+	// The merge must leave the input's objects alone: "base.$" reads one
+	// of them after the merge has used it.
+	def := single(`"Type":"Pass","Parameters":{
+		"merged.$":"States.JsonMerge($.defaults, $.job.options, false)","base.$":"$.defaults"}`)
+	in := `{"defaults":{"ratio":"16:9","duration":5,"seed":null},"job":{"options":{"duration":10,"prompt":"sea"}}}`
+	out, err := runDef(t, def, in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Compared as text: keys come out sorted, whichever object they came from.
+	want := `{"base":{"duration":5,"ratio":"16:9","seed":null},"merged":{"duration":10,"prompt":"sea","ratio":"16:9","seed":null}}`
+	if out != want {
+		t.Fatalf("output = %s, want %s", out, want)
+	}
+
+	_, err = runDef(t, single(`"Type":"Pass","Parameters":{"m.$":"States.JsonMerge($.a, $.b, true)"}`), `{"a":{},"b":{}}`, Options{})
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "States.Runtime" || !strings.Contains(e.Cause, "States.JsonMerge") ||
+		!strings.Contains(e.Cause, "deep merging is not supported") {
+		t.Fatalf("deep merge: error = %v, want States.Runtime naming the function and the reason", err)
 	}
 }
 

@@ -73,6 +73,8 @@ func TestParseRefuses(t *testing.T) {
 		{"unknown intrinsic", task(`"Parameters":{"h.$":"States.Hash($.a, 'SHA-256')"},`),
 			[]string{`state "Poll": field "Parameters": field "h.$": intrinsic function "States.Hash($.a, 'SHA-256')": function "States.Hash" is not supported`}},
 		{"intrinsic arity", task(`"Parameters":{"h.$":"States.MathAdd(1)"},`), []string{`States.MathAdd does not take 1 arguments`}},
+		{"JsonMerge without isDeep", task(`"Parameters":{"h.$":"States.JsonMerge($.a, $.b)"},`),
+			[]string{`States.JsonMerge does not take 2 arguments`}},
 		{"intrinsic open escape", task(`"Parameters":{"h.$":"States.Format('a\\b')"},`), []string{`a backslash must escape one of`}},
 		{"intrinsic syntax", task(`"Parameters":{"h.$":"States.Array(1"},`), []string{`intrinsic function "States.Array(1"`}},
 		{"ResultSelector neither path nor intrinsic", task(`"ResultSelector":{"h.$":"plain"},`),

@@ -43,13 +43,15 @@ func TestProjectStateMachines(t *testing.T) {
 				return json.RawMessage(`{"status":"generating","wait_seconds":15,"failures":0,"not_found":0}`), nil
 			}
 			return json.RawMessage(`{"status":"completed","failures":0}`), nil
+		case "${FinishFunctionArn}":
+			return json.RawMessage(`{"job":{"id":"j-1","status":"completed"},"callback":false}`), nil
 		}
 		return json.RawMessage(`{}`), nil
 	})
 	clock := newClock()
 	exe := Execution{ID: "id", Name: "job", Input: json.RawMessage(`{"job_id":"j-1"}`), StartTime: t0}
 	out, err := m.Run(context.Background(), exe, Options{Clock: clock, Invoker: inv})
-	check(t, string(out), err, `{"job_id":"j-1","step":{"status":"completed","failures":0}}`, "")
+	check(t, string(out), err, `{"id":"j-1","status":"completed"}`, "")
 
 	failPoll := invokerFunc(func(_ context.Context, resource string, _ json.RawMessage) (json.RawMessage, error) {
 		switch resource {
@@ -57,11 +59,13 @@ func TestProjectStateMachines(t *testing.T) {
 			return json.RawMessage(`{"status":"queued","submitted":true,"wait_seconds":10,"failures":0,"not_found":0}`), nil
 		case "${PollFunctionArn}":
 			return nil, &Error{Name: "TransientError", Cause: "upstream down"}
+		case "${FinishFunctionArn}":
+			return json.RawMessage(`{"job":{"id":"j-1","status":"error"},"callback":false,"error":"InternalError","cause":"{\"id\":\"j-1\"}"}`), nil
 		}
 		return json.RawMessage(`{"status":"error"}`), nil
 	})
 	_, err = m.Run(context.Background(), exe, Options{Clock: newClock(), Invoker: failPoll, Rand: func() float64 { return 0.5 }})
-	if errName(err) != "VideoGenerationFailed" {
-		t.Fatalf("error = %v, want VideoGenerationFailed", err)
+	if e, ok := err.(*Error); !ok || e.Name != "InternalError" || e.Cause != `{"id":"j-1"}` {
+		t.Fatalf("error = %v, want the job's error name and record", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -173,6 +174,8 @@ func arity(fn string) (minArgs, maxArgs int, ok bool) {
 		return 2, 2, true
 	case "States.UUID":
 		return 0, 0, true
+	case "States.JsonMerge":
+		return 3, 3, true
 	}
 	return 0, 0, false
 }
@@ -405,6 +408,8 @@ func (c *call) apply(args []any, s scope) (any, error) {
 			out[i] = p
 		}
 		return out, nil
+	case "States.JsonMerge":
+		return jsonMerge(args[0], args[1], args[2])
 	}
 	return nil, fmt.Errorf("function %s is not supported", c.fn)
 }
@@ -446,6 +451,32 @@ func format(tmpl string, escaped bool, args []any) (string, error) {
 		return "", errors.New("the format has fewer {} placeholders than arguments")
 	}
 	return b.String(), nil
+}
+
+// jsonMerge is States.JsonMerge: a shallow merge in which a key of b wins
+// over the same key of a. AWS implements only the shallow mode, so isDeep
+// must be the boolean false. The result is a new object, since a and b may
+// be objects of the input that other fields still use; their values are
+// shared, as everywhere payloads are treated as immutable.
+func jsonMerge(a, b, isDeep any) (any, error) {
+	deep, ok := isDeep.(bool)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("the third argument must be a boolean, not %s", abbrev(isDeep))
+	case deep:
+		return nil, errors.New("deep merging is not supported: the third argument must be false")
+	}
+	objA, okA := a.(map[string]any)
+	objB, okB := b.(map[string]any)
+	if !okA || !okB {
+		return nil, errors.New("the first two arguments must be JSON objects")
+	}
+	// Like every object here, the result encodes with its keys sorted, so
+	// its order does not depend on the order of a and b.
+	out := make(map[string]any, len(objA)+len(objB))
+	maps.Copy(out, objA)
+	maps.Copy(out, objB)
+	return out, nil
 }
 
 // integer converts a MathAdd argument; AWS rounds non-integers to the nearest
