@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -141,27 +142,42 @@ func (e *Engine) Resume() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read executions: %w", err)
 	}
-	for _, exe := range left {
-		e.launch(exe)
+	// Every run is registered before any starts: a resumed parent waiting
+	// for a child (startExecution.sync) must find the child running, or
+	// Wait would answer at once with the child still RUNNING on disk.
+	ctxs := make([]context.Context, len(left))
+	for i, exe := range left {
+		ctxs[i] = e.register(exe)
+	}
+	for i, exe := range left {
+		e.goRun(ctxs[i], exe)
 	}
 	return len(left), nil
 }
 
-func (e *Engine) launch(exe Execution) {
+func (e *Engine) launch(exe Execution) { e.goRun(e.register(exe), exe) }
+
+// register records exe as running in this process and returns its context.
+func (e *Engine) register(exe Execution) context.Context {
 	ctx, cancel := context.WithCancelCause(e.ctx)
-	r := &run{done: make(chan struct{}), cancel: cancel}
-	k := string(key(exe.Machine, exe.Name))
 	e.mu.Lock()
-	e.running[k] = r
+	e.running[string(key(exe.Machine, exe.Name))] = &run{done: make(chan struct{}), cancel: cancel}
 	e.mu.Unlock()
 	e.wg.Add(1)
+	return ctx
+}
+
+// goRun runs a registered execution.
+func (e *Engine) goRun(ctx context.Context, exe Execution) {
 	go func() {
 		defer e.wg.Done()
 		e.run(ctx, exe)
-		cancel(nil)
+		k := string(key(exe.Machine, exe.Name))
 		e.mu.Lock()
+		r := e.running[k]
 		delete(e.running, k)
 		e.mu.Unlock()
+		r.cancel(nil)
 		close(r.done)
 	}()
 }
@@ -178,7 +194,7 @@ func (e *Engine) run(ctx context.Context, exe Execution) {
 		return e.save(exe)
 	}
 	ae := asl.Execution{
-		ID:   "arn:aws:states:local:000000000000:execution:" + exe.Machine + ":" + exe.Name,
+		ID:   ExecutionARN(exe.Machine, exe.Name),
 		Name: exe.Name, Input: exe.Input, StartTime: exe.StartTime,
 	}
 	var (
@@ -249,6 +265,27 @@ func (e *Engine) Describe(machine, name string) (Execution, error) {
 		return json.Unmarshal(v, &exe)
 	})
 	return exe, err
+}
+
+// List returns the executions of machine, oldest first, without their
+// inputs, outputs and checkpoints (Describe has those).
+func (e *Engine) List(machine string) ([]Execution, error) {
+	var out []Execution
+	prefix := key(machine, "")
+	err := e.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte(executionsBucket)).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var exe Execution
+			if err := json.Unmarshal(v, &exe); err != nil {
+				return err
+			}
+			exe.Input, exe.Output, exe.Checkpoint = nil, nil, nil
+			out = append(out, exe)
+		}
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartTime.Before(out[j].StartTime) })
+	return out, err
 }
 
 // Wait blocks until the named execution is no longer running in this

@@ -20,34 +20,52 @@ const arnPrefix = "arn:aws:lambda:local:000000000000:function:"
 // FunctionARN is the local ARN of a function's logical id.
 func FunctionARN(logicalID string) string { return arnPrefix + logicalID }
 
+// Local ARNs of state machines and their executions: the logical id stands
+// for the deployed, stage-dependent name.
+const (
+	machineARNPrefix   = "arn:aws:states:local:000000000000:stateMachine:"
+	executionARNPrefix = "arn:aws:states:local:000000000000:execution:"
+)
+
+// StateMachineARN is the local ARN of a state machine's logical id.
+func StateMachineARN(logicalID string) string { return machineARNPrefix + logicalID }
+
+// ExecutionARN is the local ARN of an execution, $$.Execution.Id in it.
+func ExecutionARN(machine, name string) string { return executionARNPrefix + machine + ":" + name }
+
 // Functions invokes in-process handlers by function ARN, the way Lambda
 // would: the payload goes through the same aws-lambda-go JSON handling, and
 // errors come back named exactly as aws-lambda-go names them.
 type Functions struct {
-	handlers map[string]lambda.Handler // by logical id
+	handlers map[string]any // handler functions by logical id
 }
 
 // NewFunctions wraps handler functions (any signature lambda.Start takes)
 // by function logical id.
 func NewFunctions(byID map[string]any) *Functions {
-	f := &Functions{handlers: map[string]lambda.Handler{}}
+	f := &Functions{handlers: map[string]any{}}
 	for id, h := range byID {
-		f.handlers[id] = lambda.NewHandler(h)
+		f.add(id, h)
 	}
 	return f
 }
 
-func (f *Functions) add(id string, handler any) { f.handlers[id] = lambda.NewHandler(handler) }
+func (f *Functions) add(id string, handler any) { f.handlers[id] = handler }
 
 // Has reports whether a handler is registered for the logical id.
 func (f *Functions) Has(id string) bool { _, ok := f.handlers[id]; return ok }
 
 // Call invokes the function with a raw payload and returns its raw answer.
 func (f *Functions) Call(ctx context.Context, id string, payload []byte) (out []byte, err error) {
-	h, ok := f.handlers[id]
+	fn, ok := f.handlers[id]
 	if !ok {
 		return nil, &asl.Error{Name: "Lambda.ResourceNotFoundException", Cause: "function not found: " + id}
 	}
+	// A fresh lambda.Handler per call: one answers with a slice of a
+	// pooled buffer that it puts back before the caller reads it, which is
+	// safe only for Lambda's one invocation at a time, not for concurrent
+	// executions sharing the handler.
+	h := lambda.NewHandler(fn)
 	defer func() {
 		if p := recover(); p != nil {
 			err = &asl.Error{Name: errorName(p), Cause: causeJSON(fmt.Sprint(p), errorName(p))}

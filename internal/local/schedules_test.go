@@ -1,0 +1,262 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/clock"
+)
+
+func TestScheduleInput(t *testing.T) {
+	at := time.Date(2026, 11, 25, 11, 0, 0, 987_000_000, time.FixedZone("CET", 3600))
+	tests := []struct {
+		name    string
+		s       Schedule
+		want    string
+		wantErr string
+	}{
+		{name: "attributes", s: Schedule{LogicalID: "Nightly", InputTemplate: `{
+			"t": "<aws.scheduler.scheduled-time>", "id": "<aws.scheduler.execution-id>",
+			"n": <aws.scheduler.attempt-number>, "arn": "<aws.scheduler.schedule-arn>", "again": "<aws.scheduler.execution-id>"}`},
+			want: `{"t":"2026-11-25T10:00:00Z","id":"e-1","n":1,"arn":"arn:aws:scheduler:local:000000000000:schedule/default/Nightly","again":"e-1"}`},
+		{name: "no input", s: Schedule{LogicalID: "S"}, want: `{}`},
+		{name: "not JSON once filled in", s: Schedule{LogicalID: "S", InputTemplate: `{"t": <aws.scheduler.scheduled-time>}`},
+			wantErr: "Target.Input is not JSON once filled in"},
+		{name: "unresolved input", s: Schedule{LogicalID: "S", InputError: "${AWS::Region}: no local value"},
+			wantErr: "schedule S: Target.Input: ${AWS::Region}: no local value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.s.Input(at, "e-1")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrCannotFire) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("Input = %s, %v\nwant %s", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseExpression(t *testing.T) {
+	tests := []struct {
+		expr  string
+		kind  string
+		every time.Duration
+	}{
+		{"rate(1 minute)", "rate", time.Minute},
+		{"rate(15 minutes)", "rate", 15 * time.Minute},
+		{"rate(1 hour)", "rate", time.Hour},
+		{"rate(6 hours)", "rate", 6 * time.Hour},
+		{"rate(1 day)", "rate", 24 * time.Hour},
+		{"rate(7 days)", "rate", 7 * 24 * time.Hour},
+		{"cron(0 6 * * ? *)", "cron", 0},
+		{"at(2026-12-01T06:00:00)", "at", 0},
+		{"rate(1 minutes)", "", 0},
+		{"rate(-1 minutes)", "", 0},
+		{"rate(1.5 hours)", "", 0},
+		{"rate(5)", "", 0},
+		{"rate(5 weeks)", "", 0},
+		{"rate(5 minutes", "", 0},
+		{"cron(0 6 * * ?)", "", 0},
+		{"at(2026-12-01)", "", 0},
+		{"", "", 0},
+	}
+	for _, tt := range tests {
+		e, err := parseExpression(tt.expr)
+		if tt.kind == "" {
+			if err == nil || !errors.Is(err, errBadSchedule) || !strings.Contains(err.Error(), fmt.Sprintf("%q", tt.expr)) {
+				t.Errorf("parseExpression(%q) = %v, want an error naming it", tt.expr, err)
+			}
+			continue
+		}
+		if err != nil || e.kind != tt.kind || e.every != tt.every {
+			t.Errorf("parseExpression(%q) = %+v, %v; want %s every %v", tt.expr, e, err, tt.kind, tt.every)
+		}
+	}
+}
+
+// gateClock is a manual clock whose Sleep waits for the test: it reports
+// the duration asked for and returns, advancing the clock, once released.
+type gateClock struct {
+	*clock.Manual
+	asked   chan time.Duration
+	release chan struct{}
+}
+
+func (c *gateClock) Sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case c.asked <- d:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-c.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return c.Manual.Sleep(ctx, d)
+}
+
+// counter names firings e-1, e-2, ….
+type counter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *counter) next() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return fmt.Sprintf("e-%d", c.n)
+}
+
+func testSchedules() map[string]Schedule {
+	in := `{"at": "<aws.scheduler.scheduled-time>", "from": "<aws.scheduler.schedule-arn>"}`
+	return map[string]Schedule{
+		"Every20": {LogicalID: "Every20", Expression: "rate(20 minutes)", State: "ENABLED", Target: "Echo", InputTemplate: in},
+		"Hourly":  {LogicalID: "Hourly", Expression: "rate(1 hour)", State: "ENABLED", Target: "Echo", InputTemplate: in},
+		"Off":     {LogicalID: "Off", Expression: "rate(1 minute)", State: "DISABLED", Target: "Echo", InputTemplate: in},
+		"Nightly": {LogicalID: "Nightly", Expression: "cron(0 6 * * ? *)", State: "ENABLED", Target: "Echo", InputTemplate: in},
+		"Lambda":  {LogicalID: "Lambda", Expression: "rate(1 minute)", State: "ENABLED", TargetNote: "the target Fn is not a state machine"},
+		"Regional": {LogicalID: "Regional", Expression: "rate(1 minute)", State: "ENABLED", Target: "Echo",
+			InputError: "${AWS::Region}: no local value"},
+		"Gone": {LogicalID: "Gone", Expression: "rate(1 day)", State: "ENABLED", Target: "Deleted"},
+	}
+}
+
+// Run fires the ENABLED rate() schedules one period after it starts and
+// every period after, on the virtual clock, and skips what the clock jumps
+// over.
+func TestSchedulerRun(t *testing.T) {
+	te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
+	clk := &gateClock{Manual: te.clock, asked: make(chan time.Duration), release: make(chan struct{})}
+	ids := &counter{}
+	s := &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: clk, NewID: ids.next}
+	s.Schedules["Gone"] = Schedule{LogicalID: "Gone", Expression: "rate(1 day)", State: "DISABLED", Target: "Deleted"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	// fired checks the executions started since the last step.
+	seen := 0
+	fired := func(step string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			seen++
+			name := fmt.Sprintf("e-%d", seen)
+			exe, err := te.Describe("Echo", name)
+			if err != nil {
+				t.Fatalf("%s: execution %s: %v", step, name, err)
+			}
+			if got := string(exe.Input); got != w {
+				t.Errorf("%s: %s input = %s, want %s", step, name, got, w)
+			}
+		}
+		if _, err := te.Describe("Echo", fmt.Sprintf("e-%d", seen+1)); err == nil {
+			t.Fatalf("%s: more firings than %d", step, seen)
+		}
+	}
+	in := func(id string, at time.Duration) string {
+		return fmt.Sprintf(`{"at":"%s","from":"%s"}`, testStart.Add(at).Format(time.RFC3339), ScheduleARN(id))
+	}
+	steps := []struct {
+		advance time.Duration // the clock jumps ahead by itself meanwhile
+		asked   time.Duration // the next sleep Run asks for
+		fired   []string
+	}{
+		{0, 20 * time.Minute, nil},
+		{0, 20 * time.Minute, []string{in("Every20", 20*time.Minute)}},
+		{0, 20 * time.Minute, []string{in("Every20", 40*time.Minute)}},
+		{0, 20 * time.Minute, []string{in("Every20", 60*time.Minute), in("Hourly", 60*time.Minute)}},
+		// At 60 min the clock jumps 30 min: the sleep to 80 ends at 110,
+		// which fires 80 once, skips 100 and waits for 120.
+		{30 * time.Minute, 10 * time.Minute, []string{in("Every20", 80*time.Minute)}},
+		{0, 20 * time.Minute, []string{in("Every20", 120*time.Minute), in("Hourly", 120*time.Minute)}},
+	}
+	for i, st := range steps {
+		step := fmt.Sprintf("step %d", i)
+		if i > 0 {
+			te.clock.Advance(st.advance)
+			clk.release <- struct{}{}
+		}
+		if d := <-clk.asked; d != st.asked {
+			t.Fatalf("%s: Run sleeps %v, want %v", step, d, st.asked)
+		}
+		fired(step, st.fired...)
+	}
+}
+
+// Run with nothing to time returns at once.
+func TestSchedulerRunNothing(t *testing.T) {
+	te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
+	s := &Scheduler{Schedules: map[string]Schedule{"Off": testSchedules()["Off"]}, Engine: te.Engine, Clock: te.clock}
+	s.Run(context.Background())
+}
+
+func TestSchedulerFire(t *testing.T) {
+	at := testStart.Add(time.Hour)
+	tests := []struct {
+		id      string
+		wantErr error
+		msg     string
+	}{
+		{id: "Off"}, // DISABLED schedules fire on demand
+		{id: "Nightly"},
+		{id: "Every20"},
+		{id: "Nope", wantErr: ErrNoSchedule, msg: "no such schedule: Nope"},
+		{id: "Lambda", wantErr: ErrCannotFire, msg: "the target Fn is not a state machine"},
+		{id: "Regional", wantErr: ErrCannotFire, msg: "${AWS::Region}: no local value"},
+		{id: "Gone", wantErr: ErrCannotFire, msg: "does not run state machine Deleted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
+			s := &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: te.clock}
+			name, err := s.Fire(context.Background(), tt.id, at)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.msg) {
+					t.Fatalf("err = %v, want %v with %q", err, tt.wantErr, tt.msg)
+				}
+				return
+			}
+			if err != nil || !uuidV4.MatchString(name) {
+				t.Fatalf("Fire = %q, %v", name, err)
+			}
+			exe := te.wait(t, "Echo", name)
+			want := fmt.Sprintf(`{"got":{"at":"2026-11-25T11:00:00Z","from":"%s"},"name":"%s"}`, ScheduleARN(tt.id), name)
+			if exe.Status != Succeeded || string(exe.Output) != want {
+				t.Fatalf("execution = %s %s, want %s", exe.Status, exe.Output, want)
+			}
+		})
+	}
+}
+
+func TestSchedulerList(t *testing.T) {
+	s := &Scheduler{Schedules: testSchedules()}
+	got, err := json.Marshal(s.List())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[` +
+		`{"schedule":"Every20","expression":"rate(20 minutes)","state":"ENABLED","machine":"Echo","runs_automatically":true},` +
+		`{"schedule":"Gone","expression":"rate(1 day)","state":"ENABLED","machine":"Deleted","runs_automatically":true},` +
+		`{"schedule":"Hourly","expression":"rate(1 hour)","state":"ENABLED","machine":"Echo","runs_automatically":true},` +
+		`{"schedule":"Lambda","expression":"rate(1 minute)","state":"ENABLED","target_note":"the target Fn is not a state machine","runs_automatically":false,"why":"the target Fn is not a state machine"},` +
+		`{"schedule":"Nightly","expression":"cron(0 6 * * ? *)","state":"ENABLED","machine":"Echo","runs_automatically":false,"why":"cron() schedules are not timed locally; fire them on demand"},` +
+		`{"schedule":"Off","expression":"rate(1 minute)","state":"DISABLED","machine":"Echo","runs_automatically":false,"why":"it is DISABLED; fire it on demand"},` +
+		`{"schedule":"Regional","expression":"rate(1 minute)","state":"ENABLED","machine":"Echo","input_error":"${AWS::Region}: no local value","runs_automatically":false,"why":"Target.Input: ${AWS::Region}: no local value"}]`
+	if string(got) != want {
+		t.Errorf("List\n got %s\nwant %s", got, want)
+	}
+}

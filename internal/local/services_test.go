@@ -1,0 +1,361 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/clock"
+)
+
+// testStart is the manual clock's time in these tests.
+var testStart = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+// testEngine is an Engine on a manual clock whose Invoker is Services.
+type testEngine struct {
+	*Engine
+	svc   *Services
+	clock *clock.Manual
+	path  string
+	items string // the data dir ReadItems reads
+	defs  map[string]*asl.Machine
+	opts  asl.Options
+}
+
+// newTestEngine parses the definitions (logical id → ASL) and opens an
+// engine on them with handlers as its functions.
+func newTestEngine(t *testing.T, defs map[string]string, handlers map[string]any) *testEngine {
+	t.Helper()
+	machines := map[string]*asl.Machine{}
+	for id, def := range defs {
+		m, err := asl.Parse([]byte(def))
+		if err != nil {
+			t.Fatalf("parse %s: %v", id, err)
+		}
+		machines[id] = m
+	}
+	te := &testEngine{clock: clock.NewManual(testStart), path: filepath.Join(t.TempDir(), "executions.db"), items: t.TempDir(), defs: machines}
+	te.svc = &Services{Functions: NewFunctions(handlers)}
+	te.opts = asl.Options{Clock: te.clock, Invoker: te.svc, ReadItems: ReadItemsFrom(te.items)}
+	te.open(t)
+	t.Cleanup(func() { te.Close() })
+	return te
+}
+
+// open (re)opens the engine on the same database, as a restart does.
+func (te *testEngine) open(t *testing.T) {
+	t.Helper()
+	e, err := NewEngine(te.path, te.defs, te.opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	te.Engine, te.svc.Engine = e, e
+}
+
+// run starts an execution and waits for it to end.
+func (te *testEngine) run(t *testing.T, machine, name, input string) Execution {
+	t.Helper()
+	if err := te.Start(context.Background(), machine, name, json.RawMessage(input)); err != nil {
+		t.Fatal(err)
+	}
+	return te.wait(t, machine, name)
+}
+
+func (te *testEngine) wait(t *testing.T, machine, name string) Execution {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	exe, err := te.Wait(ctx, machine, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+const (
+	// echo answers with its input and its own name.
+	echoDef = `{"StartAt":"Echo","States":{"Echo":{"Type":"Pass",
+		"Parameters":{"got.$":"$","name.$":"$$.Execution.Name"},"End":true}}}`
+	failDef    = `{"StartAt":"Boom","States":{"Boom":{"Type":"Fail","Error":"Boom","Cause":"it broke"}}}`
+	timeoutDef = `{"TimeoutSeconds":1,"StartAt":"Long","States":{"Long":{"Type":"Wait","Seconds":5,"End":true}}}`
+	// blockDef runs the Block function, which tests hold up.
+	blockDef = `{"StartAt":"Block","States":{"Block":{"Type":"Task",
+		"Resource":"arn:aws:lambda:local:000000000000:function:Block","End":true}}}`
+)
+
+// parentDef runs one Task with the resource and parameters.
+func parentDef(resource, params string) string {
+	return `{"StartAt":"Child","States":{"Child":{"Type":"Task","Resource":"` + resource +
+		`","Parameters":` + params + `,"End":true}}}`
+}
+
+func arnParam(machine string) string { return `"StateMachineArn":"` + StateMachineARN(machine) + `"` }
+
+var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func TestStartExecutionIntegration(t *testing.T) {
+	const (
+		childARN = `"ExecutionArn":"arn:aws:states:local:000000000000:execution:Echo:c-1"`
+		dates    = `"StartDate":"2026-11-25T10:00:00.000Z","StateMachineArn":"arn:aws:states:local:000000000000:stateMachine:Echo",`
+	)
+	tests := []struct {
+		name     string
+		def      string // the Parent machine
+		input    string // the Parent's input
+		pre      func(t *testing.T, te *testEngine)
+		want     string // exact output of a parent that succeeds
+		wantErr  string // error name of a parent that fails
+		cause    string // a part of its cause
+		check    func(t *testing.T, te *testEngine, exe Execution)
+		children map[string]string // name → status of Echo children afterwards
+	}{
+		{name: ".sync:2 gives JSON values", input: `{"n":1}`,
+			def:  parentDef(StartExecutionSync2, `{`+arnParam("Echo")+`,"Input":{"n.$":"$.n"},"Name":"c-1"}`),
+			want: `{` + childARN + `,"Input":{"n":1},"InputDetails":{"Included":true},"Name":"c-1","Output":{"got":{"n":1},"name":"c-1"},"OutputDetails":{"Included":true},` + dates + `"Status":"SUCCEEDED","StopDate":"2026-11-25T10:00:00.000Z"}`},
+		{name: ".sync gives JSON text; Input may be a string of JSON", input: `{}`,
+			def:  parentDef(StartExecutionSync, `{`+arnParam("Echo")+`,"Input":"{\"n\": 2}","Name":"c-1"}`),
+			want: `{` + childARN + `,"Input":"{\"n\":2}","InputDetails":{"Included":true},"Name":"c-1","Output":"{\"got\":{\"n\":2},\"name\":\"c-1\"}","OutputDetails":{"Included":true},` + dates + `"Status":"SUCCEEDED","StopDate":"2026-11-25T10:00:00.000Z"}`},
+		{name: "no Input is {}", input: `{}`,
+			def:  parentDef(StartExecutionSync2, `{`+arnParam("Echo")+`,"Name":"c-1"}`),
+			want: `{` + childARN + `,"Input":{},"InputDetails":{"Included":true},"Name":"c-1","Output":{"got":{},"name":"c-1"},"OutputDetails":{"Included":true},` + dates + `"Status":"SUCCEEDED","StopDate":"2026-11-25T10:00:00.000Z"}`},
+		{name: "plain resource answers at once", input: `{}`,
+			def:      parentDef(StartExecution, `{`+arnParam("Echo")+`,"Input":{"n":3},"Name":"c-1"}`),
+			want:     `{` + childARN + `,"StartDate":"2026-11-25T10:00:00.000Z"}`,
+			children: map[string]string{"c-1": Succeeded}},
+		{name: "the same name and input again is the ended child", input: `{}`,
+			pre: func(t *testing.T, te *testEngine) { te.run(t, "Echo", "c-1", `{"n":4}`) },
+			def: parentDef(StartExecutionSync2, `{`+arnParam("Echo")+`,"Input":{"n":4},"Name":"c-1"}`),
+			want: `{` + childARN + `,"Input":{"n":4},"InputDetails":{"Included":true},"Name":"c-1","Output":{"got":{"n":4},"name":"c-1"},"OutputDetails":{"Included":true},` +
+				dates + `"Status":"SUCCEEDED","StopDate":"2026-11-25T10:00:00.000Z"}`},
+		{name: "the same name with another input", input: `{}`,
+			pre:     func(t *testing.T, te *testEngine) { te.run(t, "Echo", "c-1", `{"n":0}`) },
+			def:     parentDef(StartExecutionSync2, `{`+arnParam("Echo")+`,"Input":{"n":5},"Name":"c-1"}`),
+			wantErr: "StepFunctions.ExecutionAlreadyExistsException", cause: "execution:Echo:c-1"},
+		{name: "failed child", input: `{}`,
+			def:     parentDef(StartExecutionSync2, `{`+arnParam("Fails")+`,"Input":{"n":6},"Name":"c-1"}`),
+			wantErr: "States.TaskFailed",
+			check: func(t *testing.T, te *testEngine, exe Execution) {
+				var cause map[string]any
+				if err := json.Unmarshal([]byte(exe.Error.Cause), &cause); err != nil {
+					t.Fatalf("cause is not JSON: %v", err)
+				}
+				if cause["Status"] != "FAILED" || cause["Error"] != "Boom" || cause["Cause"] != "it broke" ||
+					cause["ExecutionArn"] != ExecutionARN("Fails", "c-1") {
+					t.Errorf("cause = %v", cause)
+				}
+			}},
+		{name: "timed-out child", input: `{}`,
+			def:     parentDef(StartExecutionSync, `{`+arnParam("Slow")+`,"Name":"c-1"}`),
+			wantErr: "States.TaskFailed", cause: `"Status":"TIMED_OUT"`},
+		{name: "unknown state machine", input: `{}`,
+			def:     parentDef(StartExecutionSync2, `{`+arnParam("Nope")+`}`),
+			wantErr: "StepFunctions.StateMachineDoesNotExistException", cause: "stateMachine:Nope"},
+		{name: "a deployed ARN is not a local one", input: `{}`,
+			def:     parentDef(StartExecutionSync2, `{"StateMachineArn":"arn:aws:states:eu-west-1:123456789012:stateMachine:Echo"}`),
+			wantErr: "StepFunctions.StateMachineDoesNotExistException"},
+		{name: "not an ARN", input: `{}`,
+			def:     parentDef(StartExecution, `{"StateMachineArn":"Echo"}`),
+			wantErr: "StepFunctions.InvalidArnException"},
+		{name: "Input string that is not JSON", input: `{}`,
+			def:     parentDef(StartExecution, `{`+arnParam("Echo")+`,"Input":"n=1"}`),
+			wantErr: "StepFunctions.InvalidExecutionInputException"},
+		{name: "invalid name", input: `{}`,
+			def:     parentDef(StartExecution, `{`+arnParam("Echo")+`,"Name":"a b"}`),
+			wantErr: "StepFunctions.InvalidNameException"},
+		{name: "no Name gives a UUID", input: `{}`,
+			def: parentDef(StartExecutionSync2, `{`+arnParam("Echo")+`,"Input":{}}`),
+			check: func(t *testing.T, te *testEngine, exe Execution) {
+				var out struct{ Name string }
+				json.Unmarshal(exe.Output, &out)
+				if !uuidV4.MatchString(out.Name) {
+					t.Errorf("child name %q is not a UUID v4", out.Name)
+				}
+			}},
+		{name: "Lambda resources go to the functions", input: `{"x":1}`,
+			def:  `{"StartAt":"F","States":{"F":{"Type":"Task","Resource":"` + FunctionARN("Double") + `","End":true}}}`,
+			want: `{"doubled":{"x":1}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			te := newTestEngine(t, map[string]string{"Parent": tt.def, "Echo": echoDef, "Fails": failDef, "Slow": timeoutDef},
+				map[string]any{"Double": func(in json.RawMessage) (any, error) { return map[string]any{"doubled": in}, nil }})
+			if tt.pre != nil {
+				tt.pre(t, te)
+			}
+			exe := te.run(t, "Parent", "p-1", tt.input)
+			switch {
+			case tt.wantErr != "":
+				if exe.Status != Failed || exe.Error == nil || exe.Error.Name != tt.wantErr || !strings.Contains(exe.Error.Cause, tt.cause) {
+					t.Fatalf("parent = %s %+v, want %s with cause containing %q", exe.Status, exe.Error, tt.wantErr, tt.cause)
+				}
+			case exe.Status != Succeeded:
+				t.Fatalf("parent = %s %+v", exe.Status, exe.Error)
+			case tt.want != "" && string(exe.Output) != tt.want:
+				t.Fatalf("parent output\n got %s\nwant %s", exe.Output, tt.want)
+			}
+			if tt.check != nil {
+				tt.check(t, te, exe)
+			}
+			for name, status := range tt.children {
+				if got := te.wait(t, "Echo", name); got.Status != status {
+					t.Errorf("child %s = %s, want %s", name, got.Status, status)
+				}
+			}
+		})
+	}
+}
+
+// blocker is a function that holds up its caller until released.
+type blocker struct {
+	entered chan string   // the input of each call, once it has begun
+	release chan struct{} // closed to let the calls return
+}
+
+func newBlocker() *blocker {
+	return &blocker{entered: make(chan string, 10), release: make(chan struct{})}
+}
+
+func (b *blocker) handle(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+	b.entered <- string(in)
+	select {
+	case <-b.release:
+		return in, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// The plain resource does not wait: the parent ends while the child still
+// runs.
+func TestStartExecutionDoesNotWait(t *testing.T) {
+	b := newBlocker()
+	te := newTestEngine(t, map[string]string{
+		"Parent":  parentDef(StartExecution, `{`+arnParam("Blocked")+`,"Input":{"n":1},"Name":"c-1"}`),
+		"Blocked": blockDef,
+	}, map[string]any{"Block": b.handle})
+	if exe := te.run(t, "Parent", "p-1", `{}`); exe.Status != Succeeded {
+		t.Fatalf("parent = %s %+v", exe.Status, exe.Error)
+	}
+	<-b.entered
+	if exe, _ := te.Describe("Blocked", "c-1"); exe.Status != Running {
+		t.Fatalf("child = %s, want RUNNING while blocked", exe.Status)
+	}
+	close(b.release)
+	if exe := te.wait(t, "Blocked", "c-1"); exe.Status != Succeeded || string(exe.Output) != `{"n":1}` {
+		t.Fatalf("child = %s %s", exe.Status, exe.Output)
+	}
+}
+
+// Stopping a parent that waits on a .sync child stops the child, as in AWS.
+func TestStoppedParentStopsSyncChild(t *testing.T) {
+	b := newBlocker()
+	te := newTestEngine(t, map[string]string{
+		"Parent":  parentDef(StartExecutionSync2, `{`+arnParam("Blocked")+`,"Name":"c-1"}`),
+		"Blocked": blockDef,
+	}, map[string]any{"Block": b.handle})
+	if err := te.Start(context.Background(), "Parent", "p-1", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-b.entered
+	te.Stop("Parent", "p-1", "by hand")
+	if exe := te.wait(t, "Parent", "p-1"); exe.Status != Aborted {
+		t.Fatalf("parent = %s", exe.Status)
+	}
+	if exe := te.wait(t, "Blocked", "c-1"); exe.Status != Aborted || !strings.Contains(exe.Error.Cause, "parent") {
+		t.Fatalf("child = %s %+v", exe.Status, exe.Error)
+	}
+}
+
+// A parent and its .sync child interrupted by a shutdown both resume on
+// restart, and the parent gets the one child's result. The child's machine
+// sorts after the parent's, so the parent resumes first.
+func TestSyncChildSurvivesRestart(t *testing.T) {
+	b := newBlocker()
+	te := newTestEngine(t, map[string]string{
+		"Parent": parentDef(StartExecutionSync2, `{`+arnParam("ZChild")+`,"Input":{"n":1},"Name":"c-1"}`),
+		"ZChild": blockDef,
+	}, map[string]any{"Block": b.handle})
+	if err := te.Start(context.Background(), "Parent", "p-1", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-b.entered
+	if err := te.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(b.release) // after the restart the child's task returns at once
+	te.open(t)
+	if n, err := te.Resume(); err != nil || n != 2 {
+		t.Fatalf("Resume = %d, %v; want both executions", n, err)
+	}
+	exe := te.wait(t, "Parent", "p-1")
+	var out struct {
+		Name   string
+		Output json.RawMessage
+		Status string
+	}
+	if err := json.Unmarshal(exe.Output, &out); exe.Status != Succeeded || err != nil || out.Name != "c-1" || string(out.Output) != `{"n":1}` {
+		t.Fatalf("parent = %s %s %+v", exe.Status, exe.Output, exe.Error)
+	}
+	if got := len(b.entered); got != 1 {
+		t.Errorf("the child's task ran %d more times after the restart, want 1", got)
+	}
+}
+
+// A distributed Map reads its items from the data dir and runs a child per
+// item with startExecution.sync:2, as the batch machine does.
+func TestMapOfChildExecutions(t *testing.T) {
+	batch := `{"StartAt":"Each","States":{"Each":{"Type":"Map",
+		"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"JSONL"},
+			"Parameters":{"Bucket":"local","Key.$":"$.key"}},
+		"ItemSelector":{"n.$":"$$.Map.Item.Value.n","name.$":"States.Format('{}-{}', $$.Execution.Name, $$.Map.Item.Index)"},
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"Run","States":{"Run":{
+			"Type":"Task","Resource":"` + StartExecutionSync2 + `",
+			"Parameters":{` + arnParam("Echo") + `,"Input":{"n.$":"$.n"},"Name.$":"$.name"},
+			"OutputPath":"$.Output.got","End":true}}},"End":true}}}`
+	te := newTestEngine(t, map[string]string{"Batch": batch, "Echo": echoDef}, nil)
+	dir := te.items
+	if err := os.MkdirAll(filepath.Join(dir, "batches"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "batches", "b1.jsonl"), []byte("{\"n\":1}\n\n{\"n\":2}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exe := te.run(t, "Batch", "b1", `{"key":"batches/b1.jsonl"}`)
+	if exe.Status != Succeeded || string(exe.Output) != `[{"n":1},{"n":2}]` {
+		t.Fatalf("batch = %s %s %+v", exe.Status, exe.Output, exe.Error)
+	}
+	for _, name := range []string{"b1-0", "b1-1"} {
+		if c, err := te.Describe("Echo", name); err != nil || c.Status != Succeeded {
+			t.Errorf("child %s: %+v %v", name, c, err)
+		}
+	}
+}
+
+func TestValidExecutionName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"job-1": true, "0b9a_x.y": true, strings.Repeat("a", 80): true, "é": true,
+		"": false, strings.Repeat("a", 81): false, "a b": false, "a/b": false, "a:b": false, "a\x00": false, "a$": false,
+	} {
+		if err := ValidExecutionName(name); (err == nil) != ok {
+			t.Errorf("ValidExecutionName(%q) = %v, want ok=%v", name, err, ok)
+		}
+	}
+}
+
+func TestServicesWithoutFunctions(t *testing.T) {
+	s := &Services{}
+	_, err := s.Invoke(context.Background(), FunctionARN("X"), json.RawMessage(`{}`))
+	var se *asl.Error
+	if !errors.As(err, &se) || se.Name != "States.Runtime" {
+		t.Fatalf("err = %v", err)
+	}
+}
