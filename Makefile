@@ -3,7 +3,7 @@
 
 SHELL         := /bin/bash
 GO            ?= go
-FUNCTIONS     := api authorizer submit poll fail reconcile
+FUNCTIONS     := api authorizer submit poll fail reconcile register finish webhook summarize
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD_DIR     := build
 LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags "-s -w"
@@ -52,7 +52,7 @@ build:
 	done
 
 # sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR.
-build-ApiFunction build-AuthorizerFunction build-SubmitFunction build-PollFunction build-FailFunction build-ReconcileFunction:
+build-ApiFunction build-AuthorizerFunction build-SubmitFunction build-PollFunction build-FailFunction build-ReconcileFunction build-RegisterFunction build-FinishFunction build-WebhookFunction build-SummarizeFunction:
 	$(eval fn := $(shell echo $(@:build-%Function=%) | tr A-Z a-z))
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(fn)
 

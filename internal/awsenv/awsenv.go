@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -32,6 +33,7 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/secret"
 	"github.com/vidgen/vidgen/internal/steps"
@@ -56,13 +58,24 @@ const (
 	// EnvVideoHosts lists, comma-separated, the hosts the upstream's video
 	// URLs may point at (archive.Archiver.AllowedHosts).
 	EnvVideoHosts = "VIDGEN_VIDEO_HOSTS"
+	// EnvWebhookSecret names the Secrets Manager secret every tenant's
+	// webhook signing secret is derived from (notify.DerivedSecrets).
+	EnvWebhookSecret = "VIDGEN_WEBHOOK_SECRET"
+	// EnvEventBus is the EventBridge bus ended jobs are announced on.
+	EnvEventBus = "VIDGEN_EVENT_BUS"
 )
 
 // Required lists the variables the function in functions/<fn> requires.
 func Required(fn string) []string {
 	switch fn {
 	case "api":
-		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvBucket}
+		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvBucket, EnvWebhookSecret}
+	case "register":
+		return []string{EnvTable, EnvDeadline, EnvBucket}
+	case "finish":
+		return []string{EnvTable, EnvEventBus}
+	case "webhook":
+		return []string{EnvTable, EnvWebhookSecret}
 	case "authorizer":
 		return []string{EnvKeysTable}
 	case "submit":
@@ -73,6 +86,8 @@ func Required(fn string) []string {
 		return []string{EnvTable}
 	case "reconcile":
 		return []string{EnvTable, EnvStateMachine}
+	case "summarize":
+		return []string{} // works on its input alone
 	}
 	return nil
 }
@@ -178,8 +193,75 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 		Blobs:    s3blob.New(bucket, env[EnvBucket]),
 		// Presigning is local computation with the function's own
 		// credentials, so the role needs s3:GetObject on the bucket.
-		Links: s3blob.NewLinks(s3.NewPresignClient(bucket), env[EnvBucket], nil),
+		Links:          s3blob.NewLinks(s3.NewPresignClient(bucket), env[EnvBucket], nil),
+		CheckCallback:  func(u string) error { return notify.CheckURL(u, false) },
+		WebhookSecrets: webhookSecrets{secret.NewCache(sm, env[EnvWebhookSecret], time.Hour, nil)},
 	}, nil
+}
+
+// Registrar builds the register function's handler, which records the jobs
+// of executions started directly.
+func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registrar, error) {
+	env, err := need(getenv, Required("register")...)
+	if err != nil {
+		return nil, err
+	}
+	deadline, err := seconds(EnvDeadline, env[EnvDeadline])
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return &steps.Registrar{
+		Store:         dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
+		Blobs:         s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
+		Clock:         clock.Real{},
+		Deadline:      deadline,
+		CheckCallback: func(u string) error { return notify.CheckURL(u, false) },
+		Log:           logger(),
+	}, nil
+}
+
+// Notifier builds the handler of the finish function (which announces
+// ended jobs on EventBridge) or the webhook function (which delivers their
+// webhooks), as fn says.
+func Notifier(ctx context.Context, fn string, getenv func(string) string) (*steps.Notifier, error) {
+	env, err := need(getenv, Required(fn)...)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	n := &steps.Notifier{
+		Store: dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
+		Log:   logger(),
+	}
+	switch fn {
+	case "finish":
+		n.Publisher = &notify.EventBridgePublisher{API: eventbridge.NewFromConfig(cfg), Bus: env[EnvEventBus]}
+	case "webhook":
+		// The guard refuses private, loopback and link-local receivers, at
+		// the URL and again at every connection.
+		n.Webhooks = &notify.Sender{Guard: notify.DestinationGuard{}}
+		n.Secrets = webhookSecrets{secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvWebhookSecret], time.Hour, nil)}
+	}
+	return n, nil
+}
+
+// webhookSecrets derives tenants' webhook secrets from the master secret,
+// read from Secrets Manager on first use rather than during init.
+type webhookSecrets struct{ master *secret.Cache }
+
+func (w webhookSecrets) Secret(ctx context.Context, tenant string) (string, error) {
+	master, err := w.master.Value(ctx)
+	if err != nil {
+		return "", err
+	}
+	return notify.DerivedSecrets{Master: []byte(master)}.Secret(ctx, tenant)
 }
 
 // Authorizer builds the authorizer function's handler.
@@ -232,14 +314,8 @@ type StartExecutionAPI interface {
 // state machine keeps execution names unique for 90 days, so a repeated
 // start of one job cannot run it twice.
 type Starter struct {
-	Client          ExecutionsAPI
+	Client          StartExecutionAPI
 	StateMachineARN string
-}
-
-// Stop stops a job's execution; one that is not running is success.
-func (s *Starter) Stop(ctx context.Context, execution, cause string) error {
-	x := Executions{Client: s.Client, StateMachineARN: s.StateMachineARN}
-	return x.Stop(ctx, execution, cause)
 }
 
 // Start starts an execution of jobID under name; one that already exists

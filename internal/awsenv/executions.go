@@ -15,7 +15,6 @@ import (
 type ExecutionsAPI interface {
 	StartExecutionAPI
 	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
-	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, opts ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
 }
 
 // Executions runs video_job executions by name for the reconciler.
@@ -46,16 +45,4 @@ func (x *Executions) Running(ctx context.Context, name string) (bool, error) {
 // Start starts an execution of jobID under name; one that exists is success.
 func (x *Executions) Start(ctx context.Context, name, jobID string) error {
 	return start(ctx, x.Client, x.StateMachineARN, name, jobID)
-}
-
-// Stop stops the named execution; one that is not running is success.
-func (x *Executions) Stop(ctx context.Context, name, cause string) error {
-	_, err := x.Client.StopExecution(ctx, &sfn.StopExecutionInput{
-		ExecutionArn: aws.String(x.executionARN(name)), Error: aws.String("Reconciled"), Cause: aws.String(cause),
-	})
-	var missing *sfntypes.ExecutionDoesNotExist
-	if err != nil && !errors.As(err, &missing) {
-		return fmt.Errorf("stop execution %s: %w", name, err)
-	}
-	return nil
 }

@@ -79,13 +79,20 @@ var policyFor = map[string]struct{ policy, resourceType string }{
 	awsenv.EnvCursorSecret:   {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvStateMachine:   {"StepFunctionsExecutionPolicy", "AWS::Serverless::StateMachine"},
 	awsenv.EnvBucket:         {"", "AWS::S3::Bucket"}, // by function: bucketPolicy
+	awsenv.EnvWebhookSecret:  {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
+	awsenv.EnvEventBus:       {"EventBridgePutEventsPolicy", "Parameter"},
 }
+
+// tablePolicy overrides policyFor for the jobs table where a function only
+// reads it: finish and webhook read the ended job.
+var tablePolicy = map[string]string{"finish": "DynamoDBReadPolicy", "webhook": "DynamoDBReadPolicy"}
 
 // bucketPolicy is the S3 policy template each function needs on the
 // bucket: the api function writes images and presigns links to videos
 // (which then read with its credentials), submit only reads images, poll
 // only writes videos.
-var bucketPolicy = map[string]string{"api": "S3CrudPolicy", "submit": "S3ReadPolicy", "poll": "S3WritePolicy"}
+// and register writes the images of requests started directly.
+var bucketPolicy = map[string]string{"api": "S3CrudPolicy", "submit": "S3ReadPolicy", "poll": "S3WritePolicy", "register": "S3WritePolicy"}
 
 // policyParam is the parameter naming the resource in each SAM policy
 // template.
@@ -100,6 +107,7 @@ var policyParam = map[string]string{
 	"S3ReadPolicy":                          "BucketName",
 	"S3WritePolicy":                         "BucketName",
 	"S3CrudPolicy":                          "BucketName",
+	"EventBridgePutEventsPolicy":            "EventBusName",
 }
 
 // check returns every way in which p's template disagrees with the code.
@@ -178,6 +186,9 @@ func (p *project) check() []string {
 			pf, ok := policyFor[k]
 			if !ok {
 				continue
+			}
+			if tp := tablePolicy[name]; k == awsenv.EnvTable && tp != "" {
+				pf.policy = tp
 			}
 			if k == awsenv.EnvBucket {
 				if pf.policy = bucketPolicy[name]; pf.policy == "" {
@@ -888,7 +899,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			mutate: func(t *testing.T, p *project) {
 				removeItems(p.resource("VideoJobStateMachine", "Properties", "Policies"), "LambdaInvokePolicy", "PollFunction")
 			},
-			want: []string{"VideoJobStateMachine: states [Poll] invoke PollFunction but the machine has no LambdaInvokePolicy for it"},
+			want: []string{"VideoJobStateMachine: states [Follow Poll] invoke PollFunction but the machine has no LambdaInvokePolicy for it"},
 		},
 		{
 			name: "a policy for a function never invoked",
@@ -911,6 +922,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 			want: []string{
 				"VideoJobStateMachine: DefinitionSubstitutions defines PollFunctionArn, which " + asl + " does not use",
+				"VideoJobStateMachine: state Follow invokes Lambda function arn:aws:lambda:us-east-1:123456789012:function:poll by a fixed ARN; name it through DefinitionSubstitutions",
 				"VideoJobStateMachine: state Poll invokes Lambda function arn:aws:lambda:us-east-1:123456789012:function:poll by a fixed ARN; name it through DefinitionSubstitutions",
 				"VideoJobStateMachine: has a LambdaInvokePolicy for PollFunction, which none of its states invokes",
 			},

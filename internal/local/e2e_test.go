@@ -163,13 +163,17 @@ func assertMP4(t *testing.T, url string) {
 func TestUpstreamErrorEndsJob(t *testing.T) {
 	rt := start(t, testConfig(t))
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:error"}`)
-	if exe.Status != Failed || exe.Error.Name != "VideoGenerationFailed" {
-		t.Fatalf("execution: %s %+v", exe.Status, exe.Error)
-	}
 	r := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+id, keyA, "", "")
 	errBody, _ := r.body["error"].(map[string]any)
 	if r.body["status"] != "error" || errBody == nil || errBody["name"] == "" || r.body["video"] != nil {
 		t.Fatalf("query: %s", r.raw)
+	}
+	// The execution fails with the job's own error name, and its record as
+	// the cause, for a caller's Catch.
+	var cause map[string]any
+	json.Unmarshal([]byte(exe.Error.Cause), &cause)
+	if exe.Status != Failed || exe.Error.Name != errBody["name"] || cause["id"] != id || cause["status"] != "error" {
+		t.Fatalf("execution: %s %+v", exe.Status, exe.Error)
 	}
 }
 
@@ -381,11 +385,15 @@ func TestCancelEndToEnd(t *testing.T) {
 	if r.status != 200 || r.body["status"] != "error" || r.body["error"].(map[string]any)["name"] != "Cancelled" {
 		t.Fatalf("cancel: %d %s", r.status, r.raw)
 	}
-	// The execution ends either way: stopped, or (if it polled between the
-	// record's end and the stop) finding the record final and failing.
+	// The execution finds the record final at its next step and fails with
+	// the job's error name, so a parent workflow's Catch sees Cancelled; the
+	// end is announced like any other.
 	exe, err := rt.Engine.Wait(ctx, VideoJob, id)
-	if err != nil || (exe.Status != Aborted && exe.Status != Failed) {
+	if err != nil || exe.Status != Failed || exe.Error.Name != job.ErrNameCancelled {
 		t.Fatalf("execution after cancel: %+v %v", exe, err)
+	}
+	if n := countEvents(t, rt); n != 1 {
+		t.Fatalf("%d events after the cancel, want 1", n)
 	}
 	if j, _ := rt.Store.Get(ctx, id); j.Error == nil || j.Error.Name != job.ErrNameCancelled {
 		t.Fatalf("record after cancel: %+v", j)

@@ -190,9 +190,3 @@ func (x jobExecutions) Running(_ context.Context, name string) (bool, error) {
 	}
 	return err == nil && exe.Status == Running, err
 }
-
-// Stop aborts the named execution.
-func (x jobExecutions) Stop(_ context.Context, name, cause string) error {
-	x.engine.Stop(x.machine, name, cause)
-	return nil
-}

@@ -26,9 +26,11 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/batch"
 	"github.com/vidgen/vidgen/internal/blob/fsblob"
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
@@ -79,6 +81,11 @@ type Config struct {
 
 	// Knobs of the built-in simulator, in virtual time.
 	SimQueueTime, SimGenerationTime time.Duration
+	// SimVideoURLTTL is how long the built-in simulator's video URLs stay
+	// valid after the poll that hands them out, in virtual time, as the
+	// upstream's signed CDN links expire (simulator.Config.VideoURLTTL);
+	// 0 means simulator.DefaultVideoURLTTL.
+	SimVideoURLTTL time.Duration
 
 	// VideoHosts are the hosts a real upstream's video URLs may point at
 	// (archive.Archiver.AllowedHosts); with the simulator only its own
@@ -116,6 +123,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	for name, dst := range map[string]*time.Duration{
 		"VIDGEN_JOB_DEADLINE": &c.JobDeadline, "VIDGEN_SIM_QUEUE_TIME": &c.SimQueueTime,
 		"VIDGEN_SIM_GENERATION_TIME": &c.SimGenerationTime, "VIDGEN_RECONCILE_INTERVAL": &c.ReconcileInterval,
+		"VIDGEN_SIM_VIDEO_TTL": &c.SimVideoURLTTL,
 	} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -147,6 +155,9 @@ type Runtime struct {
 	Clock *clock.Scaled
 	// Reconciler runs every Config.ReconcileInterval; tests may call Run.
 	Reconciler *reconcile.Reconciler
+	// Scheduler fires the template's enabled rate() schedules; Fire runs
+	// any schedule on demand.
+	Scheduler *Scheduler
 
 	functions *Functions
 	server    *http.Server
@@ -154,8 +165,11 @@ type Runtime struct {
 	stopLoop  context.CancelFunc
 	loopDone  chan struct{}
 	clockDone chan struct{}
+	schedDone chan struct{}
 	log       *slog.Logger
 	served    chan error
+	events    *os.File // events.jsonl, the local event bus
+	dataDir   string
 }
 
 // Start builds and starts a runtime: it listens on cfg.Addr, resumes the
@@ -182,7 +196,7 @@ func Start(cfg Config) (*Runtime, error) {
 		cfg.JobDeadline = DefaultDeadline
 	}
 
-	rt := &Runtime{Clock: clk, log: log, served: make(chan error, 1)}
+	rt := &Runtime{Clock: clk, log: log, served: make(chan error, 1), dataDir: cfg.DataDir}
 	ok := false
 	defer func() {
 		if !ok {
@@ -215,7 +229,7 @@ func Start(cfg Config) (*Runtime, error) {
 		// upstream, it outlives a restart of the runtime.
 		if rt.Simulator, err = simulator.Open(simulator.Config{
 			Key: upstreamKey, Clock: clk, PublicURL: upstreamURL,
-			QueueTime: cfg.SimQueueTime, GenerationTime: cfg.SimGenerationTime,
+			QueueTime: cfg.SimQueueTime, GenerationTime: cfg.SimGenerationTime, VideoURLTTL: cfg.SimVideoURLTTL,
 			Log: log.With("component", "simulator"), Journal: filepath.Join(cfg.DataDir, "simulator.jsonl"),
 		}); err != nil {
 			return nil, err
@@ -246,10 +260,36 @@ func Start(cfg Config) (*Runtime, error) {
 		Blobs:    blobs,
 		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},
 	}
+	// Locally webhooks may go to this machine's own network (a receiver
+	// under test, a tunnel); in AWS the guard refuses it.
+	checkCallback := func(u string) error { return notify.CheckURL(u, true) }
+	webhookKey, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "webhook.key"))
+	if err != nil {
+		return nil, err
+	}
+	webhookSecrets := notify.DerivedSecrets{Master: webhookKey}
+	// Ended jobs are announced as JSON lines in the data dir, where AWS puts
+	// them on EventBridge.
+	if rt.events, err = os.OpenFile(filepath.Join(cfg.DataDir, "events.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
+		return nil, fmt.Errorf("events log: %w", err)
+	}
+	notifier := &steps.Notifier{
+		Store: rt.Store, Publisher: &notify.LogPublisher{W: rt.events}, Secrets: webhookSecrets,
+		Webhooks: &notify.Sender{Guard: notify.DestinationGuard{AllowPrivate: true}}, // signed at wall-clock time, which receivers check
+		Log:      log.With("component", "notify"),
+	}
+	registrar := &steps.Registrar{
+		Store: rt.Store, Blobs: blobs, Clock: clk, Deadline: cfg.JobDeadline, CheckCallback: checkCallback,
+		Log: log.With("component", "steps"),
+	}
 	functions := map[string]any{
-		"SubmitFunction": stepHandlers.Submit,
-		"PollFunction":   stepHandlers.Poll,
-		"FailFunction":   stepHandlers.Fail,
+		"SubmitFunction":    stepHandlers.Submit,
+		"PollFunction":      stepHandlers.Poll,
+		"FailFunction":      stepHandlers.Fail,
+		"RegisterFunction":  registrar.Register,
+		"FinishFunction":    notifier.Finish,
+		"WebhookFunction":   notifier.Deliver,
+		"SummarizeFunction": batch.Summarize,
 	}
 	// Locally the api handler checks keys itself, with the resolver the
 	// authorizer uses in AWS; the gateway runs no authorizer.
@@ -267,11 +307,18 @@ func Start(cfg Config) (*Runtime, error) {
 	// register the api handler once the engine exists.
 	fns := NewFunctions(functions)
 	rt.functions = fns
+	// Task resources are the functions and Step Functions' own
+	// startExecution integrations; a Map's ItemReader reads the data dir
+	// where AWS reads S3 (a manifest at batches/daily.jsonl locally).
+	services := &Services{Functions: fns}
 	rt.Engine, err = NewEngine(filepath.Join(cfg.DataDir, "executions.db"), machines,
-		asl.Options{Clock: clk, Invoker: fns}, log.With("component", "engine"))
+		asl.Options{Clock: clk, Invoker: services, ReadItems: ReadItemsFrom(cfg.DataDir)}, log.With("component", "engine"))
 	if err != nil {
 		return nil, err
 	}
+	services.Engine = rt.Engine
+	rt.Scheduler = &Scheduler{Schedules: tmpl.Schedules, Engine: rt.Engine, Clock: clk, Log: log.With("component", "scheduler")}
+	mux.Handle(AdminPrefix, &Admin{Engine: rt.Engine, Scheduler: rt.Scheduler})
 	cursorKey, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "cursor.key"))
 	if err != nil {
 		return nil, err
@@ -281,7 +328,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Store:     rt.Store, Starter: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},
 		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"), Blobs: blobs,
-		Links: links,
+		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets,
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
 	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
@@ -308,6 +355,8 @@ func Start(cfg Config) (*Runtime, error) {
 	go rt.reconcileEvery(loopCtx, clk, cfg.ReconcileInterval)
 	rt.clockDone = make(chan struct{})
 	go rt.saveClock(loopCtx, clk, clockFile)
+	rt.schedDone = make(chan struct{})
+	go func() { defer close(rt.schedDone); rt.Scheduler.Run(loopCtx) }()
 	rt.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { rt.served <- rt.server.Serve(rt.ln) }()
 	ok = true
@@ -368,11 +417,7 @@ func loadMachines(t *Template) (map[string]*asl.Machine, error) {
 		}
 		text := string(def)
 		for key, sub := range sm.Substitutions {
-			value := sub.Literal
-			if sub.Function != "" {
-				value = FunctionARN(sub.Function)
-			}
-			text = strings.ReplaceAll(text, "${"+key+"}", value)
+			text = strings.ReplaceAll(text, "${"+key+"}", sub.Value())
 		}
 		if i := strings.Index(text, "${"); i >= 0 {
 			end := min(len(text), i+40)
@@ -444,6 +489,7 @@ func (rt *Runtime) Close() error {
 		rt.stopLoop()
 		<-rt.loopDone
 		<-rt.clockDone
+		<-rt.schedDone
 	}
 	if rt.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -460,6 +506,9 @@ func (rt *Runtime) Close() error {
 	}
 	if rt.Simulator != nil {
 		errs = append(errs, rt.Simulator.Close())
+	}
+	if rt.events != nil {
+		errs = append(errs, rt.events.Close())
 	}
 	return errors.Join(errs...)
 }

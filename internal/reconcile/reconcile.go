@@ -28,8 +28,6 @@ type Executions interface {
 	Running(ctx context.Context, name string) (bool, error)
 	// Start starts an execution of jobID under name.
 	Start(ctx context.Context, name, jobID string) error
-	// Stop stops the named execution if it runs.
-	Stop(ctx context.Context, name, cause string) error
 }
 
 // Clock tells the time.
@@ -108,10 +106,17 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 		if err != nil {
 			return untouched, err
 		}
-		if err := r.Executions.Stop(ctx, j.ExecutionName(), "job timed out"); err != nil {
-			r.log().Warn("stop execution of timed-out job", "job", id, "err", err)
-		}
 		r.log().Info("ended overdue job", "job", id)
+		// A running execution finds the job ended at its next step and
+		// announces it (event, webhook, its caller's result). With none, an
+		// execution is started to do just that.
+		running, err := r.Executions.Running(ctx, j.ExecutionName())
+		if err == nil && !running {
+			err = r.Executions.Start(ctx, j.AnnounceName(), id)
+		}
+		if err != nil {
+			r.log().Warn("could not have the overdue job's end announced", "job", id, "err", err)
+		}
 		return timedOut, nil
 	}
 	if now.Sub(j.CreatedAt) < r.MinAge {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,7 +22,6 @@ type executions struct {
 	runningErr error
 	startErr   error
 	started    []string
-	stopped    []string
 }
 
 func (x *executions) Running(_ context.Context, name string) (bool, error) {
@@ -33,11 +33,6 @@ func (x *executions) Start(_ context.Context, name, _ string) error {
 		return x.startErr
 	}
 	x.started = append(x.started, name)
-	return nil
-}
-
-func (x *executions) Stop(_ context.Context, name, _ string) error {
-	x.stopped = append(x.stopped, name)
 	return nil
 }
 
@@ -97,16 +92,21 @@ func TestReconciler(t *testing.T) {
 			t.Fatalf("resumes = %d", j.Resumes)
 		}
 	})
-	t.Run("past the deadline and grace: ended and stopped", func(t *testing.T) {
+	t.Run("past the deadline and grace: ended, and announced by an execution", func(t *testing.T) {
 		x := &executions{running: map[string]bool{"late": true}}
-		r, s := setup(t, x, open("late", time.Hour, -2*time.Minute), open("in-grace", time.Hour, -30*time.Second))
+		r, s := setup(t, x, open("late", time.Hour, -2*time.Minute), open("in-grace", time.Hour, -30*time.Second),
+			open("late-lost", time.Hour, -3*time.Minute))
 		x.running["in-grace"] = true
 		rep, _ := r.Run(ctx)
-		if rep.TimedOut != 1 || len(x.stopped) != 1 || x.stopped[0] != "late" {
-			t.Fatalf("report %+v, stopped %v", rep, x.stopped)
+		// The running execution of "late" announces the end at its next
+		// step; "late-lost" has none, so one is started to announce it.
+		if rep.TimedOut != 2 || !slices.Equal(x.started, []string{"late-lost-end"}) {
+			t.Fatalf("report %+v, started %v", rep, x.started)
 		}
-		if j, _ := s.Get(ctx, "late"); j.Status != job.Failed || j.Error.Name != job.ErrNameTimedOut {
-			t.Fatalf("late job: %+v", j)
+		for _, id := range []string{"late", "late-lost"} {
+			if j, _ := s.Get(ctx, id); j.Status != job.Failed || j.Error.Name != job.ErrNameTimedOut {
+				t.Fatalf("%s: %+v", id, j)
+			}
 		}
 		if j, _ := s.Get(ctx, "in-grace"); j.Status != job.Queued {
 			t.Fatalf("a job within its grace was ended: %+v", j)

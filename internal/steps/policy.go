@@ -43,3 +43,17 @@ func (p Policy) First(j job.Job, now time.Time) int {
 func (p Policy) Next(j job.Job, now time.Time) int {
 	return clampToDeadline(max(p.Interval, time.Second), j, now)
 }
+
+// watchOverdue is the wait between reads of a followed job past its
+// deadline: its own execution or the reconciler is about to end it, and
+// polling faster would only cost transitions.
+const watchOverdue = 30 * time.Second
+
+// Watch is the wait in seconds before a follower reads j's record again.
+func (p Policy) Watch(j job.Job, now time.Time) int {
+	d := max(p.Interval, time.Second)
+	if !now.Before(j.Deadline) {
+		d = watchOverdue
+	}
+	return int(d.Round(time.Second).Seconds())
+}

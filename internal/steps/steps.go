@@ -55,6 +55,9 @@ type Input struct {
 	// NotFound counts consecutive 404s from the upstream, apart from other
 	// failures: only a generation the upstream keeps denying has vanished.
 	NotFound int `json:"not_found,omitempty"`
+	// Watch makes Poll only read the record: the execution follows a job
+	// another execution drives (see Registrar.Register).
+	Watch bool `json:"watch,omitempty"`
 }
 
 // Output tells the state machine what to do next.
@@ -223,6 +226,9 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 		return h.done(j), nil
 	}
 	now := h.Clock.Now()
+	if in.Watch {
+		return Output{JobID: j.ID, Status: j.Status, Submitted: j.UpstreamID != "", WaitSeconds: h.Policy.Watch(j, now)}, nil
+	}
 	if !now.Before(j.Deadline) {
 		return h.end(ctx, j, job.ErrNameTimedOut, fmt.Sprintf("the upstream did not finish by the job's deadline (%s)", j.Deadline.Format(time.RFC3339)))
 	}

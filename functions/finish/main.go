@@ -1,0 +1,20 @@
+// Command finish is the video_job step that announces an ended job on
+// EventBridge and shapes the execution's result.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+func main() {
+	n, err := awsenv.Notifier(context.Background(), "finish", os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(n.Finish)
+}

@@ -1,0 +1,20 @@
+// Command register is the video_job step that records the job of an
+// execution started directly, by another workflow or a batch.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+func main() {
+	r, err := awsenv.Registrar(context.Background(), os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(r.Register)
+}

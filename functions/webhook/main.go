@@ -1,0 +1,20 @@
+// Command webhook is the webhook state machine's step: one signed delivery
+// attempt of an ended job to its callback_url.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+func main() {
+	n, err := awsenv.Notifier(context.Background(), "webhook", os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(n.Deliver)
+}

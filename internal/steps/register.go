@@ -1,0 +1,124 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// DefaultTenant owns the jobs of direct starts that name no tenant.
+const DefaultTenant = "workflow"
+
+// Registry is the part of a job store Register uses.
+type Registry interface {
+	Create(ctx context.Context, j job.Job) error
+	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
+}
+
+// Registrar records the jobs of executions started directly, by another
+// workflow or a batch, rather than through the API: their input is the
+// request itself.
+type Registrar struct {
+	Store    Registry
+	Blobs    blob.Putter // takes data-URI images too large for a record
+	Clock    Clock
+	Deadline time.Duration // how long a job may take before it ends as TimedOut
+	// CheckCallback validates callback_url; nil refuses the field.
+	CheckCallback func(string) error
+	Log           *slog.Logger
+}
+
+// RegisterInput is what the state machine hands Register: its own input, as
+// the caller gave it, and its execution name, which becomes the job id.
+type RegisterInput struct {
+	Request   json.RawMessage `json:"request"`
+	Execution string          `json:"execution"`
+}
+
+// Registration starts the job loop. Follow is set when the idempotency key
+// named a job that already exists: the execution then waits for that job
+// to end instead of submitting a second one.
+type Registration struct {
+	JobID  string `json:"job_id"`
+	Follow bool   `json:"follow"`
+	Step   Output `json:"step"`
+}
+
+// IdempotencyKeyReusedError is a direct start whose idempotency key was
+// used with a different request within job.IdempotencyTTL. Its type name is
+// the error name a caller's Catch sees.
+type IdempotencyKeyReusedError struct{ Key string }
+
+func (e *IdempotencyKeyReusedError) Error() string {
+	return fmt.Sprintf("idempotency key %q was used with a different request in the last %s; use a new key", e.Key, job.IdempotencyTTL)
+}
+
+// Register validates the request and records its job under the execution's
+// name. A bad request fails with *job.ValidationError (error name
+// ValidationError) naming every bad field, and records nothing. Running it
+// again for the same execution is harmless.
+func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registration, error) {
+	if in.Execution == "" {
+		return Registration{}, errors.New("input has no execution name")
+	}
+	if msg := job.CheckID(in.Execution); msg != "" {
+		return Registration{}, &job.ValidationError{Fields: []job.FieldError{{Field: "execution name", Message: msg}}}
+	}
+	sub, err := job.ParseSubmission(in.Request, job.ParseOptions{CheckCallback: r.CheckCallback, Direct: true})
+	if err != nil {
+		return Registration{}, err
+	}
+	now := r.Clock.Now().UTC()
+	j := job.Job{
+		ID: in.Execution, Tenant: sub.Tenant, Status: job.Queued, Request: sub.Request,
+		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(r.Deadline),
+		CallbackURL: sub.CallbackURL, Batch: sub.Batch,
+	}
+	if j.Tenant == "" {
+		j.Tenant = DefaultTenant
+	}
+	if r.Blobs != nil {
+		if j.Request, err = blob.Offload(ctx, r.Blobs, j.ID, sub.Request); err != nil {
+			return Registration{}, &TransientError{Err: fmt.Errorf("offload images: %w", err)}
+		}
+	}
+	reg := Registration{JobID: j.ID, Step: Output{JobID: j.ID, Status: job.Queued}}
+	if sub.IdempotencyKey == "" {
+		// The execution name is unique, so a job under it can only be this
+		// execution's own, recorded by an attempt whose answer was lost.
+		if err := r.Store.Create(ctx, j); err != nil && !errors.Is(err, job.ErrExists) {
+			return Registration{}, &TransientError{Err: err}
+		}
+		r.log().Info("job registered", "job", j.ID, "tenant", j.Tenant)
+		return reg, nil
+	}
+	claim := job.Claim{Tenant: j.Tenant, Key: sub.IdempotencyKey, RequestHash: sub.Hash(), JobID: j.ID,
+		ExpiresAt: now.Add(job.IdempotencyTTL).Truncate(time.Second)}
+	won, err := r.Store.CreateClaimed(ctx, j, claim, now)
+	switch {
+	case errors.Is(err, job.ErrExists):
+		return reg, nil // this execution's own job, recorded before
+	case err != nil:
+		return Registration{}, &TransientError{Err: err}
+	case won.JobID == j.ID:
+		r.log().Info("job registered", "job", j.ID, "tenant", j.Tenant)
+		return reg, nil
+	case won.RequestHash != claim.RequestHash:
+		return Registration{}, &IdempotencyKeyReusedError{Key: sub.IdempotencyKey}
+	}
+	r.log().Info("idempotency key names an existing job; following it", "execution", in.Execution, "job", won.JobID)
+	return Registration{JobID: won.JobID, Follow: true, Step: Output{JobID: won.JobID, Status: job.Queued}}, nil
+}
+
+func (r *Registrar) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.Default()
+	}
+	return r.Log
+}
