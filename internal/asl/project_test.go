@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -67,5 +69,38 @@ func TestProjectStateMachines(t *testing.T) {
 	_, err = m.Run(context.Background(), exe, Options{Clock: newClock(), Invoker: failPoll, Rand: func() float64 { return 0.5 }})
 	if e, ok := err.(*Error); !ok || e.Name != "InternalError" || e.Cause != `{"id":"j-1"}` {
 		t.Fatalf("error = %v, want the job's error name and record", err)
+	}
+}
+
+// TestBatchItemProcessorsAgree checks that video_batch's two Maps (inline
+// list and S3 manifest) process an item alike: state names must be unique
+// across a machine, so the manifest's copy prefixes each with "Manifest".
+func TestBatchItemProcessorsAgree(t *testing.T) {
+	def, err := os.ReadFile("../../statemachine/video_batch.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		States map[string]struct {
+			ItemProcessor json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(def, &m); err != nil {
+		t.Fatal(err)
+	}
+	inline, manifest := string(m.States["RunInline"].ItemProcessor), string(m.States["RunManifest"].ItemProcessor)
+	if inline == "" || manifest == "" {
+		t.Fatal("video_batch has no RunInline or RunManifest item processor")
+	}
+	var names struct{ States map[string]json.RawMessage }
+	json.Unmarshal([]byte(inline), &names)
+	for name := range names.States {
+		manifest = strings.ReplaceAll(manifest, `"Manifest`+name+`"`, `"`+name+`"`)
+	}
+	var a, b any
+	json.Unmarshal([]byte(inline), &a)
+	json.Unmarshal([]byte(manifest), &b)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("the item processors differ beyond the Manifest prefix:\ninline   %s\nmanifest %s", inline, manifest)
 	}
 }
