@@ -4,6 +4,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -56,7 +57,9 @@ func (s *Store) Close() error { return s.db.Close() }
 // handle hold it. Closing the Store closes it.
 func (s *Store) DB() *bolt.DB { return s.db }
 
-// Create stores a new job, failing with job.ErrExists if its id is taken.
+// Create stores a new job, failing with job.ErrExists if its id is taken by
+// another record. Writing the very same record again succeeds, as a retried
+// write must (see storetest).
 func (s *Store) Create(ctx context.Context, j job.Job) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -67,7 +70,10 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(jobsBucket))
-		if b.Get([]byte(j.ID)) != nil {
+		if old := b.Get([]byte(j.ID)); old != nil {
+			if bytes.Equal(old, data) {
+				return nil
+			}
 			return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
 		}
 		return b.Put([]byte(j.ID), data)

@@ -73,6 +73,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		if err := s.Create(ctx, sample("j1")); err != nil {
 			t.Fatal(err)
 		}
+		// The same record again is a retried write whose answer was lost.
+		if err := s.Create(ctx, sample("j1")); err != nil {
+			t.Fatalf("the same record again: %v, want success", err)
+		}
 		other := sample("j1")
 		other.Tenant = "tenantB"
 		if err := s.Create(ctx, other); !errors.Is(err, job.ErrExists) {
@@ -98,7 +102,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 			t.Fatal(err)
 		}
 		at := t0.Add(time.Minute)
-		j, err := s.Update(ctx, "j1", job.Change{At: at, Status: job.Generating, UpstreamID: "up-1", CountPoll: true})
+		j, err := s.Update(ctx, "j1", job.Change{At: at, Status: job.Generating, UpstreamID: "up-1", Polls: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +126,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		for _, c := range []job.Change{
 			job.Fail(at.Add(2*time.Minute), job.ErrNameCancelled, "late"),
 			{At: at.Add(2 * time.Minute), Status: job.Completed, Video: &job.Video{URL: "https://other"}},
-			{At: at.Add(2 * time.Minute), CountPoll: true},
+			{At: at.Add(2 * time.Minute), Polls: 1},
 		} {
 			if _, err := s.Update(ctx, "j1", c); !errors.Is(err, job.ErrConflict) {
 				t.Fatalf("change of a terminal job: err = %v, want ErrConflict", err)
