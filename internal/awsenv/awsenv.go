@@ -128,7 +128,7 @@ func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.H
 	h := &steps.Handlers{
 		Store:  dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
 		Clock:  clock.Real{},
-		Policy: steps.DefaultPolicy(),
+		Policy: steps.AdaptivePolicy(),
 		Log:    log,
 	}
 	if fn == "fail" {

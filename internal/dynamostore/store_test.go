@@ -99,9 +99,9 @@ func TestUpdateMatchesApply(t *testing.T) {
 		{At: at(3), ClaimSubmit: true, ReleaseSubmit: true},
 		{At: at(4), ClaimSubmit: true},
 		{At: at(5), Status: job.Generating, UpstreamID: "up-1"},
-		{At: at(6), CountPoll: true},
-		{At: at(7), Status: job.Generating, CountPoll: true},
-		{At: at(8).Add(123456789), Status: job.Completed, CountPoll: true,
+		{At: at(6), Polls: 1},
+		{At: at(7), Status: job.Generating, Polls: 1},
+		{At: at(8).Add(123456789), Status: job.Completed, Polls: 1,
 			Video: &job.Video{URL: "https://cdn.example/v.mp4", Duration: &dur}, CreditsUsed: &credits},
 	} {
 		var err error

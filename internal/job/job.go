@@ -133,7 +133,7 @@ type Change struct {
 	Video       *Video
 	Error       *Error
 	CreditsUsed *float64
-	CountPoll   bool // increments Polls
+	Polls       int  // added to Polls: the upstream was asked this many times
 	CountResume bool // increments Resumes
 
 	ClaimSubmit   bool // records SubmitStarted = At; fails if already claimed
@@ -180,9 +180,7 @@ func (c Change) Apply(j Job) (Job, error) {
 	if c.CreditsUsed != nil {
 		j.CreditsUsed = c.CreditsUsed
 	}
-	if c.CountPoll {
-		j.Polls++
-	}
+	j.Polls += c.Polls
 	if c.CountResume {
 		j.Resumes++
 	}

@@ -22,7 +22,7 @@ func TestChangeApply(t *testing.T) {
 					t.Fatalf("got %+v", j)
 				}
 			}},
-		{name: "generating stays generating", from: Job{Status: Generating}, change: Change{At: at, Status: Generating, CountPoll: true},
+		{name: "generating stays generating", from: Job{Status: Generating}, change: Change{At: at, Status: Generating, Polls: 1},
 			check: func(t *testing.T, j Job) {
 				if j.Polls != 1 {
 					t.Fatalf("polls = %d", j.Polls)
@@ -30,7 +30,7 @@ func TestChangeApply(t *testing.T) {
 			}},
 		{name: "backwards refused", from: Job{Status: Generating}, change: Change{At: at, Status: Queued}, wantErr: true},
 		{name: "completed is final", from: Job{Status: Completed}, change: Change{At: at, Status: Failed}, wantErr: true},
-		{name: "error is final", from: Job{Status: Failed}, change: Change{At: at, CountPoll: true}, wantErr: true},
+		{name: "error is final", from: Job{Status: Failed}, change: Change{At: at, Polls: 1}, wantErr: true},
 		{name: "unknown status refused", from: Job{Status: Queued}, change: Change{At: at, Status: "done"}, wantErr: true},
 		{name: "claim once", from: Job{Status: Queued}, change: Change{At: at, ClaimSubmit: true},
 			check: func(t *testing.T, j Job) {

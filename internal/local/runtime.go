@@ -256,7 +256,7 @@ func Start(cfg Config) (*Runtime, error) {
 	links := &archive.LocalLinks{Base: rt.URL + filesPrefix, Key: linkKey, Clock: clk}
 	mux.Handle("GET "+filesPrefix+"/", http.StripPrefix(filesPrefix, links.Handler(blobs)))
 	stepHandlers := &steps.Handlers{
-		Store: rt.Store, Upstream: client, Clock: clk, Policy: steps.DefaultPolicy(), Log: log.With("component", "steps"),
+		Store: rt.Store, Upstream: client, Clock: clk, Policy: steps.AdaptivePolicy(), Log: log.With("component", "steps"),
 		Blobs:    blobs,
 		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},
 	}

@@ -497,6 +497,17 @@ func (s *Server) accept(req job.Request) *generation {
 	return g
 }
 
+// Ended reports when the generation with the upstream id ends (completes
+// or fails) on the simulator's clock; ok is false for an unknown id or one
+// that never ends. Benchmarks measure how late vidgen notices against it.
+func (s *Server) Ended(id string) (at time.Time, ok bool) {
+	g, found := s.lookup(id)
+	if !found {
+		return time.Time{}, false
+	}
+	return g.ends(s.queue)
+}
+
 func (s *Server) lookup(id string) (*generation, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -17,6 +17,9 @@ type Policy struct {
 	// BaseBackoff and MaxBackoff bound the jittered exponential backoff
 	// after transient failures.
 	BaseBackoff, MaxBackoff time.Duration
+	// Adaptive, when set, schedules polls from the generation times it
+	// learns instead of FirstPoll and Interval (see adaptive.go).
+	Adaptive *Adaptive
 }
 
 // DefaultPolicy polls first when a typical generation of that length is
@@ -30,8 +33,20 @@ func DefaultPolicy() Policy {
 	}
 }
 
+// AdaptivePolicy is what vidgen runs with: DefaultPolicy's backoff and
+// follower interval, and polls scheduled by DefaultAdaptive. make bench
+// compares it with fixed schedules (docs/performance.md).
+func AdaptivePolicy() Policy {
+	p := DefaultPolicy()
+	p.Adaptive = DefaultAdaptive()
+	return p
+}
+
 // First is the wait in seconds before the first poll of j.
 func (p Policy) First(j job.Job, now time.Time) int {
+	if p.Adaptive != nil {
+		return clampToDeadline(p.Adaptive.first(j, now), j, now)
+	}
 	d, ok := p.FirstPoll[j.Request.Duration]
 	if !ok {
 		d = p.Interval
@@ -41,7 +56,19 @@ func (p Policy) First(j job.Job, now time.Time) int {
 
 // Next is the wait in seconds before the poll after this one.
 func (p Policy) Next(j job.Job, now time.Time) int {
+	if p.Adaptive != nil {
+		return clampToDeadline(p.Adaptive.next(j, now), j, now)
+	}
 	return clampToDeadline(max(p.Interval, time.Second), j, now)
+}
+
+// Window is how long a poll of j that finds it unfinished keeps asking
+// within the same invocation, and how often; zero for a single ask.
+func (p Policy) Window(j job.Job, now time.Time) (window, every time.Duration) {
+	if p.Adaptive == nil {
+		return 0, 0
+	}
+	return p.Adaptive.window(j, now)
 }
 
 // watchOverdue is the wait between reads of a followed job past its

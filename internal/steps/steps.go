@@ -43,8 +43,12 @@ type Archiver interface {
 	Archive(ctx context.Context, jobID, sourceURL string) (key string, size int64, err error)
 }
 
-// Clock tells the time.
-type Clock interface{ Now() time.Time }
+// Clock tells the time and waits; Poll waits between asks when its policy
+// has it watch a job within one invocation.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
 
 // Input is what the state machine passes to each step.
 type Input struct {
@@ -233,6 +237,10 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 		return h.end(ctx, j, job.ErrNameTimedOut, fmt.Sprintf("the upstream did not finish by the job's deadline (%s)", j.Deadline.Format(time.RFC3339)))
 	}
 	gen, err := h.Upstream.Get(ctx, j.UpstreamID)
+	w := watched{asks: 1}
+	if err == nil {
+		gen, w = h.watch(ctx, j, gen)
+	}
 	now = h.Clock.Now()
 	if err != nil {
 		var ue *upstream.Error
@@ -252,7 +260,7 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1, NotFound: notFound}, nil
 	}
 
-	change := job.Change{At: now, CountPoll: true, CreditsUsed: gen.CreditsUsed}
+	change := job.Change{At: now, Polls: w.asks, CreditsUsed: gen.CreditsUsed}
 	switch gen.Status {
 	case job.Completed:
 		if gen.Video == nil || gen.Video.URL == "" {
@@ -287,6 +295,7 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 	default:
 		h.log().Warn("unknown upstream status, still polling", "job", j.ID, "status", gen.RawStatus)
 	}
+	before := j
 	j, err = h.Store.Update(ctx, j.ID, change)
 	if err != nil {
 		if errors.Is(err, job.ErrConflict) {
@@ -296,11 +305,79 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 		}
 		return Output{}, &TransientError{Err: err}
 	}
+	if j.Status == job.Completed {
+		h.learn(before, w, now)
+	}
 	if j.Status.Terminal() {
 		h.log().Info("job finished", "job", j.ID, "status", j.Status, "polls", j.Polls)
 		return h.done(j), nil
 	}
-	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.Next(j, now)}, nil
+	wait := max(h.Policy.Next(j, now), int(math.Ceil(w.retryAfter.Seconds())))
+	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait}, nil
+}
+
+// learn tells an adaptive policy how long the job took: the middle of the
+// span between the last ask that found it unfinished and the one that
+// found it done. A job done at its very first ask says only that it took
+// less than that, so it teaches nothing.
+func (h *Handlers) learn(j job.Job, w watched, done time.Time) {
+	a := h.Policy.Adaptive
+	if a == nil || j.SubmitStarted == nil {
+		return
+	}
+	prev := w.prevAsk
+	if prev.IsZero() {
+		if j.Polls == 0 {
+			return
+		}
+		prev = j.UpdatedAt // the previous Poll's last ask
+	}
+	a.Learner.Observe(j.Request.Model, j.Request.Duration, prev.Add(done.Sub(prev)/2).Sub(*j.SubmitStarted))
+}
+
+// watched is what a watch saw: how many answers, when the last one that
+// found the job unfinished came (zero if only the first ask was made), and
+// any wait the upstream asked for when it refused an ask.
+type watched struct {
+	asks       int
+	prevAsk    time.Time
+	retryAfter time.Duration
+}
+
+// watch keeps asking about an unfinished generation for the policy's
+// window, within this invocation, and returns the last answer. A failed ask
+// ends the watch: the caller records what it had, and the next step deals
+// with the failure, after any Retry-After the upstream sent.
+func (h *Handlers) watch(ctx context.Context, j job.Job, gen upstream.Generation) (upstream.Generation, watched) {
+	w := watched{asks: 1}
+	start := h.Clock.Now()
+	window, every := h.Policy.Window(j, start)
+	if window <= 0 || every <= 0 {
+		return gen, w
+	}
+	last := start
+	for gen.Status != job.Completed && gen.Status != job.Failed {
+		now := h.Clock.Now()
+		if now.Add(every).After(start.Add(window)) || !now.Add(every).Before(j.Deadline) {
+			break
+		}
+		if h.Clock.Sleep(ctx, every) != nil {
+			break
+		}
+		asked := h.Clock.Now()
+		next, err := h.Upstream.Get(ctx, j.UpstreamID)
+		if err != nil {
+			var ue *upstream.Error
+			if errors.As(err, &ue) {
+				w.retryAfter = ue.RetryAfter
+			}
+			h.log().Warn("ask while watching failed", "job", j.ID, "err", err)
+			break
+		}
+		gen, w.prevAsk, last = next, last, asked
+		w.asks++
+	}
+	return gen, w
 }
 
 // archive copies the finished video and returns its key, or the Output of

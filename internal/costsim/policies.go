@@ -1,0 +1,40 @@
+package costsim
+
+import (
+	"time"
+
+	"github.com/vidgen/vidgen/internal/steps"
+)
+
+// Baseline is the reference client's loop: a poll every 10 s.
+func Baseline() Policy {
+	return Policy{Name: "fixed 10 s (baseline)", New: func() steps.Policy {
+		p := steps.DefaultPolicy()
+		p.FirstPoll = map[int]time.Duration{5: 10 * time.Second, 10: 10 * time.Second}
+		p.Interval = 10 * time.Second
+		return p
+	}}
+}
+
+// Policies are the ones make bench compares: the baseline, vidgen's fixed
+// schedule before adaptive polling, the adaptive policy and variants of it
+// that lost (kept to show why the chosen one won).
+func Policies() []Policy {
+	adaptive := func(name string, edit func(a *steps.Adaptive)) Policy {
+		return Policy{Name: name, New: func() steps.Policy {
+			p := steps.AdaptivePolicy()
+			if edit != nil {
+				edit(p.Adaptive)
+			}
+			return p
+		}}
+	}
+	return []Policy{
+		Baseline(),
+		{Name: "fixed 20/35 s, then 5 s", New: steps.DefaultPolicy},
+		adaptive("adaptive (default)", nil),
+		adaptive("adaptive, ask every 1 s", func(a *steps.Adaptive) { a.Every = time.Second }),
+		adaptive("adaptive, 30 s windows", func(a *steps.Adaptive) { a.Window = 30 * time.Second }),
+		adaptive("adaptive, tail waits ≤ 30 s", func(a *steps.Adaptive) { a.MaxTail = 30 * time.Second }),
+	}
+}

@@ -1,0 +1,398 @@
+package costsim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/apikey"
+	"github.com/vidgen/vidgen/internal/archive"
+	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/blob/fsblob"
+	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local"
+	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/simulator"
+	"github.com/vidgen/vidgen/internal/steps"
+	"github.com/vidgen/vidgen/internal/upstream"
+)
+
+// Policy is a named poll policy to measure. New makes a fresh one per run,
+// so an adaptive policy starts from what it knows before any job.
+type Policy struct {
+	Name string
+	New  func() steps.Policy
+}
+
+// Config is one run.
+type Config struct {
+	Workload  Workload
+	Policy    Policy
+	Latencies Latencies
+	Template  string        // template.yaml, whose substitutions the machine gets
+	Deadline  time.Duration // per job; 30 min as deployed by default
+	Dir       string        // scratch space for the store and archived videos
+}
+
+// Usage is what a run consumed, in total.
+type Usage struct {
+	Jobs             int
+	Transitions      int
+	Invocations      int
+	GBSeconds        float64
+	WRU, RRU         int
+	UpstreamRequests int
+	S3Puts           int
+	Events           int
+	APIRequests      int
+}
+
+// Result is a run's usage, outcome and detection lags.
+type Result struct {
+	Policy   string
+	Usage    Usage
+	Statuses map[string]int // final status (or error name) → jobs
+	// Lags are, for each completed job, the time from the upstream's end
+	// to the record's completion, sorted.
+	Lags []time.Duration
+	// Simulated is how long the run took in simulated time.
+	Simulated time.Duration
+}
+
+var start = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+
+const (
+	machineID  = "VideoJobStateMachine"
+	upstreamKy = "costsim-upstream-key"
+	simHost    = "upstream.invalid"
+	tenant     = "bench"
+)
+
+// Run simulates the workload under the policy.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	r, err := newRun(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer r.close()
+	return r.run(ctx)
+}
+
+// run is one simulation's parts. Only one simulated process runs at a
+// time (clock.Events), so the counters need no lock.
+type run struct {
+	cfg     Config
+	clk     *clock.Events
+	sim     *simulator.Server
+	store   *countingStore
+	machine *asl.Machine
+	tasks   map[string]bool // names of Task states
+	fns     *local.Functions
+	api     *api.Handler
+
+	usage Usage
+	rand  *rand.Rand
+	seq   int
+	errs  []error
+}
+
+func newRun(cfg Config) (*run, error) {
+	r := &run{cfg: cfg, clk: clock.NewEvents(start), rand: rand.New(rand.NewPCG(cfg.Workload.Seed, 7))}
+	bolt, err := boltstore.Open(filepath.Join(cfg.Dir, "jobs.db"))
+	if err != nil {
+		return nil, err
+	}
+	// Durability is not what is measured; fsync would only slow the run.
+	bolt.DB().NoSync = true
+	r.store = &countingStore{Store: bolt, run: r}
+	blobs, err := fsblob.New(filepath.Join(cfg.Dir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	r.sim = simulator.New(simulator.Config{Key: upstreamKy, Clock: r.clk, QueueTime: -1, PublicURL: "http://" + simHost,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	httpClient := &http.Client{Transport: roundTrip(r.upstream)}
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	handlers := &steps.Handlers{
+		Store: r.store, Clock: r.clk, Policy: cfg.Policy.New(), Log: discard,
+		Upstream: upstream.New(upstream.Config{BaseURL: "http://" + simHost, Key: upstreamKy, HTTP: httpClient, Log: discard, Now: r.clk.Now}),
+		Rand:     r.rand.Float64,
+		Archiver: &archive.Archiver{HTTP: httpClient, Store: &countingBlobs{Store: blobs, run: r}, AllowedHosts: []string{simHost}},
+	}
+	notifier := &steps.Notifier{Store: r.store, Publisher: publisher{r}, Log: discard}
+	r.fns = local.NewFunctions(map[string]any{
+		"SubmitFunction": handlers.Submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
+		"FinishFunction": notifier.Finish,
+	})
+	if r.machine, r.tasks, err = loadMachine(cfg.Template); err != nil {
+		return nil, err
+	}
+	r.api = &api.Handler{Store: r.store, Starter: starter{r}, Clock: r.clk, Deadline: cfg.Deadline, Log: discard,
+		NewID: func() string { r.seq++; return fmt.Sprintf("job-%06d", r.seq) }}
+	return r, nil
+}
+
+func (r *run) close() { r.store.Store.Close() }
+
+// loadMachine reads video_job with the template's substitutions, and the
+// names of its Task states.
+func loadMachine(template string) (*asl.Machine, map[string]bool, error) {
+	t, err := local.LoadTemplate(template)
+	if err != nil {
+		return nil, nil, err
+	}
+	sm, ok := t.StateMachines[machineID]
+	if !ok {
+		return nil, nil, fmt.Errorf("%s has no %s", template, machineID)
+	}
+	def, err := os.ReadFile(sm.Definition)
+	if err != nil {
+		return nil, nil, err
+	}
+	text := string(def)
+	for k, sub := range sm.Substitutions {
+		text = strings.ReplaceAll(text, "${"+k+"}", sub.Value())
+	}
+	m, err := asl.Parse([]byte(text))
+	if err != nil {
+		return nil, nil, err
+	}
+	var doc struct {
+		States map[string]struct{ Type string }
+	}
+	if err := json.Unmarshal([]byte(text), &doc); err != nil {
+		return nil, nil, err
+	}
+	tasks := map[string]bool{}
+	for name, st := range doc.States {
+		tasks[name] = st.Type == "Task"
+	}
+	return m, tasks, nil
+}
+
+func (r *run) run(ctx context.Context) (Result, error) {
+	jobs := r.cfg.Workload.Generate()
+	r.clk.Go(func() {
+		for _, j := range jobs {
+			if wait := start.Add(j.Arrival).Sub(r.clk.Now()); wait > 0 {
+				r.clk.Sleep(ctx, wait)
+			}
+			r.submit(ctx, j)
+		}
+	})
+	end := r.clk.Run(ctx)
+	if err := errors.Join(r.errs...); err != nil {
+		return Result{}, err
+	}
+	res := Result{Policy: r.cfg.Policy.Name, Usage: r.usage, Statuses: map[string]int{}, Simulated: end.Sub(start)}
+	res.Usage.Jobs = len(jobs)
+	for i := range jobs {
+		j, err := r.store.Store.Get(ctx, fmt.Sprintf("job-%06d", i+1))
+		if err != nil {
+			return Result{}, err
+		}
+		key := string(j.Status)
+		if j.Error != nil {
+			key += " " + j.Error.Name
+		}
+		res.Statuses[key]++
+		if j.Status != job.Completed {
+			continue
+		}
+		if ended, ok := r.sim.Ended(j.UpstreamID); ok {
+			res.Lags = append(res.Lags, j.UpdatedAt.Sub(ended))
+		}
+	}
+	sortDurations(res.Lags)
+	return res, nil
+}
+
+// submit posts the job to the api handler as API Gateway would, after the
+// authorizer named the tenant.
+func (r *run) submit(ctx context.Context, j Job) {
+	body, _ := json.Marshal(map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg",
+		"prompt": j.Prompt(), "duration": j.Duration})
+	req := events.APIGatewayV2HTTPRequest{
+		RawPath: api.PathGenerations, Body: string(body),
+		Headers: map[string]string{"content-type": "application/json"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodPost},
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{apikey.ContextTenant: tenant}},
+		},
+	}
+	payload, _ := json.Marshal(req)
+	r.usage.APIRequests++
+	if _, err := r.invoke(ctx, "ApiFunction", payload, func(ctx context.Context, p []byte) ([]byte, error) {
+		var in events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(p, &in); err != nil {
+			return nil, err
+		}
+		resp, err := r.api.Handle(ctx, in)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("submit answered %d: %s", resp.StatusCode, resp.Body)
+		}
+		return nil, err
+	}); err != nil {
+		r.errs = append(r.errs, err)
+	}
+}
+
+// invoke runs one Lambda invocation and bills it: the simulated time it
+// took (its modelled calls advance the clock) plus its own compute.
+func (r *run) invoke(ctx context.Context, fn string, payload []byte, call func(context.Context, []byte) ([]byte, error)) ([]byte, error) {
+	began := r.clk.Now()
+	out, err := call(ctx, payload)
+	r.clk.Sleep(ctx, r.cfg.Latencies.Compute)
+	billed := math.Ceil(float64(r.clk.Now().Sub(began)) / float64(time.Millisecond))
+	r.usage.Invocations++
+	r.usage.GBSeconds += billed / 1000 * float64(PublishedPrices().LambdaMemoryMiB) / 1024
+	return out, err
+}
+
+// Invoke is the state machine's Task invoker: the functions, billed.
+func (r *run) Invoke(ctx context.Context, resource string, input json.RawMessage) (json.RawMessage, error) {
+	out, err := r.invoke(ctx, resource, input, func(ctx context.Context, p []byte) ([]byte, error) {
+		return r.fns.Invoke(ctx, resource, p)
+	})
+	return out, err
+}
+
+// execute runs one video_job execution to its end.
+func (r *run) execute(ctx context.Context, name, jobID string) {
+	input, _ := json.Marshal(map[string]string{"job_id": jobID})
+	seed := uint64(r.seq)
+	jitter := rand.New(rand.NewPCG(seed, 11))
+	inv := &counted{run: r}
+	opts := asl.Options{Clock: r.clk, Invoker: inv, Rand: jitter.Float64}
+	entered := 0
+	opts.Checkpoint = func(_ context.Context, c asl.Checkpoint) error {
+		r.usage.Transitions++
+		if r.tasks[c.State] {
+			entered++
+		}
+		return nil
+	}
+	exe := asl.Execution{ID: local.ExecutionARN(machineID, name), Name: name, Input: input, StartTime: r.clk.Now()}
+	_, err := r.machine.Run(ctx, exe, opts)
+	// A retried Task is billed a transition per attempt.
+	r.usage.Transitions += max(inv.n-entered, 0)
+	var se *asl.Error
+	if err != nil && !errors.As(err, &se) {
+		r.errs = append(r.errs, fmt.Errorf("execution %s: %w", name, err))
+	}
+}
+
+// counted counts one execution's Task invocations.
+type counted struct {
+	run *run
+	n   int
+}
+
+func (c *counted) Invoke(ctx context.Context, resource string, input json.RawMessage) (json.RawMessage, error) {
+	c.n++
+	return c.run.Invoke(ctx, resource, input)
+}
+
+// starter starts executions as processes on the simulated clock.
+type starter struct{ r *run }
+
+func (s starter) Start(ctx context.Context, name, jobID string) error {
+	s.r.clk.Go(func() { s.r.execute(context.WithoutCancel(ctx), name, jobID) })
+	return nil
+}
+
+// upstream serves a request from the simulator in process, after the
+// modelled latency.
+func (r *run) upstream(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost {
+		r.clk.Sleep(req.Context(), r.cfg.Latencies.UpstreamPost)
+	} else if !strings.Contains(req.URL.Path, "/files/") {
+		r.clk.Sleep(req.Context(), r.cfg.Latencies.UpstreamGet)
+	}
+	r.usage.UpstreamRequests++
+	// What a server receives: a body, never nil.
+	in := req.Clone(req.Context())
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	rec := httptest.NewRecorder()
+	r.sim.ServeHTTP(rec, in)
+	return rec.Result(), nil
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// publisher counts the events Finish publishes.
+type publisher struct{ r *run }
+
+func (p publisher) Publish(context.Context, notify.Event) error {
+	p.r.usage.Events++
+	return nil
+}
+
+// countingStore bills DynamoDB: a write unit per KB of the item written, a
+// read unit per 4 KB read, and the modelled latency per call.
+type countingStore struct {
+	*boltstore.Store
+	run *run
+}
+
+func units(j job.Job, per int) int {
+	b, _ := json.Marshal(j)
+	return max(1, (len(b)+per-1)/per)
+}
+
+func (s *countingStore) Create(ctx context.Context, j job.Job) error {
+	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	s.run.usage.WRU += units(j, 1024)
+	return s.Store.Create(ctx, j)
+}
+
+func (s *countingStore) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error) {
+	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	s.run.usage.WRU += 2 * (units(j, 1024) + 1) // a transaction of two items
+	return s.Store.CreateClaimed(ctx, j, c, now)
+}
+
+func (s *countingStore) Get(ctx context.Context, id string) (job.Job, error) {
+	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	j, err := s.Store.Get(ctx, id)
+	s.run.usage.RRU += units(j, 4096)
+	return j, err
+}
+
+func (s *countingStore) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
+	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	j, err := s.Store.Update(ctx, id, c)
+	s.run.usage.WRU += units(j, 1024)
+	return j, err
+}
+
+// countingBlobs bills S3 puts of archived videos.
+type countingBlobs struct {
+	*fsblob.Store
+	run *run
+}
+
+func (b *countingBlobs) PutStream(ctx context.Context, key string, body io.ReadSeeker, size int64, contentType string) error {
+	b.run.clk.Sleep(ctx, b.run.cfg.Latencies.S3Put)
+	b.run.usage.S3Puts++
+	return b.Store.PutStream(ctx, key, body, size, contentType)
+}
