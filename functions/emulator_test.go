@@ -394,21 +394,23 @@ func freePorts(n int) ([]int, error) {
 
 // functionEnv is what template.yaml sets for fn, exactly the variables
 // awsenv.Required names, pointed at this test's resources.
-func functionEnv(t *testing.T, fn string) map[string]string {
+func functionEnv(t testing.TB, fn string) map[string]string {
 	t.Helper()
 	values := map[string]string{
-		awsenv.EnvTable:          e2e.table,
-		awsenv.EnvStateMachine:   e2e.stateMachine,
-		awsenv.EnvKeysTable:      e2e.keysTable,
-		awsenv.EnvCursorSecret:   e2e.cursorSecret,
-		awsenv.EnvDeadline:       jobDeadlineSeconds,
-		awsenv.EnvUpstreamURL:    e2e.simURL,
-		awsenv.EnvUpstreamSecret: e2e.upstreamSecret,
-		awsenv.EnvPollInterval:   pollIntervalSeconds,
-		awsenv.EnvBucket:         e2e.bucket,
-		awsenv.EnvVideoHosts:     "127.0.0.1",
-		awsenv.EnvWebhookSecret:  e2e.webhookSecret,
-		awsenv.EnvEventBus:       "default",
+		awsenv.EnvTable:                e2e.table,
+		awsenv.EnvStateMachine:         e2e.stateMachine,
+		awsenv.EnvKeysTable:            e2e.keysTable,
+		awsenv.EnvCursorSecret:         e2e.cursorSecret,
+		awsenv.EnvDeadline:             jobDeadlineSeconds,
+		awsenv.EnvUpstreamURL:          e2e.simURL,
+		awsenv.EnvUpstreamSecret:       e2e.upstreamSecret,
+		awsenv.EnvPollInterval:         pollIntervalSeconds,
+		awsenv.EnvBucket:               e2e.bucket,
+		awsenv.EnvVideoHosts:           "127.0.0.1",
+		awsenv.EnvWebhookSecret:        e2e.webhookSecret,
+		awsenv.EnvEventBus:             "default",
+		awsenv.EnvMaxInFlight:          "50",
+		awsenv.EnvMaxInFlightPerTenant: "25",
 	}
 	required := awsenv.Required(fn)
 	if required == nil {
@@ -438,7 +440,7 @@ type lambda struct {
 // startFunction runs fn's bootstrap under the emulator with vars as its
 // function environment, and stops it when t ends. The emulator starts the
 // bootstrap (its init) on the first invocation.
-func startFunction(t *testing.T, fn string, vars map[string]string) *lambda {
+func startFunction(t testing.TB, fn string, vars map[string]string) *lambda {
 	t.Helper()
 	// A port found free can be taken before the emulator binds it; the
 	// emulator then exits at once and another pair of ports is tried.
@@ -453,17 +455,18 @@ func startFunction(t *testing.T, fn string, vars map[string]string) *lambda {
 	}
 }
 
-func tryStartFunction(t *testing.T, fn string, vars map[string]string) (*lambda, error) {
+func tryStartFunction(t testing.TB, fn string, vars map[string]string) (*lambda, error) {
 	t.Helper()
 	ports, err := freePorts(2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	runtimeAPI := "127.0.0.1:" + strconv.Itoa(ports[1])
 	bootstrap := e2e.bootstraps[fn]
 	cmd := exec.Command(e2e.rie,
 		"--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(ports[1]),
+		"--runtime-api-address", runtimeAPI,
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap) // Lambda's /var/task
 	// The emulator hands its own environment to the function: give it
@@ -506,20 +509,32 @@ func tryStartFunction(t *testing.T, fn string, vars map[string]string) (*lambda,
 			t.Logf("%s under the emulator printed:\n%s", fn, l.out)
 		}
 	})
-	for deadline := time.Now().Add(readyWithin); ; time.Sleep(20 * time.Millisecond) {
+	// The emulator opens its runtime API in a goroutine of its own: a
+	// bootstrap started before that listens exits with "connection
+	// refused", an init failure of the emulator's making. So wait for both.
+	for deadline := time.Now().Add(readyWithin); ; time.Sleep(5 * time.Millisecond) {
 		select {
 		case <-l.exited:
 			return l, fmt.Errorf("the emulator for %s exited before it listened:\n%s", fn, l.out)
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
+		if listens(addr) && listens(runtimeAPI) {
 			return l, nil
 		}
 		if time.Now().After(deadline) {
 			return l, fmt.Errorf("the emulator for %s did not listen on %s within %s", fn, addr, readyWithin)
 		}
 	}
+}
+
+// listens reports whether something accepts connections on addr.
+func listens(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // stop kills the emulator and the bootstrap and waits until their output
@@ -532,7 +547,7 @@ func (l *lambda) stop() {
 }
 
 // invoke posts payload to the emulator's invoke endpoint.
-func (l *lambda) invoke(t *testing.T, payload []byte) (int, []byte) {
+func (l *lambda) invoke(t testing.TB, payload []byte) (int, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), invokeWithin)
 	defer cancel()
@@ -597,7 +612,7 @@ func (l *lambda) callAPI(t *testing.T, event []byte) events.APIGatewayV2HTTPResp
 
 // loadEvent reads events/<name>, with jobID in place of the sample job id
 // when jobID is not "".
-func loadEvent(t *testing.T, name, jobID string) []byte {
+func loadEvent(t testing.TB, name, jobID string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(e2e.root, "events", name))
 	if err != nil {

@@ -104,6 +104,17 @@ type Handler struct {
 	// WebhookSecrets gives each tenant the secret its webhooks are signed
 	// with (notify.DerivedSecrets); nil answers 404 on PathWebhookSecret.
 	WebhookSecrets Secrets
+
+	// Admission caps generations in flight (internal/admission): when it
+	// is enabled a new job waits, without an execution, until admitted.
+	// Nil starts every job at once.
+	Admission Admission
+}
+
+// Admission admits waiting jobs in fair order and starts their executions.
+type Admission interface {
+	Enabled() bool
+	Admit(ctx context.Context) (int, error)
 }
 
 // Secrets gives each tenant's webhook signing secret.
@@ -223,6 +234,7 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	j := job.Job{
 		ID: h.newID(), Tenant: tenant, Status: job.Queued, Request: r,
 		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(h.Deadline), CallbackURL: sub.CallbackURL,
+		Waiting: h.Admission != nil && h.Admission.Enabled(),
 	}
 	if h.Blobs != nil {
 		// The idempotency hash below stays on r, the request as sent, so a
@@ -249,7 +261,13 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 			return h.replay(ctx, won, claim)
 		}
 	}
-	if err := h.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
+	if j.Waiting && h.Admission != nil {
+		// Admitted now if a slot is free and no one waits longer; else
+		// when a job ends. The job stays queued meanwhile.
+		if _, err := h.Admission.Admit(ctx); err != nil {
+			h.log().Error("admit waiting jobs", "job", j.ID, "err", err)
+		}
+	} else if err := h.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
 		h.log().Error("start execution", "job", j.ID, "err", err)
 		// Without an idempotency key the client's retry makes a new job, so
 		// this one must end (nothing was sent upstream). With one, the
@@ -278,7 +296,11 @@ func (h *Handler) replay(ctx context.Context, won, claim job.Claim) events.APIGa
 		h.log().Error("get replayed job", "job", won.JobID, "err", err)
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not read the job; try again")
 	}
-	if !j.Status.Terminal() {
+	if j.Waiting && h.Admission != nil {
+		if _, err := h.Admission.Admit(ctx); err != nil {
+			h.log().Error("admit waiting jobs", "job", j.ID, "err", err)
+		}
+	} else if !j.Status.Terminal() {
 		// Harmless if it runs; starts it if the first submit died between
 		// recording the job and starting it.
 		if err := h.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/dynamokeys"
@@ -63,17 +64,22 @@ const (
 	EnvWebhookSecret = "VIDGEN_WEBHOOK_SECRET"
 	// EnvEventBus is the EventBridge bus ended jobs are announced on.
 	EnvEventBus = "VIDGEN_EVENT_BUS"
+	// EnvMaxInFlight and EnvMaxInFlightPerTenant cap the generations in
+	// flight, in all and per tenant (internal/admission); 0 is no cap.
+	EnvMaxInFlight          = "VIDGEN_MAX_IN_FLIGHT"
+	EnvMaxInFlightPerTenant = "VIDGEN_MAX_IN_FLIGHT_PER_TENANT"
 )
 
 // Required lists the variables the function in functions/<fn> requires.
 func Required(fn string) []string {
 	switch fn {
 	case "api":
-		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvBucket, EnvWebhookSecret}
+		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvBucket, EnvWebhookSecret,
+			EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "register":
-		return []string{EnvTable, EnvDeadline, EnvBucket}
+		return []string{EnvTable, EnvDeadline, EnvBucket, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "finish":
-		return []string{EnvTable, EnvEventBus}
+		return []string{EnvTable, EnvEventBus, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "webhook":
 		return []string{EnvTable, EnvWebhookSecret}
 	case "authorizer":
@@ -85,7 +91,7 @@ func Required(fn string) []string {
 	case "fail":
 		return []string{EnvTable}
 	case "reconcile":
-		return []string{EnvTable, EnvStateMachine}
+		return []string{EnvTable, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "summarize":
 		return []string{} // works on its input alone
 	}
@@ -179,13 +185,20 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 	sm := secretsmanager.NewFromConfig(cfg)
 	cursor := secret.NewCache(sm, env[EnvCursorSecret], time.Hour, nil)
 	bucket := s3.NewFromConfig(cfg)
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]})
+	states := sfn.NewFromConfig(cfg)
+	admit, err := dispatcher(env, store, states)
+	if err != nil {
+		return nil, err
+	}
 	return &api.Handler{
+		Admission: admit,
 		CursorKey: func(ctx context.Context) ([]byte, error) {
 			v, err := cursor.Value(ctx)
 			return []byte(v), err
 		},
-		Store:    dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
-		Starter:  &Starter{Client: sfn.NewFromConfig(cfg), StateMachineARN: env[EnvStateMachine]},
+		Store:    store,
+		Starter:  &Starter{Client: states, StateMachineARN: env[EnvStateMachine]},
 		Keys:     keyResolver(cfg, env[EnvKeysTable]),
 		Clock:    clock.Real{},
 		Deadline: deadline,
@@ -214,8 +227,14 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]})
+	admit, err := dispatcher(env, store, sfn.NewFromConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
 	return &steps.Registrar{
-		Store:         dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
+		Admission:     admit,
+		Store:         store,
 		Blobs:         s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
 		Clock:         clock.Real{},
 		Deadline:      deadline,
@@ -236,13 +255,14 @@ func Notifier(ctx context.Context, fn string, getenv func(string) string) (*step
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	n := &steps.Notifier{
-		Store: dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
-		Log:   logger(),
-	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]})
+	n := &steps.Notifier{Store: store, Log: logger()}
 	switch fn {
 	case "finish":
 		n.Publisher = &notify.EventBridgePublisher{API: eventbridge.NewFromConfig(cfg), Bus: env[EnvEventBus]}
+		if n.Admission, err = dispatcher(env, store, sfn.NewFromConfig(cfg)); err != nil {
+			return nil, err
+		}
 	case "webhook":
 		// The guard refuses private, loopback and link-local receivers, at
 		// the URL and again at every connection.
@@ -250,6 +270,21 @@ func Notifier(ctx context.Context, fn string, getenv func(string) string) (*step
 		n.Secrets = webhookSecrets{secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvWebhookSecret], time.Hour, nil)}
 	}
 	return n, nil
+}
+
+// dispatcher admits waiting jobs of store into executions of the state
+// machine, under the caps the environment sets.
+func dispatcher(env map[string]string, store *dynamostore.Store, client StartExecutionAPI) (*admission.Dispatcher, error) {
+	var limits job.Limits
+	for name, dst := range map[string]*int{EnvMaxInFlight: &limits.Global, EnvMaxInFlightPerTenant: &limits.PerTenant} {
+		n, err := strconv.Atoi(env[name])
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%s must be a whole number ≥ 0 (0: no cap), got %q", name, env[name])
+		}
+		*dst = n
+	}
+	return &admission.Dispatcher{Store: store, Starter: &Starter{Client: client, StateMachineARN: env[EnvStateMachine]},
+		Limits: limits, Clock: clock.Real{}, Log: logger()}, nil
 }
 
 // webhookSecrets derives tenants' webhook secrets from the master secret,
@@ -295,9 +330,16 @@ func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Rec
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]})
+	states := sfn.NewFromConfig(cfg)
+	admit, err := dispatcher(env, store, states)
+	if err != nil {
+		return nil, err
+	}
 	return &reconcile.Reconciler{
-		Store:      dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
-		Executions: &Executions{Client: sfn.NewFromConfig(cfg), StateMachineARN: env[EnvStateMachine]},
+		Admission:  admit,
+		Store:      store,
+		Executions: &Executions{Client: states, StateMachineARN: env[EnvStateMachine]},
 		Clock:      clock.Real{},
 		Grace:      5 * time.Minute,
 		MinAge:     5 * time.Minute,

@@ -85,7 +85,14 @@ var policyFor = map[string]struct{ policy, resourceType string }{
 
 // tablePolicy overrides policyFor for the jobs table where a function only
 // reads it: finish and webhook read the ended job.
-var tablePolicy = map[string]string{"finish": "DynamoDBReadPolicy", "webhook": "DynamoDBReadPolicy"}
+var tablePolicy = map[string]string{"webhook": "DynamoDBReadPolicy"}
+
+// startsBySub are the functions the video_job state machine invokes that
+// also start its executions (admitting waiting jobs): a reference to the
+// machine would be circular, so their VIDGEN_STATE_MACHINE_ARN is the ARN
+// spelled out with !Sub and their policy a Statement allowing
+// states:StartExecution on exactly that ARN.
+var startsBySub = map[string]bool{"finish": true, "register": true}
 
 // bucketPolicy is the S3 policy template each function needs on the
 // bucket: the api function writes images and presigns links to videos
@@ -185,6 +192,12 @@ func (p *project) check() []string {
 		for _, k := range slices.Sorted(maps.Keys(env)) {
 			pf, ok := policyFor[k]
 			if !ok {
+				continue
+			}
+			if k == awsenv.EnvStateMachine && startsBySub[name] {
+				if !allowsStart(get(props, "Policies"), env[k]) {
+					add("%s: reads %s (%s) but has no Statement allowing states:StartExecution on it", id, k, target(env[k]))
+				}
 				continue
 			}
 			if tp := tablePolicy[name]; k == awsenv.EnvTable && tp != "" {
@@ -455,6 +468,32 @@ func statements(list *yaml.Node) []policy {
 		out = append(out, p)
 	}
 	return out
+}
+
+// allowsStart reports whether policies hold a Statement allowing
+// states:StartExecution on exactly the resource arn.
+func allowsStart(list, arn *yaml.Node) bool {
+	if list == nil {
+		return false
+	}
+	for _, item := range list.Content {
+		st := get(item, "Statement")
+		if st == nil {
+			continue
+		}
+		for _, stmt := range st.Content {
+			action, resource := get(stmt, "Action"), get(stmt, "Resource")
+			if action == nil || resource == nil || target(resource) != target(arn) {
+				continue
+			}
+			for _, a := range append([]*yaml.Node{action}, action.Content...) {
+				if a.Kind == yaml.ScalarNode && a.Value == "states:StartExecution" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // target names what an intrinsic value points at, so that values that

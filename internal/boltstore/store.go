@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,9 @@ import (
 const (
 	jobsBucket   = "jobs"
 	claimsBucket = "claims"
+	// slotsBucket counts the jobs holding a slot: in all under "total", and
+	// per tenant under "t:" + tenant.
+	slotsBucket = "slots"
 )
 
 // Store is a job store backed by one bbolt file.
@@ -39,7 +43,10 @@ func Open(path string) (*Store, error) {
 		if _, err := tx.CreateBucketIfNotExists([]byte(jobsBucket)); err != nil {
 			return err
 		}
-		_, err := tx.CreateBucketIfNotExists([]byte(claimsBucket))
+		if _, err := tx.CreateBucketIfNotExists([]byte(claimsBucket)); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucketIfNotExists([]byte(slotsBucket))
 		return err
 	})
 	if err != nil {
@@ -154,13 +161,115 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 		if out, err = c.Apply(j); err != nil {
 			return fmt.Errorf("update job %s: %w", id, err)
 		}
-		data, err := json.Marshal(out)
-		if err != nil {
-			return fmt.Errorf("encode job %s: %w", id, err)
+		if j.Slot && !out.Slot {
+			if err := countSlot(tx, j.Tenant, -1); err != nil {
+				return err
+			}
 		}
-		return tx.Bucket([]byte(jobsBucket)).Put([]byte(id), data)
+		return put(tx, out)
 	})
 	return out, err
+}
+
+func put(tx *bolt.Tx, j job.Job) error {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	return tx.Bucket([]byte(jobsBucket)).Put([]byte(j.ID), data)
+}
+
+// Admit gives the waiting job id a slot if one is free under limits,
+// failing with job.ErrFull if not and job.ErrConflict if the job is not
+// waiting.
+func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return job.Job{}, err
+	}
+	var out job.Job
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		j, err := get(tx, id)
+		if err != nil {
+			return err
+		}
+		if out, err = job.Admit(j, at); err != nil {
+			return fmt.Errorf("admit job %s: %w", id, err)
+		}
+		if !inFlight(tx).Admits(limits, j.Tenant) {
+			return fmt.Errorf("admit job %s: %w", id, job.ErrFull)
+		}
+		if err := countSlot(tx, j.Tenant, 1); err != nil {
+			return err
+		}
+		return put(tx, out)
+	})
+	return out, err
+}
+
+// Waiting returns up to n jobs waiting for a slot, oldest first.
+func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var waiting []job.Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(jobsBucket)).ForEach(func(_, v []byte) error {
+			var j job.Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return err
+			}
+			if j.Waiting {
+				waiting = append(waiting, j)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list waiting jobs: %w", err)
+	}
+	slices.SortFunc(waiting, func(a, b job.Job) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return waiting[:min(n, len(waiting))], nil
+}
+
+// InFlight counts the jobs holding a slot.
+func (s *Store) InFlight(ctx context.Context) (job.InFlight, error) {
+	if err := ctx.Err(); err != nil {
+		return job.InFlight{}, err
+	}
+	var f job.InFlight
+	err := s.db.View(func(tx *bolt.Tx) error { f = inFlight(tx); return nil })
+	return f, err
+}
+
+func inFlight(tx *bolt.Tx) job.InFlight {
+	f := job.InFlight{ByTenant: map[string]int{}}
+	tx.Bucket([]byte(slotsBucket)).ForEach(func(k, v []byte) error {
+		n, _ := strconv.Atoi(string(v))
+		if tenant, ok := strings.CutPrefix(string(k), "t:"); ok && n > 0 {
+			f.ByTenant[tenant] = n
+		} else if string(k) == "total" {
+			f.Total = n
+		}
+		return nil
+	})
+	return f
+}
+
+// countSlot adds delta to the global and the tenant's count.
+func countSlot(tx *bolt.Tx, tenant string, delta int) error {
+	b := tx.Bucket([]byte(slotsBucket))
+	for _, k := range []string{"total", "t:" + tenant} {
+		n, _ := strconv.Atoi(string(b.Get([]byte(k))))
+		if err := b.Put([]byte(k), []byte(strconv.Itoa(max(n+delta, 0)))); err != nil {
+			return fmt.Errorf("count slots: %w", err)
+		}
+	}
+	return nil
 }
 
 // List returns a tenant's jobs newest first (ties by id), at most limit of

@@ -1,10 +1,14 @@
 // Package dynamostore keeps job records in a DynamoDB table, the store of
-// the deployed service. Every change is a single conditional UpdateItem, so
-// the conditions of job.Change hold atomically without transactions.
+// the deployed service. A change is a single conditional UpdateItem, so the
+// conditions of job.Change hold atomically; only the writes that also count
+// slots (an admission, and the end of a job holding a slot) are
+// transactions, with the slot counters (see slots.go).
 //
 // The table has the partition key id (S), a global secondary index by-tenant
-// on tenant (S) and created_at (S), and expires_at (N, epoch seconds) as its
-// TTL attribute; template.yaml declares the same schema.
+// on tenant (S) and created_at (S), the sparse indexes open-by-deadline on
+// open (S) and deadline (S) and waiting-by-created on waiting (S) and
+// created_at (S), and expires_at (N, epoch seconds) as its TTL attribute;
+// template.yaml declares the same schema.
 package dynamostore
 
 import (
@@ -38,13 +42,16 @@ const (
 	attrPolls         = "polls"
 	attrResumes       = "resumes"
 	attrOpen          = "open"
+	attrWaiting       = "waiting"
+	attrSlot          = "slot"
 	attrDeadline      = "deadline"
 	attrCreatedAt     = "created_at"
 	attrUpdatedAt     = "updated_at"
 	attrExpiresAt     = "expires_at"
 
-	tenantIndex = "by-tenant"
-	openIndex   = "open-by-deadline"
+	tenantIndex  = "by-tenant"
+	openIndex    = "open-by-deadline"
+	waitingIndex = "waiting-by-created"
 )
 
 // timeLayout is RFC 3339 with a fixed-width fraction: time.RFC3339Nano trims
@@ -58,6 +65,7 @@ type Client interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
@@ -109,10 +117,19 @@ type item struct {
 	// Open is set while the job is not terminal: it keys the sparse
 	// open-by-deadline index the reconciler reads.
 	Open string `dynamodbav:"open,omitempty"`
+	// Waiting is set (to waitingMark) while the job waits for a slot: it
+	// keys the sparse waiting-by-created index Waiting reads.
+	Waiting string `dynamodbav:"waiting,omitempty"`
+	// Slot is present (true) only while the job holds a slot.
+	Slot bool `dynamodbav:"slot,omitempty"`
 }
 
-// openMark is the one value of the open attribute.
-const openMark = "1"
+// openMark and waitingMark are the one values of the open and waiting
+// attributes.
+const (
+	openMark    = "1"
+	waitingMark = "1"
+)
 
 // encoding writes nested domain types under their json names and times as
 // UTC timeLayout strings.
@@ -151,8 +168,8 @@ func (s *Store) expiry(ended time.Time) int64 {
 
 // marshalJob encodes j as the table holds it.
 func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
-	if isClaimID(j.ID) {
-		return nil, fmt.Errorf("job id %q uses the claim prefix", j.ID)
+	if isReservedID(j.ID) {
+		return nil, fmt.Errorf("job id %q uses a prefix reserved for the store's own items", j.ID)
 	}
 	it := item{
 		ID: j.ID, Tenant: j.Tenant, Status: j.Status, Request: j.Request,
@@ -160,6 +177,10 @@ func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
 		Video: j.Video, Error: j.Error, CreditsUsed: j.CreditsUsed, Polls: j.Polls, Resumes: j.Resumes,
 		CallbackURL: j.CallbackURL, Batch: j.Batch,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Deadline: j.Deadline,
+		Slot: j.Slot,
+	}
+	if j.Waiting {
+		it.Waiting = waitingMark
 	}
 	if j.Status.Terminal() {
 		it.ExpiresAt = s.expiry(j.UpdatedAt)
@@ -211,7 +232,7 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 // Get returns the job with the given id or job.ErrNotFound. It reads
 // consistently, so it sees every change that has returned.
 func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
-	if id == "" || isClaimID(id) { // DynamoDB rejects an empty key; no job has one
+	if id == "" || isReservedID(id) { // DynamoDB rejects an empty key; no job has one
 		return job.Job{}, fmt.Errorf("job %q: %w", id, job.ErrNotFound)
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -235,16 +256,85 @@ func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
 // Update applies c to the job atomically and returns the new record. It
 // fails with job.ErrNotFound when there is no such job and with
 // job.ErrConflict (wrapped with the reason) when c's conditions do not hold.
+//
+// A change that ends a job holding a slot gives the slot back in the same
+// write: a transaction of the job's update, conditioned on the job still
+// holding the slot, and the counters' decrement (see giveBack). Any other
+// change is one conditional UpdateItem, which for an end also requires
+// that the job holds no slot. Which of the two an end needs is learnt from
+// the record as it was when a condition failed, so an end of a job without
+// a slot (every end when no caps apply) still takes a single write; when
+// the slot state changes between the attempts (an admission, a concurrent
+// end), Update tries again, a few times at most.
 func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
-	if id == "" || isClaimID(id) {
+	if id == "" || isReservedID(id) {
 		return job.Job{}, fmt.Errorf("job %q: %w", id, job.ErrNotFound)
 	}
+	// Only a terminal status ends a job (a terminal job takes no change), so
+	// any other change leaves the slot, if any, where it is.
+	ends := c.Status.Terminal()
+	var (
+		cur  job.Job // the record as last seen, once a condition failed
+		held bool    // whether the job is taken to hold a slot
+		err  error
+	)
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 {
+			if werr := pause(ctx, attempt); werr != nil {
+				return job.Job{}, fmt.Errorf("update job %s: %w (after %v)", id, werr, err)
+			}
+		}
+		var (
+			j      job.Job
+			old    map[string]types.AttributeValue
+			failed bool
+		)
+		if ends && held {
+			j, old, failed, err = s.giveBack(ctx, cur, c)
+		} else {
+			j, old, failed, err = s.updateItem(ctx, id, c, ends)
+		}
+		switch {
+		case conflicted(err):
+			// A transaction on the same item ran at the same time.
+			err = fmt.Errorf("update job %s: %w", id, err)
+			continue
+		case err != nil:
+			return job.Job{}, err
+		case !failed:
+			return j, nil
+		}
+		if len(old) == 0 {
+			return job.Job{}, fmt.Errorf("job %s: %w", id, job.ErrNotFound)
+		}
+		var derr error
+		cur, derr = decode(old)
+		if derr != nil || !ends || c.Check(cur) != nil || cur.Slot == held {
+			return job.Job{}, refusal(id, c, old)
+		}
+		// The change holds, but the job's slot is not what the write
+		// assumed: write again for the slot it has.
+		held = cur.Slot
+		err = fmt.Errorf("update job %s: %w: its slot changed meanwhile", id, job.ErrConflict)
+	}
+	return job.Job{}, err
+}
+
+// updateItem applies c in one conditional UpdateItem; slotless adds the
+// condition that the job holds no slot. When the condition fails it
+// returns the record as it was (nil if there is none) and failed.
+func (s *Store) updateItem(ctx context.Context, id string, c job.Change, slotless bool) (
+	j job.Job, old map[string]types.AttributeValue, failed bool, err error) {
+	cond := condition(c)
+	if slotless {
+		cond = cond.And(expression.Name(attrSlot).AttributeNotExists())
+	}
 	expr, err := expression.NewBuilder().
-		WithCondition(condition(c)).
+		WithCondition(cond).
 		WithUpdate(s.update(c)).
 		Build()
 	if err != nil {
-		return job.Job{}, fmt.Errorf("update job %s: %w", id, err)
+		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
 	}
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &s.table,
@@ -256,22 +346,22 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
-		return job.Job{}, refusal(id, c, failed.Item)
+	var cfe *types.ConditionalCheckFailedException
+	if errors.As(err, &cfe) {
+		return job.Job{}, cfe.Item, true, nil
 	}
 	if err != nil {
-		return job.Job{}, fmt.Errorf("update job %s: %w", id, err)
+		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
 	}
-	j, err := decode(out.Attributes)
-	if err != nil {
-		return job.Job{}, fmt.Errorf("update job %s: %w", id, err)
+	if j, err = decode(out.Attributes); err != nil {
+		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
 	}
-	return j, nil
+	return j, nil, false, nil
 }
 
 // condition is job.Change.Check as a condition expression: the job exists,
-// is not terminal, does not move backwards and, for a claim, is unclaimed.
+// is not terminal, does not move backwards and, for a claim, is unclaimed
+// and not waiting for a slot.
 func condition(c job.Change) expression.ConditionBuilder {
 	id := expression.Name(attrID)
 	if c.Status != "" && !c.Status.Valid() {
@@ -293,7 +383,8 @@ func condition(c job.Change) expression.ConditionBuilder {
 	if c.ClaimSubmit {
 		cond = cond.And(
 			expression.Name(attrSubmitStarted).AttributeNotExists(),
-			expression.Name(attrUpstreamID).AttributeNotExists())
+			expression.Name(attrUpstreamID).AttributeNotExists(),
+			expression.Name(attrWaiting).AttributeNotExists())
 	}
 	return cond
 }
@@ -307,7 +398,11 @@ func (s *Store) update(c job.Change) expression.UpdateBuilder {
 			if at := s.expiry(c.At); at != 0 {
 				u = u.Set(expression.Name(attrExpiresAt), value(at))
 			}
-			u = u.Remove(expression.Name(attrOpen))
+			// An ended job waits for nothing and holds no slot (Apply);
+			// giveBack uncounts a slot it held in the same write.
+			u = u.Remove(expression.Name(attrOpen)).
+				Remove(expression.Name(attrWaiting)).
+				Remove(expression.Name(attrSlot))
 		}
 	}
 	if c.UpstreamID != "" {
@@ -379,6 +474,7 @@ func decode(av map[string]types.AttributeValue) (job.Job, error) {
 		UpstreamID: it.UpstreamID, SubmitStarted: it.SubmitStarted,
 		Video: it.Video, Error: it.Error, CreditsUsed: it.CreditsUsed, Polls: it.Polls, Resumes: it.Resumes,
 		CallbackURL: it.CallbackURL, Batch: it.Batch,
+		Waiting: it.Waiting != "", Slot: it.Slot,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Deadline: it.Deadline,
 	}, nil
 }

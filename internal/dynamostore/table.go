@@ -22,6 +22,7 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			{AttributeName: new(attrCreatedAt), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: new(attrOpen), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: new(attrDeadline), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: new(attrWaiting), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: new(attrID), KeyType: types.KeyTypeHash},
@@ -38,6 +39,15 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			KeySchema: []types.KeySchemaElement{
 				{AttributeName: new(attrOpen), KeyType: types.KeyTypeHash},
 				{AttributeName: new(attrDeadline), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}, {
+			// Sparse: only jobs waiting for a slot carry "waiting". Keys
+			// only: Waiting reads the jobs consistently anyway.
+			IndexName: new(waitingIndex),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: new(attrWaiting), KeyType: types.KeyTypeHash},
+				{AttributeName: new(attrCreatedAt), KeyType: types.KeyTypeRange},
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}},

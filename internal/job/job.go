@@ -102,6 +102,13 @@ type Job struct {
 	// Batch is set for a job that came from a scheduled batch.
 	Batch *BatchItem `json:"batch,omitempty"`
 
+	// Waiting is set while the job is held back by the caps on generations
+	// in flight (Limits): it is not submitted until admitted.
+	Waiting bool `json:"waiting,omitempty"`
+	// Slot is set while the job counts against the caps: from its admission
+	// until it ends, when the store gives the slot back in the same write.
+	Slot bool `json:"slot,omitempty"`
+
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// Deadline is when the job is ended as TimedOut if it has not finished.
@@ -119,7 +126,30 @@ var (
 	// ErrBadCursor means a list cursor was not one the store returned for
 	// the same tenant.
 	ErrBadCursor = errors.New("bad list cursor")
+	// ErrFull means admitting a job would exceed a cap on generations in
+	// flight.
+	ErrFull = errors.New("no free slot for a generation")
 )
+
+// Limits cap the generations in flight: in all, and per tenant. Zero means
+// no cap.
+type Limits struct {
+	Global, PerTenant int
+}
+
+// Enabled reports whether any cap applies.
+func (l Limits) Enabled() bool { return l.Global > 0 || l.PerTenant > 0 }
+
+// InFlight counts the jobs holding a slot.
+type InFlight struct {
+	Total    int
+	ByTenant map[string]int
+}
+
+// Admits reports whether one more job of tenant fits under l.
+func (f InFlight) Admits(l Limits, tenant string) bool {
+	return (l.Global <= 0 || f.Total < l.Global) && (l.PerTenant <= 0 || f.ByTenant[tenant] < l.PerTenant)
+}
 
 // Change is a conditional update of a job record. It is declarative so that
 // each store can apply it atomically: the embedded store in a transaction,
@@ -157,6 +187,9 @@ func (c Change) Check(j Job) error {
 	if c.ClaimSubmit && (j.SubmitStarted != nil || j.UpstreamID != "") {
 		return fmt.Errorf("%w: submit already claimed", ErrConflict)
 	}
+	if c.ClaimSubmit && j.Waiting {
+		return fmt.Errorf("%w: job is waiting for a slot", ErrConflict)
+	}
 	return nil
 }
 
@@ -191,7 +224,22 @@ func (c Change) Apply(j Job) (Job, error) {
 	if c.ReleaseSubmit {
 		j.SubmitStarted = nil
 	}
+	if j.Status.Terminal() {
+		// An ended job waits for nothing and gives its slot back; the store
+		// uncounts it in the same write.
+		j.Waiting, j.Slot = false, false
+	}
 	j.UpdatedAt = c.At
+	return j, nil
+}
+
+// Admit is the change that lets a waiting job be submitted, counting it
+// against the caps; the store checks the caps in the same write.
+func Admit(j Job, at time.Time) (Job, error) {
+	if j.Status.Terminal() || !j.Waiting {
+		return j, fmt.Errorf("%w: job is not waiting for a slot", ErrConflict)
+	}
+	j.Waiting, j.Slot, j.UpdatedAt = false, true, at
 	return j, nil
 }
 

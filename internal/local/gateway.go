@@ -179,7 +179,13 @@ type jobExecutions struct {
 // Start starts an execution of jobID under name.
 func (x jobExecutions) Start(ctx context.Context, name, jobID string) error {
 	input, _ := json.Marshal(map[string]string{"job_id": jobID})
-	return x.engine.Start(ctx, x.machine, name, input)
+	err := x.engine.Start(ctx, x.machine, name, input)
+	if errors.Is(err, ErrExecutionExists) {
+		// The job's own execution, started directly with its request: it
+		// runs already (and waits for the job's slot), as in AWS.
+		return nil
+	}
+	return err
 }
 
 // Running reports whether the named execution is running.

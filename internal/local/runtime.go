@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
@@ -30,6 +31,7 @@ import (
 	"github.com/vidgen/vidgen/internal/blob/fsblob"
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/simulator"
@@ -45,6 +47,11 @@ const (
 	DefaultUpstream  = "https://api.aimlapi.com"
 	DefaultDeadline  = 30 * time.Minute
 	DefaultReconcile = time.Minute
+	// DefaultMaxInFlight and DefaultMaxInFlightPerTenant are the caps on
+	// generations in flight unless VIDGEN_MAX_IN_FLIGHT(_PER_TENANT) say
+	// otherwise.
+	DefaultMaxInFlight          = 100
+	DefaultMaxInFlightPerTenant = 50
 	// DefaultVideoHosts is where a real upstream's videos may come from.
 	DefaultVideoHosts = ".aimlapi.com"
 	// simPrefix is where the built-in simulator is served.
@@ -66,6 +73,10 @@ type Config struct {
 	DataDir     string
 	Template    string // path of template.yaml
 	JobDeadline time.Duration
+	// Limits cap the generations in flight, in all and per tenant; jobs
+	// over a cap wait, queued, for a slot (internal/admission). Zero
+	// fields mean no cap; ConfigFromEnv defaults to DefaultLimits.
+	Limits job.Limits
 	// UpstreamTimeout bounds each upstream request in real time (TimeScale
 	// does not apply); upstream.DefaultTimeout when zero. With a TimeScale
 	// above 1 keep it under 60 s / TimeScale, the Submit and Poll Tasks'
@@ -81,6 +92,9 @@ type Config struct {
 
 	// Knobs of the built-in simulator, in virtual time.
 	SimQueueTime, SimGenerationTime time.Duration
+	// SimMaxActive, if above 0, makes the simulator refuse submits (429)
+	// beyond that many generations in progress, as a provider at capacity.
+	SimMaxActive int
 	// SimVideoURLTTL is how long the built-in simulator's video URLs stay
 	// valid after the poll that hands them out, in virtual time, as the
 	// upstream's signed CDN links expire (simulator.Config.VideoURLTTL);
@@ -106,6 +120,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Template:    or(getenv("VIDGEN_TEMPLATE"), "template.yaml"),
 		TimeScale:   1,
 		JobDeadline: DefaultDeadline,
+		Limits:      job.Limits{Global: DefaultMaxInFlight, PerTenant: DefaultMaxInFlightPerTenant},
 	}
 	for h := range strings.SplitSeq(or(getenv("VIDGEN_VIDEO_HOSTS"), DefaultVideoHosts), ",") {
 		if h = strings.TrimSpace(h); h != "" {
@@ -119,6 +134,17 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("VIDGEN_TIME_SCALE must be a number ≥ 1, got %q", v))
 		}
 		c.TimeScale = f
+	}
+	for name, dst := range map[string]*int{
+		"VIDGEN_MAX_IN_FLIGHT": &c.Limits.Global, "VIDGEN_MAX_IN_FLIGHT_PER_TENANT": &c.Limits.PerTenant,
+	} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				errs = append(errs, fmt.Errorf("%s must be a whole number ≥ 0 (0: no cap), got %q", name, v))
+			}
+			*dst = n
+		}
 	}
 	for name, dst := range map[string]*time.Duration{
 		"VIDGEN_JOB_DEADLINE": &c.JobDeadline, "VIDGEN_SIM_QUEUE_TIME": &c.SimQueueTime,
@@ -229,7 +255,7 @@ func Start(cfg Config) (*Runtime, error) {
 		// upstream, it outlives a restart of the runtime.
 		if rt.Simulator, err = simulator.Open(simulator.Config{
 			Key: upstreamKey, Clock: clk, PublicURL: upstreamURL,
-			QueueTime: cfg.SimQueueTime, GenerationTime: cfg.SimGenerationTime, VideoURLTTL: cfg.SimVideoURLTTL,
+			QueueTime: cfg.SimQueueTime, GenerationTime: cfg.SimGenerationTime, MaxActive: cfg.SimMaxActive, VideoURLTTL: cfg.SimVideoURLTTL,
 			Log: log.With("component", "simulator"), Journal: filepath.Join(cfg.DataDir, "simulator.jsonl"),
 		}); err != nil {
 			return nil, err
@@ -273,12 +299,14 @@ func Start(cfg Config) (*Runtime, error) {
 	if rt.events, err = os.OpenFile(filepath.Join(cfg.DataDir, "events.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
 		return nil, fmt.Errorf("events log: %w", err)
 	}
-	notifier := &steps.Notifier{
+	// The dispatcher starts executions on the engine, made below.
+	dispatcher := &admission.Dispatcher{Store: rt.Store, Limits: cfg.Limits, Clock: clk, Log: log.With("component", "admission")}
+	notifier := &steps.Notifier{Admission: dispatcher,
 		Store: rt.Store, Publisher: &notify.LogPublisher{W: rt.events}, Secrets: webhookSecrets,
 		Webhooks: &notify.Sender{Guard: notify.DestinationGuard{AllowPrivate: true}}, // signed at wall-clock time, which receivers check
 		Log:      log.With("component", "notify"),
 	}
-	registrar := &steps.Registrar{
+	registrar := &steps.Registrar{Admission: dispatcher,
 		Store: rt.Store, Blobs: blobs, Clock: clk, Deadline: cfg.JobDeadline, CheckCallback: checkCallback,
 		Log: log.With("component", "steps"),
 	}
@@ -317,6 +345,7 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	services.Engine = rt.Engine
+	dispatcher.Starter = jobExecutions{engine: rt.Engine, machine: VideoJob}
 	rt.Scheduler = &Scheduler{Schedules: tmpl.Schedules, Engine: rt.Engine, Clock: clk, Log: log.With("component", "scheduler")}
 	mux.Handle(AdminPrefix, &Admin{Engine: rt.Engine, Scheduler: rt.Scheduler})
 	cursorKey, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "cursor.key"))
@@ -328,7 +357,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Store:     rt.Store, Starter: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},
 		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"), Blobs: blobs,
-		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets,
+		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets, Admission: dispatcher,
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
 	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
@@ -336,6 +365,7 @@ func Start(cfg Config) (*Runtime, error) {
 	rt.Reconciler = &reconcile.Reconciler{
 		Store: rt.Store, Executions: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Clock: clk, Grace: time.Minute, MinAge: 2 * time.Minute, Log: log.With("component", "reconciler"),
+		Admission: dispatcher,
 	}
 	if cfg.ReconcileMinAge != nil {
 		rt.Reconciler.MinAge = *cfg.ReconcileMinAge

@@ -41,10 +41,15 @@ type Reconciler struct {
 	// Grace is how long past its deadline a job may stay open before the
 	// reconciler ends it; the steps normally end it within a poll interval.
 	Grace time.Duration
-	// MinAge is how old a job must be before a missing execution counts as
-	// lost rather than not started yet.
+	// MinAge is how long a job's record must have stood still before a
+	// missing execution counts as lost rather than not started yet.
 	MinAge time.Duration
-	Log    *slog.Logger
+	// Admission, if set, admits waiting jobs at the start of each pass, in
+	// case a slot's release found no one to admit into it.
+	Admission interface {
+		Admit(ctx context.Context) (int, error)
+	}
+	Log *slog.Logger
 }
 
 // Report counts what one pass did.
@@ -58,6 +63,11 @@ type Report struct {
 // Run makes one pass over every open job. It returns an error only when it
 // could not list them; problems with single jobs are counted and logged.
 func (r *Reconciler) Run(ctx context.Context) (Report, error) {
+	if r.Admission != nil {
+		if _, err := r.Admission.Admit(ctx); err != nil {
+			r.log().Error("admit waiting jobs", "err", err)
+		}
+	}
 	ids, err := r.Store.OpenJobs(ctx)
 	if err != nil {
 		return Report{}, fmt.Errorf("reconcile: %w", err)
@@ -119,7 +129,10 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 		}
 		return timedOut, nil
 	}
-	if now.Sub(j.CreatedAt) < r.MinAge {
+	// A waiting job has no execution until admitted; a record that changed
+	// lately (created, admitted, or moved on by a step) belongs to an
+	// execution that may be starting or running.
+	if j.Waiting || now.Sub(j.UpdatedAt) < r.MinAge {
 		return untouched, nil
 	}
 	running, err := r.Executions.Running(ctx, j.ExecutionName())

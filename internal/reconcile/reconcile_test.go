@@ -36,6 +36,11 @@ func (x *executions) Start(_ context.Context, name, _ string) error {
 	return nil
 }
 
+// admitFunc is an Admission made of a function.
+type admitFunc func(context.Context) (int, error)
+
+func (f admitFunc) Admit(ctx context.Context) (int, error) { return f(ctx) }
+
 func TestReconciler(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
@@ -67,13 +72,30 @@ func TestReconciler(t *testing.T) {
 			t.Fatalf("report %+v, %v, started %v", rep, err, x.started)
 		}
 	})
-	t.Run("a start that fails is counted and tried again next pass", func(t *testing.T) {
+	t.Run("waiting jobs are admitted, not resumed", func(t *testing.T) {
+		x := &executions{}
+		waiting := open("waits", time.Hour, time.Hour)
+		waiting.Waiting = true
+		r, _ := setup(t, x, waiting)
+		admits := 0
+		r.Admission = admitFunc(func(context.Context) (int, error) { admits++; return 0, nil })
+		if rep, err := r.Run(ctx); err != nil || rep != (reconcile.Report{Open: 1}) || len(x.started) != 0 || admits != 1 {
+			t.Fatalf("report %+v, %v, started %v, admission runs %d", rep, err, x.started, admits)
+		}
+	})
+	t.Run("a start that fails is counted and tried again later", func(t *testing.T) {
 		x := &executions{startErr: errors.New("throttled")}
 		r, s := setup(t, x, open("lost", time.Hour, time.Hour))
 		if rep, err := r.Run(ctx); err != nil || rep.Failed != 1 || rep.Resumed != 0 {
 			t.Fatalf("report %+v, %v", rep, err)
 		}
 		x.startErr = nil
+		// The attempt touched the record: the job counts as lost again
+		// once it has stood still for MinAge.
+		if rep, _ := r.Run(ctx); rep.Resumed != 0 {
+			t.Fatalf("second pass at once: %+v", rep)
+		}
+		r.Clock.(*clock.Manual).Advance(r.MinAge)
 		if rep, _ := r.Run(ctx); rep.Resumed != 1 {
 			t.Fatalf("second pass: %+v", rep)
 		}

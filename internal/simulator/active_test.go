@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -187,7 +188,7 @@ func TestStatsJSON(t *testing.T) {
 	f.clock.Advance(28 * time.Second)
 	f.submit(t, withPrompt("sim:never"))
 	w := f.call(t, http.MethodGet, "/stats", testKey, "")
-	want := `{"submissions":3,"requests":2,"duplicated":1,"active":1,"peak_active":2}` + "\n"
+	want := `{"submissions":3,"requests":2,"duplicated":1,"active":1,"peak_active":2,"throttled":0}` + "\n"
 	if w.Code != http.StatusOK || w.Body.String() != want {
 		t.Fatalf("GET /stats: %d %s, want %s", w.Code, w.Body, want)
 	}
@@ -236,5 +237,38 @@ func TestActiveAfterRestart(t *testing.T) {
 	}
 	if !strings.Contains(f.call(t, http.MethodGet, "/stats", testKey, "").Body.String(), `"active":2`) {
 		t.Fatal("GET /stats disagrees with Stats")
+	}
+}
+
+// TestMaxActiveThrottles submits beyond MaxActive: the extra submits get
+// 429 with Retry-After and are not accepted; once one ends, a submit is.
+func TestMaxActiveThrottles(t *testing.T) {
+	clk := clock.NewManual(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+	s := New(Config{Key: "k", Clock: clk, QueueTime: -1, MaxActive: 2})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	submit := func(gen int) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/v2/video/generations",
+			strings.NewReader(fmt.Sprintf(`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=%d"}`, gen)))
+		req.Header.Set("Authorization", "Bearer k")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	for i, want := range []int{200, 200, 429, 429} {
+		if code, ra := submit(10 + i); code != want || (code == 429 && ra == "") {
+			t.Fatalf("submit %d: %d (Retry-After %q), want %d", i, code, ra, want)
+		}
+	}
+	clk.Advance(10 * time.Second) // the first ends
+	if code, _ := submit(10); code != 200 {
+		t.Fatalf("submit after a slot freed: %d", code)
+	}
+	if st := s.Stats(); st.Submissions != 3 || st.Throttled != 2 || st.PeakActive != 2 {
+		t.Fatalf("stats %+v", st)
 	}
 }

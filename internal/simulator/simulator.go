@@ -65,6 +65,10 @@ type Config struct {
 	// GenerationTime is how long it then reports "generating"; 0 means
 	// DefaultGenerationTime. Ten-second videos take 1.8 times as long.
 	GenerationTime time.Duration
+	// MaxActive, if above 0, is how many generations may be in progress at
+	// once: a submit beyond it answers 429 with Retry-After, as a provider
+	// protecting its capacity does. Burst benchmarks run against it.
+	MaxActive int
 	// PublicURL is the base of video URLs; "" derives it from each poll's
 	// Host header (http://host).
 	PublicURL string
@@ -131,12 +135,15 @@ type Server struct {
 
 	journal *os.File // nil without Config.Journal
 
+	maxActive int
+
 	signingKey []byte // of video URLs; set before the Server serves and never changed
 
 	mu          sync.Mutex
 	gens        map[string]*generation
 	active      inProgress
 	submissions int
+	throttled   int                // submits refused at maxActive
 	byRequest   map[requestKey]int // accepted submits of each distinct request
 	faults      map[Endpoint][]Fault
 }
@@ -150,6 +157,7 @@ func New(cfg Config) *Server {
 		gen:        cfg.GenerationTime,
 		publicURL:  strings.TrimSuffix(cfg.PublicURL, "/"),
 		videoTTL:   cfg.VideoURLTTL,
+		maxActive:  cfg.MaxActive,
 		log:        cfg.Log,
 		mux:        http.NewServeMux(),
 		signingKey: newSigningKey(),
@@ -267,6 +275,8 @@ type Stats struct {
 	// still active then.
 	Active     int `json:"active"`
 	PeakActive int `json:"peak_active"`
+	// Throttled counts submits refused because MaxActive were in progress.
+	Throttled int `json:"throttled"`
 }
 
 // Stats reports the submission counts and the active generations.
@@ -275,7 +285,7 @@ func (s *Server) Stats() Stats {
 	defer s.mu.Unlock()
 	s.active.prune(s.clock.Now())
 	st := Stats{Submissions: s.submissions, Requests: len(s.byRequest),
-		Active: s.active.count(), PeakActive: s.active.peak}
+		Active: s.active.count(), PeakActive: s.active.peak, Throttled: s.throttled}
 	for _, n := range s.byRequest {
 		if n > 1 {
 			st.Duplicated++
@@ -457,11 +467,21 @@ func (s *Server) submitter(legacy bool) func(request) answer {
 			return errorAnswer(http.StatusBadRequest, "ValidationError", err.Error(), fields)
 		}
 		g := s.accept(req)
+		if g == nil {
+			a := errorAnswer(http.StatusTooManyRequests, "TooManyRequests",
+				fmt.Sprintf("at most %d generations may be in progress at once", s.maxActive), nil)
+			a.header = http.Header{"Retry-After": {throttleRetryAfter}}
+			return a
+		}
 		return answer{status: http.StatusOK, body: submitResponse{ID: g.id, Status: string(job.Queued)}}
 	}
 }
 
-// accept records a new generation and counts the submit.
+// throttleRetryAfter is the Retry-After of a submit refused at MaxActive.
+const throttleRetryAfter = "5"
+
+// accept records a new generation and counts the submit; nil when
+// MaxActive generations are in progress.
 func (s *Server) accept(req job.Request) *generation {
 	d, unknown := parseDirectives(req.Prompt)
 	for _, word := range unknown {
@@ -483,6 +503,13 @@ func (s *Server) accept(req job.Request) *generation {
 	// Read under the lock, so that concurrent accepts are stamped in the
 	// order they are counted and each count is of a single moment.
 	g.submitted = s.clock.Now()
+	if s.maxActive > 0 {
+		if s.active.prune(g.submitted); s.active.count() >= s.maxActive {
+			s.throttled++
+			s.mu.Unlock()
+			return nil
+		}
+	}
 	s.active.admit(g, s.queue, g.submitted)
 	s.gens[g.id] = g
 	s.submissions++

@@ -30,6 +30,8 @@ type Notifier struct {
 	Publisher notify.Publisher // EventBridge in AWS, a JSON-lines file locally
 	Webhooks  Webhooks
 	Secrets   notify.Secrets // each tenant's webhook signing secret
+	// Admission admits waiting jobs into the slot the ended job gave back.
+	Admission Admission
 	Log       *slog.Logger
 }
 
@@ -73,6 +75,13 @@ func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 			return Result{}, &TransientError{Err: err}
 		}
 		n.log().Info("job announced", "job", j.ID, "status", j.Status)
+		if n.Admission != nil {
+			// A failure only delays the waiting jobs: the next end or the
+			// reconciler admits them.
+			if _, err := n.Admission.Admit(ctx); err != nil {
+				n.log().Error("admit waiting jobs", "err", err)
+			}
+		}
 	}
 	res := Result{Job: e.Detail, Callback: !in.Follow && j.CallbackURL != ""}
 	if j.Status == job.Failed {

@@ -31,7 +31,16 @@ type Registrar struct {
 	Deadline time.Duration // how long a job may take before it ends as TimedOut
 	// CheckCallback validates callback_url; nil refuses the field.
 	CheckCallback func(string) error
-	Log           *slog.Logger
+	// Admission, when enabled, makes the job wait for a slot: this
+	// execution's Submit then waits until the job is admitted.
+	Admission Admission
+	Log       *slog.Logger
+}
+
+// Admission admits waiting jobs in fair order (internal/admission).
+type Admission interface {
+	Enabled() bool
+	Admit(ctx context.Context) (int, error)
 }
 
 // RegisterInput is what the state machine hands Register: its own input, as
@@ -79,6 +88,7 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 		ID: in.Execution, Tenant: sub.Tenant, Status: job.Queued, Request: sub.Request,
 		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(r.Deadline),
 		CallbackURL: sub.CallbackURL, Batch: sub.Batch,
+		Waiting: r.Admission != nil && r.Admission.Enabled(),
 	}
 	if j.Tenant == "" {
 		j.Tenant = DefaultTenant
@@ -89,6 +99,11 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 		}
 	}
 	reg := Registration{JobID: j.ID, Step: Output{JobID: j.ID, Status: job.Queued}}
+	defer func() {
+		if j.Waiting {
+			r.admit(ctx)
+		}
+	}()
 	if sub.IdempotencyKey == "" {
 		// The execution name is unique, so a job under it can only be this
 		// execution's own, recorded by an attempt whose answer was lost.
@@ -114,6 +129,14 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 	}
 	r.log().Info("idempotency key names an existing job; following it", "execution", in.Execution, "job", won.JobID)
 	return Registration{JobID: won.JobID, Follow: true, Step: Output{JobID: won.JobID, Status: job.Queued}}, nil
+}
+
+// admit admits waiting jobs, this one perhaps; a failure only delays it:
+// Submit waits for the slot, and others admit it when a job ends.
+func (r *Registrar) admit(ctx context.Context) {
+	if _, err := r.Admission.Admit(ctx); err != nil {
+		r.log().Error("admit waiting jobs", "err", err)
+	}
 }
 
 func (r *Registrar) log() *slog.Logger {

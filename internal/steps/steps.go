@@ -142,6 +142,10 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, er
 			"an earlier submit attempt did not report back; the upstream may have accepted (and charged for) it, so vidgen did not submit again")
 	case !now.Before(j.Deadline):
 		return h.end(ctx, j, job.ErrNameTimedOut, "the job's deadline passed before the upstream accepted it")
+	case j.Waiting:
+		// Held back by the caps on generations in flight (a job started
+		// directly has its execution already): ask again later.
+		return Output{JobID: j.ID, Status: j.Status, WaitSeconds: clampToDeadline(slotWait, j, now)}, nil
 	}
 	// Restore offloaded images before claiming the submit: a failure here
 	// sends nothing upstream, so it must not leave a claim that would end
@@ -312,7 +316,10 @@ func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 		h.log().Info("job finished", "job", j.ID, "status", j.Status, "polls", j.Polls)
 		return h.done(j), nil
 	}
-	wait := max(h.Policy.Next(j, now), int(math.Ceil(w.retryAfter.Seconds())))
+	wait := h.Policy.Next(j, now)
+	if w.retryAfter > time.Duration(wait)*time.Second {
+		wait = clampToDeadline(w.retryAfter, j, now)
+	}
 	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait}, nil
 }
 
@@ -407,6 +414,10 @@ func (h *Handlers) archive(ctx context.Context, j job.Job, in Input, sourceURL s
 	h.log().Error("video not archived; the job keeps only the upstream's expiring URL", "job", j.ID, "err", err)
 	return "", nil
 }
+
+// slotWait is how long a job waiting for a slot waits before Submit looks
+// again.
+const slotWait = 10 * time.Second
 
 // maxNotFound is how many 404s in a row end a job: one 404 right after a
 // submit can be the upstream's own replication lag.

@@ -24,6 +24,9 @@ type Store interface {
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
 	OpenJobs(ctx context.Context) ([]string, error)
 	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
+	Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error)
+	Waiting(ctx context.Context, n int) ([]job.Job, error)
+	InFlight(ctx context.Context) (job.InFlight, error)
 }
 
 // Run runs the contract against stores made by newStore; each subtest gets
@@ -66,6 +69,19 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		if err := sameJob(got, want); err != nil {
 			t.Fatal(err)
+		}
+		// A job waiting for a slot, and one holding one.
+		for _, want := range []job.Job{sample("j3"), sample("j4")} {
+			want.Waiting, want.Slot = want.ID == "j3", want.ID == "j4"
+			if err := s.Create(ctx, want); err != nil {
+				t.Fatal(err)
+			}
+			if got, err = s.Get(ctx, want.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := sameJob(got, want); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 	t.Run("create is create-if-absent", func(t *testing.T) {
@@ -354,6 +370,94 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		if wins != 1 {
 			t.Fatalf("%d claims won, want 1", wins)
 		}
+	})
+	t.Run("slots: admitted under the caps, given back on every end", func(t *testing.T) {
+		s := newStore(t)
+		limits := job.Limits{Global: 2, PerTenant: 1}
+		waiting := func(id, tenant string, age time.Duration) {
+			j := sample(id)
+			j.Tenant, j.Waiting, j.CreatedAt = tenant, true, t0.Add(-age)
+			if err := s.Create(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waiting("a1", "tenantA", 4*time.Minute)
+		waiting("a2", "tenantA", 3*time.Minute)
+		waiting("b1", "tenantB", 2*time.Minute)
+		waiting("a3", "tenantA", time.Minute)
+		wantWaiting := func(ids ...string) {
+			t.Helper()
+			got, err := s.Waiting(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotIDs []string
+			for _, j := range got {
+				gotIDs = append(gotIDs, j.ID)
+			}
+			if fmt.Sprint(gotIDs) != fmt.Sprint(ids) {
+				t.Fatalf("waiting %v, want %v (oldest first)", gotIDs, ids)
+			}
+		}
+		wantInFlight := func(total, a, b int) {
+			t.Helper()
+			f, err := s.InFlight(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Total != total || f.ByTenant["tenantA"] != a || f.ByTenant["tenantB"] != b {
+				t.Fatalf("in flight %+v, want %d (A %d, B %d)", f, total, a, b)
+			}
+		}
+		admit := func(id string, want error) {
+			t.Helper()
+			j, err := s.Admit(ctx, id, limits, t0)
+			if !errors.Is(err, want) {
+				t.Fatalf("admit %s: %v, want %v", id, err, want)
+			}
+			if err == nil && (j.Waiting || !j.Slot) {
+				t.Fatalf("admitted %s: %+v", id, j)
+			}
+		}
+		wantWaiting("a1", "a2", "b1", "a3")
+		if got, _ := s.Waiting(ctx, 2); len(got) != 2 || got[0].ID != "a1" {
+			t.Fatalf("the first 2 waiting: %v", got)
+		}
+		if _, err := s.Update(ctx, "a1", job.Change{At: t0, ClaimSubmit: true}); !errors.Is(err, job.ErrConflict) {
+			t.Fatalf("submit claim of a waiting job: %v, want ErrConflict", err)
+		}
+		admit("a1", nil)
+		admit("a2", job.ErrFull) // tenant A's one slot is taken
+		admit("b1", nil)
+		admit("b1", job.ErrConflict) // not waiting any more
+		wantInFlight(2, 1, 1)
+		wantWaiting("a2", "a3")
+		// Moving on does not give a slot back; ending does, once.
+		if _, err := s.Update(ctx, "a1", job.Change{At: t0, Status: job.Generating, ClaimSubmit: true}); err != nil {
+			t.Fatal(err)
+		}
+		wantInFlight(2, 1, 1)
+		if _, err := s.Update(ctx, "a1", job.Change{At: t0, Status: job.Completed, Video: &job.Video{URL: "https://v"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, "a1", job.Fail(t0, job.ErrNameCancelled, "late")); !errors.Is(err, job.ErrConflict) {
+			t.Fatalf("second end: %v, want ErrConflict", err)
+		}
+		wantInFlight(1, 0, 1)
+		if j, _ := s.Get(ctx, "a1"); j.Slot || j.Waiting {
+			t.Fatalf("ended job still holds its slot: %+v", j)
+		}
+		admit("a2", nil)
+		// A waiting job that ends (cancelled) had no slot to give back.
+		if _, err := s.Update(ctx, "a3", job.Fail(t0, job.ErrNameCancelled, "cancelled")); err != nil {
+			t.Fatal(err)
+		}
+		wantInFlight(2, 1, 1)
+		wantWaiting()
+		if _, err := s.Update(ctx, "b1", job.Fail(t0, job.ErrNameTimedOut, "late")); err != nil {
+			t.Fatal(err)
+		}
+		wantInFlight(1, 1, 0)
 	})
 }
 

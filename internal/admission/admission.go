@@ -1,0 +1,154 @@
+// Package admission keeps bursts from overrunning the upstream: with caps
+// on generations in flight (job.Limits), a new job waits, recorded but not
+// submitted and without an execution, until a slot frees. The store counts
+// slots and gives a job's back in the same write that ends it, on every
+// path; the Dispatcher then admits waiting jobs in fair order and starts
+// their executions.
+package admission
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// Store is the part of a job store admission uses.
+type Store interface {
+	Waiting(ctx context.Context, n int) ([]job.Job, error)
+	InFlight(ctx context.Context) (job.InFlight, error)
+	Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error)
+}
+
+// Starter starts a job's execution; one that exists is success (a job
+// started directly runs in its own execution, which waits for the slot).
+type Starter interface {
+	Start(ctx context.Context, execution, jobID string) error
+}
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// Dispatcher admits waiting jobs.
+type Dispatcher struct {
+	Store   Store
+	Starter Starter
+	Limits  job.Limits
+	Clock   Clock
+	Log     *slog.Logger
+}
+
+// Enabled reports whether any cap applies, so new jobs must wait to be
+// admitted.
+func (d *Dispatcher) Enabled() bool { return d != nil && d.Limits.Enabled() }
+
+// batch is how many waiting jobs one round looks at: the fair choice is
+// among the oldest this many, so a tenant whose jobs came after them waits
+// its turn behind them.
+const batch = 1000
+
+// Admit admits waiting jobs while slots are free, fairest first: the next
+// slot goes to the tenant with the fewest jobs in flight, and within a
+// tenant to its oldest job. It starts each admitted job's execution and
+// returns how many it admitted. Admitting is safe to run anywhere at any
+// time, concurrently too: the store's conditional write decides.
+func (d *Dispatcher) Admit(ctx context.Context) (int, error) {
+	if !d.Enabled() {
+		return 0, nil
+	}
+	admitted := 0
+	for {
+		n, err := d.round(ctx)
+		admitted += n
+		if err != nil || n == 0 {
+			return admitted, err
+		}
+	}
+}
+
+// round admits what it can from one batch of waiting jobs.
+func (d *Dispatcher) round(ctx context.Context) (int, error) {
+	waiting, err := d.Store.Waiting(ctx, batch)
+	if err != nil || len(waiting) == 0 {
+		return 0, err
+	}
+	flight, err := d.Store.InFlight(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if flight.ByTenant == nil {
+		flight.ByTenant = map[string]int{}
+	}
+	queues := map[string][]job.Job{} // per tenant, oldest first
+	for _, j := range waiting {
+		queues[j.Tenant] = append(queues[j.Tenant], j)
+	}
+	admitted := 0
+	for len(queues) > 0 {
+		tenant, ok := fairest(queues, flight, d.Limits)
+		if !ok {
+			break // every tenant with waiting jobs is at its cap, or all are
+		}
+		j := queues[tenant][0]
+		queues[tenant] = queues[tenant][1:]
+		if len(queues[tenant]) == 0 {
+			delete(queues, tenant)
+		}
+		_, err := d.Store.Admit(ctx, j.ID, d.Limits, d.Clock.Now().UTC())
+		switch {
+		case errors.Is(err, job.ErrConflict) || errors.Is(err, job.ErrNotFound):
+			continue // admitted elsewhere meanwhile, or ended
+		case errors.Is(err, job.ErrFull):
+			// Another dispatcher took the slot: count again and go on.
+			if flight, err = d.Store.InFlight(ctx); err != nil {
+				return admitted, err
+			}
+			if flight.ByTenant == nil {
+				flight.ByTenant = map[string]int{}
+			}
+			continue
+		case err != nil:
+			return admitted, fmt.Errorf("admit job %s: %w", j.ID, err)
+		}
+		admitted++
+		flight.Total++
+		flight.ByTenant[tenant]++
+		if err := d.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
+			// The reconciler resumes an admitted job without an execution.
+			d.log().Error("start admitted job", "job", j.ID, "err", err)
+		}
+		d.log().Info("job admitted", "job", j.ID, "tenant", tenant, "in_flight", flight.Total)
+	}
+	return admitted, nil
+}
+
+// fairest is the tenant whose waiting job goes next: the one with fewest in
+// flight that is under its cap, then the one whose oldest job is oldest.
+func fairest(queues map[string][]job.Job, flight job.InFlight, limits job.Limits) (string, bool) {
+	var candidates []string
+	for tenant := range queues {
+		if flight.Admits(limits, tenant) {
+			candidates = append(candidates, tenant)
+		}
+	}
+	if len(candidates) == 0 {
+		return "", false
+	}
+	slices.SortFunc(candidates, func(a, b string) int {
+		return cmp.Or(cmp.Compare(flight.ByTenant[a], flight.ByTenant[b]),
+			queues[a][0].CreatedAt.Compare(queues[b][0].CreatedAt), cmp.Compare(a, b))
+	})
+	return candidates[0], true
+}
+
+func (d *Dispatcher) log() *slog.Logger {
+	if d.Log == nil {
+		return slog.Default()
+	}
+	return d.Log
+}

@@ -1,0 +1,125 @@
+package admission_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/admission"
+	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// starts records the executions the dispatcher starts, or fails them.
+type starts struct {
+	names []string
+	err   error
+}
+
+func (s *starts) Start(_ context.Context, name, _ string) error {
+	s.names = append(s.names, name)
+	return s.err
+}
+
+func setup(t *testing.T, limits job.Limits, jobs ...job.Job) (*admission.Dispatcher, *boltstore.Store, *starts) {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, j := range jobs {
+		if err := st.Create(context.Background(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &starts{}
+	return &admission.Dispatcher{Store: st, Starter: s, Limits: limits, Clock: clock.NewManual(t0)}, st, s
+}
+
+func waiting(id, tenant string, age time.Duration) job.Job {
+	return job.Job{ID: id, Tenant: tenant, Status: job.Queued, Waiting: true,
+		Request:   job.Request{Model: job.Model, ImageURL: "https://example.com/a.jpg", AspectRatio: "16:9", Duration: 5},
+		CreatedAt: t0.Add(-age), UpdatedAt: t0.Add(-age), Deadline: t0.Add(time.Hour)}
+}
+
+// TestAdmitFairly fills the slots tenant by tenant: the next slot goes to
+// the tenant with fewest in flight, each tenant's oldest job first, never
+// past either cap.
+func TestAdmitFairly(t *testing.T) {
+	var jobs []job.Job
+	for i := range 6 { // tenant A came first, with six
+		jobs = append(jobs, waiting(fmt.Sprintf("a%d", i), "tenantA", time.Duration(60-i)*time.Minute))
+	}
+	for i := range 3 {
+		jobs = append(jobs, waiting(fmt.Sprintf("b%d", i), "tenantB", time.Duration(30-i)*time.Minute))
+	}
+	jobs = append(jobs, waiting("c0", "tenantC", time.Minute))
+	d, st, s := setup(t, job.Limits{Global: 5, PerTenant: 3}, jobs...)
+	n, err := d.Admit(context.Background())
+	if err != nil || n != 5 {
+		t.Fatalf("admitted %d, %v; want 5", n, err)
+	}
+	// A (oldest), B, C each get one; then A and B again (C has no more).
+	if want := []string{"a0", "b0", "c0", "a1", "b1"}; !slices.Equal(s.names, want) {
+		t.Fatalf("started %v, want %v", s.names, want)
+	}
+	f, _ := st.InFlight(context.Background())
+	if f.Total != 5 || f.ByTenant["tenantA"] != 2 || f.ByTenant["tenantB"] != 2 || f.ByTenant["tenantC"] != 1 {
+		t.Fatalf("in flight %+v", f)
+	}
+	// Nothing more fits until a job ends; then its slot goes on at once.
+	if n, _ := d.Admit(context.Background()); n != 0 {
+		t.Fatalf("admitted %d with every slot taken", n)
+	}
+	if _, err := st.Update(context.Background(), "c0", job.Fail(t0, job.ErrNameCancelled, "cancelled")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := d.Admit(context.Background()); n != 1 || s.names[5] != "a2" {
+		t.Fatalf("after an end: admitted %d, started %v; want a2 (A and B tie at 2, A's is older)", n, s.names)
+	}
+}
+
+// TestAdmitPerTenantCap leaves a tenant's jobs waiting at its cap while
+// global slots stay free for others.
+func TestAdmitPerTenantCap(t *testing.T) {
+	d, st, s := setup(t, job.Limits{Global: 10, PerTenant: 2},
+		waiting("a0", "tenantA", 3*time.Minute), waiting("a1", "tenantA", 2*time.Minute), waiting("a2", "tenantA", time.Minute))
+	if n, _ := d.Admit(context.Background()); n != 2 || !slices.Equal(s.names, []string{"a0", "a1"}) {
+		t.Fatalf("admitted %d: %v", n, s.names)
+	}
+	if w, _ := st.Waiting(context.Background(), 10); len(w) != 1 || w[0].ID != "a2" {
+		t.Fatalf("waiting %v", w)
+	}
+}
+
+// TestAdmitDisabled admits nothing and reads nothing without caps.
+func TestAdmitDisabled(t *testing.T) {
+	d, _, s := setup(t, job.Limits{}, waiting("a0", "tenantA", time.Minute))
+	if d.Enabled() {
+		t.Fatal("enabled without caps")
+	}
+	if n, err := d.Admit(context.Background()); n != 0 || err != nil || len(s.names) != 0 {
+		t.Fatalf("admitted %d, %v, started %v", n, err, s.names)
+	}
+}
+
+// TestAdmitStartFailure keeps the admission when the start fails: the job
+// holds its slot and the reconciler resumes it.
+func TestAdmitStartFailure(t *testing.T) {
+	d, st, s := setup(t, job.Limits{Global: 1}, waiting("a0", "tenantA", time.Minute))
+	s.err = errors.New("throttled")
+	if n, err := d.Admit(context.Background()); n != 1 || err != nil {
+		t.Fatalf("admitted %d, %v", n, err)
+	}
+	if j, _ := st.Get(context.Background(), "a0"); j.Waiting || !j.Slot {
+		t.Fatalf("job %+v", j)
+	}
+}

@@ -1,0 +1,473 @@
+package dynamostore
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// Slots (job.Limits caps the generations in flight) are counted in one item
+// of the jobs table, countsID, which holds
+//
+//	total          N  the jobs holding a slot, in all
+//	tenant#<hex>   N  those of one tenant, the tenant name hex-encoded
+//
+// One item lets an admission check both caps in one condition on one item,
+// and InFlight read every count in one consistent GetItem (the table's key
+// is id alone, so per-tenant counter items could not be queried). Tenants
+// are top-level attributes rather than a map so that ADD creates the item
+// and any count on first use, with no item to set up beforehand; their
+// names are hex-encoded because a tenant may hold characters ('.', '[')
+// that the expression builder reads as a document path. A tenant's count is
+// removed when it drops to zero (prune), so the item holds only tenants
+// with jobs in flight and stays far below DynamoDB's 400 KB.
+//
+// An admission is one TransactWriteItems: the job's update (waiting to
+// holding a slot, on condition that it still waits, unchanged, and is not
+// terminal) and the counters' increment (on condition that both caps leave
+// room). The end of a job holding a slot is likewise one transaction (see
+// giveBack), so the counts always equal the jobs with a slot. The counters
+// item has no tenant, open or waiting attribute, so it stays out of every
+// index, and Get, Update and Create refuse ids with its prefix.
+const (
+	slotPrefix = "slot#"
+	countsID   = slotPrefix + "counts"
+
+	attrTotal         = "total"
+	tenantCountPrefix = "tenant#"
+)
+
+// isReservedID reports whether id names one of the store's own items (an
+// idempotency claim or the slot counters) rather than a job.
+func isReservedID(id string) bool { return isClaimID(id) || strings.HasPrefix(id, slotPrefix) }
+
+// tenantCount is the attribute of the counters item that counts tenant's
+// slots.
+func tenantCount(tenant string) expression.NameBuilder {
+	return expression.NameNoDotSplit(tenantCountPrefix + hex.EncodeToString([]byte(tenant)))
+}
+
+// Conflicting writes (a transaction and another write on the same item at
+// the same moment, or a throttled transaction) are tried again, up to
+// attempts times in all, after a short pause.
+const attempts = 4
+
+func pause(ctx context.Context, attempt int) error {
+	d := time.Duration(5<<attempt) * time.Millisecond
+	d += rand.N(d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// conflicted reports whether err is worth trying again: a write that met a
+// transaction in progress on its item, or a transaction cancelled only for
+// such a conflict or for throttling, not for a condition.
+func conflicted(err error) bool {
+	var tce *types.TransactionConflictException
+	if errors.As(err, &tce) {
+		return true
+	}
+	var cancelled *types.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		return false
+	}
+	retry := false
+	for _, r := range cancelled.CancellationReasons {
+		switch code := reasonCode(r); code {
+		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+			retry = true
+		case "", "None":
+		default:
+			return false
+		}
+	}
+	return retry
+}
+
+func reasonCode(r types.CancellationReason) string {
+	if r.Code == nil {
+		return ""
+	}
+	return *r.Code
+}
+
+const codeConditionFailed = "ConditionalCheckFailed"
+
+// Admit gives the waiting job id a slot if one is free under limits: in one
+// transaction the job stops waiting and holds a slot, and the counters grow
+// by one, on condition that they were under the caps. It fails with
+// job.ErrFull (wrapped) when a cap is reached, job.ErrConflict (wrapped)
+// when the job is not waiting (or is terminal) and job.ErrNotFound when
+// there is no such job.
+func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error) {
+	// The job is read first for its tenant, which names its counter.
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return job.Job{}, err
+	}
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 {
+			if werr := pause(ctx, attempt); werr != nil {
+				return job.Job{}, fmt.Errorf("admit job %s: %w (after %v)", id, werr, err)
+			}
+		}
+		admitted, aerr := job.Admit(cur, at)
+		if aerr != nil {
+			return job.Job{}, fmt.Errorf("admit job %s: %w", id, aerr)
+		}
+		var old map[string]types.AttributeValue
+		old, err = s.admit(ctx, cur, limits, at)
+		var cancelled *types.TransactionCanceledException
+		switch {
+		case err == nil:
+			// The condition pinned the record as read (updated_at), so
+			// the admitted record is exactly job.Admit of it.
+			return admitted, nil
+		case conflicted(err):
+			err = fmt.Errorf("admit job %s: %w", id, err)
+			continue
+		case !errors.As(err, &cancelled) || len(cancelled.CancellationReasons) != 2:
+			return job.Job{}, fmt.Errorf("admit job %s: %w", id, err)
+		}
+		jobFailed := reasonCode(cancelled.CancellationReasons[0]) == codeConditionFailed
+		full := reasonCode(cancelled.CancellationReasons[1]) == codeConditionFailed
+		if jobFailed {
+			// The job's own state decides first: an admission of a job that
+			// is gone or no longer waits fails so whether or not there is
+			// room.
+			if len(old) == 0 {
+				return job.Job{}, fmt.Errorf("job %s: %w", id, job.ErrNotFound)
+			}
+			if cur, err = decode(old); err != nil {
+				return job.Job{}, fmt.Errorf("admit job %s: %w", id, err)
+			}
+			if _, aerr := job.Admit(cur, at); aerr != nil {
+				return job.Job{}, fmt.Errorf("admit job %s: %w", id, aerr)
+			}
+		}
+		if full {
+			return job.Job{}, fmt.Errorf("admit job %s: %w (caps: %d in all, %d per tenant)",
+				id, job.ErrFull, limits.Global, limits.PerTenant)
+		}
+		if !jobFailed {
+			return job.Job{}, fmt.Errorf("admit job %s: %w", id, err)
+		}
+		// Still waiting but changed since it was read: admit it as it is.
+		err = fmt.Errorf("admit job %s: %w: the job changed meanwhile", id, job.ErrConflict)
+	}
+	return job.Job{}, err
+}
+
+// admit is Admit's transaction for the job as read. When the job's
+// condition fails it returns the record as it was (nil if there is none)
+// along with the TransactionCanceledException.
+func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at time.Time) (map[string]types.AttributeValue, error) {
+	terminal := []job.Status{job.Completed, job.Failed}
+	jobExpr, err := expression.NewBuilder().
+		WithCondition(expression.And(
+			expression.Name(attrID).AttributeExists(),
+			expression.Name(attrWaiting).AttributeExists(),
+			expression.Not(expression.Name(attrStatus).In(value(terminal[0]), value(terminal[1]))),
+			// Pinned to the record as read, so the answer is exact.
+			expression.Name(attrUpdatedAt).Equal(value(cur.UpdatedAt)))).
+		WithUpdate(expression.
+			Set(expression.Name(attrSlot), value(true)).
+			Set(expression.Name(attrUpdatedAt), value(at)).
+			Remove(expression.Name(attrWaiting))).
+		Build()
+	if err != nil {
+		return nil, err
+	}
+	one := expression.Value(1)
+	counts := expression.NewBuilder().WithUpdate(expression.
+		Add(expression.Name(attrTotal), one).
+		Add(tenantCount(cur.Tenant), one))
+	var room []expression.ConditionBuilder
+	if limits.Global > 0 {
+		total := expression.Name(attrTotal)
+		room = append(room, total.AttributeNotExists().Or(total.LessThan(expression.Value(limits.Global))))
+	}
+	if limits.PerTenant > 0 {
+		n := tenantCount(cur.Tenant)
+		room = append(room, n.AttributeNotExists().Or(n.LessThan(expression.Value(limits.PerTenant))))
+	}
+	switch len(room) {
+	case 1:
+		counts = counts.WithCondition(room[0])
+	case 2:
+		counts = counts.WithCondition(room[0].And(room[1]))
+	}
+	countsExpr, err := counts.Build()
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &s.table, Key: key(cur.ID),
+			ConditionExpression: jobExpr.Condition(), UpdateExpression: jobExpr.Update(),
+			ExpressionAttributeNames: jobExpr.Names(), ExpressionAttributeValues: jobExpr.Values(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
+		{Update: &types.Update{TableName: &s.table, Key: key(countsID),
+			ConditionExpression: countsExpr.Condition(), UpdateExpression: countsExpr.Update(),
+			ExpressionAttributeNames: countsExpr.Names(), ExpressionAttributeValues: countsExpr.Values()}},
+	}})
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) && len(cancelled.CancellationReasons) > 0 {
+		return cancelled.CancellationReasons[0].Item, err
+	}
+	return nil, err
+}
+
+// giveBack applies c, which ends the job, together with giving back the
+// slot the job holds: one transaction of the job's update, on c's
+// condition and that the job still holds its slot, and the counters'
+// decrement. cur is the record as last read, which names the tenant (it
+// never changes). When the job's condition fails giveBack returns the
+// record as it was (nil if there is none) and failed.
+func (s *Store) giveBack(ctx context.Context, cur job.Job, c job.Change) (
+	j job.Job, old map[string]types.AttributeValue, failed bool, err error) {
+	id := cur.ID
+	expr, err := expression.NewBuilder().
+		WithCondition(condition(c).And(expression.Name(attrSlot).AttributeExists())).
+		WithUpdate(s.update(c)).
+		Build()
+	if err != nil {
+		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
+	}
+	minus := expression.Value(-1)
+	countsExpr, err := expression.NewBuilder().WithUpdate(expression.
+		Add(expression.Name(attrTotal), minus).
+		Add(tenantCount(cur.Tenant), minus)).
+		Build()
+	if err != nil {
+		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
+	}
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &s.table, Key: key(id),
+			ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
+		{Update: &types.Update{TableName: &s.table, Key: key(countsID),
+			UpdateExpression:         countsExpr.Update(),
+			ExpressionAttributeNames: countsExpr.Names(), ExpressionAttributeValues: countsExpr.Values()}},
+	}})
+	var cancelled *types.TransactionCanceledException
+	switch {
+	case conflicted(err):
+		return job.Job{}, nil, false, err
+	case errors.As(err, &cancelled) && len(cancelled.CancellationReasons) > 0 &&
+		reasonCode(cancelled.CancellationReasons[0]) == codeConditionFailed:
+		return job.Job{}, cancelled.CancellationReasons[0].Item, true, nil
+	case err != nil:
+		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
+	}
+	s.prune(ctx, cur.Tenant)
+	// A transaction returns no item. The record is terminal now, and a
+	// terminal record never changes, so reading it back gives exactly what
+	// the transaction wrote. Should that read fail, the answer is the
+	// change applied to the record as last read (its counts may lag; the
+	// change held on it, or the condition would have failed).
+	if j, err = s.Get(ctx, id); err != nil {
+		j, _ = c.Apply(cur)
+	}
+	return j, nil, false, nil
+}
+
+// prune removes tenant's count from the counters item if it is zero, so
+// the item keeps only tenants with jobs in flight. It is best effort: a
+// count left at zero is still right, and a count that grew meanwhile fails
+// the condition and stays.
+func (s *Store) prune(ctx context.Context, tenant string) {
+	n := tenantCount(tenant)
+	expr, err := expression.NewBuilder().
+		WithCondition(n.LessThanEqual(expression.Value(0))).
+		WithUpdate(expression.Remove(n)).
+		Build()
+	if err != nil {
+		return
+	}
+	_, _ = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(countsID),
+		ConditionExpression:       expr.Condition(),
+		UpdateExpression:          expr.Update(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+}
+
+// InFlight counts the jobs holding a slot, from one consistent read of the
+// counters item.
+func (s *Store) InFlight(ctx context.Context) (job.InFlight, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(countsID),
+		ConsistentRead: new(true),
+	})
+	if err != nil {
+		return job.InFlight{}, fmt.Errorf("count slots: %w", err)
+	}
+	f := job.InFlight{ByTenant: map[string]int{}}
+	for name, av := range out.Item {
+		var n int
+		switch {
+		case name == attrTotal:
+			if err := attributevalue.Unmarshal(av, &n); err != nil {
+				return job.InFlight{}, fmt.Errorf("count slots: %s: %w", name, err)
+			}
+			f.Total = max(n, 0)
+		case strings.HasPrefix(name, tenantCountPrefix):
+			tenant, err := hex.DecodeString(strings.TrimPrefix(name, tenantCountPrefix))
+			if err != nil {
+				return job.InFlight{}, fmt.Errorf("count slots: %s: %w", name, err)
+			}
+			if err := attributevalue.Unmarshal(av, &n); err != nil {
+				return job.InFlight{}, fmt.Errorf("count slots: %s: %w", name, err)
+			}
+			if n > 0 {
+				f.ByTenant[string(tenant)] = n
+			}
+		}
+	}
+	return f, nil
+}
+
+// Waiting returns up to n jobs waiting for a slot, oldest created_at first
+// (ties by id). It queries the sparse waiting-by-created index, which
+// projects keys only and, like every global index, is eventually
+// consistent; so it then reads the jobs themselves consistently
+// (BatchGetItem) and keeps only those that still wait. A job that has just
+// started waiting may be missing until the index catches up; one that has
+// stopped is never returned. It reads the index on past the n-th job while
+// creation times tie, since the index orders ties arbitrarily.
+func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(attrWaiting).Equal(expression.Value(waitingMark))).
+		Build()
+	if err != nil {
+		return nil, fmt.Errorf("list waiting jobs: %w", err)
+	}
+	type entry struct {
+		ID        string `dynamodbav:"id"`
+		CreatedAt string `dynamodbav:"created_at"`
+	}
+	var (
+		kept   []job.Job
+		cutoff string // created_at of the n-th job kept, once there is one
+		start  map[string]types.AttributeValue
+	)
+	pageSize := int32(min(n, maxBatchGet-1) + 1)
+	for {
+		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 &s.table,
+			IndexName:                 new(waitingIndex),
+			KeyConditionExpression:    expr.KeyCondition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ExclusiveStartKey:         start,
+			Limit:                     &pageSize,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list waiting jobs: %w", err)
+		}
+		var ids []string
+		past := false // an entry created after the cutoff: the rest are too
+		for _, av := range out.Items {
+			var e entry
+			if err := attributevalue.UnmarshalMap(av, &e); err != nil {
+				return nil, fmt.Errorf("list waiting jobs: %w", err)
+			}
+			if cutoff != "" && e.CreatedAt > cutoff {
+				past = true
+				break
+			}
+			ids = append(ids, e.ID)
+		}
+		jobs, err := s.getJobs(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("list waiting jobs: %w", err)
+		}
+		for _, id := range ids {
+			if j, ok := jobs[id]; ok && j.Waiting {
+				kept = append(kept, j)
+			}
+		}
+		if cutoff == "" && len(kept) >= n {
+			// The index is in created_at order, so kept is too.
+			cutoff = kept[n-1].CreatedAt.UTC().Format(timeLayout)
+			kept = slices.DeleteFunc(kept, func(j job.Job) bool {
+				return j.CreatedAt.UTC().Format(timeLayout) > cutoff
+			})
+		}
+		start = out.LastEvaluatedKey
+		if past || len(start) == 0 {
+			break
+		}
+	}
+	slices.SortFunc(kept, func(a, b job.Job) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return kept[:min(n, len(kept))], nil
+}
+
+// maxBatchGet is the most keys one BatchGetItem may ask for.
+const maxBatchGet = 100
+
+// getJobs reads the jobs with the given ids consistently; ids with no job
+// are left out.
+func (s *Store) getJobs(ctx context.Context, ids []string) (map[string]job.Job, error) {
+	jobs := make(map[string]job.Job, len(ids))
+	for chunk := range slices.Chunk(ids, maxBatchGet) {
+		keys := make([]map[string]types.AttributeValue, len(chunk))
+		for i, id := range chunk {
+			keys[i] = key(id)
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: new(true)}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				// Unprocessed keys: the answer was too big or throttled.
+				if attempt == 2*attempts {
+					return nil, errors.New("batch read: keys left unprocessed")
+				}
+				if err := pause(ctx, min(attempt, attempts)); err != nil {
+					return nil, err
+				}
+			}
+			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fmt.Errorf("batch read: %w", err)
+			}
+			for _, av := range out.Responses[s.table] {
+				j, err := decode(av)
+				if err != nil {
+					return nil, err
+				}
+				jobs[j.ID] = j
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	return jobs, nil
+}

@@ -1,0 +1,90 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// TestBurstStaysUnderTheCaps submits 12 jobs of tenant A at once, then 4 of
+// tenant B over HTTP and 2 of B as direct starts of the state machine,
+// against a simulator that refuses more than 4 generations in progress,
+// with caps of 4 in all and 3 per tenant: every job completes, the
+// simulator never refuses one and never has more than 4 in progress, and B
+// does not wait for A's backlog.
+func TestBurstStaysUnderTheCaps(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Limits = job.Limits{Global: 4, PerTenant: 3}
+	cfg.SimMaxActive = 4
+	cfg.JobDeadline = time.Hour // at ×1000 each HTTP call costs seconds of virtual time
+	rt := start(t, cfg)
+	ctx := context.Background()
+	submit := func(key string, i int) string {
+		r := call(t, "POST", rt.URL+api.PathGenerations, key, "application/json",
+			fmt.Sprintf(`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"scene %d"}`, i))
+		if r.status != 200 || r.body["status"] != "queued" {
+			t.Fatalf("submit: %d %s", r.status, r.raw)
+		}
+		return r.body["id"].(string)
+	}
+	var a, b []string
+	for i := range 12 {
+		a = append(a, submit(keyA, i))
+	}
+	for i := range 4 {
+		b = append(b, submit(keyB, i))
+	}
+	for i := range 2 {
+		name := fmt.Sprintf("direct-b-%d", i)
+		resp := call(t, "POST", rt.URL+"/local/state-machines/"+VideoJob+"/executions?name="+name, "", "application/json",
+			fmt.Sprintf(`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"direct %d","tenant":"tenantB"}`, i))
+		if resp.status/100 != 2 {
+			t.Fatalf("direct start: %d %s", resp.status, resp.raw)
+		}
+		b = append(b, name)
+	}
+	all := append(append([]string(nil), a...), b...)
+	waitFor(t, func() bool {
+		for _, id := range all {
+			if j, err := rt.Store.Get(ctx, id); err != nil || !j.Status.Terminal() {
+				return false
+			}
+		}
+		return true
+	})
+	submitted := map[string]time.Time{}
+	for _, id := range all {
+		j, _ := rt.Store.Get(ctx, id)
+		if j.Status != job.Completed || j.Slot || j.Waiting || j.SubmitStarted == nil {
+			t.Fatalf("job %s ended %+v", id, j)
+		}
+		submitted[id] = *j.SubmitStarted
+	}
+	st := rt.Simulator.Stats()
+	if st.Submissions != len(all) || st.Throttled != 0 || st.PeakActive > 4 || st.PeakActive < 3 {
+		t.Fatalf("simulator: %+v; want %d submissions, none refused, at most 4 (and at least 3) in progress", st, len(all))
+	}
+	if f, _ := rt.Store.InFlight(ctx); f.Total != 0 || len(f.ByTenant) != 0 {
+		t.Fatalf("slots still held after every job ended: %+v", f)
+	}
+	// Fair order: B's first job went upstream before A's last ones did,
+	// though all of A's were waiting first.
+	firstB, lastA := submitted[b[0]], submitted[a[len(a)-1]]
+	for _, id := range b {
+		firstB = minTime(firstB, submitted[id])
+	}
+	if !firstB.Before(lastA) {
+		t.Fatalf("tenant B's first submit %s came after A's last %s", firstB, lastA)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
