@@ -56,8 +56,9 @@ build-ApiFunction build-AuthorizerFunction build-SubmitFunction build-PollFuncti
 	$(eval fn := $(shell echo $(@:build-%Function=%) | tr A-Z a-z))
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(fn)
 
-## bench: Go benchmarks with allocation figures
-bench:
+## bench: cost and detection lag per poll policy and bursts (cmd/vidgen-bench), each function's zipped size (make build), then Go benchmarks (docs/performance.md)
+bench: build bin/aws-lambda-rie
+	$(GO) run ./cmd/vidgen-bench
 	scripts/with-moto.sh $(GO) test -run '^$$' -bench . -benchmem ./...
 
 # fuzz_targets lists "package target" pairs from the Fuzz functions in tests.

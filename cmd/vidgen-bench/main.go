@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/costsim"
+	"github.com/vidgen/vidgen/internal/job"
 )
 
 func main() {
 	jobs := flag.Int("jobs", costsim.Reference().Jobs, "jobs in the workload")
 	seed := flag.Uint64("seed", costsim.Reference().Seed, "workload seed")
 	template := flag.String("template", "template.yaml", "the SAM template whose video_job to run")
+	burstJobs := flag.Int("burst", 1000, "jobs submitted at once in the burst runs")
 	flag.Parse()
 
 	w := costsim.Reference()
@@ -52,6 +54,8 @@ func main() {
 	fmt.Println()
 	costsim.WriteBreakdown(os.Stdout, figures)
 	fmt.Println()
+	burst(*template, *burstJobs, prices, lat)
+
 	base, adaptive := figures[0], figures[2]
 	costOK := adaptive.DollarsPer1000 <= base.DollarsPer1000
 	lagOK := adaptive.LagP50 <= base.LagP50*4/10
@@ -60,6 +64,45 @@ func main() {
 	if !costOK || !lagOK {
 		os.Exit(1)
 	}
+}
+
+// burst submits n jobs at once against a simulator that refuses more than
+// 50 generations in progress, without and with vidgen's caps.
+func burst(template string, n int, prices costsim.Prices, lat costsim.Latencies) {
+	const simMax = 50
+	w := costsim.BurstOf(n)
+	fmt.Printf("burst: %d jobs submitted at once (the last %.0f %% by a second tenant, b), adaptive policy; the simulator answers 429 (Retry-After 5 s) beyond %d generations in progress\n\n",
+		n, w.BurstShareB*100, simMax)
+	fmt.Println("| vidgen's caps | ended | lost | 429s | peak in progress | makespan | ideal | makespan / ideal | tenant b's jobs done, p50 | $ per 1,000 jobs |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, c := range []struct {
+		name   string
+		limits job.Limits
+	}{
+		{"none", job.Limits{}},
+		{"50 in all", job.Limits{Global: simMax}},
+		{"50 in all, 30 per tenant", job.Limits{Global: simMax, PerTenant: 30}},
+	} {
+		dir, err := os.MkdirTemp("", "vidgen-bench-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		res, err := costsim.Run(context.Background(), costsim.Config{Workload: w, Policy: costsim.Policies()[2], Latencies: lat,
+			Template: template, Deadline: 30 * time.Minute, Dir: dir, Limits: c.limits, SimMaxActive: simMax})
+		os.RemoveAll(dir)
+		if err != nil {
+			log.Fatalf("burst %s: %v", c.name, err)
+		}
+		ideal, ratio := "–", "–"
+		if res.Ideal > 0 {
+			ideal = res.Ideal.Round(time.Second).String()
+			ratio = fmt.Sprintf("%.3f", res.Makespan.Seconds()/res.Ideal.Seconds())
+		}
+		b := res.Done["b"]
+		fmt.Printf("| %s | %d | %d | %d | %d | %s | %s | %s | %s | %.3f |\n", c.name, n-res.Open, res.Open, res.Throttled,
+			res.PeakActive, res.Makespan.Round(time.Second), ideal, ratio, b[len(b)/2].Round(time.Second), res.Figures(prices).DollarsPer1000)
+	}
+	fmt.Println()
 }
 
 func verdict(ok bool) string {

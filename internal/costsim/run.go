@@ -13,10 +13,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/archive"
@@ -47,6 +49,10 @@ type Config struct {
 	Template  string        // template.yaml, whose substitutions the machine gets
 	Deadline  time.Duration // per job; 30 min as deployed by default
 	Dir       string        // scratch space for the store and archived videos
+	// Limits are vidgen's caps on generations in flight (none if zero);
+	// SimMaxActive is the simulator's own, beyond which it answers 429.
+	Limits       job.Limits
+	SimMaxActive int
 }
 
 // Usage is what a run consumed, in total.
@@ -72,6 +78,17 @@ type Result struct {
 	Lags []time.Duration
 	// Simulated is how long the run took in simulated time.
 	Simulated time.Duration
+	// Makespan is from the first submit to the last job's end on record;
+	// Ideal is the makespan with no overhead at all: each job starts the
+	// moment a slot frees, in submit order (only for a run with a cap).
+	Makespan, Ideal time.Duration
+	// Open counts jobs left unended: lost.
+	Open int
+	// PeakActive and Throttled are the simulator's: the most generations
+	// in progress at once, and the submits it refused with 429.
+	PeakActive, Throttled int
+	// Done are the times from submit to end on record, by tenant, sorted.
+	Done map[string][]time.Duration
 }
 
 var start = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
@@ -80,7 +97,6 @@ const (
 	machineID  = "VideoJobStateMachine"
 	upstreamKy = "costsim-upstream-key"
 	simHost    = "upstream.invalid"
-	tenant     = "bench"
 )
 
 // Run simulates the workload under the policy.
@@ -125,7 +141,7 @@ func newRun(cfg Config) (*run, error) {
 		return nil, err
 	}
 	r.sim = simulator.New(simulator.Config{Key: upstreamKy, Clock: r.clk, QueueTime: -1, PublicURL: "http://" + simHost,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		MaxActive: cfg.SimMaxActive, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	httpClient := &http.Client{Transport: roundTrip(r.upstream)}
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	handlers := &steps.Handlers{
@@ -134,7 +150,8 @@ func newRun(cfg Config) (*run, error) {
 		Rand:     r.rand.Float64,
 		Archiver: &archive.Archiver{HTTP: httpClient, Store: &countingBlobs{Store: blobs, run: r}, AllowedHosts: []string{simHost}},
 	}
-	notifier := &steps.Notifier{Store: r.store, Publisher: publisher{r}, Log: discard}
+	dispatcher := &admission.Dispatcher{Store: r.store, Starter: starter{r}, Limits: cfg.Limits, Clock: r.clk, Log: discard}
+	notifier := &steps.Notifier{Store: r.store, Publisher: publisher{r}, Admission: dispatcher, Log: discard}
 	r.fns = local.NewFunctions(map[string]any{
 		"SubmitFunction": handlers.Submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
 		"FinishFunction": notifier.Finish,
@@ -142,7 +159,7 @@ func newRun(cfg Config) (*run, error) {
 	if r.machine, r.tasks, err = loadMachine(cfg.Template); err != nil {
 		return nil, err
 	}
-	r.api = &api.Handler{Store: r.store, Starter: starter{r}, Clock: r.clk, Deadline: cfg.Deadline, Log: discard,
+	r.api = &api.Handler{Store: r.store, Starter: starter{r}, Clock: r.clk, Deadline: cfg.Deadline, Log: discard, Admission: dispatcher,
 		NewID: func() string { r.seq++; return fmt.Sprintf("job-%06d", r.seq) }}
 	return r, nil
 }
@@ -199,8 +216,14 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	if err := errors.Join(r.errs...); err != nil {
 		return Result{}, err
 	}
-	res := Result{Policy: r.cfg.Policy.Name, Usage: r.usage, Statuses: map[string]int{}, Simulated: end.Sub(start)}
+	res := Result{Policy: r.cfg.Policy.Name, Usage: r.usage, Statuses: map[string]int{}, Simulated: end.Sub(start),
+		Done: map[string][]time.Duration{}}
 	res.Usage.Jobs = len(jobs)
+	st := r.sim.Stats()
+	res.PeakActive, res.Throttled = st.PeakActive, st.Throttled
+	if r.cfg.Limits.Global > 0 {
+		res.Ideal = idealMakespan(jobs, r.cfg.Limits.Global)
+	}
 	for i := range jobs {
 		j, err := r.store.Store.Get(ctx, fmt.Sprintf("job-%06d", i+1))
 		if err != nil {
@@ -211,6 +234,12 @@ func (r *run) run(ctx context.Context) (Result, error) {
 			key += " " + j.Error.Name
 		}
 		res.Statuses[key]++
+		if !j.Status.Terminal() {
+			res.Open++
+			continue
+		}
+		res.Makespan = max(res.Makespan, j.UpdatedAt.Sub(start))
+		res.Done[j.Tenant] = append(res.Done[j.Tenant], j.UpdatedAt.Sub(j.CreatedAt))
 		if j.Status != job.Completed {
 			continue
 		}
@@ -219,7 +248,25 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		}
 	}
 	sortDurations(res.Lags)
+	for _, d := range res.Done {
+		sortDurations(d)
+	}
 	return res, nil
+}
+
+// idealMakespan runs the jobs through slots with no overhead at all: each
+// starts the moment a slot frees, in submit order, and takes its
+// generation time.
+func idealMakespan(jobs []Job, slots int) time.Duration {
+	free := make([]time.Duration, slots) // when each slot frees
+	var end time.Duration
+	for _, j := range jobs {
+		i := slices.Index(free, slices.Min(free))
+		begin := max(free[i], j.Arrival)
+		free[i] = begin + j.GenTime
+		end = max(end, free[i])
+	}
+	return end
 }
 
 // submit posts the job to the api handler as API Gateway would, after the
@@ -232,7 +279,7 @@ func (r *run) submit(ctx context.Context, j Job) {
 		Headers: map[string]string{"content-type": "application/json"},
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodPost},
-			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{apikey.ContextTenant: tenant}},
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{apikey.ContextTenant: j.Tenant}},
 		},
 	}
 	payload, _ := json.Marshal(req)
@@ -376,6 +423,26 @@ func (s *countingStore) Get(ctx context.Context, id string) (job.Job, error) {
 	j, err := s.Store.Get(ctx, id)
 	s.run.usage.RRU += units(j, 4096)
 	return j, err
+}
+
+func (s *countingStore) Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error) {
+	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	j, err := s.Store.Admit(ctx, id, limits, at)
+	s.run.usage.WRU += 2 * (units(j, 1024) + 1) // a transaction: the job and the counters
+	return j, err
+}
+
+func (s *countingStore) Waiting(ctx context.Context, n int) ([]job.Job, error) {
+	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	w, err := s.Store.Waiting(ctx, n)
+	s.run.usage.RRU += max(1, len(w)/8) // a query of the sparse index, then reads
+	return w, err
+}
+
+func (s *countingStore) InFlight(ctx context.Context) (job.InFlight, error) {
+	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	s.run.usage.RRU++
+	return s.Store.InFlight(ctx)
 }
 
 func (s *countingStore) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {

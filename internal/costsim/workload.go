@@ -35,6 +35,22 @@ type Workload struct {
 	// in error (after a usual time), take TailMin–TailMax, and never end.
 	Errors, LongTails, Never float64
 	TailMin, TailMax         time.Duration
+	// Burst submits every job at the start, the first ones by tenant "a"
+	// and the last BurstShareB of them by tenant "b"; otherwise all jobs
+	// are tenant "bench"'s.
+	Burst       bool
+	BurstShareB float64
+}
+
+// BurstOf is the burst workload of the issue: n jobs submitted at once,
+// with the usual generation times and errors but no long tails and none
+// that never finish, so that the makespan measures admission alone; the
+// last fifth come from a second tenant.
+func BurstOf(n int) Workload {
+	w := Reference()
+	w.Jobs, w.Burst, w.BurstShareB = n, true, 0.2
+	w.LongTails, w.Never = 0, 0
+	return w
 }
 
 // Reference is the workload of the issue: 10,000 jobs, log-normal
@@ -66,6 +82,7 @@ func (k Kind) String() string {
 
 // Job is one request of a workload.
 type Job struct {
+	Tenant   string
 	Arrival  time.Duration // after the run's start
 	Duration int           // of the video, 5 or 10 s
 	Kind     Kind
@@ -90,8 +107,16 @@ func (w Workload) Generate() []Job {
 	jobs := make([]Job, w.Jobs)
 	var at time.Duration
 	for i := range jobs {
-		at += time.Duration(r.ExpFloat64() / w.Rate * float64(time.Second))
-		j := Job{Arrival: at, Duration: 5}
+		j := Job{Tenant: "bench", Duration: 5}
+		if w.Burst {
+			j.Tenant = "a"
+			if float64(i) >= float64(w.Jobs)*(1-w.BurstShareB) {
+				j.Tenant = "b"
+			}
+		} else {
+			at += time.Duration(r.ExpFloat64() / w.Rate * float64(time.Second))
+			j.Arrival = at
+		}
 		median := w.Median5s
 		if r.Float64() < w.Share10s {
 			j.Duration, median = 10, w.Median10s

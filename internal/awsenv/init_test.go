@@ -1,0 +1,365 @@
+package awsenv_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+// construct calls one constructor as functions/<fn>/main.go does and
+// returns a call of the handler it built on the function's sample event.
+type construct func(ctx context.Context, getenv func(string) string) (handle func(context.Context) error, err error)
+
+// constructors are the constructors of every function whose main.go builds
+// its handler with this package, by function, each with the sample in
+// events/ its handler then takes.
+var constructors = map[string]construct{
+	"api": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		h, err := awsenv.API(ctx, getenv)
+		return withSample(h, err, "api-query.json", h.Handle)
+	},
+	"authorizer": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		a, err := awsenv.Authorizer(ctx, getenv)
+		return withSample(a, err, "authorizer.json", a.Handle)
+	},
+	"submit": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		h, err := awsenv.Steps(ctx, "submit", getenv)
+		return withSample(h, err, "submit.json", h.Submit)
+	},
+	"poll": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		h, err := awsenv.Steps(ctx, "poll", getenv)
+		return withSample(h, err, "poll.json", h.Poll)
+	},
+	"fail": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		h, err := awsenv.Steps(ctx, "fail", getenv)
+		return withSample(h, err, "fail.json", h.Fail)
+	},
+	"reconcile": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		r, err := awsenv.Reconciler(ctx, getenv)
+		// Its schedule's event carries nothing the handler reads.
+		return withSample(r, err, "reconcile.json", func(ctx context.Context, _ json.RawMessage) (any, error) { return r.Run(ctx) })
+	},
+	"register": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		r, err := awsenv.Registrar(ctx, getenv)
+		return withSample(r, err, "register.json", r.Register)
+	},
+	"finish": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		n, err := awsenv.Notifier(ctx, "finish", getenv)
+		return withSample(n, err, "finish.json", n.Finish)
+	},
+	"webhook": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		n, err := awsenv.Notifier(ctx, "webhook", getenv)
+		return withSample(n, err, "webhook.json", n.Deliver)
+	},
+}
+
+// withSample returns a call of handler on events/<sample>, once the
+// constructor returned built without error. handler is a method value of
+// built, evaluated before the constructor's error is looked at, so built
+// is only used when not nil.
+func withSample[B any, In any, Out any](built *B, err error, sample string, handler func(context.Context, In) (Out, error)) (func(context.Context) error, error) {
+	if err != nil {
+		return nil, err
+	}
+	if built == nil {
+		return nil, fmt.Errorf("the constructor returned nil")
+	}
+	return func(ctx context.Context) error {
+		b, err := os.ReadFile(filepath.Join("..", "..", "events", sample))
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := json.Unmarshal(b, &in); err != nil {
+			return fmt.Errorf("events/%s: %w", sample, err)
+		}
+		_, err = handler(ctx, in)
+		return err
+	}, nil
+}
+
+// sink is a local listener standing in for every address a function could
+// reach: AWS, the instance metadata and container credential services, the
+// Lambda runtime API, an HTTP proxy and the upstream. It counts the
+// connections it accepts and the requests it reads, and answers each with
+// a 400 that AWS's JSON protocols read as a ValidationException, which the
+// SDK does not retry. There is one for the whole test binary, because net/http reads the
+// proxy variables only once per process.
+type sink struct {
+	url string
+
+	mu    sync.Mutex
+	conns int
+	reqs  []string
+}
+
+var (
+	theSink     *sink
+	theSinkErr  error
+	theSinkOnce sync.Once
+)
+
+var sinkAnswer = []byte(`{"__type":"com.amazonaws#ValidationException","message":"init test sink"}`)
+
+// getSink returns the test binary's sink, started on first use; it serves
+// until the process ends.
+func getSink(t *testing.T) *sink {
+	t.Helper()
+	theSinkOnce.Do(func() {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			theSinkErr = err
+			return
+		}
+		s := &sink{url: "http://" + l.Addr().String()}
+		srv := &http.Server{
+			ConnState: func(_ net.Conn, state http.ConnState) {
+				if state == http.StateNew {
+					s.mu.Lock()
+					s.conns++
+					s.mu.Unlock()
+				}
+			},
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s.mu.Lock()
+				s.reqs = append(s.reqs, strings.TrimSpace(r.Method+" "+r.Host+r.URL.Path+" "+r.Header.Get("X-Amz-Target")))
+				s.mu.Unlock()
+				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+				w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(sinkAnswer)), 10)) // DynamoDB's clients check it
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write(sinkAnswer)
+			}),
+			ReadHeaderTimeout: 5 * time.Second,
+		}
+		// A connection per request: none is left open for the next
+		// subtest's handler to reuse unseen.
+		srv.SetKeepAlivesEnabled(false)
+		go srv.Serve(l)
+		theSink = s
+	})
+	if theSinkErr != nil {
+		t.Fatal(theSinkErr)
+	}
+	return theSink
+}
+
+// sinkMark is how many connections and requests the sink had seen.
+type sinkMark struct{ conns, reqs int }
+
+func (s *sink) mark() sinkMark {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sinkMark{s.conns, len(s.reqs)}
+}
+
+// since returns the connections accepted and the requests answered since m.
+func (s *sink) since(m sinkMark) (int, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns - m.conns, slices.Clone(s.reqs[m.reqs:])
+}
+
+// unsetenv removes k for the rest of the test, restoring it afterwards.
+func unsetenv(t *testing.T, k string) {
+	t.Setenv(k, "")
+	os.Unsetenv(k)
+}
+
+// credentialSources are the environments TestInitDoesNoNetworkIO builds
+// each handler in, by how the SDK would find credentials.
+var credentialSources = []struct {
+	name string
+	env  func(sinkURL string) map[string]string
+}{
+	// A developer's or CI's static keys.
+	{"static keys", func(string) map[string]string {
+		return map[string]string{
+			"AWS_ACCESS_KEY_ID":     "AKIDINITTEST",
+			"AWS_SECRET_ACCESS_KEY": "init-test-secret",
+			"AWS_REGION":            "us-east-1",
+		}
+	}},
+	// What Lambda gives a provided.al2023 function: the execution role's
+	// session in the environment, the runtime API's address, no config
+	// files.
+	{"Lambda environment", func(sinkURL string) map[string]string {
+		return map[string]string{
+			"AWS_ACCESS_KEY_ID":               "ASIAINITTEST",
+			"AWS_SECRET_ACCESS_KEY":           "init-test-secret",
+			"AWS_SESSION_TOKEN":               "init-test-session-token",
+			"AWS_REGION":                      "us-east-1",
+			"AWS_DEFAULT_REGION":              "us-east-1",
+			"AWS_EXECUTION_ENV":               "AWS_Lambda_provided.al2023",
+			"AWS_LAMBDA_FUNCTION_NAME":        "vidgen-init-test",
+			"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+			"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+			"AWS_LAMBDA_RUNTIME_API":          strings.TrimPrefix(sinkURL, "http://"),
+			"LAMBDA_TASK_ROOT":                "/var/task",
+			"_HANDLER":                        "bootstrap",
+			"TZ":                              ":UTC",
+		}
+	}},
+	// No keys at all: any credential lookup during init would go to the
+	// container credentials endpoint or the instance metadata service,
+	// both the sink.
+	{"credentials from a service", func(sinkURL string) map[string]string {
+		return map[string]string{
+			"AWS_REGION":                             "us-east-1",
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI":     sinkURL + "/credentials",
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN":      "init-test",
+			"AWS_EC2_METADATA_SERVICE_ENDPOINT":      sinkURL,
+			"AWS_EC2_METADATA_DISABLED":              "false",
+			"AWS_EC2_METADATA_V1_DISABLED":           "false",
+			"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv4",
+		}
+	}},
+}
+
+// functionValues are plausible values of the variables awsenv.Required
+// names; the upstream is the sink too.
+func functionValues(sinkURL string) map[string]string {
+	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:vidgen/init-test/"
+	return map[string]string{
+		awsenv.EnvTable:                "vidgen-init-test-jobs",
+		awsenv.EnvStateMachine:         "arn:aws:states:us-east-1:123456789012:stateMachine:vidgen-init-test-video-job",
+		awsenv.EnvKeysTable:            "vidgen-init-test-api-keys",
+		awsenv.EnvCursorSecret:         arn + "cursor-key-AbCdEf",
+		awsenv.EnvDeadline:             "1800",
+		awsenv.EnvUpstreamURL:          sinkURL,
+		awsenv.EnvUpstreamSecret:       arn + "aimlapi-key-AbCdEf",
+		awsenv.EnvPollInterval:         "5",
+		awsenv.EnvBucket:               "vidgen-init-test-images",
+		awsenv.EnvVideoHosts:           "cdn.aimlapi.com",
+		awsenv.EnvWebhookSecret:        arn + "webhook-key-AbCdEf",
+		awsenv.EnvEventBus:             "default",
+		awsenv.EnvMaxInFlight:          "50",
+		awsenv.EnvMaxInFlightPerTenant: "25",
+	}
+}
+
+// TestInitDoesNoNetworkIO holds the package to its promise: building a
+// function's handler (what functions/<fn>/main.go does before lambda.Start,
+// in Lambda's init phase) makes no network connection; clients are built
+// and secrets read on first use. Every address the code could reach is a
+// local sink that counts the connections it accepts, in three credential
+// setups. The handler built then takes the function's sample event, which
+// must reach the sink: that shows the sink sees what the code does.
+func TestInitDoesNoNetworkIO(t *testing.T) {
+	checkCoversEveryFunction(t)
+	for _, src := range credentialSources {
+		for _, fn := range slices.Sorted(maps.Keys(constructors)) {
+			t.Run(src.name+"/"+fn, func(t *testing.T) {
+				s := getSink(t)
+				// Nothing of this process's AWS setup (scripts/with-moto.sh
+				// points the SDK at moto), proxies or vidgen settings.
+				for _, kv := range os.Environ() {
+					k, _, _ := strings.Cut(kv, "=")
+					if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "VIDGEN_") || strings.HasPrefix(k, "AIMLAPI_") ||
+						strings.EqualFold(k, "http_proxy") || strings.EqualFold(k, "https_proxy") || strings.EqualFold(k, "no_proxy") {
+						unsetenv(t, k)
+					}
+				}
+				home := t.TempDir() // no ~/.aws
+				t.Setenv("HOME", home)
+				t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
+				t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
+				// Every endpoint, the instance metadata service and, for a
+				// client that ignored AWS_ENDPOINT_URL, the proxy.
+				t.Setenv("AWS_ENDPOINT_URL", s.url)
+				t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", s.url)
+				t.Setenv("HTTP_PROXY", s.url)
+				t.Setenv("HTTPS_PROXY", s.url)
+				proxyCovered(t, s)
+				for k, v := range src.env(s.url) {
+					t.Setenv(k, v)
+				}
+				values := functionValues(s.url)
+				for _, k := range awsenv.Required(fn) {
+					t.Setenv(k, values[k])
+				}
+
+				ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+				defer cancel()
+				before := s.mark()
+				handle, err := constructors[fn](ctx, os.Getenv)
+				// The sink counts a connection when it accepts it; give one
+				// dialled in the background during init the time to be
+				// counted. (A request made in the constructor itself has
+				// been answered, so counted, by the time it returns.)
+				time.Sleep(20 * time.Millisecond)
+				if n, reqs := s.since(before); n != 0 || len(reqs) != 0 {
+					t.Errorf("building the handler made %d connection(s), requests %q; init must do no network I/O", n, reqs)
+				}
+				if err != nil {
+					t.Fatalf("constructor: %v", err)
+				}
+				if t.Failed() {
+					return
+				}
+
+				// The control: the first invocation does reach the sink.
+				before = s.mark()
+				err = handle(ctx)
+				if n, reqs := s.since(before); n == 0 || len(reqs) == 0 {
+					t.Fatalf("handling the events/ sample made no connection to the sink (error %v): the test does not see the handler's I/O", err)
+				} else {
+					t.Logf("first invocation: %d connection(s), %q (error %v)", n, reqs, err)
+				}
+			})
+		}
+	}
+}
+
+// proxyCovered logs when net/http does not send requests for AWS's real
+// endpoints to the sink as a proxy: it reads the proxy variables once per
+// process, so a test in this binary that made a request through the
+// default transport before this one set them leaves that path unwatched.
+func proxyCovered(t *testing.T, s *sink) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "https://dynamodb.us-east-1.amazonaws.com/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := http.ProxyFromEnvironment(req); err != nil || u == nil || "http://"+u.Host != s.url {
+		t.Logf("net/http's proxy is %v (%v), not the sink: a client that ignores AWS_ENDPOINT_URL would go unseen", u, err)
+	}
+}
+
+// checkCoversEveryFunction fails unless constructors has every function
+// whose main.go builds its handler with this package, and only those.
+func checkCoversEveryFunction(t *testing.T) {
+	t.Helper()
+	mains, err := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no functions/*/main.go (%v)", err)
+	}
+	var want []string
+	for _, m := range mains {
+		src, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), `"github.com/vidgen/vidgen/internal/awsenv"`) {
+			want = append(want, filepath.Base(filepath.Dir(m)))
+		}
+	}
+	have := slices.Sorted(maps.Keys(constructors))
+	slices.Sort(want)
+	if !slices.Equal(have, want) {
+		t.Fatalf("constructors covers %v; the functions built with awsenv are %v", have, want)
+	}
+}
