@@ -360,6 +360,12 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 	}
 	// The execution is left to run: its next step finds the job ended and
 	// announces it (event, webhook, its caller's result) like any other end.
+	// A job still waiting for a slot has none, so one is started to do that.
+	if j.Waiting {
+		if err := h.Starter.Start(ctx, ended.AnnounceName(), ended.ID); err != nil {
+			h.log().Error("start the announcement of a cancelled waiting job", "job", j.ID, "err", err)
+		}
+	}
 	h.log().Info("job cancelled", "job", j.ID, "tenant", tenant)
 	return jsonResponse(http.StatusOK, h.generation(ctx, ended))
 }

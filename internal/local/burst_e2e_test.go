@@ -88,3 +88,36 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// TestCancelWaitingJob cancels a job that waits for a slot: it ends
+// Cancelled without ever going upstream, its end is announced like any
+// other, and the slot it never had is not given back.
+func TestCancelWaitingJob(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Limits = job.Limits{Global: 1}
+	cfg.JobDeadline = time.Hour
+	rt := start(t, cfg)
+	ctx := context.Background()
+	busy := call(t, "POST", rt.URL+api.PathGenerations, keyA, "application/json",
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=600"}`)
+	waiting := call(t, "POST", rt.URL+api.PathGenerations, keyA, "application/json",
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"second"}`)
+	id := waiting.body["id"].(string)
+	if j, _ := rt.Store.Get(ctx, id); !j.Waiting || busy.status != 200 {
+		t.Fatalf("second job: %+v (first: %s)", j, busy.raw)
+	}
+	r := call(t, "DELETE", rt.URL+api.PathGenerations+"?generation_id="+id, keyA, "", "")
+	if r.status != 200 || r.body["status"] != "error" {
+		t.Fatalf("cancel: %d %s", r.status, r.raw)
+	}
+	exe := waitExecution(t, rt, VideoJob, id+"-end")
+	if exe.Status != Failed || exe.Error.Name != job.ErrNameCancelled || countEvents(t, rt) != 1 {
+		t.Fatalf("announcement: %s %+v, %d events", exe.Status, exe.Error, countEvents(t, rt))
+	}
+	if f, _ := rt.Store.InFlight(ctx); f.Total != 1 {
+		t.Fatalf("in flight %+v, want the first job's slot only", f)
+	}
+	if n := rt.Simulator.Stats().Submissions; n != 1 {
+		t.Fatalf("%d submissions, want only the first job's", n)
+	}
+}
