@@ -348,14 +348,14 @@ func (s *Store) InFlight(ctx context.Context) (job.InFlight, error) {
 	return f, nil
 }
 
-// Waiting returns up to n jobs waiting for a slot, oldest created_at first
-// (ties by id). It queries the sparse waiting-by-created index, which
-// projects keys only and, like every global index, is eventually
-// consistent; so it then reads the jobs themselves consistently
-// (BatchGetItem) and keeps only those that still wait. A job that has just
-// started waiting may be missing until the index catches up; one that has
-// stopped is never returned. It reads the index on past the n-th job while
-// creation times tie, since the index orders ties arbitrarily.
+// Waiting returns up to n jobs waiting for a slot, oldest first, as the
+// sparse waiting-by-created index shows them: id, tenant and creation time
+// only, read from the index alone. A dispatch looks at up to a thousand
+// waiting jobs to choose fairly, and reading each item again would cost a
+// read unit apiece; the index costs one per 4 KB of entries. It lags the
+// table, so a job listed may have been admitted or ended meanwhile, and one
+// that just began waiting may be missing: Admit's condition decides, and
+// the next dispatch sees the rest.
 func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 	if n <= 0 {
 		return nil, nil
@@ -368,14 +368,15 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 	}
 	type entry struct {
 		ID        string `dynamodbav:"id"`
+		Tenant    string `dynamodbav:"tenant"`
 		CreatedAt string `dynamodbav:"created_at"`
 	}
 	var (
-		kept   []job.Job
-		cutoff string // created_at of the n-th job kept, once there is one
-		start  map[string]types.AttributeValue
+		kept  []job.Job
+		start map[string]types.AttributeValue
 	)
-	pageSize := int32(min(n, maxBatchGet-1) + 1)
+	// Read past the n-th entry while created_at ties, so that ties are
+	// broken by id whatever order the index keeps them in.
 	for {
 		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 &s.table,
@@ -384,39 +385,25 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 			ExpressionAttributeNames:  expr.Names(),
 			ExpressionAttributeValues: expr.Values(),
 			ExclusiveStartKey:         start,
-			Limit:                     &pageSize,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list waiting jobs: %w", err)
 		}
-		var ids []string
-		past := false // an entry created after the cutoff: the rest are too
+		past := false
 		for _, av := range out.Items {
 			var e entry
 			if err := attributevalue.UnmarshalMap(av, &e); err != nil {
 				return nil, fmt.Errorf("list waiting jobs: %w", err)
 			}
-			if cutoff != "" && e.CreatedAt > cutoff {
+			created, err := time.Parse(timeLayout, e.CreatedAt)
+			if err != nil {
+				return nil, fmt.Errorf("list waiting jobs: job %s: created_at: %w", e.ID, err)
+			}
+			if len(kept) >= n && created.After(kept[n-1].CreatedAt) {
 				past = true
 				break
 			}
-			ids = append(ids, e.ID)
-		}
-		jobs, err := s.getJobs(ctx, ids)
-		if err != nil {
-			return nil, fmt.Errorf("list waiting jobs: %w", err)
-		}
-		for _, id := range ids {
-			if j, ok := jobs[id]; ok && j.Waiting {
-				kept = append(kept, j)
-			}
-		}
-		if cutoff == "" && len(kept) >= n {
-			// The index is in created_at order, so kept is too.
-			cutoff = kept[n-1].CreatedAt.UTC().Format(timeLayout)
-			kept = slices.DeleteFunc(kept, func(j job.Job) bool {
-				return j.CreatedAt.UTC().Format(timeLayout) > cutoff
-			})
+			kept = append(kept, job.Job{ID: e.ID, Tenant: e.Tenant, Status: job.Queued, Waiting: true, CreatedAt: created})
 		}
 		start = out.LastEvaluatedKey
 		if past || len(start) == 0 {
@@ -430,44 +417,4 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return kept[:min(n, len(kept))], nil
-}
-
-// maxBatchGet is the most keys one BatchGetItem may ask for.
-const maxBatchGet = 100
-
-// getJobs reads the jobs with the given ids consistently; ids with no job
-// are left out.
-func (s *Store) getJobs(ctx context.Context, ids []string) (map[string]job.Job, error) {
-	jobs := make(map[string]job.Job, len(ids))
-	for chunk := range slices.Chunk(ids, maxBatchGet) {
-		keys := make([]map[string]types.AttributeValue, len(chunk))
-		for i, id := range chunk {
-			keys[i] = key(id)
-		}
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: new(true)}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 0 {
-				// Unprocessed keys: the answer was too big or throttled.
-				if attempt == 2*attempts {
-					return nil, errors.New("batch read: keys left unprocessed")
-				}
-				if err := pause(ctx, min(attempt, attempts)); err != nil {
-					return nil, err
-				}
-			}
-			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, fmt.Errorf("batch read: %w", err)
-			}
-			for _, av := range out.Responses[s.table] {
-				j, err := decode(av)
-				if err != nil {
-					return nil, err
-				}
-				jobs[j.ID] = j
-			}
-			req = out.UnprocessedKeys
-		}
-	}
-	return jobs, nil
 }

@@ -49,7 +49,7 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 				{AttributeName: new(attrWaiting), KeyType: types.KeyTypeHash},
 				{AttributeName: new(attrCreatedAt), KeyType: types.KeyTypeRange},
 			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: []string{attrTenant}},
 		}},
 	})
 	if err != nil {
