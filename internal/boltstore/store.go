@@ -25,6 +25,9 @@ const (
 	// slotsBucket counts the jobs holding a slot: in all under "total", and
 	// per tenant under "t:" + tenant.
 	slotsBucket = "slots"
+	// waitingBucket indexes the jobs waiting for a slot by creation time
+	// and id, so that Waiting reads only those.
+	waitingBucket = "waiting"
 )
 
 // Store is a job store backed by one bbolt file.
@@ -46,7 +49,10 @@ func Open(path string) (*Store, error) {
 		if _, err := tx.CreateBucketIfNotExists([]byte(claimsBucket)); err != nil {
 			return err
 		}
-		_, err := tx.CreateBucketIfNotExists([]byte(slotsBucket))
+		if _, err := tx.CreateBucketIfNotExists([]byte(slotsBucket)); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucketIfNotExists([]byte(waitingBucket))
 		return err
 	})
 	if err != nil {
@@ -83,7 +89,10 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 			}
 			return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
 		}
-		return b.Put([]byte(j.ID), data)
+		if err := b.Put([]byte(j.ID), data); err != nil {
+			return err
+		}
+		return indexWaiting(tx, job.Job{}, j)
 	})
 }
 
@@ -122,6 +131,9 @@ func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now t
 			return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
 		}
 		if err := jobs.Put([]byte(j.ID), jobData); err != nil {
+			return err
+		}
+		if err := indexWaiting(tx, job.Job{}, j); err != nil {
 			return err
 		}
 		return claims.Put(key, claimData)
@@ -166,6 +178,9 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 				return err
 			}
 		}
+		if err := indexWaiting(tx, j, out); err != nil {
+			return err
+		}
 		return put(tx, out)
 	})
 	return out, err
@@ -201,6 +216,9 @@ func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time
 		if err := countSlot(tx, j.Tenant, 1); err != nil {
 			return err
 		}
+		if err := indexWaiting(tx, j, out); err != nil {
+			return err
+		}
 		return put(tx, out)
 	})
 	return out, err
@@ -213,27 +231,40 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 	}
 	var waiting []job.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(jobsBucket)).ForEach(func(_, v []byte) error {
-			var j job.Job
-			if err := json.Unmarshal(v, &j); err != nil {
+		c := tx.Bucket([]byte(waitingBucket)).Cursor()
+		for k, v := c.First(); k != nil && len(waiting) < n; k, v = c.Next() {
+			j, err := get(tx, string(v))
+			if err != nil {
 				return err
 			}
-			if j.Waiting {
-				waiting = append(waiting, j)
-			}
-			return nil
-		})
+			waiting = append(waiting, j)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list waiting jobs: %w", err)
 	}
-	slices.SortFunc(waiting, func(a, b job.Job) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
+	return waiting, nil
+}
+
+// indexWaiting keeps the waiting index in step with a job going from old
+// (the zero Job for a new one) to j.
+func indexWaiting(tx *bolt.Tx, old, j job.Job) error {
+	b := tx.Bucket([]byte(waitingBucket))
+	if old.Waiting && !j.Waiting {
+		if err := b.Delete(waitingKey(old)); err != nil {
+			return err
 		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return waiting[:min(n, len(waiting))], nil
+	}
+	if j.Waiting && !old.Waiting {
+		return b.Put(waitingKey(j), []byte(j.ID))
+	}
+	return nil
+}
+
+// waitingKey orders the index by creation time, then id.
+func waitingKey(j job.Job) []byte {
+	return []byte(j.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "\x00" + j.ID)
 }
 
 // InFlight counts the jobs holding a slot.
