@@ -73,16 +73,19 @@ func (d *Dispatcher) Admit(ctx context.Context) (int, error) {
 
 // round admits what it can from one batch of waiting jobs.
 func (d *Dispatcher) round(ctx context.Context) (int, error) {
-	waiting, err := d.Store.Waiting(ctx, batch)
-	if err != nil || len(waiting) == 0 {
-		return 0, err
-	}
 	flight, err := d.Store.InFlight(ctx)
 	if err != nil {
 		return 0, err
 	}
+	if d.Limits.Global > 0 && flight.Total >= d.Limits.Global {
+		return 0, nil // every slot taken: the queue need not be read
+	}
 	if flight.ByTenant == nil {
 		flight.ByTenant = map[string]int{}
+	}
+	waiting, err := d.Store.Waiting(ctx, batch)
+	if err != nil || len(waiting) == 0 {
+		return 0, err
 	}
 	queues := map[string][]job.Job{} // per tenant, oldest first
 	for _, j := range waiting {

@@ -224,7 +224,10 @@ func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time
 	return out, err
 }
 
-// Waiting returns up to n jobs waiting for a slot, oldest first.
+// Waiting returns up to n jobs waiting for a slot, oldest first: their id,
+// tenant and creation time, from the index alone (as the DynamoDB store
+// answers from its index), so that a dispatch over a long queue decodes no
+// records.
 func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -233,11 +236,12 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket([]byte(waitingBucket)).Cursor()
 		for k, v := c.First(); k != nil && len(waiting) < n; k, v = c.Next() {
-			j, err := get(tx, string(v))
-			if err != nil {
-				return err
+			at, id, ok := strings.Cut(string(k), "\x00")
+			created, err := time.Parse(waitingTime, at)
+			if !ok || err != nil {
+				return fmt.Errorf("bad waiting index key %q", k)
 			}
-			waiting = append(waiting, j)
+			waiting = append(waiting, job.Job{ID: id, Tenant: string(v), Status: job.Queued, Waiting: true, CreatedAt: created})
 		}
 		return nil
 	})
@@ -257,14 +261,19 @@ func indexWaiting(tx *bolt.Tx, old, j job.Job) error {
 		}
 	}
 	if j.Waiting && !old.Waiting {
-		return b.Put(waitingKey(j), []byte(j.ID))
+		return b.Put(waitingKey(j), []byte(j.Tenant))
 	}
 	return nil
 }
 
-// waitingKey orders the index by creation time, then id.
+// waitingTime is the fixed-width form of creation times in the index, so
+// that keys sort by time.
+const waitingTime = "2006-01-02T15:04:05.000000000Z"
+
+// waitingKey orders the index by creation time, then id; the value is the
+// tenant.
 func waitingKey(j job.Job) []byte {
-	return []byte(j.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "\x00" + j.ID)
+	return []byte(j.CreatedAt.UTC().Format(waitingTime) + "\x00" + j.ID)
 }
 
 // InFlight counts the jobs holding a slot.

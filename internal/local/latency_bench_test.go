@@ -3,6 +3,7 @@ package local
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vidgen/vidgen/internal/job"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -46,6 +47,8 @@ func benchmarkAPILatency(b *testing.B, clients int) {
 		DataDir:     b.TempDir(),
 		Template:    filepath.Join("..", "..", "template.yaml"),
 		JobDeadline: 5 * time.Minute,
+		// make run's caps: every submit records the job waiting and admits.
+		Limits: job.Limits{Global: DefaultMaxInFlight, PerTenant: DefaultMaxInFlightPerTenant},
 	})
 	if err != nil {
 		b.Fatal(err)
