@@ -98,9 +98,12 @@ func burst(template string, n int, prices costsim.Prices, lat costsim.Latencies)
 			ideal = res.Ideal.Round(time.Second).String()
 			ratio = fmt.Sprintf("%.3f", res.Makespan.Seconds()/res.Ideal.Seconds())
 		}
-		b := res.Done["b"]
+		bDone := "–"
+		if b := res.Done["b"]; len(b) > 0 {
+			bDone = b[len(b)/2].Round(time.Second).String()
+		}
 		fmt.Printf("| %s | %d | %d | %d | %d | %s | %s | %s | %s | %.3f |\n", c.name, n-res.Open, res.Open, res.Throttled,
-			res.PeakActive, res.Makespan.Round(time.Second), ideal, ratio, b[len(b)/2].Round(time.Second), res.Figures(prices).DollarsPer1000)
+			res.PeakActive, res.Makespan.Round(time.Second), ideal, ratio, bDone, res.Figures(prices).DollarsPer1000)
 	}
 	fmt.Println()
 }

@@ -43,8 +43,8 @@ type Dispatcher struct {
 	Log     *slog.Logger
 }
 
-// Enabled reports whether any cap applies, so new jobs must wait to be
-// admitted.
+// Enabled reports whether any cap applies, so that new jobs must wait to
+// be admitted.
 func (d *Dispatcher) Enabled() bool { return d != nil && d.Limits.Enabled() }
 
 // batch is how many waiting jobs one round looks at: the fair choice is
@@ -56,14 +56,16 @@ const batch = 1000
 // slot goes to the tenant with the fewest jobs in flight, and within a
 // tenant to its oldest job. It starts each admitted job's execution and
 // returns how many it admitted. Admitting is safe to run anywhere at any
-// time, concurrently too: the store's conditional write decides.
-func (d *Dispatcher) Admit(ctx context.Context) (int, error) {
-	if !d.Enabled() {
-		return 0, nil
-	}
+// time, concurrently too: the store's conditional write decides. Without
+// caps it admits every waiting job, so that lifting the caps drains the
+// queue.
+//
+// fresh are jobs the caller has just recorded waiting: DynamoDB's index of
+// waiting jobs lags the table, so they may not be listed yet.
+func (d *Dispatcher) Admit(ctx context.Context, fresh ...job.Job) (int, error) {
 	admitted := 0
 	for {
-		n, err := d.round(ctx)
+		n, err := d.round(ctx, fresh)
 		admitted += n
 		if err != nil || n == 0 {
 			return admitted, err
@@ -72,7 +74,7 @@ func (d *Dispatcher) Admit(ctx context.Context) (int, error) {
 }
 
 // round admits what it can from one batch of waiting jobs.
-func (d *Dispatcher) round(ctx context.Context) (int, error) {
+func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
 	flight, err := d.Store.InFlight(ctx)
 	if err != nil {
 		return 0, err
@@ -84,8 +86,19 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 		flight.ByTenant = map[string]int{}
 	}
 	waiting, err := d.Store.Waiting(ctx, batch)
-	if err != nil || len(waiting) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if len(waiting) == batch && !anyAdmits(waiting, flight, d.Limits) {
+		// The oldest batch all belongs to tenants at their caps while slots
+		// are free: look further, so that another tenant is not starved.
+		if waiting, err = d.Store.Waiting(ctx, 10*batch); err != nil {
+			return 0, err
+		}
+	}
+	waiting = withFresh(waiting, fresh)
+	if len(waiting) == 0 {
+		return 0, nil
 	}
 	queues := map[string][]job.Job{} // per tenant, oldest first
 	for _, j := range waiting {
@@ -128,6 +141,29 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 		d.log().Info("job admitted", "job", j.ID, "tenant", tenant, "in_flight", flight.Total)
 	}
 	return admitted, nil
+}
+
+// anyAdmits reports whether any of the jobs' tenants is under its cap.
+func anyAdmits(jobs []job.Job, flight job.InFlight, limits job.Limits) bool {
+	for _, j := range jobs {
+		if flight.Admits(limits, j.Tenant) {
+			return true
+		}
+	}
+	return false
+}
+
+// withFresh adds the fresh jobs the list lacks, keeping it oldest first.
+func withFresh(waiting, fresh []job.Job) []job.Job {
+	for _, f := range fresh {
+		if f.Waiting && !slices.ContainsFunc(waiting, func(j job.Job) bool { return j.ID == f.ID }) {
+			waiting = append(waiting, f)
+		}
+	}
+	slices.SortStableFunc(waiting, func(a, b job.Job) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return waiting
 }
 
 // fairest is the tenant whose waiting job goes next: the one with fewest in

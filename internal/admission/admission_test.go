@@ -100,14 +100,55 @@ func TestAdmitPerTenantCap(t *testing.T) {
 	}
 }
 
-// TestAdmitDisabled admits nothing and reads nothing without caps.
-func TestAdmitDisabled(t *testing.T) {
-	d, _, s := setup(t, job.Limits{}, waiting("a0", "tenantA", time.Minute))
+// TestAdmitWithoutCaps drains the queue: jobs that waited while caps were
+// on are admitted once the caps are lifted.
+func TestAdmitWithoutCaps(t *testing.T) {
+	d, st, s := setup(t, job.Limits{}, waiting("a0", "tenantA", 2*time.Minute), waiting("a1", "tenantA", time.Minute))
 	if d.Enabled() {
 		t.Fatal("enabled without caps")
 	}
-	if n, err := d.Admit(context.Background()); n != 0 || err != nil || len(s.names) != 0 {
+	if n, err := d.Admit(context.Background()); n != 2 || err != nil || !slices.Equal(s.names, []string{"a0", "a1"}) {
 		t.Fatalf("admitted %d, %v, started %v", n, err, s.names)
+	}
+	if w, _ := st.Waiting(context.Background(), 10); len(w) != 0 {
+		t.Fatalf("still waiting: %v", w)
+	}
+}
+
+// hiding is a store whose index of waiting jobs lags, as DynamoDB's does:
+// it lists none.
+type hiding struct{ *boltstore.Store }
+
+func (hiding) Waiting(context.Context, int) ([]job.Job, error) { return nil, nil }
+
+// TestAdmitFresh admits a job the caller just recorded though the index
+// does not list it yet.
+func TestAdmitFresh(t *testing.T) {
+	fresh := waiting("a0", "tenantA", 0)
+	d, st, s := setup(t, job.Limits{Global: 1}, fresh)
+	d.Store = hiding{st}
+	if n, err := d.Admit(context.Background()); n != 0 || err != nil {
+		t.Fatalf("admitted %d, %v without the fresh job", n, err)
+	}
+	if n, err := d.Admit(context.Background(), fresh); n != 1 || err != nil || !slices.Equal(s.names, []string{"a0"}) {
+		t.Fatalf("admitted %d, %v, started %v", n, err, s.names)
+	}
+}
+
+// TestAdmitLooksPastCappedTenants finds a tenant's job behind a full batch
+// of another tenant's, all at that tenant's cap.
+func TestAdmitLooksPastCappedTenants(t *testing.T) {
+	var jobs []job.Job
+	for i := range 1001 {
+		jobs = append(jobs, waiting(fmt.Sprintf("a%04d", i), "tenantA", time.Duration(2000-i)*time.Second))
+	}
+	jobs = append(jobs, waiting("b0", "tenantB", time.Second))
+	d, _, s := setup(t, job.Limits{Global: 10, PerTenant: 2}, jobs...)
+	if n, err := d.Admit(context.Background()); n != 3 || err != nil {
+		t.Fatalf("admitted %d, %v; want A's two and B's one", n, err)
+	}
+	if !slices.Contains(s.names, "b0") {
+		t.Fatalf("started %v: tenant B starved behind A's queue", s.names)
 	}
 }
 

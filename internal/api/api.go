@@ -114,7 +114,7 @@ type Handler struct {
 // Admission admits waiting jobs in fair order and starts their executions.
 type Admission interface {
 	Enabled() bool
-	Admit(ctx context.Context) (int, error)
+	Admit(ctx context.Context, fresh ...job.Job) (int, error)
 }
 
 // Secrets gives each tenant's webhook signing secret.
@@ -264,7 +264,7 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	if j.Waiting && h.Admission != nil {
 		// Admitted now if a slot is free and no one waits longer; else
 		// when a job ends. The job stays queued meanwhile.
-		if _, err := h.Admission.Admit(ctx); err != nil {
+		if _, err := h.Admission.Admit(ctx, j); err != nil {
 			h.log().Error("admit waiting jobs", "job", j.ID, "err", err)
 		}
 	} else if err := h.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
@@ -360,10 +360,16 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 	}
 	// The execution is left to run: its next step finds the job ended and
 	// announces it (event, webhook, its caller's result) like any other end.
-	// A job still waiting for a slot has none, so one is started to do that.
+	// A job that was waiting for a slot may have none: its execution is
+	// started (one that runs already, a direct start's, is left alone) to
+	// find the end. A job that held a slot gave it back: admit the next.
 	if j.Waiting {
-		if err := h.Starter.Start(ctx, ended.AnnounceName(), ended.ID); err != nil {
-			h.log().Error("start the announcement of a cancelled waiting job", "job", j.ID, "err", err)
+		if err := h.Starter.Start(ctx, ended.ExecutionName(), ended.ID); err != nil {
+			h.log().Error("start the execution of a cancelled waiting job", "job", j.ID, "err", err)
+		}
+	} else if j.Slot && h.Admission != nil {
+		if _, err := h.Admission.Admit(ctx); err != nil {
+			h.log().Error("admit waiting jobs", "err", err)
 		}
 	}
 	h.log().Info("job cancelled", "job", j.ID, "tenant", tenant)

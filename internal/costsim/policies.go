@@ -34,7 +34,7 @@ func Policies() []Policy {
 		{Name: "fixed 20/35 s, then 5 s", New: steps.DefaultPolicy},
 		adaptive("adaptive (default)", nil),
 		adaptive("adaptive, ask every 1 s", func(a *steps.Adaptive) { a.Every = time.Second }),
-		adaptive("adaptive, 30 s windows", func(a *steps.Adaptive) { a.Window = 30 * time.Second }),
+		adaptive("adaptive, 120 s windows", func(a *steps.Adaptive) { a.Window = 120 * time.Second }),
 		adaptive("adaptive, tail waits ≤ 30 s", func(a *steps.Adaptive) { a.MaxTail = 30 * time.Second }),
 	}
 }

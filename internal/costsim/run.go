@@ -94,9 +94,9 @@ type Result struct {
 var start = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 
 const (
-	machineID  = "VideoJobStateMachine"
-	upstreamKy = "costsim-upstream-key"
-	simHost    = "upstream.invalid"
+	machineID   = "VideoJobStateMachine"
+	upstreamKey = "costsim-upstream-key"
+	simHost     = "upstream.invalid"
 )
 
 // Run simulates the workload under the policy.
@@ -140,20 +140,25 @@ func newRun(cfg Config) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.sim = simulator.New(simulator.Config{Key: upstreamKy, Clock: r.clk, QueueTime: -1, PublicURL: "http://" + simHost,
+	r.sim = simulator.New(simulator.Config{Key: upstreamKey, Clock: r.clk, QueueTime: -1, PublicURL: "http://" + simHost,
 		MaxActive: cfg.SimMaxActive, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	httpClient := &http.Client{Transport: roundTrip(r.upstream)}
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	handlers := &steps.Handlers{
 		Store: r.store, Clock: r.clk, Policy: cfg.Policy.New(), Log: discard,
-		Upstream: upstream.New(upstream.Config{BaseURL: "http://" + simHost, Key: upstreamKy, HTTP: httpClient, Log: discard, Now: r.clk.Now}),
+		Upstream: upstream.New(upstream.Config{BaseURL: "http://" + simHost, Key: upstreamKey, HTTP: httpClient, Log: discard, Now: r.clk.Now}),
 		Rand:     r.rand.Float64,
 		Archiver: &archive.Archiver{HTTP: httpClient, Store: &countingBlobs{Store: blobs, run: r}, AllowedHosts: []string{simHost}},
 	}
 	dispatcher := &admission.Dispatcher{Store: r.store, Starter: starter{r}, Limits: cfg.Limits, Clock: r.clk, Log: discard}
 	notifier := &steps.Notifier{Store: r.store, Publisher: publisher{r}, Admission: dispatcher, Log: discard}
+	// As in AWS, the submit function never sees a job finish, so its policy
+	// (which decides the first poll) learns nothing; the poll function's
+	// does, as one warm instance would.
+	submitter := *handlers
+	submitter.Policy = cfg.Policy.New()
 	r.fns = local.NewFunctions(map[string]any{
-		"SubmitFunction": handlers.Submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
+		"SubmitFunction": submitter.Submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
 		"FinishFunction": notifier.Finish,
 	})
 	if r.machine, r.tasks, err = loadMachine(cfg.Template); err != nil {

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -218,7 +219,12 @@ func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at ti
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	// The token makes the SDK's retry of this very attempt, after a lost
+	// answer, succeed rather than fail the condition its first try changed
+	// (and leave the job admitted without an execution).
+	sum := sha256.Sum256([]byte("admit\x00" + cur.ID + "\x00" + cur.UpdatedAt.UTC().Format(timeLayout)))
+	token := hex.EncodeToString(sum[:16])
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{ClientRequestToken: &token, TransactItems: []types.TransactWriteItem{
 		{Update: &types.Update{TableName: &s.table, Key: key(cur.ID),
 			ConditionExpression: jobExpr.Condition(), UpdateExpression: jobExpr.Update(),
 			ExpressionAttributeNames: jobExpr.Names(), ExpressionAttributeValues: jobExpr.Values(),
@@ -376,7 +382,9 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 		start map[string]types.AttributeValue
 	)
 	// Read past the n-th entry while created_at ties, so that ties are
-	// broken by id whatever order the index keeps them in.
+	// broken by id whatever order the index keeps them in; pages of n+1
+	// bound what a dispatch reads.
+	pageSize := int32(min(n, 10000) + 1)
 	for {
 		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 &s.table,
@@ -385,6 +393,7 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 			ExpressionAttributeNames:  expr.Names(),
 			ExpressionAttributeValues: expr.Values(),
 			ExclusiveStartKey:         start,
+			Limit:                     &pageSize,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list waiting jobs: %w", err)

@@ -42,8 +42,8 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}, {
-			// Sparse: only jobs waiting for a slot carry "waiting". Keys
-			// only: Waiting reads the jobs consistently anyway.
+			// Sparse: only jobs waiting for a slot carry "waiting". It
+			// carries the tenant, so that Waiting reads the index alone.
 			IndexName: new(waitingIndex),
 			KeySchema: []types.KeySchemaElement{
 				{AttributeName: new(attrWaiting), KeyType: types.KeyTypeHash},

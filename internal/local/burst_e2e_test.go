@@ -110,7 +110,7 @@ func TestCancelWaitingJob(t *testing.T) {
 	if r.status != 200 || r.body["status"] != "error" {
 		t.Fatalf("cancel: %d %s", r.status, r.raw)
 	}
-	exe := waitExecution(t, rt, VideoJob, id+"-end")
+	exe := waitExecution(t, rt, VideoJob, id)
 	if exe.Status != Failed || exe.Error.Name != job.ErrNameCancelled || countEvents(t, rt) != 1 {
 		t.Fatalf("announcement: %s %+v, %d events", exe.Status, exe.Error, countEvents(t, rt))
 	}

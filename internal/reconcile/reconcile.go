@@ -47,7 +47,7 @@ type Reconciler struct {
 	// Admission, if set, admits waiting jobs at the start of each pass, in
 	// case a slot's release found no one to admit into it.
 	Admission interface {
-		Admit(ctx context.Context) (int, error)
+		Admit(ctx context.Context, fresh ...job.Job) (int, error)
 	}
 	Log *slog.Logger
 }

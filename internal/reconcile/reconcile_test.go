@@ -39,7 +39,7 @@ func (x *executions) Start(_ context.Context, name, _ string) error {
 // admitFunc is an Admission made of a function.
 type admitFunc func(context.Context) (int, error)
 
-func (f admitFunc) Admit(ctx context.Context) (int, error) { return f(ctx) }
+func (f admitFunc) Admit(ctx context.Context, _ ...job.Job) (int, error) { return f(ctx) }
 
 func TestReconciler(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)

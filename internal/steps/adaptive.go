@@ -24,7 +24,9 @@ type Adaptive struct {
 	// which Poll watches continuously.
 	From, To float64
 	// Every is the pause between asks while watching; Window bounds one
-	// invocation's watch (keep it under the Poll Task's TimeoutSeconds).
+	// invocation's watch, which must leave the invocation time to archive
+	// a video found done (Poll's Lambda timeout is 170 s, the download's
+	// 2 min).
 	Every, Window time.Duration
 	// TailFactor × time taken is the wait once past To, between MinTail
 	// and MaxTail.
@@ -37,7 +39,7 @@ type Adaptive struct {
 func DefaultAdaptive() *Adaptive {
 	return &Adaptive{
 		Learner: NewLearner(256), From: 0.02, To: 0.97,
-		Every: 2 * time.Second, Window: 120 * time.Second,
+		Every: 2 * time.Second, Window: 30 * time.Second,
 		TailFactor: 0.15, MinTail: 5 * time.Second, MaxTail: 10 * time.Second,
 	}
 }

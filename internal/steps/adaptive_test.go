@@ -510,7 +510,7 @@ func TestLearnerConcurrent(t *testing.T) {
 
 func TestAdaptivePolicyDefaults(t *testing.T) {
 	a := steps.DefaultAdaptive()
-	if a.Learner == nil || a.From != 0.02 || a.To != 0.97 || a.Every != 2*time.Second || a.Window != 120*time.Second ||
+	if a.Learner == nil || a.From != 0.02 || a.To != 0.97 || a.Every != 2*time.Second || a.Window != 30*time.Second ||
 		a.TailFactor != 0.15 || a.MinTail != 5*time.Second || a.MaxTail != 10*time.Second {
 		t.Errorf("DefaultAdaptive() = %+v", a)
 	}
@@ -543,6 +543,7 @@ const (
 // (0.02) is learnedFrom and To (0.97) learnedTo.
 func learnedPolicy(change func(*steps.Adaptive)) steps.Policy {
 	p := steps.AdaptivePolicy()
+	p.Adaptive.Window = longWindow
 	observeAll(p.Adaptive.Learner, job.Model, 5, seconds(18, 117)...)
 	if change != nil {
 		change(p.Adaptive)
@@ -767,9 +768,13 @@ func TestWatchLearner(t *testing.T) {
 	}
 }
 
+// longWindow is the watch window these tests use, longer than the
+// default so that a single watch spans the whole learned range.
+const longWindow = 120 * time.Second
+
 func watchPolicy(l *steps.Learner, change func(*steps.Adaptive)) steps.Policy {
 	p := steps.AdaptivePolicy()
-	p.Adaptive.Learner = l
+	p.Adaptive.Learner, p.Adaptive.Window = l, longWindow
 	if change != nil {
 		change(p.Adaptive)
 	}

@@ -40,7 +40,7 @@ type Registrar struct {
 // Admission admits waiting jobs in fair order (internal/admission).
 type Admission interface {
 	Enabled() bool
-	Admit(ctx context.Context) (int, error)
+	Admit(ctx context.Context, fresh ...job.Job) (int, error)
 }
 
 // RegisterInput is what the state machine hands Register: its own input, as
@@ -101,7 +101,7 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 	reg := Registration{JobID: j.ID, Step: Output{JobID: j.ID, Status: job.Queued}}
 	defer func() {
 		if j.Waiting {
-			r.admit(ctx)
+			r.admit(ctx, j)
 		}
 	}()
 	if sub.IdempotencyKey == "" {
@@ -133,8 +133,8 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 
 // admit admits waiting jobs, this one perhaps; a failure only delays it:
 // Submit waits for the slot, and others admit it when a job ends.
-func (r *Registrar) admit(ctx context.Context) {
-	if _, err := r.Admission.Admit(ctx); err != nil {
+func (r *Registrar) admit(ctx context.Context, j job.Job) {
+	if _, err := r.Admission.Admit(ctx, j); err != nil {
 		r.log().Error("admit waiting jobs", "err", err)
 	}
 }

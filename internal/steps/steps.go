@@ -1,7 +1,8 @@
-// Package steps holds the task handlers of the video_job state machine:
-// Submit, Poll and Fail. The same functions run as Lambdas in AWS and
-// in-process under the local runtime. Each takes and returns only the job id
-// and small control fields; the job itself lives in the store.
+// Package steps holds the task handlers of the state machines: video_job's
+// Register, Submit, Poll, Fail and Finish, and the webhook machine's
+// Deliver. The same functions run as Lambdas in AWS and in-process under
+// the local runtime. Each takes and returns only the job id and small
+// control fields; the job itself lives in the store.
 package steps
 
 import (
@@ -368,6 +369,9 @@ func (h *Handlers) watch(ctx context.Context, j job.Job, gen upstream.Generation
 		if now.Add(every).After(start.Add(window)) || !now.Add(every).Before(j.Deadline) {
 			break
 		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < watchReserve {
+			break // leave the invocation time to archive what it finds
+		}
 		if h.Clock.Sleep(ctx, every) != nil {
 			break
 		}
@@ -414,6 +418,10 @@ func (h *Handlers) archive(ctx context.Context, j job.Job, in Input, sourceURL s
 	h.log().Error("video not archived; the job keeps only the upstream's expiring URL", "job", j.ID, "err", err)
 	return "", nil
 }
+
+// watchReserve is the real time a watch leaves before its invocation's
+// deadline: enough to download and store a video found done.
+const watchReserve = archive.DefaultTimeout + 15*time.Second
 
 // slotWait is how long a job waiting for a slot waits before Submit looks
 // again.
