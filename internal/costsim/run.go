@@ -430,10 +430,13 @@ func (s *countingStore) Get(ctx context.Context, id string) (job.Job, error) {
 	return j, err
 }
 
+// Admit is billed as the DynamoDB store does it: a consistent read of the
+// job, then a transaction of the job and the counters (twice the units).
 func (s *countingStore) Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error) {
-	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	s.run.clk.Sleep(ctx, 2*s.run.cfg.Latencies.Dynamo)
 	j, err := s.Store.Admit(ctx, id, limits, at)
-	s.run.usage.WRU += 2 * (units(j, 1024) + 1) // a transaction: the job and the counters
+	s.run.usage.RRU += units(j, 4096)
+	s.run.usage.WRU += 2 * (units(j, 1024) + 1)
 	return j, err
 }
 
@@ -450,10 +453,19 @@ func (s *countingStore) InFlight(ctx context.Context) (job.InFlight, error) {
 	return s.Store.InFlight(ctx)
 }
 
+// Update is billed as the DynamoDB store does it: one conditional write;
+// ending a job that holds a slot also costs that write failing, a
+// transaction of the job and the counters, and a read back.
 func (s *countingStore) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
 	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	before, _ := s.Store.Get(ctx, id) // bbolt: free, and not billed
 	j, err := s.Store.Update(ctx, id, c)
 	s.run.usage.WRU += units(j, 1024)
+	if err == nil && before.Slot && !j.Slot {
+		s.run.clk.Sleep(ctx, 2*s.run.cfg.Latencies.Dynamo)
+		s.run.usage.WRU += 2 * (units(j, 1024) + 1)
+		s.run.usage.RRU += units(j, 4096)
+	}
 	return j, err
 }
 
