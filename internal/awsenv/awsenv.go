@@ -112,6 +112,26 @@ func need(getenv func(string) string, names ...string) (map[string]string, error
 	return vals, errors.Join(missing...)
 }
 
+// load reads function fn's environment, reporting every missing variable
+// at once, and the AWS configuration, which the SDK takes from the
+// environment without network I/O.
+func load(ctx context.Context, fn string, getenv func(string) string) (map[string]string, aws.Config, error) {
+	env, err := need(getenv, Required(fn)...)
+	if err != nil {
+		return nil, aws.Config{}, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	return env, cfg, nil
+}
+
+// jobs is the job store in the table the environment names.
+func jobs(cfg aws.Config, env map[string]string) *dynamostore.Store {
+	return dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]})
+}
+
 func seconds(name, v string) (time.Duration, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
@@ -122,17 +142,13 @@ func seconds(name, v string) (time.Duration, error) {
 
 // Steps builds the step handlers (Submit, Poll, Fail) for function fn.
 func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.Handlers, error) {
-	env, err := need(getenv, Required(fn)...)
+	env, cfg, err := load(ctx, fn, getenv)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
 	log := logger()
 	h := &steps.Handlers{
-		Store:  dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]}),
+		Store:  jobs(cfg, env),
 		Clock:  clock.Real{},
 		Policy: steps.AdaptivePolicy(),
 		Log:    log,
@@ -170,7 +186,7 @@ func hosts(v string) []string {
 
 // API builds the api function's handler.
 func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) {
-	env, err := need(getenv, Required("api")...)
+	env, cfg, err := load(ctx, "api", getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -178,14 +194,10 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
 	sm := secretsmanager.NewFromConfig(cfg)
 	cursor := secret.NewCache(sm, env[EnvCursorSecret], time.Hour, nil)
 	bucket := s3.NewFromConfig(cfg)
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]})
+	store := jobs(cfg, env)
 	states := sfn.NewFromConfig(cfg)
 	admit, err := dispatcher(env, store, states)
 	if err != nil {
@@ -215,7 +227,7 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 // Registrar builds the register function's handler, which records the jobs
 // of executions started directly.
 func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registrar, error) {
-	env, err := need(getenv, Required("register")...)
+	env, cfg, err := load(ctx, "register", getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -223,11 +235,7 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]})
+	store := jobs(cfg, env)
 	admit, err := dispatcher(env, store, sfn.NewFromConfig(cfg))
 	if err != nil {
 		return nil, err
@@ -247,15 +255,11 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 // ended jobs on EventBridge) or the webhook function (which delivers their
 // webhooks), as fn says.
 func Notifier(ctx context.Context, fn string, getenv func(string) string) (*steps.Notifier, error) {
-	env, err := need(getenv, Required(fn)...)
+	env, cfg, err := load(ctx, fn, getenv)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]})
+	store := jobs(cfg, env)
 	n := &steps.Notifier{Store: store, Log: logger()}
 	switch fn {
 	case "finish":
@@ -301,13 +305,9 @@ func (w webhookSecrets) Secret(ctx context.Context, tenant string) (string, erro
 
 // Authorizer builds the authorizer function's handler.
 func Authorizer(ctx context.Context, getenv func(string) string) (*authorizer.Authorizer, error) {
-	env, err := need(getenv, Required("authorizer")...)
+	env, cfg, err := load(ctx, "authorizer", getenv)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	return &authorizer.Authorizer{Keys: keyResolver(cfg, env[EnvKeysTable]), Log: logger()}, nil
 }
@@ -322,15 +322,11 @@ func keyResolver(cfg aws.Config, table string) *apikey.Resolver {
 
 // Reconciler builds the reconcile function's reconciler.
 func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Reconciler, error) {
-	env, err := need(getenv, Required("reconcile")...)
+	env, cfg, err := load(ctx, "reconcile", getenv)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[EnvTable]})
+	store := jobs(cfg, env)
 	states := sfn.NewFromConfig(cfg)
 	admit, err := dispatcher(env, store, states)
 	if err != nil {
