@@ -200,15 +200,7 @@ func TestStatsJSON(t *testing.T) {
 func TestActiveAfterRestart(t *testing.T) {
 	journal := filepath.Join(t.TempDir(), "sim.jsonl")
 	c := clock.NewManual(t0)
-	open := func() fixture {
-		t.Helper()
-		sim, err := Open(Config{Key: testKey, Clock: c, Journal: journal})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sim.Close() })
-		return fixture{sim: sim, clock: c}
-	}
+	open := func() fixture { return openJournaled(t, journal, c) }
 	f := open()
 	done := f.submit(t, withPrompt("")) // ends at 28 s
 	f.clock.Advance(20 * time.Second)

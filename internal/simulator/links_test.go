@@ -240,15 +240,7 @@ func TestVideoURLTTL(t *testing.T) {
 func TestSigningKeyPersistsWithJournal(t *testing.T) {
 	journal := filepath.Join(t.TempDir(), "sim.jsonl")
 	c := clock.NewManual(t0)
-	open := func() fixture {
-		t.Helper()
-		sim, err := Open(Config{Key: testKey, Clock: c, Journal: journal})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sim.Close() })
-		return fixture{sim: sim, clock: c}
-	}
+	open := func() fixture { return openJournaled(t, journal, c) }
 	f := open()
 	id := f.completed(t)
 	link := f.videoURL(t, id)

@@ -54,6 +54,19 @@ func newFixture(t *testing.T) fixture {
 	return fixture{sim: sim, clock: c, logs: logs}
 }
 
+// openJournaled opens a simulator on clock c that keeps its journal at
+// path, as one run of the local runtime does; calling it again is a
+// restart.
+func openJournaled(t *testing.T, path string, c *clock.Manual) fixture {
+	t.Helper()
+	sim, err := Open(Config{Key: testKey, Clock: c, Journal: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return fixture{sim: sim, clock: c}
+}
+
 // call sends a request straight to the handler.
 func (f fixture) call(t *testing.T, method, target, key, body string) *httptest.ResponseRecorder {
 	t.Helper()
