@@ -181,6 +181,10 @@ func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time
 // along with the TransactionCanceledException.
 func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at time.Time) (map[string]types.AttributeValue, error) {
 	terminal := []job.Status{job.Completed, job.Failed}
+	admitted, err := job.Admit(cur, at)
+	if err != nil {
+		return nil, err
+	}
 	jobExpr, err := expression.NewBuilder().
 		WithCondition(expression.And(
 			expression.Name(attrID).AttributeExists(),
@@ -191,6 +195,8 @@ func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at ti
 		WithUpdate(expression.
 			Set(expression.Name(attrSlot), value(true)).
 			Set(expression.Name(attrUpdatedAt), value(at)).
+			// The generation's deadline runs from admission (job.Admit).
+			Set(expression.Name(attrDeadline), value(admitted.Deadline)).
 			Remove(expression.Name(attrWaiting))).
 		Build()
 	if err != nil {

@@ -48,6 +48,7 @@ const (
 	attrCreatedAt     = "created_at"
 	attrUpdatedAt     = "updated_at"
 	attrExpiresAt     = "expires_at"
+	attrParkToken     = "park_token"
 
 	tenantIndex  = "by-tenant"
 	openIndex    = "open-by-deadline"
@@ -120,7 +121,9 @@ type item struct {
 	// keys the sparse waiting-by-created index Waiting reads.
 	Waiting string `dynamodbav:"waiting,omitempty"`
 	// Slot is present (true) only while the job holds a slot.
-	Slot bool `dynamodbav:"slot,omitempty"`
+	Slot              bool   `dynamodbav:"slot,omitempty"`
+	ParkToken         string `dynamodbav:"park_token,omitempty"`
+	GenerationSeconds int    `dynamodbav:"generation_seconds,omitempty"`
 }
 
 // openMark and waitingMark are the one values of the open and waiting
@@ -176,7 +179,7 @@ func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
 		Video: j.Video, Error: j.Error, CreditsUsed: j.CreditsUsed, Polls: j.Polls, Resumes: j.Resumes,
 		CallbackURL: j.CallbackURL, Batch: j.Batch,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Deadline: j.Deadline,
-		Slot: j.Slot,
+		Slot: j.Slot, ParkToken: j.ParkToken, GenerationSeconds: j.GenerationSeconds,
 	}
 	if j.Waiting {
 		it.Waiting = waitingMark
@@ -385,6 +388,9 @@ func condition(c job.Change) expression.ConditionBuilder {
 			expression.Name(attrUpstreamID).AttributeNotExists(),
 			expression.Name(attrWaiting).AttributeNotExists())
 	}
+	if c.Park != "" {
+		cond = cond.And(expression.Name(attrWaiting).AttributeExists())
+	}
 	return cond
 }
 
@@ -430,6 +436,9 @@ func (s *Store) update(c job.Change) expression.UpdateBuilder {
 	case c.ClaimSubmit:
 		u = u.Set(expression.Name(attrSubmitStarted), value(c.At))
 	}
+	if c.Park != "" {
+		u = u.Set(expression.Name(attrParkToken), value(c.Park))
+	}
 	return u
 }
 
@@ -473,7 +482,7 @@ func decode(av map[string]types.AttributeValue) (job.Job, error) {
 		UpstreamID: it.UpstreamID, SubmitStarted: it.SubmitStarted,
 		Video: it.Video, Error: it.Error, CreditsUsed: it.CreditsUsed, Polls: it.Polls, Resumes: it.Resumes,
 		CallbackURL: it.CallbackURL, Batch: it.Batch,
-		Waiting: it.Waiting != "", Slot: it.Slot,
+		Waiting: it.Waiting != "", Slot: it.Slot, ParkToken: it.ParkToken, GenerationSeconds: it.GenerationSeconds,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Deadline: it.Deadline,
 	}, nil
 }

@@ -108,6 +108,16 @@ type Job struct {
 	// Slot is set while the job counts against the caps: from its admission
 	// until it ends, when the store gives the slot back in the same write.
 	Slot bool `json:"slot,omitempty"`
+	// ParkToken is the Step Functions task token of the execution parked
+	// while the job waits for a slot (a job started directly or by a
+	// batch has its execution already): whoever admits the job sends it,
+	// which resumes the execution at once instead of it polling for the
+	// slot. It is a credential for that execution, never shown to clients.
+	ParkToken string `json:"park_token,omitempty"`
+	// GenerationSeconds is how long the job may take once admitted. A job
+	// that waits for a slot has Deadline bound its wait until it is
+	// admitted; admission then moves Deadline to this many seconds on.
+	GenerationSeconds int `json:"generation_seconds,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -168,6 +178,11 @@ type Change struct {
 
 	ClaimSubmit   bool // records SubmitStarted = At; fails if already claimed
 	ReleaseSubmit bool // clears SubmitStarted after a submit that surely failed
+
+	// Park records the task token of the execution parked until the job
+	// is admitted; it fails unless the job still waits for a slot, so a
+	// token written after the admission cannot be missed by its admitter.
+	Park string
 }
 
 // Check reports whether c may be applied to j, returning ErrConflict (wrapped
@@ -189,6 +204,9 @@ func (c Change) Check(j Job) error {
 	}
 	if c.ClaimSubmit && j.Waiting {
 		return fmt.Errorf("%w: job is waiting for a slot", ErrConflict)
+	}
+	if c.Park != "" && !j.Waiting {
+		return fmt.Errorf("%w: job is not waiting for a slot", ErrConflict)
 	}
 	return nil
 }
@@ -224,6 +242,9 @@ func (c Change) Apply(j Job) (Job, error) {
 	if c.ReleaseSubmit {
 		j.SubmitStarted = nil
 	}
+	if c.Park != "" {
+		j.ParkToken = c.Park
+	}
 	if j.Status.Terminal() {
 		// An ended job waits for nothing and gives its slot back; the store
 		// uncounts it in the same write.
@@ -234,13 +255,46 @@ func (c Change) Apply(j Job) (Job, error) {
 }
 
 // Admit is the change that lets a waiting job be submitted, counting it
-// against the caps; the store checks the caps in the same write.
+// against the caps; the store checks the caps in the same write. The
+// generation's deadline runs from here: time spent waiting for a slot is
+// not taken from it.
 func Admit(j Job, at time.Time) (Job, error) {
 	if j.Status.Terminal() || !j.Waiting {
 		return j, fmt.Errorf("%w: job is not waiting for a slot", ErrConflict)
 	}
 	j.Waiting, j.Slot, j.UpdatedAt = false, true, at
+	if j.GenerationSeconds > 0 {
+		j.Deadline = at.Add(time.Duration(j.GenerationSeconds) * time.Second)
+	}
 	return j, nil
+}
+
+// Timeouts bound a job's life. Generation runs from the moment the job may
+// be submitted: its registration, or its admission when it had to wait
+// for a slot. Queue bounds that wait: a job not admitted within it ends
+// TimedOut without ever being submitted.
+type Timeouts struct {
+	Generation, Queue time.Duration
+}
+
+// DefaultQueueTimeout is how long a job may wait for a slot when no queue
+// timeout is configured.
+const DefaultQueueTimeout = 6 * time.Hour
+
+// Schedule sets the deadline of j, registered at now: Generation from now
+// for a job that may be submitted at once; for one that waits for a slot,
+// Queue from now, and Generation from its admission (Admit).
+func (t Timeouts) Schedule(j *Job, now time.Time) {
+	if !j.Waiting {
+		j.Deadline, j.GenerationSeconds = now.Add(t.Generation), 0
+		return
+	}
+	queue := t.Queue
+	if queue <= 0 {
+		queue = DefaultQueueTimeout
+	}
+	j.Deadline = now.Add(queue)
+	j.GenerationSeconds = int(t.Generation.Round(time.Second) / time.Second)
 }
 
 // ExecutionName is the name of the job's current execution: the job id for

@@ -459,6 +459,44 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		wantInFlight(1, 1, 0)
 	})
+
+	t.Run("parked: the token is kept while waiting, the deadline moves at admission", func(t *testing.T) {
+		s := newStore(t)
+		j := sample("parked")
+		j.Waiting = true
+		job.Timeouts{Generation: 30 * time.Minute, Queue: 6 * time.Hour}.Schedule(&j, t0)
+		if err := s.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		parked, err := s.Update(ctx, j.ID, job.Change{At: t0.Add(time.Second), Park: "token-1"})
+		if err != nil || parked.ParkToken != "token-1" {
+			t.Fatalf("park: %v %+v", err, parked)
+		}
+		if got, _ := s.Get(ctx, j.ID); got.ParkToken != "token-1" || !got.Deadline.Equal(t0.Add(6*time.Hour)) {
+			t.Fatalf("parked record: token %q deadline %v", got.ParkToken, got.Deadline)
+		}
+		at := t0.Add(2 * time.Hour)
+		admitted, err := s.Admit(ctx, j.ID, job.Limits{Global: 1}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The admitter resumes the parked execution with the token it reads
+		// here, and the generation's time runs from now.
+		if admitted.ParkToken != "token-1" || !admitted.Deadline.Equal(at.Add(30*time.Minute)) {
+			t.Fatalf("admitted: token %q deadline %v", admitted.ParkToken, admitted.Deadline)
+		}
+		if got, _ := s.Get(ctx, j.ID); !got.Deadline.Equal(at.Add(30 * time.Minute)) {
+			t.Fatalf("stored deadline %v, want %v", got.Deadline, at.Add(30*time.Minute))
+		}
+		open, err := s.OpenJobs(ctx)
+		if err != nil || len(open) != 1 {
+			t.Fatalf("open jobs %v %v", open, err)
+		}
+		// A token written after the admission would never be sent: refused.
+		if _, err := s.Update(ctx, j.ID, job.Change{At: at, Park: "token-2"}); !errors.Is(err, job.ErrConflict) {
+			t.Fatalf("park after admission: %v, want ErrConflict", err)
+		}
+	})
 }
 
 // sameJob compares every field through JSON, with times in UTC, so a store
