@@ -9,6 +9,7 @@ package admission
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,12 @@ type Starter interface {
 	Start(ctx context.Context, execution, jobID string) error
 }
 
+// Tasks resumes an execution parked on a task token (Step Functions'
+// SendTaskSuccess); a token whose task has closed is success.
+type Tasks interface {
+	SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error
+}
+
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
 
@@ -38,9 +45,12 @@ type Clock interface{ Now() time.Time }
 type Dispatcher struct {
 	Store   Store
 	Starter Starter
-	Limits  job.Limits
-	Clock   Clock
-	Log     *slog.Logger
+	// Tasks resumes the parked execution of an admitted job that has one
+	// (a job started directly or by a batch); nil starts executions only.
+	Tasks  Tasks
+	Limits job.Limits
+	Clock  Clock
+	Log    *slog.Logger
 }
 
 // Enabled reports whether any cap applies, so that new jobs must wait to
@@ -115,7 +125,7 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
 		if len(queues[tenant]) == 0 {
 			delete(queues, tenant)
 		}
-		_, err := d.Store.Admit(ctx, j.ID, d.Limits, d.Clock.Now().UTC())
+		adm, err := d.Store.Admit(ctx, j.ID, d.Limits, d.Clock.Now().UTC())
 		switch {
 		case errors.Is(err, job.ErrConflict) || errors.Is(err, job.ErrNotFound):
 			continue // admitted elsewhere meanwhile, or ended
@@ -134,13 +144,29 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
 		admitted++
 		flight.Total++
 		flight.ByTenant[tenant]++
-		if err := d.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
-			// The reconciler resumes an admitted job without an execution.
-			d.log().Error("start admitted job", "job", j.ID, "err", err)
-		}
+		d.launch(ctx, adm)
 		d.log().Info("job admitted", "job", j.ID, "tenant", tenant, "in_flight", flight.Total)
 	}
 	return admitted, nil
+}
+
+// launch sets an admitted job going: its parked execution is resumed with
+// the token it left; any other job gets its execution started (one that
+// exists is success: a job started directly that had not parked yet finds
+// itself admitted at its next Submit).
+func (d *Dispatcher) launch(ctx context.Context, j job.Job) {
+	if j.ParkToken != "" && d.Tasks != nil {
+		if err := d.Tasks.SendTaskSuccess(ctx, j.ParkToken, json.RawMessage(`{}`)); err != nil {
+			// The parked task's heartbeat timeout runs Submit again, which
+			// finds the job admitted.
+			d.log().Error("resume parked job", "job", j.ID, "err", err)
+		}
+		return
+	}
+	if err := d.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
+		// The reconciler resumes an admitted job without an execution.
+		d.log().Error("start admitted job", "job", j.ID, "err", err)
+	}
 }
 
 // anyAdmits reports whether any of the jobs' tenants is under its cap.

@@ -2,6 +2,7 @@ package admission_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -162,5 +163,40 @@ func TestAdmitStartFailure(t *testing.T) {
 	}
 	if j, _ := st.Get(context.Background(), "a0"); j.Waiting || !j.Slot {
 		t.Fatalf("job %+v", j)
+	}
+}
+
+// resumes records the parked executions the dispatcher resumes.
+type resumes struct{ tokens []string }
+
+func (r *resumes) SendTaskSuccess(_ context.Context, token string, output json.RawMessage) error {
+	if !json.Valid(output) {
+		return fmt.Errorf("output %q is not JSON", output)
+	}
+	r.tokens = append(r.tokens, token)
+	return nil
+}
+
+// TestAdmitResumesParked: a job whose execution parked on a task token is
+// resumed with that token rather than given a second execution, and its
+// generation deadline starts at admission; a job without one is started.
+func TestAdmitResumesParked(t *testing.T) {
+	parked := waiting("parked", "tenantA", 2*time.Hour)
+	job.Timeouts{Generation: 30 * time.Minute, Queue: 6 * time.Hour}.Schedule(&parked, parked.CreatedAt)
+	d, st, s := setup(t, job.Limits{Global: 5}, parked, waiting("plain", "tenantA", time.Hour))
+	ctx := context.Background()
+	if _, err := st.Update(ctx, "parked", job.Change{At: t0.Add(-time.Minute), Park: "token-1"}); err != nil {
+		t.Fatal(err)
+	}
+	r := &resumes{}
+	d.Tasks = r
+	if n, err := d.Admit(ctx); err != nil || n != 2 {
+		t.Fatalf("admitted %d, %v; want 2", n, err)
+	}
+	if !slices.Equal(r.tokens, []string{"token-1"}) || !slices.Equal(s.names, []string{"plain"}) {
+		t.Fatalf("resumed %v and started %v; want [token-1] and [plain]", r.tokens, s.names)
+	}
+	if j, _ := st.Get(ctx, "parked"); !j.Deadline.Equal(t0.Add(30 * time.Minute)) {
+		t.Fatalf("deadline %v, want admission + 30m = %v", j.Deadline, t0.Add(30*time.Minute))
 	}
 }

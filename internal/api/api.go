@@ -81,7 +81,10 @@ type Handler struct {
 	Starter  Starter
 	Keys     Keys
 	Clock    Clock
-	Deadline time.Duration // how long a job may take before it ends as TimedOut
+	Deadline time.Duration // how long a job may take, once admitted, before it ends as TimedOut
+	// QueueTimeout bounds a job's wait for a slot (job.Timeouts); zero is
+	// job.DefaultQueueTimeout.
+	QueueTimeout time.Duration
 	// CursorKey signs list cursors so clients cannot forge or alter them.
 	CursorKey func(ctx context.Context) ([]byte, error)
 	NewID     func() string // nil → random UUID v4
@@ -233,9 +236,10 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	now := h.Clock.Now().UTC()
 	j := job.Job{
 		ID: h.newID(), Tenant: tenant, Status: job.Queued, Request: r,
-		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(h.Deadline), CallbackURL: sub.CallbackURL,
+		CreatedAt: now, UpdatedAt: now, CallbackURL: sub.CallbackURL,
 		Waiting: h.Admission != nil && h.Admission.Enabled(),
 	}
+	job.Timeouts{Generation: h.Deadline, Queue: h.QueueTimeout}.Schedule(&j, now)
 	if h.Blobs != nil {
 		// The idempotency hash below stays on r, the request as sent, so a
 		// retry of the same request still matches.

@@ -28,7 +28,10 @@ type Registrar struct {
 	Store    Registry
 	Blobs    blob.Putter // takes data-URI images too large for a record
 	Clock    Clock
-	Deadline time.Duration // how long a job may take before it ends as TimedOut
+	Deadline time.Duration // how long a job may take, once admitted, before it ends as TimedOut
+	// QueueTimeout bounds a job's wait for a slot (job.Timeouts); zero is
+	// job.DefaultQueueTimeout.
+	QueueTimeout time.Duration
 	// CheckCallback validates callback_url; nil refuses the field.
 	CheckCallback func(string) error
 	// Admission, when enabled, makes the job wait for a slot: this
@@ -86,10 +89,11 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 	now := r.Clock.Now().UTC()
 	j := job.Job{
 		ID: in.Execution, Tenant: sub.Tenant, Status: job.Queued, Request: sub.Request,
-		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(r.Deadline),
+		CreatedAt: now, UpdatedAt: now,
 		CallbackURL: sub.CallbackURL, Batch: sub.Batch,
 		Waiting: r.Admission != nil && r.Admission.Enabled(),
 	}
+	job.Timeouts{Generation: r.Deadline, Queue: r.QueueTimeout}.Schedule(&j, now)
 	if j.Tenant == "" {
 		j.Tenant = DefaultTenant
 	}

@@ -7,6 +7,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,14 @@ type Archiver interface {
 	Archive(ctx context.Context, jobID, sourceURL string) (key string, size int64, err error)
 }
 
+// Tasks resumes an execution parked on a task token: Step Functions'
+// SendTaskSuccess. A token whose task has already closed (its heartbeat
+// timed out, or the execution ended) is success: that execution has moved
+// on and looks at the job itself.
+type Tasks interface {
+	SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error
+}
+
 // Clock tells the time and waits; Poll waits between asks when its policy
 // has it watch a job within one invocation.
 type Clock interface {
@@ -63,6 +72,10 @@ type Input struct {
 	// Watch makes Poll only read the record: the execution follows a job
 	// another execution drives (see Registrar.Register).
 	Watch bool `json:"watch,omitempty"`
+	// ParkToken makes Submit park the execution instead of submitting: it
+	// records the token of the callback task that holds the execution
+	// while the job waits for a slot (see Handlers.park).
+	ParkToken string `json:"park_token,omitempty"`
 }
 
 // Output tells the state machine what to do next.
@@ -72,6 +85,9 @@ type Output struct {
 	// Submitted is false while the upstream has not accepted the job yet;
 	// the machine then waits and runs Submit again.
 	Submitted bool `json:"submitted"`
+	// Waiting is set while the job waits for a slot: the machine then
+	// parks until the job's admitter resumes it.
+	Waiting bool `json:"waiting"`
 	// WaitSeconds is the pause before the next step (Wait's SecondsPath).
 	WaitSeconds int `json:"wait_seconds"`
 	Failures    int `json:"failures"`
@@ -101,6 +117,10 @@ type Handlers struct {
 	// Archiver copies each finished video before Poll records the job
 	// completed; nil records only the upstream's URL.
 	Archiver Archiver
+
+	// Tasks resumes a parked execution whose job was admitted before its
+	// token was recorded; only Submit uses it, for jobs that waited.
+	Tasks Tasks
 }
 
 func (h *Handlers) log() *slog.Logger {
@@ -122,8 +142,49 @@ func (h *Handlers) rand() float64 {
 // intent with no outcome knows an earlier attempt may have been accepted
 // and charged, so it ends the job instead of submitting again. It retries
 // (via the machine's loop) only when the upstream surely did not accept.
+//
+// With a ParkToken, Submit parks the execution instead (see park): it
+// never submits then, since the callback task that invoked it ignores its
+// answer.
 func (h *Handlers) Submit(ctx context.Context, in Input) (Output, error) {
+	if in.ParkToken != "" {
+		return h.park(ctx, in)
+	}
 	return h.submit(ctx, in, true)
+}
+
+// park holds the execution of a job waiting for a slot without polling:
+// the state machine's callback task invokes it with its token and waits
+// until someone sends the token back. The token is recorded on condition
+// that the job still waits, so the job's admitter reads it and resumes the
+// execution (internal/admission). If the job no longer waits (admitted or
+// ended before the token could be recorded) nobody else will send it, so
+// park does. A token lost anyway (the admitter's SendTaskSuccess failed)
+// costs one heartbeat timeout: the task then fails with
+// States.HeartbeatTimeout and the machine runs Submit again.
+func (h *Handlers) park(ctx context.Context, in Input) (Output, error) {
+	j, err := h.load(ctx, in.JobID)
+	if err != nil {
+		return Output{}, err
+	}
+	if j.Waiting {
+		_, err := h.Store.Update(ctx, j.ID, job.Change{At: h.Clock.Now(), Park: in.ParkToken})
+		if err == nil {
+			h.log().Debug("parked until admitted", "job", j.ID)
+			return Output{JobID: j.ID, Status: j.Status, Waiting: true}, nil
+		}
+		if !errors.Is(err, job.ErrConflict) {
+			return Output{}, &TransientError{Err: err}
+		}
+		// Admitted or ended meanwhile.
+	}
+	if h.Tasks == nil {
+		return Output{}, errors.New("park: no way to resume the execution (Handlers.Tasks is nil)")
+	}
+	if err := h.Tasks.SendTaskSuccess(ctx, in.ParkToken, json.RawMessage(`{}`)); err != nil {
+		return Output{}, &TransientError{Err: fmt.Errorf("resume own execution: %w", err)}
+	}
+	return Output{JobID: j.ID, Status: j.Status, Submitted: j.UpstreamID != ""}, nil
 }
 
 func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, error) {
@@ -141,12 +202,15 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, er
 	case j.SubmitStarted != nil:
 		return h.end(ctx, j, job.ErrNameSubmitUncertain,
 			"an earlier submit attempt did not report back; the upstream may have accepted (and charged for) it, so vidgen did not submit again")
+	case !now.Before(j.Deadline) && j.Waiting:
+		return h.end(ctx, j, job.ErrNameTimedOut,
+			"the job was not admitted within its queue timeout (caps on generations in flight); it was never submitted")
 	case !now.Before(j.Deadline):
 		return h.end(ctx, j, job.ErrNameTimedOut, "the job's deadline passed before the upstream accepted it")
 	case j.Waiting:
 		// Held back by the caps on generations in flight (a job started
-		// directly has its execution already): ask again later.
-		return Output{JobID: j.ID, Status: j.Status, WaitSeconds: clampToDeadline(slotWait, j, now)}, nil
+		// directly has its execution already): the machine parks it.
+		return Output{JobID: j.ID, Status: j.Status, Waiting: true}, nil
 	}
 	// Restore offloaded images before claiming the submit: a failure here
 	// sends nothing upstream, so it must not leave a claim that would end
@@ -422,10 +486,6 @@ func (h *Handlers) archive(ctx context.Context, j job.Job, in Input, sourceURL s
 // watchReserve is the real time a watch leaves before its invocation's
 // deadline: enough to download and store a video found done.
 const watchReserve = archive.DefaultTimeout + 15*time.Second
-
-// slotWait is how long a job waiting for a slot waits before Submit looks
-// again.
-const slotWait = 10 * time.Second
 
 // maxNotFound is how many 404s in a row end a job: one 404 right after a
 // submit can be the upstream's own replication lag.
