@@ -164,6 +164,7 @@ func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.H
 	switch fn {
 	case "submit":
 		h.Blobs = s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket])
+		h.Tasks = Tasks{Client: sfn.NewFromConfig(cfg)}
 	case "poll":
 		h.Archiver = &archive.Archiver{
 			Store:        s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
@@ -278,7 +279,14 @@ func Notifier(ctx context.Context, fn string, getenv func(string) string) (*step
 
 // dispatcher admits waiting jobs of store into executions of the state
 // machine, under the caps the environment sets.
-func dispatcher(env map[string]string, store *dynamostore.Store, client StartExecutionAPI) (*admission.Dispatcher, error) {
+// statesAPI is the Step Functions calls a dispatcher makes: it starts the
+// executions of admitted jobs and resumes parked ones.
+type statesAPI interface {
+	StartExecutionAPI
+	SendTaskSuccessAPI
+}
+
+func dispatcher(env map[string]string, store *dynamostore.Store, client statesAPI) (*admission.Dispatcher, error) {
 	var limits job.Limits
 	for name, dst := range map[string]*int{EnvMaxInFlight: &limits.Global, EnvMaxInFlightPerTenant: &limits.PerTenant} {
 		n, err := strconv.Atoi(env[name])
@@ -288,7 +296,7 @@ func dispatcher(env map[string]string, store *dynamostore.Store, client StartExe
 		*dst = n
 	}
 	return &admission.Dispatcher{Store: store, Starter: &Starter{Client: client, StateMachineARN: env[EnvStateMachine]},
-		Limits: limits, Clock: clock.Real{}, Log: logger()}, nil
+		Tasks: Tasks{Client: client}, Limits: limits, Clock: clock.Real{}, Log: logger()}, nil
 }
 
 // webhookSecrets derives tenants' webhook secrets from the master secret,
