@@ -817,8 +817,9 @@ func TestPollAdaptiveWatch(t *testing.T) {
 			// asks at 15.405 s and 17.405 s; done at 17 s: learns 16.405 s
 			asks: 2, doneAt: watchFrom, status: job.Completed, learned: learnedQ25(16405 * time.Millisecond)},
 		{name: "too early to watch", prompt: "sim:gen=30 a cat", pollAt: watchFrom - 2*time.Second - time.Millisecond,
-			// the next poll at From: 2.001 s, rounded up
-			asks: 1, doneAt: watchFrom - 2*time.Second - time.Millisecond, status: job.Generating, wait: 3, learned: unlearned},
+			// the next poll at From (2.001 s, rounded up), but a turn of the
+			// loop lasts at least steps.MinTurn
+			asks: 1, doneAt: watchFrom - 2*time.Second - time.Millisecond, status: job.Generating, wait: 5, learned: unlearned},
 		{name: "fails while watching: nothing learned", prompt: "sim:error sim:gen=30 a cat", pollAt: 20 * time.Second,
 			asks: 8, doneAt: 34 * time.Second, status: job.Failed, learned: unlearned},
 		{name: "watch ends at To, then the tail", prompt: "sim:never a cat", pollAt: 20 * time.Second,
@@ -934,10 +935,10 @@ func TestPollAdaptiveWatchAcrossInvocations(t *testing.T) {
 		{name: "a failed Poll in between records nothing", prompt: "sim:gen=14 a cat", pollAt: 10 * time.Second,
 			steps: []watchStep{
 				{at: 10 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 8, learned: unlearned},
-				// jitter × 2 s
-				{fault: &simulator.Fault{Status: 500}, at: 18 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 1, failures: 1, learned: unlearned},
-				// found done at 19 s: learns (10 + 19) / 2
-				{at: 19 * time.Second, status: job.Completed, polls: 2, updated: 19 * time.Second, learned: learnedQ25(14500 * time.Millisecond)},
+				// jitter × 2 s, stretched to steps.MinTurn
+				{fault: &simulator.Fault{Status: 500}, at: 18 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 5, failures: 1, learned: unlearned},
+				// found done at 23 s: learns (10 + 23) / 2
+				{at: 23 * time.Second, status: job.Completed, polls: 2, updated: 23 * time.Second, learned: learnedQ25(16500 * time.Millisecond)},
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1040,8 +1041,8 @@ func TestPollAdaptiveWatchFault(t *testing.T) {
 			asks: 3, at: 26 * time.Second, status: job.Generating,
 			want: steps.Output{Status: job.Generating, WaitSeconds: 1}},
 		{name: "reset on the second ask", faults: []simulator.Fault{ok, {Reset: true}},
-			asks: 1, at: 22 * time.Second, status: job.Generating,
-			want: steps.Output{Status: job.Generating, WaitSeconds: 1}},
+			asks: 1, at: 22 * time.Second, status: job.Generating, // the turn began at 20 s: MinTurn
+			want: steps.Output{Status: job.Generating, WaitSeconds: 3}},
 		{name: "429 with Retry-After 30 on the third ask; earlier failures forgotten", faults: []simulator.Fault{ok, ok, {Status: 429, RetryAfter: "30"}}, failures: 2,
 			asks: 2, at: 24 * time.Second, status: job.Generating,
 			want: steps.Output{Status: job.Generating, WaitSeconds: 30}},
@@ -1068,11 +1069,11 @@ func TestPollAdaptiveWatchFault(t *testing.T) {
 			asks: 4, at: 28 * time.Second, status: job.Generating,
 			want: steps.Output{Status: job.Generating, WaitSeconds: 1}},
 		{name: "404 on the second ask is not counted", faults: []simulator.Fault{ok, {Status: 404}},
-			asks: 1, at: 22 * time.Second, status: job.Generating,
-			want: steps.Output{Status: job.Generating, WaitSeconds: 1}},
+			asks: 1, at: 22 * time.Second, status: job.Generating, // the turn began at 20 s: MinTurn
+			want: steps.Output{Status: job.Generating, WaitSeconds: 3}},
 		{name: "500 on the first ask: no watch", faults: []simulator.Fault{{Status: 500}},
 			asks: 0, at: 20 * time.Second, status: job.Queued,
-			want: steps.Output{Status: job.Queued, WaitSeconds: 1, Failures: 1}}, // jitter × 2 s
+			want: steps.Output{Status: job.Queued, WaitSeconds: 5, Failures: 1}}, // jitter × 2 s, stretched to MinTurn
 		{name: "429 with Retry-After 30 on the first ask: the backoff waits for it", faults: []simulator.Fault{{Status: 429, RetryAfter: "30"}},
 			asks: 0, at: 20 * time.Second, status: job.Queued,
 			want: steps.Output{Status: job.Queued, WaitSeconds: 30, Failures: 1}},

@@ -76,11 +76,21 @@ func (p Policy) Window(j job.Job, now time.Time) (window, every time.Duration) {
 // polling faster would only cost transitions.
 const watchOverdue = 30 * time.Second
 
+// A follower reads a job that has run for t again after t/followGrowth,
+// between Interval and maxFollowWait: a job that waits for a slot for
+// hours is read a few hundred times, not thousands, which keeps the
+// follower's execution history far below Step Functions' 25,000 events
+// (docs/aws-limits.md), while a job of a minute is read every Interval.
+const (
+	followGrowth  = 20
+	maxFollowWait = 5 * time.Minute
+)
+
 // Watch is the wait in seconds before a follower reads j's record again.
 func (p Policy) Watch(j job.Job, now time.Time) int {
-	d := max(p.Interval, time.Second)
+	d := max(p.Interval, MinTurn, min(now.Sub(j.CreatedAt)/followGrowth, maxFollowWait))
 	if !now.Before(j.Deadline) {
-		d = watchOverdue
+		d = max(d, watchOverdue)
 	}
 	return int(d.Round(time.Second).Seconds())
 }

@@ -156,19 +156,19 @@ func TestPollTransientFailure(t *testing.T) {
 		{name: "429 Retry-After as HTTP date", fault: simulator.Fault{Status: 429}, retryAfterS: 45, wait: 45},
 		{name: "429 Retry-After shorter than the backoff", fault: simulator.Fault{Status: 429, RetryAfter: "1"}, failures: 4, wait: 16},
 		{name: "429 Retry-After past the deadline", fault: simulator.Fault{Status: 429, RetryAfter: "86400"}, wait: int((jobDeadline - 10*time.Second + time.Second) / time.Second)},
-		{name: "429 without Retry-After", fault: simulator.Fault{Status: 429}, wait: 1},
-		{name: "500", fault: simulator.Fault{Status: 500}, wait: 1},
-		{name: "500 after 2 failures", fault: simulator.Fault{Status: 500}, failures: 2, wait: 4},
+		{name: "429 without Retry-After", fault: simulator.Fault{Status: 429}, wait: 5},
+		{name: "500", fault: simulator.Fault{Status: 500}, wait: 5},
+		{name: "500 after 2 failures", fault: simulator.Fault{Status: 500}, failures: 2, wait: 5},
 		{name: "500 after 10 failures is capped", fault: simulator.Fault{Status: 500}, failures: 10, wait: 30},
-		{name: "502", fault: simulator.Fault{Status: 502}, wait: 1},
+		{name: "502", fault: simulator.Fault{Status: 502}, wait: 5},
 		{name: "503 Retry-After 7", fault: simulator.Fault{Status: 503, RetryAfter: "7"}, wait: 7},
-		{name: "connection reset", fault: simulator.Fault{Reset: true}, wait: 1},
-		{name: "answered, then reset", fault: simulator.Fault{Reset: true, AfterAccept: true}, wait: 1},
-		{name: "malformed 200", fault: simulator.Fault{Malformed: true}, wait: 1},
-		{name: "truncated 200", fault: simulator.Fault{Truncated: true, AfterAccept: true}, wait: 1},
-		{name: "timeout", fault: simulator.Fault{Delay: slowFault}, wait: 1},
-		{name: "timeout after 1 failure", fault: simulator.Fault{Delay: slowFault, AfterAccept: true}, failures: 1, wait: 2},
-		{name: "a single 404 (replication lag)", fault: simulator.Fault{Status: 404}, wait: 1},
+		{name: "connection reset", fault: simulator.Fault{Reset: true}, wait: 5},
+		{name: "answered, then reset", fault: simulator.Fault{Reset: true, AfterAccept: true}, wait: 5},
+		{name: "malformed 200", fault: simulator.Fault{Malformed: true}, wait: 5},
+		{name: "truncated 200", fault: simulator.Fault{Truncated: true, AfterAccept: true}, wait: 5},
+		{name: "timeout", fault: simulator.Fault{Delay: slowFault}, wait: 5},
+		{name: "timeout after 1 failure", fault: simulator.Fault{Delay: slowFault, AfterAccept: true}, failures: 1, wait: 5},
+		{name: "a single 404 (replication lag)", fault: simulator.Fault{Status: 404}, wait: 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -219,7 +219,7 @@ func TestPollVanished(t *testing.T) {
 	before := e.get(j.ID)
 
 	in := steps.Input{JobID: j.ID}
-	for i, wait := range []int{1, 2} {
+	for i, wait := range []int{5, 5} {
 		out := e.poll(e.h, in)
 		wantOutput(t, out, steps.Output{JobID: j.ID, Status: job.Queued, Submitted: true, WaitSeconds: wait, Failures: i + 1, NotFound: i + 1})
 		wantSame(t, e.get(j.ID), before)
@@ -320,8 +320,8 @@ func TestPollUntilDeadline(t *testing.T) {
 		{name: "Retry-After past the deadline", deadline: 60 * time.Second,
 			faults: []simulator.Fault{{Status: 429, RetryAfter: "3600"}}, waits: []int{20, 41}},
 		{name: "failures near the deadline", deadline: 30 * time.Second,
-			faults: []simulator.Fault{{Status: 503}, {Status: 503}, {Status: 503}, {Status: 503}},
-			waits:  []int{20, 1, 2, 4, 4}},
+			faults: []simulator.Fault{{Status: 503}, {Status: 503}},
+			waits:  []int{20, 5, 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -453,4 +453,38 @@ func TestPollInputErrors(t *testing.T) {
 	if n := e.tr.requests(""); n != 0 {
 		t.Errorf("%d requests sent", n)
 	}
+}
+
+// TestTurnsLastMinTurn: however the upstream fails, a turn of the poll loop
+// (a Poll plus the wait it asks for) lasts at least steps.MinTurn, but for
+// the last one before the deadline, so a job's loop turns at most
+// deadline / MinTurn + 1 times: the bound docs/aws-limits.md derives the
+// execution history's size from.
+func TestTurnsLastMinTurn(t *testing.T) {
+	e := newEnv(t)
+	const deadline = 10 * time.Minute
+	j := e.submitted(validRequest("sim:never a cat", 5), deadline)
+	faults := make([]simulator.Fault, 400)
+	for i := range faults {
+		faults[i] = simulator.Fault{Status: 500}
+	}
+	e.sim.Inject(simulator.PollEndpoint, faults...)
+	out := steps.Output{JobID: j.ID, Submitted: true, WaitSeconds: 1}
+	turns := 0
+	for !out.Status.Terminal() {
+		turns++
+		if turns > 1000 {
+			t.Fatal("the job never ended")
+		}
+		e.clk.Advance(time.Duration(out.WaitSeconds) * time.Second)
+		out = e.poll(e.h, carry(t, out))
+		left := j.Deadline.Sub(e.clk.Now()) + time.Second
+		if !out.Status.Terminal() && out.WaitSeconds < int(steps.MinTurn/time.Second) && time.Duration(out.WaitSeconds)*time.Second < left-time.Second {
+			t.Fatalf("turn %d: wait %d s with %v left", turns, out.WaitSeconds, left)
+		}
+	}
+	if limit := int(deadline/steps.MinTurn) + 1; turns > limit {
+		t.Fatalf("%d turns before the deadline, want at most %d", turns, limit)
+	}
+	wantFailed(t, e.get(j.ID), job.ErrNameTimedOut)
 }

@@ -460,6 +460,7 @@ func TestPollWatch(t *testing.T) {
 		job      job.Job // ID, times filled in
 		interval time.Duration
 		late     time.Duration // how far past the deadline the poll is; < 0 before it
+		age      time.Duration // how long the followed job has existed at the poll
 		want     steps.Output  // JobID filled in
 	}{
 		{
@@ -473,9 +474,19 @@ func TestPollWatch(t *testing.T) {
 			want: steps.Output{Status: job.Generating, Submitted: true, WaitSeconds: 7},
 		},
 		{
-			name: "interval under a second waits a second", job: job.Job{Status: job.Queued},
+			name: "interval under MinTurn waits MinTurn", job: job.Job{Status: job.Queued},
 			interval: 0, late: -time.Minute,
-			want: steps.Output{Status: job.Queued, WaitSeconds: 1},
+			want: steps.Output{Status: job.Queued, WaitSeconds: 5},
+		},
+		{
+			name: "a job that has waited an hour is read every 3 minutes", job: job.Job{Status: job.Queued},
+			interval: 5 * time.Second, late: -time.Minute, age: time.Hour,
+			want: steps.Output{Status: job.Queued, WaitSeconds: 180},
+		},
+		{
+			name: "a day-old job is read every 5 minutes at most", job: job.Job{Status: job.Queued},
+			interval: 5 * time.Second, late: -time.Minute, age: 24 * time.Hour,
+			want: steps.Output{Status: job.Queued, WaitSeconds: 300},
 		},
 		{
 			name: "at the deadline", job: job.Job{Status: job.Generating, UpstreamID: "u-1"},
@@ -505,7 +516,9 @@ func TestPollWatch(t *testing.T) {
 			j := tc.job
 			j.ID, j.Tenant = "followed", "team-a"
 			j.Request = job.Request{Model: job.Model, ImageURL: "https://example.com/a.jpg", AspectRatio: "16:9", Duration: 5}
-			j.CreatedAt, j.UpdatedAt, j.Deadline = regStart, regStart, regStart.Add(10*time.Minute)
+			j.UpdatedAt, j.Deadline = regStart, regStart.Add(10*time.Minute)
+			// A follower's wait grows with the followed job's age.
+			j.CreatedAt = regStart.Add(10*time.Minute + tc.late - tc.age)
 			if err := e.store.Create(t.Context(), j); err != nil {
 				t.Fatal(err)
 			}

@@ -150,7 +150,9 @@ func (h *Handlers) Submit(ctx context.Context, in Input) (Output, error) {
 	if in.ParkToken != "" {
 		return h.park(ctx, in)
 	}
-	return h.submit(ctx, in, true)
+	t := turn{start: h.Clock.Now()}
+	out, err := h.submit(ctx, in, true, &t)
+	return h.fullTurn(out, t), err
 }
 
 // park holds the execution of a job waiting for a slot without polling:
@@ -187,11 +189,12 @@ func (h *Handlers) park(ctx context.Context, in Input) (Output, error) {
 	return Output{JobID: j.ID, Status: j.Status, Submitted: j.UpstreamID != ""}, nil
 }
 
-func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, error) {
+func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (Output, error) {
 	j, err := h.load(ctx, in.JobID)
 	if err != nil {
 		return Output{}, err
 	}
+	t.deadline = j.Deadline
 	now := h.Clock.Now()
 	switch {
 	case j.Status.Terminal():
@@ -227,7 +230,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool) (Output, er
 		if errors.Is(err, job.ErrConflict) && again {
 			// Someone else claimed it or ended the job meanwhile: go by the
 			// record, once (it can only have moved forward).
-			return h.submit(ctx, Input{JobID: j.ID}, false)
+			return h.submit(ctx, Input{JobID: j.ID}, false, t)
 		}
 		return Output{}, &TransientError{Err: err}
 	}
@@ -291,10 +294,17 @@ func (h *Handlers) persist(ctx context.Context, id string, c job.Change) (job.Jo
 // Poll asks the upstream once, records what it says and decides the next
 // wait. Transient upstream failures never fail the job before its deadline.
 func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
+	t := turn{start: h.Clock.Now()}
+	out, err := h.poll(ctx, in, &t)
+	return h.fullTurn(out, t), err
+}
+
+func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) {
 	j, err := h.load(ctx, in.JobID)
 	if err != nil {
 		return Output{}, err
 	}
+	t.deadline = j.Deadline
 	if j.Status.Terminal() {
 		return h.done(j), nil
 	}
@@ -554,6 +564,34 @@ func (h *Handlers) backoff(failures int, retryAfter time.Duration, j job.Job, no
 	d := time.Duration(h.rand() * ceiling)
 	d = max(d, retryAfter, time.Second)
 	return clampToDeadline(d, j, now)
+}
+
+// MinTurn is the shortest a turn of the state machine's loops lasts: a
+// step plus the wait it asks for, except the last one before the job's
+// deadline. It bounds a job's execution history: a turn costs 9 history
+// events and Step Functions fails an execution past 25,000, so with the
+// longest allowed deadline (template.yaml's JobDeadlineSeconds) the poll
+// loop turns at most 6600 s / 5 s = 1320 times (docs/aws-limits.md). A
+// shorter turn would save no money either: it costs 3 billed transitions,
+// as much as a minute of a 128 MB Lambda, which is why Poll watches a job
+// due soon within one invocation instead.
+const MinTurn = 5 * time.Second
+
+// turn is one step of a loop: when it began, and the deadline of its job
+// once read.
+type turn struct{ start, deadline time.Time }
+
+// fullTurn stretches out's wait so that its turn lasts at least MinTurn,
+// never past a second after the job's deadline.
+func (h *Handlers) fullTurn(out Output, t turn) Output {
+	if out.WaitSeconds <= 0 || t.deadline.IsZero() {
+		return out
+	}
+	now := h.Clock.Now()
+	if rest := t.start.Add(MinTurn).Sub(now); rest > time.Duration(out.WaitSeconds)*time.Second {
+		out.WaitSeconds = max(out.WaitSeconds, clampToDeadline(rest, job.Job{Deadline: t.deadline}, now))
+	}
+	return out
 }
 
 // clampToDeadline rounds d up to whole seconds (what Wait takes) but never

@@ -63,15 +63,15 @@ func TestSubmitNotAcceptedIsRetried(t *testing.T) {
 	}{
 		{name: "429 Retry-After 30", fault: &simulator.Fault{Status: 429, RetryAfter: "30"}, wait: 30},
 		{name: "429 Retry-After as HTTP date", fault: &simulator.Fault{Status: 429}, retryAfterS: 45, wait: 45},
-		{name: "429 without Retry-After backs off", fault: &simulator.Fault{Status: 429}, wait: 1},
+		{name: "429 without Retry-After backs off", fault: &simulator.Fault{Status: 429}, wait: 5},
 		{name: "429 Retry-After beyond the deadline is clamped to a second past it", fault: &simulator.Fault{Status: 429, RetryAfter: "86400"},
 			deadline: 10 * time.Minute, wait: 600},
-		{name: "503", fault: &simulator.Fault{Status: 503}, wait: 1},
+		{name: "503", fault: &simulator.Fault{Status: 503}, wait: 5},
 		{name: "503 Retry-After 12", fault: &simulator.Fault{Status: 503, RetryAfter: "12"}, wait: 12},
 		{name: "503 after 3 failures backs off longer", fault: &simulator.Fault{Status: 503}, failures: 3, wait: 8},
 		{name: "503 after many failures is capped", fault: &simulator.Fault{Status: 503}, failures: 40, wait: 30},
-		{name: "unreachable", wait: 1},
-		{name: "unreachable after 2 failures", failures: 2, wait: 4},
+		{name: "unreachable", wait: 5},
+		{name: "unreachable after 2 failures", failures: 2, wait: 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
