@@ -49,6 +49,8 @@ const (
 	attrUpdatedAt     = "updated_at"
 	attrExpiresAt     = "expires_at"
 	attrParkToken     = "park_token"
+	attrAnnounceClaim = "announce_claimed"
+	attrAnnouncedAt   = "announced_at"
 
 	tenantIndex  = "by-tenant"
 	openIndex    = "open-by-deadline"
@@ -121,9 +123,11 @@ type item struct {
 	// keys the sparse waiting-by-created index Waiting reads.
 	Waiting string `dynamodbav:"waiting,omitempty"`
 	// Slot is present (true) only while the job holds a slot.
-	Slot              bool   `dynamodbav:"slot,omitempty"`
-	ParkToken         string `dynamodbav:"park_token,omitempty"`
-	GenerationSeconds int    `dynamodbav:"generation_seconds,omitempty"`
+	Slot              bool       `dynamodbav:"slot,omitempty"`
+	ParkToken         string     `dynamodbav:"park_token,omitempty"`
+	GenerationSeconds int        `dynamodbav:"generation_seconds,omitempty"`
+	AnnounceClaimed   *time.Time `dynamodbav:"announce_claimed,omitempty"`
+	AnnouncedAt       *time.Time `dynamodbav:"announced_at,omitempty"`
 }
 
 // openMark and waitingMark are the one values of the open and waiting
@@ -180,6 +184,7 @@ func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
 		CallbackURL: j.CallbackURL, Batch: j.Batch,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Deadline: j.Deadline,
 		Slot: j.Slot, ParkToken: j.ParkToken, GenerationSeconds: j.GenerationSeconds,
+		AnnounceClaimed: j.AnnounceClaimed, AnnouncedAt: j.AnnouncedAt,
 	}
 	if j.Waiting {
 		it.Waiting = waitingMark
@@ -465,9 +470,11 @@ func sameRecord(a, b job.Job) bool {
 
 func normalTimes(j job.Job) job.Job {
 	j.CreatedAt, j.UpdatedAt, j.Deadline = j.CreatedAt.UTC(), j.UpdatedAt.UTC(), j.Deadline.UTC()
-	if j.SubmitStarted != nil {
-		t := j.SubmitStarted.UTC()
-		j.SubmitStarted = &t
+	for _, p := range []**time.Time{&j.SubmitStarted, &j.AnnounceClaimed, &j.AnnouncedAt} {
+		if *p != nil {
+			t := (*p).UTC()
+			*p = &t
+		}
 	}
 	return j
 }
@@ -483,6 +490,7 @@ func decode(av map[string]types.AttributeValue) (job.Job, error) {
 		Video: it.Video, Error: it.Error, CreditsUsed: it.CreditsUsed, Polls: it.Polls, Resumes: it.Resumes,
 		CallbackURL: it.CallbackURL, Batch: it.Batch,
 		Waiting: it.Waiting != "", Slot: it.Slot, ParkToken: it.ParkToken, GenerationSeconds: it.GenerationSeconds,
+		AnnounceClaimed: it.AnnounceClaimed, AnnouncedAt: it.AnnouncedAt,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Deadline: it.Deadline,
 	}, nil
 }

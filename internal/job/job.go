@@ -119,6 +119,12 @@ type Job struct {
 	// admitted; admission then moves Deadline to this many seconds on.
 	GenerationSeconds int `json:"generation_seconds,omitempty"`
 
+	// AnnounceClaimed and AnnouncedAt guard the announcement of the job's
+	// end (its event): the first is when a Finish claimed it, the second
+	// when the event went out. See ClaimAnnouncement.
+	AnnounceClaimed *time.Time `json:"announce_claimed,omitempty"`
+	AnnouncedAt     *time.Time `json:"announced_at,omitempty"`
+
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// Deadline is when the job is ended as TimedOut if it has not finished.

@@ -27,6 +27,8 @@ type Store interface {
 	Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error)
 	Waiting(ctx context.Context, n int) ([]job.Job, error)
 	InFlight(ctx context.Context) (job.InFlight, error)
+	ClaimAnnouncement(ctx context.Context, id string, at time.Time, lease time.Duration) (job.Job, error)
+	MarkAnnounced(ctx context.Context, id string, at time.Time) (job.Job, error)
 }
 
 // Run runs the contract against stores made by newStore; each subtest gets
@@ -43,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 	}
 	ctx := context.Background()
+	announcements(t, newStore, sample)
 
 	t.Run("create and get round-trip", func(t *testing.T) {
 		s := newStore(t)
@@ -511,9 +514,11 @@ func sameJob(got, want job.Job) error {
 
 func canonical(j job.Job) string {
 	j.CreatedAt, j.UpdatedAt, j.Deadline = j.CreatedAt.UTC(), j.UpdatedAt.UTC(), j.Deadline.UTC()
-	if j.SubmitStarted != nil {
-		t := j.SubmitStarted.UTC()
-		j.SubmitStarted = &t
+	for _, p := range []**time.Time{&j.SubmitStarted, &j.AnnounceClaimed, &j.AnnouncedAt} {
+		if *p != nil {
+			t := (*p).UTC()
+			*p = &t
+		}
 	}
 	b, err := json.Marshal(j)
 	if err != nil {

@@ -1,0 +1,135 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// announcements is the contract of ClaimAnnouncement and MarkAnnounced: an
+// ended job's announcement is claimed by one caller at a time, taken over
+// once the claim's lease expired, and never claimed again once marked.
+func announcements(t *testing.T, newStore func(t *testing.T) Store, sample func(id string) job.Job) {
+	ctx := context.Background()
+	const lease = time.Minute
+	// ended stores a job of s that ended at end.
+	ended := func(t *testing.T, s Store, id string, end time.Time) job.Job {
+		t.Helper()
+		if err := s.Create(ctx, sample(id)); err != nil {
+			t.Fatal(err)
+		}
+		j, err := s.Update(ctx, id, job.Fail(end, job.ErrNameTimedOut, "late"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+
+	t.Run("announcement is claimed once and marked once", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.ClaimAnnouncement(ctx, "nope", time.Now(), lease); !errors.Is(err, job.ErrNotFound) {
+			t.Fatalf("claim of a missing job: %v, want ErrNotFound", err)
+		}
+		if _, err := s.MarkAnnounced(ctx, "nope", time.Now()); !errors.Is(err, job.ErrNotFound) {
+			t.Fatalf("mark of a missing job: %v, want ErrNotFound", err)
+		}
+		open := sample("open")
+		if err := s.Create(ctx, open); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ClaimAnnouncement(ctx, open.ID, open.CreatedAt, lease); !errors.Is(err, job.ErrConflict) {
+			t.Fatalf("claim of an open job: %v, want ErrConflict", err)
+		}
+		if _, err := s.MarkAnnounced(ctx, open.ID, open.CreatedAt); !errors.Is(err, job.ErrConflict) {
+			t.Fatalf("mark of an open job: %v, want ErrConflict", err)
+		}
+
+		end := open.CreatedAt.Add(time.Minute)
+		want := ended(t, s, "j1", end)
+		claim := end.Add(time.Second)
+		got, err := s.ClaimAnnouncement(ctx, "j1", claim, lease)
+		if err != nil {
+			t.Fatalf("first claim: %v", err)
+		}
+		// The claim is all that changes: the record still says when the job
+		// ended, which its event carries.
+		want.AnnounceClaimed = &claim
+		if err := sameJob(got, want); err != nil {
+			t.Fatalf("ClaimAnnouncement's answer: %v", err)
+		}
+		if got, _ := s.Get(ctx, "j1"); sameJob(got, want) != nil {
+			t.Fatalf("after claim: %v", sameJob(got, want))
+		}
+		if _, err := s.ClaimAnnouncement(ctx, "j1", claim.Add(lease-time.Millisecond), lease); !errors.Is(err, job.ErrConflict) {
+			t.Fatalf("claim within the lease: %v, want ErrConflict", err)
+		}
+		// The claimant died: once its lease expired, another takes over.
+		takeover := claim.Add(lease)
+		if got, err = s.ClaimAnnouncement(ctx, "j1", takeover, lease); err != nil || !got.AnnounceClaimed.Equal(takeover) {
+			t.Fatalf("claim after the lease: %v, claimed %v, want %v", err, got.AnnounceClaimed, takeover)
+		}
+
+		mark := takeover.Add(time.Second)
+		if got, err = s.MarkAnnounced(ctx, "j1", mark); err != nil {
+			t.Fatalf("mark: %v", err)
+		}
+		want.AnnounceClaimed, want.AnnouncedAt = &takeover, &mark
+		if err := sameJob(got, want); err != nil {
+			t.Fatalf("MarkAnnounced's answer: %v", err)
+		}
+		for _, at := range []time.Time{mark, mark.Add(lease), mark.Add(24 * time.Hour)} {
+			if _, err := s.ClaimAnnouncement(ctx, "j1", at, lease); !errors.Is(err, job.ErrConflict) {
+				t.Fatalf("claim at %v after the mark: %v, want ErrConflict", at, err)
+			}
+		}
+		// Marking again (a retried step) succeeds and keeps the first time.
+		if got, err = s.MarkAnnounced(ctx, "j1", mark.Add(time.Hour)); err != nil || sameJob(got, want) != nil {
+			t.Fatalf("second mark: %v, %+v", err, got)
+		}
+		if got, _ := s.Get(ctx, "j1"); sameJob(got, want) != nil {
+			t.Fatalf("after the second mark: %v", sameJob(got, want))
+		}
+		// A record written with its marks keeps them.
+		copied := want
+		copied.ID = "j2"
+		if err := s.Create(ctx, copied); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Get(ctx, "j2"); sameJob(got, copied) != nil {
+			t.Fatalf("round trip of the marks: %v", sameJob(got, copied))
+		}
+	})
+
+	t.Run("concurrent announcement claims: exactly one wins", func(t *testing.T) {
+		s := newStore(t)
+		end := sample("j1").CreatedAt.Add(time.Minute)
+		ended(t, s, "j1", end)
+		const n = 16
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Go(func() {
+				_, err := s.ClaimAnnouncement(ctx, "j1", end.Add(time.Second), lease)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		wins := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, job.ErrConflict):
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d claims won, want 1", wins)
+		}
+	})
+}
