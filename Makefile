@@ -79,10 +79,11 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg; \
 	done
 
-## deploy: sam build and sam deploy (needs the AWS SAM CLI and AWS credentials)
+## deploy: sam build and sam deploy of the config env SAM_ENV (dev, prod: samconfig.toml, one stack each; needs the AWS SAM CLI and AWS credentials)
+SAM_ENV ?= dev
 deploy:
-	sam build
-	sam deploy
+	sam build --config-env $(SAM_ENV)
+	sam deploy --config-env $(SAM_ENV)
 
 clean:
 	rm -rf $(BUILD_DIR) .aws-sam

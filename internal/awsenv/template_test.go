@@ -32,6 +32,9 @@ type project struct {
 	makefile string
 	files    fs.FS // the repository root
 	required func(fn string) []string
+	// samconfig is samconfig.toml, which says which stack each stage
+	// deploys to.
+	samconfig string
 }
 
 func loadProject(t *testing.T) *project {
@@ -45,6 +48,10 @@ func loadProject(t *testing.T) *project {
 	if err != nil {
 		t.Fatal(err)
 	}
+	samconfig, err := os.ReadFile(root + "/samconfig.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(tmpl, &doc); err != nil {
 		t.Fatalf("parse template.yaml: %v", err)
@@ -52,7 +59,7 @@ func loadProject(t *testing.T) *project {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		t.Fatal("template.yaml is not a single YAML mapping")
 	}
-	return &project{doc: &doc, makefile: string(mk), files: os.DirFS(root), required: awsenv.Required}
+	return &project{doc: &doc, makefile: string(mk), files: os.DirFS(root), required: awsenv.Required, samconfig: string(samconfig)}
 }
 
 func TestTemplateMatchesCode(t *testing.T) {
@@ -71,21 +78,20 @@ const (
 )
 
 // policyFor is the SAM policy template a function needs for each variable
-// that names a resource, and the type that resource must have.
+// that names a resource, and the type that resource must have. Tables and
+// the bucket have none: SAM's templates for them grant more than any
+// function calls, so Statements grant exactly what the function's line in
+// allowed (deploy_test.go) lists.
 var policyFor = map[string]struct{ policy, resourceType string }{
-	awsenv.EnvTable:          {"DynamoDBCrudPolicy", "AWS::DynamoDB::Table"},
-	awsenv.EnvKeysTable:      {"DynamoDBReadPolicy", "AWS::DynamoDB::Table"},
+	awsenv.EnvTable:          {"", "AWS::DynamoDB::Table"},
+	awsenv.EnvKeysTable:      {"", "AWS::DynamoDB::Table"},
 	awsenv.EnvUpstreamSecret: {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvCursorSecret:   {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvStateMachine:   {"StepFunctionsExecutionPolicy", "AWS::Serverless::StateMachine"},
-	awsenv.EnvBucket:         {"", "AWS::S3::Bucket"}, // by function: bucketPolicy
+	awsenv.EnvBucket:         {"", "AWS::S3::Bucket"},
 	awsenv.EnvWebhookSecret:  {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
 	awsenv.EnvEventBus:       {"EventBridgePutEventsPolicy", "Parameter"},
 }
-
-// tablePolicy overrides policyFor for the jobs table where a function only
-// reads it: finish and webhook read the ended job.
-var tablePolicy = map[string]string{"webhook": "DynamoDBReadPolicy"}
 
 // startsBySub are the functions the video_job state machine invokes that
 // also start its executions (admitting waiting jobs): a reference to the
@@ -93,13 +99,6 @@ var tablePolicy = map[string]string{"webhook": "DynamoDBReadPolicy"}
 // spelled out with !Sub and their policy a Statement allowing
 // states:StartExecution on exactly that ARN.
 var startsBySub = map[string]bool{"finish": true, "register": true}
-
-// bucketPolicy is the S3 policy template each function needs on the
-// bucket: the api function writes images and presigns links to videos
-// (which then read with its credentials), submit only reads images, poll
-// only writes videos.
-// and register writes the images of requests started directly.
-var bucketPolicy = map[string]string{"api": "S3CrudPolicy", "submit": "S3ReadPolicy", "poll": "S3WritePolicy", "register": "S3WritePolicy"}
 
 // policyParam is the parameter naming the resource in each SAM policy
 // template.
@@ -200,20 +199,13 @@ func (p *project) check() []string {
 				}
 				continue
 			}
-			if tp := tablePolicy[name]; k == awsenv.EnvTable && tp != "" {
-				pf.policy = tp
-			}
-			if k == awsenv.EnvBucket {
-				if pf.policy = bucketPolicy[name]; pf.policy == "" {
-					add("%s: reads %s, but no S3 access is defined for functions/%s", id, k, name)
-					continue
-				}
-			}
-			want = append(want, policy{template: pf.policy, target: target(env[k]), from: k})
 			for _, ref := range refs(env[k]) {
 				if typ := resourceType(root, ref); typ != pf.resourceType && typ != "Parameter" {
 					add("%s: %s names %s, a %s; want a %s", id, k, ref, typ, pf.resourceType)
 				}
+			}
+			if pf.policy != "" {
+				want = append(want, policy{template: pf.policy, target: target(env[k]), from: k})
 			}
 		}
 		have := policies(get(props, "Policies"))
@@ -222,9 +214,11 @@ func (p *project) check() []string {
 				add("%s: reads %s (%s) but has no %s on it", id, w.from, w.target, w.template)
 			}
 		}
-		var used []string // what the function's variables refer to
+		var used []string  // what the function's variables refer to
+		var named []string // the variables' values, as target spells them
 		for _, v := range env {
 			used = append(used, refs(v)...)
+			named = append(named, target(v))
 		}
 		slices.Sort(used)
 		used = slices.Compact(used)
@@ -232,7 +226,14 @@ func (p *project) check() []string {
 			switch {
 			case h.template == "Statement":
 				// An inline statement may add actions on what the
-				// function uses, never on anything else.
+				// function uses, never on anything else: what its
+				// variables refer to, or exactly what one of them names
+				// (an ARN spelled out, such as the state machine's where a
+				// reference would be circular).
+				if slices.Contains(named, h.target) ||
+					(h.target == "*" && len(h.actions) > 0 && !slices.ContainsFunc(h.actions, func(a string) bool { return !slices.Contains(unscopable, a) })) {
+					continue
+				}
 				if len(h.refs) == 0 || slices.ContainsFunc(h.refs, func(r string) bool { return !slices.Contains(used, r) }) {
 					add("%s: has a Statement on %s, beyond what its environment variables name (%v)", id, h.target, used)
 				}
@@ -240,6 +241,7 @@ func (p *project) check() []string {
 				add("%s: has %s on %s, which none of its environment variables names", id, h.template, h.target)
 			}
 		}
+		problems = append(problems, checkGrants(id, name, get(props, "Policies"))...)
 	}
 
 	// Every functions/<dir> with a main.go is a template function, and the
@@ -262,7 +264,7 @@ func (p *project) check() []string {
 			problems = append(problems, p.checkStateMachine(root, id, get(res, "Properties"))...)
 		}
 	}
-	return problems
+	return append(problems, p.checkDeployment()...)
 }
 
 // checkStateMachine compares a machine's definition, its substitutions and
@@ -410,6 +412,7 @@ type policy struct {
 	target   string   // target() of the resource parameter
 	from     string   // for a wanted policy, the variable that calls for it
 	refs     []string // for a Statement, what its Resource refers to
+	actions  []string // for a Statement, its Action
 }
 
 func (p policy) same(q policy) bool { return p.template == q.template && p.target == q.target }
@@ -454,6 +457,9 @@ func statements(list *yaml.Node) []policy {
 			items = res.Content
 		}
 		p := policy{template: "Statement"}
+		for _, a := range listOf(get(st, "Action")) {
+			p.actions = append(p.actions, scalar(a))
+		}
 		var targets []string
 		for _, r := range items {
 			if scalar(r) == "*" && r.Tag == "!!str" {
@@ -793,6 +799,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 			want: []string{
 				"FailFunction: has AWSSecretsManagerGetSecretValuePolicy on CursorSecret, which none of its environment variables names",
+				"FailFunction: grants secretsmanager:GetSecretValue CursorSecret, which is not in its allowed list (what its code calls)",
 			},
 		},
 		{
@@ -805,6 +812,8 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 			want: []string{
 				`FailFunction: has a Statement on !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${VideoJobStateMachine.Name}:*", beyond what its environment variables name ([JobsTable])`,
+				"FailFunction: grants states:DescribeExecution execution:${VideoJobStateMachine.Name}:*, which is not in its allowed list (what its code calls)",
+				"FailFunction: grants states:StopExecution execution:${VideoJobStateMachine.Name}:*, which is not in its allowed list (what its code calls)",
 			},
 		},
 		{
@@ -814,17 +823,59 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 			want: []string{
 				"PollFunction: has a Statement on *, beyond what its environment variables name ([ImagesBucket JobsTable PollIntervalSeconds UpstreamBaseUrl UpstreamKeySecret UpstreamKeySecretArn VideoHosts])",
+				"PollFunction: grants dynamodb:DescribeTable *, which is not in its allowed list (what its code calls)",
 			},
 		},
 		{
-			name: "a statement on what the function uses is fine",
+			name: "a grant of the allowed list said twice is fine",
+			mutate: func(t *testing.T, p *project) {
+				appendItem(p.resource("ApiFunction", "Properties", "Policies"), parseYAML(t, `Statement:
+  - Effect: Allow
+    Action: [dynamodb:GetItem]
+    Resource: [!GetAtt JobsTable.Arn]`))
+			},
+			want: nil,
+		},
+		{
+			name: "a statement on what the function uses, beyond what it calls",
 			mutate: func(t *testing.T, p *project) {
 				appendItem(p.resource("ApiFunction", "Properties", "Policies"), parseYAML(t, `Statement:
   - Effect: Allow
     Action: states:DescribeExecution
     Resource: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${VideoJobStateMachine.Name}:*"`))
 			},
-			want: nil,
+			want: []string{"ApiFunction: grants states:DescribeExecution execution:${VideoJobStateMachine.Name}:*, which is not in its allowed list (what its code calls)"},
+		},
+		{
+			name: "SAM's CRUD template grants what no function calls",
+			mutate: func(t *testing.T, p *project) {
+				appendItem(p.resource("FailFunction", "Properties", "Policies"), parseYAML(t, "DynamoDBCrudPolicy:\n  TableName: !Ref JobsTable"))
+			},
+			want: append(eachFunction([]string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+				"dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"}, "FailFunction: grants %s JobsTable, which is not in its allowed list (what its code calls)"),
+				"FailFunction: has DynamoDBCrudPolicy on JobsTable, which none of its environment variables names"),
+		},
+		{
+			name: "a managed policy",
+			mutate: func(t *testing.T, p *project) {
+				appendItem(p.resource("FailFunction", "Properties", "Policies"), parseYAML(t, "AmazonDynamoDBFullAccess"))
+			},
+			want: []string{
+				"FailFunction: attaches the managed policy AmazonDynamoDBFullAccess; grant exactly what the code calls in a Statement",
+				"FailFunction: has AmazonDynamoDBFullAccess on *, which none of its environment variables names",
+			},
+		},
+		{
+			name: "a grant the code needs is missing",
+			mutate: func(t *testing.T, p *project) {
+				setKey(p.resource("WebhookFunction", "Properties", "Policies").Content[0], "Statement", parseYAML(t, `- Effect: Allow
+  Action: dynamodb:Query
+  Resource: !Sub ${JobsTable.Arn}/index/*`))
+			},
+			want: []string{
+				"WebhookFunction: grants dynamodb:Query JobsTable/index/*, which is not in its allowed list (what its code calls)",
+				"WebhookFunction: its allowed list has dynamodb:GetItem JobsTable, which its policies do not grant",
+			},
 		},
 		{
 			name: "the api function cannot start executions",
@@ -833,6 +884,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 			want: []string{
 				"ApiFunction: reads VIDGEN_STATE_MACHINE_ARN (VideoJobStateMachine) but has no StepFunctionsExecutionPolicy on it",
+				"ApiFunction: its allowed list has states:StartExecution VideoJobStateMachine, which its policies do not grant",
 			},
 		},
 		{
@@ -845,17 +897,100 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			want: []string{
 				"PollFunction: reads AIMLAPI_KEY_SECRET (" + upstreamSecret + ") but has no AWSSecretsManagerGetSecretValuePolicy on it",
 				"PollFunction: has AWSSecretsManagerGetSecretValuePolicy on UpstreamKeySecretArn, which none of its environment variables names",
+				"PollFunction: grants secretsmanager:GetSecretValue UpstreamKeySecretArn, which is not in its allowed list (what its code calls)",
+				"PollFunction: its allowed list has secretsmanager:GetSecretValue " + upstreamSecret + ", which its policies do not grant",
 			},
 		},
 		{
 			name: "a table variable that names no table",
 			mutate: func(t *testing.T, p *project) {
 				setKey(p.resource("FailFunction", "Properties"), "Environment", parseYAML(t, "Variables:\n  VIDGEN_TABLE: !Ref CursorSecret"))
-				removeItems(p.resource("FailFunction", "Properties", "Policies"), "DynamoDBCrudPolicy")
-				appendItem(p.resource("FailFunction", "Properties", "Policies"), parseYAML(t, "DynamoDBCrudPolicy:\n  TableName: !Ref CursorSecret"))
 			},
 			want: []string{
 				"FailFunction: VIDGEN_TABLE names CursorSecret, a AWS::SecretsManager::Secret; want a AWS::DynamoDB::Table",
+				"FailFunction: has a Statement on JobsTable, beyond what its environment variables name ([CursorSecret])",
+			},
+		},
+		{
+			name: "a table named by the stage",
+			mutate: func(t *testing.T, p *project) {
+				setKey(p.resource("JobsTable", "Properties"), "TableName", parseYAML(t, "!Sub vidgen-${Stage}-jobs"))
+			},
+			want: []string{`JobsTable: TableName !Sub "vidgen-${Stage}-jobs" does not derive from the stack name; use !Sub ${AWS::StackName}-… or leave it to CloudFormation`},
+		},
+		{
+			name: "a fixed name",
+			mutate: func(t *testing.T, p *project) {
+				setKey(p.resource("VideoJobLogGroup", "Properties"), "LogGroupName", parseYAML(t, "/aws/vendedlogs/states/vidgen-video-job"))
+			},
+			want: []string{`VideoJobLogGroup: LogGroupName "/aws/vendedlogs/states/vidgen-video-job" does not derive from the stack name; use !Sub ${AWS::StackName}-… or leave it to CloudFormation`},
+		},
+		{
+			name: "a kept table named by the stack alone",
+			mutate: func(t *testing.T, p *project) {
+				setKey(p.resource("KeysTable", "Properties"), "TableName", parseYAML(t, "!Sub ${AWS::StackName}-api-keys"))
+			},
+			want: []string{`KeysTable: is kept after its stack is deleted, so TableName !Sub "${AWS::StackName}-api-keys" would clash with a stack made again under the same name; leave it to CloudFormation or add the stack id`},
+		},
+		{
+			name: "a kept secret named by the stack alone",
+			mutate: func(t *testing.T, p *project) {
+				setKey(p.resource("WebhookSecret", "Properties"), "Name", parseYAML(t, "!Sub ${AWS::StackName}/webhook-key"))
+			},
+			want: []string{`WebhookSecret: is kept after its stack is deleted, so Name !Sub "${AWS::StackName}/webhook-key" would clash with a stack made again under the same name; leave it to CloudFormation or add the stack id`},
+		},
+		{
+			name: "a table deleted with its stack",
+			mutate: func(t *testing.T, p *project) {
+				setKey(p.resource("JobsTable"), "DeletionPolicy", parseYAML(t, "Delete"))
+				setKey(p.resource("ImagesBucket"), "UpdateReplacePolicy", parseYAML(t, "Delete"))
+			},
+			want: []string{
+				`JobsTable: holds data but its DeletionPolicy is "Delete"; use RetainExceptOnCreate (or Retain)`,
+				"ImagesBucket: is kept when deleted but not when replaced; set UpdateReplacePolicy: Retain",
+			},
+		},
+		{
+			name: "a state machine named by the stage",
+			mutate: func(t *testing.T, p *project) {
+				setKey(p.resource("VideoJobStateMachine", "Properties"), "Name", parseYAML(t, "!Sub vidgen-${Stage}-video-job"))
+			},
+			want: []string{`VideoJobStateMachine: Name !Sub "vidgen-${Stage}-video-job" does not derive from the stack name; use !Sub ${AWS::StackName}-… or leave it to CloudFormation`},
+		},
+		{
+			name: "schedules without a name",
+			mutate: func(t *testing.T, p *project) {
+				deleteKey(p.resource("BatchSchedule", "Properties"), "Name")
+				deleteKey(p.resource("ReconcileFunction", "Properties", "Events", "Schedule", "Properties"), "Name")
+			},
+			want: []string{
+				"BatchSchedule: has no Name; give it one derived from the stack name",
+				"ReconcileFunction: event Schedule (ScheduleV2) has Name not set; give it one derived from the stack name",
+			},
+		},
+		{
+			name: "an ARN in the aws partition",
+			mutate: func(t *testing.T, p *project) {
+				setKey(get(p.doc.Content[0], "Outputs", "StateMachineArn"), "Value", parseYAML(t, "arn:aws:states:us-east-1:123456789012:stateMachine:x"))
+			},
+			want: []string{`Outputs.StateMachineArn.Value: "arn:aws:states:us-east-1:123456789012:stateMachine:x" names the partition; use arn:${AWS::Partition}:… in a !Sub`},
+		},
+		{
+			name: "prod deploys the dev stack",
+			mutate: func(t *testing.T, p *project) {
+				p.samconfig = strings.ReplaceAll(p.samconfig, `"vidgen-prod"`, `"vidgen-dev"`)
+			},
+			want: []string{`samconfig.toml: envs dev and prod deploy the same stack "vidgen-dev"`},
+		},
+		{
+			name: "samconfig without prod, and dev without a region",
+			mutate: func(t *testing.T, p *project) {
+				p.samconfig = regexp.MustCompile(`(?s)\[prod\..*`).ReplaceAllString(p.samconfig, "")
+				p.samconfig = regexp.MustCompile(`(?m)^region = .*$`).ReplaceAllString(p.samconfig, "")
+			},
+			want: []string{
+				"samconfig.toml: no [prod.deploy.parameters]: `sam deploy --config-env prod` would deploy nothing it names",
+				"samconfig.toml: env dev names no region, so it deploys wherever the shell points",
 			},
 		},
 		{
@@ -907,6 +1042,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 			want: []string{
 				"RecordFunction: functions/record/main.go does not exist",
+				"RecordFunction: the allowed list in deploy_test.go has no line for functions/record: list what its code calls",
 				`RecordFunction: awsenv.Required("record") lists no variables: awsenv does not know functions/record`,
 				"RecordFunction: the Makefile has no build-RecordFunction target, which sam build runs for BuildMethod makefile",
 				"functions/fail has no AWS::Serverless::Function FailFunction in template.yaml",
