@@ -57,6 +57,7 @@ const (
 	errALL                    = "States.ALL"
 	errDataLimitExceeded      = "States.DataLimitExceeded"
 	errExceedTolerated        = "States.ExceedToleratedFailureThreshold"
+	errHeartbeatTimeout       = "States.HeartbeatTimeout"
 	errItemReaderFailed       = "States.ItemReaderFailed"
 	errNoChoiceMatched        = "States.NoChoiceMatched"
 	errResultPathMatchFailure = "States.ResultPathMatchFailure"
@@ -90,6 +91,13 @@ type Options struct {
 	// fails the Map state with States.ItemReaderFailed. Nil makes such a Map
 	// state fail with States.Runtime.
 	ReadItems func(ctx context.Context, resource string, params, readerConfig json.RawMessage) ([]json.RawMessage, error)
+
+	// Tasks issues the task tokens of Task states that wait for a callback
+	// (a Resource ending in .waitForTaskToken) and receives the callbacks;
+	// it is required when the machine has such states. While one waits,
+	// the run sleeps on Clock until its TimeoutSeconds or HeartbeatSeconds
+	// is due, and wakes when a callback arrives (see Interrupter).
+	Tasks *Tasks
 }
 
 // Checkpoint records that an execution entered State with Input.
@@ -109,8 +117,9 @@ type Execution struct {
 // Machine is a parsed and validated state machine definition.
 type Machine struct {
 	graph
-	timeout int
-	hasTask bool // a Task state anywhere, also inside Map states
+	timeout     int
+	hasTask     bool // a Task state anywhere, also inside Map states
+	hasCallback bool // a .waitForTaskToken Task state anywhere
 }
 
 // A graph is a set of states and the one to start at: the whole machine, or
@@ -139,10 +148,14 @@ type state struct {
 	result                any
 	hasResult             bool
 
-	resource string
-	timeout  time.Duration
-	retry    []retrier
-	catch    []catcher
+	resource      string
+	integration   integration   // resource, parsed
+	timeout       time.Duration // 0 when unset
+	timeoutPath   *path
+	heartbeat     time.Duration // 0 when unset; only for callback tasks
+	heartbeatPath *path
+	retry         []retrier
+	catch         []catcher
 
 	choices []*rule
 	def     string

@@ -32,6 +32,7 @@ func Parse(definition []byte) (*Machine, error) {
 	}
 	m.graph = *l.graph("", obj)
 	m.hasTask = l.hasTask
+	m.hasCallback = l.hasCallback
 	if err := errors.Join(l.errs...); err != nil {
 		return nil, err
 	}
@@ -82,6 +83,8 @@ type loader struct {
 	prefix  string          // where that States object is: "" at the top
 	seen    map[string]bool // every state name so far
 	hasTask bool
+
+	hasCallback bool
 }
 
 func (l *loader) errorf(where, format string, args ...any) {
@@ -229,7 +232,8 @@ func (l *loader) state(name string, v any) *state {
 		allowed = append(allowed, "Next", "End", "InputPath", "OutputPath", "Parameters", "ResultPath", "Result")
 	case "Task":
 		allowed = append(allowed, "Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector",
-			"ResultPath", "Resource", "TimeoutSeconds", "Retry", "Catch")
+			"ResultPath", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds",
+			"HeartbeatSecondsPath", "Retry", "Catch")
 	case "Choice":
 		allowed = append(allowed, "InputPath", "OutputPath", "Choices", "Default")
 	case "Wait":
@@ -311,11 +315,65 @@ func (l *loader) state(name string, v any) *state {
 
 func (l *loader) task(where string, obj map[string]any, st *state) {
 	st.resource, _ = l.str(where, obj, "Resource", true)
+	st.integration = parseResource(st.resource)
 	st.resultSelector = l.template(where, obj, "ResultSelector", false)
 	if t, ok := l.integer(where, obj, "TimeoutSeconds", 1, maxSeconds); ok {
 		st.timeout = time.Duration(t) * time.Second
 	}
+	st.timeoutPath = l.optionalPath(where, obj, "TimeoutSecondsPath")
+	l.exclusive(where, obj, "TimeoutSeconds", "TimeoutSecondsPath")
+	if t, ok := l.integer(where, obj, "HeartbeatSeconds", 1, maxSeconds); ok {
+		st.heartbeat = time.Duration(t) * time.Second
+	}
+	st.heartbeatPath = l.optionalPath(where, obj, "HeartbeatSecondsPath")
+	l.exclusive(where, obj, "HeartbeatSeconds", "HeartbeatSecondsPath")
+	l.integrationFields(where, obj, st)
 	l.errorHandling(where, obj, st)
+}
+
+// integrationFields checks what a Task's kind of Resource allows: the
+// callback pattern only on Step Functions' own integrations, heartbeats
+// only with it, and the Parameters of lambda:invoke.
+func (l *loader) integrationFields(where string, obj map[string]any, st *state) {
+	in := st.integration
+	callback := in.pattern == patternCallback
+	if strings.HasSuffix(st.resource, patternCallback) && !callback {
+		l.errorf(where, "field %q: %s is only available on arn:<partition>:states::: service integrations, not on %q",
+			"Resource", patternCallback, st.resource)
+	}
+	if callback {
+		l.hasCallback = true
+	}
+	for _, k := range []string{"HeartbeatSeconds", "HeartbeatSecondsPath"} {
+		if _, ok := obj[k]; ok && !callback {
+			// Activities and .sync jobs send heartbeats in AWS; the
+			// interpreter has neither, so a heartbeat could never come.
+			l.errorf(where, "field %q is only supported on a Task whose Resource ends in %s", k, patternCallback)
+		}
+	}
+	if st.heartbeat > 0 && st.timeout > 0 && st.heartbeat >= st.timeout {
+		l.errorf(where, "field %q must be less than %q", "HeartbeatSeconds", "TimeoutSeconds")
+	}
+	if in.action != lambdaInvoke {
+		return
+	}
+	if in.pattern != patternRequestResponse && !callback {
+		l.errorf(where, "field %q: %s does not support %s", "Resource", lambdaInvoke, in.pattern)
+	}
+	params, ok := st.parameters.(map[string]any)
+	if !ok {
+		l.errorf(where, "field %q with FunctionName is required for %s", "Parameters", lambdaInvoke)
+		return
+	}
+	if _, ok := params["FunctionName"]; !ok {
+		l.errorf(where, "field %q needs field %q or %q", "Parameters", "FunctionName", "FunctionName.$")
+	}
+	for _, k := range sortedKeys(params) {
+		if !slices.Contains(lambdaParams, k) {
+			l.errorf(where, "field %q: field %q of %s is not supported, only %s", "Parameters", k, lambdaInvoke,
+				strings.Join(lambdaParams, " and "))
+		}
+	}
 }
 
 // errorHandling reads the Retry and Catch fields of a Task or Map state.

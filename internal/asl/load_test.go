@@ -21,7 +21,7 @@ func TestParseRefuses(t *testing.T) {
 		{"invalid JSON", `{"StartAt":`, []string{"asl: definition is not valid JSON"}},
 		{"not an object", `[]`, []string{"must be a JSON object"}},
 		{"HeartbeatSeconds", task(`"HeartbeatSeconds":30,`),
-			[]string{`asl: state "Poll": field "HeartbeatSeconds" is not supported`}},
+			[]string{`asl: state "Poll": field "HeartbeatSeconds" is only supported on a Task whose Resource ends in .waitForTaskToken`}},
 		{"fields of other query languages and variables", task(`"Credentials":{},"Arguments":{},"Output":{},"Assign":{},`),
 			[]string{`state "Poll": field "Credentials" is not supported`, `field "Arguments" is not supported`,
 				`field "Output" is not supported`, `field "Assign" is not supported`}},
@@ -84,8 +84,8 @@ func TestParseRefuses(t *testing.T) {
 		{"wildcard path", task(`"InputPath":"$.items[*].id",`),
 			[]string{`field "InputPath": path "$.items[*].id" is not a supported reference path`}},
 		{"filter path", task(`"OutputPath":"$..id",`), []string{`field "OutputPath": path "$..id" is not a supported reference path`}},
-		{"unsupported context path", task(`"Parameters":{"t.$":"$$.Task.Token"},`),
-			[]string{`context path "$$.Task.Token" is not supported`}},
+		{"unsupported context path", task(`"Parameters":{"t.$":"$$.StateMachine.Id"},`),
+			[]string{`context path "$$.StateMachine.Id" is not supported`}},
 		{"ResultPath with an index", task(`"ResultPath":"$.a[0]",`), []string{`field "ResultPath": path "$.a[0]" cannot use an array index`}},
 		{"ResultPath to the context", task(`"ResultPath":"$$.Execution",`), []string{`cannot refer to the context object`}},
 		{"ResultSelector on Pass", `{"StartAt":"S","States":{"S":{"Type":"Pass","ResultSelector":{},"End":true}}}`,
@@ -151,8 +151,8 @@ func TestParseReportsAllErrors(t *testing.T) {
 	lines := strings.Split(err.Error(), "\n")
 	want := []string{
 		`asl: state "Loop": field "Type": state type "Parallel" is not supported`,
-		`asl: state "Poll": field "HeartbeatSeconds" is not supported`,
 		`asl: state "Poll": field "Next": there is no state named "Missing"`,
+		`asl: state "Poll": field "HeartbeatSeconds" is only supported on a Task whose Resource ends in .waitForTaskToken`,
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("errors:\n%s\nwant:\n%s", err, strings.Join(want, "\n"))

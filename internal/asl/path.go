@@ -109,6 +109,10 @@ func checkContextPath(p *path, mapItem bool) error {
 		fields = []string{"Id", "Name", "Input", "StartTime"}
 	case "State":
 		fields = []string{"Name", "EnteredTime", "RetryCount"}
+	case "Task":
+		// Only a Task waiting for a callback has a token; elsewhere the
+		// path finds nothing and fails at run time, as in AWS.
+		fields = []string{"Token"}
 	case "Map":
 		return checkMapPath(p, mapItem)
 	default:

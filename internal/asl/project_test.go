@@ -52,7 +52,7 @@ func TestProjectStateMachines(t *testing.T) {
 	})
 	clock := newClock()
 	exe := Execution{ID: "id", Name: "job", Input: json.RawMessage(`{"job_id":"j-1"}`), StartTime: t0}
-	out, err := m.Run(context.Background(), exe, Options{Clock: clock, Invoker: inv})
+	out, err := m.Run(context.Background(), exe, Options{Clock: clock, Invoker: inv, Tasks: NewTasks(nil)})
 	check(t, string(out), err, `{"id":"j-1","status":"completed"}`, "")
 
 	failPoll := invokerFunc(func(_ context.Context, resource string, _ json.RawMessage) (json.RawMessage, error) {
@@ -66,7 +66,7 @@ func TestProjectStateMachines(t *testing.T) {
 		}
 		return json.RawMessage(`{"status":"error"}`), nil
 	})
-	_, err = m.Run(context.Background(), exe, Options{Clock: newClock(), Invoker: failPoll, Rand: func() float64 { return 0.5 }})
+	_, err = m.Run(context.Background(), exe, Options{Clock: newClock(), Invoker: failPoll, Rand: func() float64 { return 0.5 }, Tasks: NewTasks(nil)})
 	if e, ok := err.(*Error); !ok || e.Name != "InternalError" || e.Cause != `{"id":"j-1"}` {
 		t.Fatalf("error = %v, want the job's error name and record", err)
 	}

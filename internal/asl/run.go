@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -49,6 +50,9 @@ func (m *Machine) Resume(ctx context.Context, exe Execution, from Checkpoint, op
 	}
 	if m.hasTask && opts.Invoker == nil {
 		return nil, errors.New("asl: Options.Invoker is required to run Task states")
+	}
+	if m.hasCallback && opts.Tasks == nil {
+		return nil, errors.New("asl: Options.Tasks is required to run Task states that wait for a task token")
 	}
 	r := &runner{m: m, opts: opts, clock: opts.Clock, jitter: opts.Rand, exe: exe, checkpoint: opts.Checkpoint}
 	if r.clock == nil {
@@ -186,6 +190,13 @@ func (r *runner) scope(st *state, entered time.Time, retries int) scope {
 		},
 		rand: r.opts.Rand,
 	}
+}
+
+// withTask adds the task token to the context object, as $$.Task.Token.
+func (s scope) withTask(token string) scope {
+	s.ctx = maps.Clone(s.ctx)
+	s.ctx["Task"] = map[string]any{"Token": token}
+	return s
 }
 
 // formatTime renders a time as AWS does in the context object.
@@ -357,11 +368,24 @@ func (r *runner) handled(ctx context.Context, st *state, input any, entered time
 }
 
 func (r *runner) attempt(ctx context.Context, st *state, input any, s scope) (any, error) {
+	var cb *callback
+	if st.integration.pattern == patternCallback {
+		// Each attempt is a new task with a new token; the token of an
+		// attempt that has ended answers TaskTimedOut.
+		var token string
+		token, cb = r.opts.Tasks.issue(r.clock.Now)
+		defer r.opts.Tasks.close(token)
+		s = s.withTask(token)
+	}
+	timeout, heartbeat, err := taskTimeouts(st, s.with(input))
+	if err != nil {
+		return nil, err
+	}
 	params, err := effective(st, input, s)
 	if err != nil {
 		return nil, err
 	}
-	result, err := r.invoke(ctx, st, params)
+	result, err := r.invoke(ctx, st, params, timeout, heartbeat, cb)
 	if err != nil {
 		return nil, err
 	}
@@ -373,19 +397,50 @@ func (r *runner) attempt(ctx context.Context, st *state, input any, s scope) (an
 	return output(st, input, result, s)
 }
 
-// invoke calls the Invoker, bounded by the task's and the execution's
-// timeouts. Both are enforced as context deadlines and, after the call, on
-// the Clock, so a virtual clock that ran past them counts too.
-func (r *runner) invoke(ctx context.Context, st *state, params any) (any, error) {
+// taskTimeouts resolves a Task's TimeoutSeconds and HeartbeatSeconds, which
+// may come from its input through TimeoutSecondsPath and
+// HeartbeatSecondsPath; 0 means none.
+func taskTimeouts(st *state, s scope) (timeout, heartbeat time.Duration, err error) {
+	timeout, heartbeat = st.timeout, st.heartbeat
+	for _, f := range []struct {
+		p     *path
+		dst   *time.Duration
+		field string
+	}{{st.timeoutPath, &timeout, "TimeoutSecondsPath"}, {st.heartbeatPath, &heartbeat, "HeartbeatSecondsPath"}} {
+		if f.p == nil {
+			continue
+		}
+		v, err := f.p.eval(s)
+		if err != nil {
+			return 0, 0, err
+		}
+		n, ok := nonNegative(v)
+		if !ok || n < 1 || n > maxSeconds {
+			return 0, 0, runtimeError("The %s field refers to %s, which is not an integer from 1 to %d", f.field, abbrev(v), maxSeconds)
+		}
+		*f.dst = time.Duration(n) * time.Second
+	}
+	if heartbeat > 0 && timeout > 0 && heartbeat >= timeout {
+		return 0, 0, runtimeError("The HeartbeatSeconds of %v must be less than the TimeoutSeconds of %v", heartbeat, timeout)
+	}
+	return timeout, heartbeat, nil
+}
+
+// invoke calls the task's resource, bounded by its timeout and the
+// execution's. Both are enforced as context deadlines and, after the call,
+// on the Clock, so a virtual clock that ran past them counts too. A task
+// with a callback then waits for its token (awaitCallback), whose result
+// replaces the call's.
+func (r *runner) invoke(ctx context.Context, st *state, params any, timeout, heartbeat time.Duration, cb *callback) (any, error) {
 	in, err := sized(params, "input of task", st.name)
 	if err != nil {
 		return nil, err
 	}
 	start := r.clock.Now()
 	ictx := ctx
-	if st.timeout > 0 {
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		ictx, cancel = context.WithTimeoutCause(ictx, st.timeout, errTaskTimeout)
+		ictx, cancel = context.WithTimeoutCause(ictx, timeout, errTaskTimeout)
 		defer cancel()
 	}
 	if !r.deadline.IsZero() {
@@ -393,21 +448,33 @@ func (r *runner) invoke(ctx context.Context, st *state, params any) (any, error)
 		ictx, cancel = context.WithTimeoutCause(ictx, r.deadline.Sub(start), errExecTimeout)
 		defer cancel()
 	}
-	res, err := r.opts.Invoker.Invoke(ictx, st.resource, in)
+	res, err := r.call(ictx, st, in)
 	cause := context.Cause(ictx)
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("asl: %w", ctx.Err())
 	case r.expired() || errors.Is(cause, errExecTimeout):
 		return nil, errExecTimeout
-	case st.timeout > 0 && (r.clock.Now().Sub(start) >= st.timeout || errors.Is(cause, errTaskTimeout)):
-		return nil, &Error{Name: errTimeout, Cause: fmt.Sprintf("Task '%s' timed out after %v", st.name, st.timeout)}
+	case timeout > 0 && (r.clock.Now().Sub(start) >= timeout || errors.Is(cause, errTaskTimeout)):
+		return nil, &Error{Name: errTimeout, Cause: fmt.Sprintf("Task '%s' timed out after %v", st.name, timeout)}
 	case err != nil:
 		var se *Error
 		if errors.As(err, &se) && se.Name != "" {
 			return nil, &Error{Name: se.Name, Cause: se.Cause}
 		}
+		var re runtimeErr
+		if errors.As(err, &re) {
+			return nil, re
+		}
 		return nil, &Error{Name: errTaskFailed, Cause: err.Error()}
+	}
+	if cb != nil {
+		// The call only handed the token on; its result is ignored.
+		if res, err = r.awaitCallback(ctx, st, cb, start, timeout, heartbeat); err != nil {
+			return nil, err
+		}
+	}
+	switch {
 	case len(res) > maxPayload:
 		return nil, &Error{Name: errDataLimitExceeded, Cause: fmt.Sprintf(
 			"The state/task '%s' returned a result with a size of %d bytes, exceeding the maximum of %d", st.name, len(res), maxPayload)}
@@ -419,6 +486,45 @@ func (r *runner) invoke(ctx context.Context, st *state, params any) (any, error)
 		return nil, runtimeError("The task result is not valid JSON: %v", err)
 	}
 	return v, nil
+}
+
+// call makes the task's request: lambda:invoke (also with a callback) calls
+// the Invoker with its FunctionName and Payload and shapes the answer as
+// the integration does; a callback on another integration makes that
+// integration's request-response call; everything else goes to the
+// Invoker as it is.
+func (r *runner) call(ctx context.Context, st *state, in json.RawMessage) (json.RawMessage, error) {
+	if st.integration.action != lambdaInvoke {
+		return r.opts.Invoker.Invoke(ctx, st.integration.base, in)
+	}
+	var p struct {
+		FunctionName any
+		Payload      json.RawMessage
+	}
+	if err := json.Unmarshal(in, &p); err != nil {
+		return nil, runtimeError("The Parameters of %s must be an object: %v", st.resource, err)
+	}
+	fn, ok := p.FunctionName.(string)
+	if !ok || fn == "" {
+		return nil, runtimeError("The FunctionName of %s must be a non-empty string, not %s", st.resource, abbrev(p.FunctionName))
+	}
+	// Lambda hands a function invoked without a payload an empty object.
+	payload := p.Payload
+	if len(payload) == 0 {
+		payload = json.RawMessage("{}")
+	}
+	out, err := r.opts.Invoker.Invoke(ctx, fn, payload)
+	if err != nil {
+		return nil, err
+	}
+	if out, err = compactOr(out, "null"); err != nil {
+		return nil, runtimeError("The function %s returned a payload that is not valid JSON: %v", fn, err)
+	}
+	id, err := uuid(r.opts.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("asl: request id: %w", err)
+	}
+	return encode(newLambdaResult(out, id))
 }
 
 // matchRetrier returns the index of the first retrier for the error, or -1.
@@ -434,7 +540,7 @@ func matchRetrier(rs []retrier, name string) int {
 // matches reports whether an ErrorEquals list handles the named error.
 // States.Runtime is never handled; the wildcards States.ALL and
 // States.TaskFailed leave out States.DataLimitExceeded, and States.TaskFailed
-// also States.Timeout.
+// also the timeouts. States.Timeout also matches States.HeartbeatTimeout.
 func matches(list []string, name string) bool {
 	if name == errRuntime {
 		return false
@@ -446,7 +552,11 @@ func matches(list []string, name string) bool {
 		case name == errDataLimitExceeded:
 		case e == errALL:
 			return true
-		case e == errTaskFailed && name != errTimeout:
+		case e == errTimeout && name == errHeartbeatTimeout:
+			// AWS documents States.Timeout as a task that ran too long or
+			// failed to send a heartbeat in time.
+			return true
+		case e == errTaskFailed && name != errTimeout && name != errHeartbeatTimeout:
 			return true
 		}
 	}

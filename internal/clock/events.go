@@ -70,6 +70,64 @@ func (e *Events) schedule(d time.Duration) chan struct{} {
 	return ch
 }
 
+// Interruptible prepares a sleep of d of simulated time, without limit when
+// d is negative, that wake ends early: a process waiting for a callback
+// sleeps until its deadline, and the process that calls back wakes it at
+// that same instant. sleep must be called from a process; wake may be
+// called before it (sleep then returns at once), more than once, and from
+// any process. Like Sleep, sleep only checks ctx. A sleep without limit
+// that is never woken parks its process for good: Run ends without it.
+func (e *Events) Interruptible(d time.Duration) (sleep func(ctx context.Context) error, wake func()) {
+	a := &alarm{ch: make(chan struct{})}
+	sleep = func(ctx context.Context) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		if a.woken {
+			e.mu.Unlock()
+			return ctx.Err()
+		}
+		a.parked = true
+		if d >= 0 {
+			e.push(e.now.Add(d), a)
+		}
+		e.mu.Unlock()
+		e.yield <- struct{}{}
+		<-a.ch
+		return ctx.Err()
+	}
+	wake = func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if a.woken {
+			return
+		}
+		a.woken = true
+		if a.parked {
+			// The wake-up at the deadline stays queued; Run skips it once
+			// this one has fired.
+			e.push(e.now, a)
+		}
+	}
+	return sleep, wake
+}
+
+// push queues a wake-up of an interruptible sleep; e.mu must be held.
+func (e *Events) push(at time.Time, a *alarm) {
+	e.seq++
+	heap.Push(&e.queue, wakeup{at: at, seq: e.seq, ch: a.ch, alarm: a})
+}
+
+// An alarm is one interruptible sleep, which may have two wake-ups queued
+// (its deadline and a wake); only the first to come due resumes it.
+type alarm struct {
+	ch     chan struct{}
+	parked bool // its process sleeps
+	woken  bool // wake was called
+	fired  bool // a wake-up resumed it
+}
+
 // Run runs the processes until none is left or ctx ends, and returns the
 // simulated time then. Call it from outside the processes, once.
 func (e *Events) Run(ctx context.Context) time.Time {
@@ -80,6 +138,13 @@ func (e *Events) Run(ctx context.Context) time.Time {
 			break
 		}
 		w := heap.Pop(&e.queue).(wakeup)
+		if w.alarm != nil {
+			if w.alarm.fired {
+				e.mu.Unlock()
+				continue // resumed already by its other wake-up
+			}
+			w.alarm.fired = true
+		}
 		e.now = w.at
 		e.mu.Unlock()
 		close(w.ch)
@@ -96,9 +161,10 @@ func (e *Events) Pending() int {
 }
 
 type wakeup struct {
-	at  time.Time
-	seq uint64
-	ch  chan struct{}
+	at    time.Time
+	seq   uint64
+	ch    chan struct{}
+	alarm *alarm // set for an interruptible sleep
 }
 
 // wakeups is a min-heap by time, then by scheduling order.

@@ -59,3 +59,50 @@ func TestEventsSleepHonoursContext(t *testing.T) {
 		t.Fatalf("errs %v, now %v: a cancelled sleep must return at once", errs, e.Now())
 	}
 }
+
+// TestEventsInterruptible has a process sleep until a deadline that
+// another process cuts short: it resumes at the instant of the wake, its
+// deadline's wake-up does not resume it again nor move the clock, and a
+// sleep woken before it starts returns at once.
+func TestEventsInterruptible(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		limit     time.Duration // the sleep's; negative: none
+		wakeAfter time.Duration // when the other process wakes it; negative: never
+		wantWoke  time.Duration
+		wantEnd   time.Duration
+	}{
+		{name: "woken before the deadline", limit: time.Hour, wakeAfter: 10 * time.Second, wantWoke: 10 * time.Second, wantEnd: 10 * time.Second},
+		{name: "deadline first", limit: 5 * time.Second, wakeAfter: 10 * time.Second, wantWoke: 5 * time.Second, wantEnd: 10 * time.Second},
+		{name: "no limit", limit: -1, wakeAfter: 7 * time.Second, wantWoke: 7 * time.Second, wantEnd: 7 * time.Second},
+		{name: "woken before sleeping", limit: time.Hour, wakeAfter: 0, wantWoke: 0, wantEnd: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := clock.NewEvents(t0)
+			sleep, wake := e.Interruptible(tt.limit)
+			var woke time.Duration
+			e.Go(func() {
+				if tt.wakeAfter == 0 {
+					wake() // before the sleep starts
+				}
+				if err := sleep(context.Background()); err != nil {
+					t.Error(err)
+				}
+				woke = e.Now().Sub(t0)
+			})
+			if tt.wakeAfter > 0 {
+				e.Go(func() {
+					e.Sleep(context.Background(), tt.wakeAfter)
+					wake()
+					wake() // harmless
+				})
+			}
+			end := e.Run(context.Background())
+			if woke != tt.wantWoke || end.Sub(t0) != tt.wantEnd {
+				t.Fatalf("woke at %v, run ended at %v; want %v and %v", woke, end.Sub(t0), tt.wantWoke, tt.wantEnd)
+			}
+		})
+	}
+}

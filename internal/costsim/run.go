@@ -120,6 +120,10 @@ type run struct {
 	tasks   map[string]bool // names of Task states
 	fns     *local.Functions
 	api     *api.Handler
+	// tokens are the task tokens of callback tasks (.waitForTaskToken): a
+	// simulated worker calls back through them, and the waiting execution
+	// wakes at that simulated instant (clock.Events is an asl.Interrupter).
+	tokens *asl.Tasks
 
 	usage Usage
 	rand  *rand.Rand
@@ -128,7 +132,7 @@ type run struct {
 }
 
 func newRun(cfg Config) (*run, error) {
-	r := &run{cfg: cfg, clk: clock.NewEvents(start), rand: rand.New(rand.NewPCG(cfg.Workload.Seed, 7))}
+	r := &run{cfg: cfg, clk: clock.NewEvents(start), rand: rand.New(rand.NewPCG(cfg.Workload.Seed, 7)), tokens: asl.NewTasks(nil)}
 	bolt, err := boltstore.Open(filepath.Join(cfg.Dir, "jobs.db"))
 	if err != nil {
 		return nil, err
@@ -330,7 +334,7 @@ func (r *run) execute(ctx context.Context, name, jobID string) {
 	seed := uint64(r.seq)
 	jitter := rand.New(rand.NewPCG(seed, 11))
 	inv := &counted{run: r}
-	opts := asl.Options{Clock: r.clk, Invoker: inv, Rand: jitter.Float64}
+	opts := asl.Options{Clock: r.clk, Invoker: inv, Rand: jitter.Float64, Tasks: r.tokens}
 	entered := 0
 	opts.Checkpoint = func(_ context.Context, c asl.Checkpoint) error {
 		r.usage.Transitions++
