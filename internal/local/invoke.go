@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/vidgen/vidgen/internal/asl"
 )
 
@@ -36,14 +39,34 @@ func ExecutionARN(machine, name string) string { return executionARNPrefix + mac
 // Functions invokes in-process handlers by function ARN, the way Lambda
 // would: the payload goes through the same aws-lambda-go JSON handling, and
 // errors come back named exactly as aws-lambda-go names them.
+//
+// Each function runs within its Timeout, as in Lambda: its context carries
+// the deadline, and an invocation that has not returned by then fails with
+// Sandbox.Timedout, whatever the handler answers afterwards. What it wrote
+// before stays written. Timeouts are real time, not scaled by the virtual
+// clock (VIDGEN_TIME_SCALE): they bound the handler's own work and I/O,
+// which run at the machine's speed, and handlers compare their deadline
+// with real-time durations (request timeouts) as they do in AWS. A handler
+// that ignores its context is reported when it returns.
 type Functions struct {
 	handlers map[string]any // handler functions by logical id
+
+	// Timeouts are the functions' Timeouts by logical id (the template's
+	// Timeout); a function without one runs unbounded. Set them before the
+	// first call.
+	Timeouts map[string]time.Duration
+	// Faults, when set, makes chosen invocations fail as Lambda fails them
+	// (tests only). Set it before the first call.
+	Faults *Faults
+
+	mu    sync.Mutex
+	calls map[string]int // invocations so far by logical id
 }
 
 // NewFunctions wraps handler functions (any signature lambda.Start takes)
 // by function logical id.
 func NewFunctions(byID map[string]any) *Functions {
-	f := &Functions{handlers: map[string]any{}}
+	f := &Functions{handlers: map[string]any{}, calls: map[string]int{}}
 	for id, h := range byID {
 		f.add(id, h)
 	}
@@ -55,12 +78,50 @@ func (f *Functions) add(id string, handler any) { f.handlers[id] = handler }
 // Has reports whether a handler is registered for the logical id.
 func (f *Functions) Has(id string) bool { _, ok := f.handlers[id]; return ok }
 
+// Invocations reports how many times the function has been invoked,
+// including the invocations that faults failed.
+func (f *Functions) Invocations(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[id]
+}
+
+// errFunctionTimeout is the cause of a handler context's end at the
+// function's Timeout.
+var errFunctionTimeout = errors.New("the function's Timeout passed")
+
 // Call invokes the function with a raw payload and returns its raw answer.
-func (f *Functions) Call(ctx context.Context, id string, payload []byte) (out []byte, err error) {
+func (f *Functions) Call(ctx context.Context, id string, payload []byte) ([]byte, error) {
 	fn, ok := f.handlers[id]
 	if !ok {
 		return nil, &asl.Error{Name: "Lambda.ResourceNotFoundException", Cause: "function not found: " + id}
 	}
+	f.mu.Lock()
+	f.calls[id]++
+	// Decided under the lock, so that Faults.Rand sees one call at a time.
+	fault := f.Faults.Decide(id, f.calls[id])
+	f.mu.Unlock()
+	requestID, timeout := newUUID(), f.Timeouts[id]
+	if fault != NoFault && fault != TimedoutAfter {
+		return nil, fault.err(requestID, timeout)
+	}
+	// Lambda gives the handler its request id and ARN in the context.
+	hctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: FunctionARN(id)})
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithTimeoutCause(hctx, timeout, errFunctionTimeout)
+		defer cancel()
+	}
+	out, err := invoke(hctx, fn, payload)
+	if fault == TimedoutAfter || errors.Is(context.Cause(hctx), errFunctionTimeout) {
+		return nil, timedOut(requestID, timeout)
+	}
+	return out, err
+}
+
+// invoke runs a handler through aws-lambda-go and names its errors as
+// aws-lambda-go does.
+func invoke(ctx context.Context, fn any, payload []byte) (out []byte, err error) {
 	// A fresh lambda.Handler per call: one answers with a slice of a
 	// pooled buffer that it puts back before the caller reads it, which is
 	// safe only for Lambda's one invocation at a time, not for concurrent

@@ -2,9 +2,16 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/vidgen/vidgen/internal/asl"
 )
 
 // TestConcurrentCallsKeepTheirAnswers calls one function from many
@@ -31,5 +38,116 @@ func TestConcurrentCallsKeepTheirAnswers(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestFunctionTimeout runs handlers within their Timeout: the context
+// carries the deadline, a handler still running at the deadline fails with
+// Sandbox.Timedout even if it answers afterwards, and what it did before
+// stays done. No test waits on the clock: the handlers that time out block
+// on their context, which ends after a millisecond.
+func TestFunctionTimeout(t *testing.T) {
+	type seen struct {
+		deadline  bool
+		requestID string
+		arn       string
+	}
+	tests := []struct {
+		name    string
+		timeout time.Duration // 0: none
+		parent  func() (context.Context, context.CancelFunc)
+		handler func(ctx context.Context, s *seen, writes *atomic.Int32) (string, error)
+		want    string // the answer, or the error name
+		writes  int32
+	}{
+		{name: "answers in time", timeout: time.Minute,
+			handler: func(ctx context.Context, s *seen, w *atomic.Int32) (string, error) { w.Add(1); return "ok", nil },
+			want:    `"ok"`, writes: 1},
+		{name: "no timeout, no deadline",
+			handler: func(ctx context.Context, s *seen, w *atomic.Int32) (string, error) { return "ok", nil },
+			want:    `"ok"`},
+		{name: "blocks past the deadline", timeout: time.Millisecond,
+			handler: func(ctx context.Context, s *seen, w *atomic.Int32) (string, error) {
+				w.Add(1)
+				<-ctx.Done()
+				return "", ctx.Err()
+			},
+			want: SandboxTimedout, writes: 1},
+		{name: "answers after the deadline", timeout: time.Millisecond,
+			handler: func(ctx context.Context, s *seen, w *atomic.Int32) (string, error) {
+				<-ctx.Done()
+				w.Add(1) // Call waits for the handler, so a late write stays too
+				return "too late", nil
+			},
+			want: SandboxTimedout, writes: 1},
+		{name: "the caller gives up first", timeout: time.Minute,
+			parent: func() (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				return ctx, func() {}
+			},
+			// Not Sandbox.Timedout: the handler's own error, as aws-lambda-go
+			// names it, for the caller (a Task's timeout) to judge.
+			handler: func(ctx context.Context, s *seen, w *atomic.Int32) (string, error) {
+				<-ctx.Done()
+				return "", ctx.Err()
+			},
+			want: "errorString"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s seen
+			var writes atomic.Int32
+			f := NewFunctions(map[string]any{"Fn": func(ctx context.Context) (string, error) {
+				_, s.deadline = ctx.Deadline()
+				if lc, ok := lambdacontext.FromContext(ctx); ok {
+					s.requestID, s.arn = lc.AwsRequestID, lc.InvokedFunctionArn
+				}
+				return tt.handler(ctx, &s, &writes)
+			}})
+			if tt.timeout > 0 {
+				f.Timeouts = map[string]time.Duration{"Fn": tt.timeout}
+			}
+			ctx, cancel := context.Background(), context.CancelFunc(func() {})
+			if tt.parent != nil {
+				ctx, cancel = tt.parent()
+			}
+			defer cancel()
+			out, err := f.Call(ctx, "Fn", []byte(`{}`))
+			got := strings.TrimSpace(string(out))
+			var se *asl.Error
+			if errors.As(err, &se) {
+				got = se.Name
+			}
+			if got != tt.want {
+				t.Fatalf("got %q (%v), want %s", got, err, tt.want)
+			}
+			if n := writes.Load(); n != tt.writes {
+				t.Errorf("%d writes stayed, want %d", n, tt.writes)
+			}
+			if s.deadline != (tt.timeout > 0) || !uuidV4.MatchString(s.requestID) || s.arn != FunctionARN("Fn") {
+				t.Errorf("handler context: %+v", s)
+			}
+			if tt.want == SandboxTimedout {
+				want := `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: ` + s.requestID + ` Error: Task timed out after 0.00 seconds"}`
+				if se.Cause != want {
+					t.Errorf("cause\n got %s\nwant %s", se.Cause, want)
+				}
+			}
+		})
+	}
+}
+
+// TestTimedOutCause is the cause Lambda gives for a timeout.
+func TestTimedOutCause(t *testing.T) {
+	for timeout, want := range map[time.Duration]string{
+		45 * time.Second:        `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: r-1 Error: Task timed out after 45.00 seconds"}`,
+		1500 * time.Millisecond: `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: r-1 Error: Task timed out after 1.50 seconds"}`,
+		0:                       `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: r-1 Error: Task timed out after 3.00 seconds"}`,
+	} {
+		var se *asl.Error
+		if !errors.As(timedOut("r-1", timeout), &se) || se.Name != SandboxTimedout || se.Cause != want {
+			t.Errorf("timeout %v: %+v, want cause %s", timeout, se, want)
+		}
 	}
 }

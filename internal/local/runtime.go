@@ -106,6 +106,10 @@ type Config struct {
 	// address is allowed.
 	VideoHosts []string
 
+	// Faults makes chosen Lambda invocations fail as Lambda fails them.
+	// Tests only: ConfigFromEnv never sets it, so make run injects none.
+	Faults *Faults
+
 	Log *slog.Logger
 }
 
@@ -334,6 +338,11 @@ func Start(cfg Config) (*Runtime, error) {
 	// The engine needs the functions and the api function needs the engine:
 	// register the api handler once the engine exists.
 	fns := NewFunctions(functions)
+	fns.Timeouts = map[string]time.Duration{}
+	for id, f := range tmpl.Functions {
+		fns.Timeouts[id] = f.Timeout
+	}
+	fns.Faults = cfg.Faults
 	rt.functions = fns
 	// Task resources are the functions and Step Functions' own
 	// startExecution integrations; a Map's ItemReader reads the data dir

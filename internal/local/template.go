@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -30,6 +32,9 @@ type Template struct {
 type Function struct {
 	LogicalID   string
 	Environment map[string]string // literal values; intrinsic values are left out
+	// Timeout is the function's Timeout, else Globals.Function.Timeout,
+	// else Lambda's default of 3 seconds.
+	Timeout time.Duration
 }
 
 // StateMachine is an AWS::Serverless::StateMachine with DefinitionUri.
@@ -107,12 +112,28 @@ func LoadTemplate(path string) (*Template, error) {
 	}
 	dir := filepath.Dir(path)
 	var problems []string
+	timeout := defaultFunctionTimeout
+	if n := child(child(child(root, "Globals"), "Function"), "Timeout"); n != nil {
+		d, err := l.timeout(n)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("Globals.Function.Timeout: %v", err))
+		}
+		timeout = d
+	}
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		id, res := resources.Content[i].Value, resources.Content[i+1]
 		props := child(res, "Properties")
 		switch scalar(child(res, "Type")) {
 		case typeFunction:
-			t.Functions[id] = Function{LogicalID: id, Environment: literalMap(child(child(child(props, "Environment"), "Variables"), ""))}
+			f := Function{LogicalID: id, Environment: literalMap(child(child(child(props, "Environment"), "Variables"), "")), Timeout: timeout}
+			if n := child(props, "Timeout"); n != nil {
+				d, err := l.timeout(n)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("function %s: Timeout: %v", id, err))
+				}
+				f.Timeout = d
+			}
+			t.Functions[id] = f
 		case typeStateMachine:
 			def := scalar(child(props, "DefinitionUri"))
 			if def == "" {
@@ -297,6 +318,20 @@ func (l *loader) value(n *yaml.Node, depth int) (string, error) {
 		return l.sub(arg, depth+1)
 	}
 	return "", fmt.Errorf("%s is not supported locally", name)
+}
+
+// timeout reads a function's Timeout: whole seconds from 1 to 900, as
+// Lambda allows.
+func (l *loader) timeout(n *yaml.Node) (time.Duration, error) {
+	v, err := l.value(n, 0)
+	if err != nil {
+		return 0, err
+	}
+	secs, err := strconv.Atoi(v)
+	if err != nil || secs < 1 || secs > 900 {
+		return 0, fmt.Errorf("must be whole seconds from 1 to 900, got %q", v)
+	}
+	return time.Duration(secs) * time.Second, nil
 }
 
 // condition evaluates a named condition of the Conditions section.

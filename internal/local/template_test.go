@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writeTemplate writes a template and an empty ASL file beside it.
@@ -241,5 +242,52 @@ func TestLoadProjectTemplate(t *testing.T) {
 		if s.Target == "" || s.InputError != "" {
 			t.Errorf("schedule %s cannot fire locally: %s %s", id, s.TargetNote, s.InputError)
 		}
+	}
+}
+
+func TestLoadTemplateTimeouts(t *testing.T) {
+	fn := func(id, timeout string) string {
+		s := "\n  " + id + ":\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n"
+		if timeout != "" {
+			s += "      Timeout: " + timeout + "\n"
+		}
+		return s
+	}
+	params := "Parameters:\n  Slow:\n    Type: Number\n    Default: 120\n"
+	globals := func(timeout string) string { return "Globals:\n  Function:\n    Timeout: " + timeout + "\n" }
+	tests := []struct {
+		name, text string
+		want       map[string]time.Duration
+		problem    string
+	}{
+		{name: "Lambda's default", text: "Resources:" + fn("A", ""),
+			want: map[string]time.Duration{"A": 3 * time.Second}},
+		{name: "globals, overridden per function", text: globals("30") + "Resources:" + fn("A", "") + fn("B", "5"),
+			want: map[string]time.Duration{"A": 30 * time.Second, "B": 5 * time.Second}},
+		{name: "a parameter's default", text: params + globals("!Ref Slow") + "Resources:" + fn("A", "") + fn("B", "!Ref Slow"),
+			want: map[string]time.Duration{"A": 120 * time.Second, "B": 120 * time.Second}},
+		{name: "too long", text: "Resources:" + fn("A", "901"), problem: `function A: Timeout: must be whole seconds from 1 to 900, got "901"`},
+		{name: "not whole seconds", text: globals("1.5") + "Resources:" + fn("A", ""), problem: `Globals.Function.Timeout: must be whole seconds from 1 to 900, got "1.5"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl, err := LoadTemplate(writeTemplate(t, tt.text))
+			if tt.problem != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.problem) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]time.Duration{}
+			for id, f := range tmpl.Functions {
+				got[id] = f.Timeout
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("timeouts %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
