@@ -26,8 +26,10 @@ type Store interface {
 	Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error)
 }
 
-// Starter starts a job's execution; one that exists is success (a job
-// started directly runs in its own execution, which waits for the slot).
+// Starter starts a job's execution. One that runs already is success (a
+// job started directly runs in its own execution, which waits for the
+// slot); one that has closed is an error, since it runs nothing (the
+// reconciler resumes the job).
 type Starter interface {
 	Start(ctx context.Context, execution, jobID string) error
 }
@@ -152,7 +154,7 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
 
 // launch sets an admitted job going: its parked execution is resumed with
 // the token it left; any other job gets its execution started (one that
-// exists is success: a job started directly that had not parked yet finds
+// runs is success: a job started directly that had not parked yet finds
 // itself admitted at its next Submit).
 func (d *Dispatcher) launch(ctx context.Context, j job.Job) {
 	if j.ParkToken != "" && d.Tasks != nil {

@@ -45,8 +45,8 @@ type Store interface {
 	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
 }
 
-// Starter starts video_job executions. Starting an execution that exists
-// must be harmless.
+// Starter starts video_job executions. Starting one that runs must be
+// harmless; starting one that has closed fails, as it runs nothing.
 type Starter interface {
 	Start(ctx context.Context, execution, jobID string) error
 }

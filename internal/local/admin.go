@@ -210,16 +210,18 @@ func (a *Admin) startExecution(w http.ResponseWriter, r *http.Request, machine s
 	if err != nil {
 		return nil, 0, &adminError{http.StatusBadRequest, "InvalidExecutionInput", "the body must be the execution's input as JSON: " + err.Error()}
 	}
-	// Starting a name again with its input is harmless, as in AWS; the
+	// As in AWS, starting a name again with its input while it runs is
+	// harmless, and refused once it has closed or with another input; the
 	// status tells the caller whether this request started it.
-	status := http.StatusAccepted
-	if prev, err := a.Engine.Describe(machine, name[0]); err == nil && bytes.Equal(prev.Input, input) {
-		status = http.StatusOK
-	}
-	if err := a.Engine.Start(r.Context(), machine, name[0], input); errors.Is(err, ErrExecutionExists) {
+	_, created, err := a.Engine.start(machine, name[0], input, nil)
+	if errors.Is(err, ErrExecutionExists) {
 		return nil, 0, &adminError{http.StatusConflict, "ExecutionAlreadyExists", err.Error()}
 	} else if err != nil {
 		return nil, 0, &adminError{http.StatusInternalServerError, "InternalError", err.Error()}
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusAccepted
 	}
 	return started{Machine: machine, Name: name[0], ExecutionARN: ExecutionARN(machine, name[0])}, status, nil
 }

@@ -26,9 +26,9 @@ const (
 	Aborted   = "ABORTED"
 )
 
-// ErrExecutionExists is returned when an execution of that name exists with
-// a different input, as Step Functions' ExecutionAlreadyExists.
-var ErrExecutionExists = errors.New("execution already exists with a different input")
+// ErrExecutionExists is Step Functions' ExecutionAlreadyExists: the name is
+// taken by an execution that has closed, or that runs with another input.
+var ErrExecutionExists = errors.New("execution already exists")
 
 // Execution is the persisted state of one state machine run. Its position
 // is saved before every state, so after a crash it resumes where it was.
@@ -42,6 +42,11 @@ type Execution struct {
 	Output     json.RawMessage `json:"output,omitempty"`
 	Error      *asl.Error      `json:"error,omitempty"`
 	StopTime   *time.Time      `json:"stop_time,omitempty"`
+	// Entries counts the states it has entered, and Parent is the state
+	// entry of the execution that started it with a startExecution Task:
+	// together they let a parent resumed after a restart find its child.
+	Entries int     `json:"entries,omitempty"`
+	Parent  *Parent `json:"parent,omitempty"`
 }
 
 // Engine runs state machines and persists their executions.
@@ -89,39 +94,13 @@ func NewEngine(path string, machines map[string]*asl.Machine, opts asl.Options, 
 
 func key(machine, name string) []byte { return []byte(machine + "/" + name) }
 
-// Start starts an execution of machine named name. Like Step Functions'
-// StartExecution on a standard machine, starting a name again with the same
-// input is harmless; with another input it fails with ErrExecutionExists.
-func (e *Engine) Start(ctx context.Context, machine, name string, input json.RawMessage) error {
-	if _, ok := e.machines[machine]; !ok {
-		return fmt.Errorf("start %s: no state machine %q", name, machine)
-	}
-	input, err := compact(input)
-	if err != nil {
-		return fmt.Errorf("start %s: input: %w", name, err)
-	}
-	exe := Execution{Machine: machine, Name: name, Input: input, StartTime: e.clock.Now().UTC(), Status: Running}
-	created := false
-	err = e.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(executionsBucket))
-		if old := b.Get(key(machine, name)); old != nil {
-			var prev Execution
-			if err := json.Unmarshal(old, &prev); err != nil {
-				return err
-			}
-			if string(prev.Input) != string(input) {
-				return fmt.Errorf("start %s: %w", name, ErrExecutionExists)
-			}
-			return nil
-		}
-		created = true
-		return put(b, exe)
-	})
-	if err != nil || !created {
-		return err
-	}
-	e.launch(exe)
-	return nil
+// Start starts an execution of machine named name, with the rules of Step
+// Functions' StartExecution on a standard machine: starting a name again
+// succeeds, without a second execution, only while it runs and only with
+// the same input; otherwise it fails with ErrExecutionExists.
+func (e *Engine) Start(_ context.Context, machine, name string, input json.RawMessage) error {
+	_, _, err := e.start(machine, name, input, nil)
+	return err
 }
 
 // Resume continues every execution left running by an earlier process.
@@ -189,7 +168,19 @@ func (e *Engine) run(ctx context.Context, exe Execution) {
 		return
 	}
 	opts := e.opts
+	// Its Tasks may start children, which record the state entry that
+	// started them. Resuming enters the saved state again: that is the same
+	// entry, not a new one.
+	parent := &parentRun{arn: ExecutionARN(exe.Machine, exe.Name), run: newUUID()}
+	parent.entry.Store(int64(exe.Entries))
+	reentry := exe.Checkpoint != nil
+	ctx = context.WithValue(ctx, parentKey{}, parent)
 	opts.Checkpoint = func(ctx context.Context, c asl.Checkpoint) error {
+		if !reentry {
+			exe.Entries++
+			parent.entry.Store(int64(exe.Entries))
+		}
+		reentry = false
 		exe.Checkpoint = &c
 		return e.save(exe)
 	}

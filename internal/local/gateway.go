@@ -176,14 +176,19 @@ type jobExecutions struct {
 	machine string
 }
 
-// Start starts an execution of jobID under name.
+// Start starts an execution of jobID under name. It succeeds when an
+// execution of that name runs, and fails with ErrExecutionExists when one
+// has closed: that runs nothing, so the caller must not take the job for
+// started (the reconciler resumes it under a new name).
 func (x jobExecutions) Start(ctx context.Context, name, jobID string) error {
 	input, _ := json.Marshal(map[string]string{"job_id": jobID})
 	err := x.engine.Start(ctx, x.machine, name, input)
 	if errors.Is(err, ErrExecutionExists) {
-		// The job's own execution, started directly with its request: it
-		// runs already (and waits for the job's slot), as in AWS.
-		return nil
+		// A running execution with another input is the job's own, started
+		// directly with its request (it waits for the job's slot).
+		if exe, derr := x.engine.Describe(x.machine, name); derr == nil && exe.Status == Running {
+			return nil
+		}
 	}
 	return err
 }

@@ -78,23 +78,21 @@ func (s *Services) startExecution(ctx context.Context, resource string, params j
 	if err := ValidExecutionName(name); err != nil {
 		return nil, &asl.Error{Name: "StepFunctions.InvalidNameException", Cause: err.Error()}
 	}
-	// Starting the same name with the same input again succeeds without a
-	// second child, which is also what a parent resumed after a crash does.
-	if err := s.Engine.Start(ctx, machine, name, input); err != nil {
-		if errors.Is(err, ErrExecutionExists) {
-			return nil, &asl.Error{Name: "StepFunctions.ExecutionAlreadyExistsException",
-				Cause: fmt.Sprintf("Execution Already Exists: '%s'", ExecutionARN(machine, name))}
-		}
+	// A name is never reused: starting it again with the same input is the
+	// running child, and fails once that has closed, as in AWS; a parent
+	// resumed after a restart finds the child it started (Engine.start).
+	exe, _, err := s.Engine.start(machine, name, input, parentOf(ctx))
+	if errors.Is(err, ErrExecutionExists) {
+		return nil, &asl.Error{Name: "StepFunctions.ExecutionAlreadyExistsException",
+			Cause: fmt.Sprintf("Execution Already Exists: '%s'", ExecutionARN(machine, name))}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("start child %s: %w", name, err)
 	}
 	if resource == StartExecution {
-		exe, err := s.Engine.Describe(machine, name)
-		if err != nil {
-			return nil, fmt.Errorf("describe child %s: %w", name, err)
-		}
 		return asl.NestedResult(resource, nested(exe))
 	}
-	exe, err := s.Engine.Wait(ctx, machine, name)
+	exe, err = s.Engine.Wait(ctx, machine, name)
 	if ctx.Err() != nil {
 		// A stopped or timed-out parent stops its .sync child, as in AWS;
 		// an engine shutting down leaves both to resume on restart.

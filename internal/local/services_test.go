@@ -131,11 +131,14 @@ func TestStartExecutionIntegration(t *testing.T) {
 			def:      parentDef(StartExecution, `{`+arnParam("Echo")+`,"Input":{"n":3},"Name":"c-1"}`),
 			want:     `{` + childARN + `,"StartDate":"2026-11-25T10:00:00.000Z"}`,
 			children: map[string]string{"c-1": Succeeded}},
-		{name: "the same name and input again is the ended child", input: `{}`,
-			pre: func(t *testing.T, te *testEngine) { te.run(t, "Echo", "c-1", `{"n":4}`) },
-			def: parentDef(StartExecutionSync2, `{`+arnParam("Echo")+`,"Input":{"n":4},"Name":"c-1"}`),
-			want: `{` + childARN + `,"Input":{"n":4},"InputDetails":{"Included":true},"Name":"c-1","Output":{"got":{"n":4},"name":"c-1"},"OutputDetails":{"Included":true},` +
-				dates + `"Status":"SUCCEEDED","StopDate":"2026-11-25T10:00:00.000Z"}`},
+		{name: "the same name and input once the child has closed", input: `{}`,
+			pre:     func(t *testing.T, te *testEngine) { te.run(t, "Echo", "c-1", `{"n":4}`) },
+			def:     parentDef(StartExecutionSync2, `{`+arnParam("Echo")+`,"Input":{"n":4},"Name":"c-1"}`),
+			wantErr: "StepFunctions.ExecutionAlreadyExistsException", cause: "execution:Echo:c-1"},
+		{name: "the same name and input once the child has failed", input: `{}`,
+			pre:     func(t *testing.T, te *testEngine) { te.run(t, "Fails", "c-1", `{}`) },
+			def:     parentDef(StartExecution, `{`+arnParam("Fails")+`,"Name":"c-1"}`),
+			wantErr: "StepFunctions.ExecutionAlreadyExistsException", cause: "execution:Fails:c-1"},
 		{name: "the same name with another input", input: `{}`,
 			pre:     func(t *testing.T, te *testEngine) { te.run(t, "Echo", "c-1", `{"n":0}`) },
 			def:     parentDef(StartExecutionSync2, `{`+arnParam("Echo")+`,"Input":{"n":5},"Name":"c-1"}`),
@@ -357,5 +360,106 @@ func TestServicesWithoutFunctions(t *testing.T) {
 	var se *asl.Error
 	if !errors.As(err, &se) || se.Name != "States.Runtime" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A running child is the answer to starting its name again with its input,
+// and runs once.
+func TestStartExecutionOfARunningChild(t *testing.T) {
+	b := newBlocker()
+	te := newTestEngine(t, map[string]string{"Blocked": blockDef}, map[string]any{"Block": b.handle})
+	if err := te.Start(context.Background(), "Blocked", "c-1", json.RawMessage(`{"n": 1}`)); err != nil {
+		t.Fatal(err)
+	}
+	<-b.entered
+	for range 2 {
+		out, err := te.svc.Invoke(context.Background(), StartExecution, json.RawMessage(`{`+arnParam("Blocked")+`,"Input":{"n":1},"Name":"c-1"}`))
+		if err != nil || !strings.Contains(string(out), `"ExecutionArn":"`+ExecutionARN("Blocked", "c-1")+`"`) {
+			t.Fatalf("start the running child again: %s, %v", out, err)
+		}
+	}
+	close(b.release)
+	if exe := te.wait(t, "Blocked", "c-1"); exe.Status != Succeeded {
+		t.Fatalf("child = %s %+v", exe.Status, exe.Error)
+	}
+	if n := len(b.entered); n != 0 {
+		t.Errorf("the child ran %d more times", n)
+	}
+}
+
+// A parent starts a child name once. Only a parent resumed after a restart
+// at the state entry that started the child gets that child back, however
+// it ended; a later state, or a Retry of the same one, is refused as in AWS.
+func TestChildNameReuse(t *testing.T) {
+	sync := func(state, next string) string {
+		end := `"End":true`
+		if next != "" {
+			end = `"Next":"` + next + `"`
+		}
+		return `"` + state + `":{"Type":"Task","Resource":"` + StartExecutionSync2 + `",
+			"Parameters":{` + arnParam("Child") + `,"Input":{"n":1},"Name":"c-1"},"ResultPath":"$.` + state + `",` + end
+	}
+	tests := []struct {
+		name    string
+		child   string // the Child machine
+		parent  string
+		restart bool   // crash and restart the parent at its first state once it has ended
+		wantErr string // the parent's error, or "" for success
+		wantOut string // a part of the parent's output
+	}{
+		{name: "resumed at the state that started it", child: echoDef,
+			parent: `{"StartAt":"Run","States":{` + sync("Run", "") + `}}}`, restart: true},
+		{name: "resumed at the state that started a failed child", child: failDef,
+			parent: `{"StartAt":"Run","States":{` + sync("Run", "") + `,
+				"Catch":[{"ErrorEquals":["States.TaskFailed"],"ResultPath":"$.failure","Next":"Caught"}]},"Caught":{"Type":"Pass","End":true}}}`,
+			restart: true, wantOut: `\"Status\":\"FAILED\"`},
+		{name: "a later state", child: echoDef,
+			parent:  `{"StartAt":"Run","States":{` + sync("Run", "Again") + `},` + sync("Again", "") + `}}}`,
+			wantErr: "StepFunctions.ExecutionAlreadyExistsException"},
+		{name: "a Retry of the state", child: failDef,
+			parent: `{"StartAt":"Run","States":{` + sync("Run", "") + `,
+				"Retry":[{"ErrorEquals":["States.TaskFailed"],"IntervalSeconds":1,"MaxAttempts":1}]}}}`,
+			wantErr: "StepFunctions.ExecutionAlreadyExistsException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			te := newTestEngine(t, map[string]string{"Parent": tt.parent, "Child": tt.child}, nil)
+			exe := te.run(t, "Parent", "p-1", `{}`)
+			first, err := te.Describe("Child", "c-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.restart {
+				// What a crash leaves when the child has ended and the
+				// parent has not yet moved on: the parent running at the
+				// state that started the child.
+				exe.Status, exe.Output, exe.Error, exe.StopTime = Running, nil, nil, nil
+				exe.Checkpoint.State = "Run"
+				exe.Checkpoint.Input = json.RawMessage(`{}`)
+				exe.Entries = 1
+				if err := te.save(exe); err != nil {
+					t.Fatal(err)
+				}
+				if err := te.Close(); err != nil {
+					t.Fatal(err)
+				}
+				te.open(t)
+				if n, err := te.Resume(); err != nil || n != 1 {
+					t.Fatalf("Resume = %d, %v", n, err)
+				}
+				exe = te.wait(t, "Parent", "p-1")
+			}
+			switch {
+			case tt.wantErr == "" && exe.Status != Succeeded:
+				t.Fatalf("parent = %s %+v", exe.Status, exe.Error)
+			case tt.wantErr != "" && (exe.Error == nil || exe.Error.Name != tt.wantErr):
+				t.Fatalf("parent = %s %+v, want %s", exe.Status, exe.Error, tt.wantErr)
+			case !strings.Contains(string(exe.Output), tt.wantOut):
+				t.Fatalf("parent output %s, want it to contain %s", exe.Output, tt.wantOut)
+			}
+			if child, _ := te.Describe("Child", "c-1"); !child.StartTime.Equal(first.StartTime) || child.Status != first.Status {
+				t.Errorf("the child changed: %+v, was %+v", child, first)
+			}
+		})
 	}
 }
