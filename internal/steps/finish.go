@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/notify"
@@ -14,6 +15,13 @@ import (
 // Getter reads job records.
 type Getter interface {
 	Get(ctx context.Context, id string) (job.Job, error)
+}
+
+// Announcements guard the announcement of an ended job (job.ClaimAnnouncement):
+// the job stores implement them.
+type Announcements interface {
+	ClaimAnnouncement(ctx context.Context, id string, at time.Time, lease time.Duration) (job.Job, error)
+	MarkAnnounced(ctx context.Context, id string, at time.Time) (job.Job, error)
 }
 
 // Webhooks makes one signed webhook delivery attempt (notify.Sender).
@@ -28,8 +36,14 @@ type Webhooks interface {
 type Notifier struct {
 	Store     Getter
 	Publisher notify.Publisher // EventBridge in AWS, a JSON-lines file locally
-	Webhooks  Webhooks
-	Secrets   notify.Secrets // each tenant's webhook signing secret
+	// Announcements claims and marks each announcement on the job's record,
+	// so that Finish publishes once per job; nil means Store, which every
+	// job store is. Deliver does not use it.
+	Announcements Announcements
+	// Clock dates the claims; nil means the system clock.
+	Clock    interface{ Now() time.Time }
+	Webhooks Webhooks
+	Secrets  notify.Secrets // each tenant's webhook signing secret
 	// Admission admits waiting jobs into the slot the ended job gave back.
 	Admission Admission
 	Log       *slog.Logger
@@ -57,8 +71,22 @@ type Result struct {
 }
 
 // Finish reads the ended job, announces it once (unless following) and
-// returns the execution's result. Announcing twice is possible when the
-// step is retried after publishing; consumers use detail.id to deduplicate.
+// returns the execution's result.
+//
+// The event goes out only after the terminal record is written (only an
+// ended job gets here) and only by the one Finish that claims the
+// announcement on the record (see job.ClaimAnnouncement): a retry of a
+// Finish whose answer was lost, or the Finish of a second execution of the
+// same job, finds the record marked and publishes nothing. PutEvents has no
+// idempotency key, so one window stays open: a Finish that dies after
+// publishing and before marking is followed, once its claim's lease
+// expired, by one that publishes again. Consumers drop such a repeat by
+// detail.id, the job id.
+//
+// The webhook is due (Result.Callback) on every non-following Finish of a
+// job with a callback_url, whoever published: the state machine starts
+// the webhook execution under the job's id, so Step Functions itself makes
+// a second start of it a no-op.
 func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 	j, err := n.load(ctx, in.JobID)
 	if err != nil {
@@ -71,10 +99,9 @@ func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 		return Result{}, err
 	}
 	if !in.Follow {
-		if err := n.Publisher.Publish(ctx, e); err != nil {
-			return Result{}, &TransientError{Err: err}
+		if err := n.announce(ctx, j, e); err != nil {
+			return Result{}, err
 		}
-		n.log().Info("job announced", "job", j.ID, "status", j.Status)
 		if n.Admission != nil {
 			// A failure only delays the waiting jobs: the next end or the
 			// reconciler admits them.
@@ -95,6 +122,64 @@ func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// announce publishes e, the event of the ended job j, unless the record
+// says it went out already; see Finish.
+func (n *Notifier) announce(ctx context.Context, j job.Job, e notify.Event) error {
+	if j.AnnouncedAt != nil {
+		return nil // a retried step, or another execution of the job
+	}
+	marks := n.Announcements
+	if marks == nil {
+		var ok bool
+		if marks, ok = n.Store.(Announcements); !ok {
+			return errors.New("notifier has no announcement store")
+		}
+	}
+	if _, err := marks.ClaimAnnouncement(ctx, j.ID, n.now(), job.AnnounceLease); err != nil {
+		if !errors.Is(err, job.ErrConflict) {
+			return &TransientError{Err: err}
+		}
+		// Marked meanwhile, or someone holds the claim: go by the record.
+		cur, gerr := n.load(ctx, j.ID)
+		switch {
+		case gerr != nil:
+			return gerr
+		case cur.AnnouncedAt != nil:
+			return nil
+		}
+		// The holder is publishing now, or died doing so: the state
+		// machine retries this step, which publishes once the claim's
+		// lease has expired unless the holder marked it meanwhile.
+		return &TransientError{Err: fmt.Errorf("job %s is being announced by another step: %w", j.ID, err)}
+	}
+	if err := n.Publisher.Publish(ctx, e); err != nil {
+		// The claim stays: a retry publishes once its lease expired.
+		return &TransientError{Err: err}
+	}
+	n.log().Info("job announced", "job", j.ID, "status", j.Status)
+	// The event went out: the mark must not be lost to a caller giving up,
+	// or the next claimant would publish again. If it fails even so, the
+	// step still succeeds: failing it would have its retry publish again
+	// once the lease expired, where now only a second execution of the job
+	// could.
+	mctx := context.WithoutCancel(ctx)
+	var err error
+	for range 3 {
+		if _, err = marks.MarkAnnounced(mctx, j.ID, n.now()); err == nil {
+			return nil
+		}
+	}
+	n.log().Error("could not mark the job announced; a later Finish may announce it again", "job", j.ID, "err", err)
+	return nil
+}
+
+func (n *Notifier) now() time.Time {
+	if n.Clock == nil {
+		return time.Now()
+	}
+	return n.Clock.Now()
 }
 
 // WebhookRetryableError is a delivery that may succeed later (the receiver

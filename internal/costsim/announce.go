@@ -1,0 +1,25 @@
+package costsim
+
+import (
+	"context"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// ClaimAnnouncement and MarkAnnounced are billed as the DynamoDB store
+// does them: one conditional write each, the Finish step's two writes per
+// ended job (steps.Notifier.Finish).
+func (s *countingStore) ClaimAnnouncement(ctx context.Context, id string, at time.Time, lease time.Duration) (job.Job, error) {
+	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	j, err := s.Store.ClaimAnnouncement(ctx, id, at, lease)
+	s.run.usage.WRU += units(j, 1024)
+	return j, err
+}
+
+func (s *countingStore) MarkAnnounced(ctx context.Context, id string, at time.Time) (job.Job, error) {
+	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
+	j, err := s.Store.MarkAnnounced(ctx, id, at)
+	s.run.usage.WRU += units(j, 1024)
+	return j, err
+}

@@ -1,0 +1,182 @@
+package steps_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/steps"
+)
+
+// faultyPublisher fails its first fails publishes: before publishing, or,
+// with published set, after (the event went out, the answer was lost).
+type faultyPublisher struct {
+	notify.Publisher
+	fails     int
+	published bool
+}
+
+func (p *faultyPublisher) Publish(ctx context.Context, e notify.Event) error {
+	if p.fails == 0 {
+		return p.Publisher.Publish(ctx, e)
+	}
+	p.fails--
+	if p.published {
+		if err := p.Publisher.Publish(ctx, e); err != nil {
+			return err
+		}
+	}
+	return errors.New("eventbridge: connection reset")
+}
+
+// A job's end is announced once, whatever happens to the Finish steps
+// around it; each case counts the events after the steps settled.
+func TestFinishAnnouncesOnce(t *testing.T) {
+	const hook = "https://hooks.example.com/v"
+	for _, tc := range []struct {
+		name string
+		// run drives Finish on e's job the way the fault has the state
+		// machine drive it, on the manual clock.
+		run        func(t *testing.T, e *finishEnv, clk *clock.Manual, id string)
+		wantEvents int
+	}{
+		{name: "retried after its answer was lost", wantEvents: 1, run: func(t *testing.T, e *finishEnv, _ *clock.Manual, id string) {
+			first := finish(t, e, id)
+			if again := finish(t, e, id); !reflect.DeepEqual(again, first) {
+				t.Errorf("retry's result %+v, want the first's %+v", again, first)
+			}
+		}},
+		{name: "two executions of the job at once", wantEvents: 1, run: func(t *testing.T, e *finishEnv, _ *clock.Manual, id string) {
+			// Each execution's Finish is retried, as the state machine does,
+			// until it succeeds; the loser waits for the winner's mark.
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for {
+						res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: id})
+						if err == nil {
+							if !res.Callback {
+								t.Error("an execution that did not publish was not told to start the webhook")
+							}
+							return
+						}
+						if !isTransient(err) {
+							t.Errorf("Finish: %v, want success or a TransientError", err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		}},
+		{name: "claimant died before publishing", wantEvents: 1, run: func(t *testing.T, e *finishEnv, clk *clock.Manual, id string) {
+			if _, err := e.store.ClaimAnnouncement(t.Context(), id, clk.Now(), job.AnnounceLease); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(job.AnnounceLease - time.Second)
+			wantRetry(t, e, id, 0)
+			clk.Advance(time.Second)
+			finish(t, e, id)
+			finish(t, e, id)
+		}},
+		{name: "publish failed", wantEvents: 1, run: func(t *testing.T, e *finishEnv, clk *clock.Manual, id string) {
+			e.n.Publisher = &faultyPublisher{Publisher: e.n.Publisher, fails: 1}
+			wantRetry(t, e, id, 0)
+			wantRetry(t, e, id, 0) // the claim holds until its lease expires
+			clk.Advance(job.AnnounceLease)
+			finish(t, e, id)
+			finish(t, e, id)
+		}},
+		// The one window PutEvents leaves open: the event went out, the
+		// step died before its mark. The next claimant publishes again,
+		// with the same detail.id.
+		{name: "died after publishing, before marking", wantEvents: 2, run: func(t *testing.T, e *finishEnv, clk *clock.Manual, id string) {
+			e.n.Publisher = &faultyPublisher{Publisher: e.n.Publisher, fails: 1, published: true}
+			wantRetry(t, e, id, 1)
+			wantRetry(t, e, id, 1)
+			clk.Advance(job.AnnounceLease)
+			finish(t, e, id)
+			finish(t, e, id)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newFinishEnv(t, false)
+			clk := clock.NewManual(finishStart.Add(time.Hour))
+			e.n.Clock = clk
+			j := e.ended(t, "job-once", job.Completed, "", hook)
+			tc.run(t, e, clk, j.ID)
+
+			events := e.published(t)
+			if len(events) != tc.wantEvents {
+				t.Fatalf("%d events, want %d", len(events), tc.wantEvents)
+			}
+			want, err := notify.NewEvent(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range events {
+				if !reflect.DeepEqual(ev, want) {
+					t.Errorf("event %+v, want %+v: every copy is the same", ev, want)
+				}
+			}
+			if got := e.get(t, j.ID); got.AnnouncedAt == nil {
+				t.Error("the record is not marked announced")
+			}
+		})
+	}
+}
+
+// A follower announces nothing and leaves the record alone.
+func TestFinishFollowerClaimsNothing(t *testing.T) {
+	e := newFinishEnv(t, false)
+	j := e.ended(t, "job-followed", job.Completed, "", "")
+	if _, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: j.ID, Follow: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, j.ID); !reflect.DeepEqual(got, j) {
+		t.Errorf("record changed: %+v, want %+v", got, j)
+	}
+	if n := len(e.published(t)); n != 0 {
+		t.Errorf("%d events", n)
+	}
+}
+
+func finish(t *testing.T, e *finishEnv, id string) steps.Result {
+	t.Helper()
+	res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: id})
+	if err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if !res.Callback {
+		t.Error("Result.Callback = false for a job with a callback_url")
+	}
+	return res
+}
+
+// wantRetry checks that Finish fails with an error the state machine
+// retries, having published wantEvents events in all so far.
+func wantRetry(t *testing.T, e *finishEnv, id string, wantEvents int) {
+	t.Helper()
+	res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: id})
+	if !isTransient(err) {
+		t.Fatalf("Finish = %+v, %v; want a TransientError", res, err)
+	}
+	if n := len(e.published(t)); n != wantEvents {
+		t.Fatalf("%d events so far, want %d", n, wantEvents)
+	}
+}
+
+func (e *finishEnv) get(t *testing.T, id string) job.Job {
+	t.Helper()
+	j, err := e.store.Get(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
