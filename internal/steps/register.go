@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ const DefaultTenant = "workflow"
 type Registry interface {
 	Create(ctx context.Context, j job.Job) error
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
+	Get(ctx context.Context, id string) (job.Job, error)
 }
 
 // Registrar records the jobs of executions started directly, by another
@@ -51,6 +53,10 @@ type Admission interface {
 type RegisterInput struct {
 	Request   json.RawMessage `json:"request"`
 	Execution string          `json:"execution"`
+	// Resume is set by the state machine's Resume state, for an input that
+	// names a job: Register then records nothing and only checks that this
+	// execution runs that job (see resume.go).
+	Resume bool `json:"resume,omitempty"`
 }
 
 // Registration starts the job loop. Follow is set when the idempotency key
@@ -75,9 +81,16 @@ func (e *IdempotencyKeyReusedError) Error() string {
 // name. A bad request fails with *job.ValidationError (error name
 // ValidationError) naming every bad field, and records nothing. Running it
 // again for the same execution is harmless.
+//
+// With Resume set it records nothing: the input must be vidgen's own start
+// of a recorded job, exactly {"job_id"}, run by this execution (see
+// resume.go).
 func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registration, error) {
 	if in.Execution == "" {
 		return Registration{}, errors.New("input has no execution name")
+	}
+	if in.Resume {
+		return r.resume(ctx, in.Request, in.Execution)
 	}
 	if msg := job.CheckID(in.Execution); msg != "" {
 		return Registration{}, &job.ValidationError{Fields: []job.FieldError{{Field: "execution name", Message: msg}}}
@@ -98,6 +111,11 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 		j.Tenant = DefaultTenant
 	}
 	if r.Blobs != nil {
+		if offloads(sub.Request) {
+			if taken, err := r.otherTenant(ctx, j); err != nil || taken {
+				return Registration{}, cmp.Or(err, errNameTaken())
+			}
+		}
 		if j.Request, err = blob.Offload(ctx, r.Blobs, j.ID, sub.Request); err != nil {
 			return Registration{}, &TransientError{Err: fmt.Errorf("offload images: %w", err)}
 		}
@@ -108,10 +126,22 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 			r.admit(ctx, j)
 		}
 	}()
+	// A job already under the execution's name is this execution's own,
+	// recorded by an attempt whose answer was lost, unless the name is
+	// another job's id (a job waiting for a slot has no execution yet to
+	// hold its name): that job is refused, not driven.
+	exists := func() (Registration, error) {
+		foreign, err := r.foreign(ctx, j)
+		if err != nil || foreign {
+			j.Waiting = false // nothing of this execution's to admit
+			return Registration{}, cmp.Or(err, errNameTaken())
+		}
+		return reg, nil
+	}
 	if sub.IdempotencyKey == "" {
-		// The execution name is unique, so a job under it can only be this
-		// execution's own, recorded by an attempt whose answer was lost.
-		if err := r.Store.Create(ctx, j); err != nil && !errors.Is(err, job.ErrExists) {
+		if err := r.Store.Create(ctx, j); errors.Is(err, job.ErrExists) {
+			return exists()
+		} else if err != nil {
 			return Registration{}, &TransientError{Err: err}
 		}
 		r.log().Info("job registered", "job", j.ID, "tenant", j.Tenant)
@@ -122,7 +152,7 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 	won, err := r.Store.CreateClaimed(ctx, j, claim, now)
 	switch {
 	case errors.Is(err, job.ErrExists):
-		return reg, nil // this execution's own job, recorded before
+		return exists()
 	case err != nil:
 		return Registration{}, &TransientError{Err: err}
 	case won.JobID == j.ID:

@@ -1,0 +1,126 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// An execution's input may name an existing job only when vidgen itself
+// started the execution for that job: the API, the admission and the
+// reconciler start executions with exactly {"job_id": id}, named after the
+// job (job.Job.RunBy). The state machine sends every input with a job_id
+// to Register's resume check before the loop touches the job, on AWS as
+// locally, so a direct start, another workflow or a batch line cannot
+// submit, poll, end or announce another tenant's job by naming it.
+
+// resumeOf returns the job id of an input of exactly {"job_id": "<id>"}.
+func resumeOf(input json.RawMessage) (string, bool) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(input, &fields); err != nil || len(fields) != 1 {
+		return "", false
+	}
+	raw, ok := fields["job_id"]
+	if !ok {
+		return "", false
+	}
+	var id string
+	if err := json.Unmarshal(raw, &id); err != nil {
+		return "", false
+	}
+	return id, true
+}
+
+// errNotRunBy refuses an execution that names a job it does not run. It
+// reads the same whether the job exists or not, so it tells nothing about
+// other tenants' jobs.
+func errNotRunBy(execution string) error {
+	return &job.ValidationError{Fields: []job.FieldError{{Field: "job_id",
+		Message: fmt.Sprintf("names no job that execution %q runs: only the executions vidgen starts for a job it recorded "+
+			"may pass job_id; start an execution with the request itself to register a new job", execution)}}}
+}
+
+// resume checks that input is exactly {"job_id": id} and that execution
+// runs the recorded job id, and reports where the record stands.
+func (r *Registrar) resume(ctx context.Context, input json.RawMessage, execution string) (Registration, error) {
+	id, ok := resumeOf(input)
+	if !ok {
+		return Registration{}, &job.ValidationError{Fields: []job.FieldError{{Field: "job_id",
+			Message: "is not a field of a request: only vidgen's own input {\"job_id\"} names a job it recorded"}}}
+	}
+	j, err := r.Store.Get(ctx, id)
+	switch {
+	case errors.Is(err, job.ErrNotFound):
+		return Registration{}, errNotRunBy(execution)
+	case err != nil:
+		return Registration{}, &TransientError{Err: err}
+	case !j.RunBy(execution):
+		r.log().Warn("execution named a job it does not run; refused", "execution", execution, "job", id)
+		return Registration{}, errNotRunBy(execution)
+	}
+	return Registration{JobID: j.ID, Step: Output{JobID: j.ID, Status: j.Status, Submitted: j.UpstreamID != ""}}, nil
+}
+
+// errNameTaken refuses a direct start whose name is the id of a job it did
+// not record.
+func errNameTaken() error {
+	return &job.ValidationError{Fields: []job.FieldError{{Field: "execution name",
+		Message: "is the id of an existing job: start the execution under another name"}}}
+}
+
+// foreign reports whether a job other than the one this execution would
+// record holds the id already: another tenant's, or another request's.
+// A job this execution recorded before (an attempt whose answer was lost)
+// is its own.
+func (r *Registrar) foreign(ctx context.Context, mine job.Job) (bool, error) {
+	cur, err := r.Store.Get(ctx, mine.ID)
+	switch {
+	case errors.Is(err, job.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, &TransientError{Err: err}
+	}
+	same := cur.Tenant == mine.Tenant && cur.CallbackURL == mine.CallbackURL &&
+		reflect.DeepEqual(cur.Batch, mine.Batch) && sameRequest(cur.Request, mine.Request)
+	return !same, nil
+}
+
+// otherTenant reports whether another tenant's job holds mine's id: checked
+// before images are written under keys named after the id, which would
+// replace that job's.
+func (r *Registrar) otherTenant(ctx context.Context, mine job.Job) (bool, error) {
+	cur, err := r.Store.Get(ctx, mine.ID)
+	switch {
+	case errors.Is(err, job.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, &TransientError{Err: err}
+	}
+	return cur.Tenant != mine.Tenant, nil
+}
+
+// sameRequest compares requests as recorded: images offloaded to the blob
+// store by reference, whose keys derive from the job id.
+func sameRequest(a, b job.Request) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(x, y)
+}
+
+// offloads reports whether Register would write req's images to the blob
+// store, under keys named after the job id.
+func offloads(req job.Request) bool {
+	for _, v := range []string{req.ImageURL, req.TailImageURL} {
+		if strings.HasPrefix(v, "data:") && len(v) > blob.InlineLimit {
+			return true
+		}
+	}
+	return false
+}
