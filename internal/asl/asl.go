@@ -3,14 +3,16 @@
 // run in-process with the semantics they have in AWS.
 //
 // It supports the Pass, Task, Choice, Wait, Succeed, Fail and Map states
-// (Map in both INLINE and DISTRIBUTED mode), reference paths, payload
-// templates and a set of intrinsic functions. Parse refuses everything else,
-// naming the state and field, rather than run a definition differently from
-// AWS.
+// (Map in both INLINE and DISTRIBUTED mode, with ItemReader and
+// ResultWriter), Tasks that wait for a callback (.waitForTaskToken, see
+// Tasks) and the optimized lambda:invoke integration, reference paths,
+// payload templates and a set of intrinsic functions. Parse refuses
+// everything else, naming the state and field, rather than run a
+// definition differently from AWS.
 //
 // A Map state runs its iterations concurrently, so the Invoker, the Clock,
-// Options.Rand and Options.ReadItems of a machine with Map states must be
-// safe for concurrent use. Iterations are not checkpointed: a run resumed
+// Options.Rand, Options.ReadItems and Options.WriteObject of a machine with
+// Map states must be safe for concurrent use. Iterations are not checkpointed: a run resumed
 // after a crash enters the interrupted Map state again and re-runs all of its
 // iterations, which is why their tasks must be idempotent.
 package asl
@@ -61,6 +63,7 @@ const (
 	errItemReaderFailed       = "States.ItemReaderFailed"
 	errNoChoiceMatched        = "States.NoChoiceMatched"
 	errResultPathMatchFailure = "States.ResultPathMatchFailure"
+	errResultWriterFailed     = "States.ResultWriterFailed"
 	errRuntime                = "States.Runtime"
 	errTaskFailed             = "States.TaskFailed"
 	errTimeout                = "States.Timeout"
@@ -91,6 +94,14 @@ type Options struct {
 	// fails the Map state with States.ItemReaderFailed. Nil makes such a Map
 	// state fail with States.Runtime.
 	ReadItems func(ctx context.Context, resource string, params, readerConfig json.RawMessage) ([]json.RawMessage, error)
+
+	// WriteObject writes one object for a distributed Map state's
+	// ResultWriter (arn:aws:states:::s3:putObject): its results files and
+	// then manifest.json, under <Prefix>/<map run id>/ in bucket. A
+	// returned *Error keeps its name; any other error fails the Map state
+	// with States.ResultWriterFailed. Nil makes a Map state that exports
+	// its results fail with States.Runtime.
+	WriteObject func(ctx context.Context, bucket, key string, body []byte) error
 
 	// Tasks issues the task tokens of Task states that wait for a callback
 	// (a Resource ending in .waitForTaskToken) and receives the callbacks;
@@ -180,6 +191,7 @@ type mapSpec struct {
 	itemsPath *path // nil means "$"
 	selector  any   // compiled ItemSelector (or Parameters); nil when absent
 	reader    *itemReader
+	writer    *resultWriter
 
 	maxConcurrency     int // 0 means unbounded
 	maxConcurrencyPath *path

@@ -244,7 +244,7 @@ func (l *loader) state(name string, v any) *state {
 	case "Fail":
 		allowed = append(allowed, "Error", "Cause", "ErrorPath", "CausePath")
 	case "Map":
-		// ResultWriter and ItemBatcher are refused in mapState, with reasons.
+		// ItemBatcher is refused in mapState, with a reason.
 		allowed = append(allowed, "Next", "End", "InputPath", "OutputPath", "ItemsPath", "ItemSelector",
 			"Parameters", "ItemProcessor", "Iterator", "ItemReader", "MaxConcurrency", "MaxConcurrencyPath",
 			"ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "ToleratedFailureCount",

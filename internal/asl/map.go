@@ -39,7 +39,7 @@ func (l *loader) mapState(where string, obj map[string]any, st *state) {
 	l.exclusive(where, obj, "MaxConcurrency", "MaxConcurrencyPath")
 
 	if !m.distributed {
-		for _, k := range []string{"ItemReader", "ToleratedFailureCount", "ToleratedFailureCountPath",
+		for _, k := range []string{"ItemReader", "ResultWriter", "ToleratedFailureCount", "ToleratedFailureCountPath",
 			"ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "Label"} {
 			if _, ok := obj[k]; ok {
 				l.errorf(where, "field %q is only allowed when the ItemProcessor's ProcessorConfig has Mode DISTRIBUTED", k)
@@ -63,10 +63,9 @@ func (l *loader) mapState(where string, obj map[string]any, st *state) {
 			}
 			m.reader = l.itemReader(where+": ItemReader", v)
 		}
-	}
-	if _, ok := obj["ResultWriter"]; ok {
-		l.errorf(where, "field %q is not supported: the interpreter returns a Map state's results in its output and cannot write them to S3",
-			"ResultWriter")
+		if v, ok := obj["ResultWriter"]; ok {
+			m.writer = l.resultWriter(where+": ResultWriter", v)
+		}
 	}
 	if _, ok := obj["ItemBatcher"]; ok {
 		l.errorf(where, "field %q is not supported: every iteration processes a single item", "ItemBatcher")
@@ -282,17 +281,37 @@ func (r *runner) mapAttempt(ctx context.Context, st *state, input any, s scope) 
 	if err != nil {
 		return nil, err
 	}
-	results, err := r.iterate(ctx, st, inputs, workers, tol)
+	ran, err := r.iterate(ctx, st, inputs, workers, tol)
+	var result any
+	if m.writer != nil {
+		result, err = r.writeResults(ctx, st, es, inputs, ran, err)
+	} else if err == nil {
+		result = collect(ran)
+	}
 	if err != nil {
 		return nil, err
 	}
-	var result any = results
 	if st.resultSelector != nil {
 		if result, err = evalTemplate(st.resultSelector, s.with(result)); err != nil {
 			return nil, err
 		}
 	}
 	return output(st, input, result, s)
+}
+
+// collect gathers the results of a Map state without a ResultWriter: each
+// item's output, or the {"Error", "Cause"} of a failed one that the
+// tolerance let pass.
+func collect(items []item) []any {
+	results := make([]any, len(items))
+	for i, it := range items {
+		if it.status == statusSucceeded {
+			results[i] = it.output
+		} else if it.err != nil {
+			results[i] = map[string]any{"Error": it.err.Name, "Cause": it.err.Cause}
+		}
+	}
+	return results
 }
 
 // selectItems applies ItemsPath to the effective input.
@@ -445,16 +464,35 @@ func nonNegative(v any) (int64, bool) {
 	return i, err == nil && i >= 0
 }
 
+// An item is one iteration of a Map state and how it ended.
+type item struct {
+	status string // "" (never started), SUCCEEDED, FAILED or ABORTED
+	output any    // when SUCCEEDED
+	err    *Error // when FAILED, and when ABORTED with an error
+	exe    Execution
+	stop   time.Time
+}
+
+// Item statuses, as Step Functions names a child execution's.
+const (
+	statusSucceeded = "SUCCEEDED"
+	statusFailed    = "FAILED"
+	statusAborted   = "ABORTED"
+	statusPending   = "PENDING"
+)
+
 // iterate runs one iteration per input, at most workers at once (all at
-// once when workers is 0), and returns their outputs in input order.
+// once when workers is 0), and returns how each ended, in input order.
 //
 // An INLINE Map fails with the first iteration error. A DISTRIBUTED one
-// records a failed item's {"Error","Cause"} in place of its output and fails
-// with States.ExceedToleratedFailureThreshold once the failures exceed its
-// tolerance. Either way the iterations still running are cancelled.
-func (r *runner) iterate(ctx context.Context, st *state, inputs []any, workers int, tol tolerance) ([]any, error) {
+// records a failed item and fails with
+// States.ExceedToleratedFailureThreshold once the failures exceed its
+// tolerance. Either way the iterations still running are cancelled (and
+// end ABORTED) and the rest never start. With an error, the items are
+// returned too, for a ResultWriter to report.
+func (r *runner) iterate(ctx context.Context, st *state, inputs []any, workers int, tol tolerance) ([]item, error) {
 	n := len(inputs)
-	results := make([]any, n)
+	items := make([]item, n)
 	if workers == 0 || workers > n {
 		workers = n
 	}
@@ -469,20 +507,28 @@ func (r *runner) iterate(ctx context.Context, st *state, inputs []any, workers i
 	)
 	// finish records the outcome of iteration i; it runs with mu held.
 	finish := func(i int, out any, err error) {
+		it := &items[i]
+		it.stop = r.clock.Now()
 		var se *Error
+		isItemErr := errors.As(err, &se)
 		switch {
-		case stop != nil:
-			// Decided already: this may be a consequence of the cancel.
 		case err == nil:
-			results[i] = out
-		case !errors.As(err, &se) || !st.mapping.distributed:
+			it.status, it.output = statusSucceeded, out
+		case stop != nil:
+			// Decided already: this is a consequence of the cancel.
+			it.status = statusAborted
+			if isItemErr {
+				it.err = se
+			}
+		case !isItemErr || !st.mapping.distributed:
 			// Not an item failure (the execution timed out or the
 			// context ended), or an INLINE iteration failed.
+			it.status = statusAborted
 			stop = err
 			cancel(errMapStopped)
 		default:
 			failed++
-			results[i] = map[string]any{"Error": se.Name, "Cause": se.Cause}
+			it.status, it.err = statusFailed, se
 			if tol.exceeded(failed, n) {
 				stop = &Error{Name: errExceedTolerated, Cause: "The specified tolerated failure threshold was exceeded"}
 				cancel(errMapStopped)
@@ -500,7 +546,7 @@ func (r *runner) iterate(ctx context.Context, st *state, inputs []any, workers i
 				i := next
 				next++
 				mu.Unlock()
-				out, err := r.iteration(ictx, st, i, inputs[i])
+				out, err := r.iteration(ictx, st, i, inputs[i], &items[i].exe)
 				mu.Lock()
 				finish(i, out, err)
 				mu.Unlock()
@@ -508,17 +554,14 @@ func (r *runner) iterate(ctx context.Context, st *state, inputs []any, workers i
 		})
 	}
 	wg.Wait()
-	if stop != nil {
-		return nil, stop
-	}
-	return results, nil
+	return items, stop
 }
 
 // iteration runs the ItemProcessor for item i. An INLINE iteration shares
 // the execution's context object; a DISTRIBUTED one is a child execution
 // with its own, whose Id and Name derive from the parent's Id, the Label (or
 // state name) and the item index, so a re-run gets the same ones.
-func (r *runner) iteration(ctx context.Context, st *state, i int, input any) (any, error) {
+func (r *runner) iteration(ctx context.Context, st *state, i int, input any, exe *Execution) (any, error) {
 	m := st.mapping
 	child := *r
 	child.checkpoint = nil // an iteration cannot be resumed on its own
@@ -531,6 +574,7 @@ func (r *runner) iteration(ctx context.Context, st *state, i int, input any) (an
 		child.exe = Execution{ID: r.exe.ID + "/" + name, Name: name, Input: raw, StartTime: r.clock.Now()}
 		child.execInput = input
 	}
+	*exe = child.exe
 	out, _, err := child.run(ctx, m.processor, m.processor.startAt, input)
 	return out, err
 }
