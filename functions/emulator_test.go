@@ -987,25 +987,31 @@ func TestJobLifecycle(t *testing.T) {
 
 // TestStarterAgainstStepFunctions starts one job's execution repeatedly
 // through awsenv.Starter against moto: every start after the first is
-// harmless, also once the execution has ended.
+// harmless while the execution runs. Once it has ended, a Starter without
+// Describe takes the refusal for done, one with Describe reports it.
 func TestStarterAgainstStepFunctions(t *testing.T) {
 	s := &awsenv.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine}
+	described := &awsenv.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine, Describe: e2e.sfn}
 	id := api.NewUUID()
-	for i := range 2 {
-		if err := s.Start(t.Context(), id, id); err != nil {
+	for i, starter := range []*awsenv.Starter{s, s, described} {
+		if err := starter.Start(t.Context(), id, id); err != nil {
 			t.Fatalf("start %d: %v", i+1, err)
 		}
 	}
 	wantExecution(t, id)
 
 	// An execution that ended keeps its name: a start is then refused
-	// with ExecutionAlreadyExists, which Starter takes as done.
+	// with ExecutionAlreadyExists.
 	arn := executions(t, id)[0].ExecutionArn
 	if _, err := e2e.sfn.StopExecution(t.Context(), &sfn.StopExecutionInput{ExecutionArn: arn}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Start(t.Context(), id, id); err != nil {
-		t.Errorf("start after the execution ended: %v", err)
+		t.Errorf("start without Describe after the execution ended: %v", err)
+	}
+	var exists *sfntypes.ExecutionAlreadyExists
+	if err := described.Start(t.Context(), id, id); !errors.As(err, &exists) {
+		t.Errorf("start with Describe after the execution ended: %v, want ExecutionAlreadyExists", err)
 	}
 	wantExecution(t, id)
 

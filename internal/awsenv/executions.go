@@ -14,7 +14,7 @@ import (
 // ExecutionsAPI is the Step Functions calls Executions makes.
 type ExecutionsAPI interface {
 	StartExecutionAPI
-	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	DescribeExecutionAPI
 }
 
 // Executions runs video_job executions by name for the reconciler.
@@ -25,13 +25,13 @@ type Executions struct {
 
 // executionARN derives an execution's ARN from its state machine's:
 // arn:…:stateMachine:NAME becomes arn:…:execution:NAME:EXECUTION.
-func (x *Executions) executionARN(name string) string {
-	return strings.Replace(x.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+func executionARN(machineARN, name string) string {
+	return strings.Replace(machineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 }
 
 // Running reports whether the named execution exists and runs.
 func (x *Executions) Running(ctx context.Context, name string) (bool, error) {
-	out, err := x.Client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(x.executionARN(name))})
+	out, err := x.Client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(executionARN(x.StateMachineARN, name))})
 	var missing *sfntypes.ExecutionDoesNotExist
 	if errors.As(err, &missing) {
 		return false, nil
@@ -42,7 +42,9 @@ func (x *Executions) Running(ctx context.Context, name string) (bool, error) {
 	return out.Status == sfntypes.ExecutionStatusRunning, nil
 }
 
-// Start starts an execution of jobID under name; one that exists is success.
+// Start starts an execution of jobID under name. One that runs is success;
+// one that has closed is an error, so that the reconciler does not count a
+// job as resumed when nothing runs it.
 func (x *Executions) Start(ctx context.Context, name, jobID string) error {
-	return start(ctx, x.Client, x.StateMachineARN, name, jobID)
+	return start(ctx, x.Client, x.Client, x.StateMachineARN, name, jobID)
 }
