@@ -411,6 +411,8 @@ func functionEnv(t testing.TB, fn string) map[string]string {
 		awsenv.EnvEventBus:             "default",
 		awsenv.EnvMaxInFlight:          "50",
 		awsenv.EnvMaxInFlightPerTenant: "25",
+		awsenv.EnvReconcileMinAge:      "300",
+		awsenv.EnvReconcileGrace:       "300",
 	}
 	required := awsenv.Required(fn)
 	if required == nil {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,6 +113,13 @@ type Handler struct {
 	// is enabled a new job waits, without an execution, until admitted.
 	// Nil starts every job at once.
 	Admission Admission
+
+	// StartRetry bounds the retries of a failed start within a request;
+	// Sleeper waits between them (nil: the wall clock) and Rand, in
+	// [0,1), draws their jitter (nil: math/rand/v2).
+	StartRetry StartRetry
+	Sleeper    Sleeper
+	Rand       func() float64
 }
 
 // Admission admits waiting jobs in fair order and starts their executions.
@@ -265,24 +273,11 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 			return h.replay(ctx, won, claim)
 		}
 	}
-	if j.Waiting && h.Admission != nil {
-		// Admitted now if a slot is free and no one waits longer; else
-		// when a job ends. The job stays queued meanwhile.
-		if _, err := h.Admission.Admit(ctx, j); err != nil {
-			h.log().Error("admit waiting jobs", "job", j.ID, "err", err)
-		}
-	} else if err := h.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
-		h.log().Error("start execution", "job", j.ID, "err", err)
-		// Without an idempotency key the client's retry makes a new job, so
-		// this one must end (nothing was sent upstream). With one, the
-		// retry finds this job and starts it; it stays queued until then,
-		// and the reconciler starts it if no retry comes.
-		if idemKey == "" {
-			if _, uerr := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameInternal, "vidgen could not start the job")); uerr != nil {
-				h.log().Error("fail unstarted job", "job", j.ID, "err", uerr)
-			}
-		}
-		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not start the job; try again")
+	// A waiting job is admitted now if a slot is free and no one waits
+	// longer, else when a job ends; it stays queued meanwhile. Any other
+	// is started, or the answer says it is not.
+	if err := h.launch(ctx, j); err != nil {
+		return h.notStarted(ctx, j, idemKey != "", err)
 	}
 	h.log().Info("job accepted", "job", j.ID, "tenant", tenant)
 	return jsonResponse(http.StatusOK, map[string]string{"id": j.ID, "status": string(j.Status)})
@@ -305,11 +300,12 @@ func (h *Handler) replay(ctx context.Context, won, claim job.Claim) events.APIGa
 			h.log().Error("admit waiting jobs", "job", j.ID, "err", err)
 		}
 	} else if !j.Status.Terminal() {
-		// Harmless if it runs; starts it if the first submit died between
-		// recording the job and starting it.
-		if err := h.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
+		// Harmless if it runs; starts it if the first submit could not, or
+		// died between recording the job and starting it.
+		if err := h.start(ctx, j); err != nil {
 			h.log().Error("start replayed job", "job", j.ID, "err", err)
-			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not start the job; try again")
+			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable",
+				fmt.Sprintf("generation %s is recorded but could not be started yet; retry with the same Idempotency-Key", j.ID))
 		}
 	}
 	resp := jsonResponse(http.StatusOK, map[string]string{"id": j.ID, "status": string(j.Status)})
@@ -368,7 +364,7 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 	// started (one that runs already, a direct start's, is left alone) to
 	// find the end. A job that held a slot gave it back: admit the next.
 	if j.Waiting {
-		if err := h.Starter.Start(ctx, ended.ExecutionName(), ended.ID); err != nil {
+		if err := h.start(ctx, ended); err != nil {
 			h.log().Error("start the execution of a cancelled waiting job", "job", j.ID, "err", err)
 		}
 	} else if j.Slot && h.Admission != nil {
@@ -501,8 +497,14 @@ func validationResponse(ve *job.ValidationError) events.APIGatewayV2HTTPResponse
 	}})
 }
 
+// errorResponse answers an error. A 503 is always worth retrying: it says
+// when, with Retry-After.
 func errorResponse(status int, name, msg string) events.APIGatewayV2HTTPResponse {
-	return jsonResponse(status, errorBody{Error: errorDetail{Name: name, Message: msg}})
+	resp := jsonResponse(status, errorBody{Error: errorDetail{Name: name, Message: msg}})
+	if status == http.StatusServiceUnavailable {
+		resp.Headers["Retry-After"] = strconv.Itoa(int(RetryAfter / time.Second))
+	}
+	return resp
 }
 
 func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {

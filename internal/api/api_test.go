@@ -66,11 +66,13 @@ func newHandler(t *testing.T) (*Handler, *starts, *boltstore.Store) {
 	keys := keyMap{"keyA": "tenantA", "keyB": "tenantB"}
 	st := &starts{}
 	n := 0
+	clk := clock.NewManual(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	return &Handler{
 		Log:   slog.New(slog.DiscardHandler),
 		Store: store, Starter: st, Keys: keys, Deadline: 30 * time.Minute,
 		CursorKey: func(context.Context) ([]byte, error) { return []byte("test cursor key"), nil },
-		Clock:     clock.NewManual(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
+		Clock:     clk,
+		Sleeper:   clk, // retries of a failed start wait on the test's clock
 		NewID:     func() string { n++; return "job-" + string(rune('0'+n)) },
 	}, st, store
 }

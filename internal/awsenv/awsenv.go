@@ -68,6 +68,10 @@ const (
 	// flight, in all and per tenant (internal/admission); 0 is no cap.
 	EnvMaxInFlight          = "VIDGEN_MAX_IN_FLIGHT"
 	EnvMaxInFlightPerTenant = "VIDGEN_MAX_IN_FLIGHT_PER_TENANT"
+	// EnvReconcileMinAge and EnvReconcileGrace are the reconciler's
+	// MinAge and Grace (reconcile.Reconciler), in seconds.
+	EnvReconcileMinAge = "VIDGEN_RECONCILE_MIN_AGE_SECONDS"
+	EnvReconcileGrace  = "VIDGEN_RECONCILE_GRACE_SECONDS"
 )
 
 // Required lists the variables the function in functions/<fn> requires.
@@ -91,7 +95,7 @@ func Required(fn string) []string {
 	case "fail":
 		return []string{EnvTable}
 	case "reconcile":
-		return []string{EnvTable, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
+		return []string{EnvTable, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant, EnvReconcileMinAge, EnvReconcileGrace}
 	case "summarize":
 		return []string{} // works on its input alone
 	}
@@ -334,6 +338,14 @@ func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Rec
 	if err != nil {
 		return nil, err
 	}
+	minAge, err := seconds(EnvReconcileMinAge, env[EnvReconcileMinAge])
+	if err != nil {
+		return nil, err
+	}
+	grace, err := seconds(EnvReconcileGrace, env[EnvReconcileGrace])
+	if err != nil {
+		return nil, err
+	}
 	store := jobs(cfg, env)
 	states := sfn.NewFromConfig(cfg)
 	admit, err := dispatcher(env, store, states)
@@ -348,8 +360,8 @@ func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Rec
 		Store:      store,
 		Executions: &Executions{Client: states, StateMachineARN: env[EnvStateMachine]},
 		Clock:      clock.Real{},
-		Grace:      5 * time.Minute,
-		MinAge:     5 * time.Minute,
+		Grace:      grace,
+		MinAge:     minAge,
 		Log:        logger(),
 	}, nil
 }

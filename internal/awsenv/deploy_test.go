@@ -19,6 +19,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/awsenv"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/steps"
@@ -83,7 +84,7 @@ var jobStoreUse = map[string][]reflect.Type{
 	"fail":      {reflect.TypeFor[steps.Store]()},
 	"reconcile": {reflect.TypeFor[reconcile.Store](), reflect.TypeFor[admission.Store]()},
 	"register":  {reflect.TypeFor[steps.Registry](), reflect.TypeFor[admission.Store]()},
-	"finish":    {reflect.TypeFor[steps.Getter](), reflect.TypeFor[admission.Store]()},
+	"finish":    {reflect.TypeFor[steps.Getter](), reflect.TypeFor[steps.Announcements](), reflect.TypeFor[admission.Store]()},
 	"webhook":   {reflect.TypeFor[steps.Getter]()},
 }
 
@@ -344,6 +345,62 @@ func (p *project) checkDeployment() []string {
 	})
 
 	problems = append(problems, p.checkSamconfig()...)
+	return append(problems, p.checkReconcileParams()...)
+}
+
+// reconcileParams are the reconciler's parameters, each with the variable
+// it reaches the function through ("" for the schedule's rate) and its
+// default, the value the reconciler had before it was a parameter.
+var reconcileParams = []struct {
+	param, env string
+	def        int
+}{
+	{"ReconcileIntervalMinutes", "", 5},
+	{"ReconcileMinAgeSeconds", awsenv.EnvReconcileMinAge, 300},
+	{"ReconcileGraceSeconds", awsenv.EnvReconcileGrace, 300},
+}
+
+// checkReconcileParams holds the reconciler's parameters to their
+// defaults and bounds, and checks that each reaches ReconcileFunction: the
+// rate as its schedule, MinAge and Grace as its environment.
+func (p *project) checkReconcileParams() []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	root := p.doc.Content[0]
+	fn := get(root, "Resources", "ReconcileFunction", "Properties")
+	for _, rp := range reconcileParams {
+		param := get(root, "Parameters", rp.param)
+		if param == nil {
+			add("parameter %s is missing", rp.param)
+			continue
+		}
+		def, _ := strconv.Atoi(scalar(get(param, "Default")))
+		lo, loErr := strconv.Atoi(scalar(get(param, "MinValue")))
+		hi, hiErr := strconv.Atoi(scalar(get(param, "MaxValue")))
+		switch {
+		case scalar(get(param, "Type")) != "Number" || loErr != nil || hiErr != nil:
+			add("parameter %s must be a Number with MinValue and MaxValue", rp.param)
+		case def != rp.def || def < lo || def > hi:
+			add("parameter %s has Default %s, want %d within [MinValue, MaxValue]", rp.param, scalar(get(param, "Default")), rp.def)
+		}
+		if rp.env != "" {
+			if v := get(fn, "Environment", "Variables", rp.env); target(v) != rp.param {
+				add("ReconcileFunction: %s is %s, want !Ref %s", rp.env, describe(v), rp.param)
+			}
+			continue
+		}
+		used := false
+		events := get(fn, "Events")
+		for _, ev := range keys(events) {
+			e := get(events, ev)
+			if scalar(get(e, "Type")) == "ScheduleV2" && slices.Contains(refs(get(e, "Properties", "ScheduleExpression")), rp.param) {
+				used = true
+			}
+		}
+		if !used {
+			add("ReconcileFunction: no ScheduleV2 event's ScheduleExpression uses %s", rp.param)
+		}
+	}
 	return problems
 }
 

@@ -248,6 +248,8 @@ func functionValues(sinkURL string) map[string]string {
 		awsenv.EnvEventBus:             "default",
 		awsenv.EnvMaxInFlight:          "50",
 		awsenv.EnvMaxInFlightPerTenant: "25",
+		awsenv.EnvReconcileMinAge:      "300",
+		awsenv.EnvReconcileGrace:       "300",
 	}
 }
 

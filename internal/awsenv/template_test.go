@@ -994,6 +994,21 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 		},
 		{
+			name: "the reconciler's parameters do not reach it",
+			mutate: func(t *testing.T, p *project) {
+				setKey(p.resource("ReconcileFunction", "Properties", "Environment", "Variables"), awsenv.EnvReconcileGrace, parseYAML(t, "!Ref ReconcileMinAgeSeconds"))
+				setKey(p.resource("ReconcileFunction", "Properties", "Events", "Schedule", "Properties"), "ScheduleExpression", parseYAML(t, "rate(5 minutes)"))
+				deleteKey(get(p.doc.Content[0], "Parameters", "ReconcileMinAgeSeconds"), "MaxValue")
+				setKey(get(p.doc.Content[0], "Parameters", "ReconcileGraceSeconds"), "Default", parseYAML(t, "120"))
+			},
+			want: []string{
+				"ReconcileFunction: VIDGEN_RECONCILE_GRACE_SECONDS is !Ref ReconcileMinAgeSeconds, want !Ref ReconcileGraceSeconds",
+				"ReconcileFunction: no ScheduleV2 event's ScheduleExpression uses ReconcileIntervalMinutes",
+				"parameter ReconcileMinAgeSeconds must be a Number with MinValue and MaxValue",
+				"parameter ReconcileGraceSeconds has Default 120, want 300 within [MinValue, MaxValue]",
+			},
+		},
+		{
 			name: "wrong architecture",
 			mutate: func(t *testing.T, p *project) {
 				setKey(p.resource("PollFunction", "Properties"), "Architectures", parseYAML(t, "[x86_64]"))

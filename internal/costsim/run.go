@@ -127,8 +127,11 @@ type run struct {
 
 	usage Usage
 	rand  *rand.Rand
-	seq   int
-	errs  []error
+	// started holds the execution names started: as in Step Functions, a
+	// name runs once, and starting it again changes nothing.
+	started map[string]bool
+	seq     int
+	errs    []error
 }
 
 func newRun(cfg Config) (*run, error) {
@@ -368,6 +371,13 @@ func (c *counted) Invoke(ctx context.Context, resource string, input json.RawMes
 type starter struct{ r *run }
 
 func (s starter) Start(ctx context.Context, name, jobID string) error {
+	if s.r.started[name] {
+		return nil
+	}
+	if s.r.started == nil {
+		s.r.started = map[string]bool{}
+	}
+	s.r.started[name] = true
 	s.r.clk.Go(func() { s.r.execute(context.WithoutCancel(ctx), name, jobID) })
 	return nil
 }

@@ -41,8 +41,12 @@ type Reconciler struct {
 	// Grace is how long past its deadline a job may stay open before the
 	// reconciler ends it; the steps normally end it within a poll interval.
 	Grace time.Duration
-	// MinAge is how long a job's record must have stood still before a
-	// missing execution counts as lost rather than not started yet.
+	// MinAge is how long a job's record must have stood still before an
+	// execution that is not running counts as lost, and the job is resumed
+	// under a new execution name. A job no step has touched yet whose
+	// execution is not running is started under its own name at once
+	// instead: its start failed or was cut off (the API answered 503), and
+	// a start racing another of the same name is the same execution.
 	MinAge time.Duration
 	// Admission, if set, admits waiting jobs at the start of each pass, in
 	// case a slot's release found no one to admit into it.
@@ -57,7 +61,8 @@ type Report struct {
 	Open     int `json:"open"`
 	TimedOut int `json:"timed_out"`
 	Resumed  int `json:"resumed"`
-	Failed   int `json:"failed"` // jobs the pass could not handle; retried next pass
+	Started  int `json:"started"` // jobs whose execution had never started
+	Failed   int `json:"failed"`  // jobs the pass could not handle; retried next pass
 }
 
 // Run makes one pass over every open job. It returns an error only when it
@@ -85,9 +90,11 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 			rep.TimedOut++
 		case outcome == resumed:
 			rep.Resumed++
+		case outcome == started:
+			rep.Started++
 		}
 	}
-	r.log().Info("reconciled", "open", rep.Open, "timed_out", rep.TimedOut, "resumed", rep.Resumed, "failed", rep.Failed)
+	r.log().Info("reconciled", "open", rep.Open, "timed_out", rep.TimedOut, "resumed", rep.Resumed, "started", rep.Started, "failed", rep.Failed)
 	return rep, ctx.Err()
 }
 
@@ -97,6 +104,7 @@ const (
 	untouched outcome = iota
 	timedOut
 	resumed
+	started
 )
 
 func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
@@ -129,15 +137,28 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 		}
 		return timedOut, nil
 	}
-	// A waiting job has no execution until admitted; a record that changed
-	// lately (created, admitted, or moved on by a step) belongs to an
-	// execution that may be starting or running.
-	if j.Waiting || now.Sub(j.UpdatedAt) < r.MinAge {
+	// A waiting job has no execution until admitted. A record that changed
+	// lately and that a step has touched belongs to an execution that runs,
+	// or ended a moment ago.
+	if j.Waiting {
+		return untouched, nil
+	}
+	young := now.Sub(j.UpdatedAt) < r.MinAge
+	if young && !untried(j) {
 		return untouched, nil
 	}
 	running, err := r.Executions.Running(ctx, j.ExecutionName())
 	if err != nil || running {
 		return untouched, err
+	}
+	if young {
+		// No step ran and nothing runs: the start that should have run it
+		// failed (or runs now, and this one is the same execution).
+		if err := r.Executions.Start(ctx, j.ExecutionName(), id); err != nil {
+			return untouched, err
+		}
+		r.log().Warn("started job whose execution had not started", "job", id, "execution", j.ExecutionName())
+		return started, nil
 	}
 	// The steps are safe to run again on any record: a new execution under
 	// a new name picks the job up where its record stands (and never submits
@@ -154,6 +175,12 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 	}
 	r.log().Warn("resumed job whose execution was gone", "job", id, "execution", j.ExecutionName())
 	return resumed, nil
+}
+
+// untried reports whether no step has run for j yet: it is queued and was
+// never submitted nor resumed.
+func untried(j job.Job) bool {
+	return j.Status == job.Queued && j.SubmitStarted == nil && j.UpstreamID == "" && j.Polls == 0 && j.Resumes == 0
 }
 
 func (r *Reconciler) log() *slog.Logger {

@@ -65,11 +65,29 @@ func TestReconciler(t *testing.T) {
 	}
 
 	t.Run("running and young jobs are left alone", func(t *testing.T) {
-		x := &executions{running: map[string]bool{"runs": true}}
-		r, _ := setup(t, x, open("runs", time.Hour, time.Hour), open("young", time.Minute, time.Hour))
+		x := &executions{running: map[string]bool{"runs": true, "fresh-runs": true}}
+		// Young and moved on by a step: its execution ran it a moment ago.
+		young := open("young", time.Minute, time.Hour)
+		young.Status, young.UpstreamID = job.Generating, "u-1"
+		r, _ := setup(t, x, open("runs", time.Hour, time.Hour), young, open("fresh-runs", time.Minute, time.Hour))
 		rep, err := r.Run(ctx)
-		if err != nil || rep != (reconcile.Report{Open: 2}) || len(x.started) != 0 {
+		if err != nil || rep != (reconcile.Report{Open: 3}) || len(x.started) != 0 {
 			t.Fatalf("report %+v, %v, started %v", rep, err, x.started)
+		}
+	})
+	t.Run("a young job no execution ever ran is started at once, under its own name", func(t *testing.T) {
+		x := &executions{startErr: errors.New("throttled")}
+		r, s := setup(t, x, open("unstarted", time.Second, time.Hour))
+		if rep, err := r.Run(ctx); err != nil || rep.Failed != 1 || rep.Started != 0 {
+			t.Fatalf("report %+v, %v", rep, err)
+		}
+		// The next pass tries again, without waiting for MinAge.
+		x.startErr = nil
+		if rep, err := r.Run(ctx); err != nil || rep != (reconcile.Report{Open: 1, Started: 1}) {
+			t.Fatalf("report %+v, %v", rep, err)
+		}
+		if j, _ := s.Get(ctx, "unstarted"); !slices.Equal(x.started, []string{"unstarted"}) || j.Resumes != 0 {
+			t.Fatalf("started %v, job %+v; want its own execution name", x.started, j)
 		}
 	})
 	t.Run("waiting jobs are admitted, not resumed", func(t *testing.T) {

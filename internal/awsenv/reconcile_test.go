@@ -1,0 +1,31 @@
+package awsenv_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/awsenv"
+)
+
+// The reconciler's MinAge and Grace come from the template's parameters,
+// through its environment.
+func TestReconcilerTakesItsIntervalsFromTheEnvironment(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	env := functionValues("http://127.0.0.1:9")
+	env[awsenv.EnvReconcileMinAge], env[awsenv.EnvReconcileGrace] = "90", "120"
+	getenv := func(k string) string { return env[k] }
+	r, err := awsenv.Reconciler(t.Context(), getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MinAge != 90*time.Second || r.Grace != 2*time.Minute {
+		t.Fatalf("MinAge %v, Grace %v; want 1m30s and 2m", r.MinAge, r.Grace)
+	}
+	for _, bad := range []string{"0", "-5", "5m", ""} {
+		env[awsenv.EnvReconcileGrace] = bad
+		if _, err := awsenv.Reconciler(t.Context(), getenv); err == nil || !strings.Contains(err.Error(), awsenv.EnvReconcileGrace) {
+			t.Errorf("Grace %q: error %v, want one naming %s", bad, err, awsenv.EnvReconcileGrace)
+		}
+	}
+}
