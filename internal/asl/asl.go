@@ -116,6 +116,10 @@ type Checkpoint struct {
 	State   string
 	Input   json.RawMessage
 	Entered time.Time
+	// HistoryEvents counts the events of the execution's history before
+	// it entered State, so that a resumed run goes on counting (see
+	// MaxHistoryEvents); 0 in a checkpoint from before it was counted.
+	HistoryEvents int `json:",omitempty"`
 }
 
 // Execution identifies one run; it feeds the context object ($$).

@@ -245,7 +245,18 @@ func (r *runner) mapState(ctx context.Context, st *state, input any, entered tim
 	})
 }
 
-func (r *runner) mapAttempt(ctx context.Context, st *state, input any, s scope) (any, error) {
+func (r *runner) mapAttempt(ctx context.Context, st *state, input any, s scope) (result any, err error) {
+	if err := r.hist.record(1); err != nil { // MapStateStarted
+		return nil, err
+	}
+	defer func() {
+		// MapStateSucceeded or MapStateFailed, unless the run is ending.
+		if !errors.Is(err, errExecTimeout) && ctx.Err() == nil {
+			if herr := r.hist.record(1); herr != nil {
+				result, err = nil, herr
+			}
+		}
+	}()
 	m := st.mapping
 	eff, err := selectPath(st.inputPath, s.with(input), "InputPath")
 	if err != nil {
@@ -281,8 +292,17 @@ func (r *runner) mapAttempt(ctx context.Context, st *state, input any, s scope) 
 	if err != nil {
 		return nil, err
 	}
+	if m.distributed {
+		if err := r.hist.record(1); err != nil { // MapRunStarted
+			return nil, err
+		}
+	}
 	ran, err := r.iterate(ctx, st, inputs, workers, tol)
-	var result any
+	if m.distributed && !errors.Is(err, errExecTimeout) && ctx.Err() == nil {
+		if herr := r.hist.record(1); herr != nil { // MapRunSucceeded or MapRunFailed
+			return nil, herr
+		}
+	}
 	if m.writer != nil {
 		result, err = r.writeResults(ctx, st, es, inputs, ran, err)
 	} else if err == nil {
@@ -573,8 +593,19 @@ func (r *runner) iteration(ctx context.Context, st *state, i int, input any, exe
 		name := m.label + "-" + strconv.Itoa(i)
 		child.exe = Execution{ID: r.exe.ID + "/" + name, Name: name, Input: raw, StartTime: r.clock.Now()}
 		child.execInput = input
+		// A child execution has a history of its own, ExecutionStarted
+		// first, under the same quota.
+		child.hist = &history{n: 1}
+	} else if err := r.hist.record(1); err != nil { // MapIterationStarted
+		return nil, err
 	}
 	*exe = child.exe
 	out, _, err := child.run(ctx, m.processor, m.processor.startAt, input)
+	if !m.distributed {
+		// MapIterationSucceeded, MapIterationFailed or MapIterationAborted.
+		if herr := r.hist.record(1); herr != nil && err == nil {
+			return nil, herr
+		}
+	}
 	return out, err
 }

@@ -39,22 +39,50 @@ func runtimeError(format string, args ...any) error {
 // or produces too large a payload (States.DataLimitExceeded). Cancelling ctx
 // stops the run with ctx.Err() wrapped.
 func (m *Machine) Run(ctx context.Context, exe Execution, opts Options) (json.RawMessage, error) {
-	return m.Resume(ctx, exe, Checkpoint{State: m.startAt, Input: exe.Input}, opts)
+	res, err := m.Execute(ctx, exe, nil, opts)
+	return res.Output, err
 }
 
 // Resume runs exe from a checkpoint, entering from.State again with
 // from.Input. The execution timeout is still measured from exe.StartTime.
 func (m *Machine) Resume(ctx context.Context, exe Execution, from Checkpoint, opts Options) (json.RawMessage, error) {
-	if _, ok := m.states[from.State]; !ok {
-		return nil, fmt.Errorf("asl: resume: there is no state named %q", from.State)
+	res, err := m.Execute(ctx, exe, &from, opts)
+	return res.Output, err
+}
+
+// Result is what an execution leaves besides its error.
+type Result struct {
+	// Output is the final output of an execution that succeeded.
+	Output json.RawMessage
+	// HistoryEvents is how many events the execution's history holds in
+	// AWS, as the history type documents (see MaxHistoryEvents): with its
+	// closing event once it has ended (succeeded, failed or timed out),
+	// without when the run stopped because ctx ended.
+	HistoryEvents int
+}
+
+// Execute runs exe as Run does, or from a checkpoint as Resume does when
+// from is not nil, and reports its Result along with the error. An
+// execution whose history would exceed MaxHistoryEvents fails with
+// States.Runtime, as in AWS.
+func (m *Machine) Execute(ctx context.Context, exe Execution, from *Checkpoint, opts Options) (Result, error) {
+	// The history holds ExecutionStarted, or what a checkpoint counted.
+	hist := &history{n: 1}
+	start := Checkpoint{State: m.startAt, Input: exe.Input}
+	if from != nil {
+		start = *from
+		hist.n = max(from.HistoryEvents, 1)
+	}
+	if _, ok := m.states[start.State]; !ok {
+		return Result{}, fmt.Errorf("asl: resume: there is no state named %q", start.State)
 	}
 	if m.hasTask && opts.Invoker == nil {
-		return nil, errors.New("asl: Options.Invoker is required to run Task states")
+		return Result{}, errors.New("asl: Options.Invoker is required to run Task states")
 	}
 	if m.hasCallback && opts.Tasks == nil {
-		return nil, errors.New("asl: Options.Tasks is required to run Task states that wait for a task token")
+		return Result{}, errors.New("asl: Options.Tasks is required to run Task states that wait for a task token")
 	}
-	r := &runner{m: m, opts: opts, clock: opts.Clock, jitter: opts.Rand, exe: exe, checkpoint: opts.Checkpoint}
+	r := &runner{m: m, opts: opts, clock: opts.Clock, jitter: opts.Rand, exe: exe, checkpoint: opts.Checkpoint, hist: hist}
 	if r.clock == nil {
 		r.clock = wallClock{}
 	}
@@ -69,17 +97,24 @@ func (m *Machine) Resume(ctx context.Context, exe Execution, from Checkpoint, op
 	}
 	var err error
 	if r.execInput, err = decodeInput(exe.Input); err != nil {
-		return nil, fmt.Errorf("asl: execution input: %w", err)
+		return Result{}, fmt.Errorf("asl: execution input: %w", err)
 	}
-	input, err := decodeInput(from.Input)
+	input, err := decodeInput(start.Input)
 	if err != nil {
-		return nil, fmt.Errorf("asl: input of state %q: %w", from.State, err)
+		return Result{}, fmt.Errorf("asl: input of state %q: %w", start.State, err)
 	}
-	_, out, err := r.run(ctx, &m.graph, from.State, input)
-	if errors.Is(err, errExecTimeout) {
-		return nil, r.timeoutError()
+	_, out, err := r.run(ctx, &m.graph, start.State, input)
+	var se *Error
+	switch {
+	case errors.Is(err, errExecTimeout):
+		return Result{HistoryEvents: hist.close()}, r.timeoutError()
+	case err == nil:
+		return Result{Output: out, HistoryEvents: hist.close()}, nil
+	case errors.As(err, &se):
+		return Result{HistoryEvents: hist.close()}, err
 	}
-	return out, err
+	// Cancelled, or a Checkpoint failed: the execution has not ended.
+	return Result{HistoryEvents: hist.count()}, err
 }
 
 // A runner runs one execution, or one iteration of a Map state inside it.
@@ -92,6 +127,7 @@ type runner struct {
 	execInput  any
 	deadline   time.Time                                     // zero when the machine has no TimeoutSeconds
 	checkpoint func(ctx context.Context, c Checkpoint) error // nil inside Map iterations
+	hist       *history                                      // the execution's; an INLINE iteration shares its parent's
 }
 
 // run runs g from the named state to a terminal state and returns the final
@@ -112,11 +148,18 @@ func (r *runner) run(ctx context.Context, g *graph, name string, input any) (any
 		}
 		entered := r.clock.Now()
 		if r.checkpoint != nil {
-			if err := r.checkpoint(ctx, Checkpoint{State: name, Input: raw, Entered: entered}); err != nil {
+			c := Checkpoint{State: name, Input: raw, Entered: entered, HistoryEvents: r.hist.count()}
+			if err := r.checkpoint(ctx, c); err != nil {
 				return nil, nil, fmt.Errorf("asl: checkpoint of state %q: %w", name, err)
 			}
 		}
+		if err := r.hist.record(1); err != nil { // StateEntered
+			return nil, nil, err
+		}
 		out, next, err := r.step(ctx, g.states[name], input, entered)
+		if err == nil {
+			err = r.hist.record(1) // StateExited
+		}
 		switch {
 		case err != nil:
 			return nil, nil, err
@@ -448,6 +491,22 @@ func (r *runner) invoke(ctx context.Context, st *state, params any, timeout, hea
 		ictx, cancel = context.WithTimeoutCause(ictx, r.deadline.Sub(start), errExecTimeout)
 		defer cancel()
 	}
+	// TaskScheduled and TaskStarted (LambdaFunction… for a function), and
+	// TaskSubmitted for a task that waits for a job or a callback.
+	events := 2
+	if st.integration.pattern != patternRequestResponse {
+		events++
+	}
+	if err := r.hist.record(events); err != nil {
+		return nil, err
+	}
+	// ended records the task's last event: succeeded, failed or timed out.
+	ended := func(err error) error {
+		if herr := r.hist.record(1); herr != nil {
+			return herr
+		}
+		return err
+	}
 	res, err := r.call(ictx, st, in)
 	cause := context.Cause(ictx)
 	switch {
@@ -456,23 +515,29 @@ func (r *runner) invoke(ctx context.Context, st *state, params any, timeout, hea
 	case r.expired() || errors.Is(cause, errExecTimeout):
 		return nil, errExecTimeout
 	case timeout > 0 && (r.clock.Now().Sub(start) >= timeout || errors.Is(cause, errTaskTimeout)):
-		return nil, &Error{Name: errTimeout, Cause: fmt.Sprintf("Task '%s' timed out after %v", st.name, timeout)}
+		return nil, ended(&Error{Name: errTimeout, Cause: fmt.Sprintf("Task '%s' timed out after %v", st.name, timeout)})
 	case err != nil:
 		var se *Error
 		if errors.As(err, &se) && se.Name != "" {
-			return nil, &Error{Name: se.Name, Cause: se.Cause}
+			return nil, ended(&Error{Name: se.Name, Cause: se.Cause})
 		}
 		var re runtimeErr
 		if errors.As(err, &re) {
-			return nil, re
+			return nil, ended(re)
 		}
-		return nil, &Error{Name: errTaskFailed, Cause: err.Error()}
+		return nil, ended(&Error{Name: errTaskFailed, Cause: err.Error()})
 	}
 	if cb != nil {
 		// The call only handed the token on; its result is ignored.
 		if res, err = r.awaitCallback(ctx, st, cb, start, timeout, heartbeat); err != nil {
-			return nil, err
+			if errors.Is(err, errExecTimeout) || ctx.Err() != nil {
+				return nil, err
+			}
+			return nil, ended(err)
 		}
+	}
+	if err := ended(nil); err != nil {
+		return nil, err
 	}
 	switch {
 	case len(res) > maxPayload:

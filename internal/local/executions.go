@@ -47,6 +47,9 @@ type Execution struct {
 	// together they let a parent resumed after a restart find its child.
 	Entries int     `json:"entries,omitempty"`
 	Parent  *Parent `json:"parent,omitempty"`
+	// HistoryEvents is how many events its history would hold in Step
+	// Functions once it has ended (asl.MaxHistoryEvents is the quota).
+	HistoryEvents int `json:"history_events,omitempty"`
 }
 
 // Engine runs state machines and persists their executions.
@@ -188,27 +191,23 @@ func (e *Engine) run(ctx context.Context, exe Execution) {
 		ID:   ExecutionARN(exe.Machine, exe.Name),
 		Name: exe.Name, Input: exe.Input, StartTime: exe.StartTime,
 	}
-	var (
-		out []byte
-		err error
-	)
 	if exe.Checkpoint != nil {
 		e.log.Info("resuming execution", "name", exe.Name, "state", exe.Checkpoint.State)
-		out, err = m.Resume(ctx, ae, *exe.Checkpoint, opts)
-	} else {
-		out, err = m.Run(ctx, ae, opts)
 	}
+	res, err := m.Execute(ctx, ae, exe.Checkpoint, opts)
 	if e.ctx.Err() != nil {
 		return // shutting down: the execution stays running and resumes on restart
 	}
 	now := e.clock.Now().UTC()
 	exe.StopTime = &now
+	exe.HistoryEvents = res.HistoryEvents
 	var se *asl.Error
 	switch {
 	case errors.Is(context.Cause(ctx), errStopped):
 		exe.Status, exe.Error = Aborted, &asl.Error{Name: "States.Aborted", Cause: context.Cause(ctx).Error()}
+		exe.HistoryEvents++ // ExecutionAborted
 	case err == nil:
-		exe.Status, exe.Output = Succeeded, out
+		exe.Status, exe.Output = Succeeded, res.Output
 	case errors.As(err, &se):
 		exe.Status, exe.Error = Failed, se
 	default:
