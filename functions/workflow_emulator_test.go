@@ -3,6 +3,7 @@
 package functions_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/batch"
@@ -42,7 +44,7 @@ func TestWorkflowFunctions(t *testing.T) {
 		}
 		j := getJob(t, id)
 		if j.Tenant != tenantA || j.Status != job.Queued || j.CallbackURL != "https://hooks.example.com/vidgen?token=sample" ||
-			j.Request.Prompt == "" || j.Deadline.Sub(j.CreatedAt) != 30*time.Minute {
+			j.Request.Prompt == "" || j.Deadline.Sub(j.UpdatedAt) != 30*time.Minute { // from admission, its last change
 			t.Fatalf("recorded %+v", j)
 		}
 		// Another execution with the same idempotency key follows this job.
@@ -116,8 +118,25 @@ func TestWorkflowFunctions(t *testing.T) {
 	})
 
 	t.Run("summarize", func(t *testing.T) {
+		// The batch's Map wrote its results to the bucket (events/batch-results).
+		const sample = "vidgen-dev-imagesbucket-example"
+		var manifest string
+		for _, name := range []string{"manifest.json", "SUCCEEDED_0.json", "FAILED_0.json"} {
+			body := bytes.ReplaceAll(loadEvent(t, "batch-results/"+name, ""), []byte(sample), []byte(e2e.bucket))
+			key := "results/2026-11-25T06-00-00Z/1b7f3c2e-5a4d-4e8b-9c6f-0d2a7e1b4c93/" + name
+			if name == "manifest.json" {
+				manifest = key
+			}
+			if _, err := e2e.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: &e2e.bucket, Key: &key, Body: bytes.NewReader(body)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		event := bytes.ReplaceAll(loadEvent(t, "summarize.json", ""), []byte(sample), []byte(e2e.bucket))
+		if !bytes.Contains(event, []byte(manifest)) {
+			t.Fatalf("events/summarize.json does not name %s", manifest)
+		}
 		var s batch.Summary
-		startFunction(t, "summarize", map[string]string{}).invokeOK(t, loadEvent(t, "summarize.json", ""), &s)
+		startFunction(t, "summarize", functionEnv(t, "summarize")).invokeOK(t, event, &s)
 		if s.Total != 3 || s.Counts["completed"] != 1 || s.Counts["error"] != 1 || s.Counts[batch.NotRegistered] != 1 || s.FailedTotal != 2 {
 			t.Fatalf("summary %+v", s)
 		}

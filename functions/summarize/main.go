@@ -1,12 +1,20 @@
 // Command summarize is the batch state machine's last step: counts per
-// status and the failed items.
+// status and the failed items, read from the files the batch's Map wrote.
 package main
 
 import (
+	"context"
+	"log"
+	"os"
+
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/vidgen/vidgen/internal/batch"
+	"github.com/vidgen/vidgen/internal/awsenv"
 )
 
 func main() {
-	lambda.Start(batch.Summarize)
+	s, err := awsenv.Summarizer(context.Background(), os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(s.Summarize)
 }

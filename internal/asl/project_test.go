@@ -39,7 +39,7 @@ func TestProjectStateMachines(t *testing.T) {
 	inv := invokerFunc(func(_ context.Context, resource string, _ json.RawMessage) (json.RawMessage, error) {
 		switch resource {
 		case "${SubmitFunctionArn}":
-			return json.RawMessage(`{"status":"queued","submitted":true,"wait_seconds":10,"failures":0,"not_found":0}`), nil
+			return json.RawMessage(`{"status":"queued","submitted":true,"waiting":false,"wait_seconds":10,"failures":0,"not_found":0}`), nil
 		case "${PollFunctionArn}":
 			if polls++; polls < 3 {
 				return json.RawMessage(`{"status":"generating","wait_seconds":15,"failures":0,"not_found":0}`), nil
@@ -58,7 +58,7 @@ func TestProjectStateMachines(t *testing.T) {
 	failPoll := invokerFunc(func(_ context.Context, resource string, _ json.RawMessage) (json.RawMessage, error) {
 		switch resource {
 		case "${SubmitFunctionArn}":
-			return json.RawMessage(`{"status":"queued","submitted":true,"wait_seconds":10,"failures":0,"not_found":0}`), nil
+			return json.RawMessage(`{"status":"queued","submitted":true,"waiting":false,"wait_seconds":10,"failures":0,"not_found":0}`), nil
 		case "${PollFunctionArn}":
 			return nil, &Error{Name: "TransientError", Cause: "upstream down"}
 		case "${FinishFunctionArn}":

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -44,11 +45,13 @@ import (
 // The environment variables the functions read; template.yaml sets them and
 // a test checks the two agree.
 const (
-	EnvTable          = "VIDGEN_TABLE"
-	EnvStateMachine   = "VIDGEN_STATE_MACHINE_ARN"
-	EnvKeysTable      = "VIDGEN_KEYS_TABLE"
-	EnvCursorSecret   = "VIDGEN_CURSOR_SECRET"
-	EnvDeadline       = "VIDGEN_JOB_DEADLINE_SECONDS"
+	EnvTable        = "VIDGEN_TABLE"
+	EnvStateMachine = "VIDGEN_STATE_MACHINE_ARN"
+	EnvKeysTable    = "VIDGEN_KEYS_TABLE"
+	EnvCursorSecret = "VIDGEN_CURSOR_SECRET"
+	EnvDeadline     = "VIDGEN_JOB_DEADLINE_SECONDS"
+	// EnvQueueTimeout bounds a job's wait for a slot (job.Timeouts).
+	EnvQueueTimeout   = "VIDGEN_QUEUE_TIMEOUT_SECONDS"
 	EnvUpstreamURL    = "AIMLAPI_BASE_URL"
 	EnvUpstreamSecret = "AIMLAPI_KEY_SECRET"
 	EnvPollInterval   = "VIDGEN_POLL_INTERVAL_SECONDS"
@@ -78,10 +81,10 @@ const (
 func Required(fn string) []string {
 	switch fn {
 	case "api":
-		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvBucket, EnvWebhookSecret,
+		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvQueueTimeout, EnvBucket, EnvWebhookSecret,
 			EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "register":
-		return []string{EnvTable, EnvDeadline, EnvBucket, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
+		return []string{EnvTable, EnvDeadline, EnvQueueTimeout, EnvBucket, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "finish":
 		return []string{EnvTable, EnvEventBus, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "webhook":
@@ -97,7 +100,7 @@ func Required(fn string) []string {
 	case "reconcile":
 		return []string{EnvTable, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant, EnvReconcileMinAge, EnvReconcileGrace}
 	case "summarize":
-		return []string{} // works on its input alone
+		return []string{EnvBucket} // the bucket the batch's Map writes its results to
 	}
 	return nil
 }
@@ -124,7 +127,12 @@ func load(ctx context.Context, fn string, getenv func(string) string) (map[strin
 	if err != nil {
 		return nil, aws.Config{}, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+		// The SDK's 3 attempts, but backing off at most sdkMaxBackoff
+		// (not 20 s) between them: a step retries on its own schedule
+		// (the state machine's Retry), and Budget counts on it.
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = sdkMaxBackoff })
+	}))
 	if err != nil {
 		return nil, aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
@@ -199,6 +207,10 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 	if err != nil {
 		return nil, err
 	}
+	queue, err := seconds(EnvQueueTimeout, env[EnvQueueTimeout])
+	if err != nil {
+		return nil, err
+	}
 	sm := secretsmanager.NewFromConfig(cfg)
 	cursor := secret.NewCache(sm, env[EnvCursorSecret], time.Hour, nil)
 	bucket := s3.NewFromConfig(cfg)
@@ -214,13 +226,14 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 			v, err := cursor.Value(ctx)
 			return []byte(v), err
 		},
-		Store:    store,
-		Starter:  &Starter{Client: states, StateMachineARN: env[EnvStateMachine]},
-		Keys:     keyResolver(cfg, env[EnvKeysTable]),
-		Clock:    clock.Real{},
-		Deadline: deadline,
-		Log:      logger(),
-		Blobs:    s3blob.New(bucket, env[EnvBucket]),
+		Store:        store,
+		Starter:      &Starter{Client: states, StateMachineARN: env[EnvStateMachine]},
+		Keys:         keyResolver(cfg, env[EnvKeysTable]),
+		Clock:        clock.Real{},
+		Deadline:     deadline,
+		QueueTimeout: queue,
+		Log:          logger(),
+		Blobs:        s3blob.New(bucket, env[EnvBucket]),
 		// Presigning is local computation with the function's own
 		// credentials, so the role needs s3:GetObject on the bucket.
 		Links:          s3blob.NewLinks(s3.NewPresignClient(bucket), env[EnvBucket], nil),
@@ -240,6 +253,10 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 	if err != nil {
 		return nil, err
 	}
+	queue, err := seconds(EnvQueueTimeout, env[EnvQueueTimeout])
+	if err != nil {
+		return nil, err
+	}
 	store := jobs(cfg, env)
 	admit, err := dispatcher(env, store, sfn.NewFromConfig(cfg))
 	if err != nil {
@@ -251,6 +268,7 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 		Blobs:         s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
 		Clock:         clock.Real{},
 		Deadline:      deadline,
+		QueueTimeout:  queue,
 		CheckCallback: func(u string) error { return notify.CheckURL(u, false) },
 		Log:           logger(),
 	}, nil

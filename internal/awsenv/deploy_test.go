@@ -53,7 +53,7 @@ var allowed = map[string][]string{
 	"register":   {"dynamodb:GetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "s3:PutObject ImagesBucket/images/*", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
 	"finish":     {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "events:PutEvents EventBusName", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
 	"webhook":    {"dynamodb:GetItem JobsTable", "secretsmanager:GetSecretValue WebhookSecret"},
-	"summarize":  {},
+	"summarize":  {"s3:GetObject ImagesBucket/results/*"},
 }
 
 // jobStoreCalls is what each method of *dynamostore.Store calls on the jobs

@@ -65,6 +65,10 @@ var constructors = map[string]construct{
 		n, err := awsenv.Notifier(ctx, "webhook", getenv)
 		return withSample(n, err, "webhook.json", n.Deliver)
 	},
+	"summarize": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		s, err := awsenv.Summarizer(ctx, getenv)
+		return withSample(s, err, "summarize.json", s.Summarize)
+	},
 }
 
 // withSample returns a call of handler on events/<sample>, once the
@@ -239,6 +243,7 @@ func functionValues(sinkURL string) map[string]string {
 		awsenv.EnvKeysTable:            "vidgen-init-test-api-keys",
 		awsenv.EnvCursorSecret:         arn + "cursor-key-AbCdEf",
 		awsenv.EnvDeadline:             "1800",
+		awsenv.EnvQueueTimeout:         "21600",
 		awsenv.EnvUpstreamURL:          sinkURL,
 		awsenv.EnvUpstreamSecret:       arn + "aimlapi-key-AbCdEf",
 		awsenv.EnvPollInterval:         "5",

@@ -1,12 +1,17 @@
-// Package batch sums up a scheduled batch. The batch itself is
+// Package batch sums up a batch. The batch itself is
 // statemachine/video_batch.asl.json: a distributed Map runs one video_job
-// execution per item (at most MaxConcurrency at once) and collects one small
-// result per item; Summarize turns those into counts and the failures.
+// execution per item (at most MaxConcurrency at once) and writes every
+// item's outcome to S3 with its ResultWriter, so that no state's payload
+// grows with the batch; Summarize reads those files back and turns them
+// into counts and the failures.
 package batch
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sort"
 	"unicode/utf8"
 
@@ -18,17 +23,62 @@ import (
 // rest are counted, and each is a job to query.
 const MaxListed = 100
 
-// Input is what the batch machine hands Summarize.
-type Input struct {
-	BatchID string   `json:"batch_id"`
-	Results []Result `json:"results"`
+// Objects reads the objects the batch's Map wrote: S3 in AWS, the data dir
+// locally.
+type Objects interface {
+	Get(ctx context.Context, bucket, key string) ([]byte, error)
 }
 
-// Result is one item's outcome, as the Map's item processor renders it:
-// the ended job's id and status, or, for an execution that failed, its
-// error name and cause. For a job that failed the cause is the job record
-// as JSON text; for a request that was refused it is the Lambda error
-// document naming the bad fields.
+// Summarizer is the batch machine's last step.
+type Summarizer struct{ Objects Objects }
+
+// Input is what the batch machine hands Summarize: the Map state's result,
+// which names the manifest of the files its ResultWriter wrote.
+type Input struct {
+	BatchID string `json:"batch_id"`
+	Results MapRun `json:"results"`
+}
+
+// MapRun is a distributed Map state's result when it writes its results to
+// S3.
+type MapRun struct {
+	MapRunArn           string `json:"MapRunArn"`
+	ResultWriterDetails struct {
+		Bucket string `json:"Bucket"`
+		Key    string `json:"Key"`
+	} `json:"ResultWriterDetails"`
+}
+
+// manifest is the manifest.json a ResultWriter writes: where the results
+// of the children that succeeded, failed and never started are.
+type manifest struct {
+	DestinationBucket string `json:"DestinationBucket"`
+	ResultFiles       map[string][]struct {
+		Key string `json:"Key"`
+	} `json:"ResultFiles"`
+}
+
+// child is one child execution (one item) in a results file. Input and
+// Output are JSON text.
+type child struct {
+	Status string  `json:"Status"`
+	Input  string  `json:"Input"`
+	Output *string `json:"Output"`
+	Error  string  `json:"Error"`
+	Cause  string  `json:"Cause"`
+}
+
+// itemInput is the part of an item's input (the Map's ItemSelector) that
+// says which item it is.
+type itemInput struct {
+	Index int `json:"index"`
+}
+
+// Result is one item's outcome: the ended job's id and status (an item's
+// output when its job completed), or, for an item whose job failed or was
+// never made, the error name and cause of its child execution. For a job
+// that failed the cause is the job record as JSON text; for a request that
+// was refused it is the Lambda error document naming the bad fields.
 type Result struct {
 	Item   int        `json:"item"`
 	ID     string     `json:"id,omitempty"`
@@ -41,8 +91,8 @@ type Result struct {
 type Summary struct {
 	BatchID string `json:"batch_id"`
 	Total   int    `json:"total"`
-	// Counts has one entry per job status, plus "not_registered" for items
-	// that never became a job (a refused request).
+	// Counts has one entry per job status and one for "not_registered"
+	// (items that never became a job: a refused request), zeros included.
 	Counts      map[string]int `json:"counts"`
 	Failed      []Failure      `json:"failed"`
 	FailedTotal int            `json:"failed_total"`
@@ -58,12 +108,83 @@ type Failure struct {
 // NotRegistered counts items that never became a job.
 const NotRegistered = "not_registered"
 
+// Summarize reads the Map's results from its manifest on and sums them up.
+// A results file it cannot read fails the step (the state machine retries
+// it); an item it cannot make sense of counts as not registered, with what
+// it could read: the batch has run by now, and its summary must not be lost
+// to one odd entry.
+func (s *Summarizer) Summarize(ctx context.Context, in Input) (Summary, error) {
+	d := in.Results.ResultWriterDetails
+	if d.Key == "" {
+		return Summary{}, errors.New("input has no results.ResultWriterDetails.Key: the Map state must write its results with a ResultWriter")
+	}
+	raw, err := s.Objects.Get(ctx, d.Bucket, d.Key)
+	if err != nil {
+		return Summary{}, fmt.Errorf("read the manifest s3://%s/%s: %w", d.Bucket, d.Key, err)
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Summary{}, fmt.Errorf("manifest s3://%s/%s: %w", d.Bucket, d.Key, err)
+	}
+	bucket := cmp.Or(m.DestinationBucket, d.Bucket)
+	var results []Result
+	for _, group := range []string{"SUCCEEDED", "FAILED", "PENDING"} {
+		for _, f := range m.ResultFiles[group] {
+			raw, err := s.Objects.Get(ctx, bucket, f.Key)
+			if err != nil {
+				return Summary{}, fmt.Errorf("read results s3://%s/%s: %w", bucket, f.Key, err)
+			}
+			var children []child
+			if err := json.Unmarshal(raw, &children); err != nil {
+				return Summary{}, fmt.Errorf("results s3://%s/%s: %w", bucket, f.Key, err)
+			}
+			for _, c := range children {
+				results = append(results, c.result())
+			}
+		}
+	}
+	return Summarize(in.BatchID, results), nil
+}
+
+// result reads one item's outcome from its child execution.
+func (c child) result() Result {
+	var in itemInput
+	_ = json.Unmarshal([]byte(c.Input), &in) // a missing index reads as item 0
+	r := Result{Item: in.Index}
+	switch {
+	case c.Status == "SUCCEEDED" && c.Output != nil:
+		// The item processor's own output: {"item", "id", "status"}.
+		if json.Unmarshal([]byte(*c.Output), &r) == nil && r.ID != "" {
+			r.Item = in.Index
+			return r
+		}
+		return Result{Item: in.Index, Error: "Unexplained", Cause: truncate(*c.Output, 500)}
+	case c.Status == "":
+		return Result{Item: in.Index, Error: "NotStarted"}
+	case c.Error == "States.TaskFailed":
+		// The job's execution failed: the cause describes it, with the
+		// job's error name and its record (or the refusal) as its cause.
+		var exe struct{ Error, Cause, Status string }
+		if json.Unmarshal([]byte(c.Cause), &exe) == nil && exe.Error != "" {
+			r.Error, r.Cause = exe.Error, exe.Cause
+			return r
+		}
+		if exe.Status != "" {
+			r.Error = exe.Status
+			return r
+		}
+	}
+	r.Error, r.Cause = cmp.Or(c.Error, c.Status), c.Cause
+	return r
+}
+
 // Summarize counts the items per status and lists the failures in item
-// order. It never fails on a result it cannot read fully: the batch has
-// run by now, and its summary must not be lost to one odd cause.
-func Summarize(_ context.Context, in Input) (Summary, error) {
-	s := Summary{BatchID: in.BatchID, Total: len(in.Results), Counts: map[string]int{}, Failed: []Failure{}}
-	results := append([]Result(nil), in.Results...)
+// order.
+func Summarize(batchID string, results []Result) Summary {
+	s := Summary{BatchID: batchID, Total: len(results), Failed: []Failure{}, Counts: map[string]int{
+		string(job.Queued): 0, string(job.Generating): 0, string(job.Completed): 0, string(job.Failed): 0, NotRegistered: 0,
+	}}
+	results = append([]Result(nil), results...)
 	sort.SliceStable(results, func(i, j int) bool { return results[i].Item < results[j].Item })
 	for _, r := range results {
 		if r.Error == "" && r.Status != job.Failed {
@@ -81,7 +202,7 @@ func Summarize(_ context.Context, in Input) (Summary, error) {
 			s.Failed = append(s.Failed, f)
 		}
 	}
-	return s, nil
+	return s
 }
 
 // failure reads what went wrong from a result's cause.

@@ -73,6 +73,9 @@ type Config struct {
 	DataDir     string
 	Template    string // path of template.yaml
 	JobDeadline time.Duration
+	// QueueTimeout bounds a job's wait for a slot (job.Timeouts); zero is
+	// job.DefaultQueueTimeout.
+	QueueTimeout time.Duration
 	// Limits cap the generations in flight, in all and per tenant; jobs
 	// over a cap wait, queued, for a slot (internal/admission). Zero
 	// fields mean no cap; ConfigFromEnv defaults to DefaultLimits.
@@ -151,7 +154,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	for name, dst := range map[string]*time.Duration{
-		"VIDGEN_JOB_DEADLINE": &c.JobDeadline, "VIDGEN_SIM_QUEUE_TIME": &c.SimQueueTime,
+		"VIDGEN_JOB_DEADLINE": &c.JobDeadline, "VIDGEN_QUEUE_TIMEOUT": &c.QueueTimeout, "VIDGEN_SIM_QUEUE_TIME": &c.SimQueueTime,
 		"VIDGEN_SIM_GENERATION_TIME": &c.SimGenerationTime, "VIDGEN_RECONCILE_INTERVAL": &c.ReconcileInterval,
 		"VIDGEN_SIM_VIDEO_TTL": &c.SimVideoURLTTL,
 	} {
@@ -190,6 +193,7 @@ type Runtime struct {
 	Scheduler *Scheduler
 
 	functions *Functions
+	tasks     *asl.Tasks // the task tokens of the engine's callback tasks
 	server    *http.Server
 	ln        net.Listener
 	stopLoop  context.CancelFunc
@@ -285,10 +289,20 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	links := &archive.LocalLinks{Base: rt.URL + filesPrefix, Key: linkKey, Clock: clk}
 	mux.Handle("GET "+filesPrefix+"/", http.StripPrefix(filesPrefix, links.Handler(blobs)))
+	// Task tokens are signed with a key kept in the data dir, so a token
+	// from before a restart, whose task the restart re-entered under a new
+	// token, answers TaskTimedOut as a closed task does in AWS. The tokens'
+	// SendTask* are ready before the engine: a handler may be given them.
+	taskKey, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "task.key"))
+	if err != nil {
+		return nil, err
+	}
+	rt.tasks = asl.NewTasks(taskKey)
 	stepHandlers := &steps.Handlers{
 		Store: rt.Store, Upstream: client, Clock: clk, Policy: steps.AdaptivePolicy(), Log: log.With("component", "steps"),
 		Blobs:    blobs,
 		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},
+		Tasks:    Resumer{Tasks: rt.tasks},
 	}
 	// Locally webhooks may go to this machine's own network (a receiver
 	// under test, a tunnel); in AWS the guard refuses it.
@@ -304,14 +318,15 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("events log: %w", err)
 	}
 	// The dispatcher starts executions on the engine, made below.
-	dispatcher := &admission.Dispatcher{Store: rt.Store, Limits: cfg.Limits, Clock: clk, Log: log.With("component", "admission")}
+	dispatcher := &admission.Dispatcher{Store: rt.Store, Tasks: Resumer{Tasks: rt.tasks}, Limits: cfg.Limits, Clock: clk,
+		Log: log.With("component", "admission")}
 	notifier := &steps.Notifier{Admission: dispatcher,
 		Store: rt.Store, Publisher: &notify.LogPublisher{W: rt.events}, Secrets: webhookSecrets,
 		Webhooks: &notify.Sender{Guard: notify.DestinationGuard{AllowPrivate: true}}, // signed at wall-clock time, which receivers check
 		Log:      log.With("component", "notify"),
 	}
 	registrar := &steps.Registrar{Admission: dispatcher,
-		Store: rt.Store, Blobs: blobs, Clock: clk, Deadline: cfg.JobDeadline, CheckCallback: checkCallback,
+		Store: rt.Store, Blobs: blobs, Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, CheckCallback: checkCallback,
 		Log: log.With("component", "steps"),
 	}
 	functions := map[string]any{
@@ -321,7 +336,7 @@ func Start(cfg Config) (*Runtime, error) {
 		"RegisterFunction":  registrar.Register,
 		"FinishFunction":    notifier.Finish,
 		"WebhookFunction":   notifier.Deliver,
-		"SummarizeFunction": batch.Summarize,
+		"SummarizeFunction": (&batch.Summarizer{Objects: Objects{Dir: cfg.DataDir}}).Summarize,
 	}
 	// Locally the api handler checks keys itself, with the resolver the
 	// authorizer uses in AWS; the gateway runs no authorizer.
@@ -349,7 +364,9 @@ func Start(cfg Config) (*Runtime, error) {
 	// where AWS reads S3 (a manifest at batches/daily.jsonl locally).
 	services := &Services{Functions: fns}
 	rt.Engine, err = NewEngine(filepath.Join(cfg.DataDir, "executions.db"), machines,
-		asl.Options{Clock: clk, Invoker: services, ReadItems: ReadItemsFrom(cfg.DataDir)}, log.With("component", "engine"))
+		asl.Options{Clock: clk, Invoker: services, ReadItems: ReadItemsFrom(cfg.DataDir),
+			WriteObject: WriteObjectTo(cfg.DataDir), Tasks: rt.tasks},
+		log.With("component", "engine"))
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +382,7 @@ func Start(cfg Config) (*Runtime, error) {
 		CursorKey: func(context.Context) ([]byte, error) { return cursorKey, nil },
 		Store:     rt.Store, Starter: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},
-		Clock: clk, Deadline: cfg.JobDeadline, Log: log.With("component", "api"), Blobs: blobs,
+		Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, Log: log.With("component", "api"), Blobs: blobs,
 		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets, Admission: dispatcher,
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
