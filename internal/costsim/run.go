@@ -53,6 +53,18 @@ type Config struct {
 	// SimMaxActive is the simulator's own, beyond which it answers 429.
 	Limits       job.Limits
 	SimMaxActive int
+	// Direct starts each job as its own video_job execution with the
+	// request as input, as a batch's Map or another workflow does, instead
+	// of submitting it to the API: a job over a cap then waits in its
+	// execution.
+	Direct bool
+	// QueueTimeout bounds a job's wait for a slot (job.Timeouts).
+	QueueTimeout time.Duration
+	// SlotLoop makes a direct start that waits for a slot do what vidgen
+	// did before parking on a task token, for comparison: Submit looks
+	// again every 10 s (a Wait, Submit and a Choice each time), and the
+	// job's deadline runs from its registration, not its admission.
+	SlotLoop bool
 }
 
 // Usage is what a run consumed, in total.
@@ -78,6 +90,9 @@ type Result struct {
 	Lags []time.Duration
 	// Simulated is how long the run took in simulated time.
 	Simulated time.Duration
+	// MaxHistory is the most events any execution's history held, as AWS
+	// counts them (asl.Result.HistoryEvents).
+	MaxHistory int
 	// Makespan is from the first submit to the last job's end on record;
 	// Ideal is the makespan with no overhead at all: each job starts the
 	// moment a slot frees, in submit order (only for a run with a cap).
@@ -125,8 +140,9 @@ type run struct {
 	// wakes at that simulated instant (clock.Events is an asl.Interrupter).
 	tokens *asl.Tasks
 
-	usage Usage
-	rand  *rand.Rand
+	usage      Usage
+	maxHistory int
+	rand       *rand.Rand
 	// started holds the execution names started: as in Step Functions, a
 	// name runs once, and starting it again changes nothing.
 	started map[string]bool
@@ -158,15 +174,25 @@ func newRun(cfg Config) (*run, error) {
 		Archiver: &archive.Archiver{HTTP: httpClient, Store: &countingBlobs{Store: blobs, run: r}, AllowedHosts: []string{simHost}},
 	}
 	dispatcher := &admission.Dispatcher{Store: r.store, Starter: starter{r}, Limits: cfg.Limits, Clock: r.clk, Log: discard}
-	notifier := &steps.Notifier{Store: r.store, Publisher: publisher{r}, Admission: dispatcher, Log: discard}
+	notifier := &steps.Notifier{Store: r.store, Publisher: publisher{r}, Admission: dispatcher, Clock: r.clk, Log: discard}
+	// The API's executions only pass Register's resume check.
+	registrar := &steps.Registrar{Store: r.store, Clock: r.clk, Log: discard,
+		Admission: dispatcher, Deadline: cfg.Deadline, QueueTimeout: cfg.QueueTimeout}
+	// Parked executions are resumed through the run's task tokens.
+	dispatcher.Tasks = local.Resumer{Tasks: r.tokens}
+	handlers.Tasks = local.Resumer{Tasks: r.tokens}
 	// As in AWS, the submit function never sees a job finish, so its policy
 	// (which decides the first poll) learns nothing; the poll function's
 	// does, as one warm instance would.
 	submitter := *handlers
 	submitter.Policy = cfg.Policy.New()
+	submit := submitter.Submit
+	if cfg.SlotLoop {
+		submit = slotLoop(submitter.Submit)
+	}
 	r.fns = local.NewFunctions(map[string]any{
-		"SubmitFunction": submitter.Submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
-		"FinishFunction": notifier.Finish,
+		"SubmitFunction": submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
+		"FinishFunction": notifier.Finish, "RegisterFunction": registrar.Register,
 	})
 	if r.machine, r.tasks, err = loadMachine(cfg.Template); err != nil {
 		return nil, err
@@ -221,14 +247,18 @@ func (r *run) run(ctx context.Context) (Result, error) {
 			if wait := start.Add(j.Arrival).Sub(r.clk.Now()); wait > 0 {
 				r.clk.Sleep(ctx, wait)
 			}
-			r.submit(ctx, j)
+			if r.cfg.Direct {
+				r.startDirect(ctx, j)
+			} else {
+				r.submit(ctx, j)
+			}
 		}
 	})
 	end := r.clk.Run(ctx)
 	if err := errors.Join(r.errs...); err != nil {
 		return Result{}, err
 	}
-	res := Result{Policy: r.cfg.Policy.Name, Usage: r.usage, Statuses: map[string]int{}, Simulated: end.Sub(start),
+	res := Result{Policy: r.cfg.Policy.Name, Usage: r.usage, Statuses: map[string]int{}, Simulated: end.Sub(start), MaxHistory: r.maxHistory,
 		Done: map[string][]time.Duration{}}
 	res.Usage.Jobs = len(jobs)
 	st := r.sim.Stats()
@@ -331,9 +361,28 @@ func (r *run) Invoke(ctx context.Context, resource string, input json.RawMessage
 	return out, err
 }
 
-// execute runs one video_job execution to its end.
+// startDirect starts the job's own execution with its request as input,
+// as a batch's Map does; the job's id is the execution's name.
+func (r *run) startDirect(ctx context.Context, j Job) {
+	r.seq++
+	name := fmt.Sprintf("job-%06d", r.seq)
+	if r.started == nil {
+		r.started = map[string]bool{}
+	}
+	r.started[name] = true // admission's start of the job finds it running
+	input, _ := json.Marshal(map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg",
+		"prompt": j.Prompt(), "duration": j.Duration, "tenant": j.Tenant})
+	r.clk.Go(func() { r.runExecution(ctx, name, input) })
+}
+
+// execute runs one video_job execution of a job the API recorded.
 func (r *run) execute(ctx context.Context, name, jobID string) {
 	input, _ := json.Marshal(map[string]string{"job_id": jobID})
+	r.runExecution(ctx, name, input)
+}
+
+// runExecution runs one video_job execution to its end.
+func (r *run) runExecution(ctx context.Context, name string, input json.RawMessage) {
 	seed := uint64(r.seq)
 	jitter := rand.New(rand.NewPCG(seed, 11))
 	inv := &counted{run: r}
@@ -347,7 +396,8 @@ func (r *run) execute(ctx context.Context, name, jobID string) {
 		return nil
 	}
 	exe := asl.Execution{ID: local.ExecutionARN(machineID, name), Name: name, Input: input, StartTime: r.clk.Now()}
-	_, err := r.machine.Run(ctx, exe, opts)
+	res, err := r.machine.Execute(ctx, exe, nil, opts)
+	r.maxHistory = max(r.maxHistory, res.HistoryEvents)
 	// A retried Task is billed a transition per attempt.
 	r.usage.Transitions += max(inv.n-entered, 0)
 	var se *asl.Error
@@ -426,12 +476,18 @@ func units(j job.Job, per int) int {
 }
 
 func (s *countingStore) Create(ctx context.Context, j job.Job) error {
+	if s.run.cfg.SlotLoop {
+		j = fromRegistration(j, s.run.cfg.Deadline)
+	}
 	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
 	s.run.usage.WRU += units(j, 1024)
 	return s.Store.Create(ctx, j)
 }
 
 func (s *countingStore) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error) {
+	if s.run.cfg.SlotLoop {
+		j = fromRegistration(j, s.run.cfg.Deadline)
+	}
 	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
 	s.run.usage.WRU += 2 * (units(j, 1024) + 1) // a transaction of two items
 	return s.Store.CreateClaimed(ctx, j, c, now)
