@@ -190,7 +190,12 @@ func (r *runner) step(ctx context.Context, st *state, input any, entered time.Ti
 	next = st.next
 	switch st.typ {
 	case "Pass", "Succeed":
-		if out, err = effective(st, input, s); err == nil {
+		if out, err = effective(st, input, s); err == nil && st.parameters != nil {
+			// AWS holds a state's input after Parameters to the quota too,
+			// even when OutputPath would cut the output down.
+			_, err = sized(out, "input after Parameters of state", st.name)
+		}
+		if err == nil {
 			if st.hasResult {
 				out = st.result
 			}
