@@ -11,17 +11,22 @@ GOTEST_FLAGS  ?= -race -count=1
 FUZZTIME      ?= 30s
 FUZZ_SMOKE    ?= 100000x
 
-.PHONY: run test test-go fuzz-smoke lint build bench fuzz deploy clean
+.PHONY: run test test-go test-scale fuzz-smoke lint build bench fuzz deploy clean
 
 ## run: the API, state machines, store and upstream simulator on VIDGEN_ADDR
 run:
 	$(GO) run ./cmd/vidgen-local
 
-## test: lint, every Go test under -race with a real AWS API (moto), each fuzz target briefly
-test: lint test-go fuzz-smoke
+## test: lint, every Go test under -race with a real AWS API (moto), the batch at full scale, each fuzz target briefly
+test: lint test-go test-scale fuzz-smoke
 
 test-go: bin/aws-lambda-rie
 	scripts/with-moto.sh $(GO) test $(GOTEST_FLAGS) ./...
+
+# A batch of 10,000 items through the real state machines: without the race
+# detector, which slows it tenfold (test-go runs a tenth of it under -race).
+test-scale:
+	$(GO) test -count=1 -run '^TestBatchAtScale$$' ./internal/local
 
 # The Lambda runtime interface emulator the functions' tests run each
 # bootstrap under (functions/emulator_test.go finds it here).
