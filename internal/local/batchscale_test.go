@@ -50,31 +50,7 @@ func scaleItems() int {
 func TestBatchAtScale(t *testing.T) {
 	n := scaleItems()
 	dir := t.TempDir()
-	var manifest strings.Builder
-	wantCounts := map[string]int{"queued": 0, "generating": 0, "completed": 0, "error": 0, batch.NotRegistered: 0}
-	for i := range n {
-		req := map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg", "prompt": fmt.Sprintf("scene %d", i)}
-		switch i % 20 {
-		case 7:
-			req["duration"] = 7 // not 5 or 10: Register refuses it
-			wantCounts[batch.NotRegistered]++
-		case 13:
-			req["prompt"] = fmt.Sprintf("sim:error scene %d", i)
-			wantCounts["error"]++
-		default:
-			wantCounts["completed"]++
-		}
-		line, _ := json.Marshal(req)
-		manifest.Write(line)
-		manifest.WriteByte('\n')
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "batches"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "batches", "scale.jsonl"), []byte(manifest.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
+	wantCounts := writeManifest(t, dir, n)
 	h := newScaleHarness(t, dir)
 	input, _ := json.Marshal(map[string]any{"batch_id": "scale", "tenant": "batch", "max_concurrency": 1000,
 		"manifest": map[string]string{"bucket": "vidgen-images", "key": "batches/scale.jsonl"}})
@@ -109,6 +85,92 @@ func TestBatchAtScale(t *testing.T) {
 	}
 	if h.largest.Load() == 0 || h.largest.Load() > 256<<10 {
 		t.Errorf("largest state input or output %d bytes; Step Functions allows 262,144", h.largest.Load())
+	}
+}
+
+// writeManifest writes batches/scale.jsonl with n requests, a tenth of
+// which fail: item i%20 == 7 is refused (duration 7), i%20 == 13 ends in
+// error upstream. It returns the counts a summary must give.
+func writeManifest(t *testing.T, dir string, n int) map[string]int {
+	t.Helper()
+	var manifest strings.Builder
+	counts := map[string]int{"queued": 0, "generating": 0, "completed": 0, "error": 0, batch.NotRegistered: 0}
+	for i := range n {
+		req := map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg", "prompt": fmt.Sprintf("scene %d", i)}
+		switch i % 20 {
+		case 7:
+			req["duration"] = 7 // not 5 or 10: Register refuses it
+			counts[batch.NotRegistered]++
+		case 13:
+			req["prompt"] = fmt.Sprintf("sim:error scene %d", i)
+			counts["error"]++
+		default:
+			counts["completed"]++
+		}
+		line, _ := json.Marshal(req)
+		manifest.Write(line)
+		manifest.WriteByte('\n')
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "batches"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "batches", "scale.jsonl"), []byte(manifest.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return counts
+}
+
+// TestBatchTolerance: the batch's own thresholds end it once more items
+// failed than it tolerates (the Map's ToleratedFailure*Path), with the
+// items' outcomes written all the same; thresholds out of range are
+// refused before anything runs.
+func TestBatchTolerance(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		tolerance map[string]any
+		wantErr   string // "" for a summary
+	}{
+		{"every failure tolerated by default", nil, ""},
+		{"10 % tolerated", map[string]any{"tolerated_failure_percentage": 10}, ""},
+		{"5 % tolerated", map[string]any{"tolerated_failure_percentage": 5}, "States.ExceedToleratedFailureThreshold"},
+		{"1 failure tolerated", map[string]any{"tolerated_failure_count": 1}, "States.ExceedToleratedFailureThreshold"},
+		{"a percentage over 100", map[string]any{"tolerated_failure_percentage": 150}, "InvalidBatch"},
+		{"a count that is not a number", map[string]any{"tolerated_failure_count": "2"}, "InvalidBatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeManifest(t, dir, 40) // 4 of them fail
+			h := newScaleHarness(t, dir)
+			in := map[string]any{"batch_id": "tolerance", "tenant": "batch", "max_concurrency": 10,
+				"manifest": map[string]string{"bucket": "vidgen-images", "key": "batches/scale.jsonl"}}
+			for k, v := range tc.tolerance {
+				in[k] = v
+			}
+			input, _ := json.Marshal(in)
+			res, err := h.batch.Execute(t.Context(), asl.Execution{ID: "arn:local:execution:VideoBatch:tolerance", Name: "tolerance", Input: input},
+				nil, h.options(h.batchClock, h))
+			var se *asl.Error
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("batch failed: %v", err)
+			case tc.wantErr == "":
+				var s batch.Summary
+				if err := json.Unmarshal(res.Output, &s); err != nil || s.Total != 40 || s.FailedTotal != 4 {
+					t.Fatalf("summary %s (%v), want 40 items, 4 failed", res.Output, err)
+				}
+			case !errors.As(err, &se) || se.Name != tc.wantErr:
+				t.Fatalf("batch ended %v, want %s", err, tc.wantErr)
+			}
+			if tc.wantErr == "InvalidBatch" && h.children.Load() != 0 {
+				t.Errorf("%d items ran for a refused batch", h.children.Load())
+			}
+			if tc.wantErr == "States.ExceedToleratedFailureThreshold" {
+				// The items' outcomes are in the bucket all the same.
+				if m, _ := filepath.Glob(filepath.Join(dir, "results", "tolerance", "*", "manifest.json")); len(m) != 1 {
+					t.Errorf("manifests %v, want the Map run's one", m)
+				}
+			}
+		})
 	}
 }
 
