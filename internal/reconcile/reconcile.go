@@ -151,14 +151,23 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 	if err != nil || running {
 		return untouched, err
 	}
-	if young {
+	if untried(j) {
 		// No step ran and nothing runs: the start that should have run it
-		// failed (or runs now, and this one is the same execution).
-		if err := r.Executions.Start(ctx, j.ExecutionName(), id); err != nil {
+		// failed, or is still on its way (a slow API call), and then this
+		// start is that same execution. Starting it under its own name,
+		// whatever the record's age, never gives the job a second
+		// execution that the first would then be refused by.
+		err := r.Executions.Start(ctx, j.ExecutionName(), id)
+		if err == nil {
+			r.log().Warn("started job whose execution had not started", "job", id, "execution", j.ExecutionName())
+			return started, nil
+		}
+		if young {
 			return untouched, err
 		}
-		r.log().Warn("started job whose execution had not started", "job", id, "execution", j.ExecutionName())
-		return started, nil
+		// Its own execution ended without a step (its name is taken):
+		// resume it under a new one.
+		r.log().Warn("job's own execution ended untried; resuming it", "job", id, "err", err)
 	}
 	// The steps are safe to run again on any record: a new execution under
 	// a new name picks the job up where its record stands (and never submits
