@@ -9,9 +9,10 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 )
 
-// The reconciler picks up jobs no execution drives: it resumes them under a
-// new execution name, or ends them once their deadline has passed, and a
-// resumed job is never submitted twice.
+// The reconciler picks up jobs no execution drives: it starts one no step
+// has touched under its own name, resumes one that was under way under a
+// new execution name, or ends one whose deadline has passed, and a resumed
+// job is never submitted twice.
 func TestReconcilerEndsOrResumesOrphans(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.JobDeadline = 30 * time.Minute
@@ -44,22 +45,22 @@ func TestReconcilerEndsOrResumesOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Open != 3 || rep.Resumed != 2 || rep.TimedOut != 1 || rep.Failed != 0 {
-		t.Fatalf("report = %+v, want 3 open, 2 resumed, 1 timed out", rep)
+	if rep.Open != 3 || rep.Started != 1 || rep.Resumed != 1 || rep.TimedOut != 1 || rep.Failed != 0 {
+		t.Fatalf("report = %+v, want 3 open, 1 started, 1 resumed, 1 timed out", rep)
 	}
 	if j, _ := rt.Store.Get(ctx, overdue.ID); j.Status != job.Failed || j.Error.Name != job.ErrNameTimedOut {
 		t.Fatalf("overdue job: %+v", j)
 	}
-	for _, id := range []string{neverStarted.ID, stopped} {
+	for id, execution := range map[string]string{neverStarted.ID: neverStarted.ID, stopped: stopped + "-r1"} {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		exe, err := rt.Engine.Wait(wctx, VideoJob, id+"-r1")
+		exe, err := rt.Engine.Wait(wctx, VideoJob, execution)
 		if err != nil || exe.Status != Succeeded {
-			t.Fatalf("resumed execution of %s: %+v %v", id, exe, err)
+			t.Fatalf("execution %s of %s: %+v %v", execution, id, exe, err)
 		}
 		j, _ := rt.Store.Get(ctx, id)
-		if j.Status != job.Completed || j.Resumes != 1 {
-			t.Fatalf("resumed job %s: %+v", id, j)
+		if j.Status != job.Completed || j.ExecutionName() != execution {
+			t.Fatalf("job %s: %+v, want completed by %s", id, j, execution)
 		}
 		if n := rt.Simulator.SubmissionsOf(j.Request); n != 1 {
 			t.Fatalf("job %s submitted %d times", id, n)
