@@ -323,7 +323,10 @@ func Start(cfg Config) (*Runtime, error) {
 	notifier := &steps.Notifier{Admission: dispatcher,
 		Store: rt.Store, Publisher: &notify.LogPublisher{W: rt.events}, Secrets: webhookSecrets,
 		Webhooks: &notify.Sender{Guard: notify.DestinationGuard{AllowPrivate: true}}, // signed at wall-clock time, which receivers check
-		Log:      log.With("component", "notify"),
+		// Announcement claims expire on the clock the Finish step's
+		// retries wait on.
+		Clock: clk,
+		Log:   log.With("component", "notify"),
 	}
 	registrar := &steps.Registrar{Admission: dispatcher,
 		Store: rt.Store, Blobs: blobs, Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, CheckCallback: checkCallback,
