@@ -69,7 +69,9 @@ type onceFailing struct {
 	failed bool
 }
 
-func (o *onceFailing) Running(ctx context.Context, name string) (bool, error) { return o.x.Running(ctx, name) }
+func (o *onceFailing) Running(ctx context.Context, name string) (bool, error) {
+	return o.x.Running(ctx, name)
+}
 
 func (o *onceFailing) Start(ctx context.Context, name, id string) error {
 	if o.x.startErr != nil && !o.failed {
