@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,6 +299,94 @@ func inFlight(tx *bolt.Tx) job.InFlight {
 		return nil
 	})
 	return f
+}
+
+// RepairSlots recounts the jobs holding a slot (admitted and not ended)
+// and, if the counts disagree, writes the recount over them. It returns the
+// counts as they were and as they are now; they are equal when nothing was
+// wrong. The recount is a read-only transaction, so a pass with nothing to
+// repair writes nothing; a repair reads, recounts and writes again in one
+// read-write transaction, which no admission or end can interleave (bbolt
+// runs one writer at a time), so it is exact and never backs off.
+func (s *Store) RepairSlots(ctx context.Context) (before, after job.InFlight, err error) {
+	if err := ctx.Err(); err != nil {
+		return job.InFlight{}, job.InFlight{}, err
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		before, after, err = recountSlots(tx)
+		return err
+	})
+	if err == nil && !sameCounts(before, after) {
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			if before, after, err = recountSlots(tx); err != nil || sameCounts(before, after) {
+				return err
+			}
+			// Recreated, so that the counts of tenants with no slot go too.
+			if err := tx.DeleteBucket([]byte(slotsBucket)); err != nil {
+				return err
+			}
+			slots, err := tx.CreateBucket([]byte(slotsBucket))
+			if err != nil {
+				return err
+			}
+			if err := slots.Put([]byte("total"), []byte(strconv.Itoa(after.Total))); err != nil {
+				return err
+			}
+			for tenant, n := range after.ByTenant {
+				if err := slots.Put([]byte("t:"+tenant), []byte(strconv.Itoa(n))); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return job.InFlight{}, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
+	}
+	return before, after, nil
+}
+
+// recountSlots returns the slot counts as stored (tenants at zero left
+// out) and as the jobs holding a slot make them.
+func recountSlots(tx *bolt.Tx) (stored, counted job.InFlight, err error) {
+	stored = job.InFlight{ByTenant: map[string]int{}}
+	err = tx.Bucket([]byte(slotsBucket)).ForEach(func(k, v []byte) error {
+		n, err := strconv.Atoi(string(v))
+		if err != nil {
+			n = 0 // unreadable: counted as nothing, and rewritten by a repair
+		}
+		if tenant, ok := strings.CutPrefix(string(k), "t:"); ok && n != 0 {
+			stored.ByTenant[tenant] = n
+		} else if string(k) == "total" {
+			stored.Total = n
+		}
+		return nil
+	})
+	if err != nil {
+		return job.InFlight{}, job.InFlight{}, err
+	}
+	counted = job.InFlight{ByTenant: map[string]int{}}
+	err = tx.Bucket([]byte(jobsBucket)).ForEach(func(_, v []byte) error {
+		var j job.Job
+		if err := json.Unmarshal(v, &j); err != nil {
+			return err
+		}
+		if j.Slot && !j.Status.Terminal() {
+			counted.Total++
+			counted.ByTenant[j.Tenant]++
+		}
+		return nil
+	})
+	if err != nil {
+		return job.InFlight{}, job.InFlight{}, err
+	}
+	return stored, counted, nil
+}
+
+// sameCounts reports whether two counts of recountSlots agree: both leave
+// tenants at zero out.
+func sameCounts(a, b job.InFlight) bool {
+	return a.Total == b.Total && maps.Equal(a.ByTenant, b.ByTenant)
 }
 
 // countSlot adds delta to the global and the tenant's count.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -23,6 +24,7 @@ import (
 //
 //	total          N  the jobs holding a slot, in all
 //	tenant#<hex>   N  those of one tenant, the tenant name hex-encoded
+//	version        N  how many writes changed the counts (see RepairSlots)
 //
 // One item lets an admission check both caps in one condition on one item,
 // and InFlight read every count in one consistent GetItem (the table's key
@@ -38,7 +40,9 @@ import (
 // holding a slot, on condition that it still waits, unchanged, and is not
 // terminal) and the counters' increment (on condition that both caps leave
 // room). The end of a job holding a slot is likewise one transaction (see
-// giveBack), so the counts always equal the jobs with a slot. The counters
+// giveBack), so the counts always equal the jobs with a slot; each of the
+// two transactions also adds one to version, which lets the reconciler's
+// repair (RepairSlots) know that no count moved while it recounted. The counters
 // item has no tenant, open or waiting attribute, so it stays out of every
 // index, and Get, Update and Create refuse ids with its prefix.
 const (
@@ -46,6 +50,7 @@ const (
 	countsID   = slotPrefix + "counts"
 
 	attrTotal         = "total"
+	attrVersion       = "version"
 	tenantCountPrefix = "tenant#"
 )
 
@@ -56,7 +61,13 @@ func isReservedID(id string) bool { return isClaimID(id) || strings.HasPrefix(id
 // tenantCount is the attribute of the counters item that counts tenant's
 // slots.
 func tenantCount(tenant string) expression.NameBuilder {
-	return expression.NameNoDotSplit(tenantCountPrefix + hex.EncodeToString([]byte(tenant)))
+	return expression.NameNoDotSplit(tenantAttr(tenant))
+}
+
+// tenantAttr is the name of the counters item's attribute that counts
+// tenant's slots.
+func tenantAttr(tenant string) string {
+	return tenantCountPrefix + hex.EncodeToString([]byte(tenant))
 }
 
 // Conflicting writes (a transaction and another write on the same item at
@@ -205,7 +216,8 @@ func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at ti
 	one := expression.Value(1)
 	counts := expression.NewBuilder().WithUpdate(expression.
 		Add(expression.Name(attrTotal), one).
-		Add(tenantCount(cur.Tenant), one))
+		Add(tenantCount(cur.Tenant), one).
+		Add(expression.Name(attrVersion), one))
 	var room []expression.ConditionBuilder
 	if limits.Global > 0 {
 		total := expression.Name(attrTotal)
@@ -265,7 +277,8 @@ func (s *Store) giveBack(ctx context.Context, cur job.Job, c job.Change) (
 	minus := expression.Value(-1)
 	countsExpr, err := expression.NewBuilder().WithUpdate(expression.
 		Add(expression.Name(attrTotal), minus).
-		Add(tenantCount(cur.Tenant), minus)).
+		Add(tenantCount(cur.Tenant), minus).
+		Add(expression.Name(attrVersion), expression.Value(1))).
 		Build()
 	if err != nil {
 		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
@@ -304,7 +317,8 @@ func (s *Store) giveBack(ctx context.Context, cur job.Job, c job.Change) (
 // prune removes tenant's count from the counters item if it is zero, so
 // the item keeps only tenants with jobs in flight. It is best effort: a
 // count left at zero is still right, and a count that grew meanwhile fails
-// the condition and stays.
+// the condition and stays. It leaves version alone: removing a zero
+// changes no count, so a repair racing it writes the same counts.
 func (s *Store) prune(ctx context.Context, tenant string) {
 	n := tenantCount(tenant)
 	expr, err := expression.NewBuilder().
@@ -327,37 +341,57 @@ func (s *Store) prune(ctx context.Context, tenant string) {
 // InFlight counts the jobs holding a slot, from one consistent read of the
 // counters item.
 func (s *Store) InFlight(ctx context.Context) (job.InFlight, error) {
+	f, _, err := s.counts(ctx)
+	if err != nil {
+		return job.InFlight{}, err
+	}
+	// A count below zero (only a drift RepairSlots has yet to repair can
+	// make one) holds no slot.
+	f.Total = max(f.Total, 0)
+	maps.DeleteFunc(f.ByTenant, func(_ string, n int) bool { return n <= 0 })
+	return f, nil
+}
+
+// counts reads the counters item consistently: the counts as stored (a
+// drift may have made some negative; tenants at zero are left out) and the
+// item's version, 0 when it has none (no admission yet, or an item older
+// than the version).
+func (s *Store) counts(ctx context.Context) (job.InFlight, int64, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &s.table,
 		Key:            key(countsID),
 		ConsistentRead: new(true),
 	})
 	if err != nil {
-		return job.InFlight{}, fmt.Errorf("count slots: %w", err)
+		return job.InFlight{}, 0, fmt.Errorf("count slots: %w", err)
 	}
 	f := job.InFlight{ByTenant: map[string]int{}}
+	var version int64
 	for name, av := range out.Item {
 		var n int
 		switch {
 		case name == attrTotal:
-			if err := attributevalue.Unmarshal(av, &n); err != nil {
-				return job.InFlight{}, fmt.Errorf("count slots: %s: %w", name, err)
+			if err := attributevalue.Unmarshal(av, &f.Total); err != nil {
+				return job.InFlight{}, 0, fmt.Errorf("count slots: %s: %w", name, err)
 			}
-			f.Total = max(n, 0)
+		case name == attrVersion:
+			if err := attributevalue.Unmarshal(av, &version); err != nil {
+				return job.InFlight{}, 0, fmt.Errorf("count slots: %s: %w", name, err)
+			}
 		case strings.HasPrefix(name, tenantCountPrefix):
 			tenant, err := hex.DecodeString(strings.TrimPrefix(name, tenantCountPrefix))
 			if err != nil {
-				return job.InFlight{}, fmt.Errorf("count slots: %s: %w", name, err)
+				return job.InFlight{}, 0, fmt.Errorf("count slots: %s: %w", name, err)
 			}
 			if err := attributevalue.Unmarshal(av, &n); err != nil {
-				return job.InFlight{}, fmt.Errorf("count slots: %s: %w", name, err)
+				return job.InFlight{}, 0, fmt.Errorf("count slots: %s: %w", name, err)
 			}
-			if n > 0 {
+			if n != 0 {
 				f.ByTenant[string(tenant)] = n
 			}
 		}
 	}
-	return f, nil
+	return f, version, nil
 }
 
 // Waiting returns up to n jobs waiting for a slot, oldest first, as the

@@ -264,7 +264,7 @@ func TestCountersItem(t *testing.T) {
 		t.Fatalf("in flight %+v, want none", f)
 	}
 	item := countsItem(t, client, table)
-	if len(item) != 2 { // id and total: every tenant's count went at zero
+	if len(item) != 3 { // id, total and version: every tenant's count went at zero
 		t.Fatalf("counters item %v", item)
 	}
 }

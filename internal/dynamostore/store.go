@@ -77,6 +77,11 @@ type Config struct {
 	// Retention is how long after it ends a job's record expires: zero
 	// means DefaultRetention, a negative value means never.
 	Retention time.Duration
+	// IndexLag is how long a write may take to show in the table's
+	// indexes, which RepairSlots waits out before it trusts a recount that
+	// disagrees with the counters: zero means DefaultIndexLag, a negative
+	// value no wait (for a local DynamoDB, whose indexes never lag).
+	IndexLag time.Duration
 }
 
 // Store is a job store backed by one DynamoDB table.
@@ -84,6 +89,7 @@ type Store struct {
 	client    Client
 	table     string
 	retention time.Duration
+	indexLag  time.Duration
 }
 
 // New returns a store of the jobs in cfg.Table.
@@ -92,7 +98,11 @@ func New(client Client, cfg Config) *Store {
 	if retention == 0 {
 		retention = DefaultRetention
 	}
-	return &Store{client: client, table: cfg.Table, retention: retention}
+	lag := cfg.IndexLag
+	if lag == 0 {
+		lag = DefaultIndexLag
+	}
+	return &Store{client: client, table: cfg.Table, retention: retention, indexLag: max(lag, 0)}
 }
 
 // item is a job as the table holds it. The nested domain types are encoded

@@ -3,6 +3,17 @@
 // records failures, but an execution can still vanish (stopped by hand,
 // never started after a crash, a bug): the reconciler runs on a schedule and
 // makes sure every job ends anyway.
+//
+// Each pass also keeps the slot counters (the caps of job.Limits) right.
+// The stores take a slot and give it back in the same atomic write as the
+// job's admission and its end, so the counters should always equal the
+// jobs holding a slot; a pass recounts those jobs anyway (Slots) and
+// writes the recount over counters that differ, with a warning that shows
+// both. A slot lost to a drift would otherwise stay lost for good, and a
+// tenant whose counter reads its cap would never run again. The recount
+// is made safe against admissions and ends running at the same time by
+// the store (see its RepairSlots): a repair that meets one backs off and
+// the next pass repairs.
 package reconcile
 
 import (
@@ -20,6 +31,17 @@ type Store interface {
 	OpenJobs(ctx context.Context) ([]string, error)
 	Get(ctx context.Context, id string) (job.Job, error)
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
+	Slots
+}
+
+// Slots repairs the slot counters of a job store.
+type Slots interface {
+	// RepairSlots recounts the jobs holding a slot and writes the recount
+	// over counters that differ. It returns the counts as they were and as
+	// they are now, equal when nothing was wrong. An error wrapping
+	// job.ErrConflict means a slot moved during the recount and nothing
+	// was written.
+	RepairSlots(ctx context.Context) (before, after job.InFlight, err error)
 }
 
 // Executions runs video_job executions by name.
@@ -63,11 +85,16 @@ type Report struct {
 	Resumed  int `json:"resumed"`
 	Started  int `json:"started"` // jobs whose execution had never started
 	Failed   int `json:"failed"`  // jobs the pass could not handle; retried next pass
+	// Repaired is whether the slot counters differed from the jobs holding
+	// a slot, and were set right.
+	Repaired bool `json:"repaired"`
 }
 
 // Run makes one pass over every open job. It returns an error only when it
 // could not list them; problems with single jobs are counted and logged.
 func (r *Reconciler) Run(ctx context.Context) (Report, error) {
+	// First, so that slots a drift kept are free for the admission below.
+	repaired := r.repairSlots(ctx)
 	if r.Admission != nil {
 		if _, err := r.Admission.Admit(ctx); err != nil {
 			r.log().Error("admit waiting jobs", "err", err)
@@ -77,7 +104,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("reconcile: %w", err)
 	}
-	rep := Report{Open: len(ids)}
+	rep := Report{Open: len(ids), Repaired: repaired}
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			break
@@ -94,8 +121,46 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 			rep.Started++
 		}
 	}
-	r.log().Info("reconciled", "open", rep.Open, "timed_out", rep.TimedOut, "resumed", rep.Resumed, "started", rep.Started, "failed", rep.Failed)
+	r.log().Info("reconciled", "open", rep.Open, "timed_out", rep.TimedOut, "resumed", rep.Resumed, "started", rep.Started,
+		"failed", rep.Failed, "repaired", rep.Repaired)
 	return rep, ctx.Err()
+}
+
+// repairSlots has the store recount the jobs holding a slot and reports
+// whether the counters were wrong. A repair that fails is logged and left
+// to the next pass: the rest of the pass does not depend on it.
+func (r *Reconciler) repairSlots(ctx context.Context) bool {
+	before, after, err := r.Store.RepairSlots(ctx)
+	switch {
+	case errors.Is(err, job.ErrConflict):
+		r.log().Info("slot counters changed during the recount; the next pass checks them again", "err", err)
+		return false
+	case err != nil:
+		r.log().Error("repair slot counters", "err", err)
+		return false
+	case sameCounts(before, after):
+		return false
+	}
+	r.log().Warn("repaired slot counters that differed from the jobs holding a slot",
+		"before_total", before.Total, "before_by_tenant", before.ByTenant,
+		"after_total", after.Total, "after_by_tenant", after.ByTenant)
+	return true
+}
+
+// sameCounts reports whether two counts agree; a tenant left out counts
+// zero.
+func sameCounts(a, b job.InFlight) bool {
+	if a.Total != b.Total {
+		return false
+	}
+	for _, m := range []struct{ x, y map[string]int }{{a.ByTenant, b.ByTenant}, {b.ByTenant, a.ByTenant}} {
+		for tenant, n := range m.x {
+			if m.y[tenant] != n {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 type outcome int

@@ -1,10 +1,14 @@
 package reconcile_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,4 +156,50 @@ func TestReconciler(t *testing.T) {
 			t.Fatalf("a job within its grace was ended: %+v", j)
 		}
 	})
+}
+
+// repairFails is a store whose slot repair fails with err.
+type repairFails struct {
+	*boltstore.Store
+	err error
+}
+
+func (s repairFails) RepairSlots(context.Context) (before, after job.InFlight, err error) {
+	return job.InFlight{}, job.InFlight{}, s.err
+}
+
+// A slot repair that fails or backs off is left to the next pass, and the
+// rest of the pass runs.
+func TestRepairFailureDoesNotStopThePass(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for i, repairErr := range []error{
+		errors.New("throttled"),
+		fmt.Errorf("repair slot counters: %w: a slot was taken or given back during the recount", job.ErrConflict),
+	} {
+		late := job.Job{ID: fmt.Sprint("late-", i), Tenant: "t", Status: job.Queued, CreatedAt: now.Add(-time.Hour),
+			UpdatedAt: now.Add(-time.Hour), Deadline: now.Add(-time.Hour)}
+		if err := s.Create(ctx, late); err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		r := &reconcile.Reconciler{Store: repairFails{s, repairErr}, Executions: &executions{running: map[string]bool{late.ID: true}},
+			Clock: clock.NewManual(now), Grace: time.Minute, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+		rep, err := r.Run(ctx)
+		if err != nil || rep.Repaired || rep.Open != 1 || rep.TimedOut != 1 {
+			t.Fatalf("%v: report %+v, %v; want the overdue job ended all the same", repairErr, rep, err)
+		}
+		wantLevel := `"level":"ERROR"`
+		if errors.Is(repairErr, job.ErrConflict) {
+			wantLevel = `"level":"INFO"`
+		}
+		if !strings.Contains(logs.String(), wantLevel+`,"msg":"`) || !strings.Contains(logs.String(), repairErr.Error()) {
+			t.Fatalf("%v: logs\n%s\nwant it at %s", repairErr, logs.String(), wantLevel)
+		}
+	}
 }

@@ -29,6 +29,10 @@ type Store interface {
 	InFlight(ctx context.Context) (job.InFlight, error)
 	ClaimAnnouncement(ctx context.Context, id string, at time.Time, lease time.Duration) (job.Job, error)
 	MarkAnnounced(ctx context.Context, id string, at time.Time) (job.Job, error)
+	RepairSlots(ctx context.Context) (before, after job.InFlight, err error)
+	// SetSlotCountsForTest overwrites the slot counters, as a drift would:
+	// each store defines it in a _test.go file, so it exists only in tests.
+	SetSlotCountsForTest(ctx context.Context, f job.InFlight) error
 }
 
 // Run runs the contract against stores made by newStore; each subtest gets
@@ -46,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	}
 	ctx := context.Background()
 	announcements(t, newStore, sample)
+	slotCounts(t, newStore, sample)
 
 	t.Run("create and get round-trip", func(t *testing.T) {
 		s := newStore(t)
