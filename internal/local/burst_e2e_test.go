@@ -21,6 +21,10 @@ func TestBurstStaysUnderTheCaps(t *testing.T) {
 	cfg.Limits = job.Limits{Global: 4, PerTenant: 3}
 	cfg.SimMaxActive = 4
 	cfg.JobDeadline = time.Hour // at ×1000 each HTTP call costs seconds of virtual time
+	// Generations long enough (0.3 s of real time each) that the slots
+	// fill however slowly a loaded machine runs the steps in between: the
+	// peak in progress below must reach the caps.
+	cfg.SimGenerationTime = 5 * time.Minute
 	rt := start(t, cfg)
 	ctx := context.Background()
 	submit := func(key string, i int) string {
