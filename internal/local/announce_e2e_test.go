@@ -24,6 +24,16 @@ import (
 // count what went out: events on the local bus, webhook executions and
 // deliveries. Each job is announced once.
 
+// roomyConfig is testConfig with jobs given 30 virtual minutes, 1.8 s of
+// real time: the clock runs on at 1,000× however loaded the machine is, and
+// these tests count announcements, not deadlines.
+func roomyConfig(t *testing.T) Config {
+	t.Helper()
+	cfg := testConfig(t)
+	cfg.JobDeadline = 30 * time.Minute
+	return cfg
+}
+
 // eventsOf counts the events of job id on the local event bus.
 func eventsOf(t *testing.T, rt *Runtime, id string) int {
 	t.Helper()
@@ -88,7 +98,7 @@ func wantAnnouncedOnce(t *testing.T, rt *Runtime, rc *receiver, id string) {
 // answer is lost and the state machine retries it. The retry finds the
 // record marked and publishes nothing.
 func TestFinishTimedOutAfterPublishingAnnouncesOnce(t *testing.T) {
-	cfg := testConfig(t)
+	cfg := roomyConfig(t)
 	cfg.Faults = &Faults{At: map[string]map[int]Fault{"FinishFunction": {1: TimedoutAfter}}}
 	rt := start(t, cfg)
 	rc, hook := hookReceiver(t, rt)
@@ -126,13 +136,13 @@ func (m meetingExecutions) Running(ctx context.Context, name string) (bool, erro
 // job: polling twice is harmless); the job ends once and is announced
 // once.
 func TestTwoReconcilerRunsAnnounceOnce(t *testing.T) {
-	cfg := testConfig(t)
+	cfg := roomyConfig(t)
 	cfg.ReconcileInterval = 24 * time.Hour // the test runs the passes itself
 	rt := start(t, cfg)
 	rc, hook := hookReceiver(t, rt)
 	ctx := context.Background()
 	r := call(t, "POST", rt.URL+api.PathGenerations, keyA, "application/json",
-		`{"model":"gen3a_turbo","image_url":"https://example.com/orphan.jpg","prompt":"sim:gen=120","callback_url":"`+hook+`"}`)
+		`{"model":"gen3a_turbo","image_url":"https://example.com/orphan.jpg","prompt":"sim:gen=600","callback_url":"`+hook+`"}`)
 	if r.status != 200 {
 		t.Fatalf("submit: %d %s", r.status, r.raw)
 	}
@@ -184,7 +194,7 @@ func TestTwoReconcilerRunsAnnounceOnce(t *testing.T) {
 // own execution: started after that one announced the job, it finds the
 // record marked and the webhook execution's name taken, and sends nothing.
 func TestSecondExecutionAfterTheEndAnnouncesNothing(t *testing.T) {
-	rt := start(t, testConfig(t))
+	rt := start(t, roomyConfig(t))
 	rc, hook := hookReceiver(t, rt)
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
@@ -206,7 +216,7 @@ func TestSecondExecutionAfterTheEndAnnouncesNothing(t *testing.T) {
 // StartExecution answer ExecutionAlreadyExists: video_job takes that as
 // done and ends as the job did.
 func TestWebhookNameInUseIsDone(t *testing.T) {
-	rt := start(t, testConfig(t))
+	rt := start(t, roomyConfig(t))
 	_, hook := hookReceiver(t, rt)
 	ctx := context.Background()
 	const name = "order-77"
@@ -235,7 +245,7 @@ func TestWebhookNameInUseIsDone(t *testing.T) {
 // any step touches the job: B's record stays as it was, no event goes
 // out, nothing is submitted. B's job then ends once, announced once.
 func TestWorkflowCannotSteerAnotherTenantsJob(t *testing.T) {
-	cfg := testConfig(t)
+	cfg := roomyConfig(t)
 	cfg.ReconcileInterval = 24 * time.Hour
 	noMinAge := time.Duration(0)
 	cfg.ReconcileMinAge = &noMinAge
@@ -243,7 +253,7 @@ func TestWorkflowCannotSteerAnotherTenantsJob(t *testing.T) {
 	ctx := context.Background()
 
 	r := call(t, "POST", rt.URL+api.PathGenerations, keyB, "application/json",
-		`{"model":"gen3a_turbo","image_url":"https://example.com/b.jpg","prompt":"sim:gen=60"}`)
+		`{"model":"gen3a_turbo","image_url":"https://example.com/b.jpg","prompt":"sim:gen=600"}`)
 	if r.status != 200 {
 		t.Fatalf("submit: %d %s", r.status, r.raw)
 	}
