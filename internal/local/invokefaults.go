@@ -88,6 +88,10 @@ type Faults struct {
 	// reproducible. Seed one for deterministic runs, such as
 	// rand.New(rand.NewPCG(seed, 0)).Float64.
 	Rand func() float64
+	// Injected, when set, is told of every fault Decide returns, so a test
+	// can report and account for what it injected. Functions calls it as
+	// it calls Rand, one call at a time.
+	Injected func(fn string, n int, f Fault)
 }
 
 // Decide returns the fault of the nth invocation (from 1) of the function
@@ -96,6 +100,14 @@ func (f *Faults) Decide(fn string, n int) Fault {
 	if f == nil {
 		return NoFault
 	}
+	fault := f.decide(fn, n)
+	if fault != NoFault && f.Injected != nil {
+		f.Injected(fn, n, fault)
+	}
+	return fault
+}
+
+func (f *Faults) decide(fn string, n int) Fault {
 	if fault, ok := f.At[fn][n]; ok {
 		return fault
 	}

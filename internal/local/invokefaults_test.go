@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,23 @@ func TestFaultsDecide(t *testing.T) {
 	}
 	if failed := 1000 - kinds[NoFault]; failed < 250 || failed > 350 || len(kinds) != 5 {
 		t.Errorf("rate 0.3 failed %d of 1000 invocations: %v", failed, kinds)
+	}
+
+	// Injected hears of every fault returned, and of nothing else.
+	type heard struct {
+		fn    string
+		n     int
+		fault Fault
+	}
+	var got []heard
+	f := &Faults{At: map[string]map[int]Fault{"F": {2: NoFault, 3: Timedout}}, Rate: 1, Kinds: []Fault{ServiceException}, Only: []string{"F"},
+		Injected: func(fn string, n int, fault Fault) { got = append(got, heard{fn, n, fault}) }}
+	for n := 1; n <= 3; n++ {
+		f.Decide("F", n)
+		f.Decide("G", n)
+	}
+	if want := []heard{{"F", 1, ServiceException}, {"F", 3, Timedout}}; !slices.Equal(got, want) {
+		t.Errorf("Injected heard %v, want %v", got, want)
 	}
 }
 
