@@ -97,6 +97,14 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
 	if flight.ByTenant == nil {
 		flight.ByTenant = map[string]int{}
 	}
+	if len(fresh) > 0 && !slices.ContainsFunc(fresh, func(j job.Job) bool { return flight.Admits(d.Limits, j.Tenant) }) {
+		// The caller (a submit, a Register) admits for its fresh jobs,
+		// whose tenants are all at their caps: nothing of theirs fits, and
+		// a slot free for another tenant was offered to its waiting jobs
+		// when it freed. Reading the queue here would make each job of a
+		// burst read it whole, work that grows with the burst's square.
+		return 0, nil
+	}
 	waiting, err := d.Store.Waiting(ctx, batch)
 	if err != nil {
 		return 0, err

@@ -200,3 +200,35 @@ func TestAdmitResumesParked(t *testing.T) {
 		t.Fatalf("deadline %v, want admission + 30m = %v", j.Deadline, t0.Add(30*time.Minute))
 	}
 }
+
+// waitingCounter counts the reads of the waiting queue.
+type waitingCounter struct {
+	admission.Store
+	reads int
+}
+
+func (w *waitingCounter) Waiting(ctx context.Context, n int) ([]job.Job, error) {
+	w.reads++
+	return w.Store.Waiting(ctx, n)
+}
+
+// TestAdmitFreshAtCapReadsNoQueue: a submit or Register admitting for a
+// fresh job whose tenant is at its cap reads no queue (a burst's jobs
+// would each read it whole), while one whose tenant has room is admitted.
+func TestAdmitFreshAtCapReadsNoQueue(t *testing.T) {
+	jobs := []job.Job{waiting("a0", "tenantA", 3*time.Minute), waiting("a1", "tenantA", 2*time.Minute), waiting("b0", "tenantB", time.Minute)}
+	d, st, s := setup(t, job.Limits{Global: 10, PerTenant: 1}, jobs...)
+	ctx := context.Background()
+	if n, err := d.Admit(ctx, jobs[0]); err != nil || n != 2 {
+		t.Fatalf("first admission: %d, %v; want a0 and b0", n, err)
+	}
+	w := &waitingCounter{Store: st}
+	d.Store = w
+	fresh, _ := st.Get(ctx, "a1")
+	if n, err := d.Admit(ctx, fresh); err != nil || n != 0 || w.reads != 0 {
+		t.Fatalf("admitting a1 with tenant A at its cap: %d, %v, %d queue reads; want none", n, err, w.reads)
+	}
+	if !slices.Equal(s.names, []string{"a0", "b0"}) {
+		t.Fatalf("started %v", s.names)
+	}
+}
