@@ -2,11 +2,9 @@ package boltstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
-	bolt "go.etcd.io/bbolt"
 )
 
 // ClaimAnnouncement makes the caller the announcer of the ended job id
@@ -28,19 +26,5 @@ func (s *Store) MarkAnnounced(ctx context.Context, id string, at time.Time) (job
 
 // announce applies change to the record in one transaction.
 func (s *Store) announce(ctx context.Context, id string, change func(job.Job) (job.Job, error)) (job.Job, error) {
-	if err := ctx.Err(); err != nil {
-		return job.Job{}, err
-	}
-	var out job.Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		j, err := get(tx, id)
-		if err != nil {
-			return err
-		}
-		if out, err = change(j); err != nil {
-			return fmt.Errorf("announce job %s: %w", id, err)
-		}
-		return put(tx, out)
-	})
-	return out, err
+	return s.modify(ctx, id, "announce", change)
 }

@@ -162,6 +162,13 @@ func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
 // Update applies c to the job atomically and returns the new record, or
 // job.ErrConflict (wrapped) when c's conditions do not hold.
 func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
+	return s.modify(ctx, id, "update", c.Apply)
+}
+
+// modify applies change to the record in one transaction, giving back the
+// slot and keeping the waiting index as the change moves the job; verb
+// names the change in errors.
+func (s *Store) modify(ctx context.Context, id, verb string, change func(job.Job) (job.Job, error)) (job.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return job.Job{}, err
 	}
@@ -171,8 +178,8 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 		if err != nil {
 			return err
 		}
-		if out, err = c.Apply(j); err != nil {
-			return fmt.Errorf("update job %s: %w", id, err)
+		if out, err = change(j); err != nil {
+			return fmt.Errorf("%s job %s: %w", verb, id, err)
 		}
 		if j.Slot && !out.Slot {
 			if err := countSlot(tx, j.Tenant, -1); err != nil {

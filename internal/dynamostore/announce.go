@@ -2,13 +2,10 @@ package dynamostore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -51,39 +48,20 @@ func (s *Store) announce(ctx context.Context, id string, cond expression.Conditi
 	if id == "" || isReservedID(id) {
 		return job.Job{}, fmt.Errorf("job %q: %w", id, job.ErrNotFound)
 	}
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
-	if err != nil {
-		return job.Job{}, fmt.Errorf("announce job %s: %w", id, err)
-	}
-	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           &s.table,
-		Key:                                 key(id),
-		ConditionExpression:                 expr.Condition(),
-		UpdateExpression:                    expr.Update(),
-		ExpressionAttributeNames:            expr.Names(),
-		ExpressionAttributeValues:           expr.Values(),
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var cfe *types.ConditionalCheckFailedException
-	if errors.As(err, &cfe) {
-		if len(cfe.Item) == 0 {
-			return job.Job{}, fmt.Errorf("job %s: %w", id, job.ErrNotFound)
-		}
+	j, old, failed, err := s.conditionalUpdate(ctx, id, "announce", cond, update)
+	switch {
+	case err != nil:
+		return job.Job{}, err
+	case failed && len(old) == 0:
+		return job.Job{}, fmt.Errorf("job %s: %w", id, job.ErrNotFound)
+	case failed:
 		reason := job.ErrConflict
-		if old, derr := decode(cfe.Item); derr == nil {
-			if _, cerr := check(old); cerr != nil {
+		if cur, derr := decode(old); derr == nil {
+			if _, cerr := check(cur); cerr != nil {
 				reason = cerr
 			}
 		}
 		return job.Job{}, fmt.Errorf("announce job %s: %w", id, reason)
-	}
-	if err != nil {
-		return job.Job{}, fmt.Errorf("announce job %s: %w", id, err)
-	}
-	j, err := decode(out.Attributes)
-	if err != nil {
-		return job.Job{}, fmt.Errorf("announce job %s: %w", id, err)
 	}
 	return j, nil
 }

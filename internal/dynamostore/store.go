@@ -346,12 +346,18 @@ func (s *Store) updateItem(ctx context.Context, id string, c job.Change, slotles
 	if slotless {
 		cond = cond.And(expression.Name(attrSlot).AttributeNotExists())
 	}
-	expr, err := expression.NewBuilder().
-		WithCondition(cond).
-		WithUpdate(s.update(c)).
-		Build()
+	return s.conditionalUpdate(ctx, id, "update", cond, s.update(c))
+}
+
+// conditionalUpdate writes update to the job id on condition cond in one
+// UpdateItem and returns the record written. When the condition fails it
+// returns the record as it was (nil if there is none) and failed; verb
+// names the write in errors.
+func (s *Store) conditionalUpdate(ctx context.Context, id, verb string, cond expression.ConditionBuilder, update expression.UpdateBuilder) (
+	j job.Job, old map[string]types.AttributeValue, failed bool, err error) {
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
 	if err != nil {
-		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
+		return job.Job{}, nil, false, fmt.Errorf("%s job %s: %w", verb, id, err)
 	}
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &s.table,
@@ -368,10 +374,10 @@ func (s *Store) updateItem(ctx context.Context, id string, c job.Change, slotles
 		return job.Job{}, cfe.Item, true, nil
 	}
 	if err != nil {
-		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
+		return job.Job{}, nil, false, fmt.Errorf("%s job %s: %w", verb, id, err)
 	}
 	if j, err = decode(out.Attributes); err != nil {
-		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
+		return job.Job{}, nil, false, fmt.Errorf("%s job %s: %w", verb, id, err)
 	}
 	return j, nil, false, nil
 }
