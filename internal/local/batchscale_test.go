@@ -199,24 +199,9 @@ func newScaleHarness(t *testing.T, dir string) *scaleHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	machine := func(id string) *asl.Machine {
-		sm := tmpl.StateMachines[id]
-		def, err := os.ReadFile(filepath.Join("../..", sm.Definition))
-		if err != nil {
-			def, err = os.ReadFile(sm.Definition)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := string(def)
-		for k, sub := range sm.Substitutions {
-			text = strings.ReplaceAll(text, "${"+k+"}", sub.Value())
-		}
-		m, err := asl.Parse([]byte(text))
-		if err != nil {
-			t.Fatalf("%s: %v", id, err)
-		}
-		return m
+	machines, err := local.LoadMachines(tmpl)
+	if err != nil {
+		t.Fatal(err)
 	}
 	store, err := boltstore.Open(filepath.Join(dir, "jobs.db"))
 	if err != nil {
@@ -224,7 +209,7 @@ func newScaleHarness(t *testing.T, dir string) *scaleHarness {
 	}
 	store.DB().NoSync = true // durability is not what this test is about
 	t.Cleanup(func() { store.Close() })
-	h := &scaleHarness{t: t, batch: machine("VideoBatchStateMachine"), job: machine("VideoJobStateMachine"),
+	h := &scaleHarness{t: t, batch: machines["VideoBatchStateMachine"], job: machines["VideoJobStateMachine"],
 		jobARN: local.StateMachineARN("VideoJobStateMachine"), store: store, dir: dir,
 		batchClock: clock.NewManual(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC))}
 	h.summarize = local.NewFunctions(map[string]any{

@@ -346,7 +346,7 @@ func Start(cfg Config) (*Runtime, error) {
 	if err := checkFunctions(tmpl, functions, "ApiFunction", "ReconcileFunction", "AuthorizerFunction"); err != nil {
 		return nil, err
 	}
-	machines, err := loadMachines(tmpl)
+	machines, err := LoadMachines(tmpl)
 	if err != nil {
 		return nil, err
 	}
@@ -465,9 +465,9 @@ func checkFunctions(t *Template, handlers map[string]any, extra ...string) error
 	return nil
 }
 
-// loadMachines reads each state machine's ASL file and substitutes its
+// LoadMachines reads each state machine's ASL file and substitutes its
 // DefinitionSubstitutions, as CloudFormation does on deploy.
-func loadMachines(t *Template) (map[string]*asl.Machine, error) {
+func LoadMachines(t *Template) (map[string]*asl.Machine, error) {
 	out := map[string]*asl.Machine{}
 	for id, sm := range t.StateMachines {
 		def, err := os.ReadFile(sm.Definition)
