@@ -3,6 +3,7 @@ package awsenv
 import (
 	"time"
 
+	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/steps"
@@ -46,9 +47,10 @@ func budgets() map[string]budget {
 		// The key's hash lookup.
 		"authorizer": {awsCalls: 1},
 		// A submit: two offloaded images, the record (with its idempotency
-		// claim), an admission round, and the execution's start with the
-		// API's own retries (api.StartAttempts) — the longest route.
-		"api": {awsCalls: 2 + 1 + admitRound + 3},
+		// claim), an admission round, the job read back, and the
+		// execution's start with the API's own retries, which
+		// api.DefaultStartBudget bounds — the longest route.
+		"api": {awsCalls: 2 + 1 + admitRound + 1, other: api.DefaultStartBudget},
 		// Read, the upstream key, an offloaded image, the claim, the POST
 		// (never retried in-function: at most once), then recording its
 		// outcome, which persist tries three times.
