@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -147,12 +148,5 @@ func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
 	if h.Sleeper != nil {
 		return h.Sleeper.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return clock.Real{}.Sleep(ctx, d)
 }

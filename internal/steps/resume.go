@@ -80,12 +80,9 @@ func errNameTaken() error {
 // A job this execution recorded before (an attempt whose answer was lost)
 // is its own.
 func (r *Registrar) foreign(ctx context.Context, mine job.Job) (bool, error) {
-	cur, err := r.Store.Get(ctx, mine.ID)
-	switch {
-	case errors.Is(err, job.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, &TransientError{Err: err}
+	cur, found, err := r.recorded(ctx, mine.ID)
+	if err != nil || !found {
+		return false, err
 	}
 	same := cur.Tenant == mine.Tenant && cur.CallbackURL == mine.CallbackURL &&
 		reflect.DeepEqual(cur.Batch, mine.Batch) && sameRequest(cur.Request, mine.Request)
@@ -96,14 +93,20 @@ func (r *Registrar) foreign(ctx context.Context, mine job.Job) (bool, error) {
 // before images are written under keys named after the id, which would
 // replace that job's.
 func (r *Registrar) otherTenant(ctx context.Context, mine job.Job) (bool, error) {
-	cur, err := r.Store.Get(ctx, mine.ID)
+	cur, found, err := r.recorded(ctx, mine.ID)
+	return found && cur.Tenant != mine.Tenant, err
+}
+
+// recorded reads the job recorded under id, if any.
+func (r *Registrar) recorded(ctx context.Context, id string) (job.Job, bool, error) {
+	cur, err := r.Store.Get(ctx, id)
 	switch {
 	case errors.Is(err, job.ErrNotFound):
-		return false, nil
+		return job.Job{}, false, nil
 	case err != nil:
-		return false, &TransientError{Err: err}
+		return job.Job{}, false, &TransientError{Err: err}
 	}
-	return cur.Tenant != mine.Tenant, nil
+	return cur, true, nil
 }
 
 // sameRequest compares requests as recorded: images offloaded to the blob
