@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -108,28 +107,9 @@ func announcements(t *testing.T, newStore func(t *testing.T) Store, sample func(
 		s := newStore(t)
 		end := sample("j1").CreatedAt.Add(time.Minute)
 		ended(t, s, "j1", end)
-		const n = 16
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for range n {
-			wg.Go(func() {
-				_, err := s.ClaimAnnouncement(ctx, "j1", end.Add(time.Second), lease)
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		wins := 0
-		for err := range errs {
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, job.ErrConflict):
-				t.Fatalf("unexpected error: %v", err)
-			}
-		}
-		if wins != 1 {
-			t.Fatalf("%d claims won, want 1", wins)
-		}
+		oneWins(t, 16, func() error {
+			_, err := s.ClaimAnnouncement(ctx, "j1", end.Add(time.Second), lease)
+			return err
+		})
 	})
 }

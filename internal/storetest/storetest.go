@@ -353,31 +353,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		if err := s.Create(ctx, sample("j1")); err != nil {
 			t.Fatal(err)
 		}
-		const n = 16
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := s.Update(ctx, "j1", job.Change{At: t0, ClaimSubmit: true})
-				errs <- err
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		wins := 0
-		for err := range errs {
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, job.ErrConflict):
-				t.Fatalf("unexpected error: %v", err)
-			}
-		}
-		if wins != 1 {
-			t.Fatalf("%d claims won, want 1", wins)
-		}
+		oneWins(t, 16, func() error {
+			_, err := s.Update(ctx, "j1", job.Change{At: t0, ClaimSubmit: true})
+			return err
+		})
 	})
 	t.Run("slots: admitted under the caps, given back on every end", func(t *testing.T) {
 		s := newStore(t)
@@ -530,4 +509,29 @@ func canonical(j job.Job) string {
 		return "unencodable: " + err.Error()
 	}
 	return string(b)
+}
+
+// oneWins runs try n times at once and checks that exactly one succeeds
+// and every other fails with job.ErrConflict.
+func oneWins(t *testing.T, n int, try func() error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() { errs <- try() })
+	}
+	wg.Wait()
+	close(errs)
+	wins := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, job.ErrConflict):
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d claims won, want 1", wins)
+	}
 }
