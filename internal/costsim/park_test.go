@@ -2,7 +2,9 @@ package costsim
 
 import (
 	"context"
+	"maps"
 	"testing"
+	"time"
 )
 
 // directBatch runs n jobs started directly at once, as a batch's Map with
@@ -43,5 +45,28 @@ func TestParkingCostsLess(t *testing.T) {
 	// looping one grows with its wait (300 jobs, 25 at a time: minutes).
 	if pf.Transitions > 25 || lf.Transitions < 3*pf.Transitions {
 		t.Errorf("transitions per job: parked %.1f (want ≤ 25), looping %.1f (want ≥ 3× parked)", pf.Transitions, lf.Transitions)
+	}
+}
+
+// TestLostTokensStrandNoJob: when every admitter's resume is lost, parked
+// jobs still go on, each after its callback task's 15-min heartbeat runs
+// out and Submit finds it admitted: every job ends as it would have, and
+// none times out (its deadline runs from its admission).
+func TestLostTokensStrandNoJob(t *testing.T) {
+	const n = 60
+	cfg := BatchConfig(n, false, "../../template.yaml", t.TempDir())
+	cfg.LoseTokens = true
+	lost, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := directBatch(t, n, false)
+	t.Logf("tokens lost: statuses %v, makespan %s; kept: %v, %s", lost.Statuses, lost.Makespan, kept.Statuses, kept.Makespan)
+	if lost.Open != 0 || !maps.Equal(lost.Statuses, kept.Statuses) {
+		t.Fatalf("tokens lost: %d open, statuses %v; want every job ended as with them: %v", lost.Open, lost.Statuses, kept.Statuses)
+	}
+	// The heartbeat, not a resume, moved them on: the batch took longer.
+	if lost.Makespan < kept.Makespan+15*time.Minute {
+		t.Fatalf("makespan %s with lost tokens, %s without; want at least one 15-min heartbeat more", lost.Makespan, kept.Makespan)
 	}
 }

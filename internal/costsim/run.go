@@ -65,6 +65,10 @@ type Config struct {
 	// again every 10 s (a Wait, Submit and a Choice each time), and the
 	// job's deadline runs from its registration, not its admission.
 	SlotLoop bool
+	// LoseTokens makes every admitter's SendTaskSuccess fail, as a lost
+	// task token would: parked jobs then go on only when their callback
+	// task's heartbeat runs out and Submit looks again.
+	LoseTokens bool
 }
 
 // Usage is what a run consumed, in total.
@@ -180,6 +184,9 @@ func newRun(cfg Config) (*run, error) {
 		Admission: dispatcher, Deadline: cfg.Deadline, QueueTimeout: cfg.QueueTimeout}
 	// Parked executions are resumed through the run's task tokens.
 	dispatcher.Tasks = local.Resumer{Tasks: r.tokens}
+	if cfg.LoseTokens {
+		dispatcher.Tasks = lostTokens{}
+	}
 	handlers.Tasks = local.Resumer{Tasks: r.tokens}
 	// As in AWS, the submit function never sees a job finish, so its policy
 	// (which decides the first poll) learns nothing; the poll function's

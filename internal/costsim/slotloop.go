@@ -2,6 +2,8 @@ package costsim
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
@@ -45,4 +47,12 @@ func fromRegistration(j job.Job, deadline time.Duration) job.Job {
 		j.Deadline, j.GenerationSeconds = j.CreatedAt.Add(deadline), 0
 	}
 	return j
+}
+
+// lostTokens is an admitter whose every SendTaskSuccess fails
+// (Config.LoseTokens).
+type lostTokens struct{}
+
+func (lostTokens) SendTaskSuccess(context.Context, string, json.RawMessage) error {
+	return errors.New("send task success: the token was lost")
 }
