@@ -28,8 +28,10 @@ import (
 // the same on every copy for consumers to drop repeats.
 
 // AnnounceLease is how long a claim to announce holds. It must outlast any
-// Finish invocation (15 s Lambda timeout, 30 s Task timeout), so that a
-// lease only expires once its holder can no longer publish.
+// Finish invocation (FinishFunction's 30 s Lambda timeout), so that a lease
+// only expires once its holder can no longer publish; the state machine
+// retries a Finish that finds a claim held for longer than this
+// (steps.AnnouncementBusyError).
 const AnnounceLease = time.Minute
 
 // ClaimAnnouncement is the change that makes the caller the announcer of

@@ -66,8 +66,8 @@ func TestFinishAnnouncesOnce(t *testing.T) {
 							}
 							return
 						}
-						if !isTransient(err) {
-							t.Errorf("Finish: %v, want success or a TransientError", err)
+						if !isTransient(err) && !isBusy(err) {
+							t.Errorf("Finish: %v, want success, a TransientError or an AnnouncementBusyError", err)
 							return
 						}
 					}
@@ -80,15 +80,15 @@ func TestFinishAnnouncesOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			clk.Advance(job.AnnounceLease - time.Second)
-			wantRetry(t, e, id, 0)
+			wantRetry(t, e, id, 0, isBusy)
 			clk.Advance(time.Second)
 			finish(t, e, id)
 			finish(t, e, id)
 		}},
 		{name: "publish failed", wantEvents: 1, run: func(t *testing.T, e *finishEnv, clk *clock.Manual, id string) {
 			e.n.Publisher = &faultyPublisher{Publisher: e.n.Publisher, fails: 1}
-			wantRetry(t, e, id, 0)
-			wantRetry(t, e, id, 0) // the claim holds until its lease expires
+			wantRetry(t, e, id, 0, isTransient)
+			wantRetry(t, e, id, 0, isBusy) // the claim holds until its lease expires
 			clk.Advance(job.AnnounceLease)
 			finish(t, e, id)
 			finish(t, e, id)
@@ -98,8 +98,8 @@ func TestFinishAnnouncesOnce(t *testing.T) {
 		// with the same detail.id.
 		{name: "died after publishing, before marking", wantEvents: 2, run: func(t *testing.T, e *finishEnv, clk *clock.Manual, id string) {
 			e.n.Publisher = &faultyPublisher{Publisher: e.n.Publisher, fails: 1, published: true}
-			wantRetry(t, e, id, 1)
-			wantRetry(t, e, id, 1)
+			wantRetry(t, e, id, 1, isTransient)
+			wantRetry(t, e, id, 1, isBusy)
 			clk.Advance(job.AnnounceLease)
 			finish(t, e, id)
 			finish(t, e, id)
@@ -160,16 +160,22 @@ func finish(t *testing.T, e *finishEnv, id string) steps.Result {
 }
 
 // wantRetry checks that Finish fails with an error the state machine
-// retries, having published wantEvents events in all so far.
-func wantRetry(t *testing.T, e *finishEnv, id string, wantEvents int) {
+// retries, of the kind is accepts, having published wantEvents events in
+// all so far.
+func wantRetry(t *testing.T, e *finishEnv, id string, wantEvents int, is func(error) bool) {
 	t.Helper()
 	res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: id})
-	if !isTransient(err) {
-		t.Fatalf("Finish = %+v, %v; want a TransientError", res, err)
+	if !is(err) {
+		t.Fatalf("Finish = %+v, %v; want a retried error of the other kind", res, err)
 	}
 	if n := len(e.published(t)); n != wantEvents {
 		t.Fatalf("%d events so far, want %d", n, wantEvents)
 	}
+}
+
+func isBusy(err error) bool {
+	var b *steps.AnnouncementBusyError
+	return errors.As(err, &b)
 }
 
 func (e *finishEnv) get(t *testing.T, id string) job.Job {

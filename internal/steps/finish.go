@@ -152,7 +152,7 @@ func (n *Notifier) announce(ctx context.Context, j job.Job, e notify.Event) erro
 		// The holder is publishing now, or died doing so: the state
 		// machine retries this step, which publishes once the claim's
 		// lease has expired unless the holder marked it meanwhile.
-		return &TransientError{Err: fmt.Errorf("job %s is being announced by another step: %w", j.ID, err)}
+		return &AnnouncementBusyError{Err: fmt.Errorf("job %s is being announced by another step: %w", j.ID, err)}
 	}
 	if err := n.Publisher.Publish(ctx, e); err != nil {
 		// The claim stays: a retry publishes once its lease expired.
@@ -181,6 +181,17 @@ func (n *Notifier) now() time.Time {
 	}
 	return n.Clock.Now()
 }
+
+// AnnouncementBusyError is a Finish that found the job's announcement
+// claimed by another step whose lease has not expired. Unlike a
+// TransientError it cannot succeed before the lease runs out, so the state
+// machine retries it on a retrier of its own, spaced so that its attempts
+// outlast job.AnnounceLease whatever the jitter: short random backoffs
+// would spend every attempt while a dead claimant's lease still held.
+type AnnouncementBusyError struct{ Err error }
+
+func (e *AnnouncementBusyError) Error() string { return "announcement busy: " + e.Err.Error() }
+func (e *AnnouncementBusyError) Unwrap() error { return e.Err }
 
 // WebhookRetryableError is a delivery that may succeed later (the receiver
 // answered 5xx, 408 or 429, or could not be reached). The webhook state
