@@ -1,0 +1,84 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// registerAttempts is how many times one round of Register runs before
+// its retries run out: the first attempt and the Retry's six.
+const registerAttempts = 7
+
+// A valid request whose Register fails as Lambda fails it, on every
+// attempt its Retry makes, is not refused: the execution tries Register
+// again later (RegisterLater) and the job runs and completes, submitted
+// once. So a batch item never ends as not registered because Lambda was
+// down, whether or not an attempt whose answer was lost recorded the job.
+func TestRegisterOutlastsLambdaFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first Fault // the first attempt's fault; the other six time out before the handler
+	}{
+		{"no attempt recorded the job", ServiceException},
+		{"the first attempt recorded the job, its answer lost", TimedoutAfter},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			at := map[int]Fault{1: tc.first}
+			for i := 2; i <= registerAttempts; i++ {
+				at[i] = []Fault{Timedout, ServiceException, TooManyRequests}[i%3]
+			}
+			cfg := roomyConfig(t)
+			cfg.Faults = &Faults{At: map[string]map[int]Fault{"RegisterFunction": at}}
+			rt := start(t, cfg)
+
+			// A batch item's input: the request, its tenant, idempotency
+			// key and place in the batch.
+			in, _ := json.Marshal(map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg", "prompt": "item 0",
+				"tenant": "tenantA", "idempotency_key": "batch-b-0", "batch": map[string]any{"id": "b", "item": 0}})
+			const name = "item-0"
+			if err := rt.Engine.Start(t.Context(), VideoJob, name, in); err != nil {
+				t.Fatal(err)
+			}
+			exe := waitExecution(t, rt, VideoJob, name)
+			if exe.Status != Succeeded {
+				t.Fatalf("execution %s %+v, want it to outlast Register's failures", exe.Status, exe.Error)
+			}
+			if n := rt.functions.Invocations("RegisterFunction"); n != registerAttempts+1 {
+				t.Errorf("Register invoked %d times, want %d: a round of retries, then one more", n, registerAttempts+1)
+			}
+			j, err := rt.Store.Get(context.Background(), name)
+			if err != nil || j.Status != job.Completed || j.Slot {
+				t.Fatalf("job %+v, %v; want it completed, its slot given back", j, err)
+			}
+			if n := rt.Simulator.SubmissionsOf(j.Request); n != 1 {
+				t.Errorf("submitted upstream %d times, want 1", n)
+			}
+		})
+	}
+}
+
+// The same for Resume, the check an API job's execution starts with: it
+// is tried again later rather than leaving the job to the reconciler.
+func TestResumeOutlastsLambdaFailures(t *testing.T) {
+	at := map[int]Fault{}
+	for i := 1; i <= registerAttempts; i++ {
+		at[i] = []Fault{Timedout, ServiceException, TooManyRequests}[i%3]
+	}
+	cfg := roomyConfig(t)
+	cfg.Faults = &Faults{At: map[string]map[int]Fault{"RegisterFunction": at}}
+	rt := start(t, cfg)
+	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
+	if exe.Status != Succeeded {
+		t.Fatalf("execution %s %+v, want it to outlast Resume's failures", exe.Status, exe.Error)
+	}
+	if n := rt.functions.Invocations("RegisterFunction"); n != registerAttempts+1 {
+		t.Errorf("Resume invoked %d times, want %d", n, registerAttempts+1)
+	}
+	if j, err := rt.Store.Get(context.Background(), id); err != nil || j.Status != job.Completed || j.Resumes != 0 {
+		t.Fatalf("job %+v, %v; want it completed by its own execution", j, err)
+	}
+}
