@@ -71,3 +71,53 @@ func TestReconcilerEndsOrResumesOrphans(t *testing.T) {
 		t.Fatalf("second pass: %+v", rep)
 	}
 }
+
+// An execution whose Catch-all path fails too (RecordFailure out of
+// retries after Poll ran out of its own) leaves its job open, holding its
+// slot, with no execution driving it: the reconciler's next pass finds it
+// and resumes it, and the job ends once, its slot given back.
+func TestReconcilerDrivesJobWhoseCatchFailed(t *testing.T) {
+	failAll := func(n int) map[int]Fault {
+		at := map[int]Fault{}
+		for i := 1; i <= n; i++ {
+			at[i] = []Fault{Timedout, ServiceException, TooManyRequests}[i%3]
+		}
+		return at
+	}
+	cfg := testConfig(t)
+	cfg.JobDeadline = 30 * time.Minute
+	cfg.Limits = job.Limits{PerTenant: 2}
+	cfg.ReconcileInterval = 24 * time.Hour // the test runs the pass itself
+	noMinAge := time.Duration(0)
+	cfg.ReconcileMinAge = &noMinAge
+	// Poll's first round of 7 attempts, then RecordFailure's 11.
+	cfg.Faults = &Faults{At: map[string]map[int]Fault{"PollFunction": failAll(7), "FailFunction": failAll(11)}}
+	rt := start(t, cfg)
+	ctx := context.Background()
+
+	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
+	if exe.Status != Failed || exe.Error == nil || exe.Error.Name != SandboxTimedout && exe.Error.Name != LambdaServiceException && exe.Error.Name != LambdaTooManyRequests {
+		t.Fatalf("execution %s %+v, want it failed by RecordFailure's Lambda errors", exe.Status, exe.Error)
+	}
+	j, err := rt.Store.Get(ctx, id)
+	if err != nil || j.Status.Terminal() || !j.Slot {
+		t.Fatalf("job after its execution died: %+v, %v; want it open, holding its slot", j, err)
+	}
+
+	rep, err := rt.Reconciler.Run(ctx)
+	if err != nil || rep.Resumed != 1 {
+		t.Fatalf("pass: %+v, %v; want the job resumed", rep, err)
+	}
+	if exe := waitExecution(t, rt, VideoJob, id+"-r1"); exe.Status != Succeeded {
+		t.Fatalf("resumed execution: %s %+v", exe.Status, exe.Error)
+	}
+	if j, err = rt.Store.Get(ctx, id); err != nil || j.Status != job.Completed || j.Slot {
+		t.Fatalf("job: %+v, %v; want it completed, its slot given back", j, err)
+	}
+	if n := rt.Simulator.SubmissionsOf(j.Request); n != 1 {
+		t.Errorf("submitted %d times", n)
+	}
+	if f, err := rt.Store.InFlight(ctx); err != nil || f.Total != 0 {
+		t.Errorf("slots in flight %+v, %v; want none", f, err)
+	}
+}
