@@ -56,6 +56,7 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/syncbuf"
@@ -776,10 +777,15 @@ func wantStepOutput(t *testing.T, raw map[string]any) steps.Output {
 // TestJobLifecycle takes one job through every function as the state
 // machine would, and a second one through the Catch-all.
 func TestJobLifecycle(t *testing.T) {
-	apiFn := startFunction(t, "api", functionEnv(t, "api"))
-	submitFn := startFunction(t, "submit", functionEnv(t, "submit"))
-	pollFn := startFunction(t, "poll", functionEnv(t, "poll"))
-	failFn := startFunction(t, "fail", functionEnv(t, "fail"))
+	debug := func(fn string) map[string]string {
+		env := functionEnv(t, fn)
+		env[logs.EnvLevel] = "DEBUG" // the most a bootstrap logs
+		return env
+	}
+	apiFn := startFunction(t, "api", debug("api"))
+	submitFn := startFunction(t, "submit", debug("submit"))
+	pollFn := startFunction(t, "poll", debug("poll"))
+	failFn := startFunction(t, "fail", debug("fail"))
 	req := eventRequest(t, "api-submit.json", job.ParseOptions{})
 	var id string
 
@@ -979,7 +985,8 @@ func TestJobLifecycle(t *testing.T) {
 	})
 
 	// Every bootstrap's own output, across the whole lifecycle, is free of
-	// the upstream key and the API keys.
+	// the upstream key and the API keys, and its lines about a job name the
+	// job, its tenant and execution, and the Lambda request.
 	for _, fn := range []*lambda{apiFn, submitFn, pollFn, failFn} {
 		fn.stop()
 		for _, secret := range []string{upstreamKey, keyA, keyB} {
@@ -987,6 +994,38 @@ func TestJobLifecycle(t *testing.T) {
 				t.Errorf("a bootstrap logged a secret:\n%s", fn.out)
 			}
 		}
+		wantJobLines(t, fn)
+	}
+}
+
+// wantJobLines checks a bootstrap's log lines (the JSON ones: the
+// emulator's own are text) about a job: there are some, and each names
+// the job, its tenant, its execution and the Lambda request id the
+// emulator gave the invocation.
+func wantJobLines(t *testing.T, fn *lambda) {
+	t.Helper()
+	n := 0
+	for line := range strings.Lines(fn.out.String()) {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var l map[string]any
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Errorf("%s: a log line is not JSON: %q", fn.fn, line)
+			continue
+		}
+		if l[logs.JobID] == nil {
+			continue
+		}
+		n++
+		for _, k := range []string{logs.Tenant, logs.Execution, logs.RequestID} {
+			if v, _ := l[k].(string); v == "" {
+				t.Errorf("%s: a line about job %v has no %s: %s", fn.fn, l[logs.JobID], k, line)
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("%s logged no line about a job:\n%s", fn.fn, fn.out)
 	}
 }
 

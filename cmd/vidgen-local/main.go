@@ -7,19 +7,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/vidgen/vidgen/internal/local"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// JSON lines on stderr at VIDGEN_LOG_LEVEL, as the Lambdas log.
+	log, lerr := logs.FromEnv(os.Getenv, os.Stderr)
 	cfg, err := local.ConfigFromEnv(os.Getenv)
-	if err != nil {
+	if err = errors.Join(err, lerr); err != nil {
 		fmt.Fprintln(os.Stderr, "vidgen-local:", err)
 		os.Exit(2)
 	}

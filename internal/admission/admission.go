@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 // Store is the part of a job store admission uses.
@@ -52,7 +53,7 @@ type Dispatcher struct {
 	Tasks  Tasks
 	Limits job.Limits
 	Clock  Clock
-	Log    *slog.Logger
+	Log    *slog.Logger // required
 }
 
 // Enabled reports whether any cap applies, so that new jobs must wait to
@@ -154,8 +155,9 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
 		admitted++
 		flight.Total++
 		flight.ByTenant[tenant]++
-		d.launch(ctx, adm)
-		d.log().Info("job admitted", "job", j.ID, "tenant", tenant, "in_flight", flight.Total)
+		jctx := logs.Job(ctx, adm.ID, adm.Tenant, adm.ExecutionName())
+		d.launch(jctx, adm)
+		d.Log.InfoContext(jctx, "job admitted", "in_flight", flight.Total)
 	}
 	return admitted, nil
 }
@@ -169,13 +171,13 @@ func (d *Dispatcher) launch(ctx context.Context, j job.Job) {
 		if err := d.Tasks.SendTaskSuccess(ctx, j.ParkToken, json.RawMessage(`{}`)); err != nil {
 			// The parked task's heartbeat timeout runs Submit again, which
 			// finds the job admitted.
-			d.log().Error("resume parked job", "job", j.ID, "err", err)
+			d.Log.ErrorContext(ctx, "resume parked job", "err", err)
 		}
 		return
 	}
 	if err := d.Starter.Start(ctx, j.ExecutionName(), j.ID); err != nil {
 		// The reconciler resumes an admitted job without an execution.
-		d.log().Error("start admitted job", "job", j.ID, "err", err)
+		d.Log.ErrorContext(ctx, "start admitted job", "err", err)
 	}
 }
 
@@ -219,11 +221,4 @@ func fairest(queues map[string][]job.Job, flight job.InFlight, limits job.Limits
 			queues[a][0].CreatedAt.Compare(queues[b][0].CreatedAt), cmp.Compare(a, b))
 	})
 	return candidates[0], true
-}
-
-func (d *Dispatcher) log() *slog.Logger {
-	if d.Log == nil {
-		return slog.Default()
-	}
-	return d.Log
 }

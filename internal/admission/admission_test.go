@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -42,7 +43,7 @@ func setup(t *testing.T, limits job.Limits, jobs ...job.Job) (*admission.Dispatc
 		}
 	}
 	s := &starts{}
-	return &admission.Dispatcher{Store: st, Starter: s, Limits: limits, Clock: clock.NewManual(t0)}, st, s
+	return &admission.Dispatcher{Store: st, Starter: s, Limits: limits, Clock: clock.NewManual(t0), Log: slog.New(slog.DiscardHandler)}, st, s
 }
 
 func waiting(id, tenant string, age time.Duration) job.Job {

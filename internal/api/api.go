@@ -22,6 +22,7 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 // MaxBodyBytes bounds request bodies (413 above it, before any parsing):
@@ -89,7 +90,7 @@ type Handler struct {
 	// CursorKey signs list cursors so clients cannot forge or alter them.
 	CursorKey func(ctx context.Context) ([]byte, error)
 	NewID     func() string // nil → random UUID v4
-	Log       *slog.Logger
+	Log       *slog.Logger  // required
 
 	// Blobs receives data-URI images longer than blob.InlineLimit, which
 	// the record then names by reference. Nil keeps every image in the
@@ -137,6 +138,7 @@ type Secrets interface {
 // response; the returned error is reserved for failures API Gateway should
 // see as a Lambda error, and is always nil.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	ctx = logs.With(ctx, slog.String(logs.APIRequestID, req.RequestContext.RequestID))
 	path := strings.TrimSuffix(req.RawPath, "/")
 	if path == PathWebhookSecret && h.WebhookSecrets != nil {
 		return h.webhookSecret(ctx, req), nil
@@ -154,6 +156,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if !ok {
 		return resp, nil
 	}
+	ctx = logs.With(ctx, slog.String(logs.Tenant, tenant))
 	switch {
 	case method == http.MethodPost:
 		return h.submit(ctx, tenant, req, path == PathLegacy), nil
@@ -177,9 +180,10 @@ func (h *Handler) webhookSecret(ctx context.Context, req events.APIGatewayV2HTTP
 	if !ok {
 		return resp
 	}
+	ctx = logs.With(ctx, slog.String(logs.Tenant, tenant))
 	secret, err := h.WebhookSecrets.Secret(ctx, tenant)
 	if err != nil {
-		h.log().Error("webhook secret", "tenant", tenant, "err", err)
+		h.Log.ErrorContext(ctx, "webhook secret", "err", err)
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not read the webhook secret; try again")
 	}
 	resp = jsonResponse(http.StatusOK, map[string]string{"tenant": tenant, "secret": secret,
@@ -204,7 +208,7 @@ func (h *Handler) authenticate(ctx context.Context, req events.APIGatewayV2HTTPR
 	case errors.Is(err, apikey.ErrUnknown):
 		return "", errorResponse(http.StatusUnauthorized, "Unauthorized", "the API key is not valid"), false
 	case err != nil:
-		h.log().Error("key lookup failed", "err", err)
+		h.Log.ErrorContext(ctx, "key lookup failed", "err", err)
 		return "", errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not check the API key; try again"), false
 	}
 	return tenant, events.APIGatewayV2HTTPResponse{}, true
@@ -248,17 +252,18 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 		Waiting: h.Admission != nil && h.Admission.Enabled(),
 	}
 	job.Timeouts{Generation: h.Deadline, Queue: h.QueueTimeout}.Schedule(&j, now)
+	ctx = jobCtx(ctx, j)
 	if h.Blobs != nil {
 		// The idempotency hash below stays on r, the request as sent, so a
 		// retry of the same request still matches.
 		if j.Request, err = blob.Offload(ctx, h.Blobs, j.ID, r); err != nil {
-			h.log().Error("offload images", "job", j.ID, "image_url", blob.Describe(r.ImageURL), "err", err)
+			h.Log.ErrorContext(ctx, "offload images", "image_url", blob.Describe(r.ImageURL), "err", err)
 			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not store the image; try again")
 		}
 	}
 	if idemKey == "" {
 		if err := h.Store.Create(ctx, j); err != nil {
-			h.log().Error("create job", "err", err)
+			h.Log.ErrorContext(ctx, "create job", "err", err)
 			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not record the job; try again")
 		}
 	} else {
@@ -266,7 +271,7 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 			ExpiresAt: now.Add(job.IdempotencyTTL).Truncate(time.Second)}
 		won, err := h.Store.CreateClaimed(ctx, j, claim, now)
 		if err != nil {
-			h.log().Error("create job", "err", err)
+			h.Log.ErrorContext(ctx, "create job", "err", err)
 			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not record the job; try again")
 		}
 		if won.JobID != j.ID {
@@ -279,7 +284,7 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	if err := h.launch(ctx, j); err != nil {
 		return h.notStarted(ctx, j, idemKey != "", err)
 	}
-	h.log().Info("job accepted", "job", j.ID, "tenant", tenant)
+	h.Log.InfoContext(ctx, "job accepted")
 	return jsonResponse(http.StatusOK, map[string]string{"id": j.ID, "status": string(j.Status)})
 }
 
@@ -292,18 +297,19 @@ func (h *Handler) replay(ctx context.Context, won, claim job.Claim) events.APIGa
 	}
 	j, err := h.Store.Get(ctx, won.JobID)
 	if err != nil {
-		h.log().Error("get replayed job", "job", won.JobID, "err", err)
+		h.Log.ErrorContext(logs.With(ctx, slog.String(logs.JobID, won.JobID)), "get replayed job", "err", err)
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not read the job; try again")
 	}
+	ctx = jobCtx(ctx, j)
 	if j.Waiting && h.Admission != nil {
 		if _, err := h.Admission.Admit(ctx); err != nil {
-			h.log().Error("admit waiting jobs", "job", j.ID, "err", err)
+			h.Log.ErrorContext(ctx, "admit waiting jobs", "err", err)
 		}
 	} else if !j.Status.Terminal() {
 		// Harmless if it runs; starts it if the first submit could not, or
 		// died between recording the job and starting it.
 		if err := h.start(ctx, j); err != nil {
-			h.log().Error("start replayed job", "job", j.ID, "err", err)
+			h.Log.ErrorContext(ctx, "start replayed job", "err", err)
 			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable",
 				fmt.Sprintf("generation %s is recorded but could not be started yet; retry with the same Idempotency-Key", j.ID))
 		}
@@ -318,6 +324,7 @@ func (h *Handler) query(ctx context.Context, tenant string, req events.APIGatewa
 	if !ok {
 		return resp
 	}
+	ctx = jobCtx(ctx, j)
 	return jsonResponse(http.StatusOK, h.generation(ctx, j))
 }
 
@@ -333,7 +340,7 @@ func (h *Handler) tenantJob(ctx context.Context, tenant string, req events.APIGa
 		return job.Job{}, errorResponse(http.StatusNotFound, "NotFound", "no generation with id "+id), false
 	}
 	if err != nil {
-		h.log().Error("get job", "job", id, "err", err)
+		h.Log.ErrorContext(logs.With(ctx, slog.String(logs.JobID, id)), "get job", "err", err)
 		return job.Job{}, errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not read the job; try again"), false
 	}
 	return j, events.APIGatewayV2HTTPResponse{}, true
@@ -348,6 +355,7 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 	if !ok {
 		return resp
 	}
+	ctx = jobCtx(ctx, j)
 	ended, err := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameCancelled, "cancelled by the client"))
 	if errors.Is(err, job.ErrConflict) {
 		if ended, err = h.Store.Get(ctx, j.ID); err == nil && !(ended.Error != nil && ended.Error.Name == job.ErrNameCancelled) {
@@ -355,7 +363,7 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 		}
 	}
 	if err != nil {
-		h.log().Error("cancel job", "job", j.ID, "err", err)
+		h.Log.ErrorContext(ctx, "cancel job", "err", err)
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not cancel the job; try again")
 	}
 	// The execution is left to run: its next step finds the job ended and
@@ -365,14 +373,14 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 	// find the end. A job that held a slot gave it back: admit the next.
 	if j.Waiting {
 		if err := h.start(ctx, ended); err != nil {
-			h.log().Error("start the execution of a cancelled waiting job", "job", j.ID, "err", err)
+			h.Log.ErrorContext(ctx, "start the execution of a cancelled waiting job", "err", err)
 		}
 	} else if j.Slot && h.Admission != nil {
 		if _, err := h.Admission.Admit(ctx); err != nil {
-			h.log().Error("admit waiting jobs", "err", err)
+			h.Log.ErrorContext(ctx, "admit waiting jobs", "err", err)
 		}
 	}
-	h.log().Info("job cancelled", "job", j.ID, "tenant", tenant)
+	h.Log.InfoContext(ctx, "job cancelled")
 	return jsonResponse(http.StatusOK, h.generation(ctx, ended))
 }
 
@@ -415,6 +423,11 @@ func NewGeneration(j job.Job) Generation {
 	return g
 }
 
+// jobCtx is ctx whose log lines name j and its execution.
+func jobCtx(ctx context.Context, j job.Job) context.Context {
+	return logs.Job(ctx, j.ID, j.Tenant, j.ExecutionName())
+}
+
 // generation renders j with a fresh link to its archived video. If no link
 // can be made it keeps the upstream's URL, which may still work, rather
 // than fail the whole answer.
@@ -429,7 +442,7 @@ func (h *Handler) generation(ctx context.Context, j job.Job) Generation {
 	}
 	link, err := h.Links.Link(ctx, j.Video.Key, ttl)
 	if err != nil {
-		h.log().Error("link archived video", "job", j.ID, "key", j.Video.Key, "err", err)
+		h.Log.ErrorContext(jobCtx(ctx, j), "link archived video", "key", j.Video.Key, "err", err)
 		return g
 	}
 	g.Video.URL = link
@@ -518,13 +531,6 @@ func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
 		Headers:    map[string]string{"Content-Type": "application/json"},
 		Body:       string(body),
 	}
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log == nil {
-		return slog.Default()
-	}
-	return h.Log
 }
 
 func (h *Handler) newID() string {

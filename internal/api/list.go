@@ -45,7 +45,7 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 	}
 	key, err := h.CursorKey(ctx)
 	if err != nil {
-		h.log().Error("cursor key", "err", err)
+		h.Log.ErrorContext(ctx, "cursor key", "err", err)
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not list jobs; try again")
 	}
 	// The signature binds a cursor to its tenant and filter, so a cursor
@@ -66,7 +66,7 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "next", Message: "is not a cursor this listing returned"}}})
 	}
 	if err != nil {
-		h.log().Error("list jobs", "tenant", tenant, "err", err)
+		h.Log.ErrorContext(ctx, "list jobs", "err", err)
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not list jobs; try again")
 	}
 	page := Page{Data: make([]Generation, len(jobs))}

@@ -77,7 +77,7 @@ func (h *Handler) start(ctx context.Context, j job.Job) error {
 			break
 		}
 		d := wait/2 + time.Duration(h.rand()*float64(wait/2))
-		h.log().Warn("start execution failed; trying again", "job", j.ID, "attempt", attempt, "wait", d, "err", err)
+		h.Log.WarnContext(ctx, "start execution failed; trying again", "attempt", attempt, "wait", d, "err", err)
 		if h.sleep(ctx, d) != nil {
 			break
 		}
@@ -99,7 +99,7 @@ func (h *Handler) launch(ctx context.Context, j job.Job) error {
 	n, err := h.Admission.Admit(ctx, j)
 	if err != nil {
 		// The job waits, queued, and the next admission takes it.
-		h.log().Error("admit waiting jobs", "job", j.ID, "err", err)
+		h.Log.ErrorContext(ctx, "admit waiting jobs", "err", err)
 		return nil
 	}
 	if n == 0 {
@@ -109,7 +109,7 @@ func (h *Handler) launch(ctx context.Context, j job.Job) error {
 	if err != nil {
 		// Whether it was admitted is unknown; if it was and did not start,
 		// the reconciler starts it at its next pass.
-		h.log().Error("read admitted job", "job", j.ID, "err", err)
+		h.Log.ErrorContext(ctx, "read admitted job", "err", err)
 		return nil
 	}
 	if cur.Waiting || cur.Status.Terminal() {
@@ -125,13 +125,13 @@ func (h *Handler) launch(ctx context.Context, j job.Job) error {
 // starts it, and the reconciler starts it at its next pass if no retry
 // comes.
 func (h *Handler) notStarted(ctx context.Context, j job.Job, keyed bool, err error) events.APIGatewayV2HTTPResponse {
-	h.log().Error("start execution", "job", j.ID, "err", err)
+	h.Log.ErrorContext(ctx, "start execution", "err", err)
 	if keyed {
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable",
 			fmt.Sprintf("generation %s is recorded but could not be started yet; retry with the same Idempotency-Key, or query it: it starts within minutes", j.ID))
 	}
 	if _, uerr := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameInternal, "vidgen could not start the job")); uerr != nil {
-		h.log().Error("fail unstarted job", "job", j.ID, "err", uerr)
+		h.Log.ErrorContext(ctx, "fail unstarted job", "err", uerr)
 	}
 	return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable",
 		"could not start the generation, so it was not run; try again (an Idempotency-Key makes retries safe)")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/vidgen/vidgen/internal/apikey"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 // Keys resolves an API key to its tenant, failing with apikey.ErrUnknown
@@ -24,7 +25,7 @@ type Keys interface {
 // Authorizer answers API Gateway's authorization requests.
 type Authorizer struct {
 	Keys Keys
-	Log  *slog.Logger
+	Log  *slog.Logger // required
 }
 
 // Handle authorizes one request: a known bearer key is allowed with its
@@ -34,19 +35,20 @@ type Authorizer struct {
 // would tell a good client its key is bad. The key is never logged.
 func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 	deny := events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}
-	log := a.log().With("request", req.RequestContext.RequestID, "route", req.RouteKey)
+	ctx = logs.With(ctx, slog.String(logs.APIRequestID, req.RequestContext.RequestID))
+	log := a.Log.With("route", req.RouteKey)
 	key, ok := bearer(req.Headers)
 	if !ok {
-		log.Info("denied", "reason", "no bearer key")
+		log.InfoContext(ctx, "denied", "reason", "no bearer key")
 		return deny, nil
 	}
 	tenant, err := a.Keys.Tenant(ctx, key)
 	switch {
 	case errors.Is(err, apikey.ErrUnknown):
-		log.Info("denied", "reason", "unknown or revoked key")
+		log.InfoContext(ctx, "denied", "reason", "unknown or revoked key")
 		return deny, nil
 	case err != nil:
-		log.Error("key lookup failed", "err", err)
+		log.ErrorContext(ctx, "key lookup failed", "err", err)
 		return deny, err
 	}
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{
@@ -68,11 +70,4 @@ func bearer(headers map[string]string) (string, bool) {
 		}
 	}
 	return apikey.Bearer(auth)
-}
-
-func (a *Authorizer) log() *slog.Logger {
-	if a.Log == nil {
-		return slog.Default()
-	}
-	return a.Log
 }

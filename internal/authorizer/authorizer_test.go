@@ -16,6 +16,7 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
 	"github.com/vidgen/vidgen/internal/authorizer"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 // brokenKeys fails every lookup, as a key store outage would.
@@ -53,10 +54,10 @@ func TestHandle(t *testing.T) {
 	if _, err := store.Revoke(ctx, revokedHash, now); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var out bytes.Buffer
 	a := &authorizer.Authorizer{
 		Keys: &apikey.Resolver{Store: store},
-		Log:  slog.New(slog.NewJSONHandler(&logs, nil)),
+		Log:  logs.New(&out, slog.LevelInfo),
 	}
 
 	for _, tc := range []struct {
@@ -94,12 +95,12 @@ func TestHandle(t *testing.T) {
 		})
 	}
 	for _, secret := range []string{valid, revoked, strings.TrimPrefix(valid, apikey.Prefix), "vg_unknown"} {
-		if strings.Contains(logs.String(), secret) {
-			t.Fatalf("the log holds a key:\n%s", logs.String())
+		if strings.Contains(out.String(), secret) {
+			t.Fatalf("the log holds a key:\n%s", out.String())
 		}
 	}
-	if !strings.Contains(logs.String(), "unknown or revoked key") || !strings.Contains(logs.String(), `"request":"req-1"`) {
-		t.Errorf("the log does not say why requests were denied:\n%s", logs.String())
+	if !strings.Contains(out.String(), "unknown or revoked key") || !strings.Contains(out.String(), `"api_request_id":"req-1"`) {
+		t.Errorf("the log does not say why requests were denied:\n%s", out.String())
 	}
 }
 

@@ -35,6 +35,7 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/secret"
@@ -105,8 +106,6 @@ func Required(fn string) []string {
 	return nil
 }
 
-func logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stderr, nil)) }
-
 // need reads the variables and reports every missing one at once.
 func need(getenv func(string) string, names ...string) (map[string]string, error) {
 	vals := map[string]string{}
@@ -120,12 +119,15 @@ func need(getenv func(string) string, names ...string) (map[string]string, error
 }
 
 // load reads function fn's environment, reporting every missing variable
-// at once, and the AWS configuration, which the SDK takes from the
-// environment without network I/O.
-func load(ctx context.Context, fn string, getenv func(string) string) (map[string]string, aws.Config, error) {
+// at once, the AWS configuration, which the SDK takes from the environment
+// without network I/O, and builds the function's logger (internal/logs:
+// JSON on stderr, which Lambda sends to the function's log group, at the
+// level logs.EnvLevel names).
+func load(ctx context.Context, fn string, getenv func(string) string) (map[string]string, aws.Config, *slog.Logger, error) {
 	env, err := need(getenv, Required(fn)...)
-	if err != nil {
-		return nil, aws.Config{}, err
+	log, lerr := logs.FromEnv(getenv, os.Stderr)
+	if err = errors.Join(err, lerr); err != nil {
+		return nil, aws.Config{}, nil, err
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
 		// The SDK's 3 attempts, but backing off at most sdkMaxBackoff
@@ -134,9 +136,9 @@ func load(ctx context.Context, fn string, getenv func(string) string) (map[strin
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = sdkMaxBackoff })
 	}))
 	if err != nil {
-		return nil, aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+		return nil, aws.Config{}, nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	return env, cfg, nil
+	return env, cfg, log, nil
 }
 
 // jobs is the job store in the table the environment names.
@@ -154,11 +156,10 @@ func seconds(name, v string) (time.Duration, error) {
 
 // Steps builds the step handlers (Submit, Poll, Fail) for function fn.
 func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.Handlers, error) {
-	env, cfg, err := load(ctx, fn, getenv)
+	env, cfg, log, err := load(ctx, fn, getenv)
 	if err != nil {
 		return nil, err
 	}
-	log := logger()
 	h := &steps.Handlers{
 		Store:  jobs(cfg, env),
 		Clock:  clock.Real{},
@@ -199,7 +200,7 @@ func hosts(v string) []string {
 
 // API builds the api function's handler.
 func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) {
-	env, cfg, err := load(ctx, "api", getenv)
+	env, cfg, log, err := load(ctx, "api", getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +217,7 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 	bucket := s3.NewFromConfig(cfg)
 	store := jobs(cfg, env)
 	states := sfn.NewFromConfig(cfg)
-	admit, err := dispatcher(env, store, states)
+	admit, err := dispatcher(env, store, states, log)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +233,7 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 		Clock:        clock.Real{},
 		Deadline:     deadline,
 		QueueTimeout: queue,
-		Log:          logger(),
+		Log:          log,
 		Blobs:        s3blob.New(bucket, env[EnvBucket]),
 		// Presigning is local computation with the function's own
 		// credentials, so the role needs s3:GetObject on the bucket.
@@ -245,7 +246,7 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 // Registrar builds the register function's handler, which records the jobs
 // of executions started directly.
 func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registrar, error) {
-	env, cfg, err := load(ctx, "register", getenv)
+	env, cfg, log, err := load(ctx, "register", getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +259,7 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 		return nil, err
 	}
 	store := jobs(cfg, env)
-	admit, err := dispatcher(env, store, sfn.NewFromConfig(cfg))
+	admit, err := dispatcher(env, store, sfn.NewFromConfig(cfg), log)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +271,7 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 		Deadline:      deadline,
 		QueueTimeout:  queue,
 		CheckCallback: func(u string) error { return notify.CheckURL(u, false) },
-		Log:           logger(),
+		Log:           log,
 	}, nil
 }
 
@@ -278,16 +279,16 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 // ended jobs on EventBridge) or the webhook function (which delivers their
 // webhooks), as fn says.
 func Notifier(ctx context.Context, fn string, getenv func(string) string) (*steps.Notifier, error) {
-	env, cfg, err := load(ctx, fn, getenv)
+	env, cfg, log, err := load(ctx, fn, getenv)
 	if err != nil {
 		return nil, err
 	}
 	store := jobs(cfg, env)
-	n := &steps.Notifier{Store: store, Log: logger()}
+	n := &steps.Notifier{Store: store, Log: log}
 	switch fn {
 	case "finish":
 		n.Publisher = &notify.EventBridgePublisher{API: eventbridge.NewFromConfig(cfg), Bus: env[EnvEventBus]}
-		if n.Admission, err = dispatcher(env, store, sfn.NewFromConfig(cfg)); err != nil {
+		if n.Admission, err = dispatcher(env, store, sfn.NewFromConfig(cfg), log); err != nil {
 			return nil, err
 		}
 	case "webhook":
@@ -308,7 +309,7 @@ type statesAPI interface {
 	SendTaskSuccessAPI
 }
 
-func dispatcher(env map[string]string, store *dynamostore.Store, client statesAPI) (*admission.Dispatcher, error) {
+func dispatcher(env map[string]string, store *dynamostore.Store, client statesAPI, log *slog.Logger) (*admission.Dispatcher, error) {
 	var limits job.Limits
 	for name, dst := range map[string]*int{EnvMaxInFlight: &limits.Global, EnvMaxInFlightPerTenant: &limits.PerTenant} {
 		n, err := strconv.Atoi(env[name])
@@ -318,7 +319,7 @@ func dispatcher(env map[string]string, store *dynamostore.Store, client statesAP
 		*dst = n
 	}
 	return &admission.Dispatcher{Store: store, Starter: &Starter{Client: client, StateMachineARN: env[EnvStateMachine]},
-		Tasks: Tasks{Client: client}, Limits: limits, Clock: clock.Real{}, Log: logger()}, nil
+		Tasks: Tasks{Client: client}, Limits: limits, Clock: clock.Real{}, Log: log}, nil
 }
 
 // webhookSecrets derives tenants' webhook secrets from the master secret,
@@ -335,11 +336,11 @@ func (w webhookSecrets) Secret(ctx context.Context, tenant string) (string, erro
 
 // Authorizer builds the authorizer function's handler.
 func Authorizer(ctx context.Context, getenv func(string) string) (*authorizer.Authorizer, error) {
-	env, cfg, err := load(ctx, "authorizer", getenv)
+	env, cfg, log, err := load(ctx, "authorizer", getenv)
 	if err != nil {
 		return nil, err
 	}
-	return &authorizer.Authorizer{Keys: keyResolver(cfg, env[EnvKeysTable]), Log: logger()}, nil
+	return &authorizer.Authorizer{Keys: keyResolver(cfg, env[EnvKeysTable]), Log: log}, nil
 }
 
 // keyResolver resolves API keys through the keys table. It remembers each
@@ -352,7 +353,7 @@ func keyResolver(cfg aws.Config, table string) *apikey.Resolver {
 
 // Reconciler builds the reconcile function's reconciler.
 func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Reconciler, error) {
-	env, cfg, err := load(ctx, "reconcile", getenv)
+	env, cfg, log, err := load(ctx, "reconcile", getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +367,7 @@ func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Rec
 	}
 	store := jobs(cfg, env)
 	states := sfn.NewFromConfig(cfg)
-	admit, err := dispatcher(env, store, states)
+	admit, err := dispatcher(env, store, states, log)
 	if err != nil {
 		return nil, err
 	}
@@ -380,7 +381,7 @@ func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Rec
 		Clock:      clock.Real{},
 		Grace:      grace,
 		MinAge:     minAge,
-		Log:        logger(),
+		Log:        log,
 	}, nil
 }
 

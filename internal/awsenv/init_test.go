@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 // construct calls one constructor as functions/<fn>/main.go does and
@@ -368,5 +369,27 @@ func checkCoversEveryFunction(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(have, want) {
 		t.Fatalf("constructors covers %v; the functions built with awsenv are %v", have, want)
+	}
+}
+
+// TestBadLogLevelFailsStart builds every function with a log level it
+// cannot read: each refuses to start, naming the variable and the value,
+// rather than log at a level nobody asked for.
+func TestBadLogLevelFailsStart(t *testing.T) {
+	values := functionValues("http://127.0.0.1:1")
+	for _, fn := range slices.Sorted(maps.Keys(constructors)) {
+		getenv := func(k string) string {
+			if k == logs.EnvLevel {
+				return "VERBOSE"
+			}
+			if slices.Contains(awsenv.Required(fn), k) {
+				return values[k]
+			}
+			return ""
+		}
+		_, err := constructors[fn](t.Context(), getenv)
+		if err == nil || !strings.Contains(err.Error(), logs.EnvLevel) || !strings.Contains(err.Error(), "VERBOSE") {
+			t.Errorf("%s with %s=VERBOSE: err = %v, want one naming the variable and its value", fn, logs.EnvLevel, err)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 // Summarizer builds the summarize function's handler, which reads a batch's
 // results where the Map's ResultWriter wrote them.
 func Summarizer(ctx context.Context, getenv func(string) string) (*batch.Summarizer, error) {
-	env, cfg, err := load(ctx, "summarize", getenv)
+	env, cfg, _, err := load(ctx, "summarize", getenv) // it logs nothing; load still checks the log level
 	if err != nil {
 		return nil, err
 	}

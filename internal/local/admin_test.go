@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,7 +60,7 @@ func TestAdmin(t *testing.T) {
 	defer close(b.release)
 	ids := &counter{}
 	admin := &Admin{Engine: te.Engine, NewName: ids.next,
-		Scheduler: &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: te.clock, NewID: ids.next}}
+		Scheduler: &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: te.clock, NewID: ids.next, Log: slog.New(slog.DiscardHandler)}}
 	srv := httptest.NewServer(admin)
 	defer srv.Close()
 

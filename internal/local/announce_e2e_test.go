@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -164,7 +165,8 @@ func TestTwoReconcilerRunsAnnounceOnce(t *testing.T) {
 	var passes sync.WaitGroup
 	for range 2 {
 		passes.Go(func() {
-			r := &reconcile.Reconciler{Store: rt.Store, Executions: executions, Clock: rt.Clock, Grace: time.Minute}
+			r := &reconcile.Reconciler{Store: rt.Store, Executions: executions, Clock: rt.Clock, Grace: time.Minute,
+				Log: slog.New(slog.DiscardHandler)}
 			if rep, err := r.Run(ctx); err != nil || rep.Resumed != 1 {
 				t.Errorf("pass: %+v, %v; want the job resumed", rep, err)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/logs"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -167,7 +168,7 @@ func (e *Engine) goRun(ctx context.Context, exe Execution) {
 func (e *Engine) run(ctx context.Context, exe Execution) {
 	m := e.machines[exe.Machine]
 	if m == nil {
-		e.log.Error("execution of unknown state machine left running", "machine", exe.Machine, "name", exe.Name)
+		e.log.Error("execution of unknown state machine left running", "machine", exe.Machine, logs.Execution, exe.Name)
 		return
 	}
 	opts := e.opts
@@ -192,7 +193,7 @@ func (e *Engine) run(ctx context.Context, exe Execution) {
 		Name: exe.Name, Input: exe.Input, StartTime: exe.StartTime,
 	}
 	if exe.Checkpoint != nil {
-		e.log.Info("resuming execution", "name", exe.Name, "state", exe.Checkpoint.State)
+		e.log.Info("resuming execution", "machine", exe.Machine, logs.Execution, exe.Name, "state", exe.Checkpoint.State)
 	}
 	res, err := m.Execute(ctx, ae, exe.Checkpoint, opts)
 	if e.ctx.Err() != nil {
@@ -214,9 +215,9 @@ func (e *Engine) run(ctx context.Context, exe Execution) {
 		exe.Status, exe.Error = Failed, &asl.Error{Name: "States.Runtime", Cause: err.Error()}
 	}
 	if err := e.save(exe); err != nil {
-		e.log.Error("save finished execution", "name", exe.Name, "err", err)
+		e.log.Error("save finished execution", "machine", exe.Machine, logs.Execution, exe.Name, "err", err)
 	}
-	e.log.Info("execution ended", "machine", exe.Machine, "name", exe.Name, "status", exe.Status)
+	e.log.Info("execution ended", "machine", exe.Machine, logs.Execution, exe.Name, "status", exe.Status)
 }
 
 // Stop aborts a running execution, as Step Functions' StopExecution does.

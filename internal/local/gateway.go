@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 // maxGatewayBody is API Gateway's own request limit; the api function
@@ -30,20 +30,20 @@ type Gateway struct {
 	Functions *Functions
 	Function  string // logical id of the function behind every route
 	Clock     interface{ Now() time.Time }
-	// Log gets one access line per request: method, path, status, size and
+	// Log gets one access line per request: its id (the api function's
+	// lines carry it as api_request_id), method, path, status, size and
 	// time. Headers, query strings and bodies are never logged: they carry
-	// API keys, cursors and images.
+	// API keys, cursors and images. Required.
 	Log *slog.Logger
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	g.serve(rec, r)
-	if g.Log != nil {
-		g.Log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"bytes", rec.bytes, "ms", time.Since(start).Milliseconds())
-	}
+	id := newUUID()
+	g.serve(rec, r, id)
+	g.Log.InfoContext(logs.With(r.Context(), slog.String(logs.APIRequestID, id)), "request",
+		"method", r.Method, "path", r.URL.Path, "status", rec.status, "bytes", rec.bytes, "ms", time.Since(start).Milliseconds())
 }
 
 // statusRecorder remembers what was answered, for the access log.
@@ -63,7 +63,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxGatewayBody+1))
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, "BadRequest", "could not read the body")
@@ -73,7 +73,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusRequestEntityTooLarge, "PayloadTooLarge", "the body is larger than the gateway accepts")
 		return
 	}
-	payload, err := json.Marshal(g.event(r, body))
+	payload, err := json.Marshal(g.event(r, body, id))
 	if err != nil {
 		writeJSONError(w, http.StatusInternalServerError, "InternalError", "could not build the event")
 		return
@@ -113,8 +113,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(respBody)
 }
 
-// event builds the payload v2 event API Gateway would send.
-func (g *Gateway) event(r *http.Request, body []byte) events.APIGatewayV2HTTPRequest {
+// event builds the payload v2 event API Gateway would send for the request
+// it knows by id.
+func (g *Gateway) event(r *http.Request, body []byte, id string) events.APIGatewayV2HTTPRequest {
 	now := g.Clock.Now().UTC()
 	headers := map[string]string{}
 	for k, vs := range r.Header {
@@ -142,7 +143,7 @@ func (g *Gateway) event(r *http.Request, body []byte) events.APIGatewayV2HTTPReq
 			AccountID:  "000000000000",
 			APIID:      "local",
 			DomainName: r.Host,
-			RequestID:  fmt.Sprintf("local-%d", now.UnixNano()),
+			RequestID:  id,
 			RouteKey:   r.Method + " " + r.URL.Path,
 			Stage:      "$default",
 			Time:       now.Format("02/Jan/2006:15:04:05 -0700"),

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -211,7 +210,7 @@ type Runtime struct {
 func Start(cfg Config) (*Runtime, error) {
 	log := cfg.Log
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	// A malformed key list is refused before any file is touched.
 	if _, err := apikey.ParsePairs(cfg.APIKeys); err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/logs"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -210,7 +210,7 @@ type Scheduler struct {
 	Schedules map[string]Schedule
 	Engine    *Engine
 	Clock     asl.Clock
-	Log       *slog.Logger // nil discards
+	Log       *slog.Logger // required
 	// NewID names each firing (its <aws.scheduler.execution-id> and the
 	// execution's name); nil means a random UUID.
 	NewID func() string
@@ -269,18 +269,11 @@ func (s *Scheduler) automatic(sch Schedule) (time.Duration, string) {
 	return e.every, ""
 }
 
-func (s *Scheduler) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	return s.Log
-}
-
 // Run fires each ENABLED rate() schedule every period until ctx ends, the
 // first time one period after Run starts, as a newly created schedule does.
 // Firings missed while the clock jumped ahead are skipped, not caught up.
 func (s *Scheduler) Run(ctx context.Context) {
-	log := s.log()
+	log := s.Log
 	type timed struct {
 		id    string
 		every time.Duration
@@ -319,7 +312,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				log.Error("schedule failed to fire", "schedule", a.id, "err", err)
+				log.ErrorContext(ctx, "schedule failed to fire", "schedule", a.id, "err", err)
 			}
 			a.next = a.next.Add(a.every)
 			if !a.next.After(now) {
@@ -355,6 +348,6 @@ func (s *Scheduler) Fire(ctx context.Context, id string, at time.Time) (string, 
 	if err := s.Engine.Start(ctx, sch.Target, name, input); err != nil {
 		return "", fmt.Errorf("schedule %s: %w", id, err)
 	}
-	s.log().Info("schedule fired", "schedule", id, "scheduled_time", at.UTC().Format(time.RFC3339), "machine", sch.Target, "name", name)
+	s.Log.InfoContext(ctx, "schedule fired", "schedule", id, "scheduled_time", at.UTC().Format(time.RFC3339), "machine", sch.Target, logs.Execution, name)
 	return name, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -141,7 +142,7 @@ func TestSchedulerRun(t *testing.T) {
 	te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
 	clk := &gateClock{Manual: te.clock, asked: make(chan time.Duration), release: make(chan struct{})}
 	ids := &counter{}
-	s := &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: clk, NewID: ids.next}
+	s := &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: clk, NewID: ids.next, Log: slog.New(slog.DiscardHandler)}
 	s.Schedules["Gone"] = Schedule{LogicalID: "Gone", Expression: "rate(1 day)", State: "DISABLED", Target: "Deleted"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -200,7 +201,7 @@ func TestSchedulerRun(t *testing.T) {
 // Run with nothing to time returns at once.
 func TestSchedulerRunNothing(t *testing.T) {
 	te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
-	s := &Scheduler{Schedules: map[string]Schedule{"Off": testSchedules()["Off"]}, Engine: te.Engine, Clock: te.clock}
+	s := &Scheduler{Schedules: map[string]Schedule{"Off": testSchedules()["Off"]}, Engine: te.Engine, Clock: te.clock, Log: slog.New(slog.DiscardHandler)}
 	s.Run(context.Background())
 }
 
@@ -222,7 +223,7 @@ func TestSchedulerFire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
 			te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
-			s := &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: te.clock}
+			s := &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: te.clock, Log: slog.New(slog.DiscardHandler)}
 			name, err := s.Fire(context.Background(), tt.id, at)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.msg) {
@@ -243,7 +244,7 @@ func TestSchedulerFire(t *testing.T) {
 }
 
 func TestSchedulerList(t *testing.T) {
-	s := &Scheduler{Schedules: testSchedules()}
+	s := &Scheduler{Schedules: testSchedules(), Log: slog.New(slog.DiscardHandler)}
 	got, err := json.Marshal(s.List())
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 // Store is the part of a job store the reconciler uses.
@@ -75,7 +76,9 @@ type Reconciler struct {
 	Admission interface {
 		Admit(ctx context.Context, fresh ...job.Job) (int, error)
 	}
-	Log *slog.Logger
+	// Log gets a line for each act and failure, and a summary of each
+	// pass at DEBUG: a pass that finds nothing to do is silent at INFO.
+	Log *slog.Logger // required
 }
 
 // Report counts what one pass did.
@@ -97,7 +100,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 	repaired := r.repairSlots(ctx)
 	if r.Admission != nil {
 		if _, err := r.Admission.Admit(ctx); err != nil {
-			r.log().Error("admit waiting jobs", "err", err)
+			r.Log.ErrorContext(ctx, "admit waiting jobs", "err", err)
 		}
 	}
 	ids, err := r.Store.OpenJobs(ctx)
@@ -112,7 +115,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		switch outcome, err := r.one(ctx, id); {
 		case err != nil:
 			rep.Failed++
-			r.log().Error("reconcile job", "job", id, "err", err)
+			r.Log.ErrorContext(logs.With(ctx, slog.String(logs.JobID, id)), "reconcile job", "err", err)
 		case outcome == timedOut:
 			rep.TimedOut++
 		case outcome == resumed:
@@ -121,7 +124,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 			rep.Started++
 		}
 	}
-	r.log().Info("reconciled", "open", rep.Open, "timed_out", rep.TimedOut, "resumed", rep.Resumed, "started", rep.Started,
+	r.Log.DebugContext(ctx, "reconciled", "open", rep.Open, "timed_out", rep.TimedOut, "resumed", rep.Resumed, "started", rep.Started,
 		"failed", rep.Failed, "repaired", rep.Repaired)
 	return rep, ctx.Err()
 }
@@ -133,15 +136,15 @@ func (r *Reconciler) repairSlots(ctx context.Context) bool {
 	before, after, err := r.Store.RepairSlots(ctx)
 	switch {
 	case errors.Is(err, job.ErrConflict):
-		r.log().Info("slot counters changed during the recount; the next pass checks them again", "err", err)
+		r.Log.DebugContext(ctx, "slot counters changed during the recount; the next pass checks them again", "err", err)
 		return false
 	case err != nil:
-		r.log().Error("repair slot counters", "err", err)
+		r.Log.ErrorContext(ctx, "repair slot counters", "err", err)
 		return false
 	case sameCounts(before, after):
 		return false
 	}
-	r.log().Warn("repaired slot counters that differed from the jobs holding a slot",
+	r.Log.WarnContext(ctx, "repaired slot counters that differed from the jobs holding a slot",
 		"before_total", before.Total, "before_by_tenant", before.ByTenant,
 		"after_total", after.Total, "after_by_tenant", after.ByTenant)
 	return true
@@ -180,6 +183,7 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 	if j.Status.Terminal() {
 		return untouched, nil // the index lags behind the record
 	}
+	ctx = logs.Job(ctx, j.ID, j.Tenant, j.ExecutionName())
 	now := r.Clock.Now()
 	if now.After(j.Deadline.Add(r.Grace)) {
 		_, err := r.Store.Update(ctx, id, job.Fail(now, job.ErrNameTimedOut, "the job did not finish by its deadline"))
@@ -189,7 +193,7 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 		if err != nil {
 			return untouched, err
 		}
-		r.log().Info("ended overdue job", "job", id)
+		r.Log.InfoContext(ctx, "ended overdue job")
 		// A running execution finds the job ended at its next step and
 		// announces it (event, webhook, its caller's result). With none, an
 		// execution is started to do just that.
@@ -198,7 +202,7 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 			err = r.Executions.Start(ctx, j.AnnounceName(), id)
 		}
 		if err != nil {
-			r.log().Warn("could not have the overdue job's end announced", "job", id, "err", err)
+			r.Log.WarnContext(ctx, "could not have the overdue job's end announced", "err", err)
 		}
 		return timedOut, nil
 	}
@@ -224,7 +228,7 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 		// execution that the first would then be refused by.
 		err := r.Executions.Start(ctx, j.ExecutionName(), id)
 		if err == nil {
-			r.log().Warn("started job whose execution had not started", "job", id, "execution", j.ExecutionName())
+			r.Log.WarnContext(ctx, "started job whose execution had not started")
 			return started, nil
 		}
 		if young {
@@ -232,7 +236,7 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 		}
 		// Its own execution ended without a step (its name is taken):
 		// resume it under a new one.
-		r.log().Warn("job's own execution ended untried; resuming it", "job", id, "err", err)
+		r.Log.WarnContext(ctx, "job's own execution ended untried; resuming it", "err", err)
 	}
 	// The steps are safe to run again on any record: a new execution under
 	// a new name picks the job up where its record stands (and never submits
@@ -247,7 +251,7 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 	if err := r.Executions.Start(ctx, j.ExecutionName(), id); err != nil {
 		return untouched, err
 	}
-	r.log().Warn("resumed job whose execution was gone", "job", id, "execution", j.ExecutionName())
+	r.Log.WarnContext(logs.Job(ctx, j.ID, j.Tenant, j.ExecutionName()), "resumed job whose execution was gone")
 	return resumed, nil
 }
 
@@ -255,11 +259,4 @@ func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
 // never submitted nor resumed.
 func untried(j job.Job) bool {
 	return j.Status == job.Queued && j.SubmitStarted == nil && j.UpstreamID == "" && j.Polls == 0 && j.Resumes == 0
-}
-
-func (r *Reconciler) log() *slog.Logger {
-	if r.Log == nil {
-		return slog.Default()
-	}
-	return r.Log
 }

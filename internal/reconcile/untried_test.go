@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -44,7 +45,7 @@ func TestUntriedJobKeepsItsName(t *testing.T) {
 			}
 			x := &executions{running: map[string]bool{}, startErr: tc.startErr}
 			r := &reconcile.Reconciler{Store: s, Executions: &onceFailing{x: x}, Clock: clock.NewManual(now),
-				MinAge: 5 * time.Minute, Grace: 5 * time.Minute}
+				MinAge: 5 * time.Minute, Grace: 5 * time.Minute, Log: slog.New(slog.DiscardHandler)}
 			if _, err := r.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}

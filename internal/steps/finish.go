@@ -46,14 +46,15 @@ type Notifier struct {
 	Secrets  notify.Secrets // each tenant's webhook signing secret
 	// Admission admits waiting jobs into the slot the ended job gave back.
 	Admission Admission
-	Log       *slog.Logger
+	Log       *slog.Logger // required
 }
 
 // FinishInput names the ended job. Follow is set on an execution that only
 // followed a job another execution drives: that one announces it.
 type FinishInput struct {
-	JobID  string `json:"job_id"`
-	Follow bool   `json:"follow"`
+	JobID     string `json:"job_id"`
+	Follow    bool   `json:"follow"`
+	Execution string `json:"execution,omitempty"` // as in Input
 }
 
 // Result is what a video_job execution ends with: the job's public record
@@ -92,6 +93,7 @@ func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	ctx = logCtx(ctx, j, in.Execution)
 	e, err := notify.NewEvent(j)
 	if err != nil {
 		// Only a terminal job reaches Finish; anything else is a bug in the
@@ -106,7 +108,7 @@ func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 			// A failure only delays the waiting jobs: the next end or the
 			// reconciler admits them.
 			if _, err := n.Admission.Admit(ctx); err != nil {
-				n.log().Error("admit waiting jobs", "err", err)
+				n.Log.ErrorContext(ctx, "admit waiting jobs", "err", err)
 			}
 		}
 	}
@@ -158,7 +160,7 @@ func (n *Notifier) announce(ctx context.Context, j job.Job, e notify.Event) erro
 		// The claim stays: a retry publishes once its lease expired.
 		return &TransientError{Err: err}
 	}
-	n.log().Info("job announced", "job", j.ID, "status", j.Status)
+	n.Log.InfoContext(ctx, "job announced", "status", j.Status)
 	// The event went out: the mark must not be lost to a caller giving up,
 	// or the next claimant would publish again. If it fails even so, the
 	// step still succeeds: failing it would have its retry publish again
@@ -171,7 +173,7 @@ func (n *Notifier) announce(ctx context.Context, j job.Job, e notify.Event) erro
 			return nil
 		}
 	}
-	n.log().Error("could not mark the job announced; a later Finish may announce it again", "job", j.ID, "err", err)
+	n.Log.ErrorContext(ctx, "could not mark the job announced; a later Finish may announce it again", "err", err)
 	return nil
 }
 
@@ -215,6 +217,8 @@ func (e *WebhookRefusedError) Unwrap() error { return e.Err }
 // DeliverInput names the job whose webhook is due.
 type DeliverInput struct {
 	JobID string `json:"job_id"`
+	// Execution is the webhook execution's name, for the log lines.
+	Execution string `json:"execution,omitempty"`
 }
 
 // Delivery reports a delivered webhook.
@@ -231,6 +235,7 @@ func (n *Notifier) Deliver(ctx context.Context, in DeliverInput) (Delivery, erro
 	if err != nil {
 		return Delivery{}, err
 	}
+	ctx = logCtx(ctx, j, in.Execution)
 	if j.CallbackURL == "" {
 		return Delivery{}, &WebhookRefusedError{Err: fmt.Errorf("job %s has no callback_url", j.ID)}
 	}
@@ -246,13 +251,13 @@ func (n *Notifier) Deliver(ctx context.Context, in DeliverInput) (Delivery, erro
 	var de *notify.DeliveryError
 	switch {
 	case err == nil:
-		n.log().Info("webhook delivered", "job", j.ID)
+		n.Log.InfoContext(ctx, "webhook delivered")
 		return Delivery{JobID: j.ID, MessageID: msgID}, nil
 	case errors.As(err, &de) && de.Retryable:
-		n.log().Warn("webhook not delivered, will retry", "job", j.ID, "err", err)
+		n.Log.WarnContext(ctx, "webhook not delivered, will retry", "err", err)
 		return Delivery{}, &WebhookRetryableError{Err: err}
 	case errors.As(err, &de):
-		n.log().Error("webhook refused", "job", j.ID, "err", err)
+		n.Log.ErrorContext(ctx, "webhook refused", "err", err)
 		return Delivery{}, &WebhookRefusedError{Err: err}
 	}
 	// The tenant's secret could not be read, or the like: vidgen's own
@@ -269,11 +274,4 @@ func (n *Notifier) load(ctx context.Context, id string) (job.Job, error) {
 		return job.Job{}, &TransientError{Err: err}
 	}
 	return j, err
-}
-
-func (n *Notifier) log() *slog.Logger {
-	if n.Log == nil {
-		return slog.Default()
-	}
-	return n.Log
 }

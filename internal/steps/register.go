@@ -11,6 +11,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 // DefaultTenant owns the jobs of direct starts that name no tenant.
@@ -39,7 +40,7 @@ type Registrar struct {
 	// Admission, when enabled, makes the job wait for a slot: this
 	// execution's Submit then waits until the job is admitted.
 	Admission Admission
-	Log       *slog.Logger
+	Log       *slog.Logger // required
 }
 
 // Admission admits waiting jobs in fair order (internal/admission).
@@ -110,6 +111,7 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 	if j.Tenant == "" {
 		j.Tenant = DefaultTenant
 	}
+	ctx = logs.Job(ctx, j.ID, j.Tenant, in.Execution)
 	if r.Blobs != nil {
 		if offloads(sub.Request) {
 			if taken, err := r.otherTenant(ctx, j); err != nil || taken {
@@ -144,7 +146,7 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 		} else if err != nil {
 			return Registration{}, &TransientError{Err: err}
 		}
-		r.log().Info("job registered", "job", j.ID, "tenant", j.Tenant)
+		r.Log.InfoContext(ctx, "job registered")
 		return reg, nil
 	}
 	claim := job.Claim{Tenant: j.Tenant, Key: sub.IdempotencyKey, RequestHash: sub.Hash(), JobID: j.ID,
@@ -156,12 +158,12 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 	case err != nil:
 		return Registration{}, &TransientError{Err: err}
 	case won.JobID == j.ID:
-		r.log().Info("job registered", "job", j.ID, "tenant", j.Tenant)
+		r.Log.InfoContext(ctx, "job registered")
 		return reg, nil
 	case won.RequestHash != claim.RequestHash:
 		return Registration{}, &IdempotencyKeyReusedError{Key: sub.IdempotencyKey}
 	}
-	r.log().Info("idempotency key names an existing job; following it", "execution", in.Execution, "job", won.JobID)
+	r.Log.InfoContext(logs.Job(ctx, won.JobID, j.Tenant, in.Execution), "idempotency key names an existing job; following it")
 	return Registration{JobID: won.JobID, Follow: true, Step: Output{JobID: won.JobID, Status: job.Queued}}, nil
 }
 
@@ -169,13 +171,6 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 // Submit waits for the slot, and others admit it when a job ends.
 func (r *Registrar) admit(ctx context.Context, j job.Job) {
 	if _, err := r.Admission.Admit(ctx, j); err != nil {
-		r.log().Error("admit waiting jobs", "err", err)
+		r.Log.ErrorContext(ctx, "admit waiting jobs", "err", err)
 	}
-}
-
-func (r *Registrar) log() *slog.Logger {
-	if r.Log == nil {
-		return slog.Default()
-	}
-	return r.Log
 }

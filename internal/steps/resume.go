@@ -11,6 +11,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 )
 
 // An execution's input may name an existing job only when vidgen itself
@@ -62,7 +63,7 @@ func (r *Registrar) resume(ctx context.Context, input json.RawMessage, execution
 	case err != nil:
 		return Registration{}, &TransientError{Err: err}
 	case !j.RunBy(execution):
-		r.log().Warn("execution named a job it does not run; refused", "execution", execution, "job", id)
+		r.Log.WarnContext(logs.Job(ctx, id, j.Tenant, execution), "execution named a job it does not run; refused")
 		return Registration{}, errNotRunBy(execution)
 	}
 	return Registration{JobID: j.ID, Step: Output{JobID: j.ID, Status: j.Status, Submitted: j.UpstreamID != ""}}, nil

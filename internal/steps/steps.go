@@ -6,6 +6,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
 
@@ -63,6 +65,9 @@ type Clock interface {
 // Input is what the state machine passes to each step.
 type Input struct {
 	JobID string `json:"job_id"`
+	// Execution is the name of the execution running the step, for the
+	// log lines; absent, the job's own execution is meant.
+	Execution string `json:"execution,omitempty"`
 	// Failures counts consecutive transient upstream failures so backoff
 	// grows across loop iterations.
 	Failures int `json:"failures,omitempty"`
@@ -108,7 +113,7 @@ type Handlers struct {
 	Clock    Clock
 	Policy   Policy
 	Rand     func() float64 // in [0,1), for backoff jitter; nil → math/rand/v2
-	Log      *slog.Logger
+	Log      *slog.Logger   // required; tests pass a discarding one
 
 	// Blobs holds the images the API offloaded; only Submit reads it, and
 	// only for jobs that have such images.
@@ -121,13 +126,6 @@ type Handlers struct {
 	// Tasks resumes a parked execution whose job was admitted before its
 	// token was recorded; only Submit uses it, for jobs that waited.
 	Tasks Tasks
-}
-
-func (h *Handlers) log() *slog.Logger {
-	if h.Log == nil {
-		return slog.Default()
-	}
-	return h.Log
 }
 
 func (h *Handlers) rand() float64 {
@@ -169,10 +167,11 @@ func (h *Handlers) park(ctx context.Context, in Input) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
+	ctx = logCtx(ctx, j, in.Execution)
 	if j.Waiting {
 		_, err := h.Store.Update(ctx, j.ID, job.Change{At: h.Clock.Now(), Park: in.ParkToken})
 		if err == nil {
-			h.log().Debug("parked until admitted", "job", j.ID)
+			h.Log.DebugContext(ctx, "parked until admitted")
 			return Output{JobID: j.ID, Status: j.Status, Waiting: true}, nil
 		}
 		if !errors.Is(err, job.ErrConflict) {
@@ -194,6 +193,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 	if err != nil {
 		return Output{}, err
 	}
+	ctx = logCtx(ctx, j, in.Execution)
 	t.deadline = j.Deadline
 	now := h.Clock.Now()
 	switch {
@@ -221,7 +221,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 	req, err := blob.Restore(ctx, h.Blobs, j.Request)
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
-		h.log().Error("offloaded image missing", "job", j.ID, "image_url", blob.Describe(j.Request.ImageURL), "err", err)
+		h.Log.ErrorContext(ctx, "offloaded image missing", "image_url", blob.Describe(j.Request.ImageURL), "err", err)
 		return h.end(ctx, j, job.ErrNameInternal, "vidgen lost the job's image before submitting it")
 	case err != nil:
 		return Output{}, &TransientError{Err: err}
@@ -230,7 +230,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 		if errors.Is(err, job.ErrConflict) && again {
 			// Someone else claimed it or ended the job meanwhile: go by the
 			// record, once (it can only have moved forward).
-			return h.submit(ctx, Input{JobID: j.ID}, false, t)
+			return h.submit(ctx, Input{JobID: j.ID, Execution: in.Execution}, false, t)
 		}
 		return Output{}, &TransientError{Err: err}
 	}
@@ -246,12 +246,12 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 				return Output{}, &TransientError{Err: err}
 			}
 			wait := h.backoff(in.Failures, ue.RetryAfter, j, now)
-			h.log().Warn("submit not accepted, will retry", "job", j.ID, "kind", ue.Kind.String(), "wait_s", wait)
+			h.Log.WarnContext(ctx, "submit not accepted, will retry", "kind", ue.Kind.String(), "err", err, "wait_s", wait)
 			return Output{JobID: j.ID, Status: j.Status, WaitSeconds: wait, Failures: in.Failures + 1}, nil
 		case rejected:
 			return h.end(ctx, j, job.ErrNameRejected, "the upstream rejected the request: "+ue.Message)
 		default:
-			h.log().Error("submit outcome unknown", "job", j.ID, "err", err)
+			h.Log.ErrorContext(ctx, "submit outcome unknown", "err", err)
 			return h.end(ctx, j, job.ErrNameSubmitUncertain,
 				"the submit's outcome is unknown ("+err.Error()+"); the upstream may have accepted (and charged for) it, so vidgen did not submit again")
 		}
@@ -270,7 +270,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 		}
 		return Output{}, &TransientError{Err: fmt.Errorf("record upstream id %s: %w", gen.ID, err)}
 	}
-	h.log().Info("submitted", "job", j.ID, "upstream_id", gen.ID)
+	h.Log.InfoContext(ctx, "submitted", "upstream_id", gen.ID)
 	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now)}, nil
 }
 
@@ -304,6 +304,7 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 	if err != nil {
 		return Output{}, err
 	}
+	ctx = logCtx(ctx, j, in.Execution)
 	t.deadline = j.Deadline
 	if j.Status.Terminal() {
 		return h.done(j), nil
@@ -335,7 +336,7 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 			retryAfter = ue.RetryAfter
 		}
 		wait := h.backoff(in.Failures, retryAfter, j, now)
-		h.log().Warn("poll failed, will retry", "job", j.ID, "err", err, "wait_s", wait)
+		h.Log.WarnContext(ctx, "poll failed, will retry", "err", err, "wait_s", wait)
 		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1, NotFound: notFound}, nil
 	}
 
@@ -345,7 +346,7 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		if gen.Video == nil || gen.Video.URL == "" {
 			// Completed without a URL is a malformed answer: ask again.
 			wait := h.backoff(in.Failures, 0, j, now)
-			h.log().Warn("completed without a video URL", "job", j.ID)
+			h.Log.WarnContext(ctx, "completed without a video URL")
 			return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1}, nil
 		}
 		video := *gen.Video
@@ -372,7 +373,7 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 			change.Status = job.Generating
 		}
 	default:
-		h.log().Warn("unknown upstream status, still polling", "job", j.ID, "status", gen.RawStatus)
+		h.Log.WarnContext(ctx, "unknown upstream status, still polling", "status", gen.RawStatus)
 	}
 	before := j
 	j, err = h.Store.Update(ctx, j.ID, change)
@@ -388,7 +389,7 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		h.learn(before, w, now)
 	}
 	if j.Status.Terminal() {
-		h.log().Info("job finished", "job", j.ID, "status", j.Status, "polls", j.Polls)
+		h.Log.InfoContext(ctx, "job finished", "status", j.Status, "polls", j.Polls)
 		return h.done(j), nil
 	}
 	wait := h.Policy.Next(j, now)
@@ -456,7 +457,7 @@ func (h *Handlers) watch(ctx context.Context, j job.Job, gen upstream.Generation
 			if errors.As(err, &ue) {
 				w.retryAfter = ue.RetryAfter
 			}
-			h.log().Warn("ask while watching failed", "job", j.ID, "err", err)
+			h.Log.WarnContext(ctx, "ask while watching failed", "err", err)
 			break
 		}
 		gen, w.prevAsk, last = next, last, asked
@@ -477,7 +478,7 @@ func (h *Handlers) watch(ctx context.Context, j job.Job, gen upstream.Generation
 func (h *Handlers) archive(ctx context.Context, j job.Job, in Input, sourceURL string, now time.Time) (string, *Output) {
 	key, size, err := h.Archiver.Archive(ctx, j.ID, sourceURL)
 	if err == nil {
-		h.log().Info("video archived", "job", j.ID, "key", key, "bytes", size)
+		h.Log.InfoContext(ctx, "video archived", "key", key, "bytes", size)
 		return key, nil
 	}
 	// The error names the source without its query, which holds the CDN
@@ -485,11 +486,11 @@ func (h *Handlers) archive(ctx context.Context, j job.Job, in Input, sourceURL s
 	if fe, ok := errors.AsType[*archive.FetchError](err); !ok || fe.Retryable {
 		wait := h.backoff(in.Failures, 0, j, now)
 		if now.Add(time.Duration(wait) * time.Second).Before(j.Deadline) {
-			h.log().Warn("archiving the video failed, will retry", "job", j.ID, "err", err, "wait_s", wait)
+			h.Log.WarnContext(ctx, "archiving the video failed, will retry", "err", err, "wait_s", wait)
 			return "", &Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1}
 		}
 	}
-	h.log().Error("video not archived; the job keeps only the upstream's expiring URL", "job", j.ID, "err", err)
+	h.Log.ErrorContext(ctx, "video not archived; the job keeps only the upstream's expiring URL", "err", err)
 	return "", nil
 }
 
@@ -503,9 +504,10 @@ const maxNotFound = 3
 
 // FailInput is what the state machine's Catch hands to Fail.
 type FailInput struct {
-	JobID string `json:"job_id"`
-	Error string `json:"error"`
-	Cause string `json:"cause"`
+	JobID     string `json:"job_id"`
+	Execution string `json:"execution,omitempty"` // as in Input
+	Error     string `json:"error"`
+	Cause     string `json:"cause"`
 }
 
 // Fail records a failure the state machine caught, so the job ends even
@@ -515,6 +517,7 @@ func (h *Handlers) Fail(ctx context.Context, in FailInput) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
+	ctx = logCtx(ctx, j, in.Execution)
 	if j.Status.Terminal() {
 		return h.done(j), nil
 	}
@@ -522,7 +525,7 @@ func (h *Handlers) Fail(ctx context.Context, in FailInput) (Output, error) {
 	if in.Error == "States.Timeout" {
 		msg = "a step of the job kept timing out"
 	}
-	h.log().Error("step failed", "job", j.ID, "error", in.Error, "cause", truncate(in.Cause, 500))
+	h.Log.ErrorContext(ctx, "step failed", "err", in.Error, "cause", truncate(in.Cause, 500))
 	return h.end(ctx, j, name, msg)
 }
 
@@ -537,13 +540,19 @@ func (h *Handlers) end(ctx context.Context, j job.Job, name, msg string) (Output
 		return Output{}, &TransientError{Err: err}
 	}
 	if out.Status == job.Failed {
-		h.log().Info("job failed", "job", j.ID, "error", out.Error.Name)
+		h.Log.InfoContext(ctx, "job failed", "error", out.Error.Name)
 	}
 	return h.done(out), nil
 }
 
 func (h *Handlers) done(j job.Job) Output {
 	return Output{JobID: j.ID, Status: j.Status, Submitted: j.UpstreamID != ""}
+}
+
+// logCtx is ctx whose log lines name j and the execution running the
+// step: the one its input names, or else the job's own.
+func logCtx(ctx context.Context, j job.Job, execution string) context.Context {
+	return logs.Job(ctx, j.ID, j.Tenant, cmp.Or(execution, j.ExecutionName()))
 }
 
 func (h *Handlers) load(ctx context.Context, id string) (job.Job, error) {

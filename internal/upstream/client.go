@@ -139,12 +139,12 @@ func (c *Client) do(ctx context.Context, method, target string, body []byte) (Ge
 	resp, err := c.http.Do(req)
 	if err != nil {
 		e := transportError(err)
-		c.log.Debug("upstream request failed", "method", method, "path", req.URL.Path,
+		c.log.DebugContext(ctx, "upstream request failed", "method", method, "path", req.URL.Path,
 			"kind", e.Kind, "elapsed", time.Since(start), "err", err)
 		return Generation{}, e
 	}
 	defer resp.Body.Close()
-	c.log.Debug("upstream answered", "method", method, "path", req.URL.Path,
+	c.log.DebugContext(ctx, "upstream answered", "method", method, "path", req.URL.Path,
 		"status", resp.StatusCode, "elapsed", time.Since(start))
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -167,7 +167,7 @@ func (c *Client) do(ctx context.Context, method, target string, body []byte) (Ge
 	g.Error = c.redactError(g.Error)
 	if g.Status == "" {
 		// The caller keeps the job going; this says why it does not move.
-		c.log.Warn("upstream sent an unknown status", "generation_id", g.ID, "status", g.RawStatus)
+		c.log.WarnContext(ctx, "upstream sent an unknown status", "generation_id", g.ID, "status", g.RawStatus)
 	}
 	return g, nil
 }

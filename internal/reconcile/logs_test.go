@@ -1,0 +1,75 @@
+package reconcile_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/reconcile"
+)
+
+// TestLogsOnlyActs runs passes at each level: a pass with nothing to do
+// writes only its DEBUG summary, so INFO shows nothing; a pass that acts
+// writes a line per act, naming the job, its tenant and execution.
+func TestLogsOnlyActs(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	pass := func(t *testing.T, level string, jobs ...job.Job) []map[string]any {
+		t.Helper()
+		s, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		for _, j := range jobs {
+			if err := s.Create(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out bytes.Buffer
+		log, err := logs.FromEnv(func(k string) string { return map[string]string{logs.EnvLevel: level}[k] }, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &reconcile.Reconciler{Store: s, Executions: &executions{running: map[string]bool{"runs": true}},
+			Clock: clock.NewManual(now), Grace: time.Minute, MinAge: 5 * time.Minute, Log: log}
+		if _, err := r.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var lines []map[string]any
+		for l := range strings.Lines(out.String()) {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("not a JSON line: %q", l)
+			}
+			lines = append(lines, m)
+		}
+		return lines
+	}
+	running := job.Job{ID: "runs", Tenant: "t", Status: job.Generating, UpstreamID: "u", CreatedAt: now.Add(-time.Hour),
+		UpdatedAt: now.Add(-time.Hour), Deadline: now.Add(time.Hour)}
+
+	if lines := pass(t, "INFO", running); len(lines) != 0 {
+		t.Errorf("INFO, nothing to do: %v, want no line", lines)
+	}
+	lines := pass(t, "DEBUG", running)
+	if len(lines) != 1 || lines[0]["msg"] != "reconciled" || lines[0]["level"] != "DEBUG" || lines[0]["open"] != 1.0 {
+		t.Errorf("DEBUG, nothing to do: %v, want one DEBUG summary", lines)
+	}
+
+	late := job.Job{ID: "late", Tenant: "tenantA", Status: job.Queued, UpstreamID: "u", Resumes: 1, CreatedAt: now.Add(-time.Hour),
+		UpdatedAt: now.Add(-time.Hour), Deadline: now.Add(-time.Hour)}
+	lines = pass(t, "INFO", running, late)
+	if len(lines) != 1 || lines[0]["msg"] != "ended overdue job" || lines[0]["job_id"] != "late" ||
+		lines[0]["tenant"] != "tenantA" || lines[0]["execution"] != "late-r1" {
+		t.Errorf("INFO, one overdue job: %v, want one line naming it", lines)
+	}
+}
