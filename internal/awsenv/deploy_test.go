@@ -283,6 +283,8 @@ var nameProperties = map[string]string{
 	"AWS::Events::EventBus":            "Name",
 	"AWS::SQS::Queue":                  "QueueName",
 	"AWS::SNS::Topic":                  "TopicName",
+	"AWS::CloudWatch::Alarm":           "AlarmName",
+	"AWS::CloudWatch::Dashboard":       "DashboardName",
 }
 
 // mustRetain are the resource types that hold data: a deleted stack must

@@ -166,14 +166,21 @@ func (p *project) check() []string {
 			add("%s: the Makefile's %s recipe does not build ./functions/… into $(ARTIFACTS_DIR)/bootstrap:\n%s", id, build, r)
 		}
 
-		// Environment: Globals' variables and the function's own.
+		// Environment: the function's own variables, and those of Globals'
+		// that awsenv requires of it. The others every function gets (log
+		// level, stage) are checkOperations' (ops_test.go).
+		required := p.required(name)
 		env := map[string]*yaml.Node{}
-		for _, vs := range []*yaml.Node{get(globals, "Environment", "Variables"), get(props, "Environment", "Variables")} {
-			for _, k := range keys(vs) {
-				env[k] = get(vs, k)
+		common, own := get(globals, "Environment", "Variables"), get(props, "Environment", "Variables")
+		for _, k := range keys(common) {
+			if slices.Contains(required, k) {
+				env[k] = get(common, k)
 			}
 		}
-		if required := p.required(name); required == nil {
+		for _, k := range keys(own) {
+			env[k] = get(own, k)
+		}
+		if required == nil {
 			add("%s: awsenv.Required(%q) lists no variables: awsenv does not know functions/%s", id, name, name)
 		} else if missing, extra := diff(required, slices.Sorted(maps.Keys(env))); len(missing) > 0 || len(extra) > 0 {
 			var parts []string
