@@ -11,11 +11,13 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/job"
@@ -215,9 +217,25 @@ func (p *project) checkAlarms(root *yaml.Node, byType map[string][]string) []str
 		add("no AWS::SNS::Subscription sends the alarms' topic to AlarmEmail (Protocol email, on a condition on AlarmEmail)")
 	}
 
+	// Each alarm says where docs/operations.md explains it.
+	doc, err := fs.ReadFile(p.files, "docs/operations.md")
+	if err != nil {
+		add("read docs/operations.md: %v", err)
+	}
+	var sections []string
+	for _, m := range regexp.MustCompile(`(?m)^#+ +(.+)$`).FindAllStringSubmatch(string(doc), -1) {
+		sections = append(sections, slug(m[1]))
+	}
+
 	var refsOf []metricRef
 	for _, id := range byType["AWS::CloudWatch::Alarm"] {
 		props := get(resources, id, "Properties")
+		switch m := regexp.MustCompile(`docs/operations\.md#([a-z0-9_-]+)`).FindStringSubmatch(scalar(get(props, "AlarmDescription"))); {
+		case m == nil:
+			add("%s: AlarmDescription names no section of docs/operations.md (docs/operations.md#…)", id)
+		case !slices.Contains(sections, m[1]):
+			add("%s: AlarmDescription points at docs/operations.md#%s, which has no such section", id, m[1])
+		}
 		for _, k := range []string{"AlarmActions", "OKActions"} {
 			if v := get(props, k); v == nil || len(v.Content) != 1 || target(v.Content[0]) != alarmTopic {
 				add("%s: %s is %s, want [%s]", id, k, describe(v), alarmTopic)
@@ -296,6 +314,21 @@ func (p *project) checkAlarms(root *yaml.Node, byType map[string][]string) []str
 		}
 	}
 	return problems
+}
+
+// slug is a heading's anchor as GitHub makes it: lower case, spaces to
+// hyphens, punctuation dropped.
+func slug(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // isEqualsEmpty reports whether c is !Equals [!Ref param, ""].
@@ -649,6 +682,8 @@ func TestOperationsCheckCatchesMismatches(t *testing.T) {
 				setKey(p.resource("JobsTimedOutAlarm", "Properties"), "Threshold", parseYAML(t, "3"))
 				setKey(get(p.resource("StrandedJobsAlarm", "Properties", "Metrics").Content[0]), "ReturnData", parseYAML(t, "true"))
 				deleteKey(get(p.doc.Content[0], "Resources"), "AlarmEmailSubscription")
+				p.editFile(t, "docs/operations.md", "### API 5xx", "### API errors")
+				setKey(p.resource("StrandedJobsAlarm", "Properties"), "AlarmDescription", parseYAML(t, "Jobs were stranded."))
 			},
 			want: []string{
 				"PollFunctionErrorsAlarm: AlarmActions is [!Ref AlarmTopicArn], want [" + alarmTopic + "]",
@@ -657,6 +692,8 @@ func TestOperationsCheckCatchesMismatches(t *testing.T) {
 				`JobsTimedOutAlarm: Threshold is "3", want !Ref of a Number parameter with a Default (or 1: any at all)`,
 				"StrandedJobsAlarm: 2 of its Metrics return data, want exactly 1 (set ReturnData: false on the others)",
 				"no AWS::SNS::Subscription sends the alarms' topic to AlarmEmail (Protocol email, on a condition on AlarmEmail)",
+				"Api5xxAlarm: AlarmDescription points at docs/operations.md#api-5xx, which has no such section",
+				"StrandedJobsAlarm: AlarmDescription names no section of docs/operations.md (docs/operations.md#…)",
 			},
 		},
 		{
