@@ -21,6 +21,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -56,7 +57,7 @@ const errNameUpstreamAuth = "UpstreamAuth"
 
 // commonEnv are the variables every function gets through Globals, each
 // with the parameter that sets it.
-var commonEnv = map[string]string{"VIDGEN_LOG_LEVEL": "LogLevel", "VIDGEN_STAGE": "Stage"}
+var commonEnv = map[string]string{logs.EnvLevel: "LogLevel", "VIDGEN_STAGE": "Stage"}
 
 // The topic every alarm notifies, as target() spells it.
 const alarmTopic = "If(CreateAlarmTopic, AlarmTopic, AlarmTopicArn)"
