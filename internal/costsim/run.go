@@ -168,9 +168,9 @@ func newRun(cfg Config) (*run, error) {
 		return nil, err
 	}
 	r.sim = simulator.New(simulator.Config{Key: upstreamKey, Clock: r.clk, QueueTime: -1, PublicURL: "http://" + simHost,
-		MaxActive: cfg.SimMaxActive, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		MaxActive: cfg.SimMaxActive, Log: slog.New(slog.DiscardHandler)})
 	httpClient := &http.Client{Transport: roundTrip(r.upstream)}
-	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	discard := slog.New(slog.DiscardHandler)
 	handlers := &steps.Handlers{
 		Store: r.store, Clock: r.clk, Policy: cfg.Policy.New(), Log: discard,
 		Upstream: upstream.New(upstream.Config{BaseURL: "http://" + simHost, Key: upstreamKey, HTTP: httpClient, Log: discard, Now: r.clk.Now}),

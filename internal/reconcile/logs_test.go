@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,11 +19,12 @@ import (
 
 // TestLogsOnlyActs runs passes at each level: a pass with nothing to do
 // writes only its DEBUG summary, so INFO shows nothing; a pass that acts
-// writes a line per act, naming the job, its tenant and execution.
+// writes a line per act, and one that fails a line per failure, naming
+// the job, its tenant and execution.
 func TestLogsOnlyActs(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
-	pass := func(t *testing.T, level string, jobs ...job.Job) []map[string]any {
+	pass := func(t *testing.T, level string, x *executions, jobs ...job.Job) []map[string]any {
 		t.Helper()
 		s, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
 		if err != nil {
@@ -39,7 +41,7 @@ func TestLogsOnlyActs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &reconcile.Reconciler{Store: s, Executions: &executions{running: map[string]bool{"runs": true}},
+		r := &reconcile.Reconciler{Store: s, Executions: x,
 			Clock: clock.NewManual(now), Grace: time.Minute, MinAge: 5 * time.Minute, Log: log}
 		if _, err := r.Run(ctx); err != nil {
 			t.Fatal(err)
@@ -54,22 +56,32 @@ func TestLogsOnlyActs(t *testing.T) {
 		}
 		return lines
 	}
+	x := &executions{running: map[string]bool{"runs": true}}
 	running := job.Job{ID: "runs", Tenant: "t", Status: job.Generating, UpstreamID: "u", CreatedAt: now.Add(-time.Hour),
 		UpdatedAt: now.Add(-time.Hour), Deadline: now.Add(time.Hour)}
 
-	if lines := pass(t, "INFO", running); len(lines) != 0 {
+	if lines := pass(t, "INFO", x, running); len(lines) != 0 {
 		t.Errorf("INFO, nothing to do: %v, want no line", lines)
 	}
-	lines := pass(t, "DEBUG", running)
+	lines := pass(t, "DEBUG", x, running)
 	if len(lines) != 1 || lines[0]["msg"] != "reconciled" || lines[0]["level"] != "DEBUG" || lines[0]["open"] != 1.0 {
 		t.Errorf("DEBUG, nothing to do: %v, want one DEBUG summary", lines)
 	}
 
 	late := job.Job{ID: "late", Tenant: "tenantA", Status: job.Queued, UpstreamID: "u", Resumes: 1, CreatedAt: now.Add(-time.Hour),
 		UpdatedAt: now.Add(-time.Hour), Deadline: now.Add(-time.Hour)}
-	lines = pass(t, "INFO", running, late)
+	lines = pass(t, "INFO", x, running, late)
 	if len(lines) != 1 || lines[0]["msg"] != "ended overdue job" || lines[0]["job_id"] != "late" ||
 		lines[0]["tenant"] != "tenantA" || lines[0]["execution"] != "late-r1" {
 		t.Errorf("INFO, one overdue job: %v, want one line naming it", lines)
+	}
+
+	// A job it could not handle: one ERROR line naming the job and the error.
+	lost := job.Job{ID: "lost", Tenant: "tenantB", Status: job.Generating, UpstreamID: "u", CreatedAt: now.Add(-time.Hour),
+		UpdatedAt: now.Add(-time.Hour), Deadline: now.Add(time.Hour)}
+	lines = pass(t, "INFO", &executions{runningErr: errors.New("throttled")}, lost)
+	if len(lines) != 1 || lines[0]["level"] != "ERROR" || lines[0]["err"] != "throttled" || lines[0]["job_id"] != "lost" ||
+		lines[0]["tenant"] != "tenantB" || lines[0]["execution"] != "lost" {
+		t.Errorf("INFO, a job that fails: %v, want one ERROR line naming it and the error", lines)
 	}
 }

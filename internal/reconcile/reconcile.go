@@ -114,8 +114,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		}
 		switch outcome, err := r.one(ctx, id); {
 		case err != nil:
-			rep.Failed++
-			r.Log.ErrorContext(logs.With(ctx, slog.String(logs.JobID, id)), "reconcile job", "err", err)
+			rep.Failed++ // one logged it
 		case outcome == timedOut:
 			rep.TimedOut++
 		case outcome == resumed:
@@ -175,7 +174,14 @@ const (
 	started
 )
 
-func (r *Reconciler) one(ctx context.Context, id string) (outcome, error) {
+func (r *Reconciler) one(ctx context.Context, id string) (_ outcome, err error) {
+	ctx = logs.With(ctx, slog.String(logs.JobID, id))
+	defer func() {
+		if err != nil {
+			// With the job's tenant and execution once it was read.
+			r.Log.ErrorContext(ctx, "reconcile job", "err", err)
+		}
+	}()
 	j, err := r.Store.Get(ctx, id)
 	if err != nil {
 		return untouched, err
