@@ -73,9 +73,23 @@ func FromEnv(getenv func(string) string, w io.Writer) (*slog.Logger, error) {
 	return New(w, level), nil
 }
 
+// TimeKey is the key of a line's time (RFC 3339). Lambda's log-level
+// filter (LoggingConfig.ApplicationLogLevel) reads a line's level only
+// when the line has a timestamp under a key it knows; slog's own "time"
+// is not documented as one, and a line it cannot date it takes for INFO,
+// which a WARN or ERROR filter would drop.
+const TimeKey = "timestamp"
+
 // New builds the logger writing JSON lines to w from level up.
 func New(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(Handler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
+	return slog.New(Handler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: renameTime})})
+}
+
+func renameTime(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey {
+		a.Key = TimeKey
+	}
+	return a
 }
 
 // Handler adds to each record the attributes its context carries (With)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/vidgen/vidgen/internal/logs"
@@ -46,6 +47,9 @@ func TestContextIDs(t *testing.T) {
 			t.Errorf("%s = %v, want %v (line %v)", k, got[0][k], v, got[0])
 		}
 	}
+	if ts, _ := got[0][logs.TimeKey].(string); !validRFC3339(ts) || got[0]["time"] != nil {
+		t.Errorf("%s = %q, want an RFC 3339 time (and no slog time key), as Lambda's level filter needs", logs.TimeKey, ts)
+	}
 	if strings.Count(buf.String(), `"job_id"`) != 1 {
 		t.Errorf("job_id repeated or missing:\n%s", buf.String())
 	}
@@ -54,6 +58,11 @@ func TestContextIDs(t *testing.T) {
 			t.Errorf("line logged without ids has %s: %v", k, got[1])
 		}
 	}
+}
+
+func validRFC3339(s string) bool {
+	_, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil
 }
 
 func TestWithDoesNotChangeParent(t *testing.T) {
