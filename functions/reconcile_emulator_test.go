@@ -57,5 +57,6 @@ func TestReconcileAndListCancelEvents(t *testing.T) {
 				t.Errorf("a bootstrap logged a secret (%q):\n%s", secret, out)
 			}
 		}
+		wantJobLines(t, fn)
 	}
 }

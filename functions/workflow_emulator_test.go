@@ -72,6 +72,8 @@ func TestWorkflowFunctions(t *testing.T) {
 			}
 		}
 	})
+	register.stop()
+	wantJobLines(t, register)
 
 	step(t, "finish", func(t *testing.T) {
 		queue := eventQueue(t)
@@ -79,7 +81,10 @@ func TestWorkflowFunctions(t *testing.T) {
 			t.Fatal(err)
 		}
 		var res steps.Result
-		startFunction(t, "finish", functionEnv(t, "finish")).invokeOK(t, loadEvent(t, "finish.json", id), &res)
+		finish := startFunction(t, "finish", functionEnv(t, "finish"))
+		finish.invokeOK(t, loadEvent(t, "finish.json", id), &res)
+		finish.stop()
+		wantJobLines(t, finish)
 		if res.Job.ID != id || res.Error != job.ErrNameTimedOut || !res.Callback {
 			t.Fatalf("result %+v", res)
 		}
@@ -115,6 +120,8 @@ func TestWorkflowFunctions(t *testing.T) {
 		if le.ErrorType != "WebhookRefusedError" {
 			t.Errorf("loopback receiver: %+v, want WebhookRefusedError", le)
 		}
+		fn.stop()
+		wantJobLines(t, fn)
 	})
 
 	t.Run("summarize", func(t *testing.T) {
