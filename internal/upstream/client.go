@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/metrics"
 )
 
 // DefaultTimeout bounds one request when Config.Timeout is zero.
@@ -48,6 +49,8 @@ type Config struct {
 	// Now is the clock that HTTP-date Retry-After values are read against;
 	// time.Now when nil.
 	Now func() time.Time
+	// Metrics counts every call's answer class; nil counts nothing.
+	Metrics *metrics.Recorder
 }
 
 // Client talks to the AI/ML API. It is safe for concurrent use.
@@ -58,6 +61,7 @@ type Client struct {
 	timeout time.Duration
 	log     *slog.Logger
 	now     func() time.Time
+	metrics *metrics.Recorder
 }
 
 // New returns a client configured by cfg.
@@ -69,6 +73,7 @@ func New(cfg Config) *Client {
 		timeout: cfg.Timeout,
 		log:     cfg.Log,
 		now:     cfg.Now,
+		metrics: cfg.Metrics,
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
@@ -137,6 +142,7 @@ func (c *Client) do(ctx context.Context, method, target string, body []byte) (Ge
 
 	start := time.Now()
 	resp, err := c.http.Do(req)
+	c.count(resp, err)
 	if err != nil {
 		e := transportError(err)
 		c.log.DebugContext(ctx, "upstream request failed", "method", method, "path", req.URL.Path,
@@ -170,6 +176,15 @@ func (c *Client) do(ctx context.Context, method, target string, body []byte) (Ge
 		c.log.WarnContext(ctx, "upstream sent an unknown status", "generation_id", g.ID, "status", g.RawStatus)
 	}
 	return g, nil
+}
+
+// count records the class of one call's answer.
+func (c *Client) count(resp *http.Response, err error) {
+	if err != nil {
+		c.metrics.UpstreamResponse(metrics.ClassTransport)
+		return
+	}
+	c.metrics.UpstreamResponse(metrics.StatusClass(resp.StatusCode))
 }
 
 // statusError turns a non-2xx answer into an *Error.
