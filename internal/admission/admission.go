@@ -18,6 +18,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/metrics"
 )
 
 // Store is the part of a job store admission uses.
@@ -54,6 +55,9 @@ type Dispatcher struct {
 	Limits job.Limits
 	Clock  Clock
 	Log    *slog.Logger // required
+	// Metrics records, after each Admit, the slots held and the jobs
+	// left waiting; nil records nothing.
+	Metrics *metrics.Recorder
 }
 
 // Enabled reports whether any cap applies, so that new jobs must wait to
@@ -77,21 +81,32 @@ const batch = 1000
 // waiting jobs lags the table, so they may not be listed yet.
 func (d *Dispatcher) Admit(ctx context.Context, fresh ...job.Job) (int, error) {
 	admitted := 0
+	seen := levels{waiting: -1}
 	for {
-		n, err := d.round(ctx, fresh)
+		n, err := d.round(ctx, fresh, &seen)
 		admitted += n
 		if err != nil || n == 0 {
+			if err == nil {
+				d.Metrics.AdmissionRound(seen.inFlight, seen.waiting)
+			}
 			return admitted, err
 		}
 	}
 }
 
+// levels are what the rounds of an Admit saw: the slots held once the
+// last was done, and the jobs the last that read the queue left waiting
+// (-1 when none read it). Waiting counts at most the jobs a round reads
+// (batch, or ten times that).
+type levels struct{ inFlight, waiting int }
+
 // round admits what it can from one batch of waiting jobs.
-func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
+func (d *Dispatcher) round(ctx context.Context, fresh []job.Job, seen *levels) (int, error) {
 	flight, err := d.Store.InFlight(ctx)
 	if err != nil {
 		return 0, err
 	}
+	seen.inFlight = flight.Total
 	if d.Limits.Global > 0 && flight.Total >= d.Limits.Global {
 		return 0, nil // every slot taken: the queue need not be read
 	}
@@ -118,6 +133,7 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
 		}
 	}
 	waiting = withFresh(waiting, fresh)
+	seen.waiting = len(waiting)
 	if len(waiting) == 0 {
 		return 0, nil
 	}
@@ -139,12 +155,14 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
 		adm, err := d.Store.Admit(ctx, j.ID, d.Limits, d.Clock.Now().UTC())
 		switch {
 		case errors.Is(err, job.ErrConflict) || errors.Is(err, job.ErrNotFound):
+			seen.waiting--
 			continue // admitted elsewhere meanwhile, or ended
 		case errors.Is(err, job.ErrFull):
 			// Another dispatcher took the slot: count again and go on.
 			if flight, err = d.Store.InFlight(ctx); err != nil {
 				return admitted, err
 			}
+			seen.inFlight = flight.Total
 			if flight.ByTenant == nil {
 				flight.ByTenant = map[string]int{}
 			}
@@ -155,6 +173,7 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job) (int, error) {
 		admitted++
 		flight.Total++
 		flight.ByTenant[tenant]++
+		seen.inFlight, seen.waiting = flight.Total, seen.waiting-1
 		jctx := logs.Job(ctx, adm.ID, adm.Tenant, adm.ExecutionName())
 		d.launch(jctx, adm)
 		d.Log.InfoContext(jctx, "job admitted", "in_flight", flight.Total)

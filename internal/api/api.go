@@ -23,6 +23,7 @@ import (
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/metrics"
 )
 
 // MaxBodyBytes bounds request bodies (413 above it, before any parsing):
@@ -121,6 +122,10 @@ type Handler struct {
 	StartRetry StartRetry
 	Sleeper    Sleeper
 	Rand       func() float64
+
+	// Metrics records the ends the API writes (cancel, a job that could
+	// not start); nil records nothing.
+	Metrics *metrics.Recorder
 }
 
 // Admission admits waiting jobs in fair order and starts their executions.
@@ -357,6 +362,9 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 	}
 	ctx = jobCtx(ctx, j)
 	ended, err := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameCancelled, "cancelled by the client"))
+	if err == nil {
+		h.Metrics.JobEnded(ended, 0)
+	}
 	if errors.Is(err, job.ErrConflict) {
 		if ended, err = h.Store.Get(ctx, j.ID); err == nil && !(ended.Error != nil && ended.Error.Name == job.ErrNameCancelled) {
 			return errorResponse(http.StatusConflict, "Conflict", fmt.Sprintf("the generation already ended with status %s", ended.Status))

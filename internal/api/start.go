@@ -130,8 +130,10 @@ func (h *Handler) notStarted(ctx context.Context, j job.Job, keyed bool, err err
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable",
 			fmt.Sprintf("generation %s is recorded but could not be started yet; retry with the same Idempotency-Key, or query it: it starts within minutes", j.ID))
 	}
-	if _, uerr := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameInternal, "vidgen could not start the job")); uerr != nil {
+	if ended, uerr := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now().UTC(), job.ErrNameInternal, "vidgen could not start the job")); uerr != nil {
 		h.Log.ErrorContext(ctx, "fail unstarted job", "err", uerr)
+	} else {
+		h.Metrics.JobEnded(ended, 0)
 	}
 	return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable",
 		"could not start the generation, so it was not run; try again (an Idempotency-Key makes retries safe)")

@@ -25,6 +25,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/metrics"
 )
 
 // Store is the part of a job store the reconciler uses.
@@ -79,6 +80,9 @@ type Reconciler struct {
 	// Log gets a line for each act and failure, and a summary of each
 	// pass at DEBUG: a pass that finds nothing to do is silent at INFO.
 	Log *slog.Logger // required
+	// Metrics records each act and the ends the reconciler writes; nil
+	// records nothing.
+	Metrics *metrics.Recorder
 }
 
 // Report counts what one pass did.
@@ -117,10 +121,13 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 			rep.Failed++ // one logged it
 		case outcome == timedOut:
 			rep.TimedOut++
+			r.Metrics.ReconcilerAction(metrics.ActionTimedOut)
 		case outcome == resumed:
 			rep.Resumed++
+			r.Metrics.ReconcilerAction(metrics.ActionResumed)
 		case outcome == started:
 			rep.Started++
+			r.Metrics.ReconcilerAction(metrics.ActionStarted)
 		}
 	}
 	r.Log.DebugContext(ctx, "reconciled", "open", rep.Open, "timed_out", rep.TimedOut, "resumed", rep.Resumed, "started", rep.Started,
@@ -143,6 +150,7 @@ func (r *Reconciler) repairSlots(ctx context.Context) bool {
 	case sameCounts(before, after):
 		return false
 	}
+	r.Metrics.ReconcilerAction(metrics.ActionSlotsRepaired)
 	r.Log.WarnContext(ctx, "repaired slot counters that differed from the jobs holding a slot",
 		"before_total", before.Total, "before_by_tenant", before.ByTenant,
 		"after_total", after.Total, "after_by_tenant", after.ByTenant)
@@ -192,13 +200,14 @@ func (r *Reconciler) one(ctx context.Context, id string) (_ outcome, err error) 
 	ctx = logs.Job(ctx, j.ID, j.Tenant, j.ExecutionName())
 	now := r.Clock.Now()
 	if now.After(j.Deadline.Add(r.Grace)) {
-		_, err := r.Store.Update(ctx, id, job.Fail(now, job.ErrNameTimedOut, "the job did not finish by its deadline"))
+		ended, err := r.Store.Update(ctx, id, job.Fail(now, job.ErrNameTimedOut, "the job did not finish by its deadline"))
 		if errors.Is(err, job.ErrConflict) {
 			return untouched, nil // it ended meanwhile
 		}
 		if err != nil {
 			return untouched, err
 		}
+		r.Metrics.JobEnded(ended, 0)
 		r.Log.InfoContext(ctx, "ended overdue job")
 		// A running execution finds the job ended at its next step and
 		// announces it (event, webhook, its caller's result). With none, an

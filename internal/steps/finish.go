@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
 )
 
@@ -47,6 +48,8 @@ type Notifier struct {
 	// Admission admits waiting jobs into the slot the ended job gave back.
 	Admission Admission
 	Log       *slog.Logger // required
+	// Metrics counts webhook delivery attempts; nil counts nothing.
+	Metrics *metrics.Recorder
 }
 
 // FinishInput names the ended job. Follow is set on an execution that only
@@ -248,6 +251,7 @@ func (n *Notifier) Deliver(ctx context.Context, in DeliverInput) (Delivery, erro
 		return Delivery{}, err
 	}
 	err = n.Webhooks.DeliverEvent(ctx, n.Secrets, j.CallbackURL, e)
+	n.Metrics.WebhookDelivery(err == nil)
 	var de *notify.DeliveryError
 	switch {
 	case err == nil:

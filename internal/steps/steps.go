@@ -20,6 +20,7 @@ import (
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
 
@@ -126,6 +127,10 @@ type Handlers struct {
 	// Tasks resumes a parked execution whose job was admitted before its
 	// token was recorded; only Submit uses it, for jobs that waited.
 	Tasks Tasks
+
+	// Metrics records submits and the ends these steps write; nil records
+	// nothing.
+	Metrics *metrics.Recorder
 }
 
 func (h *Handlers) rand() float64 {
@@ -270,6 +275,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 		}
 		return Output{}, &TransientError{Err: fmt.Errorf("record upstream id %s: %w", gen.ID, err)}
 	}
+	h.Metrics.JobSubmitted()
 	h.Log.InfoContext(ctx, "submitted", "upstream_id", gen.ID)
 	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now)}, nil
 }
@@ -389,6 +395,7 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		h.learn(before, w, now)
 	}
 	if j.Status.Terminal() {
+		h.Metrics.JobEnded(j, detectionLag(before, w, now))
 		h.Log.InfoContext(ctx, "job finished", "status", j.Status, "polls", j.Polls)
 		return h.done(j), nil
 	}
@@ -416,6 +423,22 @@ func (h *Handlers) learn(j job.Job, w watched, done time.Time) {
 		prev = j.UpdatedAt // the previous Poll's last ask
 	}
 	a.Learner.Observe(j.Request.Model, j.Request.Duration, prev.Add(done.Sub(prev)/2).Sub(*j.SubmitStarted))
+}
+
+// detectionLag estimates how long the upstream's end of j's generation
+// went unnoticed, the upstream telling no time: half the span between the
+// last ask that found it unfinished and now, when the answer finding it
+// ended is recorded. A job ended at its first ask has no such span: 0,
+// unknown.
+func detectionLag(j job.Job, w watched, now time.Time) time.Duration {
+	prev := w.prevAsk
+	if prev.IsZero() {
+		if j.Polls == 0 {
+			return 0
+		}
+		prev = j.UpdatedAt // the previous Poll's last ask
+	}
+	return now.Sub(prev) / 2
 }
 
 // watched is what a watch saw: how many answers, when the last one that
@@ -533,6 +556,9 @@ func (h *Handlers) Fail(ctx context.Context, in FailInput) (Output, error) {
 // meanwhile, the earlier end stands.
 func (h *Handlers) end(ctx context.Context, j job.Job, name, msg string) (Output, error) {
 	out, err := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now(), name, msg))
+	if err == nil {
+		h.Metrics.JobEnded(out, 0)
+	}
 	if errors.Is(err, job.ErrConflict) {
 		out, err = h.load(ctx, j.ID)
 	}
