@@ -57,6 +57,7 @@ import (
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/syncbuf"
@@ -428,6 +429,8 @@ func functionEnv(t testing.TB, fn string) map[string]string {
 		}
 		env[name] = v
 	}
+	// template.yaml's Globals give every function its stage.
+	env[metrics.EnvStage] = "e2e"
 	return env
 }
 
@@ -989,6 +992,20 @@ func TestJobLifecycle(t *testing.T) {
 	// job, its tenant and execution, and the Lambda request.
 	for _, fn := range []*lambda{apiFn, submitFn, pollFn, failFn} {
 		fn.stop()
+		// And it carries the metrics of what the function did, as EMF
+		// lines on stdout (internal/metrics checks them against the
+		// specification).
+		want := map[*lambda][]map[string]any{
+			apiFn:    {{"AdmissionInFlight": nil}},
+			submitFn: {{"JobsSubmitted": 1.0}, {"UpstreamResponses": 1.0, "Class": "2xx"}},
+			pollFn:   {{"JobsEnded": 1.0, "Status": "completed"}, {"UpstreamResponses": 1.0, "Class": "2xx"}},
+			failFn:   {{"JobsEnded": 1.0, "Status": "error", "Error": job.ErrNameInternal}},
+		}[fn]
+		for _, w := range want {
+			if !hasEMF(fn.out.String(), w) {
+				t.Errorf("%s printed no EMF line with %v (Stage e2e):\n%s", fn.fn, w, fn.out)
+			}
+		}
 		for _, secret := range []string{upstreamKey, keyA, keyB} {
 			if strings.Contains(fn.out.String(), secret) {
 				t.Errorf("a bootstrap logged a secret:\n%s", fn.out)
@@ -1027,6 +1044,28 @@ func wantJobLines(t *testing.T, fn *lambda) {
 	if n == 0 {
 		t.Errorf("%s logged no line about a job:\n%s", fn.fn, fn.out)
 	}
+}
+
+// hasEMF reports whether out has an Embedded Metric Format line of
+// namespace vidgen and Stage e2e holding every member of want (nil: any
+// value).
+func hasEMF(out string, want map[string]any) bool {
+	for line := range strings.Lines(out) {
+		var doc map[string]any
+		if json.Unmarshal([]byte(line), &doc) != nil || doc["_aws"] == nil || doc["Stage"] != "e2e" ||
+			!strings.Contains(line, `"Namespace":"vidgen"`) {
+			continue
+		}
+		match := true
+		for k, v := range want {
+			got, ok := doc[k]
+			match = match && ok && (v == nil || got == v)
+		}
+		if match {
+			return true
+		}
+	}
+	return false
 }
 
 // TestStarterAgainstStepFunctions starts one job's execution repeatedly

@@ -36,6 +36,7 @@ import (
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/secret"
@@ -106,6 +107,18 @@ func Required(fn string) []string {
 	return nil
 }
 
+// recorder records the function's metrics as Embedded Metric Format lines
+// on stdout, which Lambda sends to the function's log group, where
+// CloudWatch extracts them; their Stage is VIDGEN_STAGE, which
+// template.yaml's Globals set for every function.
+func recorder(getenv func(string) string) *metrics.Recorder {
+	stage := getenv(metrics.EnvStage)
+	if stage == "" {
+		stage = "unknown" // CloudWatch drops a metric whose dimension is empty
+	}
+	return metrics.New(stage, metrics.NewEMF(os.Stdout), nil)
+}
+
 // need reads the variables and reports every missing one at once.
 func need(getenv func(string) string, names ...string) (map[string]string, error) {
 	vals := map[string]string{}
@@ -161,10 +174,11 @@ func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.H
 		return nil, err
 	}
 	h := &steps.Handlers{
-		Store:  jobs(cfg, env),
-		Clock:  clock.Real{},
-		Policy: steps.AdaptivePolicy(),
-		Log:    log,
+		Store:   jobs(cfg, env),
+		Clock:   clock.Real{},
+		Policy:  steps.AdaptivePolicy(),
+		Log:     log,
+		Metrics: recorder(getenv),
 	}
 	if fn == "fail" {
 		return h, nil
@@ -173,7 +187,7 @@ func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.H
 		return nil, err
 	}
 	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvUpstreamSecret], 0, nil)
-	h.Upstream = &keyedUpstream{baseURL: env[EnvUpstreamURL], key: keys.Value, log: log}
+	h.Upstream = &keyedUpstream{baseURL: env[EnvUpstreamURL], key: keys.Value, log: log, metrics: h.Metrics}
 	switch fn {
 	case "submit":
 		h.Blobs = s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket])
@@ -217,11 +231,13 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 	bucket := s3.NewFromConfig(cfg)
 	store := jobs(cfg, env)
 	states := sfn.NewFromConfig(cfg)
-	admit, err := dispatcher(env, store, states, log)
+	rec := recorder(getenv)
+	admit, err := dispatcher(env, store, states, log, rec)
 	if err != nil {
 		return nil, err
 	}
 	return &api.Handler{
+		Metrics:   rec,
 		Admission: admit,
 		CursorKey: func(ctx context.Context) ([]byte, error) {
 			v, err := cursor.Value(ctx)
@@ -259,7 +275,7 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 		return nil, err
 	}
 	store := jobs(cfg, env)
-	admit, err := dispatcher(env, store, sfn.NewFromConfig(cfg), log)
+	admit, err := dispatcher(env, store, sfn.NewFromConfig(cfg), log, recorder(getenv))
 	if err != nil {
 		return nil, err
 	}
@@ -284,11 +300,11 @@ func Notifier(ctx context.Context, fn string, getenv func(string) string) (*step
 		return nil, err
 	}
 	store := jobs(cfg, env)
-	n := &steps.Notifier{Store: store, Log: log}
+	n := &steps.Notifier{Store: store, Log: log, Metrics: recorder(getenv)}
 	switch fn {
 	case "finish":
 		n.Publisher = &notify.EventBridgePublisher{API: eventbridge.NewFromConfig(cfg), Bus: env[EnvEventBus]}
-		if n.Admission, err = dispatcher(env, store, sfn.NewFromConfig(cfg), log); err != nil {
+		if n.Admission, err = dispatcher(env, store, sfn.NewFromConfig(cfg), log, n.Metrics); err != nil {
 			return nil, err
 		}
 	case "webhook":
@@ -309,7 +325,7 @@ type statesAPI interface {
 	SendTaskSuccessAPI
 }
 
-func dispatcher(env map[string]string, store *dynamostore.Store, client statesAPI, log *slog.Logger) (*admission.Dispatcher, error) {
+func dispatcher(env map[string]string, store *dynamostore.Store, client statesAPI, log *slog.Logger, rec *metrics.Recorder) (*admission.Dispatcher, error) {
 	var limits job.Limits
 	for name, dst := range map[string]*int{EnvMaxInFlight: &limits.Global, EnvMaxInFlightPerTenant: &limits.PerTenant} {
 		n, err := strconv.Atoi(env[name])
@@ -319,7 +335,7 @@ func dispatcher(env map[string]string, store *dynamostore.Store, client statesAP
 		*dst = n
 	}
 	return &admission.Dispatcher{Store: store, Starter: &Starter{Client: client, StateMachineARN: env[EnvStateMachine]},
-		Tasks: Tasks{Client: client}, Limits: limits, Clock: clock.Real{}, Log: log}, nil
+		Tasks: Tasks{Client: client}, Limits: limits, Clock: clock.Real{}, Log: log, Metrics: rec}, nil
 }
 
 // webhookSecrets derives tenants' webhook secrets from the master secret,
@@ -367,7 +383,8 @@ func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Rec
 	}
 	store := jobs(cfg, env)
 	states := sfn.NewFromConfig(cfg)
-	admit, err := dispatcher(env, store, states, log)
+	rec := recorder(getenv)
+	admit, err := dispatcher(env, store, states, log, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -382,6 +399,7 @@ func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Rec
 		Grace:      grace,
 		MinAge:     minAge,
 		Log:        log,
+		Metrics:    rec,
 	}, nil
 }
 
@@ -455,6 +473,7 @@ type keyedUpstream struct {
 	baseURL string
 	key     func(ctx context.Context) (string, error)
 	log     *slog.Logger
+	metrics *metrics.Recorder
 
 	mu      sync.Mutex
 	current string
@@ -471,7 +490,7 @@ func (u *keyedUpstream) get(ctx context.Context) (*upstream.Client, error) {
 	defer u.mu.Unlock()
 	if key != u.current || u.client == nil {
 		u.current = key
-		u.client = upstream.New(upstream.Config{BaseURL: u.baseURL, Key: key, Log: u.log})
+		u.client = upstream.New(upstream.Config{BaseURL: u.baseURL, Key: key, Log: u.log, Metrics: u.metrics})
 	}
 	return u.client, nil
 }
