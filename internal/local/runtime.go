@@ -31,6 +31,7 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/simulator"
@@ -59,6 +60,10 @@ const (
 	filesPrefix = "/files"
 	// VideoJob is the logical id of the job state machine in template.yaml.
 	VideoJob = "VideoJobStateMachine"
+	// MetricsPath serves the metrics in Prometheus' text format.
+	MetricsPath = "/metrics"
+	// LocalStage is the Stage dimension of the local runtime's metrics.
+	LocalStage = "local"
 )
 
 // Config configures a local runtime; ConfigFromEnv reads it from the
@@ -190,6 +195,9 @@ type Runtime struct {
 	// Scheduler fires the template's enabled rate() schedules; Fire runs
 	// any schedule on demand.
 	Scheduler *Scheduler
+	// Metrics holds the metrics the functions record in AWS as EMF, with
+	// Stage "local", and serves them at /metrics in Prometheus' format.
+	Metrics *metrics.Registry
 
 	functions *Functions
 	tasks     *asl.Tasks // the task tokens of the engine's callback tasks
@@ -229,7 +237,8 @@ func Start(cfg Config) (*Runtime, error) {
 		cfg.JobDeadline = DefaultDeadline
 	}
 
-	rt := &Runtime{Clock: clk, log: log, served: make(chan error, 1), dataDir: cfg.DataDir}
+	rt := &Runtime{Clock: clk, log: log, served: make(chan error, 1), dataDir: cfg.DataDir, Metrics: metrics.NewRegistry()}
+	rec := metrics.New(LocalStage, rt.Metrics, clk.Now)
 	ok := false
 	defer func() {
 		if !ok {
@@ -270,7 +279,7 @@ func Start(cfg Config) (*Runtime, error) {
 		mux.Handle(simPrefix+"/", http.StripPrefix(simPrefix, rt.Simulator))
 	}
 	client := upstream.New(upstream.Config{BaseURL: upstreamURL, Key: upstreamKey, Timeout: cfg.UpstreamTimeout,
-		Log: log.With("component", "upstream")})
+		Log: log.With("component", "upstream"), Metrics: rec})
 	// Large images live beside the records, as they live in S3 in AWS.
 	blobs, err := fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
 	if err != nil {
@@ -302,6 +311,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Blobs:    blobs,
 		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},
 		Tasks:    Resumer{Tasks: rt.tasks},
+		Metrics:  rec,
 	}
 	// Locally webhooks may go to this machine's own network (a receiver
 	// under test, a tunnel); in AWS the guard refuses it.
@@ -318,14 +328,15 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	// The dispatcher starts executions on the engine, made below.
 	dispatcher := &admission.Dispatcher{Store: rt.Store, Tasks: Resumer{Tasks: rt.tasks}, Limits: cfg.Limits, Clock: clk,
-		Log: log.With("component", "admission")}
+		Log: log.With("component", "admission"), Metrics: rec}
 	notifier := &steps.Notifier{Admission: dispatcher,
 		Store: rt.Store, Publisher: &notify.LogPublisher{W: rt.events}, Secrets: webhookSecrets,
 		Webhooks: &notify.Sender{Guard: notify.DestinationGuard{AllowPrivate: true}}, // signed at wall-clock time, which receivers check
 		// Announcement claims expire on the clock the Finish step's
 		// retries wait on.
-		Clock: clk,
-		Log:   log.With("component", "notify"),
+		Clock:   clk,
+		Log:     log.With("component", "notify"),
+		Metrics: rec,
 	}
 	registrar := &steps.Registrar{Admission: dispatcher,
 		Store: rt.Store, Blobs: blobs, Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, CheckCallback: checkCallback,
@@ -376,6 +387,7 @@ func Start(cfg Config) (*Runtime, error) {
 	dispatcher.Starter = jobExecutions{engine: rt.Engine, machine: VideoJob}
 	rt.Scheduler = &Scheduler{Schedules: tmpl.Schedules, Engine: rt.Engine, Clock: clk, Log: log.With("component", "scheduler")}
 	mux.Handle(AdminPrefix, &Admin{Engine: rt.Engine, Scheduler: rt.Scheduler})
+	mux.Handle("GET "+MetricsPath, rt.Metrics)
 	cursorKey, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "cursor.key"))
 	if err != nil {
 		return nil, err
@@ -386,6 +398,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},
 		Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, Log: log.With("component", "api"), Blobs: blobs,
 		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets, Admission: dispatcher,
+		Metrics: rec,
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
 	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
@@ -393,7 +406,7 @@ func Start(cfg Config) (*Runtime, error) {
 	rt.Reconciler = &reconcile.Reconciler{
 		Store: rt.Store, Executions: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Clock: clk, Grace: time.Minute, MinAge: 2 * time.Minute, Log: log.With("component", "reconciler"),
-		Admission: dispatcher,
+		Admission: dispatcher, Metrics: rec,
 	}
 	if cfg.ReconcileMinAge != nil {
 		rt.Reconciler.MinAge = *cfg.ReconcileMinAge
@@ -579,6 +592,7 @@ func (rt *Runtime) Done() <-chan error { return rt.served }
 func (rt *Runtime) Banner() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "vidgen local runtime on %s\n", rt.URL)
+	fmt.Fprintf(&b, "metrics: %s%s (Prometheus text format)\n", rt.URL, MetricsPath)
 	if rt.Simulator != nil {
 		fmt.Fprintf(&b, "upstream: built-in simulator at %s%s (set AIMLAPI_KEY to use the real AI/ML API)\n", rt.URL, simPrefix)
 	}
