@@ -73,11 +73,10 @@ func FromEnv(getenv func(string) string, w io.Writer) (*slog.Logger, error) {
 	return New(w, level), nil
 }
 
-// TimeKey is the key of a line's time (RFC 3339). Lambda's log-level
-// filter (LoggingConfig.ApplicationLogLevel) reads a line's level only
-// when the line has a timestamp under a key it knows; slog's own "time"
-// is not documented as one, and a line it cannot date it takes for INFO,
-// which a WARN or ERROR filter would drop.
+// TimeKey is the key of a line's time (RFC 3339), the one Lambda's JSON
+// log format reads: a line it cannot date it takes for INFO. (The template
+// keeps Lambda's own level filter at TRACE, so the level that counts is
+// this logger's.)
 const TimeKey = "timestamp"
 
 // New builds the logger writing JSON lines to w from level up.
