@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/vidgen/vidgen/internal/admission"
@@ -482,6 +483,12 @@ type keyedUpstream struct {
 
 func (u *keyedUpstream) get(ctx context.Context) (*upstream.Client, error) {
 	key, err := u.key(ctx)
+	if _, missing := errors.AsType[*smtypes.ResourceNotFoundException](err); missing || errors.Is(err, secret.ErrEmpty) {
+		// An empty secret (or one never given a value, or not there at
+		// all) is not a passing fault: the job ends ConfigurationError
+		// instead of waiting for its deadline.
+		return nil, &upstream.KeyError{Setting: EnvUpstreamSecret, Err: err}
+	}
 	if err != nil {
 		// Surely not sent upstream: the submit step may retry it.
 		return nil, &upstream.Error{Kind: upstream.KindUnreachable, Message: "could not read the upstream key", Err: err}

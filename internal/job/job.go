@@ -34,6 +34,12 @@ const (
 	ErrNameUpstreamNotFound = "UpstreamNotFound"
 	ErrNameGenerationFailed = "GenerationFailed"
 	ErrNameInternal         = "InternalError"
+	// ErrNameUpstreamAuth: the upstream refused vidgen's key (401/403),
+	// so no job can run until an operator fixes the key.
+	ErrNameUpstreamAuth = "UpstreamAuth"
+	// ErrNameConfiguration: vidgen itself is not configured to run the
+	// job (the upstream key secret is empty or missing).
+	ErrNameConfiguration = "ConfigurationError"
 )
 
 // Terminal reports whether s is final: a terminal record never changes.

@@ -124,7 +124,6 @@ type Fault struct {
 
 // Server is the simulated upstream. It is safe for concurrent use.
 type Server struct {
-	key       string
 	clock     Clock
 	queue     time.Duration
 	gen       time.Duration
@@ -140,6 +139,7 @@ type Server struct {
 	signingKey []byte // of video URLs; set before the Server serves and never changed
 
 	mu          sync.Mutex
+	key         string // see SetKey
 	gens        map[string]*generation
 	active      inProgress
 	submissions int
@@ -612,15 +612,27 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, id+".mp4", time.Time{}, strings.NewReader(sampleMP4))
 }
 
+// SetKey changes the bearer key clients must send from now on ("" accepts
+// any non-empty key), as an operator rotating or revoking the key at the
+// upstream does: a client still sending the old one is refused with 401.
+func (s *Server) SetKey(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.key = key
+}
+
 // authorize checks the bearer key. The key is compared in constant time and
 // never logged.
 func (s *Server) authorize(r *http.Request) (answer, bool) {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	got = strings.TrimSpace(got)
+	s.mu.Lock()
+	key := s.key
+	s.mu.Unlock()
 	switch {
 	case !ok || got == "":
 		return errorAnswer(http.StatusUnauthorized, "Unauthorized", "missing bearer key", nil), false
-	case s.key != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.key)) != 1:
+	case key != "" && subtle.ConstantTimeCompare([]byte(got), []byte(key)) != 1:
 		return errorAnswer(http.StatusUnauthorized, "Unauthorized", "invalid API key", nil), false
 	}
 	return answer{}, true

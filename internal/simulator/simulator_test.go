@@ -204,6 +204,26 @@ func TestSubmitAnswersUUIDv4(t *testing.T) {
 	}
 }
 
+// A key rotated or revoked at the upstream refuses the old one at once,
+// on submit and on poll of a generation it accepted before.
+func TestSetKey(t *testing.T) {
+	f := newFixture(t)
+	id := f.submit(t, validReq)
+	f.sim.SetKey("sk-rotated")
+	for _, tt := range []struct{ method, target, body string }{
+		{http.MethodPost, newRoute, validReq},
+		{http.MethodGet, newRoute + "?generation_id=" + id, ""},
+	} {
+		w := f.call(t, tt.method, tt.target, testKey, tt.body)
+		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "invalid API key") {
+			t.Errorf("%s with the old key: %d %s, want 401 invalid API key", tt.method, w.Code, w.Body)
+		}
+		if w := f.call(t, tt.method, tt.target, "sk-rotated", tt.body); w.Code != http.StatusOK {
+			t.Errorf("%s with the new key: %d %s, want 200", tt.method, w.Code, w.Body)
+		}
+	}
+}
+
 func TestAnyKeyWhenNoneConfigured(t *testing.T) {
 	sim := New(Config{})
 	for _, tt := range []struct {

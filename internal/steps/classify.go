@@ -2,8 +2,10 @@ package steps
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
+	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
 
@@ -25,7 +27,10 @@ const (
 //
 //   - 429 Too Many Requests and 503 Service Unavailable: refused before work;
 //   - the connection was never established (dial or DNS failure);
-//   - 4xx other than 404/429: refused for good (bad input, bad key).
+//   - 4xx other than 401/403/404/429: refused for good (bad input).
+//
+// The upstream refusing the key (401/403), or there being no key to send,
+// is not classified here: keyFailure ends the job before.
 //
 // Everything else is unknown: 500/502/504, a timeout or reset after the
 // request was sent, a 2xx whose body does not parse, a 404 on the POST.
@@ -42,4 +47,24 @@ func classifySubmit(err error) (submitOutcome, *upstream.Error) {
 		return rejected, ue
 	}
 	return unknown, ue
+}
+
+// keyFailure tells whether err is one no retry can fix because of vidgen's
+// key: the upstream refused it (401/403) or there is none to send (its
+// secret is empty or missing). It returns the job error to end the job
+// with. Nothing was generated in either case. The message names no key,
+// secret name or ARN: clients read it.
+func keyFailure(err error) (*job.Error, bool) {
+	if ke, ok := errors.AsType[*upstream.KeyError](err); ok {
+		return &job.Error{Name: job.ErrNameConfiguration,
+			Message: "vidgen is not configured to call the upstream: its key (" + ke.Setting + ") is empty or missing; an operator must set it"}, true
+	}
+	if ue, ok := errors.AsType[*upstream.Error](err); ok && ue.Kind == upstream.KindKeyRefused {
+		msg := fmt.Sprintf("the upstream refused vidgen's key (HTTP %d", ue.StatusCode)
+		if ue.Message != "" {
+			msg += ": " + ue.Message
+		}
+		return &job.Error{Name: job.ErrNameUpstreamAuth, Message: msg + "); an operator must fix the upstream key"}, true
+	}
+	return nil, false
 }

@@ -242,6 +242,10 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 
 	gen, err := h.Upstream.Submit(ctx, req)
 	now = h.Clock.Now()
+	if fail, ok := keyFailure(err); ok {
+		h.Log.ErrorContext(ctx, "submit refused: fix the upstream key", "err", err)
+		return h.end(ctx, j, fail.Name, fail.Message)
+	}
 	if err != nil {
 		switch outcome, ue := classifySubmit(err); outcome {
 		case notAccepted:
@@ -251,7 +255,13 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 				return Output{}, &TransientError{Err: err}
 			}
 			wait := h.backoff(in.Failures, ue.RetryAfter, j, now)
-			h.Log.WarnContext(ctx, "submit not accepted, will retry", "kind", ue.Kind.String(), "err", err, "wait_s", wait)
+			// No connection at all is a problem of address or network,
+			// which a person must fix; 429 and 503 are the upstream's load.
+			level := slog.LevelWarn
+			if ue.Kind == upstream.KindUnreachable {
+				level = slog.LevelError
+			}
+			h.Log.Log(ctx, level, "submit not accepted, will retry", "kind", ue.Kind.String(), "err", err, "wait_s", wait)
 			return Output{JobID: j.ID, Status: j.Status, WaitSeconds: wait, Failures: in.Failures + 1}, nil
 		case rejected:
 			return h.end(ctx, j, job.ErrNameRejected, "the upstream rejected the request: "+ue.Message)
@@ -326,8 +336,13 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 	w := watched{asks: 1}
 	if err == nil {
 		gen, w = h.watch(ctx, j, gen)
+		err = w.keyErr
 	}
 	now = h.Clock.Now()
+	if fail, ok := keyFailure(err); ok {
+		h.Log.ErrorContext(ctx, "poll refused: fix the upstream key", "err", err)
+		return h.end(ctx, j, fail.Name, fail.Message)
+	}
 	if err != nil {
 		var ue *upstream.Error
 		notFound := 0
@@ -448,6 +463,9 @@ type watched struct {
 	asks       int
 	prevAsk    time.Time
 	retryAfter time.Duration
+	// keyErr is an ask's failure that ends the job (keyFailure): the
+	// upstream refused the key, or there was none.
+	keyErr error
 }
 
 // watch keeps asking about an unfinished generation for the policy's
@@ -479,6 +497,9 @@ func (h *Handlers) watch(ctx context.Context, j job.Job, gen upstream.Generation
 			var ue *upstream.Error
 			if errors.As(err, &ue) {
 				w.retryAfter = ue.RetryAfter
+			}
+			if _, ok := keyFailure(err); ok {
+				w.keyErr = err
 			}
 			h.Log.WarnContext(ctx, "ask while watching failed", "err", err)
 			break

@@ -193,7 +193,6 @@ func TestSubmitRejected(t *testing.T) {
 		name    string
 		req     job.Request
 		fault   *simulator.Fault
-		key     string
 		message string // part of the recorded message
 	}{
 		{name: "invalid stored request", req: job.Request{Model: "x", ImageURL: "https://example.com/cat.png", AspectRatio: "16:9", Duration: 5},
@@ -202,7 +201,6 @@ func TestSubmitRejected(t *testing.T) {
 			message: "duration"},
 		{name: "400", req: validRequest("ok", 5), fault: &simulator.Fault{Status: 400}, message: "simulated fault"},
 		{name: "422", req: validRequest("ok", 5), fault: &simulator.Fault{Status: 422}, message: "simulated fault"},
-		{name: "wrong key", req: validRequest("ok", 5), key: "not-the-key", message: "invalid API key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -210,12 +208,8 @@ func TestSubmitRejected(t *testing.T) {
 			if tc.fault != nil {
 				e.sim.Inject(simulator.SubmitEndpoint, *tc.fault)
 			}
-			h := e.h
-			if tc.key != "" {
-				h = e.handlers(e.client(e.srv.URL, tc.key, normalTimeout, e.tr))
-			}
 
-			out := e.submit(h, steps.Input{JobID: j.ID})
+			out := e.submit(e.h, steps.Input{JobID: j.ID})
 
 			wantOutput(t, out, steps.Output{JobID: j.ID, Status: job.Failed})
 			got := e.get(j.ID)

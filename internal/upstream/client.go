@@ -3,8 +3,8 @@
 //
 // A failed call returns an *Error (find it with errors.As) whose Kind tells
 // the caller what it may assume, above all whether a submit may have
-// reached the upstream: after KindUnreachable, KindThrottled, KindRejected
-// and KindNotFound nothing was generated or charged; after KindUnavailable
+// reached the upstream: after KindUnreachable, KindThrottled, KindRejected,
+// KindKeyRefused and KindNotFound nothing was generated or charged; after KindUnavailable
 // and KindInterrupted that is unknown; KindMalformed on a submit means it
 // was accepted under an id we could not read. Answers are parsed tolerantly,
 // accepting every shape the upstream's reference shows, and normalized to
@@ -207,6 +207,8 @@ func kindOf(status int) Kind {
 		return KindThrottled
 	case status == http.StatusNotFound:
 		return KindNotFound
+	case status == http.StatusUnauthorized, status == http.StatusForbidden:
+		return KindKeyRefused
 	case status >= 400 && status < 500:
 		return KindRejected
 	}

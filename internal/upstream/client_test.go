@@ -160,11 +160,13 @@ func TestErrors(t *testing.T) {
 			_, err := e.client.Submit(t.Context(), job.Request{Model: "gen4", ImageURL: "http://example.com/a.jpg", AspectRatio: "4:3", Duration: 7})
 			return err
 		}, kind: KindRejected, status: 400},
-		{name: "401 wrong key", cfg: Config{Key: "sk-wrong"}, run: submit, kind: KindRejected, status: 401},
+		{name: "401 wrong key", cfg: Config{Key: "sk-wrong"}, run: submit, kind: KindKeyRefused, status: 401},
 		{name: "401 wrong key on poll", cfg: Config{Key: "sk-wrong"}, run: func(t *testing.T, e env) error {
 			_, err := e.client.Get(t.Context(), "whatever")
 			return err
-		}, kind: KindRejected, status: 401},
+		}, kind: KindKeyRefused, status: 401},
+		{name: "403 on submit", run: faulty(simulator.SubmitEndpoint, simulator.Fault{Status: 403}, submit), kind: KindKeyRefused, status: 403},
+		{name: "403 on poll", run: faulty(simulator.PollEndpoint, simulator.Fault{Status: 403}, poll), kind: KindKeyRefused, status: 403, accepted: 1},
 		{name: "empty id", run: func(t *testing.T, e env) error {
 			_, err := e.client.Get(t.Context(), "")
 			return err
@@ -362,7 +364,7 @@ func TestKindString(t *testing.T) {
 	for k, want := range map[Kind]string{
 		KindThrottled: "throttled", KindUnavailable: "unavailable", KindUnreachable: "unreachable",
 		KindInterrupted: "interrupted", KindRejected: "rejected", KindNotFound: "not found",
-		KindMalformed: "malformed", 0: "Kind(0)", 99: "Kind(99)",
+		KindMalformed: "malformed", KindKeyRefused: "key refused", 0: "Kind(0)", 99: "Kind(99)",
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)

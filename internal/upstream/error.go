@@ -22,9 +22,10 @@ const (
 	KindUnavailable                 // 5xx: the upstream failed; a submit may or may not have been accepted
 	KindUnreachable                 // no connection was established: the request surely was not received
 	KindInterrupted                 // sent, but no complete answer came: timeout, reset, body cut short
-	KindRejected                    // 4xx other than 404 and 429: the request itself is wrong
+	KindRejected                    // 4xx other than 401, 403, 404 and 429: the request itself is wrong
 	KindNotFound                    // 404: no such generation
 	KindMalformed                   // 2xx whose body does not parse, lacks id or status, or is completed without a video URL
+	KindKeyRefused                  // 401 or 403: the upstream refused the key; nothing was generated
 )
 
 func (k Kind) String() string {
@@ -43,6 +44,8 @@ func (k Kind) String() string {
 		return "not found"
 	case KindMalformed:
 		return "malformed"
+	case KindKeyRefused:
+		return "key refused"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -77,6 +80,25 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// KeyError means there is no usable key to call the upstream with (its
+// secret is empty or missing), so nothing was sent: only a change of
+// configuration helps.
+type KeyError struct {
+	// Setting names where the key should come from, such as the
+	// environment variable that names its secret. It is safe to show
+	// clients: it holds no key, secret name or ARN.
+	Setting string
+	// Err is the underlying error; it may name the secret, so it is for
+	// logs only.
+	Err error
+}
+
+func (e *KeyError) Error() string {
+	return "upstream key not configured (" + e.Setting + " is empty or missing): " + e.Err.Error()
+}
+
+func (e *KeyError) Unwrap() error { return e.Err }
 
 // transportError classifies an error from http.Client.Do. Only failures to
 // connect are KindUnreachable; anything else may have happened after the
