@@ -126,6 +126,9 @@ type Handler struct {
 	// Metrics records the ends the API writes (cancel, a job that could
 	// not start); nil records nothing.
 	Metrics *metrics.Recorder
+
+	// Health are the checks PathHealth runs (see health.go).
+	Health []HealthCheck
 }
 
 // Admission admits waiting jobs in fair order and starts their executions.
@@ -145,6 +148,9 @@ type Secrets interface {
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	ctx = logs.With(ctx, slog.String(logs.APIRequestID, req.RequestContext.RequestID))
 	path := strings.TrimSuffix(req.RawPath, "/")
+	if path == PathHealth {
+		return h.health(ctx, req), nil
+	}
 	if path == PathWebhookSecret && h.WebhookSecrets != nil {
 		return h.webhookSecret(ctx, req), nil
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,7 +86,7 @@ func Required(fn string) []string {
 	switch fn {
 	case "api":
 		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvQueueTimeout, EnvBucket, EnvWebhookSecret,
-			EnvMaxInFlight, EnvMaxInFlightPerTenant}
+			EnvMaxInFlight, EnvMaxInFlightPerTenant, EnvUpstreamSecret}
 	case "register":
 		return []string{EnvTable, EnvDeadline, EnvQueueTimeout, EnvBucket, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "finish":
@@ -257,7 +258,70 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 		Links:          s3blob.NewLinks(s3.NewPresignClient(bucket), env[EnvBucket], nil),
 		CheckCallback:  func(u string) error { return notify.CheckURL(u, false) },
 		WebhookSecrets: webhookSecrets{secret.NewCache(sm, env[EnvWebhookSecret], time.Hour, nil)},
+		Health: []api.HealthCheck{
+			api.StoreAnswers(store),
+			{Name: api.CheckStateMachines, Check: func(context.Context) error { return machineConfigured(env[EnvStateMachine]) }},
+			{Name: api.CheckUpstreamKey, Check: (&upstreamKeyCheck{api: sm, id: env[EnvUpstreamSecret], now: time.Now}).Check},
+		},
 	}, nil
+}
+
+// machineConfigured checks the video_job state machine's ARN without a
+// call: the api function's role may only start executions.
+func machineConfigured(arn string) error {
+	if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":stateMachine:") {
+		return fmt.Errorf("%s is not a state machine ARN: %q", EnvStateMachine, arn)
+	}
+	return nil
+}
+
+// DescribeSecretAPI is the Secrets Manager call the health route's
+// upstream-key check makes.
+type DescribeSecretAPI interface {
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+}
+
+// upstreamKeyCheck tells whether the upstream key secret has a value from
+// its metadata alone (a current version), so the api function never reads
+// the key. Anyone may call the health route, so an answer is kept for
+// keyCheckTTL rather than asked of Secrets Manager on every request.
+type upstreamKeyCheck struct {
+	api DescribeSecretAPI
+	id  string
+	now func() time.Time
+
+	mu      sync.Mutex
+	checked time.Time
+	err     error
+}
+
+const keyCheckTTL = time.Minute
+
+func (c *upstreamKeyCheck) Check(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if !c.checked.IsZero() && now.Sub(c.checked) < keyCheckTTL {
+		return c.err
+	}
+	out, err := c.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(c.id)})
+	switch {
+	case err != nil:
+		err = fmt.Errorf("describe the upstream key secret %s (%s): %w", c.id, EnvUpstreamSecret, err)
+	case !hasCurrent(out.VersionIdsToStages):
+		err = fmt.Errorf("the upstream key secret %s (%s) has no value: set it", c.id, EnvUpstreamSecret)
+	}
+	c.checked, c.err = now, err
+	return err
+}
+
+func hasCurrent(versions map[string][]string) bool {
+	for _, stages := range versions {
+		if slices.Contains(stages, "AWSCURRENT") {
+			return true
+		}
+	}
+	return false
 }
 
 // Registrar builds the register function's handler, which records the jobs

@@ -44,7 +44,7 @@ const upstream = "If(CreateUpstreamKeySecret, UpstreamKeySecret, UpstreamKeySecr
 // every function on its own (AWSLambdaBasicExecutionRole,
 // AWSXrayWriteOnlyAccess); they are not in Policies.
 var allowed = map[string][]string{
-	"api":        {"dynamodb:GetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "dynamodb:GetItem KeysTable", "s3:PutObject ImagesBucket/images/*", "s3:GetObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue CursorSecret", "secretsmanager:GetSecretValue WebhookSecret", "states:StartExecution VideoJobStateMachine", "states:SendTaskSuccess *"},
+	"api":        {"dynamodb:GetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "dynamodb:GetItem KeysTable", "s3:PutObject ImagesBucket/images/*", "s3:GetObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue CursorSecret", "secretsmanager:GetSecretValue WebhookSecret", "states:StartExecution VideoJobStateMachine", "states:SendTaskSuccess *", "secretsmanager:DescribeSecret " + upstream},
 	"authorizer": {"dynamodb:GetItem KeysTable"},
 	"submit":     {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "s3:GetObject ImagesBucket/images/*", "secretsmanager:GetSecretValue " + upstream, "states:SendTaskSuccess *"},
 	"poll":       {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "s3:PutObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue " + upstream},

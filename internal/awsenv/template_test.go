@@ -100,6 +100,13 @@ var policyFor = map[string]struct{ policy, resourceType string }{
 // states:StartExecution on exactly that ARN.
 var startsBySub = map[string]bool{"finish": true, "register": true}
 
+// describesOnly names, for a function, the secret variable it reads only
+// to describe the secret: the api's health route asks whether the upstream
+// key has a value, never for the value. Its policy is then a Statement
+// allowing secretsmanager:DescribeSecret on it (its line in allowed), not
+// GetSecretValue.
+var describesOnly = map[string]string{"api": awsenv.EnvUpstreamSecret}
+
 // policyParam is the parameter naming the resource in each SAM policy
 // template.
 var policyParam = map[string]string{
@@ -198,6 +205,9 @@ func (p *project) check() []string {
 		for _, k := range slices.Sorted(maps.Keys(env)) {
 			pf, ok := policyFor[k]
 			if !ok {
+				continue
+			}
+			if describesOnly[name] == k {
 				continue
 			}
 			if k == awsenv.EnvStateMachine && startsBySub[name] {

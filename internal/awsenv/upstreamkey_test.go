@@ -137,3 +137,66 @@ func TestUpstreamKeySecretNotConfigured(t *testing.T) {
 		})
 	}
 }
+
+// The health route's upstream-key check reads only the secret's metadata
+// on moto: a secret never given a value, or not there, fails it; one with
+// a value passes. An answer is kept for keyCheckTTL.
+func TestUpstreamKeyCheck(t *testing.T) {
+	sm := secretsManager(t)
+	prefix := "vidgen/keycheck-" + time.Now().Format("150405.000000")
+	noValue, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(prefix + "/no-value")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(prefix + "/set"), SecretString: aws.String("sk-the-key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, id string
+		ok       bool
+	}{
+		{"never given a value", *noValue.ARN, false},
+		{"no such secret", prefix + "/missing", false},
+		{"has a value", *set.ARN, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &upstreamKeyCheck{api: sm, id: tc.id, now: func() time.Time { return now }}
+			err := c.Check(t.Context())
+			if (err == nil) != tc.ok {
+				t.Fatalf("Check = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil && (!strings.Contains(err.Error(), EnvUpstreamSecret) || strings.Contains(err.Error(), "sk-the-key")) {
+				t.Errorf("error %q should name %s and never a key", err, EnvUpstreamSecret)
+			}
+		})
+	}
+
+	// Kept for keyCheckTTL: a value set meanwhile shows a minute later.
+	c := &upstreamKeyCheck{api: sm, id: *noValue.ARN, now: func() time.Time { return now }}
+	if c.Check(t.Context()) == nil {
+		t.Fatal("a secret without a value passes")
+	}
+	if _, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: noValue.ARN, SecretString: aws.String("sk-set-now")}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Check(t.Context()) == nil {
+		t.Error("the answer was not kept")
+	}
+	now = now.Add(keyCheckTTL)
+	if err := c.Check(t.Context()); err != nil {
+		t.Errorf("after keyCheckTTL, with a value: %v", err)
+	}
+}
+
+func TestMachineConfigured(t *testing.T) {
+	for arn, ok := range map[string]bool{
+		"arn:aws:states:us-east-1:123456789012:stateMachine:vidgen-video-job": true,
+		"": false, "vidgen-video-job": false, "arn:aws:states:us-east-1:123456789012:execution:x:y": false,
+	} {
+		if err := machineConfigured(arn); (err == nil) != ok {
+			t.Errorf("machineConfigured(%q) = %v, want ok %v", arn, err, ok)
+		}
+	}
+}
