@@ -199,6 +199,11 @@ type Runtime struct {
 	// Stage "local", and serves them at /metrics in Prometheus' format.
 	Metrics *metrics.Registry
 
+	// upstream is what the runtime calls the upstream and how that went
+	// at start; Banner prints it with checks (see checks.go).
+	upstream upstreamInfo
+	checks   []api.CheckResult
+
 	functions *Functions
 	tasks     *asl.Tasks // the task tokens of the engine's callback tasks
 	server    *http.Server
@@ -280,6 +285,7 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	client := upstream.New(upstream.Config{BaseURL: upstreamURL, Key: upstreamKey, Timeout: cfg.UpstreamTimeout,
 		Log: log.With("component", "upstream"), Metrics: rec})
+	rt.upstream = newUpstreamInfo(upstreamURL, rt.Simulator != nil, log)
 	// Large images live beside the records, as they live in S3 in AWS.
 	blobs, err := fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
 	if err != nil {
@@ -399,6 +405,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, Log: log.With("component", "api"), Blobs: blobs,
 		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets, Admission: dispatcher,
 		Metrics: rec,
+		Health:  healthChecks(rt.Store, machines, upstreamKey),
 	}
 	fns.add("ApiFunction", apiHandler.Handle)
 	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
@@ -428,6 +435,7 @@ func Start(cfg Config) (*Runtime, error) {
 	go rt.saveClock(loopCtx, clk, clockFile)
 	rt.schedDone = make(chan struct{})
 	go func() { defer close(rt.schedDone); rt.Scheduler.Run(loopCtx) }()
+	rt.checks = api.RunChecks(context.Background(), apiHandler.Health)
 	rt.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { rt.served <- rt.server.Serve(rt.ln) }()
 	ok = true
@@ -593,9 +601,7 @@ func (rt *Runtime) Banner() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "vidgen local runtime on %s\n", rt.URL)
 	fmt.Fprintf(&b, "metrics: %s%s (Prometheus text format)\n", rt.URL, MetricsPath)
-	if rt.Simulator != nil {
-		fmt.Fprintf(&b, "upstream: built-in simulator at %s%s (set AIMLAPI_KEY to use the real AI/ML API)\n", rt.URL, simPrefix)
-	}
+	rt.writeChecks(&b)
 	fmt.Fprintln(&b, "API keys (tenant: key):")
 	for _, p := range rt.Keys {
 		fmt.Fprintf(&b, "  %s: %s\n", p.Tenant, p.Key)
