@@ -61,6 +61,10 @@ func newUpstreamServer(t *testing.T, key string, afterSubmit func(*simulator.Ser
 func realUpstreamConfig(t *testing.T, url, key string, logs *syncbuf.Buffer) Config {
 	cfg := testConfig(t)
 	cfg.UpstreamURL, cfg.UpstreamKey = url, key
+	// A slower clock than testConfig's: the reconciler's MinAge (2 min) is
+	// 1.2 s, so however loaded the machine it never starts a second
+	// execution of a job whose first is on its way.
+	cfg.TimeScale = 100
 	cfg.Log = slog.New(slog.NewJSONHandler(logs, nil))
 	return cfg
 }
@@ -183,10 +187,8 @@ func TestUnreachableUpstreamEndToEnd(t *testing.T) {
 	ln.Close()
 	logs := &syncbuf.Buffer{}
 	cfg := realUpstreamConfig(t, closed, "sk-wrong", logs)
-	// A slower clock than the other tests, as TestJobsEndAtTheirDeadline
-	// has: the first submit must come before the deadline (1.2 s here)
-	// ends the job, even on a loaded machine.
-	cfg.TimeScale = 100
+	// The first submit must come before the deadline (1.2 s here) ends
+	// the job, even on a loaded machine.
 	cfg.JobDeadline = 2 * time.Minute
 	rt := start(t, cfg)
 
