@@ -46,14 +46,11 @@ var contractMetrics = map[string][][]string{
 var contractValues = map[string][]string{
 	"Status": {string(job.Completed), string(job.Failed)},
 	"Error": {job.ErrNameTimedOut, job.ErrNameCancelled, job.ErrNameRejected, job.ErrNameSubmitUncertain,
-		job.ErrNameUpstreamNotFound, job.ErrNameGenerationFailed, job.ErrNameInternal, errNameUpstreamAuth, "Other"},
+		job.ErrNameUpstreamNotFound, job.ErrNameGenerationFailed, job.ErrNameInternal, job.ErrNameUpstreamAuth, job.ErrNameConfiguration, "Other"},
 	"Class":   {"2xx", "4xx", "429", "5xx", "transport"},
 	"Outcome": {"succeeded", "failed"},
 	"Action":  {"started", "resumed", "timed_out", "slots_repaired"},
 }
-
-// errNameUpstreamAuth is the error of a job whose upstream refused the key.
-const errNameUpstreamAuth = "UpstreamAuth"
 
 // commonEnv are the variables every function gets through Globals, each
 // with the parameter that sets it.
@@ -302,7 +299,7 @@ func (p *project) checkAlarms(root *yaml.Node, byType map[string][]string) []str
 		values []string // all of them in one alarm
 	}{
 		{"jobs reaching their deadline", "JobsEnded", "Error", []string{job.ErrNameTimedOut}},
-		{"the upstream refusing the key", "JobsEnded", "Error", []string{errNameUpstreamAuth}},
+		{"the upstream refusing the key", "JobsEnded", "Error", []string{job.ErrNameUpstreamAuth}},
 		{"the upstream error rate", "UpstreamResponses", "Class", contractValues["Class"]},
 		{"the reconciler finding stranded jobs", "ReconcilerActions", "Action", []string{"started", "resumed"}},
 	} {
@@ -669,7 +666,7 @@ func TestOperationsCheckCatchesMismatches(t *testing.T) {
 			want: []string{
 				"JobsTimedOutAlarm: names vidgen JobsFinished, which no function emits (contract: [AdmissionInFlight AdmissionWaiting DetectionLag JobDuration JobsEnded JobsSubmitted PollsPerJob ReconcilerActions UpstreamResponses WebhookDeliveries])",
 				"no alarm on jobs reaching their deadline: vidgen JobsEnded with Error [TimedOut]",
-				`UpstreamAuthAlarm: vidgen JobsEnded has Error "Unauthorized", which is never emitted ([TimedOut Cancelled UpstreamRejected SubmitOutcomeUnknown UpstreamNotFound GenerationFailed InternalError UpstreamAuth Other])`,
+				`UpstreamAuthAlarm: vidgen JobsEnded has Error "Unauthorized", which is never emitted ([TimedOut Cancelled UpstreamRejected SubmitOutcomeUnknown UpstreamNotFound GenerationFailed InternalError UpstreamAuth ConfigurationError Other])`,
 				"no alarm on the upstream refusing the key: vidgen JobsEnded with Error [UpstreamAuth]",
 				"UpstreamErrorRateAlarm: names vidgen UpstreamResponses with dimensions [ Stage], which it is not emitted with ([[Stage Class]])",
 				"no alarm on the upstream error rate: vidgen UpstreamResponses with Class [2xx 4xx 429 5xx transport]",
