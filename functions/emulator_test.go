@@ -843,6 +843,16 @@ func TestJobLifecycle(t *testing.T) {
 		}
 	})
 
+	// GET /v1/health with no key: the bootstrap checks moto's table, the
+	// state machine's ARN and the upstream key secret's metadata.
+	t.Run("api-health", func(t *testing.T) {
+		resp := apiFn.callAPI(t, loadEvent(t, "api-health.json", ""))
+		const want = `{"status":"ok","checks":{"state_machines":true,"store":true,"upstream_key":true},"failing":[]}`
+		if resp.StatusCode != http.StatusOK || resp.Body != want {
+			t.Errorf("status %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
+		}
+	})
+
 	t.Run("api-invalid", func(t *testing.T) {
 		resp := apiFn.callAPI(t, loadEvent(t, "api-invalid.json", ""))
 		var body struct {
