@@ -15,6 +15,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/syncbuf"
 )
@@ -58,14 +59,14 @@ func newUpstreamServer(t *testing.T, key string, afterSubmit func(*simulator.Ser
 
 // realUpstreamConfig runs the runtime against url with key, as make run
 // does when AIMLAPI_KEY is set, logging JSON into logs.
-func realUpstreamConfig(t *testing.T, url, key string, logs *syncbuf.Buffer) Config {
+func realUpstreamConfig(t *testing.T, url, key string, buf *syncbuf.Buffer) Config {
 	cfg := testConfig(t)
 	cfg.UpstreamURL, cfg.UpstreamKey = url, key
 	// A slower clock than testConfig's: the reconciler's MinAge (2 min) is
 	// 1.2 s, so however loaded the machine it never starts a second
 	// execution of a job whose first is on its way.
 	cfg.TimeScale = 100
-	cfg.Log = slog.New(slog.NewJSONHandler(logs, nil))
+	cfg.Log = logs.New(buf, slog.LevelInfo)
 	return cfg
 }
 
