@@ -300,8 +300,9 @@ func TestStatusClass(t *testing.T) {
 func TestErrorDimension(t *testing.T) {
 	for name, want := range map[string]string{
 		job.ErrNameTimedOut: "TimedOut", job.ErrNameCancelled: "Cancelled", job.ErrNameInternal: "InternalError",
-		job.ErrNameGenerationFailed: "GenerationFailed", "UpstreamAuth": "UpstreamAuth",
-		"ContentModeration": "Other", "": "Other",
+		job.ErrNameGenerationFailed: "GenerationFailed", job.ErrNameUpstreamAuth: "UpstreamAuth",
+		job.ErrNameConfiguration: "ConfigurationError",
+		"ContentModeration":      "Other", "": "Other",
 	} {
 		if got := metrics.ErrorDimension(name); got != want {
 			t.Errorf("ErrorDimension(%q) = %s, want %s", name, got, want)

@@ -148,9 +148,7 @@ func ErrorDimension(name string) string {
 	switch name {
 	case job.ErrNameTimedOut, job.ErrNameCancelled, job.ErrNameRejected, job.ErrNameSubmitUncertain,
 		job.ErrNameUpstreamNotFound, job.ErrNameGenerationFailed, job.ErrNameInternal,
-		// The fail-fast names of issue 14 (job.ErrNameUpstreamAuth,
-		// job.ErrNameConfiguration once they are declared there).
-		"UpstreamAuth", "ConfigurationError":
+		job.ErrNameUpstreamAuth, job.ErrNameConfiguration:
 		return name
 	}
 	return OtherError
