@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -113,6 +114,16 @@ func TestUpstreamKeyRefusedEndToEnd(t *testing.T) {
 			line := logLine(logs, id, "refused: fix the upstream key")
 			if line["level"] != "ERROR" || !strings.Contains(fmt.Sprint(line["err"]), "key refused (HTTP 401)") {
 				t.Errorf("the job's line saying the key was refused = %v; want it at ERROR with the error\n%s", line, logs)
+			}
+			// The count the UpstreamAuth alarm watches (JobsEnded by Error).
+			resp, err := http.Get(rt.URL + MetricsPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			metricsText, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := `vidgen_jobs_ended_total{stage="local",status="error",error="UpstreamAuth"} 1`; !strings.Contains(string(metricsText), want) {
+				t.Errorf("GET %s lacks %s:\n%s", MetricsPath, want, metricsText)
 			}
 			for _, key := range []string{"sk-right", "sk-wrong", "sk-rotated"} {
 				if strings.Contains(logs.String(), key) || strings.Contains(r.raw, key) {
