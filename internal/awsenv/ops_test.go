@@ -300,6 +300,7 @@ func (p *project) checkAlarms(root *yaml.Node, byType map[string][]string) []str
 	}{
 		{"jobs reaching their deadline", "JobsEnded", "Error", []string{job.ErrNameTimedOut}},
 		{"the upstream refusing the key", "JobsEnded", "Error", []string{job.ErrNameUpstreamAuth}},
+		{"the upstream key secret empty or missing", "JobsEnded", "Error", []string{job.ErrNameConfiguration}},
 		{"the upstream error rate", "UpstreamResponses", "Class", contractValues["Class"]},
 		{"the reconciler finding stranded jobs", "ReconcilerActions", "Action", []string{"started", "resumed"}},
 	} {
