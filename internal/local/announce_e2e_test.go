@@ -25,16 +25,6 @@ import (
 // count what went out: events on the local bus, webhook executions and
 // deliveries. Each job is announced once.
 
-// roomyConfig is testConfig with jobs given 30 virtual minutes, 1.8 s of
-// real time: the clock runs on at 1,000× however loaded the machine is, and
-// these tests count announcements, not deadlines.
-func roomyConfig(t *testing.T) Config {
-	t.Helper()
-	cfg := testConfig(t)
-	cfg.JobDeadline = 30 * time.Minute
-	return cfg
-}
-
 // eventsOf counts the events of job id on the local event bus.
 func eventsOf(t *testing.T, rt *Runtime, id string) int {
 	t.Helper()
@@ -106,7 +96,7 @@ func wantAnnouncedOnce(t *testing.T, rt *Runtime, rc *receiver, id string) {
 // answer is lost and the state machine retries it. The retry finds the
 // record marked and publishes nothing.
 func TestFinishTimedOutAfterPublishingAnnouncesOnce(t *testing.T) {
-	cfg := roomyConfig(t)
+	cfg := testConfig(t)
 	cfg.Faults = &Faults{At: map[string]map[int]Fault{"FinishFunction": {1: TimedoutAfter}}}
 	rt := start(t, cfg)
 	rc, hook := hookReceiver(t, rt)
@@ -144,7 +134,7 @@ func (m meetingExecutions) Running(ctx context.Context, name string) (bool, erro
 // job: polling twice is harmless); the job ends once and is announced
 // once.
 func TestTwoReconcilerRunsAnnounceOnce(t *testing.T) {
-	cfg := roomyConfig(t)
+	cfg := testConfig(t)
 	cfg.ReconcileInterval = 24 * time.Hour // the test runs the passes itself
 	rt := start(t, cfg)
 	rc, hook := hookReceiver(t, rt)
@@ -203,7 +193,7 @@ func TestTwoReconcilerRunsAnnounceOnce(t *testing.T) {
 // own execution: started after that one announced the job, it finds the
 // record marked and the webhook execution's name taken, and sends nothing.
 func TestSecondExecutionAfterTheEndAnnouncesNothing(t *testing.T) {
-	rt := start(t, roomyConfig(t))
+	rt := start(t, testConfig(t))
 	rc, hook := hookReceiver(t, rt)
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
@@ -225,7 +215,7 @@ func TestSecondExecutionAfterTheEndAnnouncesNothing(t *testing.T) {
 // StartExecution answer ExecutionAlreadyExists: video_job takes that as
 // done and ends as the job did.
 func TestWebhookNameInUseIsDone(t *testing.T) {
-	rt := start(t, roomyConfig(t))
+	rt := start(t, testConfig(t))
 	_, hook := hookReceiver(t, rt)
 	ctx := context.Background()
 	const name = "order-77"
@@ -254,7 +244,7 @@ func TestWebhookNameInUseIsDone(t *testing.T) {
 // any step touches the job: B's record stays as it was, no event goes
 // out, nothing is submitted. B's job then ends once, announced once.
 func TestWorkflowCannotSteerAnotherTenantsJob(t *testing.T) {
-	cfg := roomyConfig(t)
+	cfg := testConfig(t)
 	cfg.ReconcileInterval = 24 * time.Hour
 	noMinAge := time.Duration(0)
 	cfg.ReconcileMinAge = &noMinAge

@@ -32,12 +32,15 @@ const (
 func testConfig(t *testing.T) Config {
 	t.Helper()
 	return Config{
-		Addr:        "127.0.0.1:0",
-		APIKeys:     "tenantA:" + keyA + ",tenantB:" + keyB,
-		TimeScale:   timeScale,
-		DataDir:     t.TempDir(),
-		Template:    filepath.Join("..", "..", "template.yaml"),
-		JobDeadline: 5 * time.Minute,
+		Addr:      "127.0.0.1:0",
+		APIKeys:   "tenantA:" + keyA + ",tenantB:" + keyB,
+		TimeScale: timeScale,
+		DataDir:   t.TempDir(),
+		Template:  filepath.Join("..", "..", "template.yaml"),
+		// A deadline no healthy job comes near, even on a loaded machine (30
+		// min is 1.8 s of real time at timeScale): tests of the deadline set
+		// their own.
+		JobDeadline: 30 * time.Minute,
 	}
 }
 

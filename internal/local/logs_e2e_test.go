@@ -52,7 +52,7 @@ var unnamedErrors = map[string]bool{
 // and the api function's lines the API request too.
 func TestJobLinesCarryIDs(t *testing.T) {
 	var out syncbuf.Buffer
-	cfg := roomyConfig(t)
+	cfg := testConfig(t)
 	cfg.Log = logs.New(&out, slog.LevelDebug)
 	cfg.Limits = job.Limits{Global: 10, PerTenant: 10}
 	// The first job's Submit fails at every attempt the machine makes:

@@ -19,7 +19,7 @@ var sampleLine = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="(?:[^"
 // with a webhook, one the upstream failed) and scrapes /metrics as
 // Prometheus would.
 func TestMetricsEndpoint(t *testing.T) {
-	rt := start(t, roomyConfig(t))
+	rt := start(t, testConfig(t))
 	_, hook := hookReceiver(t, rt)
 	done, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)

@@ -18,7 +18,7 @@ const registerAttempts = 7
 // machine makes a healthy invocation outlast it, and the extra retry is
 // not the fault under test.
 func registerFaultsConfig(t *testing.T, at map[int]Fault) Config {
-	cfg := roomyConfig(t)
+	cfg := testConfig(t)
 	cfg.TimeScale = timeScale / 10
 	cfg.Faults = &Faults{At: map[string]map[int]Fault{"RegisterFunction": at}}
 	return cfg
