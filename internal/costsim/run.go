@@ -28,7 +28,10 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
@@ -137,7 +140,7 @@ type run struct {
 	store   *countingStore
 	machine *asl.Machine
 	tasks   map[string]bool // names of Task states
-	fns     *local.Functions
+	fns     *lambdas.Functions
 	api     *api.Handler
 	// tokens are the task tokens of callback tasks (.waitForTaskToken): a
 	// simulated worker calls back through them, and the waiting execution
@@ -197,7 +200,7 @@ func newRun(cfg Config) (*run, error) {
 	if cfg.SlotLoop {
 		submit = slotLoop(submitter.Submit)
 	}
-	r.fns = local.NewFunctions(map[string]any{
+	r.fns = lambdas.NewFunctions(map[string]any{
 		"SubmitFunction": submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
 		"FinishFunction": notifier.Finish, "RegisterFunction": registrar.Register,
 	})
@@ -214,7 +217,7 @@ func (r *run) close() { r.store.Store.Close() }
 // loadMachine reads video_job with the template's substitutions, and the
 // names of its Task states.
 func loadMachine(template string) (*asl.Machine, map[string]bool, error) {
-	t, err := local.LoadTemplate(template)
+	t, err := samtemplate.Load(template)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -402,7 +405,7 @@ func (r *run) runExecution(ctx context.Context, name string, input json.RawMessa
 		}
 		return nil
 	}
-	exe := asl.Execution{ID: local.ExecutionARN(machineID, name), Name: name, Input: input, StartTime: r.clk.Now()}
+	exe := asl.Execution{ID: localarn.Execution(machineID, name), Name: name, Input: input, StartTime: r.clk.Now()}
 	res, err := r.machine.Execute(ctx, exe, nil, opts)
 	r.maxHistory = max(r.maxHistory, res.HistoryEvents)
 	// A retried Task is billed a transition per attempt.

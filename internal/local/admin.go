@@ -15,6 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/samtemplate"
 )
 
 // AdminPrefix is where the local server mounts Admin:
@@ -164,7 +167,7 @@ func (a *Admin) listMachines() any {
 	}
 	out := []machine{}
 	for id := range a.Engine.machines {
-		out = append(out, machine{id, StateMachineARN(id)})
+		out = append(out, machine{id, localarn.StateMachine(id)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Machine < out[j].Machine })
 	return map[string]any{"state_machines": out}
@@ -223,7 +226,7 @@ func (a *Admin) startExecution(w http.ResponseWriter, r *http.Request, machine s
 	if created {
 		status = http.StatusAccepted
 	}
-	return started{Machine: machine, Name: name[0], ExecutionARN: ExecutionARN(machine, name[0])}, status, nil
+	return started{Machine: machine, Name: name[0], ExecutionARN: localarn.Execution(machine, name[0])}, status, nil
 }
 
 // describedExecution is an execution record with its ARN.
@@ -274,7 +277,7 @@ func (a *Admin) describeExecution(r *http.Request, machine, name string) (any, i
 	if err != nil {
 		return nil, 0, &adminError{http.StatusInternalServerError, "InternalError", err.Error()}
 	}
-	return describedExecution{ExecutionARN(machine, name), exe}, http.StatusOK, nil
+	return describedExecution{localarn.Execution(machine, name), exe}, http.StatusOK, nil
 }
 
 func (a *Admin) fire(r *http.Request, id string) (any, int, *adminError) {
@@ -293,13 +296,13 @@ func (a *Admin) fire(r *http.Request, id string) (any, int, *adminError) {
 	switch {
 	case errors.Is(err, ErrNoSchedule):
 		return nil, 0, &adminError{http.StatusNotFound, "ScheduleDoesNotExist", err.Error()}
-	case errors.Is(err, ErrCannotFire):
+	case errors.Is(err, samtemplate.ErrCannotFire):
 		return nil, 0, &adminError{http.StatusUnprocessableEntity, "ScheduleCannotFire", err.Error()}
 	case err != nil:
 		return nil, 0, &adminError{http.StatusInternalServerError, "InternalError", err.Error()}
 	}
 	machine := a.Scheduler.Schedules[id].Target
-	return started{Schedule: id, Machine: machine, Name: name, ExecutionARN: ExecutionARN(machine, name)}, http.StatusAccepted, nil
+	return started{Schedule: id, Machine: machine, Name: name, ExecutionARN: localarn.Execution(machine, name)}, http.StatusAccepted, nil
 }
 
 // isNotExist reports whether err says an execution does not exist.

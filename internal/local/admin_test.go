@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/vidgen/vidgen/internal/local/localarn"
 )
 
 // adminReply is an answer of the admin routes.
@@ -73,19 +75,19 @@ func TestAdmin(t *testing.T) {
 	}{
 		{name: "list machines", method: "GET", path: "/local/state-machines", status: 200},
 		{name: "start", method: "POST", path: "/local/state-machines/Echo/executions?name=x-1", body: `{"n": 1}`, status: 202,
-			want: map[string]any{"machine": "Echo", "name": "x-1", "execution_arn": ExecutionARN("Echo", "x-1")}},
+			want: map[string]any{"machine": "Echo", "name": "x-1", "execution_arn": localarn.Execution("Echo", "x-1")}},
 		{name: "start again with other input", method: "POST", path: "/local/state-machines/Echo/executions?name=x-1", body: `{"n":2}`,
 			status: 409, errName: "ExecutionAlreadyExists"},
 		{name: "start unnamed, no body", method: "POST", path: "/local/state-machines/Echo/executions", status: 202,
 			want: map[string]any{"name": "e-1"}},
 		{name: "describe and wait", method: "GET", path: "/local/state-machines/Echo/executions/x-1?wait=1", status: 200,
-			want: map[string]any{"status": Succeeded, "name": "x-1", "execution_arn": ExecutionARN("Echo", "x-1"),
+			want: map[string]any{"status": Succeeded, "name": "x-1", "execution_arn": localarn.Execution("Echo", "x-1"),
 				"output": map[string]any{"got": map[string]any{"n": 1.0}, "name": "x-1"}}},
 		{name: "start again once it has closed", method: "POST", path: "/local/state-machines/Echo/executions?name=x-1", body: `{"n":1}`,
 			status: 409, errName: "ExecutionAlreadyExists"},
 		{name: "start a blocked one", method: "POST", path: "/local/state-machines/Blocked/executions?name=b-1", status: 202},
 		{name: "start again while it runs", method: "POST", path: "/local/state-machines/Blocked/executions?name=b-1", body: `{}`, status: 200,
-			want: map[string]any{"name": "b-1", "execution_arn": ExecutionARN("Blocked", "b-1")}},
+			want: map[string]any{"name": "b-1", "execution_arn": localarn.Execution("Blocked", "b-1")}},
 		{name: "start again while it runs, with other input", method: "POST", path: "/local/state-machines/Blocked/executions?name=b-1", body: `{"n":1}`,
 			status: 409, errName: "ExecutionAlreadyExists"},
 		{name: "wait with a timeout", method: "GET", path: "/local/state-machines/Blocked/executions/b-1?wait=true&timeout=1ms", status: 200,
@@ -93,7 +95,7 @@ func TestAdmin(t *testing.T) {
 		{name: "fire", method: "POST", path: "/local/schedules/Off/fire", status: 202,
 			want: map[string]any{"schedule": "Off", "machine": "Echo", "name": "e-2"}},
 		{name: "fired input", method: "GET", path: "/local/state-machines/Echo/executions/e-2?wait=1", status: 200,
-			want: map[string]any{"input": map[string]any{"at": "2026-11-25T10:00:00Z", "from": ScheduleARN("Off")}}},
+			want: map[string]any{"input": map[string]any{"at": "2026-11-25T10:00:00Z", "from": localarn.Schedule("Off")}}},
 		{name: "fire at", method: "POST", path: "/local/schedules/Nightly/fire?at=2026-12-01T06:00:00Z", status: 202,
 			want: map[string]any{"name": "e-3"}},
 		{name: "list schedules", method: "GET", path: "/local/schedules", status: 200},
@@ -145,7 +147,7 @@ func TestAdmin(t *testing.T) {
 
 	// The lists, in full.
 	r := adminCall(t, srv, "GET", "/local/state-machines", "")
-	if got, want := mustJSON(t, r.body), `{"state_machines":[{"arn":"`+StateMachineARN("Blocked")+`","machine":"Blocked"},{"arn":"`+StateMachineARN("Echo")+`","machine":"Echo"}]}`; got != want {
+	if got, want := mustJSON(t, r.body), `{"state_machines":[{"arn":"`+localarn.StateMachine("Blocked")+`","machine":"Blocked"},{"arn":"`+localarn.StateMachine("Echo")+`","machine":"Echo"}]}`; got != want {
 		t.Errorf("machines = %s, want %s", got, want)
 	}
 	r = adminCall(t, srv, "GET", "/local/schedules", "")

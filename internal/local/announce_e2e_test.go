@@ -17,6 +17,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 )
@@ -97,7 +98,7 @@ func wantAnnouncedOnce(t *testing.T, rt *Runtime, rc *receiver, id string) {
 // record marked and publishes nothing.
 func TestFinishTimedOutAfterPublishingAnnouncesOnce(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Faults = &Faults{At: map[string]map[int]Fault{"FinishFunction": {1: TimedoutAfter}}}
+	cfg.Faults = &lambdas.Faults{At: map[string]map[int]lambdas.Fault{"FinishFunction": {1: lambdas.TimedoutAfter}}}
 	rt := start(t, cfg)
 	rc, hook := hookReceiver(t, rt)
 

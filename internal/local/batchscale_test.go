@@ -23,7 +23,10 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
@@ -182,7 +185,7 @@ type scaleHarness struct {
 	t          *testing.T
 	batch, job *asl.Machine
 	jobARN     string
-	summarize  *local.Functions
+	summarize  *lambdas.Functions
 	store      *boltstore.Store
 	batchClock *clock.Manual
 	dir        string
@@ -195,7 +198,7 @@ type scaleHarness struct {
 
 func newScaleHarness(t *testing.T, dir string) *scaleHarness {
 	t.Helper()
-	tmpl, err := local.LoadTemplate("../../template.yaml")
+	tmpl, err := samtemplate.Load("../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,9 +213,9 @@ func newScaleHarness(t *testing.T, dir string) *scaleHarness {
 	store.DB().NoSync = true // durability is not what this test is about
 	t.Cleanup(func() { store.Close() })
 	h := &scaleHarness{t: t, batch: machines["VideoBatchStateMachine"], job: machines["VideoJobStateMachine"],
-		jobARN: local.StateMachineARN("VideoJobStateMachine"), store: store, dir: dir,
+		jobARN: localarn.StateMachine("VideoJobStateMachine"), store: store, dir: dir,
 		batchClock: clock.NewManual(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC))}
-	h.summarize = local.NewFunctions(map[string]any{
+	h.summarize = lambdas.NewFunctions(map[string]any{
 		"SummarizeFunction": (&batch.Summarizer{Objects: local.Objects{Dir: dir}}).Summarize,
 	})
 	return h
@@ -261,7 +264,7 @@ func (h *scaleHarness) Invoke(ctx context.Context, resource string, input json.R
 
 	clk := clock.NewManual(h.batchClock.Now())
 	fns := h.childFunctions(clk)
-	exe := asl.Execution{ID: local.ExecutionARN("VideoJobStateMachine", name), Name: name, Input: p.Input, StartTime: clk.Now()}
+	exe := asl.Execution{ID: localarn.Execution("VideoJobStateMachine", name), Name: name, Input: p.Input, StartTime: clk.Now()}
 	res, err := h.job.Execute(ctx, exe, nil, h.options(clk, fns))
 	child := asl.NestedExecution{ExecutionArn: exe.ID, StateMachineArn: h.jobARN, Name: name, Input: p.Input,
 		StartDate: exe.StartTime, StopDate: clk.Now(), Status: "SUCCEEDED", Output: res.Output}
@@ -275,7 +278,7 @@ func (h *scaleHarness) Invoke(ctx context.Context, resource string, input json.R
 
 // childFunctions are video_job's functions for one child, on its clock and
 // against a simulator of its own.
-func (h *scaleHarness) childFunctions(clk *clock.Manual) *local.Functions {
+func (h *scaleHarness) childFunctions(clk *clock.Manual) *lambdas.Functions {
 	discard := slog.New(slog.DiscardHandler)
 	sim := simulator.New(simulator.Config{Key: "scale-key", Clock: clk, QueueTime: -1, GenerationTime: 10 * time.Second,
 		PublicURL: "http://sim.invalid", Log: discard})
@@ -284,7 +287,7 @@ func (h *scaleHarness) childFunctions(clk *clock.Manual) *local.Functions {
 	handlers := &steps.Handlers{Store: h.store, Upstream: client, Clock: clk, Policy: steps.DefaultPolicy(), Log: discard}
 	registrar := &steps.Registrar{Store: h.store, Clock: clk, Deadline: 30 * time.Minute, Log: discard}
 	notifier := &steps.Notifier{Store: h.store, Publisher: &notify.LogPublisher{W: io.Discard}, Clock: clk, Log: discard}
-	return local.NewFunctions(map[string]any{
+	return lambdas.NewFunctions(map[string]any{
 		"SubmitFunction": handlers.Submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
 		"RegisterFunction": registrar.Register, "FinishFunction": notifier.Finish,
 	})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/logs"
 	bolt "go.etcd.io/bbolt"
 )
@@ -175,7 +176,7 @@ func (e *Engine) run(ctx context.Context, exe Execution) {
 	// Its Tasks may start children, which record the state entry that
 	// started them. Resuming enters the saved state again: that is the same
 	// entry, not a new one.
-	parent := &parentRun{arn: ExecutionARN(exe.Machine, exe.Name), run: newUUID()}
+	parent := &parentRun{arn: localarn.Execution(exe.Machine, exe.Name), run: newUUID()}
 	parent.entry.Store(int64(exe.Entries))
 	reentry := exe.Checkpoint != nil
 	ctx = context.WithValue(ctx, parentKey{}, parent)
@@ -189,7 +190,7 @@ func (e *Engine) run(ctx context.Context, exe Execution) {
 		return e.save(exe)
 	}
 	ae := asl.Execution{
-		ID:   ExecutionARN(exe.Machine, exe.Name),
+		ID:   localarn.Execution(exe.Machine, exe.Name),
 		Name: exe.Name, Input: exe.Input, StartTime: exe.StartTime,
 	}
 	if exe.Checkpoint != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/vidgen/vidgen/internal/batch"
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/notify"
 )
 
@@ -33,15 +34,15 @@ import (
 // Why the expectations are exact whatever invocations fail (the seeded
 // rate picks the same draws each run, but which invocation takes which
 // draw depends on how the concurrent executions interleave):
-//   - Timedout, ServiceException and TooManyRequests fail an invocation
+//   - lambdas.Timedout, lambdas.ServiceException and lambdas.TooManyRequests fail an invocation
 //     before its handler runs; every Lambda Task retries them.
-//   - TimedoutAfter runs the handler to its end and loses its answer. Every
+//   - lambdas.TimedoutAfter runs the handler to its end and loses its answer. Every
 //     handler is safe to run again after its own complete run: Register
 //     finds the job it recorded (or its idempotency claim), Submit finds
 //     the upstream id it recorded and goes on polling, Poll and Fail find
 //     the record as they left it, Finish finds the announcement made, a
 //     park finds the job admitted (and resumes itself) or records its new
-//     token. So TimedoutAfter on Submit never makes SubmitOutcomeUnknown:
+//     token. So lambdas.TimedoutAfter on Submit never makes SubmitOutcomeUnknown:
 //     that needs an attempt cut off between its claim and its record of
 //     the upstream id, which no injected fault does, and which a Task's
 //     TimeoutSeconds could do only if a handler took longer than 60 s of
@@ -118,7 +119,7 @@ func faultBatch() (input json.RawMessage, want []string) {
 // cap, a tenth of every function's invocations failing with the four
 // faults drawn from seed, and deadlines far beyond the run, so that only
 // the faults decide how a job ends.
-func faultBatchConfig(dir string, seed uint64, injected func(string, int, Fault)) Config {
+func faultBatchConfig(dir string, seed uint64, injected func(string, int, lambdas.Fault)) Config {
 	return Config{
 		Addr:         "127.0.0.1:0",
 		APIKeys:      "tenantA:" + keyA,
@@ -129,22 +130,22 @@ func faultBatchConfig(dir string, seed uint64, injected func(string, int, Fault)
 		QueueTimeout: 6 * time.Hour,
 		Limits:       job.Limits{PerTenant: faultBatchCap},
 		SimQueueTime: time.Second, SimGenerationTime: 10 * time.Second,
-		Faults: &Faults{Rate: faultBatchRate, Rand: rand.New(rand.NewPCG(seed, 13)).Float64, Injected: injected},
+		Faults: &lambdas.Faults{Rate: faultBatchRate, Rand: rand.New(rand.NewPCG(seed, 13)).Float64, Injected: injected},
 	}
 }
 
 // faultTally counts injected faults by kind and by function.
 type faultTally struct {
 	mu     sync.Mutex
-	byKind map[Fault]int
+	byKind map[lambdas.Fault]int
 	byFn   map[string]int
 }
 
-func (f *faultTally) add(fn string, _ int, fault Fault) {
+func (f *faultTally) add(fn string, _ int, fault lambdas.Fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.byKind == nil {
-		f.byKind, f.byFn = map[Fault]int{}, map[string]int{}
+		f.byKind, f.byFn = map[lambdas.Fault]int{}, map[string]int{}
 	}
 	f.byKind[fault]++
 	f.byFn[fn]++
@@ -152,7 +153,7 @@ func (f *faultTally) add(fn string, _ int, fault Fault) {
 
 // plus is the sum of two tallies.
 func (f *faultTally) plus(g *faultTally) *faultTally {
-	sum := &faultTally{byKind: map[Fault]int{}, byFn: map[string]int{}}
+	sum := &faultTally{byKind: map[lambdas.Fault]int{}, byFn: map[string]int{}}
 	for _, t := range []*faultTally{f, g} {
 		t.mu.Lock()
 		for k, n := range t.byKind {
@@ -180,7 +181,7 @@ func (f *faultTally) String() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var kinds []string
-	for _, k := range allFaults {
+	for _, k := range lambdas.AllFaults() {
 		kinds = append(kinds, fmt.Sprintf("%s %d", k, f.byKind[k]))
 	}
 	return strings.Join(kinds, ", ") + "; by function " + sortedCounts(f.byFn)
@@ -314,7 +315,7 @@ func TestFaultBatchHelperProcess(t *testing.T) {
 	}
 	// Each fault reaches the file before the invocation fails, so the
 	// count survives the kill.
-	injected := func(fn string, _ int, f Fault) { fmt.Fprintf(log, "%s %s\n", fn, f) }
+	injected := func(fn string, _ int, f lambdas.Fault) { fmt.Fprintf(log, "%s %s\n", fn, f) }
 	rt, err := Start(faultBatchConfig(dir, 1, injected))
 	if err != nil {
 		t.Fatal(err)
@@ -339,8 +340,8 @@ func readFaultLog(t *testing.T, path string) *faultTally {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	names := map[string]Fault{}
-	for _, k := range allFaults {
+	names := map[string]lambdas.Fault{}
+	for _, k := range lambdas.AllFaults() {
 		names[k.String()] = k
 	}
 	tally := &faultTally{}

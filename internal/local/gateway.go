@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/logs"
 )
 
@@ -27,7 +28,7 @@ const maxGatewayBody = 10 << 20
 // payload v2 event, invokes the api function through the same Lambda
 // handling as in AWS, and writes its response back.
 type Gateway struct {
-	Functions *Functions
+	Functions *lambdas.Functions
 	Function  string // logical id of the function behind every route
 	Clock     interface{ Now() time.Time }
 	// Log gets one access line per request: its id (the api function's

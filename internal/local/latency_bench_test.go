@@ -3,7 +3,6 @@ package local
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vidgen/vidgen/internal/job"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/job"
 )
 
 // BenchmarkAPILatency drives the local runtime over real HTTP with

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/syncbuf"
 )
@@ -57,11 +58,11 @@ func TestJobLinesCarryIDs(t *testing.T) {
 	cfg.Limits = job.Limits{Global: 10, PerTenant: 10}
 	// The first job's Submit fails at every attempt the machine makes:
 	// its Catch runs the Fail function.
-	failing := map[int]Fault{}
+	failing := map[int]lambdas.Fault{}
 	for i := 1; i <= 7; i++ {
-		failing[i] = ServiceException
+		failing[i] = lambdas.ServiceException
 	}
-	cfg.Faults = &Faults{At: map[string]map[int]Fault{"SubmitFunction": failing}}
+	cfg.Faults = &lambdas.Faults{At: map[string]map[int]lambdas.Fault{"SubmitFunction": failing}}
 	rt := start(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
 )
 
 // The reconciler picks up jobs no execution drives: it starts one no step
@@ -77,10 +78,10 @@ func TestReconcilerEndsOrResumesOrphans(t *testing.T) {
 // slot, with no execution driving it: the reconciler's next pass finds it
 // and resumes it, and the job ends once, its slot given back.
 func TestReconcilerDrivesJobWhoseCatchFailed(t *testing.T) {
-	failAll := func(n int) map[int]Fault {
-		at := map[int]Fault{}
+	failAll := func(n int) map[int]lambdas.Fault {
+		at := map[int]lambdas.Fault{}
 		for i := 1; i <= n; i++ {
-			at[i] = []Fault{Timedout, ServiceException, TooManyRequests}[i%3]
+			at[i] = []lambdas.Fault{lambdas.Timedout, lambdas.ServiceException, lambdas.TooManyRequests}[i%3]
 		}
 		return at
 	}
@@ -91,12 +92,12 @@ func TestReconcilerDrivesJobWhoseCatchFailed(t *testing.T) {
 	noMinAge := time.Duration(0)
 	cfg.ReconcileMinAge = &noMinAge
 	// Poll's first round of 7 attempts, then RecordFailure's 11.
-	cfg.Faults = &Faults{At: map[string]map[int]Fault{"PollFunction": failAll(7), "FailFunction": failAll(11)}}
+	cfg.Faults = &lambdas.Faults{At: map[string]map[int]lambdas.Fault{"PollFunction": failAll(7), "FailFunction": failAll(11)}}
 	rt := start(t, cfg)
 	ctx := context.Background()
 
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
-	if exe.Status != Failed || exe.Error == nil || exe.Error.Name != SandboxTimedout && exe.Error.Name != LambdaServiceException && exe.Error.Name != LambdaTooManyRequests {
+	if exe.Status != Failed || exe.Error == nil || exe.Error.Name != lambdas.SandboxTimedout && exe.Error.Name != lambdas.LambdaServiceException && exe.Error.Name != lambdas.LambdaTooManyRequests {
 		t.Fatalf("execution %s %+v, want it failed by RecordFailure's Lambda errors", exe.Status, exe.Error)
 	}
 	j, err := rt.Store.Get(ctx, id)

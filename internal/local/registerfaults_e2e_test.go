@@ -7,6 +7,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
 )
 
 // registerAttempts is how many times one round of Register runs before
@@ -17,10 +18,10 @@ const registerAttempts = 7
 // 60-s TimeoutSeconds is 0.6 s of real time: at the usual speed a loaded
 // machine makes a healthy invocation outlast it, and the extra retry is
 // not the fault under test.
-func registerFaultsConfig(t *testing.T, at map[int]Fault) Config {
+func registerFaultsConfig(t *testing.T, at map[int]lambdas.Fault) Config {
 	cfg := testConfig(t)
 	cfg.TimeScale = timeScale / 10
-	cfg.Faults = &Faults{At: map[string]map[int]Fault{"RegisterFunction": at}}
+	cfg.Faults = &lambdas.Faults{At: map[string]map[int]lambdas.Fault{"RegisterFunction": at}}
 	return cfg
 }
 
@@ -32,15 +33,15 @@ func registerFaultsConfig(t *testing.T, at map[int]Fault) Config {
 func TestRegisterOutlastsLambdaFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		first Fault // the first attempt's fault; the other six time out before the handler
+		first lambdas.Fault // the first attempt's fault; the other six time out before the handler
 	}{
-		{"no attempt recorded the job", ServiceException},
-		{"the first attempt recorded the job, its answer lost", TimedoutAfter},
+		{"no attempt recorded the job", lambdas.ServiceException},
+		{"the first attempt recorded the job, its answer lost", lambdas.TimedoutAfter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			at := map[int]Fault{1: tc.first}
+			at := map[int]lambdas.Fault{1: tc.first}
 			for i := 2; i <= registerAttempts; i++ {
-				at[i] = []Fault{Timedout, ServiceException, TooManyRequests}[i%3]
+				at[i] = []lambdas.Fault{lambdas.Timedout, lambdas.ServiceException, lambdas.TooManyRequests}[i%3]
 			}
 			rt := start(t, registerFaultsConfig(t, at))
 
@@ -73,9 +74,9 @@ func TestRegisterOutlastsLambdaFailures(t *testing.T) {
 // The same for Resume, the check an API job's execution starts with: it
 // is tried again later rather than leaving the job to the reconciler.
 func TestResumeOutlastsLambdaFailures(t *testing.T) {
-	at := map[int]Fault{}
+	at := map[int]lambdas.Fault{}
 	for i := 1; i <= registerAttempts; i++ {
-		at[i] = []Fault{Timedout, ServiceException, TooManyRequests}[i%3]
+		at[i] = []lambdas.Fault{lambdas.Timedout, lambdas.ServiceException, lambdas.TooManyRequests}[i%3]
 	}
 	rt := start(t, registerFaultsConfig(t, at))
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)

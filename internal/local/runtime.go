@@ -31,9 +31,11 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
+	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
@@ -115,7 +117,7 @@ type Config struct {
 
 	// Faults makes chosen Lambda invocations fail as Lambda fails them.
 	// Tests only: ConfigFromEnv never sets it, so make run injects none.
-	Faults *Faults
+	Faults *lambdas.Faults
 
 	Log *slog.Logger
 }
@@ -204,7 +206,7 @@ type Runtime struct {
 	upstream upstreamInfo
 	checks   []api.CheckResult
 
-	functions *Functions
+	functions *lambdas.Functions
 	tasks     *asl.Tasks // the task tokens of the engine's callback tasks
 	server    *http.Server
 	ln        net.Listener
@@ -229,7 +231,7 @@ func Start(cfg Config) (*Runtime, error) {
 	if _, err := apikey.ParsePairs(cfg.APIKeys); err != nil {
 		return nil, err
 	}
-	tmpl, err := LoadTemplate(cfg.Template)
+	tmpl, err := samtemplate.Load(cfg.Template)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +373,7 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	// The engine needs the functions and the api function needs the engine:
 	// register the api handler once the engine exists.
-	fns := NewFunctions(functions)
+	fns := lambdas.NewFunctions(functions)
 	fns.Timeouts = map[string]time.Duration{}
 	for id, f := range tmpl.Functions {
 		fns.Timeouts[id] = f.Timeout
@@ -407,7 +409,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Metrics: rec,
 		Health:  healthChecks(rt.Store, machines, upstreamKey),
 	}
-	fns.add("ApiFunction", apiHandler.Handle)
+	fns.Add("ApiFunction", apiHandler.Handle)
 	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
 
 	rt.Reconciler = &reconcile.Reconciler{
@@ -418,7 +420,7 @@ func Start(cfg Config) (*Runtime, error) {
 	if cfg.ReconcileMinAge != nil {
 		rt.Reconciler.MinAge = *cfg.ReconcileMinAge
 	}
-	fns.add("ReconcileFunction", rt.Reconciler.Run)
+	fns.Add("ReconcileFunction", rt.Reconciler.Run)
 	// Only now, with every function registered, may executions run.
 	n, err := rt.Engine.Resume()
 	if err != nil {
@@ -459,7 +461,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 
 // checkFunctions refuses a template whose functions and the handlers here
 // differ, so the two cannot drift apart unnoticed.
-func checkFunctions(t *Template, handlers map[string]any, extra ...string) error {
+func checkFunctions(t *samtemplate.Template, handlers map[string]any, extra ...string) error {
 	want := map[string]bool{}
 	for id := range handlers {
 		want[id] = true
@@ -487,7 +489,7 @@ func checkFunctions(t *Template, handlers map[string]any, extra ...string) error
 
 // LoadMachines reads each state machine's ASL file and substitutes its
 // DefinitionSubstitutions, as CloudFormation does on deploy.
-func LoadMachines(t *Template) (map[string]*asl.Machine, error) {
+func LoadMachines(t *samtemplate.Template) (map[string]*asl.Machine, error) {
 	out := map[string]*asl.Machine{}
 	for id, sm := range t.StateMachines {
 		def, err := os.ReadFile(sm.Definition)

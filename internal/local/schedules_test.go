@@ -12,79 +12,9 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/samtemplate"
 )
-
-func TestScheduleInput(t *testing.T) {
-	at := time.Date(2026, 11, 25, 11, 0, 0, 987_000_000, time.FixedZone("CET", 3600))
-	tests := []struct {
-		name    string
-		s       Schedule
-		want    string
-		wantErr string
-	}{
-		{name: "attributes", s: Schedule{LogicalID: "Nightly", InputTemplate: `{
-			"t": "<aws.scheduler.scheduled-time>", "id": "<aws.scheduler.execution-id>",
-			"n": <aws.scheduler.attempt-number>, "arn": "<aws.scheduler.schedule-arn>", "again": "<aws.scheduler.execution-id>"}`},
-			want: `{"t":"2026-11-25T10:00:00Z","id":"e-1","n":1,"arn":"arn:aws:scheduler:local:000000000000:schedule/default/Nightly","again":"e-1"}`},
-		{name: "no input", s: Schedule{LogicalID: "S"}, want: `{}`},
-		{name: "not JSON once filled in", s: Schedule{LogicalID: "S", InputTemplate: `{"t": <aws.scheduler.scheduled-time>}`},
-			wantErr: "Target.Input is not JSON once filled in"},
-		{name: "unresolved input", s: Schedule{LogicalID: "S", InputError: "${AWS::Region}: no local value"},
-			wantErr: "schedule S: Target.Input: ${AWS::Region}: no local value"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.s.Input(at, "e-1")
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrCannotFire) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || string(got) != tt.want {
-				t.Fatalf("Input = %s, %v\nwant %s", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestParseExpression(t *testing.T) {
-	tests := []struct {
-		expr  string
-		kind  string
-		every time.Duration
-	}{
-		{"rate(1 minute)", "rate", time.Minute},
-		{"rate(15 minutes)", "rate", 15 * time.Minute},
-		{"rate(1 hour)", "rate", time.Hour},
-		{"rate(6 hours)", "rate", 6 * time.Hour},
-		{"rate(1 day)", "rate", 24 * time.Hour},
-		{"rate(7 days)", "rate", 7 * 24 * time.Hour},
-		{"cron(0 6 * * ? *)", "cron", 0},
-		{"at(2026-12-01T06:00:00)", "at", 0},
-		{"rate(1 minutes)", "", 0},
-		{"rate(-1 minutes)", "", 0},
-		{"rate(1.5 hours)", "", 0},
-		{"rate(5)", "", 0},
-		{"rate(5 weeks)", "", 0},
-		{"rate(5 minutes", "", 0},
-		{"cron(0 6 * * ?)", "", 0},
-		{"at(2026-12-01)", "", 0},
-		{"", "", 0},
-	}
-	for _, tt := range tests {
-		e, err := parseExpression(tt.expr)
-		if tt.kind == "" {
-			if err == nil || !errors.Is(err, errBadSchedule) || !strings.Contains(err.Error(), fmt.Sprintf("%q", tt.expr)) {
-				t.Errorf("parseExpression(%q) = %v, want an error naming it", tt.expr, err)
-			}
-			continue
-		}
-		if err != nil || e.kind != tt.kind || e.every != tt.every {
-			t.Errorf("parseExpression(%q) = %+v, %v; want %s every %v", tt.expr, e, err, tt.kind, tt.every)
-		}
-	}
-}
 
 // gateClock is a manual clock whose Sleep waits for the test: it reports
 // the duration asked for and returns, advancing the clock, once released.
@@ -121,9 +51,9 @@ func (c *counter) next() string {
 	return fmt.Sprintf("e-%d", c.n)
 }
 
-func testSchedules() map[string]Schedule {
+func testSchedules() map[string]samtemplate.Schedule {
 	in := `{"at": "<aws.scheduler.scheduled-time>", "from": "<aws.scheduler.schedule-arn>"}`
-	return map[string]Schedule{
+	return map[string]samtemplate.Schedule{
 		"Every20": {LogicalID: "Every20", Expression: "rate(20 minutes)", State: "ENABLED", Target: "Echo", InputTemplate: in},
 		"Hourly":  {LogicalID: "Hourly", Expression: "rate(1 hour)", State: "ENABLED", Target: "Echo", InputTemplate: in},
 		"Off":     {LogicalID: "Off", Expression: "rate(1 minute)", State: "DISABLED", Target: "Echo", InputTemplate: in},
@@ -143,7 +73,7 @@ func TestSchedulerRun(t *testing.T) {
 	clk := &gateClock{Manual: te.clock, asked: make(chan time.Duration), release: make(chan struct{})}
 	ids := &counter{}
 	s := &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: clk, NewID: ids.next, Log: slog.New(slog.DiscardHandler)}
-	s.Schedules["Gone"] = Schedule{LogicalID: "Gone", Expression: "rate(1 day)", State: "DISABLED", Target: "Deleted"}
+	s.Schedules["Gone"] = samtemplate.Schedule{LogicalID: "Gone", Expression: "rate(1 day)", State: "DISABLED", Target: "Deleted"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
@@ -169,7 +99,7 @@ func TestSchedulerRun(t *testing.T) {
 		}
 	}
 	in := func(id string, at time.Duration) string {
-		return fmt.Sprintf(`{"at":"%s","from":"%s"}`, testStart.Add(at).Format(time.RFC3339), ScheduleARN(id))
+		return fmt.Sprintf(`{"at":"%s","from":"%s"}`, testStart.Add(at).Format(time.RFC3339), localarn.Schedule(id))
 	}
 	steps := []struct {
 		advance time.Duration // the clock jumps ahead by itself meanwhile
@@ -201,7 +131,7 @@ func TestSchedulerRun(t *testing.T) {
 // Run with nothing to time returns at once.
 func TestSchedulerRunNothing(t *testing.T) {
 	te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
-	s := &Scheduler{Schedules: map[string]Schedule{"Off": testSchedules()["Off"]}, Engine: te.Engine, Clock: te.clock, Log: slog.New(slog.DiscardHandler)}
+	s := &Scheduler{Schedules: map[string]samtemplate.Schedule{"Off": testSchedules()["Off"]}, Engine: te.Engine, Clock: te.clock, Log: slog.New(slog.DiscardHandler)}
 	s.Run(context.Background())
 }
 
@@ -216,9 +146,9 @@ func TestSchedulerFire(t *testing.T) {
 		{id: "Nightly"},
 		{id: "Every20"},
 		{id: "Nope", wantErr: ErrNoSchedule, msg: "no such schedule: Nope"},
-		{id: "Lambda", wantErr: ErrCannotFire, msg: "the target Fn is not a state machine"},
-		{id: "Regional", wantErr: ErrCannotFire, msg: "${AWS::Region}: no local value"},
-		{id: "Gone", wantErr: ErrCannotFire, msg: "does not run state machine Deleted"},
+		{id: "Lambda", wantErr: samtemplate.ErrCannotFire, msg: "the target Fn is not a state machine"},
+		{id: "Regional", wantErr: samtemplate.ErrCannotFire, msg: "${AWS::Region}: no local value"},
+		{id: "Gone", wantErr: samtemplate.ErrCannotFire, msg: "does not run state machine Deleted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
@@ -235,7 +165,7 @@ func TestSchedulerFire(t *testing.T) {
 				t.Fatalf("Fire = %q, %v", name, err)
 			}
 			exe := te.wait(t, "Echo", name)
-			want := fmt.Sprintf(`{"got":{"at":"2026-11-25T11:00:00Z","from":"%s"},"name":"%s"}`, ScheduleARN(tt.id), name)
+			want := fmt.Sprintf(`{"got":{"at":"2026-11-25T11:00:00Z","from":"%s"},"name":"%s"}`, localarn.Schedule(tt.id), name)
 			if exe.Status != Succeeded || string(exe.Output) != want {
 				t.Fatalf("execution = %s %s, want %s", exe.Status, exe.Output, want)
 			}

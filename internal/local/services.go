@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/local/localarn"
 )
 
 // The Step Functions service integrations that start a child execution.
@@ -84,7 +85,7 @@ func (s *Services) startExecution(ctx context.Context, resource string, params j
 	exe, _, err := s.Engine.start(machine, name, input, parentOf(ctx))
 	if errors.Is(err, ErrExecutionExists) {
 		return nil, &asl.Error{Name: "StepFunctions.ExecutionAlreadyExistsException",
-			Cause: fmt.Sprintf("Execution Already Exists: '%s'", ExecutionARN(machine, name))}
+			Cause: fmt.Sprintf("Execution Already Exists: '%s'", localarn.Execution(machine, name))}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start child %s: %w", name, err)
@@ -105,7 +106,7 @@ func (s *Services) startExecution(ctx context.Context, resource string, params j
 		return nil, fmt.Errorf("wait for child %s: %w", name, err)
 	}
 	if exe.Status == Running {
-		return nil, fmt.Errorf("child %s is RUNNING but not in this process", ExecutionARN(machine, name))
+		return nil, fmt.Errorf("child %s is RUNNING but not in this process", localarn.Execution(machine, name))
 	}
 	return asl.NestedResult(resource, nested(exe))
 }
@@ -116,10 +117,10 @@ func (s *Services) machine(arn string) (string, error) {
 	if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":stateMachine:") {
 		return "", &asl.Error{Name: "StepFunctions.InvalidArnException", Cause: fmt.Sprintf("Invalid Arn: '%s'", arn)}
 	}
-	id, ok := strings.CutPrefix(arn, machineARNPrefix)
+	id, ok := localarn.StateMachineID(arn)
 	if !ok || s.Engine.machines[id] == nil {
 		return "", &asl.Error{Name: "StepFunctions.StateMachineDoesNotExistException",
-			Cause: fmt.Sprintf("State Machine Does Not Exist: '%s' (local state machine ARNs are %s<LogicalID>)", arn, machineARNPrefix)}
+			Cause: fmt.Sprintf("State Machine Does Not Exist: '%s' (local state machine ARNs are %s<LogicalID>)", arn, localarn.StateMachinePrefix)}
 	}
 	return id, nil
 }
@@ -147,8 +148,8 @@ func executionInput(in json.RawMessage) (json.RawMessage, error) {
 // nested describes an execution as the StartExecution integrations see it.
 func nested(exe Execution) asl.NestedExecution {
 	n := asl.NestedExecution{
-		ExecutionArn:    ExecutionARN(exe.Machine, exe.Name),
-		StateMachineArn: StateMachineARN(exe.Machine),
+		ExecutionArn:    localarn.Execution(exe.Machine, exe.Name),
+		StateMachineArn: localarn.StateMachine(exe.Machine),
 		Name:            exe.Name,
 		Input:           exe.Input,
 		StartDate:       exe.StartTime,

@@ -15,6 +15,8 @@ import (
 
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/localarn"
 )
 
 // testStart is the manual clock's time in these tests.
@@ -44,7 +46,7 @@ func newTestEngine(t *testing.T, defs map[string]string, handlers map[string]any
 		machines[id] = m
 	}
 	te := &testEngine{clock: clock.NewManual(testStart), path: filepath.Join(t.TempDir(), "executions.db"), items: t.TempDir(), defs: machines}
-	te.svc = &Services{Functions: NewFunctions(handlers)}
+	te.svc = &Services{Functions: lambdas.NewFunctions(handlers)}
 	te.opts = asl.Options{Clock: te.clock, Invoker: te.svc, ReadItems: ReadItemsFrom(te.items)}
 	te.open(t)
 	t.Cleanup(func() { te.Close() })
@@ -98,7 +100,9 @@ func parentDef(resource, params string) string {
 		`","Parameters":` + params + `,"End":true}}}`
 }
 
-func arnParam(machine string) string { return `"StateMachineArn":"` + StateMachineARN(machine) + `"` }
+func arnParam(machine string) string {
+	return `"StateMachineArn":"` + localarn.StateMachine(machine) + `"`
+}
 
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
@@ -152,7 +156,7 @@ func TestStartExecutionIntegration(t *testing.T) {
 					t.Fatalf("cause is not JSON: %v", err)
 				}
 				if cause["Status"] != "FAILED" || cause["Error"] != "Boom" || cause["Cause"] != "it broke" ||
-					cause["ExecutionArn"] != ExecutionARN("Fails", "c-1") {
+					cause["ExecutionArn"] != localarn.Execution("Fails", "c-1") {
 					t.Errorf("cause = %v", cause)
 				}
 			}},
@@ -184,7 +188,7 @@ func TestStartExecutionIntegration(t *testing.T) {
 				}
 			}},
 		{name: "Lambda resources go to the functions", input: `{"x":1}`,
-			def:  `{"StartAt":"F","States":{"F":{"Type":"Task","Resource":"` + FunctionARN("Double") + `","End":true}}}`,
+			def:  `{"StartAt":"F","States":{"F":{"Type":"Task","Resource":"` + localarn.Function("Double") + `","End":true}}}`,
 			want: `{"doubled":{"x":1}}`},
 	}
 	for _, tt := range tests {
@@ -356,7 +360,7 @@ func TestValidExecutionName(t *testing.T) {
 
 func TestServicesWithoutFunctions(t *testing.T) {
 	s := &Services{}
-	_, err := s.Invoke(context.Background(), FunctionARN("X"), json.RawMessage(`{}`))
+	_, err := s.Invoke(context.Background(), localarn.Function("X"), json.RawMessage(`{}`))
 	var se *asl.Error
 	if !errors.As(err, &se) || se.Name != "States.Runtime" {
 		t.Fatalf("err = %v", err)
@@ -374,7 +378,7 @@ func TestStartExecutionOfARunningChild(t *testing.T) {
 	<-b.entered
 	for range 2 {
 		out, err := te.svc.Invoke(context.Background(), StartExecution, json.RawMessage(`{`+arnParam("Blocked")+`,"Input":{"n":1},"Name":"c-1"}`))
-		if err != nil || !strings.Contains(string(out), `"ExecutionArn":"`+ExecutionARN("Blocked", "c-1")+`"`) {
+		if err != nil || !strings.Contains(string(out), `"ExecutionArn":"`+localarn.Execution("Blocked", "c-1")+`"`) {
 			t.Fatalf("start the running child again: %s, %v", out, err)
 		}
 	}

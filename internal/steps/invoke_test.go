@@ -10,13 +10,13 @@ import (
 
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/job"
-	"github.com/vidgen/vidgen/internal/local"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
 )
 
 // functions registers the handlers the way the local runtime does, so calls
 // go through aws-lambda-go's JSON handling and error naming.
-func functions(e *env) *local.Functions {
-	return local.NewFunctions(map[string]any{"Submit": e.h.Submit, "Poll": e.h.Poll, "Fail": e.h.Fail})
+func functions(e *env) *lambdas.Functions {
+	return lambdas.NewFunctions(map[string]any{"Submit": e.h.Submit, "Poll": e.h.Poll, "Fail": e.h.Fail})
 }
 
 // retried reads the error names the state machine's Retry lists for a task.

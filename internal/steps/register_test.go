@@ -19,7 +19,7 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
-	"github.com/vidgen/vidgen/internal/local"
+	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
@@ -400,7 +400,7 @@ func TestRegisterRefusesInvalidInput(t *testing.T) {
 func TestRegisterErrorNames(t *testing.T) {
 	e := newRegEnv(t)
 	e.mustRegister(t, "exec-1", `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","idempotency_key":"k"}`)
-	fns := local.NewFunctions(map[string]any{"Register": e.r.Register})
+	fns := lambdas.NewFunctions(map[string]any{"Register": e.r.Register})
 	for _, tc := range []struct {
 		name, payload, want string
 	}{

@@ -1,9 +1,10 @@
-package local
+package lambdas
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,7 +13,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/local/localarn"
 )
+
+// uuidV4 is the form of Lambda request ids.
+var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // TestConcurrentCallsKeepTheirAnswers calls one function from many
 // goroutines at once, as concurrent executions do: each must get its own
@@ -125,7 +130,7 @@ func TestFunctionTimeout(t *testing.T) {
 			if n := writes.Load(); n != tt.writes {
 				t.Errorf("%d writes stayed, want %d", n, tt.writes)
 			}
-			if s.deadline != (tt.timeout > 0) || !uuidV4.MatchString(s.requestID) || s.arn != FunctionARN("Fn") {
+			if s.deadline != (tt.timeout > 0) || !uuidV4.MatchString(s.requestID) || s.arn != localarn.Function("Fn") {
 				t.Errorf("handler context: %+v", s)
 			}
 			if tt.want == SandboxTimedout {

@@ -1,4 +1,4 @@
-package local
+package lambdas
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/samtemplate"
 )
 
 // The error names Step Functions gives a Task whose Lambda invocation
@@ -21,9 +22,6 @@ const (
 	// concurrency or rate limit.
 	LambdaTooManyRequests = "Lambda.TooManyRequestsException"
 )
-
-// defaultFunctionTimeout is Lambda's Timeout for a function that sets none.
-const defaultFunctionTimeout = 3 * time.Second
 
 // Fault is a failure of one Lambda invocation that Faults injects.
 type Fault int
@@ -48,6 +46,9 @@ const (
 
 // allFaults are the faults Faults.Rate picks from when Kinds is empty.
 var allFaults = [...]Fault{Timedout, TimedoutAfter, ServiceException, TooManyRequests}
+
+// AllFaults lists the faults Faults can inject.
+func AllFaults() []Fault { return allFaults[:] }
 
 func (f Fault) String() string {
 	switch f {
@@ -148,7 +149,7 @@ func (f Fault) err(requestID string, timeout time.Duration) error {
 // answers for the invocation, as Step Functions passes it on.
 func timedOut(requestID string, timeout time.Duration) error {
 	if timeout <= 0 {
-		timeout = defaultFunctionTimeout
+		timeout = samtemplate.DefaultFunctionTimeout
 	}
 	b, _ := json.Marshal(struct {
 		Type    string `json:"errorType"`

@@ -1,4 +1,4 @@
-package local
+package samtemplate
 
 import (
 	"os"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vidgen/vidgen/internal/local/localarn"
 )
 
 // writeTemplate writes a template and an empty ASL file beside it.
@@ -54,7 +56,7 @@ Resources:
       DefinitionUri: sm.asl.json
 `
 
-func TestLoadTemplate(t *testing.T) {
+func TestLoad(t *testing.T) {
 	path := writeTemplate(t, templateHead+`
   Parent:
     Type: AWS::Serverless::StateMachine
@@ -72,11 +74,11 @@ func TestLoadTemplate(t *testing.T) {
         TableName: !Ref Table
         Text: plain
 `)
-	tmpl, err := LoadTemplate(path)
+	tmpl, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fnARN, childARN := FunctionARN("Fn"), "arn:aws:states:local:000000000000:stateMachine:Child"
+	fnARN, childARN := localarn.Function("Fn"), "arn:aws:states:local:000000000000:stateMachine:Child"
 	want := map[string]string{
 		"FnArn": fnARN, "FnRef": fnARN, "FnLong": fnARN,
 		"ChildArn": childARN, "ChildRef": childARN, "ChildLong": childARN, "ChildName": "Child",
@@ -100,7 +102,7 @@ func TestLoadTemplate(t *testing.T) {
 	}
 }
 
-func TestLoadTemplateSchedules(t *testing.T) {
+func TestLoadSchedules(t *testing.T) {
 	path := writeTemplate(t, templateHead+`
   Nightly:
     Type: AWS::Scheduler::Schedule
@@ -152,7 +154,7 @@ func TestLoadTemplateSchedules(t *testing.T) {
   Role:
     Type: AWS::IAM::Role
 `)
-	tmpl, err := LoadTemplate(path)
+	tmpl, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +184,7 @@ func TestLoadTemplateSchedules(t *testing.T) {
 	}
 }
 
-func TestLoadTemplateProblems(t *testing.T) {
+func TestLoadProblems(t *testing.T) {
 	schedule := func(expr, arn string) string {
 		return `
   S:
@@ -221,7 +223,7 @@ func TestLoadTemplateProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadTemplate(writeTemplate(t, templateHead+tt.resources))
+			_, err := Load(writeTemplate(t, templateHead+tt.resources))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
@@ -231,12 +233,12 @@ func TestLoadTemplateProblems(t *testing.T) {
 
 // The project's own template loads, and each of its schedules can fire.
 func TestLoadProjectTemplate(t *testing.T) {
-	tmpl, err := LoadTemplate(filepath.Join("..", "..", "template.yaml"))
+	tmpl, err := Load(filepath.Join("..", "..", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := tmpl.StateMachines[VideoJob]; !ok {
-		t.Fatalf("no %s", VideoJob)
+	if _, ok := tmpl.StateMachines["VideoJobStateMachine"]; !ok {
+		t.Fatal("no VideoJobStateMachine")
 	}
 	for id, s := range tmpl.Schedules {
 		if s.Target == "" || s.InputError != "" {
@@ -245,7 +247,7 @@ func TestLoadProjectTemplate(t *testing.T) {
 	}
 }
 
-func TestLoadTemplateTimeouts(t *testing.T) {
+func TestLoadTimeouts(t *testing.T) {
 	fn := func(id, timeout string) string {
 		s := "\n  " + id + ":\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n"
 		if timeout != "" {
@@ -271,7 +273,7 @@ func TestLoadTemplateTimeouts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tmpl, err := LoadTemplate(writeTemplate(t, tt.text))
+			tmpl, err := Load(writeTemplate(t, tt.text))
 			if tt.problem != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.problem) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.problem)

@@ -1,4 +1,4 @@
-package local
+package lambdas
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,27 +13,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/uuid"
 )
-
-// arnPrefix forms the local ARNs of functions, so state machine resources
-// look like the deployed ones.
-const arnPrefix = "arn:aws:lambda:local:000000000000:function:"
-
-// FunctionARN is the local ARN of a function's logical id.
-func FunctionARN(logicalID string) string { return arnPrefix + logicalID }
-
-// Local ARNs of state machines and their executions: the logical id stands
-// for the deployed, stage-dependent name.
-const (
-	machineARNPrefix   = "arn:aws:states:local:000000000000:stateMachine:"
-	executionARNPrefix = "arn:aws:states:local:000000000000:execution:"
-)
-
-// StateMachineARN is the local ARN of a state machine's logical id.
-func StateMachineARN(logicalID string) string { return machineARNPrefix + logicalID }
-
-// ExecutionARN is the local ARN of an execution, $$.Execution.Id in it.
-func ExecutionARN(machine, name string) string { return executionARNPrefix + machine + ":" + name }
 
 // Functions invokes in-process handlers by function ARN, the way Lambda
 // would: the payload goes through the same aws-lambda-go JSON handling, and
@@ -68,12 +49,14 @@ type Functions struct {
 func NewFunctions(byID map[string]any) *Functions {
 	f := &Functions{handlers: map[string]any{}, calls: map[string]int{}}
 	for id, h := range byID {
-		f.add(id, h)
+		f.Add(id, h)
 	}
 	return f
 }
 
-func (f *Functions) add(id string, handler any) { f.handlers[id] = handler }
+// Add registers a handler for a function logical id; handlers that need the
+// runtime built first are added last. Add them all before the first call.
+func (f *Functions) Add(id string, handler any) { f.handlers[id] = handler }
 
 // Has reports whether a handler is registered for the logical id.
 func (f *Functions) Has(id string) bool { _, ok := f.handlers[id]; return ok }
@@ -101,12 +84,12 @@ func (f *Functions) Call(ctx context.Context, id string, payload []byte) ([]byte
 	// Decided under the lock, so that Faults.Rand sees one call at a time.
 	fault := f.Faults.Decide(id, f.calls[id])
 	f.mu.Unlock()
-	requestID, timeout := newUUID(), f.Timeouts[id]
+	requestID, timeout := uuid.New(), f.Timeouts[id]
 	if fault != NoFault && fault != TimedoutAfter {
 		return nil, fault.err(requestID, timeout)
 	}
 	// Lambda gives the handler its request id and ARN in the context.
-	hctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: FunctionARN(id)})
+	hctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: localarn.Function(id)})
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		hctx, cancel = context.WithTimeoutCause(hctx, timeout, errFunctionTimeout)
@@ -146,7 +129,7 @@ func invoke(ctx context.Context, fn any, payload []byte) (out []byte, err error)
 
 // Invoke implements asl.Invoker for Task resources that are function ARNs.
 func (f *Functions) Invoke(ctx context.Context, resource string, input json.RawMessage) (json.RawMessage, error) {
-	id, ok := strings.CutPrefix(resource, arnPrefix)
+	id, ok := localarn.FunctionID(resource)
 	if !ok {
 		return nil, &asl.Error{Name: "States.Runtime", Cause: "the local runtime cannot run resource " + resource}
 	}

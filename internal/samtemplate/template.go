@@ -1,4 +1,4 @@
-package local
+package samtemplate
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/local/localarn"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -58,9 +59,9 @@ type Substitution struct {
 func (s Substitution) Value() string {
 	switch {
 	case s.Function != "":
-		return FunctionARN(s.Function)
+		return localarn.Function(s.Function)
 	case s.StateMachine != "":
-		return StateMachineARN(s.StateMachine)
+		return localarn.StateMachine(s.StateMachine)
 	}
 	return s.Literal
 }
@@ -72,9 +73,9 @@ const (
 	typeSchedule     = "AWS::Scheduler::Schedule"
 )
 
-// LoadTemplate reads a SAM template. Definition paths are resolved against
+// Load reads a SAM template. Definition paths are resolved against
 // the template's directory.
-func LoadTemplate(path string) (*Template, error) {
+func Load(path string) (*Template, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read template: %w", err)
@@ -112,7 +113,7 @@ func LoadTemplate(path string) (*Template, error) {
 	}
 	dir := filepath.Dir(path)
 	var problems []string
-	timeout := defaultFunctionTimeout
+	timeout := DefaultFunctionTimeout
 	if n := child(child(child(root, "Globals"), "Function"), "Timeout"); n != nil {
 		d, err := l.timeout(n)
 		if err != nil {
@@ -480,3 +481,6 @@ func literalMap(n *yaml.Node) map[string]string {
 	}
 	return out
 }
+
+// DefaultFunctionTimeout is Lambda's Timeout for a function that sets none.
+const DefaultFunctionTimeout = 3 * time.Second
