@@ -58,6 +58,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
+	"github.com/vidgen/vidgen/internal/sfnexec"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/syncbuf"
@@ -1079,14 +1080,14 @@ func hasEMF(out string, want map[string]any) bool {
 }
 
 // TestStarterAgainstStepFunctions starts one job's execution repeatedly
-// through awsenv.Starter against moto: every start after the first is
+// through sfnexec.Starter against moto: every start after the first is
 // harmless while the execution runs. Once it has ended, a Starter without
 // Describe takes the refusal for done, one with Describe reports it.
 func TestStarterAgainstStepFunctions(t *testing.T) {
-	s := &awsenv.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine}
-	described := &awsenv.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine, Describe: e2e.sfn}
+	s := &sfnexec.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine}
+	described := &sfnexec.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine, Describe: e2e.sfn}
 	id := api.NewUUID()
-	for i, starter := range []*awsenv.Starter{s, s, described} {
+	for i, starter := range []*sfnexec.Starter{s, s, described} {
 		if err := starter.Start(t.Context(), id, id); err != nil {
 			t.Fatalf("start %d: %v", i+1, err)
 		}
@@ -1108,7 +1109,7 @@ func TestStarterAgainstStepFunctions(t *testing.T) {
 	}
 	wantExecution(t, id)
 
-	missing := &awsenv.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine + "-missing"}
+	missing := &sfnexec.Starter{Client: e2e.sfn, StateMachineARN: e2e.stateMachine + "-missing"}
 	if err := missing.Start(t.Context(), id, id); err == nil {
 		t.Error("start on a missing state machine succeeded")
 	}

@@ -6,7 +6,6 @@ package awsenv
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
@@ -42,6 +40,7 @@ import (
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/secret"
+	"github.com/vidgen/vidgen/internal/sfnexec"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
@@ -193,7 +192,7 @@ func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.H
 	switch fn {
 	case "submit":
 		h.Blobs = s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket])
-		h.Tasks = Tasks{Client: sfn.NewFromConfig(cfg)}
+		h.Tasks = sfnexec.Tasks{Client: sfn.NewFromConfig(cfg)}
 	case "poll":
 		h.Archiver = &archive.Archiver{
 			Store:        s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
@@ -246,7 +245,7 @@ func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) 
 			return []byte(v), err
 		},
 		Store:        store,
-		Starter:      &Starter{Client: states, StateMachineARN: env[EnvStateMachine]},
+		Starter:      &sfnexec.Starter{Client: states, StateMachineARN: env[EnvStateMachine]},
 		Keys:         keyResolver(cfg, env[EnvKeysTable]),
 		Clock:        clock.Real{},
 		Deadline:     deadline,
@@ -386,8 +385,8 @@ func Notifier(ctx context.Context, fn string, getenv func(string) string) (*step
 // statesAPI is the Step Functions calls a dispatcher makes: it starts the
 // executions of admitted jobs and resumes parked ones.
 type statesAPI interface {
-	StartExecutionAPI
-	SendTaskSuccessAPI
+	sfnexec.StartExecutionAPI
+	sfnexec.SendTaskSuccessAPI
 }
 
 func dispatcher(env map[string]string, store *dynamostore.Store, client statesAPI, log *slog.Logger, rec *metrics.Recorder) (*admission.Dispatcher, error) {
@@ -399,8 +398,8 @@ func dispatcher(env map[string]string, store *dynamostore.Store, client statesAP
 		}
 		*dst = n
 	}
-	return &admission.Dispatcher{Store: store, Starter: &Starter{Client: client, StateMachineARN: env[EnvStateMachine]},
-		Tasks: Tasks{Client: client}, Limits: limits, Clock: clock.Real{}, Log: log, Metrics: rec}, nil
+	return &admission.Dispatcher{Store: store, Starter: &sfnexec.Starter{Client: client, StateMachineARN: env[EnvStateMachine]},
+		Tasks: sfnexec.Tasks{Client: client}, Limits: limits, Clock: clock.Real{}, Log: log, Metrics: rec}, nil
 }
 
 // webhookSecrets derives tenants' webhook secrets from the master secret,
@@ -455,81 +454,17 @@ func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Rec
 	}
 	// This function's role may describe executions: a job admitted whose
 	// execution has closed is then reported, not taken for started.
-	admit.Starter = &Starter{Client: states, StateMachineARN: env[EnvStateMachine], Describe: states}
+	admit.Starter = &sfnexec.Starter{Client: states, StateMachineARN: env[EnvStateMachine], Describe: states}
 	return &reconcile.Reconciler{
 		Admission:  admit,
 		Store:      store,
-		Executions: &Executions{Client: states, StateMachineARN: env[EnvStateMachine]},
+		Executions: &sfnexec.Executions{Client: states, StateMachineARN: env[EnvStateMachine]},
 		Clock:      clock.Real{},
 		Grace:      grace,
 		MinAge:     minAge,
 		Log:        log,
 		Metrics:    rec,
 	}, nil
-}
-
-// StartExecutionAPI is the Step Functions call Starter makes.
-type StartExecutionAPI interface {
-	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
-}
-
-// DescribeExecutionAPI is the Step Functions call that tells whether an
-// execution runs.
-type DescribeExecutionAPI interface {
-	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
-}
-
-// Starter starts the video_job execution named by the job id. A standard
-// state machine keeps execution names unique for 90 days, so a repeated
-// start of one job cannot run it twice.
-type Starter struct {
-	Client          StartExecutionAPI
-	StateMachineARN string
-	// Describe, when set, tells the two cases of ExecutionAlreadyExists
-	// apart: an execution that runs with another input (the job's own,
-	// started directly with its request) is success, one that has closed
-	// is an error. Without it (the function's role may not describe
-	// executions) both are success, and the reconciler resumes a job whose
-	// execution has closed.
-	Describe DescribeExecutionAPI
-}
-
-// Start starts an execution of jobID under name. Starting it again while
-// it runs is success, as StartExecution answers for the same name and
-// input; see Describe for a name that is taken otherwise.
-func (s *Starter) Start(ctx context.Context, name, jobID string) error {
-	return start(ctx, s.Client, s.Describe, s.StateMachineARN, name, jobID)
-}
-
-func start(ctx context.Context, client StartExecutionAPI, describe DescribeExecutionAPI, machineARN, name, jobID string) error {
-	input, err := json.Marshal(map[string]string{"job_id": jobID})
-	if err != nil {
-		return fmt.Errorf("start execution %s: %w", name, err)
-	}
-	_, err = client.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(machineARN),
-		Name:            aws.String(name),
-		Input:           aws.String(string(input)),
-	})
-	var exists *sfntypes.ExecutionAlreadyExists
-	switch {
-	case err == nil:
-		return nil
-	case !errors.As(err, &exists):
-		return fmt.Errorf("start execution %s: %w", name, err)
-	case describe == nil:
-		return nil
-	}
-	// The name is taken by an execution that has closed, whatever its
-	// input, or that runs with another input.
-	out, derr := describe.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(executionARN(machineARN, name))})
-	if derr != nil {
-		return fmt.Errorf("start execution %s: %w (describe: %w)", name, err, derr)
-	}
-	if out.Status == sfntypes.ExecutionStatusRunning {
-		return nil
-	}
-	return fmt.Errorf("start execution %s: it has closed (%s): %w", name, out.Status, err)
 }
 
 // keyedUpstream is an upstream client whose key comes from a cached secret:

@@ -38,8 +38,8 @@ const upstream = "If(CreateUpstreamKeySecret, UpstreamKeySecret, UpstreamKeySecr
 // through s3blob (PutObject, GetObject, presigned GetObject) under the key
 // prefixes of internal/blob (images/) and internal/archive (videos/),
 // secrets through secret.Cache (GetSecretValue), executions through
-// awsenv.Starter and awsenv.Executions, parked executions resumed through
-// awsenv.Tasks (the dispatcher of api, register, finish and reconcile, and
+// sfnexec.Starter and sfnexec.Executions, parked executions resumed through
+// sfnexec.Tasks (the dispatcher of api, register, finish and reconcile, and
 // submit's own), events through notify.EventBridgePublisher. SAM adds CloudWatch Logs and X-Ray writes to
 // every function on its own (AWSLambdaBasicExecutionRole,
 // AWSXrayWriteOnlyAccess); they are not in Policies.
