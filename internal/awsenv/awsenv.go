@@ -34,6 +34,7 @@ import (
 	"github.com/vidgen/vidgen/internal/blob/s3blob"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
+	"github.com/vidgen/vidgen/internal/eventbus"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
@@ -367,7 +368,7 @@ func Notifier(ctx context.Context, fn string, getenv func(string) string) (*step
 	n := &steps.Notifier{Store: store, Log: log, Metrics: recorder(getenv)}
 	switch fn {
 	case "finish":
-		n.Publisher = &notify.EventBridgePublisher{API: eventbridge.NewFromConfig(cfg), Bus: env[EnvEventBus]}
+		n.Publisher = &eventbus.Publisher{API: eventbridge.NewFromConfig(cfg), Bus: env[EnvEventBus]}
 		if n.Admission, err = dispatcher(env, store, sfn.NewFromConfig(cfg), log, n.Metrics); err != nil {
 			return nil, err
 		}

@@ -40,7 +40,7 @@ const upstream = "If(CreateUpstreamKeySecret, UpstreamKeySecret, UpstreamKeySecr
 // secrets through secret.Cache (GetSecretValue), executions through
 // sfnexec.Starter and sfnexec.Executions, parked executions resumed through
 // sfnexec.Tasks (the dispatcher of api, register, finish and reconcile, and
-// submit's own), events through notify.EventBridgePublisher. SAM adds CloudWatch Logs and X-Ray writes to
+// submit's own), events through eventbus.Publisher. SAM adds CloudWatch Logs and X-Ray writes to
 // every function on its own (AWSLambdaBasicExecutionRole,
 // AWSXrayWriteOnlyAccess); they are not in Policies.
 var allowed = map[string][]string{

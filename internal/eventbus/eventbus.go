@@ -1,4 +1,7 @@
-package notify
+// Package eventbus is the EventBridge adapter: it puts notify's job-ended
+// events on a bus. What an event says is notify's; how it travels is this
+// package's.
+package eventbus
 
 import (
 	"context"
@@ -9,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/vidgen/vidgen/internal/notify"
 )
 
 // ErrEntryFailed means EventBridge accepted the PutEvents call but refused
@@ -16,13 +20,13 @@ import (
 // error, so a caller that checked only the error would lose the event.
 var ErrEntryFailed = errors.New("eventbridge refused the event")
 
-// PutEventsAPI is the EventBridge call EventBridgePublisher makes.
+// PutEventsAPI is the EventBridge call Publisher makes.
 type PutEventsAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
-// EventBridgePublisher publishes events to an EventBridge bus.
-type EventBridgePublisher struct {
+// Publisher publishes events to an EventBridge bus.
+type Publisher struct {
 	API PutEventsAPI
 	Bus string // name or ARN; "" is the account's default bus
 }
@@ -30,10 +34,10 @@ type EventBridgePublisher struct {
 // Publish puts e on the bus. A refused entry is an error wrapping
 // ErrEntryFailed that names EventBridge's error code; codes such as
 // ThrottlingException and InternalFailure are worth retrying.
-func (p *EventBridgePublisher) Publish(ctx context.Context, e Event) error {
+func (p *Publisher) Publish(ctx context.Context, e notify.Event) error {
 	detail, err := json.Marshal(e.Detail)
 	if err != nil {
-		return fmt.Errorf("notify: encode event of job %s: %w", e.Detail.ID, err)
+		return fmt.Errorf("eventbus: encode event of job %s: %w", e.Detail.ID, err)
 	}
 	entry := types.PutEventsRequestEntry{
 		Source:     aws.String(e.Source),
@@ -48,7 +52,7 @@ func (p *EventBridgePublisher) Publish(ctx context.Context, e Event) error {
 	}
 	out, err := p.API.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{entry}})
 	if err != nil {
-		return fmt.Errorf("notify: put event of job %s: %w", e.Detail.ID, err)
+		return fmt.Errorf("eventbus: put event of job %s: %w", e.Detail.ID, err)
 	}
 	if out.FailedEntryCount == 0 {
 		return nil
@@ -57,5 +61,5 @@ func (p *EventBridgePublisher) Publish(ctx context.Context, e Event) error {
 	if len(out.Entries) > 0 {
 		code, msg = aws.ToString(out.Entries[0].ErrorCode), aws.ToString(out.Entries[0].ErrorMessage)
 	}
-	return fmt.Errorf("notify: put event of job %s: %w: %s %s", e.Detail.ID, ErrEntryFailed, code, msg)
+	return fmt.Errorf("eventbus: put event of job %s: %w: %s %s", e.Detail.ID, ErrEntryFailed, code, msg)
 }

@@ -1,18 +1,23 @@
-package notify
+package eventbus
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/vidgen/vidgen/internal/awstest"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/notify"
 )
 
 // motoEventBridge returns a client of moto's EventBridge and a new bus on
@@ -52,7 +57,7 @@ func (r *recordingAPI) PutEvents(ctx context.Context, in *eventbridge.PutEventsI
 	return out, err
 }
 
-func TestEventBridgePublisher(t *testing.T) {
+func TestPublisher(t *testing.T) {
 	client, bus := motoEventBridge(t)
 	// A rule on the bus, as a deployment would have, so the event has
 	// somewhere to match.
@@ -64,8 +69,8 @@ func TestEventBridgePublisher(t *testing.T) {
 		t.Fatalf("put rule: %v", err)
 	}
 	rec := &recordingAPI{next: client}
-	p := &EventBridgePublisher{API: rec, Bus: bus}
-	e, err := NewEvent(completedJob())
+	p := &Publisher{API: rec, Bus: bus}
+	e, err := notify.NewEvent(completedJob())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +85,7 @@ func TestEventBridgePublisher(t *testing.T) {
 		aws.ToString(entry.EventBusName) != bus || !aws.ToTime(entry.Time).Equal(e.Time) {
 		t.Errorf("entry = %+v", entry)
 	}
-	var d Detail
+	var d notify.Detail
 	if err := json.Unmarshal([]byte(aws.ToString(entry.Detail)), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +106,12 @@ func (f fakeAPI) PutEvents(context.Context, *eventbridge.PutEventsInput, ...func
 
 // PutEvents reports a refused entry in its answer, not as an error; the
 // publisher must not take it for success.
-func TestEventBridgePublisherFailedEntry(t *testing.T) {
-	e, err := NewEvent(completedJob())
+func TestPublisherFailedEntry(t *testing.T) {
+	e, err := notify.NewEvent(completedJob())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &EventBridgePublisher{API: fakeAPI{out: &eventbridge.PutEventsOutput{
+	p := &Publisher{API: fakeAPI{out: &eventbridge.PutEventsOutput{
 		FailedEntryCount: 1,
 		Entries:          []types.PutEventsResultEntry{{ErrorCode: aws.String("ThrottlingException"), ErrorMessage: aws.String("slow down")}},
 	}}}
@@ -116,23 +121,44 @@ func TestEventBridgePublisherFailedEntry(t *testing.T) {
 	}
 
 	callErr := errors.New("network down")
-	p = &EventBridgePublisher{API: fakeAPI{err: callErr}}
+	p = &Publisher{API: fakeAPI{err: callErr}}
 	if err := p.Publish(t.Context(), e); !errors.Is(err, callErr) {
 		t.Errorf("Publish = %v, want the call's error", err)
 	}
 }
 
 // Against moto: an event for a bus that does not exist is not silently lost.
-func TestEventBridgePublisherNoSuchBus(t *testing.T) {
+func TestPublisherNoSuchBus(t *testing.T) {
 	client, _ := motoEventBridge(t)
-	e, err := NewEvent(completedJob())
+	e, err := notify.NewEvent(completedJob())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &EventBridgePublisher{API: client, Bus: "no-such-bus"}
+	p := &Publisher{API: client, Bus: "no-such-bus"}
 	err = p.Publish(t.Context(), e)
 	if err == nil {
 		t.Fatal("Publish to a missing bus succeeded")
 	}
 	t.Log(err)
+}
+
+func pngURI(n int) string {
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, n))
+}
+
+// completedJob is an ended job with an inline image, whose event detail
+// shortens it.
+func completedJob() job.Job {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	dur := 5.0
+	return job.Job{
+		ID:        "3f0c2a9e-5b1d-4c7e-9a2f-1d2e3f4a5b6c",
+		Tenant:    "tenantA",
+		Status:    job.Completed,
+		Request:   job.Request{Model: job.Model, Prompt: "A dragon over the mountain", ImageURL: pngURI(3000), AspectRatio: "16:9", Duration: 5},
+		Video:     &job.Video{URL: "https://cdn.example.com/out.mp4", Duration: &dur},
+		CreatedAt: t0,
+		UpdatedAt: t0.Add(40 * time.Second),
+		Deadline:  t0.Add(30 * time.Minute),
+	}
 }
