@@ -51,11 +51,11 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/dynamokeys"
-	"github.com/vidgen/vidgen/internal/awsenv"
 	"github.com/vidgen/vidgen/internal/awstest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/sfnexec"
@@ -396,31 +396,31 @@ func freePorts(n int) ([]int, error) {
 }
 
 // functionEnv is what template.yaml sets for fn, exactly the variables
-// awsenv.Required names, pointed at this test's resources.
+// lambdafn.Required names, pointed at this test's resources.
 func functionEnv(t testing.TB, fn string) map[string]string {
 	t.Helper()
 	values := map[string]string{
-		awsenv.EnvTable:                e2e.table,
-		awsenv.EnvStateMachine:         e2e.stateMachine,
-		awsenv.EnvKeysTable:            e2e.keysTable,
-		awsenv.EnvCursorSecret:         e2e.cursorSecret,
-		awsenv.EnvDeadline:             jobDeadlineSeconds,
-		awsenv.EnvQueueTimeout:         "21600",
-		awsenv.EnvUpstreamURL:          e2e.simURL,
-		awsenv.EnvUpstreamSecret:       e2e.upstreamSecret,
-		awsenv.EnvPollInterval:         pollIntervalSeconds,
-		awsenv.EnvBucket:               e2e.bucket,
-		awsenv.EnvVideoHosts:           "127.0.0.1",
-		awsenv.EnvWebhookSecret:        e2e.webhookSecret,
-		awsenv.EnvEventBus:             "default",
-		awsenv.EnvMaxInFlight:          "50",
-		awsenv.EnvMaxInFlightPerTenant: "25",
-		awsenv.EnvReconcileMinAge:      "300",
-		awsenv.EnvReconcileGrace:       "300",
+		lambdafn.EnvTable:                e2e.table,
+		lambdafn.EnvStateMachine:         e2e.stateMachine,
+		lambdafn.EnvKeysTable:            e2e.keysTable,
+		lambdafn.EnvCursorSecret:         e2e.cursorSecret,
+		lambdafn.EnvDeadline:             jobDeadlineSeconds,
+		lambdafn.EnvQueueTimeout:         "21600",
+		lambdafn.EnvUpstreamURL:          e2e.simURL,
+		lambdafn.EnvUpstreamSecret:       e2e.upstreamSecret,
+		lambdafn.EnvPollInterval:         pollIntervalSeconds,
+		lambdafn.EnvBucket:               e2e.bucket,
+		lambdafn.EnvVideoHosts:           "127.0.0.1",
+		lambdafn.EnvWebhookSecret:        e2e.webhookSecret,
+		lambdafn.EnvEventBus:             "default",
+		lambdafn.EnvMaxInFlight:          "50",
+		lambdafn.EnvMaxInFlightPerTenant: "25",
+		lambdafn.EnvReconcileMinAge:      "300",
+		lambdafn.EnvReconcileGrace:       "300",
 	}
-	required := awsenv.Required(fn)
+	required := lambdafn.Required(fn)
 	if required == nil {
-		t.Fatalf("awsenv.Required(%q) does not know the function", fn)
+		t.Fatalf("lambdafn.Required(%q) does not know the function", fn)
 	}
 	env := map[string]string{}
 	for _, name := range required {
@@ -1123,7 +1123,7 @@ func TestStepErrorTypes(t *testing.T) {
 		t.Run(fn, func(t *testing.T) {
 			event := fn + ".json"
 			broken := functionEnv(t, fn)
-			broken[awsenv.EnvTable] = "vidgen-e2e-" + e2e.suffix + "-missing"
+			broken[lambdafn.EnvTable] = "vidgen-e2e-" + e2e.suffix + "-missing"
 			le := startFunction(t, fn, broken).invokeErr(t, loadEvent(t, event, ""))
 			if le.ErrorType != "TransientError" || !strings.Contains(le.ErrorMessage, "ResourceNotFoundException") {
 				t.Errorf("with a missing table: %+v, want errorType TransientError about the missing table", le)
@@ -1143,12 +1143,12 @@ func TestStepErrorTypes(t *testing.T) {
 // half-configured.
 func TestMissingEnvironment(t *testing.T) {
 	for _, fn := range e2e.functions {
-		if len(awsenv.Required(fn)) == 0 {
+		if len(lambdafn.Required(fn)) == 0 {
 			continue // needs none: TestWorkflowFunctions runs it with an empty environment
 		}
 		t.Run(fn, func(t *testing.T) {
 			vars := functionEnv(t, fn)
-			missing := awsenv.Required(fn)[0]
+			missing := lambdafn.Required(fn)[0]
 			delete(vars, missing)
 			l := startFunction(t, fn, vars)
 			status, body := l.invoke(t, []byte(`{}`))
@@ -1160,7 +1160,7 @@ func TestMissingEnvironment(t *testing.T) {
 			if !strings.Contains(out, "environment variable "+missing+" is not set") || !strings.Contains(out, "Runtime.ExitError") {
 				t.Errorf("output does not say the runtime exited because %s is not set:\n%s", missing, out)
 			}
-			for _, v := range awsenv.Required(fn) {
+			for _, v := range lambdafn.Required(fn) {
 				if v != missing && strings.Contains(out, v+" is not set") {
 					t.Errorf("output names %s, which is set", v)
 				}

@@ -8,11 +8,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 )
 
 func main() {
-	a, err := awsenv.Authorizer(context.Background(), os.Getenv)
+	a, err := lambdafn.Authorizer(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

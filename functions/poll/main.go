@@ -7,11 +7,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 )
 
 func main() {
-	h, err := awsenv.Steps(context.Background(), "poll", os.Getenv)
+	h, err := lambdafn.Steps(context.Background(), "poll", os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

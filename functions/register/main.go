@@ -8,11 +8,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 )
 
 func main() {
-	r, err := awsenv.Registrar(context.Background(), os.Getenv)
+	r, err := lambdafn.Registrar(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,11 +8,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 )
 
 func main() {
-	s, err := awsenv.Summarizer(context.Background(), os.Getenv)
+	s, err := lambdafn.Summarizer(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,11 +8,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 )
 
 func main() {
-	n, err := awsenv.Notifier(context.Background(), "webhook", os.Getenv)
+	n, err := lambdafn.Notifier(context.Background(), "webhook", os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // the level VIDGEN_LOG_LEVEL names, each line carrying the ids stored in
 // its context (the job's, the Lambda invocation's, the API request's), so
 // that every line about a job can be found by the job's id. Every Lambda
-// (through internal/awsenv) and the local runtime build their logger here;
+// (through internal/lambdafn) and the local runtime build their logger here;
 // packages take a *slog.Logger and log with its ...Context methods.
 package logs
 

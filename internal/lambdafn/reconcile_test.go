@@ -1,11 +1,11 @@
-package awsenv_test
+package lambdafn_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 )
 
 // The reconciler's MinAge and Grace come from the template's parameters,
@@ -13,9 +13,9 @@ import (
 func TestReconcilerTakesItsIntervalsFromTheEnvironment(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	env := functionValues("http://127.0.0.1:9")
-	env[awsenv.EnvReconcileMinAge], env[awsenv.EnvReconcileGrace] = "90", "120"
+	env[lambdafn.EnvReconcileMinAge], env[lambdafn.EnvReconcileGrace] = "90", "120"
 	getenv := func(k string) string { return env[k] }
-	r, err := awsenv.Reconciler(t.Context(), getenv)
+	r, err := lambdafn.Reconciler(t.Context(), getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,9 +23,9 @@ func TestReconcilerTakesItsIntervalsFromTheEnvironment(t *testing.T) {
 		t.Fatalf("MinAge %v, Grace %v; want 1m30s and 2m", r.MinAge, r.Grace)
 	}
 	for _, bad := range []string{"0", "-5", "5m", ""} {
-		env[awsenv.EnvReconcileGrace] = bad
-		if _, err := awsenv.Reconciler(t.Context(), getenv); err == nil || !strings.Contains(err.Error(), awsenv.EnvReconcileGrace) {
-			t.Errorf("Grace %q: error %v, want one naming %s", bad, err, awsenv.EnvReconcileGrace)
+		env[lambdafn.EnvReconcileGrace] = bad
+		if _, err := lambdafn.Reconciler(t.Context(), getenv); err == nil || !strings.Contains(err.Error(), lambdafn.EnvReconcileGrace) {
+			t.Errorf("Grace %q: error %v, want one naming %s", bad, err, lambdafn.EnvReconcileGrace)
 		}
 	}
 }

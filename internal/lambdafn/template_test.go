@@ -1,7 +1,7 @@
-package awsenv_test
+package lambdafn_test
 
 // These tests hold template.yaml to what the code needs: each function's
-// directory, build and runtime; the environment awsenv reads; least-privilege
+// directory, build and runtime; the environment lambdafn reads; least-privilege
 // policies matching that environment; and a state machine whose
 // substitutions, invocations and invoke policies agree. checkProject finds
 // every problem at once and says exactly what differs; a second test runs it
@@ -21,7 +21,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -59,7 +59,7 @@ func loadProject(t *testing.T) *project {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		t.Fatal("template.yaml is not a single YAML mapping")
 	}
-	return &project{doc: &doc, makefile: string(mk), files: os.DirFS(root), required: awsenv.Required, samconfig: string(samconfig)}
+	return &project{doc: &doc, makefile: string(mk), files: os.DirFS(root), required: lambdafn.Required, samconfig: string(samconfig)}
 }
 
 func TestTemplateMatchesCode(t *testing.T) {
@@ -83,14 +83,14 @@ const (
 // function calls, so Statements grant exactly what the function's line in
 // allowed (deploy_test.go) lists.
 var policyFor = map[string]struct{ policy, resourceType string }{
-	awsenv.EnvTable:          {"", "AWS::DynamoDB::Table"},
-	awsenv.EnvKeysTable:      {"", "AWS::DynamoDB::Table"},
-	awsenv.EnvUpstreamSecret: {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
-	awsenv.EnvCursorSecret:   {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
-	awsenv.EnvStateMachine:   {"StepFunctionsExecutionPolicy", "AWS::Serverless::StateMachine"},
-	awsenv.EnvBucket:         {"", "AWS::S3::Bucket"},
-	awsenv.EnvWebhookSecret:  {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
-	awsenv.EnvEventBus:       {"EventBridgePutEventsPolicy", "Parameter"},
+	lambdafn.EnvTable:          {"", "AWS::DynamoDB::Table"},
+	lambdafn.EnvKeysTable:      {"", "AWS::DynamoDB::Table"},
+	lambdafn.EnvUpstreamSecret: {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
+	lambdafn.EnvCursorSecret:   {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
+	lambdafn.EnvStateMachine:   {"StepFunctionsExecutionPolicy", "AWS::Serverless::StateMachine"},
+	lambdafn.EnvBucket:         {"", "AWS::S3::Bucket"},
+	lambdafn.EnvWebhookSecret:  {"AWSSecretsManagerGetSecretValuePolicy", "AWS::SecretsManager::Secret"},
+	lambdafn.EnvEventBus:       {"EventBridgePutEventsPolicy", "Parameter"},
 }
 
 // startsBySub are the functions the video_job state machine invokes that
@@ -105,7 +105,7 @@ var startsBySub = map[string]bool{"finish": true, "register": true}
 // key has a value, never for the value. Its policy is then a Statement
 // allowing secretsmanager:DescribeSecret on it (its line in allowed), not
 // GetSecretValue.
-var describesOnly = map[string]string{"api": awsenv.EnvUpstreamSecret}
+var describesOnly = map[string]string{"api": lambdafn.EnvUpstreamSecret}
 
 // policyParam is the parameter naming the resource in each SAM policy
 // template.
@@ -174,7 +174,7 @@ func (p *project) check() []string {
 		}
 
 		// Environment: the function's own variables, and those of Globals'
-		// that awsenv requires of it. The others every function gets (log
+		// that lambdafn requires of it. The others every function gets (log
 		// level, stage) are checkOperations' (ops_test.go).
 		required := p.required(name)
 		env := map[string]*yaml.Node{}
@@ -188,16 +188,16 @@ func (p *project) check() []string {
 			env[k] = get(own, k)
 		}
 		if required == nil {
-			add("%s: awsenv.Required(%q) lists no variables: awsenv does not know functions/%s", id, name, name)
+			add("%s: lambdafn.Required(%q) lists no variables: lambdafn does not know functions/%s", id, name, name)
 		} else if missing, extra := diff(required, slices.Sorted(maps.Keys(env))); len(missing) > 0 || len(extra) > 0 {
 			var parts []string
 			if len(missing) > 0 {
 				parts = append(parts, fmt.Sprintf("missing from template.yaml: %v", missing))
 			}
 			if len(extra) > 0 {
-				parts = append(parts, fmt.Sprintf("set by template.yaml but not in awsenv.Required: %v", extra))
+				parts = append(parts, fmt.Sprintf("set by template.yaml but not in lambdafn.Required: %v", extra))
 			}
-			add("%s: environment variable names differ from awsenv.Required(%q): %s", id, name, strings.Join(parts, "; "))
+			add("%s: environment variable names differ from lambdafn.Required(%q): %s", id, name, strings.Join(parts, "; "))
 		}
 
 		// Policies: exactly one for each variable naming a resource.
@@ -210,7 +210,7 @@ func (p *project) check() []string {
 			if describesOnly[name] == k {
 				continue
 			}
-			if k == awsenv.EnvStateMachine && startsBySub[name] {
+			if k == lambdafn.EnvStateMachine && startsBySub[name] {
 				if !allowsStart(get(props, "Policies"), env[k]) {
 					add("%s: reads %s (%s) but has no Statement allowing states:StartExecution on it", id, k, target(env[k]))
 				}
@@ -778,10 +778,10 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 		{
 			name: "a variable the function reads is missing",
 			mutate: func(t *testing.T, p *project) {
-				deleteKey(p.resource("SubmitFunction", "Properties", "Environment", "Variables"), awsenv.EnvUpstreamSecret)
+				deleteKey(p.resource("SubmitFunction", "Properties", "Environment", "Variables"), lambdafn.EnvUpstreamSecret)
 			},
 			want: []string{
-				`SubmitFunction: environment variable names differ from awsenv.Required("submit"): missing from template.yaml: [AIMLAPI_KEY_SECRET]`,
+				`SubmitFunction: environment variable names differ from lambdafn.Required("submit"): missing from template.yaml: [AIMLAPI_KEY_SECRET]`,
 				"SubmitFunction: has AWSSecretsManagerGetSecretValuePolicy on " + upstreamSecret + ", which none of its environment variables names",
 			},
 		},
@@ -791,21 +791,21 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 				setKey(p.resource("FailFunction", "Properties", "Environment", "Variables"), "VIDGEN_DEBUG", parseYAML(t, `"1"`))
 			},
 			want: []string{
-				`FailFunction: environment variable names differ from awsenv.Required("fail"): set by template.yaml but not in awsenv.Required: [VIDGEN_DEBUG]`,
+				`FailFunction: environment variable names differ from lambdafn.Required("fail"): set by template.yaml but not in lambdafn.Required: [VIDGEN_DEBUG]`,
 			},
 		},
 		{
-			name: "awsenv requires a variable the template does not set",
+			name: "lambdafn requires a variable the template does not set",
 			mutate: func(t *testing.T, p *project) {
 				p.required = func(fn string) []string {
 					if fn == "poll" {
-						return append(awsenv.Required(fn), "VIDGEN_NEW")
+						return append(lambdafn.Required(fn), "VIDGEN_NEW")
 					}
-					return awsenv.Required(fn)
+					return lambdafn.Required(fn)
 				}
 			},
 			want: []string{
-				`PollFunction: environment variable names differ from awsenv.Required("poll"): missing from template.yaml: [VIDGEN_NEW]`,
+				`PollFunction: environment variable names differ from lambdafn.Required("poll"): missing from template.yaml: [VIDGEN_NEW]`,
 			},
 		},
 		{
@@ -1013,7 +1013,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 		{
 			name: "the reconciler's parameters do not reach it",
 			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("ReconcileFunction", "Properties", "Environment", "Variables"), awsenv.EnvReconcileGrace, parseYAML(t, "!Ref ReconcileMinAgeSeconds"))
+				setKey(p.resource("ReconcileFunction", "Properties", "Environment", "Variables"), lambdafn.EnvReconcileGrace, parseYAML(t, "!Ref ReconcileMinAgeSeconds"))
 				setKey(p.resource("ReconcileFunction", "Properties", "Events", "Schedule", "Properties"), "ScheduleExpression", parseYAML(t, "rate(5 minutes)"))
 				deleteKey(get(p.doc.Content[0], "Parameters", "ReconcileMinAgeSeconds"), "MaxValue")
 				setKey(get(p.doc.Content[0], "Parameters", "ReconcileGraceSeconds"), "Default", parseYAML(t, "120"))
@@ -1075,7 +1075,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			want: []string{
 				"RecordFunction: functions/record/main.go does not exist",
 				"RecordFunction: the allowed list in deploy_test.go has no line for functions/record: list what its code calls",
-				`RecordFunction: awsenv.Required("record") lists no variables: awsenv does not know functions/record`,
+				`RecordFunction: lambdafn.Required("record") lists no variables: lambdafn does not know functions/record`,
 				"RecordFunction: the Makefile has no build-RecordFunction target, which sam build runs for BuildMethod makefile",
 				"functions/fail has no AWS::Serverless::Function FailFunction in template.yaml",
 				fmt.Sprintf(`the Makefile's FUNCTIONS = %q differs from the template's functions %v: lacks [record], has besides [fail]`, functionsVar, renamed),

@@ -1,4 +1,4 @@
-package awsenv_test
+package lambdafn_test
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package awsenv_test
+package lambdafn_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 	"github.com/vidgen/vidgen/internal/logs"
 )
 
@@ -30,44 +30,44 @@ type construct func(ctx context.Context, getenv func(string) string) (handle fun
 // events/ its handler then takes.
 var constructors = map[string]construct{
 	"api": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := awsenv.API(ctx, getenv)
+		h, err := lambdafn.API(ctx, getenv)
 		return withSample(h, err, "api-query.json", h.Handle)
 	},
 	"authorizer": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		a, err := awsenv.Authorizer(ctx, getenv)
+		a, err := lambdafn.Authorizer(ctx, getenv)
 		return withSample(a, err, "authorizer.json", a.Handle)
 	},
 	"submit": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := awsenv.Steps(ctx, "submit", getenv)
+		h, err := lambdafn.Steps(ctx, "submit", getenv)
 		return withSample(h, err, "submit.json", h.Submit)
 	},
 	"poll": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := awsenv.Steps(ctx, "poll", getenv)
+		h, err := lambdafn.Steps(ctx, "poll", getenv)
 		return withSample(h, err, "poll.json", h.Poll)
 	},
 	"fail": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := awsenv.Steps(ctx, "fail", getenv)
+		h, err := lambdafn.Steps(ctx, "fail", getenv)
 		return withSample(h, err, "fail.json", h.Fail)
 	},
 	"reconcile": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		r, err := awsenv.Reconciler(ctx, getenv)
+		r, err := lambdafn.Reconciler(ctx, getenv)
 		// Its schedule's event carries nothing the handler reads.
 		return withSample(r, err, "reconcile.json", func(ctx context.Context, _ json.RawMessage) (any, error) { return r.Run(ctx) })
 	},
 	"register": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		r, err := awsenv.Registrar(ctx, getenv)
+		r, err := lambdafn.Registrar(ctx, getenv)
 		return withSample(r, err, "register.json", r.Register)
 	},
 	"finish": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		n, err := awsenv.Notifier(ctx, "finish", getenv)
+		n, err := lambdafn.Notifier(ctx, "finish", getenv)
 		return withSample(n, err, "finish.json", n.Finish)
 	},
 	"webhook": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		n, err := awsenv.Notifier(ctx, "webhook", getenv)
+		n, err := lambdafn.Notifier(ctx, "webhook", getenv)
 		return withSample(n, err, "webhook.json", n.Deliver)
 	},
 	"summarize": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		s, err := awsenv.Summarizer(ctx, getenv)
+		s, err := lambdafn.Summarizer(ctx, getenv)
 		return withSample(s, err, "summarize.json", s.Summarize)
 	},
 }
@@ -234,28 +234,28 @@ var credentialSources = []struct {
 	}},
 }
 
-// functionValues are plausible values of the variables awsenv.Required
+// functionValues are plausible values of the variables lambdafn.Required
 // names; the upstream is the sink too.
 func functionValues(sinkURL string) map[string]string {
 	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:vidgen/init-test/"
 	return map[string]string{
-		awsenv.EnvTable:                "vidgen-init-test-jobs",
-		awsenv.EnvStateMachine:         "arn:aws:states:us-east-1:123456789012:stateMachine:vidgen-init-test-video-job",
-		awsenv.EnvKeysTable:            "vidgen-init-test-api-keys",
-		awsenv.EnvCursorSecret:         arn + "cursor-key-AbCdEf",
-		awsenv.EnvDeadline:             "1800",
-		awsenv.EnvQueueTimeout:         "21600",
-		awsenv.EnvUpstreamURL:          sinkURL,
-		awsenv.EnvUpstreamSecret:       arn + "aimlapi-key-AbCdEf",
-		awsenv.EnvPollInterval:         "5",
-		awsenv.EnvBucket:               "vidgen-init-test-images",
-		awsenv.EnvVideoHosts:           "cdn.aimlapi.com",
-		awsenv.EnvWebhookSecret:        arn + "webhook-key-AbCdEf",
-		awsenv.EnvEventBus:             "default",
-		awsenv.EnvMaxInFlight:          "50",
-		awsenv.EnvMaxInFlightPerTenant: "25",
-		awsenv.EnvReconcileMinAge:      "300",
-		awsenv.EnvReconcileGrace:       "300",
+		lambdafn.EnvTable:                "vidgen-init-test-jobs",
+		lambdafn.EnvStateMachine:         "arn:aws:states:us-east-1:123456789012:stateMachine:vidgen-init-test-video-job",
+		lambdafn.EnvKeysTable:            "vidgen-init-test-api-keys",
+		lambdafn.EnvCursorSecret:         arn + "cursor-key-AbCdEf",
+		lambdafn.EnvDeadline:             "1800",
+		lambdafn.EnvQueueTimeout:         "21600",
+		lambdafn.EnvUpstreamURL:          sinkURL,
+		lambdafn.EnvUpstreamSecret:       arn + "aimlapi-key-AbCdEf",
+		lambdafn.EnvPollInterval:         "5",
+		lambdafn.EnvBucket:               "vidgen-init-test-images",
+		lambdafn.EnvVideoHosts:           "cdn.aimlapi.com",
+		lambdafn.EnvWebhookSecret:        arn + "webhook-key-AbCdEf",
+		lambdafn.EnvEventBus:             "default",
+		lambdafn.EnvMaxInFlight:          "50",
+		lambdafn.EnvMaxInFlightPerTenant: "25",
+		lambdafn.EnvReconcileMinAge:      "300",
+		lambdafn.EnvReconcileGrace:       "300",
 	}
 }
 
@@ -296,7 +296,7 @@ func TestInitDoesNoNetworkIO(t *testing.T) {
 					t.Setenv(k, v)
 				}
 				values := functionValues(s.url)
-				for _, k := range awsenv.Required(fn) {
+				for _, k := range lambdafn.Required(fn) {
 					t.Setenv(k, values[k])
 				}
 
@@ -361,14 +361,14 @@ func checkCoversEveryFunction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(src), `"github.com/vidgen/vidgen/internal/awsenv"`) {
+		if strings.Contains(string(src), `"github.com/vidgen/vidgen/internal/lambdafn"`) {
 			want = append(want, filepath.Base(filepath.Dir(m)))
 		}
 	}
 	have := slices.Sorted(maps.Keys(constructors))
 	slices.Sort(want)
 	if !slices.Equal(have, want) {
-		t.Fatalf("constructors covers %v; the functions built with awsenv are %v", have, want)
+		t.Fatalf("constructors covers %v; the functions built with lambdafn are %v", have, want)
 	}
 }
 
@@ -382,7 +382,7 @@ func TestBadLogLevelFailsStart(t *testing.T) {
 			if k == logs.EnvLevel {
 				return "VERBOSE"
 			}
-			if slices.Contains(awsenv.Required(fn), k) {
+			if slices.Contains(lambdafn.Required(fn), k) {
 				return values[k]
 			}
 			return ""

@@ -1,8 +1,10 @@
-// Package awsenv builds vidgen's handlers for AWS from a Lambda's
-// environment: the DynamoDB store, the Step Functions starter and the
-// secrets. The functions' main.go files call it and lambda.Start the result;
-// nothing here does network I/O until the first invocation.
-package awsenv
+// Package lambdafn is the composition root of vidgen's Lambda functions:
+// it reads a function's environment and builds its handler from the domain
+// packages and the AWS adapters (dynamostore, sfnexec, eventbus, secret,
+// s3blob). The functions' main.go files call it and lambda.Start the
+// result; nothing here does network I/O until the first invocation, and
+// nothing here decides about jobs.
+package lambdafn
 
 import (
 	"context"

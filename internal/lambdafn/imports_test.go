@@ -1,4 +1,4 @@
-package awsenv_test
+package lambdafn_test
 
 import (
 	"os/exec"
@@ -12,7 +12,7 @@ import (
 // the composition root that builds their clients, and test support.
 // Everything else under internal/ decides about jobs and must not.
 var awsAdapters = []string{
-	"internal/awsenv",
+	"internal/lambdafn",
 	"internal/sfnexec",
 	"internal/eventbus",
 	"internal/secret",

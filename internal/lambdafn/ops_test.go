@@ -1,4 +1,4 @@
-package awsenv_test
+package lambdafn_test
 
 // What lets the stack be operated (docs/operations.md): every function logs
 // into a log group of the stack's with retention, at LogLevel; the HTTP API

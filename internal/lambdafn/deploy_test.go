@@ -1,4 +1,4 @@
-package awsenv_test
+package lambdafn_test
 
 // What lets the template be deployed more than once, and what each function
 // may do: physical names derive from the stack, data outlives a deleted
@@ -19,8 +19,8 @@ import (
 
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/api"
-	"github.com/vidgen/vidgen/internal/awsenv"
 	"github.com/vidgen/vidgen/internal/dynamostore"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/steps"
 	"go.yaml.in/yaml/v3"
@@ -32,7 +32,7 @@ const upstream = "If(CreateUpstreamKeySecret, UpstreamKeySecret, UpstreamKeySecr
 
 // allowed is, one line per function, every IAM grant its role may hold:
 // "action resource", the resource as grantName spells it. Each line is what
-// the function's code calls, as awsenv wires it: the job store's calls per
+// the function's code calls, as lambdafn wires it: the job store's calls per
 // method are in jobStoreCalls (TestAllowListMatchesCode holds the two
 // together), the keys table is read with dynamokeys.Store.Get, the bucket
 // through s3blob (PutObject, GetObject, presigned GetObject) under the key
@@ -78,7 +78,7 @@ var jobStoreCalls = map[string][]string{
 }
 
 // jobStoreUse is how each function's handler holds the job store: the
-// consumer interfaces awsenv fills with a *dynamostore.Store. The handler
+// consumer interfaces lambdafn fills with a *dynamostore.Store. The handler
 // can call no other method.
 var jobStoreUse = map[string][]reflect.Type{
 	"api":       {reflect.TypeFor[api.Store](), reflect.TypeFor[admission.Store]()},
@@ -361,8 +361,8 @@ var reconcileParams = []struct {
 	def        int
 }{
 	{"ReconcileIntervalMinutes", "", 5},
-	{"ReconcileMinAgeSeconds", awsenv.EnvReconcileMinAge, 300},
-	{"ReconcileGraceSeconds", awsenv.EnvReconcileGrace, 300},
+	{"ReconcileMinAgeSeconds", lambdafn.EnvReconcileMinAge, 300},
+	{"ReconcileGraceSeconds", lambdafn.EnvReconcileGrace, 300},
 }
 
 // checkReconcileParams holds the reconciler's parameters to their

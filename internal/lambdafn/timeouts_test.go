@@ -1,8 +1,8 @@
-package awsenv_test
+package lambdafn_test
 
 // TestTimeoutBudgets holds template.yaml and the state machines to AWS's
 // rules for Lambda steps: a function's timeout exceeds the worst case of
-// its work (awsenv.Budget), a Task's TimeoutSeconds exceeds the timeout of
+// its work (lambdafn.Budget), a Task's TimeoutSeconds exceeds the timeout of
 // the function it invokes, and every Task that invokes a function retries
 // the errors AWS documents for Lambda invocations.
 
@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/awsenv"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -71,12 +71,12 @@ func (p *project) checkTimeouts() []string {
 		timeout := time.Duration(secs) * time.Second
 		timeouts[id] = timeout
 		fn := strings.ToLower(strings.TrimSuffix(id, "Function"))
-		budget := awsenv.Budget(fn)
+		budget := lambdafn.Budget(fn)
 		switch {
 		case budget == 0:
-			add("%s: awsenv.Budget has no budget for function %q", id, fn)
+			add("%s: lambdafn.Budget has no budget for function %q", id, fn)
 		case timeout <= budget:
-			add("%s: Timeout %v does not exceed the worst case of its work, %v (awsenv.Budget)", id, timeout, budget)
+			add("%s: Timeout %v does not exceed the worst case of its work, %v (lambdafn.Budget)", id, timeout, budget)
 		}
 		if fn == "api" && timeout >= apiGatewayLimit {
 			add("%s: Timeout %v is not under API Gateway's %v integration timeout", id, timeout, apiGatewayLimit)
