@@ -12,9 +12,9 @@ import (
 )
 
 func main() {
-	a, err := lambdafn.Authorizer(context.Background(), os.Getenv)
+	h, err := lambdafn.Authorizer(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(a.Handle)
+	lambda.Start(h)
 }

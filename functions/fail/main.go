@@ -11,9 +11,9 @@ import (
 )
 
 func main() {
-	h, err := lambdafn.Steps(context.Background(), "fail", os.Getenv)
+	h, err := lambdafn.Fail(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(h.Fail)
+	lambda.Start(h)
 }

@@ -12,9 +12,9 @@ import (
 )
 
 func main() {
-	n, err := lambdafn.Notifier(context.Background(), "finish", os.Getenv)
+	h, err := lambdafn.Finish(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(n.Finish)
+	lambda.Start(h)
 }

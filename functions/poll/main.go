@@ -11,9 +11,9 @@ import (
 )
 
 func main() {
-	h, err := lambdafn.Steps(context.Background(), "poll", os.Getenv)
+	h, err := lambdafn.Poll(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(h.Poll)
+	lambda.Start(h)
 }

@@ -12,9 +12,9 @@ import (
 )
 
 func main() {
-	r, err := lambdafn.Reconciler(context.Background(), os.Getenv)
+	h, err := lambdafn.Reconcile(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(r.Run)
+	lambda.Start(h)
 }

@@ -12,9 +12,9 @@ import (
 )
 
 func main() {
-	r, err := lambdafn.Registrar(context.Background(), os.Getenv)
+	h, err := lambdafn.Register(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(r.Register)
+	lambda.Start(h)
 }

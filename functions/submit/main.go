@@ -11,9 +11,9 @@ import (
 )
 
 func main() {
-	h, err := lambdafn.Steps(context.Background(), "submit", os.Getenv)
+	h, err := lambdafn.Submit(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(h.Submit)
+	lambda.Start(h)
 }

@@ -12,9 +12,9 @@ import (
 )
 
 func main() {
-	s, err := lambdafn.Summarizer(context.Background(), os.Getenv)
+	h, err := lambdafn.Summarize(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(s.Summarize)
+	lambda.Start(h)
 }

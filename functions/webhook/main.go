@@ -12,9 +12,9 @@ import (
 )
 
 func main() {
-	n, err := lambdafn.Notifier(context.Background(), "webhook", os.Getenv)
+	h, err := lambdafn.Webhook(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(n.Deliver)
+	lambda.Start(h)
 }

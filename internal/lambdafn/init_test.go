@@ -19,6 +19,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/lambdafn"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/reconcile"
 )
 
 // construct calls one constructor as functions/<fn>/main.go does and
@@ -31,57 +32,55 @@ type construct func(ctx context.Context, getenv func(string) string) (handle fun
 var constructors = map[string]construct{
 	"api": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
 		h, err := lambdafn.API(ctx, getenv)
-		return withSample(h, err, "api-query.json", h.Handle)
+		return withSample(h, err, "api-query.json")
 	},
 	"authorizer": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		a, err := lambdafn.Authorizer(ctx, getenv)
-		return withSample(a, err, "authorizer.json", a.Handle)
+		h, err := lambdafn.Authorizer(ctx, getenv)
+		return withSample(h, err, "authorizer.json")
 	},
 	"submit": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Steps(ctx, "submit", getenv)
-		return withSample(h, err, "submit.json", h.Submit)
+		h, err := lambdafn.Submit(ctx, getenv)
+		return withSample(h, err, "submit.json")
 	},
 	"poll": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Steps(ctx, "poll", getenv)
-		return withSample(h, err, "poll.json", h.Poll)
+		h, err := lambdafn.Poll(ctx, getenv)
+		return withSample(h, err, "poll.json")
 	},
 	"fail": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Steps(ctx, "fail", getenv)
-		return withSample(h, err, "fail.json", h.Fail)
+		h, err := lambdafn.Fail(ctx, getenv)
+		return withSample(h, err, "fail.json")
 	},
 	"reconcile": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		r, err := lambdafn.Reconciler(ctx, getenv)
+		h, err := lambdafn.Reconcile(ctx, getenv)
 		// Its schedule's event carries nothing the handler reads.
-		return withSample(r, err, "reconcile.json", func(ctx context.Context, _ json.RawMessage) (any, error) { return r.Run(ctx) })
+		return withSample(func(ctx context.Context, _ json.RawMessage) (reconcile.Report, error) { return h(ctx) }, err, "reconcile.json")
 	},
 	"register": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		r, err := lambdafn.Registrar(ctx, getenv)
-		return withSample(r, err, "register.json", r.Register)
+		h, err := lambdafn.Register(ctx, getenv)
+		return withSample(h, err, "register.json")
 	},
 	"finish": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		n, err := lambdafn.Notifier(ctx, "finish", getenv)
-		return withSample(n, err, "finish.json", n.Finish)
+		h, err := lambdafn.Finish(ctx, getenv)
+		return withSample(h, err, "finish.json")
 	},
 	"webhook": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		n, err := lambdafn.Notifier(ctx, "webhook", getenv)
-		return withSample(n, err, "webhook.json", n.Deliver)
+		h, err := lambdafn.Webhook(ctx, getenv)
+		return withSample(h, err, "webhook.json")
 	},
 	"summarize": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		s, err := lambdafn.Summarizer(ctx, getenv)
-		return withSample(s, err, "summarize.json", s.Summarize)
+		h, err := lambdafn.Summarize(ctx, getenv)
+		return withSample(h, err, "summarize.json")
 	},
 }
 
 // withSample returns a call of handler on events/<sample>, once the
-// constructor returned built without error. handler is a method value of
-// built, evaluated before the constructor's error is looked at, so built
-// is only used when not nil.
-func withSample[B any, In any, Out any](built *B, err error, sample string, handler func(context.Context, In) (Out, error)) (func(context.Context) error, error) {
+// constructor that returned it built without error.
+func withSample[In any, Out any](handler func(context.Context, In) (Out, error), err error, sample string) (func(context.Context) error, error) {
 	if err != nil {
 		return nil, err
 	}
-	if built == nil {
-		return nil, fmt.Errorf("the constructor returned nil")
+	if handler == nil {
+		return nil, fmt.Errorf("the constructor returned no handler")
 	}
 	return func(ctx context.Context) error {
 		b, err := os.ReadFile(filepath.Join("..", "..", "events", sample))

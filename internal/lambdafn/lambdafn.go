@@ -171,8 +171,8 @@ func seconds(name, v string) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// Steps builds the step handlers (Submit, Poll, Fail) for function fn.
-func Steps(ctx context.Context, fn string, getenv func(string) string) (*steps.Handlers, error) {
+// newSteps builds the step handlers (Submit, Poll, Fail) for function fn.
+func newSteps(ctx context.Context, fn string, getenv func(string) string) (*steps.Handlers, error) {
 	env, cfg, log, err := load(ctx, fn, getenv)
 	if err != nil {
 		return nil, err
@@ -216,8 +216,8 @@ func hosts(v string) []string {
 	return out
 }
 
-// API builds the api function's handler.
-func API(ctx context.Context, getenv func(string) string) (*api.Handler, error) {
+// newAPI builds the api function's handler.
+func newAPI(ctx context.Context, getenv func(string) string) (*api.Handler, error) {
 	env, cfg, log, err := load(ctx, "api", getenv)
 	if err != nil {
 		return nil, err
@@ -326,9 +326,9 @@ func hasCurrent(versions map[string][]string) bool {
 	return false
 }
 
-// Registrar builds the register function's handler, which records the jobs
+// newRegistrar builds the register function's handler, which records the jobs
 // of executions started directly.
-func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registrar, error) {
+func newRegistrar(ctx context.Context, getenv func(string) string) (*steps.Registrar, error) {
 	env, cfg, log, err := load(ctx, "register", getenv)
 	if err != nil {
 		return nil, err
@@ -358,10 +358,10 @@ func Registrar(ctx context.Context, getenv func(string) string) (*steps.Registra
 	}, nil
 }
 
-// Notifier builds the handler of the finish function (which announces
+// newNotifier builds the handler of the finish function (which announces
 // ended jobs on EventBridge) or the webhook function (which delivers their
 // webhooks), as fn says.
-func Notifier(ctx context.Context, fn string, getenv func(string) string) (*steps.Notifier, error) {
+func newNotifier(ctx context.Context, fn string, getenv func(string) string) (*steps.Notifier, error) {
 	env, cfg, log, err := load(ctx, fn, getenv)
 	if err != nil {
 		return nil, err
@@ -417,8 +417,8 @@ func (w webhookSecrets) Secret(ctx context.Context, tenant string) (string, erro
 	return notify.DerivedSecrets{Master: []byte(master)}.Secret(ctx, tenant)
 }
 
-// Authorizer builds the authorizer function's handler.
-func Authorizer(ctx context.Context, getenv func(string) string) (*authorizer.Authorizer, error) {
+// newAuthorizer builds the authorizer function's handler.
+func newAuthorizer(ctx context.Context, getenv func(string) string) (*authorizer.Authorizer, error) {
 	env, cfg, log, err := load(ctx, "authorizer", getenv)
 	if err != nil {
 		return nil, err
@@ -434,8 +434,8 @@ func keyResolver(cfg aws.Config, table string) *apikey.Resolver {
 	return &apikey.Resolver{Store: dynamokeys.New(dynamodb.NewFromConfig(cfg), table)}
 }
 
-// Reconciler builds the reconcile function's reconciler.
-func Reconciler(ctx context.Context, getenv func(string) string) (*reconcile.Reconciler, error) {
+// newReconciler builds the reconcile function's reconciler.
+func newReconciler(ctx context.Context, getenv func(string) string) (*reconcile.Reconciler, error) {
 	env, cfg, log, err := load(ctx, "reconcile", getenv)
 	if err != nil {
 		return nil, err

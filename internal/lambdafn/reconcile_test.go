@@ -15,7 +15,7 @@ func TestReconcilerTakesItsIntervalsFromTheEnvironment(t *testing.T) {
 	env := functionValues("http://127.0.0.1:9")
 	env[lambdafn.EnvReconcileMinAge], env[lambdafn.EnvReconcileGrace] = "90", "120"
 	getenv := func(k string) string { return env[k] }
-	r, err := lambdafn.Reconciler(t.Context(), getenv)
+	r, err := lambdafn.NewReconciler(t.Context(), getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestReconcilerTakesItsIntervalsFromTheEnvironment(t *testing.T) {
 	}
 	for _, bad := range []string{"0", "-5", "5m", ""} {
 		env[lambdafn.EnvReconcileGrace] = bad
-		if _, err := lambdafn.Reconciler(t.Context(), getenv); err == nil || !strings.Contains(err.Error(), lambdafn.EnvReconcileGrace) {
+		if _, err := lambdafn.NewReconciler(t.Context(), getenv); err == nil || !strings.Contains(err.Error(), lambdafn.EnvReconcileGrace) {
 			t.Errorf("Grace %q: error %v, want one naming %s", bad, err, lambdafn.EnvReconcileGrace)
 		}
 	}

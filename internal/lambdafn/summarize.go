@@ -10,9 +10,9 @@ import (
 	"github.com/vidgen/vidgen/internal/batch"
 )
 
-// Summarizer builds the summarize function's handler, which reads a batch's
+// newSummarizer builds the summarize function's handler, which reads a batch's
 // results where the Map's ResultWriter wrote them.
-func Summarizer(ctx context.Context, getenv func(string) string) (*batch.Summarizer, error) {
+func newSummarizer(ctx context.Context, getenv func(string) string) (*batch.Summarizer, error) {
 	env, cfg, _, err := load(ctx, "summarize", getenv) // it logs nothing; load still checks the log level
 	if err != nil {
 		return nil, err
