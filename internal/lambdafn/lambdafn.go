@@ -12,10 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/api"
@@ -191,7 +188,7 @@ func newSteps(ctx context.Context, fn string, getenv func(string) string) (*step
 		return nil, err
 	}
 	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvUpstreamSecret], 0, nil)
-	h.Upstream = &keyedUpstream{baseURL: env[EnvUpstreamURL], key: keys.Value, log: log, metrics: h.Metrics}
+	h.Upstream = keyedUpstream(env[EnvUpstreamURL], keys, log, h.Metrics)
 	switch fn {
 	case "submit":
 		h.Blobs = s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket])
@@ -203,6 +200,12 @@ func newSteps(ctx context.Context, fn string, getenv func(string) string) (*step
 		}
 	}
 	return h, nil
+}
+
+// keyedUpstream is the upstream client on the key in the secret keys reads,
+// whose being unset is a ConfigurationError naming EnvUpstreamSecret.
+func keyedUpstream(baseURL string, keys *secret.Cache, log *slog.Logger, rec *metrics.Recorder) *upstream.KeyedClient {
+	return &upstream.KeyedClient{BaseURL: baseURL, Key: keys.Value, Unset: secret.Unset, Setting: EnvUpstreamSecret, Log: log, Metrics: rec}
 }
 
 // hosts splits a comma-separated list, dropping spaces and empty entries.
@@ -263,9 +266,15 @@ func newAPI(ctx context.Context, getenv func(string) string) (*api.Handler, erro
 		Health: []api.HealthCheck{
 			api.StoreAnswers(store),
 			{Name: api.CheckStateMachines, Check: func(context.Context) error { return machineConfigured(env[EnvStateMachine]) }},
-			{Name: api.CheckUpstreamKey, Check: (&upstreamKeyCheck{api: sm, id: env[EnvUpstreamSecret], now: time.Now}).Check},
+			{Name: api.CheckUpstreamKey, Check: upstreamKeyCheck(sm, env[EnvUpstreamSecret], time.Now).Check},
 		},
 	}, nil
+}
+
+// upstreamKeyCheck tells whether the upstream key secret has a value, from
+// its metadata alone: the api function never reads the key.
+func upstreamKeyCheck(api secret.DescribeAPI, id string, now func() time.Time) *secret.ValueCheck {
+	return &secret.ValueCheck{API: api, ID: id, Label: "the upstream key secret", Setting: EnvUpstreamSecret, Now: now}
 }
 
 // machineConfigured checks the video_job state machine's ARN without a
@@ -275,55 +284,6 @@ func machineConfigured(arn string) error {
 		return fmt.Errorf("%s is not a state machine ARN: %q", EnvStateMachine, arn)
 	}
 	return nil
-}
-
-// DescribeSecretAPI is the Secrets Manager call the health route's
-// upstream-key check makes.
-type DescribeSecretAPI interface {
-	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
-}
-
-// upstreamKeyCheck tells whether the upstream key secret has a value from
-// its metadata alone (a current version), so the api function never reads
-// the key. Anyone may call the health route, so an answer is kept for
-// keyCheckTTL rather than asked of Secrets Manager on every request.
-type upstreamKeyCheck struct {
-	api DescribeSecretAPI
-	id  string
-	now func() time.Time
-
-	mu      sync.Mutex
-	checked time.Time
-	err     error
-}
-
-const keyCheckTTL = time.Minute
-
-func (c *upstreamKeyCheck) Check(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	if !c.checked.IsZero() && now.Sub(c.checked) < keyCheckTTL {
-		return c.err
-	}
-	out, err := c.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(c.id)})
-	switch {
-	case err != nil:
-		err = fmt.Errorf("describe the upstream key secret %s (%s): %w", c.id, EnvUpstreamSecret, err)
-	case !hasCurrent(out.VersionIdsToStages):
-		err = fmt.Errorf("the upstream key secret %s (%s) has no value: set it", c.id, EnvUpstreamSecret)
-	}
-	c.checked, c.err = now, err
-	return err
-}
-
-func hasCurrent(versions map[string][]string) bool {
-	for _, stages := range versions {
-		if slices.Contains(stages, "AWSCURRENT") {
-			return true
-		}
-	}
-	return false
 }
 
 // newRegistrar builds the register function's handler, which records the jobs
@@ -468,54 +428,4 @@ func newReconciler(ctx context.Context, getenv func(string) string) (*reconcile.
 		Log:        log,
 		Metrics:    rec,
 	}, nil
-}
-
-// keyedUpstream is an upstream client whose key comes from a cached secret:
-// it is read on first use, and a rotated key takes effect without a deploy.
-type keyedUpstream struct {
-	baseURL string
-	key     func(ctx context.Context) (string, error)
-	log     *slog.Logger
-	metrics *metrics.Recorder
-
-	mu      sync.Mutex
-	current string
-	client  *upstream.Client
-}
-
-func (u *keyedUpstream) get(ctx context.Context) (*upstream.Client, error) {
-	key, err := u.key(ctx)
-	if _, missing := errors.AsType[*smtypes.ResourceNotFoundException](err); missing || errors.Is(err, secret.ErrEmpty) {
-		// An empty secret (or one never given a value, or not there at
-		// all) is not a passing fault: the job ends ConfigurationError
-		// instead of waiting for its deadline.
-		return nil, &upstream.KeyError{Setting: EnvUpstreamSecret, Err: err}
-	}
-	if err != nil {
-		// Surely not sent upstream: the submit step may retry it.
-		return nil, &upstream.Error{Kind: upstream.KindUnreachable, Message: "could not read the upstream key", Err: err}
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if key != u.current || u.client == nil {
-		u.current = key
-		u.client = upstream.New(upstream.Config{BaseURL: u.baseURL, Key: key, Log: u.log, Metrics: u.metrics})
-	}
-	return u.client, nil
-}
-
-func (u *keyedUpstream) Submit(ctx context.Context, req job.Request) (upstream.Generation, error) {
-	c, err := u.get(ctx)
-	if err != nil {
-		return upstream.Generation{}, err
-	}
-	return c.Submit(ctx, req)
-}
-
-func (u *keyedUpstream) Get(ctx context.Context, id string) (upstream.Generation, error) {
-	c, err := u.get(ctx)
-	if err != nil {
-		return upstream.Generation{}, err
-	}
-	return c.Get(ctx, id)
 }

@@ -92,7 +92,7 @@ func TestUpstreamKeySecretNotConfigured(t *testing.T) {
 			log := slog.New(slog.NewJSONHandler(logs, nil))
 			keys := secret.NewCache(tc.api, tc.secretID, 0, clk.Now)
 			h := &steps.Handlers{Store: store, Clock: clk, Policy: steps.DefaultPolicy(), Log: log,
-				Upstream: &keyedUpstream{baseURL: srv.URL, key: keys.Value, log: log}}
+				Upstream: keyedUpstream(srv.URL, keys, log, nil)}
 			now := clk.Now()
 			j := job.Job{ID: "job-1", Tenant: "t", Status: job.Queued, CreatedAt: now, UpdatedAt: now, Deadline: now.Add(time.Hour),
 				Request: job.Request{Model: job.Model, Prompt: "a cat", ImageURL: "https://example.com/cat.png", AspectRatio: "16:9", Duration: 5}}
@@ -132,7 +132,7 @@ func TestUpstreamKeySecretNotConfigured(t *testing.T) {
 			}
 			var ke *upstream.KeyError
 			if _, err := h.Upstream.Submit(t.Context(), j.Request); !errors.As(err, &ke) || ke.Setting != EnvUpstreamSecret {
-				t.Errorf("keyedUpstream.Submit error = %v, want an *upstream.KeyError on %s", err, EnvUpstreamSecret)
+				t.Errorf("KeyedClient.Submit error = %v, want an *upstream.KeyError on %s", err, EnvUpstreamSecret)
 			}
 		})
 	}
@@ -140,7 +140,7 @@ func TestUpstreamKeySecretNotConfigured(t *testing.T) {
 
 // The health route's upstream-key check reads only the secret's metadata
 // on moto: a secret never given a value, or not there, fails it; one with
-// a value passes. An answer is kept for keyCheckTTL.
+// a value passes. An answer is kept for secret.CheckTTL.
 func TestUpstreamKeyCheck(t *testing.T) {
 	sm := secretsManager(t)
 	prefix := "vidgen/keycheck-" + time.Now().Format("150405.000000")
@@ -162,7 +162,7 @@ func TestUpstreamKeyCheck(t *testing.T) {
 		{"has a value", *set.ARN, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &upstreamKeyCheck{api: sm, id: tc.id, now: func() time.Time { return now }}
+			c := upstreamKeyCheck(sm, tc.id, func() time.Time { return now })
 			err := c.Check(t.Context())
 			if (err == nil) != tc.ok {
 				t.Fatalf("Check = %v, want ok %v", err, tc.ok)
@@ -173,8 +173,8 @@ func TestUpstreamKeyCheck(t *testing.T) {
 		})
 	}
 
-	// Kept for keyCheckTTL: a value set meanwhile shows a minute later.
-	c := &upstreamKeyCheck{api: sm, id: *noValue.ARN, now: func() time.Time { return now }}
+	// Kept for secret.CheckTTL: a value set meanwhile shows a minute later.
+	c := upstreamKeyCheck(sm, *noValue.ARN, func() time.Time { return now })
 	if c.Check(t.Context()) == nil {
 		t.Fatal("a secret without a value passes")
 	}
@@ -184,9 +184,9 @@ func TestUpstreamKeyCheck(t *testing.T) {
 	if c.Check(t.Context()) == nil {
 		t.Error("the answer was not kept")
 	}
-	now = now.Add(keyCheckTTL)
+	now = now.Add(secret.CheckTTL)
 	if err := c.Check(t.Context()); err != nil {
-		t.Errorf("after keyCheckTTL, with a value: %v", err)
+		t.Errorf("after secret.CheckTTL, with a value: %v", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
 // DefaultTTL is how long a fetched value is used before it is read again,
@@ -21,6 +22,14 @@ const DefaultTTL = 5 * time.Minute
 // ErrEmpty means the secret exists but has no value yet (the template can
 // create it empty, to be set after deploying).
 var ErrEmpty = errors.New("secret has no value")
+
+// Unset tells, of an error of Cache.Value, that the secret has no value to
+// read: it is empty, was never given one, or is not there. Any other error
+// may pass.
+func Unset(err error) bool {
+	_, missing := errors.AsType[*smtypes.ResourceNotFoundException](err)
+	return missing || errors.Is(err, ErrEmpty)
+}
 
 // API is the Secrets Manager call Cache makes.
 type API interface {
