@@ -1,6 +1,7 @@
 // Command vidgen-local runs all of vidgen on this machine (make run): the
 // API, the state machines, the job store and, without AIMLAPI_KEY, the
-// upstream simulator. Configuration comes from the environment; see README.
+// upstream simulator. Configuration comes from the environment; see
+// docs/configuration.md.
 package main
 
 import (

@@ -107,7 +107,7 @@ func checkRefusal(t *testing.T, req job.Request, err error) {
 	}
 }
 
-// checkValid asserts every rule the README and request.go document,
+// checkValid asserts every rule docs/api.md and request.go document,
 // independently of how ParseRequest enforces them.
 func checkValid(t *testing.T, req job.Request) {
 	t.Helper()

@@ -69,7 +69,7 @@ const (
 )
 
 // Config configures a local runtime; ConfigFromEnv reads it from the
-// environment variables the README documents.
+// environment variables docs/configuration.md documents.
 type Config struct {
 	Addr        string
 	APIKeys     string  // tenant:key,…; seeded into jobs.db on start
