@@ -1,0 +1,116 @@
+package job
+
+import (
+	"reflect"
+	"strings"
+)
+
+// Names of errors the functions return that the state machines match. Each
+// is the name of a Go error type: aws-lambda-go reports an error's type name
+// as its errorType, and Step Functions matches that name in Retry and Catch.
+// Renaming one of those types renames the error; the test beside this file
+// holds each type to its name here.
+const (
+	// ErrorTypeTransient: a step could not reach a store or service; the
+	// state machine retries the step (steps.TransientError).
+	ErrorTypeTransient = "TransientError"
+	// ErrorTypeValidation: a direct start's input is not a valid request, or
+	// names a job it may not touch (ValidationError).
+	ErrorTypeValidation = "ValidationError"
+	// ErrorTypeIdempotencyKeyReused: a direct start reused an idempotency key
+	// with another request (steps.IdempotencyKeyReusedError).
+	ErrorTypeIdempotencyKeyReused = "IdempotencyKeyReusedError"
+	// ErrorTypeAnnouncementBusy: another Finish holds the job's announcement
+	// claim; Finish is retried (steps.AnnouncementBusyError).
+	ErrorTypeAnnouncementBusy = "AnnouncementBusyError"
+	// ErrorTypeWebhookRetryable: the webhook receiver may take it later; the
+	// delivery is retried (steps.WebhookRetryableError).
+	ErrorTypeWebhookRetryable = "WebhookRetryableError"
+	// ErrorTypeWebhookRefused: the receiver refused the webhook for good; the
+	// delivery's execution fails with it (steps.WebhookRefusedError).
+	ErrorTypeWebhookRefused = "WebhookRefusedError"
+)
+
+// StateErrInvalidBatch is the Error of video_batch's Fail states for an
+// input it cannot run.
+const StateErrInvalidBatch = "InvalidBatch"
+
+// ErrorSource says who gives an error its name.
+type ErrorSource int
+
+const (
+	// FromJob: vidgen ends a job with the name (Error.Name, the ErrName
+	// constants); video_job's execution fails with it as its Error.
+	FromJob ErrorSource = iota + 1
+	// FromLambda: a function returns a Go error of the type so named (the
+	// ErrorType constants).
+	FromLambda
+	// FromStateMachine: a Fail state of a state machine names it.
+	FromStateMachine
+)
+
+// ErrorName is one entry of the error-name contract between the code and
+// the state machines.
+type ErrorName struct {
+	Name   string
+	Source ErrorSource
+}
+
+// ErrorNames is the error-name contract: every name vidgen gives an error
+// that a state machine may see, match or report. Names Step Functions,
+// Lambda and the Step Functions service integrations define themselves
+// (AWSErrorName) are not in it; an upstream's own error names, which a
+// failed job keeps, cannot be.
+func ErrorNames() []ErrorName {
+	return []ErrorName{
+		{ErrNameTimedOut, FromJob},
+		{ErrNameCancelled, FromJob},
+		{ErrNameRejected, FromJob},
+		{ErrNameSubmitUncertain, FromJob},
+		{ErrNameUpstreamNotFound, FromJob},
+		{ErrNameGenerationFailed, FromJob},
+		{ErrNameInternal, FromJob},
+		{ErrNameUpstreamAuth, FromJob},
+		{ErrNameConfiguration, FromJob},
+		{ErrorTypeTransient, FromLambda},
+		{ErrorTypeValidation, FromLambda},
+		{ErrorTypeIdempotencyKeyReused, FromLambda},
+		{ErrorTypeAnnouncementBusy, FromLambda},
+		{ErrorTypeWebhookRetryable, FromLambda},
+		{ErrorTypeWebhookRefused, FromLambda},
+		{StateErrInvalidBatch, FromStateMachine},
+	}
+}
+
+// LookupErrorName finds name in ErrorNames.
+func LookupErrorName(name string) (ErrorName, bool) {
+	for _, n := range ErrorNames() {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return ErrorName{}, false
+}
+
+// AWSErrorName reports whether AWS defines name: Step Functions' own
+// (States.*), a Lambda invocation's (Lambda.*, Sandbox.Timedout) or a Step
+// Functions service integration's (StepFunctions.*).
+func AWSErrorName(name string) bool {
+	return name == "Sandbox.Timedout" || strings.HasPrefix(name, "States.") ||
+		strings.HasPrefix(name, "Lambda.") || strings.HasPrefix(name, "StepFunctions.")
+}
+
+// ReportedName is the name Lambda reports for an error (or a panic's value)
+// a Go function returns, aws-lambda-go's rule: the name of its type, through
+// a pointer. Errors a function means a state machine to match have their
+// names in ErrorNames.
+func ReportedName(v any) string {
+	t := reflect.TypeOf(v)
+	if t == nil {
+		return "nil"
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
