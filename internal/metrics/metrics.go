@@ -145,10 +145,7 @@ const OtherError = "Other"
 // vidgen's own names as they are, any other OtherError, so that the
 // dimension's values stay few.
 func ErrorDimension(name string) string {
-	switch name {
-	case job.ErrNameTimedOut, job.ErrNameCancelled, job.ErrNameRejected, job.ErrNameSubmitUncertain,
-		job.ErrNameUpstreamNotFound, job.ErrNameGenerationFailed, job.ErrNameInternal,
-		job.ErrNameUpstreamAuth, job.ErrNameConfiguration:
+	if n, ok := job.LookupErrorName(name); ok && n.Source == job.FromJob {
 		return name
 	}
 	return OtherError

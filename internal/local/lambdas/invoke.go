@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/uuid"
 )
@@ -112,7 +112,7 @@ func invoke(ctx context.Context, fn any, payload []byte) (out []byte, err error)
 	h := lambda.NewHandler(fn)
 	defer func() {
 		if p := recover(); p != nil {
-			err = &asl.Error{Name: errorName(p), Cause: causeJSON(fmt.Sprint(p), errorName(p))}
+			err = &asl.Error{Name: job.ReportedName(p), Cause: causeJSON(fmt.Sprint(p), job.ReportedName(p))}
 		}
 	}()
 	out, err = h.Invoke(ctx, payload)
@@ -121,7 +121,7 @@ func invoke(ctx context.Context, fn any, payload []byte) (out []byte, err error)
 		if errors.As(err, &ie) {
 			return nil, &asl.Error{Name: ie.Type, Cause: causeJSON(ie.Message, ie.Type)}
 		}
-		name := errorName(err)
+		name := job.ReportedName(err)
 		return nil, &asl.Error{Name: name, Cause: causeJSON(err.Error(), name)}
 	}
 	return out, nil
@@ -138,19 +138,6 @@ func (f *Functions) Invoke(ctx context.Context, resource string, input json.RawM
 		return nil, err
 	}
 	return json.RawMessage(out), nil
-}
-
-// errorName is the error type aws-lambda-go reports: the name of the
-// error's (pointed-to) type.
-func errorName(v any) string {
-	t := reflect.TypeOf(v)
-	if t == nil {
-		return "nil"
-	}
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.Name()
 }
 
 // causeJSON is the Cause Step Functions gives a Lambda error: the function's
