@@ -20,6 +20,7 @@ import (
 	"github.com/vidgen/vidgen/internal/batch"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/webhook"
 )
 
 // The logical ids of the template's other state machines.
@@ -257,7 +258,7 @@ type delivery struct {
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	d := delivery{id: r.Header.Get(notify.HeaderID), status: http.StatusNoContent}
-	if err := notify.Verify(rc.secret, r.Header, body, time.Now(), notify.DefaultTolerance); err != nil {
+	if err := webhook.Verify(rc.secret, r.Header, body, time.Now(), webhook.DefaultTolerance); err != nil {
 		d.verify = err.Error()
 	}
 	json.Unmarshal(body, &d.payload)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/webhook"
 )
 
 // receiver is a webhook endpoint that verifies what it gets the way a
@@ -37,7 +38,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		rc.t.Errorf("read body: %v", err)
 	}
-	verr := Verify(rc.secret, r.Header, body, rc.clock.Now(), 0)
+	verr := webhook.Verify(rc.secret, r.Header, body, rc.clock.Now(), 0)
 	rc.mu.Lock()
 	rc.requests = append(rc.requests, r)
 	rc.bodies = append(rc.bodies, body)
@@ -115,7 +116,7 @@ func TestDeliverWrongSecret(t *testing.T) {
 	if !errors.As(err, &de) || de.StatusCode != http.StatusUnauthorized || de.Retryable {
 		t.Fatalf("Deliver = %v, want a non-retryable 401", err)
 	}
-	if !errors.Is(rc.verified[0], ErrSignature) {
+	if !errors.Is(rc.verified[0], webhook.ErrSignature) {
 		t.Errorf("receiver's verification = %v, want ErrSignature", rc.verified[0])
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/steps"
+	"github.com/vidgen/vidgen/webhook"
 )
 
 // finishStart is when the jobs of these tests were created.
@@ -268,7 +269,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	d := delivery{
 		id:       req.Header.Get(notify.HeaderID),
-		verified: notify.Verify(r.secret, req.Header, body, time.Now(), notify.DefaultTolerance),
+		verified: webhook.Verify(r.secret, req.Header, body, time.Now(), webhook.DefaultTolerance),
 		query:    req.URL.RawQuery,
 	}
 	if err := json.Unmarshal(body, &d.payload); err != nil {

@@ -1,0 +1,83 @@
+package webhook_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/webhook"
+)
+
+// A receiver verifies, with this package alone and its tenant's secret,
+// the webhook vidgen's own sender (notify) delivers when a job ends; and
+// refuses it under another tenant's secret.
+func TestVerifiesWhatNotifySends(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	secrets := notify.DerivedSecrets{Master: []byte("0123456789abcdef0123456789abcdef")}
+	mine, err := secrets.Secret(t.Context(), "tenantA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := secrets.Secret(t.Context(), "tenantB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		id, mine, other error
+		msgID           string
+		body            []byte
+	}
+	received := make(chan got, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		g := got{id: err, msgID: r.Header.Get(webhook.HeaderID), body: body,
+			mine:  webhook.Verify(mine, r.Header, body, at.Add(30*time.Second), 0),
+			other: webhook.Verify(other, r.Header, body, at.Add(30*time.Second), 0)}
+		received <- g
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+
+	seconds := 5.0
+	j := job.Job{ID: "j1", Tenant: "tenantA", Status: job.Completed,
+		Request:   job.Request{Model: "gen3a_turbo", Prompt: "a calm sea", ImageURL: "https://example.com/a.jpg", Duration: 5, AspectRatio: "16:9"},
+		Video:     &job.Video{URL: "https://cdn.example.com/v.mp4", Duration: &seconds},
+		CreatedAt: at.Add(-time.Minute), UpdatedAt: at}
+	e, err := notify.NewEvent(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := &notify.Sender{Clock: clock.NewManual(at), Guard: notify.DestinationGuard{AllowPrivate: true}}
+	if err := sender.DeliverEvent(t.Context(), secrets, srv.URL, e); err != nil {
+		t.Fatalf("DeliverEvent = %v", err)
+	}
+	g := <-received
+	if g.id != nil {
+		t.Fatal(g.id)
+	}
+	if g.mine != nil {
+		t.Errorf("Verify with the tenant's secret = %v, want nil", g.mine)
+	}
+	if !errors.Is(g.other, webhook.ErrSignature) {
+		t.Errorf("Verify with another tenant's secret = %v, want ErrSignature", g.other)
+	}
+	if g.msgID != "msg_j1" {
+		t.Errorf("%s = %q, want msg_j1", webhook.HeaderID, g.msgID)
+	}
+	var p struct {
+		Type string `json:"type"`
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(g.body, &p); err != nil || p.Type != "video.generation.completed" || p.Data.ID != "j1" {
+		t.Errorf("body %s: type %q, id %q (%v)", g.body, p.Type, p.Data.ID, err)
+	}
+}
