@@ -48,6 +48,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/vidgen/vidgen"
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/dynamokeys"
@@ -821,7 +822,7 @@ func TestJobLifecycle(t *testing.T) {
 		if err := json.Unmarshal([]byte(resp.Body), &g); resp.StatusCode != http.StatusOK || err != nil {
 			t.Fatalf("status %d %s, want 200 with a generation", resp.StatusCode, resp.Body)
 		}
-		if g.ID != id || g.Status != job.Queued || g.Video != nil || g.Error != nil {
+		if g.ID != id || g.Status != vidgen.Queued || g.Video != nil || g.Error != nil {
 			t.Errorf("generation %s, want %s queued", resp.Body, id)
 		}
 	})
@@ -968,7 +969,7 @@ func TestJobLifecycle(t *testing.T) {
 		if j.Video == nil || j.Video.Key != "videos/"+id+".mp4" {
 			t.Fatalf("record video %+v, want archived under videos/%s.mp4", j.Video, id)
 		}
-		if g.Status != job.Completed || g.Video == nil || !strings.Contains(g.Video.URL, "/"+e2e.bucket+"/videos/"+id+".mp4?") ||
+		if g.Status != vidgen.Completed || g.Video == nil || !strings.Contains(g.Video.URL, "/"+e2e.bucket+"/videos/"+id+".mp4?") ||
 			!strings.Contains(g.Video.URL, "X-Amz-Signature=") {
 			t.Fatalf("generation %s, want completed with a presigned link to the archived video", resp.Body)
 		}

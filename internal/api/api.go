@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
@@ -398,41 +399,22 @@ func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatew
 	return jsonResponse(http.StatusOK, h.generation(ctx, ended))
 }
 
-// Generation is the public view of a job: the upstream's poll response plus
-// timestamps.
-type Generation struct {
-	ID        string     `json:"id"`
-	Status    job.Status `json:"status"`
-	Video     *job.Video `json:"video"`
-	Error     *job.Error `json:"error"`
-	Meta      *Meta      `json:"meta"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-}
-
-// Meta carries usage like the upstream's poll response.
-type Meta struct {
-	Usage Usage `json:"usage"`
-}
-
-// Usage reports what the upstream charged, under both names the upstream
-// documents (credits_used on submit, tokens_used on poll).
-type Usage struct {
-	CreditsUsed float64 `json:"credits_used"`
-	TokensUsed  float64 `json:"tokens_used"`
-}
+// Generation is the public view of a job, as clients import it.
+type Generation = vidgen.Generation
 
 // NewGeneration renders j for a client, with the video's URL as recorded:
 // the upstream's. The Handler links archived videos instead.
 func NewGeneration(j job.Job) Generation {
-	g := Generation{ID: j.ID, Status: j.Status, Error: j.Error, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
+	g := Generation{ID: j.ID, Status: vidgen.Status(j.Status), CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
 	if j.Video != nil {
-		v := *j.Video
-		v.Key = "" // vidgen's own, and omitted when empty
-		g.Video = &v
+		// Key, vidgen's own, is left out.
+		g.Video = &vidgen.Video{URL: j.Video.URL, Duration: j.Video.Duration}
+	}
+	if j.Error != nil {
+		g.Error = &vidgen.Error{Name: j.Error.Name, Message: j.Error.Message}
 	}
 	if j.CreditsUsed != nil {
-		g.Meta = &Meta{Usage: Usage{CreditsUsed: *j.CreditsUsed, TokensUsed: *j.CreditsUsed}}
+		g.Meta = &vidgen.Meta{Usage: vidgen.Usage{CreditsUsed: *j.CreditsUsed, TokensUsed: *j.CreditsUsed}}
 	}
 	return g
 }
@@ -504,30 +486,22 @@ func header(h map[string]string, name string) string {
 	return ""
 }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Name    string           `json:"name"`
-	Message string           `json:"message"`
-	Fields  []job.FieldError `json:"fields,omitempty"`
-}
-
 func validationResponse(ve *job.ValidationError) events.APIGatewayV2HTTPResponse {
 	names := make([]string, len(ve.Fields))
+	fields := make([]vidgen.FieldError, len(ve.Fields))
 	for i, f := range ve.Fields {
 		names[i] = f.Field
+		fields[i] = vidgen.FieldError{Field: f.Field, Message: f.Message}
 	}
-	return jsonResponse(http.StatusBadRequest, errorBody{Error: errorDetail{
-		Name: "ValidationError", Message: "invalid request: check " + strings.Join(names, ", "), Fields: ve.Fields,
+	return jsonResponse(http.StatusBadRequest, vidgen.ErrorResponse{Error: vidgen.ErrorDetail{
+		Name: "ValidationError", Message: "invalid request: check " + strings.Join(names, ", "), Fields: fields,
 	}})
 }
 
 // errorResponse answers an error. A 503 is always worth retrying: it says
 // when, with Retry-After.
 func errorResponse(status int, name, msg string) events.APIGatewayV2HTTPResponse {
-	resp := jsonResponse(status, errorBody{Error: errorDetail{Name: name, Message: msg}})
+	resp := jsonResponse(status, vidgen.ErrorResponse{Error: vidgen.ErrorDetail{Name: name, Message: msg}})
 	if status == http.StatusServiceUnavailable {
 		resp.Headers["Retry-After"] = strconv.Itoa(int(RetryAfter / time.Second))
 	}

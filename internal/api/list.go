@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -21,12 +22,9 @@ const (
 	MaxListLimit     = 100
 )
 
-// Page is one page of a tenant's generations, newest first.
-type Page struct {
-	Data []Generation `json:"data"`
-	// Next is the cursor of the following page, or null on the last.
-	Next *string `json:"next"`
-}
+// Page is one page of a tenant's generations, newest first, as clients
+// import it.
+type Page = vidgen.Page
 
 func (h *Handler) list(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	q := req.QueryStringParameters

@@ -1,0 +1,107 @@
+// Package vidgen holds the wire types of vidgen's HTTP API, for Go clients:
+// the request a client submits, the generation it reads back, a page of
+// them, and the error answer. The API speaks the AI/ML API's own contract
+// for video generation, so these are that contract's shapes plus vidgen's
+// own fields (CallbackURL, the list's Page). docs/api.md describes the
+// routes; package github.com/vidgen/vidgen/webhook verifies and decodes the
+// webhooks vidgen sends when a job ends.
+package vidgen
+
+import "time"
+
+// Status is where a job is in its life. Completed and Failed are final.
+type Status string
+
+// The four statuses.
+const (
+	Queued     Status = "queued"
+	Generating Status = "generating"
+	Completed  Status = "completed"
+	Failed     Status = "error"
+)
+
+// Request is the body of POST /v2/video/generations. Model and ImageURL
+// are required; the zero value of any other field means the API's default
+// (docs/api.md lists every limit).
+type Request struct {
+	Model        string `json:"model"`
+	Prompt       string `json:"prompt,omitempty"`
+	ImageURL     string `json:"image_url"`
+	TailImageURL string `json:"tail_image_url,omitempty"`
+	AspectRatio  string `json:"aspect_ratio,omitempty"`
+	Duration     int    `json:"duration,omitempty"`
+	Seed         *int64 `json:"seed,omitempty"`
+	// CallbackURL, vidgen's own field, receives a signed webhook when the
+	// job ends.
+	CallbackURL string `json:"callback_url,omitempty"`
+}
+
+// Generation is a job as the API answers it: the upstream's poll response
+// plus timestamps.
+type Generation struct {
+	ID        string    `json:"id"`
+	Status    Status    `json:"status"`
+	Video     *Video    `json:"video"`
+	Error     *Error    `json:"error"`
+	Meta      *Meta     `json:"meta"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Video is a completed job's video. In API answers URL is a link to
+// vidgen's copy, valid for an hour: query again for a fresh one.
+type Video struct {
+	URL      string   `json:"url"`
+	Duration *float64 `json:"duration,omitempty"`
+	// Key names vidgen's copy in its bucket. Events, webhooks and workflow
+	// results carry it; API answers do not.
+	Key string `json:"key,omitempty"`
+}
+
+// Error says why a job failed: one of vidgen's names (TimedOut, Cancelled,
+// GenerationFailed, …; docs/integrations.md lists them) or the upstream's
+// own.
+type Error struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+// Meta carries usage like the upstream's poll response.
+type Meta struct {
+	Usage Usage `json:"usage"`
+}
+
+// Usage reports what the upstream charged, under both names the upstream
+// documents (credits_used on submit, tokens_used on poll).
+type Usage struct {
+	CreditsUsed float64 `json:"credits_used"`
+	TokensUsed  float64 `json:"tokens_used"`
+}
+
+// Page is one page of GET /v2/video/generations, newest first.
+type Page struct {
+	Data []Generation `json:"data"`
+	// Next is the cursor of the following page, or nil on the last.
+	Next *string `json:"next"`
+}
+
+// ErrorResponse is the body of every error answer vidgen gives (4xx, 5xx).
+// API Gateway's own refusals of a missing or unknown key are
+// {"message": "Unauthorized"} and {"message": "Forbidden"}.
+type ErrorResponse struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail names the error; Fields lists every bad field of an invalid
+// request (Name "ValidationError").
+type ErrorDetail struct {
+	Name    string       `json:"name"`
+	Message string       `json:"message"`
+	Fields  []FieldError `json:"fields,omitempty"`
+}
+
+// FieldError names one bad field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
