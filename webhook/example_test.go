@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"encoding/json"
 	"io"
 	"log"
 	"net/http"
@@ -22,8 +23,13 @@ func ExampleVerify() {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
-		// Decode body; webhook-id is the same on every retry of one message.
-		log.Printf("webhook %s: %s", r.Header.Get(webhook.HeaderID), body)
+		var p webhook.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			http.Error(w, "body", http.StatusBadRequest)
+			return
+		}
+		// webhook-id is the same on every retry of one message.
+		log.Printf("webhook %s: job %s ended %s", r.Header.Get(webhook.HeaderID), p.Data.ID, p.Data.Status)
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidgen/vidgen"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/notify"
@@ -48,7 +50,7 @@ func TestVerifiesWhatNotifySends(t *testing.T) {
 	seconds := 5.0
 	j := job.Job{ID: "j1", Tenant: "tenantA", Status: job.Completed,
 		Request:   job.Request{Model: "gen3a_turbo", Prompt: "a calm sea", ImageURL: "https://example.com/a.jpg", Duration: 5, AspectRatio: "16:9"},
-		Video:     &job.Video{URL: "https://cdn.example.com/v.mp4", Duration: &seconds},
+		Video:     &job.Video{URL: "https://cdn.example.com/v.mp4", Duration: &seconds, Key: "videos/j1.mp4"},
 		CreatedAt: at.Add(-time.Minute), UpdatedAt: at}
 	e, err := notify.NewEvent(j)
 	if err != nil {
@@ -71,13 +73,18 @@ func TestVerifiesWhatNotifySends(t *testing.T) {
 	if g.msgID != "msg_j1" {
 		t.Errorf("%s = %q, want msg_j1", webhook.HeaderID, g.msgID)
 	}
-	var p struct {
-		Type string `json:"type"`
-		Data struct {
-			ID string `json:"id"`
-		} `json:"data"`
+	// Payload holds every field sent: decoding refuses unknown ones.
+	var p webhook.Payload
+	dec := json.NewDecoder(bytes.NewReader(g.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("decode %s as a Payload: %v", g.body, err)
 	}
-	if err := json.Unmarshal(g.body, &p); err != nil || p.Type != "video.generation.completed" || p.Data.ID != "j1" {
-		t.Errorf("body %s: type %q, id %q (%v)", g.body, p.Type, p.Data.ID, err)
+	d := p.Data
+	if p.Type != webhook.TypeCompleted || !p.Timestamp.Equal(at) || d.ID != "j1" || d.Tenant != "tenantA" || d.Status != vidgen.Completed ||
+		d.Video == nil || d.Video.URL != j.Video.URL || d.Video.Key != "videos/j1.mp4" || d.Video.Duration == nil || *d.Video.Duration != seconds ||
+		d.Error != nil || !d.CreatedAt.Equal(j.CreatedAt) || !d.UpdatedAt.Equal(at) ||
+		d.Request != (webhook.RequestSummary{Prompt: "a calm sea", AspectRatio: "16:9", Duration: 5, Image: "https://example.com/a.jpg"}) {
+		t.Errorf("body %s decoded as %+v", g.body, p)
 	}
 }
