@@ -27,9 +27,9 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
-	"github.com/vidgen/vidgen/internal/local"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/simulator"
@@ -186,11 +186,11 @@ func newRun(cfg Config) (*run, error) {
 	registrar := &steps.Registrar{Store: r.store, Clock: r.clk, Log: discard,
 		Admission: dispatcher, Deadline: cfg.Deadline, QueueTimeout: cfg.QueueTimeout}
 	// Parked executions are resumed through the run's task tokens.
-	dispatcher.Tasks = local.Resumer{Tasks: r.tokens}
+	dispatcher.Tasks = states.Resumer{Tasks: r.tokens}
 	if cfg.LoseTokens {
 		dispatcher.Tasks = lostTokens{}
 	}
-	handlers.Tasks = local.Resumer{Tasks: r.tokens}
+	handlers.Tasks = states.Resumer{Tasks: r.tokens}
 	// As in AWS, the submit function never sees a job finish, so its policy
 	// (which decides the first poll) learns nothing; the poll function's
 	// does, as one warm instance would.

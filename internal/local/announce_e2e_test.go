@@ -18,6 +18,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 )
@@ -75,7 +76,7 @@ func wantAnnouncedOnce(t *testing.T, rt *Runtime, rc *receiver, id string) {
 	if !reflect.DeepEqual(hooks, []string{id}) {
 		t.Fatalf("webhook executions %v, want one named %s", hooks, id)
 	}
-	if hook := waitExecution(t, rt, webhookFlow, id); hook.Status != Succeeded {
+	if hook := waitExecution(t, rt, webhookFlow, id); hook.Status != states.Succeeded {
 		t.Fatalf("webhook execution: %s %+v", hook.Status, hook.Error)
 	}
 	rc.mu.Lock()
@@ -104,7 +105,7 @@ func TestFinishTimedOutAfterPublishingAnnouncesOnce(t *testing.T) {
 
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
 	}
 	if n := rt.functions.Invocations("FinishFunction"); n != 2 {
@@ -169,9 +170,9 @@ func TestTwoReconcilerRunsAnnounceOnce(t *testing.T) {
 	for _, name := range []string{id + "-r1", id + "-r2"} {
 		exe := waitExecution(t, rt, VideoJob, name)
 		switch {
-		case exe.Status == Succeeded:
+		case exe.Status == states.Succeeded:
 			succeeded++
-		case exe.Status == Failed && exe.Error != nil && exe.Error.Name == "ValidationError" && name == id+"-r1":
+		case exe.Status == states.Failed && exe.Error != nil && exe.Error.Name == "ValidationError" && name == id+"-r1":
 			// Superseded by the other pass's resume: it touched nothing.
 		default:
 			t.Errorf("execution %s: %s %+v", name, exe.Status, exe.Error)
@@ -198,7 +199,7 @@ func TestSecondExecutionAfterTheEndAnnouncesNothing(t *testing.T) {
 	rc, hook := hookReceiver(t, rt)
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
 	}
 	waitExecution(t, rt, webhookFlow, id)
@@ -206,7 +207,7 @@ func TestSecondExecutionAfterTheEndAnnouncesNothing(t *testing.T) {
 	if err := (jobExecutions{engine: rt.Engine, machine: VideoJob}).Start(context.Background(), id+"-end", id); err != nil {
 		t.Fatal(err)
 	}
-	if again := waitExecution(t, rt, VideoJob, id+"-end"); again.Status != Succeeded {
+	if again := waitExecution(t, rt, VideoJob, id+"-end"); again.Status != states.Succeeded {
 		t.Fatalf("announce execution: %s %+v", again.Status, again.Error)
 	}
 	wantAnnouncedOnce(t, rt, rc, id)
@@ -228,7 +229,7 @@ func TestWebhookNameInUseIsDone(t *testing.T) {
 		`{"tenant":"tenantA","model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if exe := waitExecution(t, rt, VideoJob, name); exe.Status != Succeeded {
+	if exe := waitExecution(t, rt, VideoJob, name); exe.Status != states.Succeeded {
 		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
 	}
 	if hooks := executionsOf(t, rt, webhookFlow); !reflect.DeepEqual(hooks, []string{name}) {
@@ -279,7 +280,7 @@ func TestWorkflowCannotSteerAnotherTenantsJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		exe := waitExecution(t, rt, VideoJob, tc.name)
-		if exe.Status != Failed || exe.Error == nil || exe.Error.Name != "ValidationError" || !strings.Contains(exe.Error.Cause, "job_id") {
+		if exe.Status != states.Failed || exe.Error == nil || exe.Error.Name != "ValidationError" || !strings.Contains(exe.Error.Cause, "job_id") {
 			t.Fatalf("execution %s: %s %+v; want it failed with ValidationError on job_id", tc.name, exe.Status, exe.Error)
 		}
 	}
@@ -310,7 +311,7 @@ func TestWorkflowCannotSteerAnotherTenantsJob(t *testing.T) {
 		t.Fatal("the reconciler did not resume B's job")
 	}
 	j, _ := rt.Store.Get(ctx, idB)
-	if exe := waitExecution(t, rt, VideoJob, j.ExecutionName()); exe.Status != Succeeded {
+	if exe := waitExecution(t, rt, VideoJob, j.ExecutionName()); exe.Status != states.Succeeded {
 		t.Fatalf("B's resumed execution %s: %s %+v", j.ExecutionName(), exe.Status, exe.Error)
 	}
 	j, _ = rt.Store.Get(ctx, idB)

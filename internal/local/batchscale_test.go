@@ -25,6 +25,7 @@ import (
 	"github.com/vidgen/vidgen/internal/local"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/local/s3dir"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/simulator"
@@ -216,7 +217,7 @@ func newScaleHarness(t *testing.T, dir string) *scaleHarness {
 		jobARN: localarn.StateMachine("VideoJobStateMachine"), store: store, dir: dir,
 		batchClock: clock.NewManual(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC))}
 	h.summarize = lambdas.NewFunctions(map[string]any{
-		"SummarizeFunction": (&batch.Summarizer{Objects: local.Objects{Dir: dir}}).Summarize,
+		"SummarizeFunction": (&batch.Summarizer{Objects: s3dir.Objects{Dir: dir}}).Summarize,
 	})
 	return h
 }
@@ -224,7 +225,7 @@ func newScaleHarness(t *testing.T, dir string) *scaleHarness {
 // options are a run's options on clk, with h's items and results in its
 // data dir, noting the largest state input.
 func (h *scaleHarness) options(clk asl.Clock, inv asl.Invoker) asl.Options {
-	return asl.Options{Clock: clk, Invoker: inv, ReadItems: local.ReadItemsFrom(h.dir), WriteObject: local.WriteObjectTo(h.dir),
+	return asl.Options{Clock: clk, Invoker: inv, ReadItems: s3dir.ReadItemsFrom(h.dir), WriteObject: s3dir.WriteObjectTo(h.dir),
 		Tasks: asl.NewTasks(nil),
 		Checkpoint: func(_ context.Context, c asl.Checkpoint) error {
 			h.note(len(c.Input))

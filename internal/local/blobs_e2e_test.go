@@ -13,6 +13,7 @@ import (
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/states"
 )
 
 // A 1 MB data-URI image is kept under <DataDir>/blobs, out of the record,
@@ -37,7 +38,7 @@ func TestLargeImageEndToEnd(t *testing.T) {
 
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, string(body))
 
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("execution %s: %+v", exe.Status, exe.Error)
 	}
 	j, err := rt.Store.Get(context.Background(), id)

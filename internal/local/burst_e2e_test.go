@@ -8,6 +8,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/states"
 )
 
 // TestBurstStaysUnderTheCaps submits 12 jobs of tenant A at once, then 4 of
@@ -115,7 +116,7 @@ func TestCancelWaitingJob(t *testing.T) {
 		t.Fatalf("cancel: %d %s", r.status, r.raw)
 	}
 	exe := waitExecution(t, rt, VideoJob, id)
-	if exe.Status != Failed || exe.Error.Name != job.ErrNameCancelled || countEvents(t, rt) != 1 {
+	if exe.Status != states.Failed || exe.Error.Name != job.ErrNameCancelled || countEvents(t, rt) != 1 {
 		t.Fatalf("announcement: %s %+v, %d events", exe.Status, exe.Error, countEvents(t, rt))
 	}
 	if f, _ := rt.Store.InFlight(ctx); f.Total != 1 {

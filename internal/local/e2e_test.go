@@ -19,6 +19,7 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/states"
 )
 
 const (
@@ -89,7 +90,7 @@ func call(t *testing.T, method, url, key, contentType, body string) reply {
 }
 
 // submitAndFinish submits body on route and waits for the job's execution.
-func submitAndFinish(t *testing.T, rt *Runtime, route, key, body string) (string, Execution) {
+func submitAndFinish(t *testing.T, rt *Runtime, route, key, body string) (string, states.Execution) {
 	t.Helper()
 	r := call(t, "POST", rt.URL+route, key, "application/json", body)
 	if r.status != 200 || r.body["status"] != "queued" {
@@ -113,7 +114,7 @@ func TestHappyPathBothRoutes(t *testing.T) {
 	} {
 		t.Run(tc.route, func(t *testing.T) {
 			id, exe := submitAndFinish(t, rt, tc.route, keyA, tc.body)
-			if exe.Status != Succeeded {
+			if exe.Status != states.Succeeded {
 				t.Fatalf("execution %s: %+v", exe.Status, exe.Error)
 			}
 			for _, route := range []string{api.PathGenerations, api.PathLegacy} {
@@ -175,7 +176,7 @@ func TestUpstreamErrorEndsJob(t *testing.T) {
 	// the cause, for a caller's Catch.
 	var cause map[string]any
 	json.Unmarshal([]byte(exe.Error.Cause), &cause)
-	if exe.Status != Failed || exe.Error.Name != errBody["name"] || cause["id"] != id || cause["status"] != "error" {
+	if exe.Status != states.Failed || exe.Error.Name != errBody["name"] || cause["id"] != id || cause["status"] != "error" {
 		t.Fatalf("execution: %s %+v", exe.Status, exe.Error)
 	}
 }
@@ -190,7 +191,7 @@ func TestJobsEndAtTheirDeadline(t *testing.T) {
 	for _, prompt := range []string{"sim:never", "sim:never sim:status=rendering"} {
 		t.Run(prompt, func(t *testing.T) {
 			id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"`+prompt+`"}`)
-			if exe.Status != Failed {
+			if exe.Status != states.Failed {
 				t.Fatalf("execution %s", exe.Status)
 			}
 			j, _ := rt.Store.Get(context.Background(), id)
@@ -208,7 +209,7 @@ func TestUnknownStatusKeepsPolling(t *testing.T) {
 	rt := start(t, cfg)
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=600 sim:status=rendering"}`)
 	j, _ := rt.Store.Get(context.Background(), id)
-	if exe.Status != Succeeded || j.Status != job.Completed || j.Polls < 2 {
+	if exe.Status != states.Succeeded || j.Status != job.Completed || j.Polls < 2 {
 		t.Fatalf("execution %s, record %+v", exe.Status, j)
 	}
 }
@@ -360,7 +361,7 @@ func TestConcurrentIdempotentSubmitsEndToEnd(t *testing.T) {
 	for id := range seen {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if exe, err := rt.Engine.Wait(ctx, VideoJob, id); err != nil || exe.Status != Succeeded {
+		if exe, err := rt.Engine.Wait(ctx, VideoJob, id); err != nil || exe.Status != states.Succeeded {
 			t.Fatalf("execution: %+v %v", exe, err)
 		}
 		j, _ := rt.Store.Get(ctx, id)
@@ -392,7 +393,7 @@ func TestCancelEndToEnd(t *testing.T) {
 	// the job's error name, so a parent workflow's Catch sees Cancelled; the
 	// end is announced like any other.
 	exe, err := rt.Engine.Wait(ctx, VideoJob, id)
-	if err != nil || exe.Status != Failed || exe.Error.Name != job.ErrNameCancelled {
+	if err != nil || exe.Status != states.Failed || exe.Error.Name != job.ErrNameCancelled {
 		t.Fatalf("execution after cancel: %+v %v", exe, err)
 	}
 	if n := countEvents(t, rt); n != 1 {
@@ -494,7 +495,7 @@ func TestRestartKeepsSimulatedUpstream(t *testing.T) {
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	exe, err := rt.Engine.Wait(wctx, VideoJob, id)
-	if err != nil || exe.Status != Succeeded {
+	if err != nil || exe.Status != states.Succeeded {
 		t.Fatalf("execution after restart: %+v %v", exe, err)
 	}
 	j, _ := rt.Store.Get(ctx, id)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/syncbuf"
@@ -92,8 +93,8 @@ func TestUpstreamKeyRefusedEndToEnd(t *testing.T) {
 
 			id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, failfastBody)
 
-			if exe.Status != Failed || exe.Error == nil || exe.Error.Name != job.ErrNameUpstreamAuth {
-				t.Fatalf("execution %s %+v, want Failed with %s", exe.Status, exe.Error, job.ErrNameUpstreamAuth)
+			if exe.Status != states.Failed || exe.Error == nil || exe.Error.Name != job.ErrNameUpstreamAuth {
+				t.Fatalf("execution %s %+v, want states.Failed with %s", exe.Status, exe.Error, job.ErrNameUpstreamAuth)
 			}
 			r := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+id, keyA, "", "")
 			errBody, _ := r.body["error"].(map[string]any)
@@ -219,7 +220,7 @@ func TestUnreachableUpstreamEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exe.Status != Failed || j.Error == nil || j.Error.Name != job.ErrNameTimedOut {
+	if exe.Status != states.Failed || j.Error == nil || j.Error.Name != job.ErrNameTimedOut {
 		t.Fatalf("execution %s, record %+v; want it TimedOut", exe.Status, j.Error)
 	}
 	first := logLine(logs, id, "submit not accepted, will retry")

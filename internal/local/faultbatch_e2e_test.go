@@ -23,6 +23,7 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/notify"
 )
 
@@ -363,13 +364,13 @@ func endedExecutions(t *testing.T, base, machine string) int {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var list struct{ Executions []Execution }
+	var list struct{ Executions []states.Execution }
 	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
 	for _, e := range list.Executions {
-		if e.Status != Running {
+		if e.Status != states.Running {
 			n++
 		}
 	}
@@ -403,7 +404,7 @@ func claimedUnsubmitted(t *testing.T, path string) map[string]bool {
 	return out
 }
 
-func waitBatch(t *testing.T, rt *Runtime) Execution {
+func waitBatch(t *testing.T, rt *Runtime) states.Execution {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), faultBatchWait)
 	defer cancel()
@@ -426,11 +427,11 @@ type batchFigures struct {
 
 // checkFaultBatch checks how the batch and each of its items ended; the
 // jobs in unknown must end SubmitOutcomeUnknown, the others as want says.
-func checkFaultBatch(t *testing.T, rt *Runtime, exe Execution, want []string, unknown map[string]bool) batchFigures {
+func checkFaultBatch(t *testing.T, rt *Runtime, exe states.Execution, want []string, unknown map[string]bool) batchFigures {
 	t.Helper()
 	ctx := t.Context()
 	var fig batchFigures
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("batch %s %+v", exe.Status, exe.Error)
 	}
 
@@ -547,8 +548,8 @@ func checkFaultBatch(t *testing.T, rt *Runtime, exe Execution, want []string, un
 		}
 		w := wantName(item)
 		switch {
-		case w == wantCompleted && full.Status != Succeeded,
-			w != wantCompleted && (full.Status != Failed || full.Error == nil || full.Error.Name != w):
+		case w == wantCompleted && full.Status != states.Succeeded,
+			w != wantCompleted && (full.Status != states.Failed || full.Error == nil || full.Error.Name != w):
 			t.Errorf("execution %s of item %d ended %s %+v, want %s", e.Name, item, full.Status, full.Error, w)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/simulator"
 )
 
@@ -216,7 +217,7 @@ func (r *faultRun) check(t *testing.T, res *faultResult) {
 	}
 	q := call(t, "GET", r.rt.URL+api.PathGenerations+"?generation_id="+r.jobID, keyA, "", "")
 	res.found = err == nil && q.status == 200
-	res.ended = (exe.Status == Succeeded || exe.Status == Failed) && j.Status.Terminal()
+	res.ended = (exe.Status == states.Succeeded || exe.Status == states.Failed) && j.Status.Terminal()
 	if err == nil {
 		res.submissions = r.rt.Simulator.SubmissionsOf(j.Request)
 	}
@@ -228,9 +229,9 @@ func (r *faultRun) check(t *testing.T, res *faultResult) {
 		r.jobID, exe.Status, took, j.Status, errName(j.Error), j.Polls,
 		r.faults.n.Load(), len(c.submit)+len(c.poll), res.submissions)
 
-	wantExe := Failed
+	wantExe := states.Failed
 	if c.want == job.Completed {
-		wantExe = Succeeded
+		wantExe = states.Succeeded
 	}
 	if exe.Status != wantExe {
 		t.Errorf("execution %s (%+v), want %s", exe.Status, exe.Error, wantExe)

@@ -8,6 +8,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/samtemplate"
 )
 
@@ -36,7 +37,7 @@ func TestVideoJobRetriesLambdaFaults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if exe.Status != Succeeded || j.Status != job.Completed {
+			if exe.Status != states.Succeeded || j.Status != job.Completed {
 				t.Fatalf("execution %s %+v, job %s %+v", exe.Status, exe.Error, j.Status, j.Error)
 			}
 			if n := rt.Simulator.SubmissionsOf(j.Request); n != 1 {

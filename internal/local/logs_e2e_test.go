@@ -12,6 +12,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/syncbuf"
 )
@@ -68,16 +69,16 @@ func TestJobLinesCarryIDs(t *testing.T) {
 	defer cancel()
 
 	failed, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/f.jpg"}`)
-	if exe.Status != Failed {
+	if exe.Status != states.Failed {
 		t.Fatalf("the faulted job's execution %s, want it failed", exe.Status)
 	}
 	rc, hook := hookReceiver(t, rt)
 	hooked, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("job execution %s %+v", exe.Status, exe.Error)
 	}
-	if w := waitExecution(t, rt, webhookFlow, hooked); w.Status != Succeeded || len(rc.deliveries) == 0 {
+	if w := waitExecution(t, rt, webhookFlow, hooked); w.Status != states.Succeeded || len(rc.deliveries) == 0 {
 		t.Fatalf("webhook execution %s, %d deliveries", w.Status, len(rc.deliveries))
 	}
 	const direct = "direct-logs-1"
@@ -85,7 +86,7 @@ func TestJobLinesCarryIDs(t *testing.T) {
 		json.RawMessage(`{"tenant":"tenantB","model":"gen3a_turbo","image_url":"https://example.com/d.jpg"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if exe, err := rt.Engine.Wait(ctx, VideoJob, direct); err != nil || exe.Status != Succeeded {
+	if exe, err := rt.Engine.Wait(ctx, VideoJob, direct); err != nil || exe.Status != states.Succeeded {
 		t.Fatalf("direct start: %s %v", exe.Status, err)
 	}
 	r := call(t, "POST", rt.URL+api.PathGenerations, keyB, "application/json",

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/metrics"
 )
 
@@ -23,14 +24,14 @@ func TestMetricsEndpoint(t *testing.T) {
 	_, hook := hookReceiver(t, rt)
 	done, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
 	}
-	if hookExe := waitExecution(t, rt, webhookFlow, done); hookExe.Status != Succeeded {
+	if hookExe := waitExecution(t, rt, webhookFlow, done); hookExe.Status != states.Succeeded {
 		t.Fatalf("webhook execution: %s %+v", hookExe.Status, hookExe.Error)
 	}
 	if _, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
-		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:error"}`); exe.Status != Failed {
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:error"}`); exe.Status != states.Failed {
 		t.Fatalf("failing job's execution: %s", exe.Status)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/states"
 )
 
 // The reconciler picks up jobs no execution drives: it starts one no step
@@ -56,7 +57,7 @@ func TestReconcilerEndsOrResumesOrphans(t *testing.T) {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		exe, err := rt.Engine.Wait(wctx, VideoJob, execution)
-		if err != nil || exe.Status != Succeeded {
+		if err != nil || exe.Status != states.Succeeded {
 			t.Fatalf("execution %s of %s: %+v %v", execution, id, exe, err)
 		}
 		j, _ := rt.Store.Get(ctx, id)
@@ -97,7 +98,7 @@ func TestReconcilerDrivesJobWhoseCatchFailed(t *testing.T) {
 	ctx := context.Background()
 
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
-	if exe.Status != Failed || exe.Error == nil || exe.Error.Name != lambdas.SandboxTimedout && exe.Error.Name != lambdas.LambdaServiceException && exe.Error.Name != lambdas.LambdaTooManyRequests {
+	if exe.Status != states.Failed || exe.Error == nil || exe.Error.Name != lambdas.SandboxTimedout && exe.Error.Name != lambdas.LambdaServiceException && exe.Error.Name != lambdas.LambdaTooManyRequests {
 		t.Fatalf("execution %s %+v, want it failed by RecordFailure's Lambda errors", exe.Status, exe.Error)
 	}
 	j, err := rt.Store.Get(ctx, id)
@@ -109,7 +110,7 @@ func TestReconcilerDrivesJobWhoseCatchFailed(t *testing.T) {
 	if err != nil || rep.Resumed != 1 {
 		t.Fatalf("pass: %+v, %v; want the job resumed", rep, err)
 	}
-	if exe := waitExecution(t, rt, VideoJob, id+"-r1"); exe.Status != Succeeded {
+	if exe := waitExecution(t, rt, VideoJob, id+"-r1"); exe.Status != states.Succeeded {
 		t.Fatalf("resumed execution: %s %+v", exe.Status, exe.Error)
 	}
 	if j, err = rt.Store.Get(ctx, id); err != nil || j.Status != job.Completed || j.Slot {

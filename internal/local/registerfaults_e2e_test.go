@@ -8,6 +8,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/states"
 )
 
 // registerAttempts is how many times one round of Register runs before
@@ -54,7 +55,7 @@ func TestRegisterOutlastsLambdaFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			exe := waitExecution(t, rt, VideoJob, name)
-			if exe.Status != Succeeded {
+			if exe.Status != states.Succeeded {
 				t.Fatalf("execution %s %+v, want it to outlast Register's failures", exe.Status, exe.Error)
 			}
 			if n := rt.functions.Invocations("RegisterFunction"); n < registerAttempts+1 {
@@ -80,7 +81,7 @@ func TestResumeOutlastsLambdaFailures(t *testing.T) {
 	}
 	rt := start(t, registerFaultsConfig(t, at))
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("execution %s %+v, want it to outlast Resume's failures", exe.Status, exe.Error)
 	}
 	if n := rt.functions.Invocations("RegisterFunction"); n < registerAttempts+1 {

@@ -31,7 +31,12 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/admin"
+	"github.com/vidgen/vidgen/internal/local/apigw"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/s3dir"
+	"github.com/vidgen/vidgen/internal/local/scheduler"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
@@ -187,7 +192,7 @@ type Runtime struct {
 	URL       string            // base URL of the API
 	Keys      []apikey.Pair     // those VIDGEN_API_KEYS seeded, for the banner
 	Simulator *simulator.Server // nil when a real upstream is used
-	Engine    *Engine
+	Engine    *states.Engine
 	Store     *boltstore.Store
 
 	// Clock is the runtime's virtual clock.
@@ -196,7 +201,7 @@ type Runtime struct {
 	Reconciler *reconcile.Reconciler
 	// Scheduler fires the template's enabled rate() schedules; Fire runs
 	// any schedule on demand.
-	Scheduler *Scheduler
+	Scheduler *scheduler.Runner
 	// Metrics holds the metrics the functions record in AWS as EMF, with
 	// Stage "local", and serves them at /metrics in Prometheus' format.
 	Metrics *metrics.Registry
@@ -318,7 +323,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Store: rt.Store, Upstream: client, Clock: clk, Policy: steps.AdaptivePolicy(), Log: log.With("component", "steps"),
 		Blobs:    blobs,
 		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},
-		Tasks:    Resumer{Tasks: rt.tasks},
+		Tasks:    states.Resumer{Tasks: rt.tasks},
 		Metrics:  rec,
 	}
 	// Locally webhooks may go to this machine's own network (a receiver
@@ -335,7 +340,7 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("events log: %w", err)
 	}
 	// The dispatcher starts executions on the engine, made below.
-	dispatcher := &admission.Dispatcher{Store: rt.Store, Tasks: Resumer{Tasks: rt.tasks}, Limits: cfg.Limits, Clock: clk,
+	dispatcher := &admission.Dispatcher{Store: rt.Store, Tasks: states.Resumer{Tasks: rt.tasks}, Limits: cfg.Limits, Clock: clk,
 		Log: log.With("component", "admission"), Metrics: rec}
 	notifier := &steps.Notifier{Admission: dispatcher,
 		Store: rt.Store, Publisher: &notify.LogPublisher{W: rt.events}, Secrets: webhookSecrets,
@@ -357,7 +362,7 @@ func Start(cfg Config) (*Runtime, error) {
 		"RegisterFunction":  registrar.Register,
 		"FinishFunction":    notifier.Finish,
 		"WebhookFunction":   notifier.Deliver,
-		"SummarizeFunction": (&batch.Summarizer{Objects: Objects{Dir: cfg.DataDir}}).Summarize,
+		"SummarizeFunction": (&batch.Summarizer{Objects: s3dir.Objects{Dir: cfg.DataDir}}).Summarize,
 	}
 	// Locally the api handler checks keys itself, with the resolver the
 	// authorizer uses in AWS; the gateway runs no authorizer.
@@ -383,18 +388,18 @@ func Start(cfg Config) (*Runtime, error) {
 	// Task resources are the functions and Step Functions' own
 	// startExecution integrations; a Map's ItemReader reads the data dir
 	// where AWS reads S3 (a manifest at batches/daily.jsonl locally).
-	services := &Services{Functions: fns}
-	rt.Engine, err = NewEngine(filepath.Join(cfg.DataDir, "executions.db"), machines,
-		asl.Options{Clock: clk, Invoker: services, ReadItems: ReadItemsFrom(cfg.DataDir),
-			WriteObject: WriteObjectTo(cfg.DataDir), Tasks: rt.tasks},
+	services := &states.Services{Functions: fns}
+	rt.Engine, err = states.NewEngine(filepath.Join(cfg.DataDir, "executions.db"), machines,
+		asl.Options{Clock: clk, Invoker: services, ReadItems: s3dir.ReadItemsFrom(cfg.DataDir),
+			WriteObject: s3dir.WriteObjectTo(cfg.DataDir), Tasks: rt.tasks},
 		log.With("component", "engine"))
 	if err != nil {
 		return nil, err
 	}
 	services.Engine = rt.Engine
 	dispatcher.Starter = jobExecutions{engine: rt.Engine, machine: VideoJob}
-	rt.Scheduler = &Scheduler{Schedules: tmpl.Schedules, Engine: rt.Engine, Clock: clk, Log: log.With("component", "scheduler")}
-	mux.Handle(AdminPrefix, &Admin{Engine: rt.Engine, Scheduler: rt.Scheduler})
+	rt.Scheduler = &scheduler.Runner{Schedules: tmpl.Schedules, Engine: rt.Engine, Clock: clk, Log: log.With("component", "scheduler")}
+	mux.Handle(admin.Prefix, &admin.Handler{Engine: rt.Engine, Scheduler: rt.Scheduler})
 	mux.Handle("GET "+MetricsPath, rt.Metrics)
 	cursorKey, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "cursor.key"))
 	if err != nil {
@@ -410,7 +415,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Health:  healthChecks(rt.Store, machines, upstreamKey),
 	}
 	fns.Add("ApiFunction", apiHandler.Handle)
-	mux.Handle("/", &Gateway{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
+	mux.Handle("/", &apigw.HTTPAPI{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
 
 	rt.Reconciler = &reconcile.Reconciler{
 		Store: rt.Store, Executions: jobExecutions{engine: rt.Engine, machine: VideoJob},

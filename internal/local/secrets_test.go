@@ -15,6 +15,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/syncbuf"
@@ -68,7 +69,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	rc, hook := hookReceiver(t, rt)
 	hooked, _ := submitAndFinish(t, rt, api.PathGenerations, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/e.jpg","callback_url":"`+hook+`"}`)
-	if w := waitExecution(t, rt, webhookFlow, hooked); w.Status != Succeeded || len(rc.deliveries) == 0 {
+	if w := waitExecution(t, rt, webhookFlow, hooked); w.Status != states.Succeeded || len(rc.deliveries) == 0 {
 		t.Fatalf("webhook execution %s, %d deliveries", w.Status, len(rc.deliveries))
 	}
 	// A listing paged by signed cursors.

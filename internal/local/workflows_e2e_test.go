@@ -19,6 +19,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/batch"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/webhook"
 )
@@ -32,7 +33,7 @@ const (
 
 // runExecution starts machine with input through the admin route, as a
 // user of make run would, and waits for it to end.
-func runExecution(t *testing.T, rt *Runtime, machine, input string) Execution {
+func runExecution(t *testing.T, rt *Runtime, machine, input string) states.Execution {
 	t.Helper()
 	resp, err := http.Post(rt.URL+"/local/state-machines/"+machine+"/executions", "application/json", strings.NewReader(input))
 	if err != nil {
@@ -46,7 +47,7 @@ func runExecution(t *testing.T, rt *Runtime, machine, input string) Execution {
 	return waitExecution(t, rt, machine, started.Name)
 }
 
-func waitExecution(t *testing.T, rt *Runtime, machine, name string) Execution {
+func waitExecution(t *testing.T, rt *Runtime, machine, name string) states.Execution {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -78,7 +79,7 @@ func TestBatchHoldsMaxConcurrencyAndRunsOnce(t *testing.T) {
 	body, _ := json.Marshal(map[string]any{"batch_id": "nightly-1", "tenant": "tenantA", "max_concurrency": 3, "jobs": items})
 
 	exe := runExecution(t, rt, videoBatch, string(body))
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("batch: %s %+v", exe.Status, exe.Error)
 	}
 	var sum batch.Summary
@@ -110,7 +111,7 @@ func TestBatchHoldsMaxConcurrencyAndRunsOnce(t *testing.T) {
 	again := runExecution(t, rt, videoBatch, string(body))
 	var sum2 batch.Summary
 	json.Unmarshal(again.Output, &sum2)
-	if again.Status != Succeeded || sum2.Counts["completed"] != 7 || sum2.Counts[batch.NotRegistered] != 1 {
+	if again.Status != states.Succeeded || sum2.Counts["completed"] != 7 || sum2.Counts[batch.NotRegistered] != 1 {
 		t.Fatalf("second run: %s %s", again.Status, again.Output)
 	}
 	if n := rt.Simulator.Stats().Submissions; n != 7 {
@@ -186,7 +187,7 @@ func TestScheduledBatchFromManifest(t *testing.T) {
 	var sum batch.Summary
 	json.Unmarshal(exe.Output, &sum)
 	lines := bytes.Count(bytes.TrimSpace(manifest), []byte("\n")) + 1
-	if exe.Status != Succeeded || sum.Total != lines || sum.Counts["completed"] != lines {
+	if exe.Status != states.Succeeded || sum.Total != lines || sum.Counts["completed"] != lines {
 		t.Fatalf("scheduled batch: %s %s", exe.Status, exe.Output)
 	}
 	// The schedule's tenant (BatchTenant's default) owns the jobs.
@@ -211,7 +212,7 @@ func TestParentWorkflow(t *testing.T) {
 		Video  *job.Video
 	}
 	json.Unmarshal(exe.Output, &out)
-	if exe.Status != Succeeded || out.Status != "completed" || out.Video == nil || out.Video.Key == "" {
+	if exe.Status != states.Succeeded || out.Status != "completed" || out.Video == nil || out.Video.Key == "" {
 		t.Fatalf("parent: %s %s %+v", exe.Status, exe.Output, exe.Error)
 	}
 	// The child's job is an ordinary job, queryable by its tenant, and its
@@ -220,7 +221,7 @@ func TestParentWorkflow(t *testing.T) {
 	if q.status != 200 || q.body["status"] != "completed" {
 		t.Fatalf("query the child's job: %s", q.raw)
 	}
-	if child, err := rt.Engine.Describe(VideoJob, out.JobID); err != nil || child.Status != Succeeded {
+	if child, err := rt.Engine.Describe(VideoJob, out.JobID); err != nil || child.Status != states.Succeeded {
 		t.Fatalf("child execution %s: %+v %v", out.JobID, child, err)
 	}
 
@@ -229,12 +230,12 @@ func TestParentWorkflow(t *testing.T) {
 	if exe.Error != nil {
 		json.Unmarshal([]byte(exe.Error.Cause), &cause)
 	}
-	if exe.Status != Failed || exe.Error.Name != "ContentModeration" || cause.Status != job.Failed || cause.Tenant != "workflow" {
+	if exe.Status != states.Failed || exe.Error.Name != "ContentModeration" || cause.Status != job.Failed || cause.Tenant != "workflow" {
 		t.Fatalf("failing job: %s %+v", exe.Status, exe.Error)
 	}
 
 	exe = runExecution(t, rt, exampleParent, `{"request":{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","duration":7}}`)
-	if exe.Status != Failed || exe.Error.Name != "ValidationError" || !strings.Contains(exe.Error.Cause, "duration") {
+	if exe.Status != states.Failed || exe.Error.Name != "ValidationError" || !strings.Contains(exe.Error.Cause, "duration") {
 		t.Fatalf("invalid request: %s %+v", exe.Status, exe.Error)
 	}
 }
@@ -288,7 +289,7 @@ func TestWebhookRetriedAndSigned(t *testing.T) {
 
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+srv.URL+`/hooks?token=abc"}`)
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
 	}
 	// The job's execution handed the webhook to its own state machine.
@@ -296,7 +297,7 @@ func TestWebhookRetriedAndSigned(t *testing.T) {
 	if len(hooks) != 1 {
 		t.Fatalf("%d webhook executions, want 1", len(hooks))
 	}
-	if hook := waitExecution(t, rt, webhookFlow, hooks[0]); hook.Status != Succeeded {
+	if hook := waitExecution(t, rt, webhookFlow, hooks[0]); hook.Status != states.Succeeded {
 		t.Fatalf("webhook execution: %s %+v", hook.Status, hook.Error)
 	}
 	rc.mu.Lock()
@@ -345,7 +346,7 @@ func TestArchivedVideoOutlivesUpstreamLink(t *testing.T) {
 	cfg.SimVideoURLTTL = 10 * time.Minute
 	rt := start(t, cfg)
 	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
-	if exe.Status != Succeeded {
+	if exe.Status != states.Succeeded {
 		t.Fatalf("execution: %s %+v", exe.Status, exe.Error)
 	}
 	j, err := rt.Store.Get(context.Background(), id)

@@ -5,6 +5,7 @@ package uuid
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"regexp"
 )
 
 // New returns a random version 4 UUID.
@@ -16,3 +17,8 @@ func New() string {
 	h := hex.EncodeToString(u[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
+
+var v4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// IsV4 reports whether s is a version 4 UUID in the form New makes.
+func IsV4(s string) bool { return v4.MatchString(s) }

@@ -1,4 +1,4 @@
-package local
+package states
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/local/s3dir"
 )
 
 // testStart is the manual clock's time in these tests.
@@ -47,7 +48,7 @@ func newTestEngine(t *testing.T, defs map[string]string, handlers map[string]any
 	}
 	te := &testEngine{clock: clock.NewManual(testStart), path: filepath.Join(t.TempDir(), "executions.db"), items: t.TempDir(), defs: machines}
 	te.svc = &Services{Functions: lambdas.NewFunctions(handlers)}
-	te.opts = asl.Options{Clock: te.clock, Invoker: te.svc, ReadItems: ReadItemsFrom(te.items)}
+	te.opts = asl.Options{Clock: te.clock, Invoker: te.svc, ReadItems: s3dir.ReadItemsFrom(te.items)}
 	te.open(t)
 	t.Cleanup(func() { te.Close() })
 	return te

@@ -1,15 +1,12 @@
-package local
+package apigw
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -18,16 +15,17 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/uuid"
 )
 
-// maxGatewayBody is API Gateway's own request limit; the api function
+// maxBody is API Gateway's own request limit; the api function
 // answers 413 above its smaller one.
-const maxGatewayBody = 10 << 20
+const maxBody = 10 << 20
 
-// Gateway plays API Gateway's HTTP API: it turns each HTTP request into a
+// HTTPAPI plays API Gateway's HTTP API: it turns each HTTP request into a
 // payload v2 event, invokes the api function through the same Lambda
 // handling as in AWS, and writes its response back.
-type Gateway struct {
+type HTTPAPI struct {
 	Functions *lambdas.Functions
 	Function  string // logical id of the function behind every route
 	Clock     interface{ Now() time.Time }
@@ -38,10 +36,10 @@ type Gateway struct {
 	Log *slog.Logger
 }
 
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (g *HTTPAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	id := newUUID()
+	id := uuid.New()
 	g.serve(rec, r, id)
 	g.Log.InfoContext(logs.With(r.Context(), slog.String(logs.APIRequestID, id)), "request",
 		"method", r.Method, "path", r.URL.Path, "status", rec.status, "bytes", rec.bytes, "ms", time.Since(start).Milliseconds())
@@ -64,13 +62,13 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxGatewayBody+1))
+func (g *HTTPAPI) serve(w http.ResponseWriter, r *http.Request, id string) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, "BadRequest", "could not read the body")
 		return
 	}
-	if len(body) > maxGatewayBody {
+	if len(body) > maxBody {
 		writeJSONError(w, http.StatusRequestEntityTooLarge, "PayloadTooLarge", "the body is larger than the gateway accepts")
 		return
 	}
@@ -116,7 +114,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string) {
 
 // event builds the payload v2 event API Gateway would send for the request
 // it knows by id.
-func (g *Gateway) event(r *http.Request, body []byte, id string) events.APIGatewayV2HTTPRequest {
+func (g *HTTPAPI) event(r *http.Request, body []byte, id string) events.APIGatewayV2HTTPRequest {
 	now := g.Clock.Now().UTC()
 	headers := map[string]string{}
 	for k, vs := range r.Header {
@@ -169,37 +167,4 @@ func writeJSONError(w http.ResponseWriter, status int, name, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"name": name, "message": msg}})
-}
-
-// jobExecutions runs video_job executions on the engine; it is the
-// reconciler's Executions.
-type jobExecutions struct {
-	engine  *Engine
-	machine string
-}
-
-// Start starts an execution of jobID under name. It succeeds when an
-// execution of that name runs, and fails with ErrExecutionExists when one
-// has closed: that runs nothing, so the caller must not take the job for
-// started (the reconciler resumes it under a new name).
-func (x jobExecutions) Start(ctx context.Context, name, jobID string) error {
-	input, _ := json.Marshal(map[string]string{"job_id": jobID})
-	err := x.engine.Start(ctx, x.machine, name, input)
-	if errors.Is(err, ErrExecutionExists) {
-		// A running execution with another input is the job's own, started
-		// directly with its request (it waits for the job's slot).
-		if exe, derr := x.engine.Describe(x.machine, name); derr == nil && exe.Status == Running {
-			return nil
-		}
-	}
-	return err
-}
-
-// Running reports whether the named execution is running.
-func (x jobExecutions) Running(_ context.Context, name string) (bool, error) {
-	exe, err := x.engine.Describe(x.machine, name)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil && exe.Status == Running, err
 }

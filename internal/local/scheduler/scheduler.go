@@ -1,4 +1,4 @@
-package local
+package scheduler
 
 import (
 	"context"
@@ -9,20 +9,22 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/samtemplate"
+	"github.com/vidgen/vidgen/internal/uuid"
 )
 
-// ErrNoSchedule is Scheduler.Fire's error for an id the template does not define.
+// ErrNoSchedule is Runner.Fire's error for an id the template does not define.
 var ErrNoSchedule = errors.New("no such schedule")
 
-// Scheduler plays EventBridge Scheduler for the template's schedules: Run
+// Runner plays EventBridge Scheduler for the template's schedules: Run
 // fires the ENABLED rate() schedules on the virtual clock, and Fire fires
 // any schedule on demand. cron() and at() schedules are not timed locally:
 // fire them with Fire (POST /local/schedules/{schedule}/fire).
-type Scheduler struct {
+type Runner struct {
 	Schedules map[string]samtemplate.Schedule
-	Engine    *Engine
+	Engine    *states.Engine
 	Clock     asl.Clock
 	Log       *slog.Logger // required
 	// NewID names each firing (its <aws.scheduler.execution-id> and the
@@ -30,8 +32,8 @@ type Scheduler struct {
 	NewID func() string
 }
 
-// ScheduleInfo describes a schedule for the admin routes.
-type ScheduleInfo struct {
+// Info describes a schedule for the admin routes.
+type Info struct {
 	Schedule   string `json:"schedule"`
 	Expression string `json:"expression"`
 	State      string `json:"state"`
@@ -45,18 +47,18 @@ type ScheduleInfo struct {
 }
 
 // List describes the schedules, by logical id.
-func (s *Scheduler) List() []ScheduleInfo {
-	out := make([]ScheduleInfo, 0, len(s.Schedules))
+func (s *Runner) List() []Info {
+	out := make([]Info, 0, len(s.Schedules))
 	for _, id := range s.ids() {
 		sch := s.Schedules[id]
 		_, why := s.automatic(sch)
-		out = append(out, ScheduleInfo{Schedule: id, Expression: sch.Expression, State: sch.State, StateNote: sch.StateNote,
+		out = append(out, Info{Schedule: id, Expression: sch.Expression, State: sch.State, StateNote: sch.StateNote,
 			Machine: sch.Target, TargetNote: sch.TargetNote, InputError: sch.InputError, Automatic: why == "", Why: why})
 	}
 	return out
 }
 
-func (s *Scheduler) ids() []string {
+func (s *Runner) ids() []string {
 	ids := make([]string, 0, len(s.Schedules))
 	for id := range s.Schedules {
 		ids = append(ids, id)
@@ -66,7 +68,7 @@ func (s *Scheduler) ids() []string {
 }
 
 // automatic returns the period of a schedule Run fires, or why it does not.
-func (s *Scheduler) automatic(sch samtemplate.Schedule) (time.Duration, string) {
+func (s *Runner) automatic(sch samtemplate.Schedule) (time.Duration, string) {
 	e, err := samtemplate.ParseExpression(sch.Expression)
 	switch {
 	case err != nil:
@@ -86,7 +88,7 @@ func (s *Scheduler) automatic(sch samtemplate.Schedule) (time.Duration, string) 
 // Run fires each ENABLED rate() schedule every period until ctx ends, the
 // first time one period after Run starts, as a newly created schedule does.
 // Firings missed while the clock jumped ahead are skipped, not caught up.
-func (s *Scheduler) Run(ctx context.Context) {
+func (s *Runner) Run(ctx context.Context) {
 	log := s.Log
 	type timed struct {
 		id    string
@@ -140,7 +142,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 
 // Fire fires a schedule as if at scheduled time at, whatever its State and
 // expression, and returns the name of the execution it started.
-func (s *Scheduler) Fire(ctx context.Context, id string, at time.Time) (string, error) {
+func (s *Runner) Fire(ctx context.Context, id string, at time.Time) (string, error) {
 	sch, ok := s.Schedules[id]
 	if !ok {
 		return "", fmt.Errorf("%w: %s", ErrNoSchedule, id)
@@ -148,10 +150,10 @@ func (s *Scheduler) Fire(ctx context.Context, id string, at time.Time) (string, 
 	if sch.Target == "" {
 		return "", fmt.Errorf("schedule %s: %s: %w", id, sch.TargetNote, samtemplate.ErrCannotFire)
 	}
-	if s.Engine.machines[sch.Target] == nil {
+	if !s.Engine.Runs(sch.Target) {
 		return "", fmt.Errorf("schedule %s: the runtime does not run state machine %s: %w", id, sch.Target, samtemplate.ErrCannotFire)
 	}
-	name := newUUID()
+	name := uuid.New()
 	if s.NewID != nil {
 		name = s.NewID()
 	}

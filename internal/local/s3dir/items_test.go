@@ -1,4 +1,4 @@
-package local
+package s3dir
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package local
+package admin
 
 import (
 	"bytes"
@@ -17,17 +17,20 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/local/scheduler"
+	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/samtemplate"
+	"github.com/vidgen/vidgen/internal/uuid"
 )
 
-// AdminPrefix is where the local server mounts Admin:
-// mux.Handle(AdminPrefix, admin).
-const AdminPrefix = "/local/"
+// Prefix is where the local server mounts Handler:
+// mux.Handle(Prefix, handler).
+const Prefix = "/local/"
 
 // maxInputBytes is Step Functions' limit on an execution's input.
 const maxInputBytes = 256 << 10
 
-// Admin serves the local runtime's own routes, which have no AWS
+// Handler serves the local runtime's own routes, which have no AWS
 // counterpart on the API: starting and describing executions of any state
 // machine and firing schedules. Everything is JSON; errors are
 // {"error":{"name":…,"message":…}}.
@@ -41,9 +44,9 @@ const maxInputBytes = 256 << 10
 // It answers only loopback clients addressing it by a loopback host, and
 // refuses cross-origin browser requests, since anything on the machine's
 // network or any web page could otherwise start executions.
-type Admin struct {
-	Engine    *Engine
-	Scheduler *Scheduler // nil: no schedules
+type Handler struct {
+	Engine    *states.Engine
+	Scheduler *scheduler.Runner // nil: no schedules
 	// NewName names an execution started without ?name=; nil means a
 	// random UUID, as Step Functions names it.
 	NewName func() string
@@ -55,7 +58,7 @@ type adminError struct {
 	Name, Message string
 }
 
-func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := localRequest(r); err != nil {
 		writeAdminError(w, &adminError{http.StatusForbidden, "Forbidden", err.Error()})
 		return
@@ -102,8 +105,8 @@ func loopbackHost(hostport string) bool {
 }
 
 // route dispatches a request and returns the answer's body and status.
-func (a *Admin) route(w http.ResponseWriter, r *http.Request) (any, int, *adminError) {
-	rest, ok := strings.CutPrefix(r.URL.Path, AdminPrefix)
+func (a *Handler) route(w http.ResponseWriter, r *http.Request) (any, int, *adminError) {
+	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
 	if !ok {
 		return nil, 0, notFound(r)
 	}
@@ -131,7 +134,7 @@ func (a *Admin) route(w http.ResponseWriter, r *http.Request) (any, int, *adminE
 		if r.Method != http.MethodGet {
 			return nil, 0, notAllowed(w, http.MethodGet)
 		}
-		list := []ScheduleInfo{}
+		list := []scheduler.Info{}
 		if a.Scheduler != nil {
 			list = a.Scheduler.List()
 		}
@@ -146,8 +149,8 @@ func (a *Admin) route(w http.ResponseWriter, r *http.Request) (any, int, *adminE
 }
 
 // listExecutions lists a machine's executions, oldest first.
-func (a *Admin) listExecutions(machine string) (any, int, *adminError) {
-	if _, ok := a.Engine.machines[machine]; !ok {
+func (a *Handler) listExecutions(machine string) (any, int, *adminError) {
+	if !a.Engine.Runs(machine) {
 		return nil, 0, noMachine(machine)
 	}
 	list, err := a.Engine.List(machine)
@@ -155,18 +158,18 @@ func (a *Admin) listExecutions(machine string) (any, int, *adminError) {
 		return nil, 0, &adminError{status: http.StatusInternalServerError, Name: "InternalError", Message: err.Error()}
 	}
 	if list == nil {
-		list = []Execution{}
+		list = []states.Execution{}
 	}
 	return map[string]any{"executions": list}, http.StatusOK, nil
 }
 
-func (a *Admin) listMachines() any {
+func (a *Handler) listMachines() any {
 	type machine struct {
 		Machine string `json:"machine"`
 		ARN     string `json:"arn"`
 	}
 	out := []machine{}
-	for id := range a.Engine.machines {
+	for _, id := range a.Engine.Machines() {
 		out = append(out, machine{id, localarn.StateMachine(id)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Machine < out[j].Machine })
@@ -181,8 +184,8 @@ type started struct {
 	ExecutionARN string `json:"execution_arn"`
 }
 
-func (a *Admin) startExecution(w http.ResponseWriter, r *http.Request, machine string) (any, int, *adminError) {
-	if a.Engine.machines[machine] == nil {
+func (a *Handler) startExecution(w http.ResponseWriter, r *http.Request, machine string) (any, int, *adminError) {
+	if !a.Engine.Runs(machine) {
 		return nil, 0, noMachine(machine)
 	}
 	name, named := r.URL.Query()["name"]
@@ -191,12 +194,12 @@ func (a *Admin) startExecution(w http.ResponseWriter, r *http.Request, machine s
 		if a.NewName != nil {
 			name = []string{a.NewName()}
 		} else {
-			name = []string{newUUID()}
+			name = []string{uuid.New()}
 		}
 	case len(name) != 1:
 		return nil, 0, &adminError{http.StatusBadRequest, "InvalidName", "give ?name= at most once"}
 	}
-	if err := ValidExecutionName(name[0]); err != nil {
+	if err := states.ValidExecutionName(name[0]); err != nil {
 		return nil, 0, &adminError{http.StatusBadRequest, "InvalidName", err.Error()}
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxInputBytes))
@@ -209,15 +212,15 @@ func (a *Admin) startExecution(w http.ResponseWriter, r *http.Request, machine s
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte("{}")
 	}
-	input, err := compact(raw)
+	input, err := states.Compact(raw)
 	if err != nil {
 		return nil, 0, &adminError{http.StatusBadRequest, "InvalidExecutionInput", "the body must be the execution's input as JSON: " + err.Error()}
 	}
 	// As in AWS, starting a name again with its input while it runs is
 	// harmless, and refused once it has closed or with another input; the
 	// status tells the caller whether this request started it.
-	_, created, err := a.Engine.start(machine, name[0], input, nil)
-	if errors.Is(err, ErrExecutionExists) {
+	created, err := a.Engine.StartCreated(machine, name[0], input)
+	if errors.Is(err, states.ErrExecutionExists) {
 		return nil, 0, &adminError{http.StatusConflict, "ExecutionAlreadyExists", err.Error()}
 	} else if err != nil {
 		return nil, 0, &adminError{http.StatusInternalServerError, "InternalError", err.Error()}
@@ -232,11 +235,11 @@ func (a *Admin) startExecution(w http.ResponseWriter, r *http.Request, machine s
 // describedExecution is an execution record with its ARN.
 type describedExecution struct {
 	ExecutionARN string `json:"execution_arn"`
-	Execution
+	states.Execution
 }
 
-func (a *Admin) describeExecution(r *http.Request, machine, name string) (any, int, *adminError) {
-	if a.Engine.machines[machine] == nil {
+func (a *Handler) describeExecution(r *http.Request, machine, name string) (any, int, *adminError) {
+	if !a.Engine.Runs(machine) {
 		return nil, 0, noMachine(machine)
 	}
 	q := r.URL.Query()
@@ -258,7 +261,7 @@ func (a *Admin) describeExecution(r *http.Request, machine, name string) (any, i
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	var exe Execution
+	var exe states.Execution
 	var err error
 	if wait {
 		exe, err = a.Engine.Wait(ctx, machine, name)
@@ -280,7 +283,7 @@ func (a *Admin) describeExecution(r *http.Request, machine, name string) (any, i
 	return describedExecution{localarn.Execution(machine, name), exe}, http.StatusOK, nil
 }
 
-func (a *Admin) fire(r *http.Request, id string) (any, int, *adminError) {
+func (a *Handler) fire(r *http.Request, id string) (any, int, *adminError) {
 	if a.Scheduler == nil {
 		return nil, 0, &adminError{http.StatusNotFound, "ScheduleDoesNotExist", "no schedule " + id}
 	}
@@ -294,7 +297,7 @@ func (a *Admin) fire(r *http.Request, id string) (any, int, *adminError) {
 	}
 	name, err := a.Scheduler.Fire(r.Context(), id, at)
 	switch {
-	case errors.Is(err, ErrNoSchedule):
+	case errors.Is(err, scheduler.ErrNoSchedule):
 		return nil, 0, &adminError{http.StatusNotFound, "ScheduleDoesNotExist", err.Error()}
 	case errors.Is(err, samtemplate.ErrCannotFire):
 		return nil, 0, &adminError{http.StatusUnprocessableEntity, "ScheduleCannotFire", err.Error()}
@@ -309,7 +312,7 @@ func (a *Admin) fire(r *http.Request, id string) (any, int, *adminError) {
 func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
 
 func noMachine(machine string) *adminError {
-	return &adminError{http.StatusNotFound, "StateMachineDoesNotExist", "no state machine " + machine + " (GET " + AdminPrefix + "state-machines lists them)"}
+	return &adminError{http.StatusNotFound, "StateMachineDoesNotExist", "no state machine " + machine + " (GET " + Prefix + "state-machines lists them)"}
 }
 
 func notFound(r *http.Request) *adminError {

@@ -1,4 +1,4 @@
-package local
+package states
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/uuid"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -176,7 +177,7 @@ func (e *Engine) run(ctx context.Context, exe Execution) {
 	// Its Tasks may start children, which record the state entry that
 	// started them. Resuming enters the saved state again: that is the same
 	// entry, not a new one.
-	parent := &parentRun{arn: localarn.Execution(exe.Machine, exe.Name), run: newUUID()}
+	parent := &parentRun{arn: localarn.Execution(exe.Machine, exe.Name), run: uuid.New()}
 	parent.entry.Store(int64(exe.Entries))
 	reentry := exe.Checkpoint != nil
 	ctx = context.WithValue(ctx, parentKey{}, parent)
@@ -313,4 +314,27 @@ func compact(in json.RawMessage) (json.RawMessage, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// Runs reports whether the engine runs the state machine.
+func (e *Engine) Runs(machine string) bool { return e.machines[machine] != nil }
+
+// Machines lists the logical ids of the state machines the engine runs.
+func (e *Engine) Machines() []string {
+	ids := make([]string, 0, len(e.machines))
+	for id := range e.machines {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Compact is an execution input as Step Functions keeps it: compact JSON,
+// "{}" for none. It fails on input that is not JSON.
+func Compact(in json.RawMessage) (json.RawMessage, error) { return compact(in) }
+
+// StartCreated is Start that also reports whether this call created the
+// execution: false when one of that name already ran with that input.
+func (e *Engine) StartCreated(machine, name string, input json.RawMessage) (bool, error) {
+	_, created, err := e.start(machine, name, input, nil)
+	return created, err
 }

@@ -1,16 +1,23 @@
-package local
+package admin
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/local/scheduler"
+	"github.com/vidgen/vidgen/internal/local/states"
+	"github.com/vidgen/vidgen/internal/local/states/statestest"
+	"github.com/vidgen/vidgen/internal/samtemplate"
+	"github.com/vidgen/vidgen/internal/uuid"
 )
 
 // adminReply is an answer of the admin routes.
@@ -57,12 +64,12 @@ func (r adminReply) errName() string {
 }
 
 func TestAdmin(t *testing.T) {
-	b := newBlocker()
-	te := newTestEngine(t, map[string]string{"Echo": echoDef, "Blocked": blockDef}, map[string]any{"Block": b.handle})
-	defer close(b.release)
+	b := statestest.NewBlocker()
+	te := statestest.New(t, map[string]string{"Echo": statestest.Echo, "Blocked": statestest.Block}, map[string]any{"Block": b.Handle})
+	defer close(b.Release)
 	ids := &counter{}
-	admin := &Admin{Engine: te.Engine, NewName: ids.next,
-		Scheduler: &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: te.clock, NewID: ids.next, Log: slog.New(slog.DiscardHandler)}}
+	admin := &Handler{Engine: te.Engine, NewName: ids.next,
+		Scheduler: &scheduler.Runner{Schedules: testSchedules(), Engine: te.Engine, Clock: te.Clock, NewID: ids.next, Log: slog.New(slog.DiscardHandler)}}
 	srv := httptest.NewServer(admin)
 	defer srv.Close()
 
@@ -81,7 +88,7 @@ func TestAdmin(t *testing.T) {
 		{name: "start unnamed, no body", method: "POST", path: "/local/state-machines/Echo/executions", status: 202,
 			want: map[string]any{"name": "e-1"}},
 		{name: "describe and wait", method: "GET", path: "/local/state-machines/Echo/executions/x-1?wait=1", status: 200,
-			want: map[string]any{"status": Succeeded, "name": "x-1", "execution_arn": localarn.Execution("Echo", "x-1"),
+			want: map[string]any{"status": states.Succeeded, "name": "x-1", "execution_arn": localarn.Execution("Echo", "x-1"),
 				"output": map[string]any{"got": map[string]any{"n": 1.0}, "name": "x-1"}}},
 		{name: "start again once it has closed", method: "POST", path: "/local/state-machines/Echo/executions?name=x-1", body: `{"n":1}`,
 			status: 409, errName: "ExecutionAlreadyExists"},
@@ -91,7 +98,7 @@ func TestAdmin(t *testing.T) {
 		{name: "start again while it runs, with other input", method: "POST", path: "/local/state-machines/Blocked/executions?name=b-1", body: `{"n":1}`,
 			status: 409, errName: "ExecutionAlreadyExists"},
 		{name: "wait with a timeout", method: "GET", path: "/local/state-machines/Blocked/executions/b-1?wait=true&timeout=1ms", status: 200,
-			want: map[string]any{"status": Running}},
+			want: map[string]any{"status": states.Running}},
 		{name: "fire", method: "POST", path: "/local/schedules/Off/fire", status: 202,
 			want: map[string]any{"schedule": "Off", "machine": "Echo", "name": "e-2"}},
 		{name: "fired input", method: "GET", path: "/local/state-machines/Echo/executions/e-2?wait=1", status: 200,
@@ -171,8 +178,8 @@ func mustJSON(t *testing.T, v any) string {
 
 // Without a scheduler there are no schedules; remote clients get nothing.
 func TestAdminEdges(t *testing.T) {
-	te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
-	admin := &Admin{Engine: te.Engine}
+	te := statestest.New(t, map[string]string{"Echo": statestest.Echo}, nil)
+	admin := &Handler{Engine: te.Engine}
 	srv := httptest.NewServer(admin)
 	defer srv.Close()
 	if r := adminCall(t, srv, "GET", "/local/schedules", ""); r.status != 200 || mustJSON(t, r.body) != `{"schedules":[]}` {
@@ -182,7 +189,7 @@ func TestAdminEdges(t *testing.T) {
 		t.Errorf("fire = %d %v", r.status, r.body)
 	}
 	r := adminCall(t, srv, "POST", "/local/state-machines/Echo/executions", `{}`)
-	if name, _ := r.body["name"].(string); r.status != 202 || !uuidV4.MatchString(name) {
+	if name, _ := r.body["name"].(string); r.status != 202 || !uuid.IsV4(name) {
 		t.Errorf("unnamed start = %d %v, want a UUID name", r.status, r.body)
 	}
 
@@ -193,5 +200,32 @@ func TestAdminEdges(t *testing.T) {
 	admin.ServeHTTP(w, req)
 	if w.Code != 403 || !strings.Contains(w.Body.String(), "loopback clients only") {
 		t.Errorf("remote client = %d %s", w.Code, w.Body)
+	}
+}
+
+// counter names firings e-1, e-2, ….
+type counter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *counter) next() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return fmt.Sprintf("e-%d", c.n)
+}
+
+func testSchedules() map[string]samtemplate.Schedule {
+	in := `{"at": "<aws.scheduler.scheduled-time>", "from": "<aws.scheduler.schedule-arn>"}`
+	return map[string]samtemplate.Schedule{
+		"Every20": {LogicalID: "Every20", Expression: "rate(20 minutes)", State: "ENABLED", Target: "Echo", InputTemplate: in},
+		"Hourly":  {LogicalID: "Hourly", Expression: "rate(1 hour)", State: "ENABLED", Target: "Echo", InputTemplate: in},
+		"Off":     {LogicalID: "Off", Expression: "rate(1 minute)", State: "DISABLED", Target: "Echo", InputTemplate: in},
+		"Nightly": {LogicalID: "Nightly", Expression: "cron(0 6 * * ? *)", State: "ENABLED", Target: "Echo", InputTemplate: in},
+		"Lambda":  {LogicalID: "Lambda", Expression: "rate(1 minute)", State: "ENABLED", TargetNote: "the target Fn is not a state machine"},
+		"Regional": {LogicalID: "Regional", Expression: "rate(1 minute)", State: "ENABLED", Target: "Echo",
+			InputError: "${AWS::Region}: no local value"},
+		"Gone": {LogicalID: "Gone", Expression: "rate(1 day)", State: "ENABLED", Target: "Deleted"},
 	}
 }

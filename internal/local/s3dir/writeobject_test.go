@@ -1,4 +1,4 @@
-package local
+package s3dir
 
 import (
 	"context"
@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/clock"
 )
 
 func TestWriteObjectTo(t *testing.T) {
@@ -73,16 +75,19 @@ const resultsDef = `{"StartAt":"Run","States":{
 			"States":{"Out":{"Type":"Pass","Parameters":{"status.$":"$.Status","output.$":"States.StringToJson($.Output)"},"End":true}}},
 		"ResultPath":"$.reread","End":true}}}`
 
-// TestResultWriterRoundTrip runs a ResultWriter on the engine: the files
-// land in the data dir, and the ItemReader reads them back.
+// TestResultWriterRoundTrip runs a ResultWriter on the interpreter: the
+// files land in the data dir, and the ItemReader reads them back.
 func TestResultWriterRoundTrip(t *testing.T) {
-	te := newTestEngine(t, map[string]string{"Results": resultsDef}, nil)
-	te.Close()
-	te.opts.WriteObject = WriteObjectTo(te.items)
-	te.open(t)
-	exe := te.run(t, "Results", "r", `{"xs":[{"n":1},{"n":2}]}`)
-	if exe.Status != Succeeded {
-		t.Fatalf("execution %s: %v", exe.Status, exe.Error)
+	dir := t.TempDir()
+	machine, err := asl.Parse([]byte(resultsDef))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewManual(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	output, err := machine.Run(context.Background(), asl.Execution{ID: "r", Name: "r", Input: json.RawMessage(`{"xs":[{"n":1},{"n":2}]}`), StartTime: clk.Now()},
+		asl.Options{Clock: clk, ReadItems: ReadItemsFrom(dir), WriteObject: WriteObjectTo(dir)})
+	if err != nil {
+		t.Fatalf("execution failed: %v", err)
 	}
 	var out struct {
 		Manifest string
@@ -91,13 +96,13 @@ func TestResultWriterRoundTrip(t *testing.T) {
 			Output struct{ N, Twice int }
 		}
 	}
-	if err := json.Unmarshal(exe.Output, &out); err != nil {
+	if err := json.Unmarshal(output, &out); err != nil {
 		t.Fatal(err)
 	}
 	if len(out.Reread) != 2 || out.Reread[1].Status != "SUCCEEDED" || out.Reread[1].Output.Twice != 4 {
 		t.Fatalf("read back %+v", out.Reread)
 	}
-	b, err := os.ReadFile(filepath.Join(te.items, filepath.FromSlash(out.Manifest)))
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(out.Manifest)))
 	if err != nil {
 		t.Fatal(err)
 	}

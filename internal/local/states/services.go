@@ -1,9 +1,7 @@
-package local
+package states
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/uuid"
 )
 
 // The Step Functions service integrations that start a child execution.
@@ -74,7 +73,7 @@ func (s *Services) startExecution(ctx context.Context, resource string, params j
 	case s.NewName != nil:
 		name = s.NewName()
 	default:
-		name = newUUID()
+		name = uuid.New()
 	}
 	if err := ValidExecutionName(name); err != nil {
 		return nil, &asl.Error{Name: "StepFunctions.InvalidNameException", Cause: err.Error()}
@@ -183,14 +182,4 @@ func ValidExecutionName(name string) error {
 		}
 	}
 	return nil
-}
-
-// newUUID returns a random version 4 UUID.
-func newUUID() string {
-	var u [16]byte
-	rand.Read(u[:]) // never fails: crypto/rand aborts the program instead
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -1,4 +1,4 @@
-package local
+package scheduler
 
 import (
 	"context"
@@ -13,7 +13,10 @@ import (
 
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/local/states"
+	"github.com/vidgen/vidgen/internal/local/states/statestest"
 	"github.com/vidgen/vidgen/internal/samtemplate"
+	"github.com/vidgen/vidgen/internal/uuid"
 )
 
 // gateClock is a manual clock whose Sleep waits for the test: it reports
@@ -69,10 +72,10 @@ func testSchedules() map[string]samtemplate.Schedule {
 // every period after, on the virtual clock, and skips what the clock jumps
 // over.
 func TestSchedulerRun(t *testing.T) {
-	te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
-	clk := &gateClock{Manual: te.clock, asked: make(chan time.Duration), release: make(chan struct{})}
+	te := statestest.New(t, map[string]string{"Echo": statestest.Echo}, nil)
+	clk := &gateClock{Manual: te.Clock, asked: make(chan time.Duration), release: make(chan struct{})}
 	ids := &counter{}
-	s := &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: clk, NewID: ids.next, Log: slog.New(slog.DiscardHandler)}
+	s := &Runner{Schedules: testSchedules(), Engine: te.Engine, Clock: clk, NewID: ids.next, Log: slog.New(slog.DiscardHandler)}
 	s.Schedules["Gone"] = samtemplate.Schedule{LogicalID: "Gone", Expression: "rate(1 day)", State: "DISABLED", Target: "Deleted"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -99,7 +102,7 @@ func TestSchedulerRun(t *testing.T) {
 		}
 	}
 	in := func(id string, at time.Duration) string {
-		return fmt.Sprintf(`{"at":"%s","from":"%s"}`, testStart.Add(at).Format(time.RFC3339), localarn.Schedule(id))
+		return fmt.Sprintf(`{"at":"%s","from":"%s"}`, statestest.Start.Add(at).Format(time.RFC3339), localarn.Schedule(id))
 	}
 	steps := []struct {
 		advance time.Duration // the clock jumps ahead by itself meanwhile
@@ -118,7 +121,7 @@ func TestSchedulerRun(t *testing.T) {
 	for i, st := range steps {
 		step := fmt.Sprintf("step %d", i)
 		if i > 0 {
-			te.clock.Advance(st.advance)
+			te.Clock.Advance(st.advance)
 			clk.release <- struct{}{}
 		}
 		if d := <-clk.asked; d != st.asked {
@@ -130,13 +133,13 @@ func TestSchedulerRun(t *testing.T) {
 
 // Run with nothing to time returns at once.
 func TestSchedulerRunNothing(t *testing.T) {
-	te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
-	s := &Scheduler{Schedules: map[string]samtemplate.Schedule{"Off": testSchedules()["Off"]}, Engine: te.Engine, Clock: te.clock, Log: slog.New(slog.DiscardHandler)}
+	te := statestest.New(t, map[string]string{"Echo": statestest.Echo}, nil)
+	s := &Runner{Schedules: map[string]samtemplate.Schedule{"Off": testSchedules()["Off"]}, Engine: te.Engine, Clock: te.Clock, Log: slog.New(slog.DiscardHandler)}
 	s.Run(context.Background())
 }
 
 func TestSchedulerFire(t *testing.T) {
-	at := testStart.Add(time.Hour)
+	at := statestest.Start.Add(time.Hour)
 	tests := []struct {
 		id      string
 		wantErr error
@@ -152,8 +155,8 @@ func TestSchedulerFire(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			te := newTestEngine(t, map[string]string{"Echo": echoDef}, nil)
-			s := &Scheduler{Schedules: testSchedules(), Engine: te.Engine, Clock: te.clock, Log: slog.New(slog.DiscardHandler)}
+			te := statestest.New(t, map[string]string{"Echo": statestest.Echo}, nil)
+			s := &Runner{Schedules: testSchedules(), Engine: te.Engine, Clock: te.Clock, Log: slog.New(slog.DiscardHandler)}
 			name, err := s.Fire(context.Background(), tt.id, at)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.msg) {
@@ -161,12 +164,12 @@ func TestSchedulerFire(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !uuidV4.MatchString(name) {
+			if err != nil || !uuid.IsV4(name) {
 				t.Fatalf("Fire = %q, %v", name, err)
 			}
-			exe := te.wait(t, "Echo", name)
+			exe := te.Ended(t, "Echo", name)
 			want := fmt.Sprintf(`{"got":{"at":"2026-11-25T11:00:00Z","from":"%s"},"name":"%s"}`, localarn.Schedule(tt.id), name)
-			if exe.Status != Succeeded || string(exe.Output) != want {
+			if exe.Status != states.Succeeded || string(exe.Output) != want {
 				t.Fatalf("execution = %s %s, want %s", exe.Status, exe.Output, want)
 			}
 		})
@@ -174,7 +177,7 @@ func TestSchedulerFire(t *testing.T) {
 }
 
 func TestSchedulerList(t *testing.T) {
-	s := &Scheduler{Schedules: testSchedules(), Log: slog.New(slog.DiscardHandler)}
+	s := &Runner{Schedules: testSchedules(), Log: slog.New(slog.DiscardHandler)}
 	got, err := json.Marshal(s.List())
 	if err != nil {
 		t.Fatal(err)

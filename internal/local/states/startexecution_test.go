@@ -1,0 +1,68 @@
+package states
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+// TestStartNameReuse holds Engine.Start to StartExecution's rules for the
+// names of standard machines: starting a name again succeeds, without a new
+// execution, only while it runs and with the same input.
+func TestStartNameReuse(t *testing.T) {
+	tests := []struct {
+		name    string
+		machine string
+		before  func(t *testing.T, te *testEngine) // leaves execution "x" as the case needs
+		input   string
+		wantErr bool
+	}{
+		{name: "a new name", machine: "Echo", input: `{"n":1}`},
+		{name: "running, same input", machine: "Blocked", input: `{"n": 1}`,
+			before: func(t *testing.T, te *testEngine) { te.mustStart(t, "Blocked", "x", `{"n":1}`) }},
+		{name: "running, other input", machine: "Blocked", input: `{"n":2}`, wantErr: true,
+			before: func(t *testing.T, te *testEngine) { te.mustStart(t, "Blocked", "x", `{"n":1}`) }},
+		{name: "succeeded, same input", machine: "Echo", input: `{"n":1}`, wantErr: true,
+			before: func(t *testing.T, te *testEngine) { te.run(t, "Echo", "x", `{"n":1}`) }},
+		{name: "failed, same input", machine: "Fails", input: `{}`, wantErr: true,
+			before: func(t *testing.T, te *testEngine) { te.run(t, "Fails", "x", `{}`) }},
+		{name: "timed out, same input", machine: "Slow", input: `{}`, wantErr: true,
+			before: func(t *testing.T, te *testEngine) { te.run(t, "Slow", "x", `{}`) }},
+		{name: "aborted, same input", machine: "Blocked", input: `{"n":1}`, wantErr: true,
+			before: func(t *testing.T, te *testEngine) {
+				te.mustStart(t, "Blocked", "x", `{"n":1}`)
+				te.Stop("Blocked", "x", "by hand")
+			}},
+		{name: "closed, other input", machine: "Echo", input: `{"n":2}`, wantErr: true,
+			before: func(t *testing.T, te *testEngine) { te.run(t, "Echo", "x", `{"n":1}`) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBlocker()
+			defer close(b.release)
+			te := newTestEngine(t, map[string]string{"Echo": echoDef, "Fails": failDef, "Slow": timeoutDef, "Blocked": blockDef},
+				map[string]any{"Block": b.handle})
+			if tt.before != nil {
+				tt.before(t, te)
+			}
+			prev, _ := te.Describe(tt.machine, "x")
+			err := te.Start(context.Background(), tt.machine, "x", json.RawMessage(tt.input))
+			if got := errors.Is(err, ErrExecutionExists); got != tt.wantErr || !got && err != nil {
+				t.Fatalf("Start = %v, want ErrExecutionExists: %v", err, tt.wantErr)
+			}
+			if tt.before != nil {
+				if now, _ := te.Describe(tt.machine, "x"); !now.StartTime.Equal(prev.StartTime) || string(now.Input) != string(prev.Input) {
+					t.Errorf("the execution was replaced: %+v, was %+v", now, prev)
+				}
+			}
+		})
+	}
+}
+
+func (te *testEngine) mustStart(t *testing.T, machine, name, input string) {
+	t.Helper()
+	if err := te.Start(context.Background(), machine, name, json.RawMessage(input)); err != nil {
+		t.Fatal(err)
+	}
+}
