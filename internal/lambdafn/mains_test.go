@@ -1,0 +1,130 @@
+package lambdafn_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// constructorName is the lambdafn constructor of function fn: its
+// directory's name, exported ("api" is an initialism).
+func constructorName(fn string) string {
+	if fn == "api" {
+		return "API"
+	}
+	return strings.ToUpper(fn[:1]) + fn[1:]
+}
+
+// mainWiring tells what is wrong with a functions/<fn>/main.go, if
+// anything: it may only build its handler with the constructor named for
+// its directory, stop on its error, and lambda.Start the handler.
+func mainWiring(fn, src string) []string {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, fn+"/main.go", src, 0)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var bad []string
+	allowed := []string{"context", "log", "os", "github.com/aws/aws-lambda-go/lambda", "github.com/vidgen/vidgen/internal/lambdafn"}
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); !slices.Contains(allowed, p) {
+			bad = append(bad, "imports "+p)
+		}
+	}
+	var body []ast.Stmt
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Name.Name != "main" {
+				bad = append(bad, "declares func "+d.Name.Name)
+				continue
+			}
+			body = d.Body.List
+		case *ast.GenDecl:
+			if d.Tok != token.IMPORT {
+				bad = append(bad, "declares a "+d.Tok.String())
+			}
+		}
+	}
+	if len(body) != 3 {
+		return append(bad, "main has "+strconv.Itoa(len(body))+" statements, want 3: build, check, lambda.Start")
+	}
+	want := "lambdafn." + constructorName(fn)
+	if as, ok := body[0].(*ast.AssignStmt); !ok || len(as.Rhs) != 1 || callee(as.Rhs[0]) != want {
+		bad = append(bad, "main does not begin with "+want+"(…)")
+	}
+	if _, ok := body[1].(*ast.IfStmt); !ok {
+		bad = append(bad, "main does not check the constructor's error second")
+	}
+	if es, ok := body[2].(*ast.ExprStmt); !ok || callee(es.X) != "lambda.Start" {
+		bad = append(bad, "main does not end with lambda.Start")
+	}
+	return bad
+}
+
+// callee is pkg.Name of a call of a package's function, else "".
+func callee(e ast.Expr) string {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return ""
+	}
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return ""
+	}
+	pkg, ok := sel.X.(*ast.Ident)
+	if !ok {
+		return ""
+	}
+	return pkg.Name + "." + sel.Sel.Name
+}
+
+// TestMainsOnlyWire holds every functions/*/main.go to wiring: the typed
+// constructor named for its function, and nothing of its own.
+func TestMainsOnlyWire(t *testing.T) {
+	mains, err := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no functions/*/main.go (%v)", err)
+	}
+	for _, m := range mains {
+		fn := filepath.Base(filepath.Dir(m))
+		src, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range mainWiring(fn, string(src)) {
+			t.Errorf("functions/%s/main.go %s", fn, b)
+		}
+	}
+}
+
+// The check sees a main that builds another function's handler, or does
+// work of its own.
+func TestMainsOnlyWireCatches(t *testing.T) {
+	good := "package main\n\nimport (\n\t\"context\"\n\t\"log\"\n\t\"os\"\n\n\t\"github.com/aws/aws-lambda-go/lambda\"\n\t\"github.com/vidgen/vidgen/internal/lambdafn\"\n)\n\n" +
+		"func main() {\n\th, err := lambdafn.Poll(context.Background(), os.Getenv)\n\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n\tlambda.Start(h)\n}\n"
+	if bad := mainWiring("poll", good); len(bad) != 0 {
+		t.Fatalf("a wiring main: %v", bad)
+	}
+	for name, tc := range map[string]struct{ fn, old, new string }{
+		"another function's constructor": {"submit", "", ""},
+		"work of its own":                {"poll", "\tlambda.Start(h)\n", "\th = nil\n\tlambda.Start(h)\n"},
+		"a helper":                       {"poll", "func main() {", "func helper() {}\n\nfunc main() {"},
+		"another import":                 {"poll", "\t\"os\"\n", "\t\"os\"\n\t\"time\"\n"},
+		"no lambda.Start":                {"poll", "\tlambda.Start(h)\n", "\tlog.Print(h)\n"},
+	} {
+		src := strings.Replace(good, tc.old, tc.new, 1)
+		if tc.old == "" {
+			src = good
+		}
+		if bad := mainWiring(tc.fn, src); len(bad) == 0 {
+			t.Errorf("%s: not caught", name)
+		}
+	}
+}
