@@ -97,13 +97,22 @@ func submitAndFinish(t *testing.T, rt *Runtime, route, key, body string) (string
 		t.Fatalf("submit: %d %s", r.status, r.raw)
 	}
 	id := r.body["id"].(string)
+	return id, waitStarted(t, rt, id)
+}
+
+// waitStarted waits for the execution of job id to start and then to end.
+// Under admission caps the API answers before the dispatcher has started
+// the job's execution, so it may not exist yet when the answer comes.
+func waitStarted(t *testing.T, rt *Runtime, id string) states.Execution {
+	t.Helper()
+	waitFor(t, func() bool { _, err := rt.Engine.Describe(VideoJob, id); return err == nil })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	exe, err := rt.Engine.Wait(ctx, VideoJob, id)
 	if err != nil {
 		t.Fatalf("wait for execution %s: %v", id, err)
 	}
-	return id, exe
+	return exe
 }
 
 func TestHappyPathBothRoutes(t *testing.T) {

@@ -95,9 +95,7 @@ func TestJobLinesCarryIDs(t *testing.T) {
 	if r = call(t, "DELETE", rt.URL+api.PathGenerations+"?generation_id="+cancelled, keyB, "", ""); r.status != 200 {
 		t.Fatalf("cancel: %s", r.raw)
 	}
-	if _, err := rt.Engine.Wait(ctx, VideoJob, cancelled); err != nil {
-		t.Fatal(err)
-	}
+	waitStarted(t, rt, cancelled)
 	if r = call(t, "GET", rt.URL+api.PathGenerations+"?limit=1", keyA, "", ""); r.status != 200 {
 		t.Fatalf("list: %s", r.raw)
 	}
