@@ -80,7 +80,7 @@ func TestWorkflowFunctions(t *testing.T) {
 		if _, err := store().Update(t.Context(), id, job.Fail(time.Now(), job.ErrNameTimedOut, "the upstream did not finish by the job's deadline")); err != nil {
 			t.Fatal(err)
 		}
-		var res steps.Result
+		var res notify.Result
 		finish := startFunction(t, "finish", functionEnv(t, "finish"))
 		finish.invokeOK(t, loadEvent(t, "finish.json", id), &res)
 		finish.stop()

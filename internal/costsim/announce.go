@@ -9,7 +9,7 @@ import (
 
 // ClaimAnnouncement and MarkAnnounced are billed as the DynamoDB store
 // does them: one conditional write each, the Finish step's two writes per
-// ended job (steps.Notifier.Finish).
+// ended job (notify.Notifier.Finish).
 func (s *countingStore) ClaimAnnouncement(ctx context.Context, id string, at time.Time, lease time.Duration) (job.Job, error) {
 	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
 	j, err := s.Store.ClaimAnnouncement(ctx, id, at, lease)

@@ -181,7 +181,7 @@ func newRun(cfg Config) (*run, error) {
 		Archiver: &archive.Archiver{HTTP: httpClient, Store: &countingBlobs{Store: blobs, run: r}, AllowedHosts: []string{simHost}},
 	}
 	dispatcher := &admission.Dispatcher{Store: r.store, Starter: starter{r}, Limits: cfg.Limits, Clock: r.clk, Log: discard}
-	notifier := &steps.Notifier{Store: r.store, Publisher: publisher{r}, Admission: dispatcher, Clock: r.clk, Log: discard}
+	notifier := &notify.Notifier{Store: r.store, Publisher: publisher{r}, Admission: dispatcher, Clock: r.clk, Log: discard}
 	// The API's executions only pass Register's resume check.
 	registrar := &steps.Registrar{Store: r.store, Clock: r.clk, Log: discard,
 		Admission: dispatcher, Deadline: cfg.Deadline, QueueTimeout: cfg.QueueTimeout}

@@ -31,7 +31,7 @@ import (
 // Finish invocation (FinishFunction's 30 s Lambda timeout), so that a lease
 // only expires once its holder can no longer publish; the state machine
 // retries a Finish that finds a claim held for longer than this
-// (steps.AnnouncementBusyError).
+// (notify.AnnouncementBusyError).
 const AnnounceLease = time.Minute
 
 // ClaimAnnouncement is the change that makes the caller the announcer of

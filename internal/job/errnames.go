@@ -12,7 +12,7 @@ import (
 // holds each type to its name here.
 const (
 	// ErrorTypeTransient: a step could not reach a store or service; the
-	// state machine retries the step (steps.TransientError).
+	// state machine retries the step (steps.TransientError, notify.TransientError).
 	ErrorTypeTransient = "TransientError"
 	// ErrorTypeValidation: a direct start's input is not a valid request, or
 	// names a job it may not touch (ValidationError).
@@ -21,13 +21,13 @@ const (
 	// with another request (steps.IdempotencyKeyReusedError).
 	ErrorTypeIdempotencyKeyReused = "IdempotencyKeyReusedError"
 	// ErrorTypeAnnouncementBusy: another Finish holds the job's announcement
-	// claim; Finish is retried (steps.AnnouncementBusyError).
+	// claim; Finish is retried (notify.AnnouncementBusyError).
 	ErrorTypeAnnouncementBusy = "AnnouncementBusyError"
 	// ErrorTypeWebhookRetryable: the webhook receiver may take it later; the
-	// delivery is retried (steps.WebhookRetryableError).
+	// delivery is retried (notify.WebhookRetryableError).
 	ErrorTypeWebhookRetryable = "WebhookRetryableError"
 	// ErrorTypeWebhookRefused: the receiver refused the webhook for good; the
-	// delivery's execution fails with it (steps.WebhookRefusedError).
+	// delivery's execution fails with it (notify.WebhookRefusedError).
 	ErrorTypeWebhookRefused = "WebhookRefusedError"
 )
 

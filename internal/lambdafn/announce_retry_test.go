@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
-	"github.com/vidgen/vidgen/internal/steps"
+	"github.com/vidgen/vidgen/internal/notify"
 )
 
 // retrier is one entry of a Task's Retry.
@@ -57,7 +57,7 @@ func (r retrier) minWait() time.Duration {
 // as Step Functions picks) must keep trying past the lease whatever the
 // jitter draws, or the execution fails with the job ended and unannounced.
 func TestAnnouncementRetryOutlastsLease(t *testing.T) {
-	name := reflect.TypeFor[steps.AnnouncementBusyError]().Name() // the error name aws-lambda-go reports
+	name := reflect.TypeFor[notify.AnnouncementBusyError]().Name() // the error name aws-lambda-go reports
 	def, err := os.ReadFile("../../statemachine/video_job.asl.json")
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/steps"
 	"go.yaml.in/yaml/v3"
@@ -87,8 +88,8 @@ var jobStoreUse = map[string][]reflect.Type{
 	"fail":      {reflect.TypeFor[steps.Store]()},
 	"reconcile": {reflect.TypeFor[reconcile.Store](), reflect.TypeFor[admission.Store]()},
 	"register":  {reflect.TypeFor[steps.Registry](), reflect.TypeFor[admission.Store]()},
-	"finish":    {reflect.TypeFor[steps.Getter](), reflect.TypeFor[steps.Announcements](), reflect.TypeFor[admission.Store]()},
-	"webhook":   {reflect.TypeFor[steps.Getter]()},
+	"finish":    {reflect.TypeFor[notify.Getter](), reflect.TypeFor[notify.Announcements](), reflect.TypeFor[admission.Store]()},
+	"webhook":   {reflect.TypeFor[notify.Getter]()},
 }
 
 // TestAllowListMatchesCode holds each function's jobs-table grants in

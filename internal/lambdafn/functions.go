@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/vidgen/vidgen/internal/batch"
+	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/steps"
 )
@@ -78,7 +79,7 @@ func Register(ctx context.Context, getenv func(string) string) (Handler[steps.Re
 
 // Finish builds the finish function's handler: it announces an ended job
 // on EventBridge and shapes the execution's result.
-func Finish(ctx context.Context, getenv func(string) string) (Handler[steps.FinishInput, steps.Result], error) {
+func Finish(ctx context.Context, getenv func(string) string) (Handler[notify.FinishInput, notify.Result], error) {
 	n, err := newNotifier(ctx, "finish", getenv)
 	if err != nil {
 		return nil, err
@@ -88,7 +89,7 @@ func Finish(ctx context.Context, getenv func(string) string) (Handler[steps.Fini
 
 // Webhook builds the webhook function's handler: one signed delivery
 // attempt of an ended job to its callback_url.
-func Webhook(ctx context.Context, getenv func(string) string) (Handler[steps.DeliverInput, steps.Delivery], error) {
+func Webhook(ctx context.Context, getenv func(string) string) (Handler[notify.DeliverInput, notify.Delivery], error) {
 	n, err := newNotifier(ctx, "webhook", getenv)
 	if err != nil {
 		return nil, err

@@ -321,13 +321,13 @@ func newRegistrar(ctx context.Context, getenv func(string) string) (*steps.Regis
 // newNotifier builds the handler of the finish function (which announces
 // ended jobs on EventBridge) or the webhook function (which delivers their
 // webhooks), as fn says.
-func newNotifier(ctx context.Context, fn string, getenv func(string) string) (*steps.Notifier, error) {
+func newNotifier(ctx context.Context, fn string, getenv func(string) string) (*notify.Notifier, error) {
 	env, cfg, log, err := load(ctx, fn, getenv)
 	if err != nil {
 		return nil, err
 	}
 	store := jobs(cfg, env)
-	n := &steps.Notifier{Store: store, Log: log, Metrics: recorder(getenv)}
+	n := &notify.Notifier{Store: store, Log: log, Metrics: recorder(getenv)}
 	switch fn {
 	case "finish":
 		n.Publisher = &eventbus.Publisher{API: eventbridge.NewFromConfig(cfg), Bus: env[EnvEventBus]}

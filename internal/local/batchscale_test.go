@@ -287,7 +287,7 @@ func (h *scaleHarness) childFunctions(clk *clock.Manual) *lambdas.Functions {
 		HTTP: &http.Client{Transport: inProcess{sim}}})
 	handlers := &steps.Handlers{Store: h.store, Upstream: client, Clock: clk, Policy: steps.DefaultPolicy(), Log: discard}
 	registrar := &steps.Registrar{Store: h.store, Clock: clk, Deadline: 30 * time.Minute, Log: discard}
-	notifier := &steps.Notifier{Store: h.store, Publisher: &notify.LogPublisher{W: io.Discard}, Clock: clk, Log: discard}
+	notifier := &notify.Notifier{Store: h.store, Publisher: &notify.LogPublisher{W: io.Discard}, Clock: clk, Log: discard}
 	return lambdas.NewFunctions(map[string]any{
 		"SubmitFunction": handlers.Submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
 		"RegisterFunction": registrar.Register, "FinishFunction": notifier.Finish,

@@ -342,7 +342,7 @@ func Start(cfg Config) (*Runtime, error) {
 	// The dispatcher starts executions on the engine, made below.
 	dispatcher := &admission.Dispatcher{Store: rt.Store, Tasks: states.Resumer{Tasks: rt.tasks}, Limits: cfg.Limits, Clock: clk,
 		Log: log.With("component", "admission"), Metrics: rec}
-	notifier := &steps.Notifier{Admission: dispatcher,
+	notifier := &notify.Notifier{Admission: dispatcher,
 		Store: rt.Store, Publisher: &notify.LogPublisher{W: rt.events}, Secrets: webhookSecrets,
 		Webhooks: &notify.Sender{Guard: notify.DestinationGuard{AllowPrivate: true}}, // signed at wall-clock time, which receivers check
 		// Announcement claims expire on the clock the Finish step's

@@ -18,9 +18,6 @@ func TestErrorTypesHaveContractNames(t *testing.T) {
 	}{
 		{&steps.TransientError{}, job.ErrorTypeTransient},
 		{&steps.IdempotencyKeyReusedError{}, job.ErrorTypeIdempotencyKeyReused},
-		{&steps.AnnouncementBusyError{}, job.ErrorTypeAnnouncementBusy},
-		{&steps.WebhookRetryableError{}, job.ErrorTypeWebhookRetryable},
-		{&steps.WebhookRefusedError{}, job.ErrorTypeWebhookRefused},
 	} {
 		got := job.ReportedName(tc.err)
 		if got != tc.want {

@@ -112,21 +112,3 @@ func TestStepsRecordFailures(t *testing.T) {
 		})
 	}
 }
-
-// Each webhook delivery attempt counts by its outcome.
-func TestDeliverRecordsOutcome(t *testing.T) {
-	e := newFinishEnv(t, true)
-	reg := metrics.NewRegistry()
-	e.n.Metrics = metrics.New("test", reg, nil)
-	rcv := newReceiver(t, tenantSecret(t, "team-a"), 503, 200)
-	j := e.ended(t, "job-hook", job.Completed, "", rcv.srv.URL+"/hooks")
-	if _, err := e.n.Deliver(t.Context(), steps.DeliverInput{JobID: j.ID}); err == nil {
-		t.Fatal("first Deliver succeeded, want the receiver's 503")
-	}
-	if _, err := e.n.Deliver(t.Context(), steps.DeliverInput{JobID: j.ID}); err != nil {
-		t.Fatal(err)
-	}
-	for outcome, want := range map[string]float64{metrics.Succeeded: 1, metrics.Failed: 1} {
-		wantValue(t, reg, metrics.WebhookDeliveries, want, 1, metrics.Label{Key: metrics.DimOutcome, Value: outcome})
-	}
-}

@@ -1,7 +1,8 @@
-// Package steps holds the task handlers of the state machines: video_job's
-// Register, Submit, Poll, Fail and Finish, and the webhook machine's
-// Deliver. The same functions run as Lambdas in AWS and in-process under
-// the local runtime. Each takes and returns only the job id and small
+// Package steps holds the task handlers of a job's steps in video_job:
+// Register, Submit, Poll and Fail. The Finish step, which announces an
+// ended job, and the webhook machine's Deliver live with the rest of
+// notification in internal/notify. The same functions run as Lambdas in
+// AWS and in-process under the local runtime. Each takes and returns only the job id and small
 // control fields; the job itself lives in the store.
 package steps
 

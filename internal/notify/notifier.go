@@ -1,6 +1,7 @@
-package steps
+package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,8 +10,8 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
-	"github.com/vidgen/vidgen/internal/notify"
 )
 
 // Getter reads job records.
@@ -25,18 +26,18 @@ type Announcements interface {
 	MarkAnnounced(ctx context.Context, id string, at time.Time) (job.Job, error)
 }
 
-// Webhooks makes one signed webhook delivery attempt (notify.Sender).
+// Webhooks makes one signed webhook delivery attempt (Sender).
 type Webhooks interface {
-	DeliverEvent(ctx context.Context, secrets notify.Secrets, endpoint string, e notify.Event) error
+	DeliverEvent(ctx context.Context, secrets Secrets, endpoint string, e Event) error
 }
 
-// Notifier tells the world that a job ended: the Finish step announces it
+// Notifier runs the steps that tell the world that a job ended: the Finish step announces it
 // on the event bus and hands the final record to the execution's caller;
 // the webhook state machine's Deliver step posts it to the job's
 // callback_url.
 type Notifier struct {
 	Store     Getter
-	Publisher notify.Publisher // EventBridge in AWS, a JSON-lines file locally
+	Publisher Publisher // EventBridge in AWS, a JSON-lines file locally
 	// Announcements claims and marks each announcement on the job's record,
 	// so that Finish publishes once per job; nil means Store, which every
 	// job store is. Deliver does not use it.
@@ -44,12 +45,31 @@ type Notifier struct {
 	// Clock dates the claims; nil means the system clock.
 	Clock    interface{ Now() time.Time }
 	Webhooks Webhooks
-	Secrets  notify.Secrets // each tenant's webhook signing secret
+	Secrets  Secrets // each tenant's webhook signing secret
 	// Admission admits waiting jobs into the slot the ended job gave back.
-	Admission Admission
+	Admission Admitter
 	Log       *slog.Logger // required
 	// Metrics counts webhook delivery attempts; nil counts nothing.
 	Metrics *metrics.Recorder
+}
+
+// Admitter admits waiting jobs in fair order (internal/admission).
+type Admitter interface {
+	Admit(ctx context.Context, fresh ...job.Job) (int, error)
+}
+
+// TransientError marks a failure the state machine retries. Its type name
+// is the error name Step Functions sees, as aws-lambda-go reports it: the
+// same name as steps.TransientError, which the same Retry matches.
+type TransientError struct{ Err error }
+
+func (e *TransientError) Error() string { return "transient: " + e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// logCtx is ctx whose log lines name j and the execution running the
+// step: the one its input names, or else the job's own.
+func logCtx(ctx context.Context, j job.Job, execution string) context.Context {
+	return logs.Job(ctx, j.ID, j.Tenant, cmp.Or(execution, j.ExecutionName()))
 }
 
 // FinishInput names the ended job. Follow is set on an execution that only
@@ -57,14 +77,14 @@ type Notifier struct {
 type FinishInput struct {
 	JobID     string `json:"job_id"`
 	Follow    bool   `json:"follow"`
-	Execution string `json:"execution,omitempty"` // as in Input
+	Execution string `json:"execution,omitempty"` // the execution running the step, for the log lines
 }
 
 // Result is what a video_job execution ends with: the job's public record
 // as its output, or, for a failed job, an error name and cause for the
 // execution's Fail state, which a caller's Catch matches on.
 type Result struct {
-	Job notify.Detail `json:"job"`
+	Job Detail `json:"job"`
 	// Callback is set when a webhook is due: the job has a callback_url and
 	// this execution announced it.
 	Callback bool `json:"callback"`
@@ -97,7 +117,7 @@ func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 		return Result{}, err
 	}
 	ctx = logCtx(ctx, j, in.Execution)
-	e, err := notify.NewEvent(j)
+	e, err := NewEvent(j)
 	if err != nil {
 		// Only a terminal job reaches Finish; anything else is a bug in the
 		// state machine, which its Catch records.
@@ -131,7 +151,7 @@ func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 
 // announce publishes e, the event of the ended job j, unless the record
 // says it went out already; see Finish.
-func (n *Notifier) announce(ctx context.Context, j job.Job, e notify.Event) error {
+func (n *Notifier) announce(ctx context.Context, j job.Job, e Event) error {
 	if j.AnnouncedAt != nil {
 		return nil // a retried step, or another execution of the job
 	}
@@ -242,7 +262,7 @@ func (n *Notifier) Deliver(ctx context.Context, in DeliverInput) (Delivery, erro
 	if j.CallbackURL == "" {
 		return Delivery{}, &WebhookRefusedError{Err: fmt.Errorf("job %s has no callback_url", j.ID)}
 	}
-	e, err := notify.NewEvent(j)
+	e, err := NewEvent(j)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -252,7 +272,7 @@ func (n *Notifier) Deliver(ctx context.Context, in DeliverInput) (Delivery, erro
 	}
 	err = n.Webhooks.DeliverEvent(ctx, n.Secrets, j.CallbackURL, e)
 	n.Metrics.WebhookDelivery(err == nil)
-	var de *notify.DeliveryError
+	var de *DeliveryError
 	switch {
 	case err == nil:
 		n.Log.InfoContext(ctx, "webhook delivered")

@@ -1,4 +1,4 @@
-package steps_test
+package notify_test
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/notify"
-	"github.com/vidgen/vidgen/internal/steps"
 )
 
 // faultyPublisher fails its first fails publishes: before publishing, or,
@@ -59,7 +58,7 @@ func TestFinishAnnouncesOnce(t *testing.T) {
 			for range 8 {
 				wg.Go(func() {
 					for {
-						res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: id})
+						res, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: id})
 						if err == nil {
 							if !res.Callback {
 								t.Error("an execution that did not publish was not told to start the webhook")
@@ -136,7 +135,7 @@ func TestFinishAnnouncesOnce(t *testing.T) {
 func TestFinishFollowerClaimsNothing(t *testing.T) {
 	e := newFinishEnv(t, false)
 	j := e.ended(t, "job-followed", job.Completed, "", "")
-	if _, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: j.ID, Follow: true}); err != nil {
+	if _, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: j.ID, Follow: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.get(t, j.ID); !reflect.DeepEqual(got, j) {
@@ -147,9 +146,9 @@ func TestFinishFollowerClaimsNothing(t *testing.T) {
 	}
 }
 
-func finish(t *testing.T, e *finishEnv, id string) steps.Result {
+func finish(t *testing.T, e *finishEnv, id string) notify.Result {
 	t.Helper()
-	res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: id})
+	res, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: id})
 	if err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
@@ -164,7 +163,7 @@ func finish(t *testing.T, e *finishEnv, id string) steps.Result {
 // all so far.
 func wantRetry(t *testing.T, e *finishEnv, id string, wantEvents int, is func(error) bool) {
 	t.Helper()
-	res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: id})
+	res, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: id})
 	if !is(err) {
 		t.Fatalf("Finish = %+v, %v; want a retried error of the other kind", res, err)
 	}
@@ -174,7 +173,7 @@ func wantRetry(t *testing.T, e *finishEnv, id string, wantEvents int, is func(er
 }
 
 func isBusy(err error) bool {
-	var b *steps.AnnouncementBusyError
+	var b *notify.AnnouncementBusyError
 	return errors.As(err, &b)
 }
 

@@ -1,4 +1,4 @@
-package steps_test
+package notify_test
 
 import (
 	"bufio"
@@ -20,8 +20,8 @@ import (
 
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
-	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/webhook"
 )
 
@@ -34,7 +34,7 @@ var masterKey = []byte("0123456789abcdef0123456789abcdef-test-master")
 type finishEnv struct {
 	store  *boltstore.Store
 	events *bytes.Buffer
-	n      *steps.Notifier
+	n      *notify.Notifier
 }
 
 // newFinishEnv is a Notifier on a real bbolt store that publishes to a
@@ -50,7 +50,7 @@ func newFinishEnv(t *testing.T, allowPrivate bool) *finishEnv {
 	events := &bytes.Buffer{}
 	return &finishEnv{
 		store: store, events: events,
-		n: &steps.Notifier{
+		n: &notify.Notifier{
 			Store:     store,
 			Publisher: &notify.LogPublisher{W: events},
 			Webhooks:  &notify.Sender{Guard: notify.DestinationGuard{AllowPrivate: allowPrivate}, Timeout: 10 * time.Second},
@@ -131,7 +131,7 @@ func TestFinish(t *testing.T) {
 			e := newFinishEnv(t, false)
 			j := e.ended(t, "job-fin", tc.status, tc.errName, tc.callback)
 
-			res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: j.ID, Follow: tc.follow})
+			res, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: j.ID, Follow: tc.follow})
 			if err != nil {
 				t.Fatalf("Finish: %v", err)
 			}
@@ -198,7 +198,7 @@ func TestFinish(t *testing.T) {
 func TestFinishResultPayload(t *testing.T) {
 	e := newFinishEnv(t, false)
 	j := e.ended(t, "job-fin", job.Failed, job.ErrNameTimedOut, "https://hooks.example.com/v")
-	res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: j.ID})
+	res, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: j.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,14 +220,14 @@ func TestFinishRefuses(t *testing.T) {
 	e := newFinishEnv(t, false)
 	for _, st := range []job.Status{job.Queued, job.Generating} {
 		j := e.ended(t, "job-"+string(st), st, "", "https://hooks.example.com/v")
-		if res, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: j.ID}); err == nil {
+		if res, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: j.ID}); err == nil {
 			t.Errorf("Finish of a %s job = %+v, want an error", st, res)
 		}
 	}
-	if _, err := e.n.Finish(t.Context(), steps.FinishInput{JobID: "no-such-job"}); !errors.Is(err, job.ErrNotFound) {
+	if _, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: "no-such-job"}); !errors.Is(err, job.ErrNotFound) {
 		t.Errorf("Finish of an unknown job: %v, want job.ErrNotFound", err)
 	}
-	if _, err := e.n.Finish(t.Context(), steps.FinishInput{}); err == nil {
+	if _, err := e.n.Finish(t.Context(), notify.FinishInput{}); err == nil {
 		t.Error("Finish without a job id succeeded")
 	}
 	if e.events.Len() != 0 {
@@ -328,13 +328,13 @@ func TestDeliver(t *testing.T) {
 			rcv := newReceiver(t, tenantSecret(t, "team-a"), tc.answers...)
 			j := e.ended(t, "job-hook", tc.status, tc.errName, rcv.srv.URL+"/hooks?token=abc")
 
-			d, err := e.n.Deliver(t.Context(), steps.DeliverInput{JobID: j.ID})
+			d, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: j.ID})
 
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Deliver: %v", err)
 				}
-				if want := (steps.Delivery{JobID: j.ID, MessageID: "msg_job-hook"}); d != want {
+				if want := (notify.Delivery{JobID: j.ID, MessageID: "msg_job-hook"}); d != want {
 					t.Errorf("Delivery = %+v, want %+v", d, want)
 				}
 			} else {
@@ -385,7 +385,7 @@ func TestDeliverRetriesKeepTheWebhookID(t *testing.T) {
 	j := e.ended(t, "job-retry", job.Completed, "", rcv.srv.URL+"/hooks")
 	var errs []string
 	for range 3 {
-		_, err := e.n.Deliver(t.Context(), steps.DeliverInput{JobID: j.ID})
+		_, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: j.ID})
 		name := ""
 		if err != nil {
 			name = reflect.TypeOf(err).Elem().Name()
@@ -426,9 +426,9 @@ func TestDeliverRefused(t *testing.T) {
 			rcv := newReceiver(t, tenantSecret(t, "team-a"))
 			j := e.ended(t, "job-refused", job.Completed, "", tc.callback(rcv.srv.URL))
 
-			d, err := e.n.Deliver(t.Context(), steps.DeliverInput{JobID: j.ID})
+			d, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: j.ID})
 
-			var re *steps.WebhookRefusedError
+			var re *notify.WebhookRefusedError
 			if !errors.As(err, &re) {
 				t.Fatalf("Deliver = %+v, %v (%T); want a *WebhookRefusedError", d, err, err)
 			}
@@ -452,20 +452,20 @@ func TestDeliverOtherFailures(t *testing.T) {
 	running := e.ended(t, "job-running", job.Generating, "", rcv.srv.URL+"/hooks")
 
 	e.n.Secrets = notify.DerivedSecrets{Master: []byte("too short")}
-	_, err := e.n.Deliver(t.Context(), steps.DeliverInput{JobID: done.ID})
-	var te *steps.TransientError
+	_, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: done.ID})
+	var te *notify.TransientError
 	if !errors.As(err, &te) {
 		t.Errorf("Deliver without a usable secret: %v (%T), want a *TransientError", err, err)
 	}
 
 	e.n.Secrets = notify.DerivedSecrets{Master: masterKey}
-	_, err = e.n.Deliver(t.Context(), steps.DeliverInput{JobID: running.ID})
-	var re *steps.WebhookRefusedError
-	var ye *steps.WebhookRetryableError
+	_, err = e.n.Deliver(t.Context(), notify.DeliverInput{JobID: running.ID})
+	var re *notify.WebhookRefusedError
+	var ye *notify.WebhookRetryableError
 	if err == nil || errors.As(err, &re) || errors.As(err, &ye) {
 		t.Errorf("Deliver of a running job: %v (%T), want a plain error", err, err)
 	}
-	if _, err := e.n.Deliver(t.Context(), steps.DeliverInput{JobID: "no-such-job"}); !errors.Is(err, job.ErrNotFound) {
+	if _, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: "no-such-job"}); !errors.Is(err, job.ErrNotFound) {
 		t.Errorf("Deliver of an unknown job: %v, want job.ErrNotFound", err)
 	}
 	if n := len(rcv.deliveries()); n != 0 {
@@ -496,13 +496,39 @@ func TestWebhookMachineRetriesByName(t *testing.T) {
 		err   error
 		retry bool
 	}{
-		{&steps.WebhookRetryableError{Err: errors.New("503")}, true},
-		{&steps.TransientError{Err: errors.New("store down")}, true},
-		{&steps.WebhookRefusedError{Err: errors.New("410")}, false},
+		{&notify.WebhookRetryableError{Err: errors.New("503")}, true},
+		{&notify.TransientError{Err: errors.New("store down")}, true},
+		{&notify.WebhookRefusedError{Err: errors.New("410")}, false},
 	} {
 		name := reflect.TypeOf(tc.err).Elem().Name()
 		if got := slices.Contains(names, name) || slices.Contains(names, "States.ALL"); got != tc.retry {
 			t.Errorf("Deliver's Retry %v matches %s: %v, want %v", names, name, got, tc.retry)
 		}
 	}
+}
+
+// Each webhook delivery attempt counts by its outcome.
+func TestDeliverRecordsOutcome(t *testing.T) {
+	e := newFinishEnv(t, true)
+	reg := metrics.NewRegistry()
+	e.n.Metrics = metrics.New("test", reg, nil)
+	rcv := newReceiver(t, tenantSecret(t, "team-a"), 503, 200)
+	j := e.ended(t, "job-hook", job.Completed, "", rcv.srv.URL+"/hooks")
+	if _, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: j.ID}); err == nil {
+		t.Fatal("first Deliver succeeded, want the receiver's 503")
+	}
+	if _, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: j.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for outcome, want := range map[string]float64{metrics.Succeeded: 1, metrics.Failed: 1} {
+		l := metrics.Label{Key: metrics.DimOutcome, Value: outcome}
+		if v, n := reg.Value(metrics.WebhookDeliveries, "test", l); v != want || n != 1 {
+			t.Errorf("%s%v = %v (count %d), want %v (count 1)", metrics.WebhookDeliveries, l, v, n, want)
+		}
+	}
+}
+
+func isTransient(err error) bool {
+	var te *notify.TransientError
+	return errors.As(err, &te)
 }
