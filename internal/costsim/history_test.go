@@ -9,7 +9,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/job"
-	"github.com/vidgen/vidgen/internal/steps"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -38,7 +38,7 @@ func maxParameter(t *testing.T, name string) time.Duration {
 // TestWorstCaseHistory runs video_job with the worst parameters the
 // template allows and counts each execution's history as AWS does: the
 // longest JobDeadlineSeconds with an upstream that never finishes, polled
-// as often as a policy may ask (every second, which steps.MinTurn turns
+// as often as a policy may ask (every second, which pollpolicy.MinTurn turns
 // into 5 s), by jobs that also wait for a slot for almost the longest
 // QueueTimeoutSeconds first. Each history must stay under Step Functions'
 // 25,000 events, and no execution may outlive its TimeoutSeconds.
@@ -50,8 +50,8 @@ func TestWorstCaseHistory(t *testing.T) {
 	n := int(queue/deadline) + 1
 	w := BurstOf(n)
 	w.BurstShareB, w.Never = 0, 1
-	eager := Policy{Name: "every second", New: func() steps.Policy {
-		p := steps.DefaultPolicy()
+	eager := Policy{Name: "every second", New: func() pollpolicy.Policy {
+		p := pollpolicy.Fixed()
 		p.FirstPoll, p.Interval = map[int]time.Duration{}, time.Second
 		return p
 	}}

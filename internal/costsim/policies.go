@@ -3,13 +3,13 @@ package costsim
 import (
 	"time"
 
-	"github.com/vidgen/vidgen/internal/steps"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 )
 
 // Baseline is the reference client's loop: a poll every 10 s.
 func Baseline() Policy {
-	return Policy{Name: "fixed 10 s (baseline)", New: func() steps.Policy {
-		p := steps.DefaultPolicy()
+	return Policy{Name: "fixed 10 s (baseline)", New: func() pollpolicy.Policy {
+		p := pollpolicy.Fixed()
 		p.FirstPoll = map[int]time.Duration{5: 10 * time.Second, 10: 10 * time.Second}
 		p.Interval = 10 * time.Second
 		return p
@@ -20,9 +20,9 @@ func Baseline() Policy {
 // schedule before adaptive polling, the adaptive policy and variants of it
 // that lost (kept to show why the chosen one won).
 func Policies() []Policy {
-	adaptive := func(name string, edit func(a *steps.Adaptive)) Policy {
-		return Policy{Name: name, New: func() steps.Policy {
-			p := steps.AdaptivePolicy()
+	adaptive := func(name string, edit func(a *pollpolicy.Adaptive)) Policy {
+		return Policy{Name: name, New: func() pollpolicy.Policy {
+			p := pollpolicy.Learning()
 			if edit != nil {
 				edit(p.Adaptive)
 			}
@@ -31,10 +31,10 @@ func Policies() []Policy {
 	}
 	return []Policy{
 		Baseline(),
-		{Name: "fixed 20/35 s, then 5 s", New: steps.DefaultPolicy},
+		{Name: "fixed 20/35 s, then 5 s", New: pollpolicy.Fixed},
 		adaptive("adaptive (default)", nil),
-		adaptive("adaptive, ask every 1 s", func(a *steps.Adaptive) { a.Every = time.Second }),
-		adaptive("adaptive, 120 s windows", func(a *steps.Adaptive) { a.Window = 120 * time.Second }),
-		adaptive("adaptive, tail waits ≤ 30 s", func(a *steps.Adaptive) { a.MaxTail = 30 * time.Second }),
+		adaptive("adaptive, ask every 1 s", func(a *pollpolicy.Adaptive) { a.Every = time.Second }),
+		adaptive("adaptive, 120 s windows", func(a *pollpolicy.Adaptive) { a.Window = 120 * time.Second }),
+		adaptive("adaptive, tail waits ≤ 30 s", func(a *pollpolicy.Adaptive) { a.MaxTail = 30 * time.Second }),
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
@@ -41,7 +42,7 @@ import (
 // so an adaptive policy starts from what it knows before any job.
 type Policy struct {
 	Name string
-	New  func() steps.Policy
+	New  func() pollpolicy.Policy
 }
 
 // Config is one run.

@@ -6,7 +6,7 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/notify"
-	"github.com/vidgen/vidgen/internal/steps"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
 
@@ -59,7 +59,7 @@ func budgets() map[string]budget {
 		// ask), archiving the video found done (download, then upload) and
 		// the record's update with a read after a conflict.
 		"poll": {awsCalls: 5, other: upstream.DefaultTimeout +
-			steps.DefaultAdaptive().Window + upstream.DefaultTimeout +
+			pollpolicy.DefaultAdaptive().Window + upstream.DefaultTimeout +
 			archive.DefaultTimeout + ArchiveStoreAllowance},
 		// Read, end the job, read it back after a conflict.
 		"fail": {awsCalls: 3},

@@ -38,6 +38,7 @@ import (
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/secret"
 	"github.com/vidgen/vidgen/internal/sfnexec"
@@ -177,7 +178,7 @@ func newSteps(ctx context.Context, fn string, getenv func(string) string) (*step
 	h := &steps.Handlers{
 		Store:   jobs(cfg, env),
 		Clock:   clock.Real{},
-		Policy:  steps.AdaptivePolicy(),
+		Policy:  pollpolicy.Learning(),
 		Log:     log,
 		Metrics: recorder(getenv),
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/secret"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
@@ -91,7 +92,7 @@ func TestUpstreamKeySecretNotConfigured(t *testing.T) {
 			logs := &syncbuf.Buffer{}
 			log := slog.New(slog.NewJSONHandler(logs, nil))
 			keys := secret.NewCache(tc.api, tc.secretID, 0, clk.Now)
-			h := &steps.Handlers{Store: store, Clock: clk, Policy: steps.DefaultPolicy(), Log: log,
+			h := &steps.Handlers{Store: store, Clock: clk, Policy: pollpolicy.Fixed(), Log: log,
 				Upstream: keyedUpstream(srv.URL, keys, log, nil)}
 			now := clk.Now()
 			j := job.Job{ID: "job-1", Tenant: "t", Status: job.Queued, CreatedAt: now, UpdatedAt: now, Deadline: now.Add(time.Hour),

@@ -27,6 +27,7 @@ import (
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/local/s3dir"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
@@ -285,7 +286,7 @@ func (h *scaleHarness) childFunctions(clk *clock.Manual) *lambdas.Functions {
 		PublicURL: "http://sim.invalid", Log: discard})
 	client := upstream.New(upstream.Config{BaseURL: "http://sim.invalid", Key: "scale-key", Log: discard, Now: clk.Now,
 		HTTP: &http.Client{Transport: inProcess{sim}}})
-	handlers := &steps.Handlers{Store: h.store, Upstream: client, Clock: clk, Policy: steps.DefaultPolicy(), Log: discard}
+	handlers := &steps.Handlers{Store: h.store, Upstream: client, Clock: clk, Policy: pollpolicy.Fixed(), Log: discard}
 	registrar := &steps.Registrar{Store: h.store, Clock: clk, Deadline: 30 * time.Minute, Log: discard}
 	notifier := &notify.Notifier{Store: h.store, Publisher: &notify.LogPublisher{W: io.Discard}, Clock: clk, Log: discard}
 	return lambdas.NewFunctions(map[string]any{

@@ -39,6 +39,7 @@ import (
 	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/reconcile"
 	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/simulator"
@@ -320,7 +321,7 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	rt.tasks = asl.NewTasks(taskKey)
 	stepHandlers := &steps.Handlers{
-		Store: rt.Store, Upstream: client, Clock: clk, Policy: steps.AdaptivePolicy(), Log: log.With("component", "steps"),
+		Store: rt.Store, Upstream: client, Clock: clk, Policy: pollpolicy.Learning(), Log: log.With("component", "steps"),
 		Blobs:    blobs,
 		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},
 		Tasks:    states.Resumer{Tasks: rt.tasks},

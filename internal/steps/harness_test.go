@@ -25,6 +25,7 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
@@ -140,7 +141,7 @@ func (e *env) client(baseURL, key string, timeout time.Duration, tr http.RoundTr
 // through up.
 func (e *env) handlers(up steps.Upstream) *steps.Handlers {
 	return &steps.Handlers{
-		Store: e.store, Upstream: up, Clock: e.clk, Policy: steps.DefaultPolicy(),
+		Store: e.store, Upstream: up, Clock: e.clk, Policy: pollpolicy.Fixed(),
 		Rand: func() float64 { return jitter },
 		Log:  slog.New(slog.NewTextHandler(e.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

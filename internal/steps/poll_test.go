@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 )
@@ -456,7 +457,7 @@ func TestPollInputErrors(t *testing.T) {
 }
 
 // TestTurnsLastMinTurn: however the upstream fails, a turn of the poll loop
-// (a Poll plus the wait it asks for) lasts at least steps.MinTurn, but for
+// (a Poll plus the wait it asks for) lasts at least pollpolicy.MinTurn, but for
 // the last one before the deadline, so a job's loop turns at most
 // deadline / MinTurn + 1 times: the bound docs/aws-limits.md derives the
 // execution history's size from.
@@ -479,11 +480,11 @@ func TestTurnsLastMinTurn(t *testing.T) {
 		e.clk.Advance(time.Duration(out.WaitSeconds) * time.Second)
 		out = e.poll(e.h, carry(t, out))
 		left := j.Deadline.Sub(e.clk.Now()) + time.Second
-		if !out.Status.Terminal() && out.WaitSeconds < int(steps.MinTurn/time.Second) && time.Duration(out.WaitSeconds)*time.Second < left-time.Second {
+		if !out.Status.Terminal() && out.WaitSeconds < int(pollpolicy.MinTurn/time.Second) && time.Duration(out.WaitSeconds)*time.Second < left-time.Second {
 			t.Fatalf("turn %d: wait %d s with %v left", turns, out.WaitSeconds, left)
 		}
 	}
-	if limit := int(deadline/steps.MinTurn) + 1; turns > limit {
+	if limit := int(deadline/pollpolicy.MinTurn) + 1; turns > limit {
 		t.Fatalf("%d turns before the deadline, want at most %d", turns, limit)
 	}
 	wantFailed(t, e.get(j.ID), job.ErrNameTimedOut)

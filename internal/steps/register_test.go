@@ -21,6 +21,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
@@ -527,7 +528,7 @@ func TestPollWatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.clk.Advance(10*time.Minute + tc.late)
-			policy := steps.DefaultPolicy()
+			policy := pollpolicy.Fixed()
 			policy.Interval = tc.interval
 			h := &steps.Handlers{Store: e.store, Upstream: failingUpstream{t}, Clock: e.clk, Policy: policy,
 				Log: slog.New(slog.NewTextHandler(t.Output(), nil))}

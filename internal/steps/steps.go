@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
 
@@ -113,7 +113,7 @@ type Handlers struct {
 	Store    Store
 	Upstream Upstream
 	Clock    Clock
-	Policy   Policy
+	Policy   pollpolicy.Policy
 	Rand     func() float64 // in [0,1), for backoff jitter; nil → math/rand/v2
 	Log      *slog.Logger   // required; tests pass a discarding one
 
@@ -308,8 +308,9 @@ func (h *Handlers) persist(ctx context.Context, id string, c job.Change) (job.Jo
 	return job.Job{}, err
 }
 
-// Poll asks the upstream once, records what it says and decides the next
-// wait. Transient upstream failures never fail the job before its deadline.
+// Poll reads the record, asks the upstream, asks the policy once what to
+// do (pollpolicy.Decide), does it and writes the record. Transient
+// upstream failures never fail the job before its deadline.
 func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 	t := turn{start: h.Clock.Now()}
 	out, err := h.poll(ctx, in, &t)
@@ -326,77 +327,48 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 	if j.Status.Terminal() {
 		return h.done(j), nil
 	}
-	now := h.Clock.Now()
-	if in.Watch {
-		return Output{JobID: j.ID, Status: j.Status, Submitted: j.UpstreamID != "", WaitSeconds: h.Policy.Watch(j, now)}, nil
+	o := pollpolicy.Observation{Now: h.Clock.Now(), Follow: in.Watch, Failures: in.Failures, NotFound: in.NotFound, Rand: h.rand}
+	var askErr error
+	if pollpolicy.ShouldAsk(j, o.Now, in.Watch) {
+		askErr = h.ask(ctx, j, &o)
 	}
-	if !now.Before(j.Deadline) {
-		return h.end(ctx, j, job.ErrNameTimedOut, fmt.Sprintf("the upstream did not finish by the job's deadline (%s)", j.Deadline.Format(time.RFC3339)))
-	}
-	gen, err := h.Upstream.Get(ctx, j.UpstreamID)
-	w := watched{asks: 1}
-	if err == nil {
-		gen, w = h.watch(ctx, j, gen)
-		err = w.keyErr
-	}
-	now = h.Clock.Now()
-	if fail, ok := keyFailure(err); ok {
-		h.Log.ErrorContext(ctx, "poll refused: fix the upstream key", "err", err)
-		return h.end(ctx, j, fail.Name, fail.Message)
-	}
-	if err != nil {
-		var ue *upstream.Error
-		notFound := 0
-		if errors.As(err, &ue) && ue.Kind == upstream.KindNotFound {
-			if in.NotFound >= maxNotFound-1 {
-				return h.end(ctx, j, job.ErrNameUpstreamNotFound, "the upstream no longer knows generation "+j.UpstreamID)
-			}
-			notFound = in.NotFound + 1
-		}
-		var retryAfter time.Duration
-		if ue != nil {
-			retryAfter = ue.RetryAfter
-		}
-		wait := h.backoff(in.Failures, retryAfter, j, now)
-		h.Log.WarnContext(ctx, "poll failed, will retry", "err", err, "wait_s", wait)
-		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1, NotFound: notFound}, nil
-	}
+	d := h.Policy.Decide(j, o)
+	now := o.Now
 
-	change := job.Change{At: now, Polls: w.asks, CreditsUsed: gen.CreditsUsed}
-	switch gen.Status {
-	case job.Completed:
-		if gen.Video == nil || gen.Video.URL == "" {
-			// Completed without a URL is a malformed answer: ask again.
-			wait := h.backoff(in.Failures, 0, j, now)
-			h.Log.WarnContext(ctx, "completed without a video URL")
-			return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1}, nil
+	switch d.Action {
+	case pollpolicy.Wait:
+		if d.Note != "" {
+			attrs := []any{"wait_s", d.Seconds}
+			if askErr != nil {
+				attrs = append([]any{"err", askErr}, attrs...)
+			}
+			h.Log.WarnContext(ctx, d.Note, attrs...)
 		}
-		video := *gen.Video
-		if video.Duration == nil {
-			d := float64(j.Request.Duration)
-			video.Duration = &d
+		// A follower reports what the record says; a Poll that asked has
+		// submitted.
+		submitted := !o.Follow || j.UpstreamID != ""
+		return Output{JobID: j.ID, Status: j.Status, Submitted: submitted, WaitSeconds: d.Seconds, Failures: d.Failures, NotFound: d.NotFound}, nil
+	case pollpolicy.End:
+		if o.Refused != nil {
+			h.Log.ErrorContext(ctx, "poll refused: fix the upstream key", "err", askErr)
 		}
+		return h.end(ctx, j, d.Error.Name, d.Error.Message)
+	case pollpolicy.Archive:
 		if h.Archiver != nil {
-			key, retry := h.archive(ctx, j, in, video.URL, now)
+			video := *d.Video
+			key, retry := h.archive(ctx, j, video.URL, d.Retry)
 			if retry != nil {
 				return *retry, nil
 			}
 			video.Key = key
+			d.Video = &video
 		}
-		change.Status, change.Video = job.Completed, &video
-	case job.Failed:
-		e := job.Error{Name: job.ErrNameGenerationFailed, Message: "the upstream reported an error"}
-		if gen.Error != nil {
-			e = *gen.Error
-		}
-		change.Status, change.Error = job.Failed, &e
-	case job.Queued, job.Generating:
-		if gen.Status == job.Generating {
-			change.Status = job.Generating
-		}
-	default:
-		h.Log.WarnContext(ctx, "unknown upstream status, still polling", "status", gen.RawStatus)
 	}
+	if d.Note != "" {
+		h.Log.WarnContext(ctx, d.Note, "status", o.Answer.RawStatus)
+	}
+
+	change := job.Change{At: now, Polls: o.Asks, CreditsUsed: o.Answer.CreditsUsed, Status: d.Status, Error: d.Error, Video: d.Video}
 	before := j
 	j, err = h.Store.Update(ctx, j.ID, change)
 	if err != nil {
@@ -408,77 +380,41 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		return Output{}, &TransientError{Err: err}
 	}
 	if j.Status == job.Completed {
-		h.learn(before, w, now)
+		h.Policy.Observe(j.Request.Model, j.Request.Duration, d.Learned)
 	}
 	if j.Status.Terminal() {
-		h.Metrics.JobEnded(j, detectionLag(before, w, now))
+		h.Metrics.JobEnded(j, detectionLag(before, o.PrevAsk, now))
 		h.Log.InfoContext(ctx, "job finished", "status", j.Status, "polls", j.Polls)
 		return h.done(j), nil
 	}
-	wait := h.Policy.Next(j, now)
-	if w.retryAfter > time.Duration(wait)*time.Second {
-		wait = clampToDeadline(w.retryAfter, j, now)
-	}
-	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait}, nil
+	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: d.Seconds}, nil
 }
 
-// learn tells an adaptive policy how long the job took: the middle of the
-// span between the last ask that found it unfinished and the one that
-// found it done. A job done at its very first ask says only that it took
-// less than that, so it teaches nothing.
-func (h *Handlers) learn(j job.Job, w watched, done time.Time) {
-	a := h.Policy.Adaptive
-	if a == nil || j.SubmitStarted == nil {
-		return
-	}
-	prev := w.prevAsk
-	if prev.IsZero() {
-		if j.Polls == 0 {
-			return
+// ask asks the upstream about j's generation and notes the answers in o:
+// once, or, while the policy's window for j lasts (pollpolicy.Window), again
+// and again within this invocation until the generation ends. A failed ask
+// within the window ends the asking: the Poll records the answers it had,
+// and the next one deals with the failure, after any Retry-After the
+// upstream sent. It returns the error of a failed ask, for the log line.
+func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation) error {
+	gen, err := h.Upstream.Get(ctx, j.UpstreamID)
+	o.Now = h.Clock.Now()
+	if err != nil {
+		o.Failed = true
+		if fail, ok := keyFailure(err); ok {
+			o.Refused = fail
 		}
-		prev = j.UpdatedAt // the previous Poll's last ask
-	}
-	a.Learner.Observe(j.Request.Model, j.Request.Duration, prev.Add(done.Sub(prev)/2).Sub(*j.SubmitStarted))
-}
-
-// detectionLag estimates how long the upstream's end of j's generation
-// went unnoticed, the upstream telling no time: half the span between the
-// last ask that found it unfinished and now, when the answer finding it
-// ended is recorded. A job ended at its first ask has no such span: 0,
-// unknown.
-func detectionLag(j job.Job, w watched, now time.Time) time.Duration {
-	prev := w.prevAsk
-	if prev.IsZero() {
-		if j.Polls == 0 {
-			return 0
+		if ue, ok := errors.AsType[*upstream.Error](err); ok {
+			o.NotFoundErr = ue.Kind == upstream.KindNotFound
+			o.RetryAfter = ue.RetryAfter
 		}
-		prev = j.UpdatedAt // the previous Poll's last ask
+		return err
 	}
-	return now.Sub(prev) / 2
-}
-
-// watched is what a watch saw: how many answers, when the last one that
-// found the job unfinished came (zero if only the first ask was made), and
-// any wait the upstream asked for when it refused an ask.
-type watched struct {
-	asks       int
-	prevAsk    time.Time
-	retryAfter time.Duration
-	// keyErr is an ask's failure that ends the job (keyFailure): the
-	// upstream refused the key, or there was none.
-	keyErr error
-}
-
-// watch keeps asking about an unfinished generation for the policy's
-// window, within this invocation, and returns the last answer. A failed ask
-// ends the watch: the caller records what it had, and the next step deals
-// with the failure, after any Retry-After the upstream sent.
-func (h *Handlers) watch(ctx context.Context, j job.Job, gen upstream.Generation) (upstream.Generation, watched) {
-	w := watched{asks: 1}
-	start := h.Clock.Now()
+	o.Asks, o.Answer = 1, gen
+	start := o.Now
 	window, every := h.Policy.Window(j, start)
 	if window <= 0 || every <= 0 {
-		return gen, w
+		return nil
 	}
 	last := start
 	for gen.Status != job.Completed && gen.Status != job.Failed {
@@ -495,20 +431,38 @@ func (h *Handlers) watch(ctx context.Context, j job.Job, gen upstream.Generation
 		asked := h.Clock.Now()
 		next, err := h.Upstream.Get(ctx, j.UpstreamID)
 		if err != nil {
-			var ue *upstream.Error
-			if errors.As(err, &ue) {
-				w.retryAfter = ue.RetryAfter
+			if ue, ok := errors.AsType[*upstream.Error](err); ok {
+				o.RetryAfter = ue.RetryAfter
 			}
-			if _, ok := keyFailure(err); ok {
-				w.keyErr = err
+			if fail, ok := keyFailure(err); ok {
+				o.Refused = fail
 			}
 			h.Log.WarnContext(ctx, "ask while watching failed", "err", err)
-			break
+			o.Now = h.Clock.Now()
+			return err
 		}
-		gen, w.prevAsk, last = next, last, asked
-		w.asks++
+		gen, o.PrevAsk, last = next, last, asked
+		o.Asks++
+		o.Answer = gen
 	}
-	return gen, w
+	o.Now = h.Clock.Now()
+	return nil
+}
+
+// detectionLag estimates how long the upstream's end of j's generation
+// went unnoticed, the upstream telling no time: half the span between the
+// last ask that found it unfinished (prevAsk, within this Poll) and now,
+// when the answer finding it ended is recorded. A job ended at its first
+// ask has no such span: 0, unknown.
+func detectionLag(j job.Job, prevAsk, now time.Time) time.Duration {
+	prev := prevAsk
+	if prev.IsZero() {
+		if j.Polls == 0 {
+			return 0
+		}
+		prev = j.UpdatedAt // the previous Poll's last ask
+	}
+	return now.Sub(prev) / 2
 }
 
 // archive copies the finished video and returns its key, or the Output of
@@ -520,7 +474,7 @@ func (h *Handlers) watch(ctx context.Context, j job.Job, gen upstream.Generation
 // upstream's URL alone, as it did before archiving: the result stays
 // reachable until that link expires, where failing the job would lose a
 // generation the upstream has charged for.
-func (h *Handlers) archive(ctx context.Context, j job.Job, in Input, sourceURL string, now time.Time) (string, *Output) {
+func (h *Handlers) archive(ctx context.Context, j job.Job, sourceURL string, retry pollpolicy.Retry) (string, *Output) {
 	key, size, err := h.Archiver.Archive(ctx, j.ID, sourceURL)
 	if err == nil {
 		h.Log.InfoContext(ctx, "video archived", "key", key, "bytes", size)
@@ -529,10 +483,9 @@ func (h *Handlers) archive(ctx context.Context, j job.Job, in Input, sourceURL s
 	// The error names the source without its query, which holds the CDN
 	// signature, so it is safe to log.
 	if fe, ok := errors.AsType[*archive.FetchError](err); !ok || fe.Retryable {
-		wait := h.backoff(in.Failures, 0, j, now)
-		if now.Add(time.Duration(wait) * time.Second).Before(j.Deadline) {
+		if wait, ok := retry.Wait(h.rand); ok {
 			h.Log.WarnContext(ctx, "archiving the video failed, will retry", "err", err, "wait_s", wait)
-			return "", &Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: in.Failures + 1}
+			return "", &Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: wait, Failures: retry.Failures() + 1}
 		}
 	}
 	h.Log.ErrorContext(ctx, "video not archived; the job keeps only the upstream's expiring URL", "err", err)
@@ -542,10 +495,6 @@ func (h *Handlers) archive(ctx context.Context, j job.Job, in Input, sourceURL s
 // watchReserve is the real time a watch leaves before its invocation's
 // deadline: enough to download and store a video found done.
 const watchReserve = archive.DefaultTimeout + 15*time.Second
-
-// maxNotFound is how many 404s in a row end a job: one 404 right after a
-// submit can be the upstream's own replication lag.
-const maxNotFound = 3
 
 // FailInput is what the state machine's Catch hands to Fail.
 type FailInput struct {
@@ -614,52 +563,28 @@ func (h *Handlers) load(ctx context.Context, id string) (job.Job, error) {
 	return j, err
 }
 
-// backoff is exponential with full jitter, at least Retry-After, and never
-// past the job's deadline (plus a second, so the next step sees it passed).
+// backoff is the policy's jittered backoff after failures failures in a
+// row (pollpolicy.Policy.Backoff).
 func (h *Handlers) backoff(failures int, retryAfter time.Duration, j job.Job, now time.Time) int {
-	ceiling := math.Min(float64(h.Policy.MaxBackoff), float64(h.Policy.BaseBackoff)*math.Pow(2, float64(failures)))
-	d := time.Duration(h.rand() * ceiling)
-	d = max(d, retryAfter, time.Second)
-	return clampToDeadline(d, j, now)
+	return h.Policy.Backoff(failures, retryAfter, j, now, h.rand)
 }
-
-// MinTurn is the shortest a turn of the state machine's loops lasts: a
-// step plus the wait it asks for, except the last one before the job's
-// deadline. It bounds a job's execution history: a turn costs 9 history
-// events and Step Functions fails an execution past 25,000, so with the
-// longest allowed deadline (template.yaml's JobDeadlineSeconds) the poll
-// loop turns at most 6600 s / 5 s = 1320 times (docs/aws-limits.md). A
-// shorter turn would save no money either: it costs 3 billed transitions,
-// as much as a minute of a 128 MB Lambda, which is why Poll watches a job
-// due soon within one invocation instead.
-const MinTurn = 5 * time.Second
 
 // turn is one step of a loop: when it began, and the deadline of its job
 // once read.
 type turn struct{ start, deadline time.Time }
 
-// fullTurn stretches out's wait so that its turn lasts at least MinTurn,
+// fullTurn stretches out's wait so that its turn lasts at least
+// pollpolicy.MinTurn,
 // never past a second after the job's deadline.
 func (h *Handlers) fullTurn(out Output, t turn) Output {
 	if out.WaitSeconds <= 0 || t.deadline.IsZero() {
 		return out
 	}
 	now := h.Clock.Now()
-	if rest := t.start.Add(MinTurn).Sub(now); rest > time.Duration(out.WaitSeconds)*time.Second {
-		out.WaitSeconds = max(out.WaitSeconds, clampToDeadline(rest, job.Job{Deadline: t.deadline}, now))
+	if rest := t.start.Add(pollpolicy.MinTurn).Sub(now); rest > time.Duration(out.WaitSeconds)*time.Second {
+		out.WaitSeconds = max(out.WaitSeconds, pollpolicy.ClampToDeadline(rest, job.Job{Deadline: t.deadline}, now))
 	}
 	return out
-}
-
-// clampToDeadline rounds d up to whole seconds (what Wait takes) but never
-// past a second after the deadline, so the step after the wait sees the
-// deadline passed and ends the job on time.
-func clampToDeadline(d time.Duration, j job.Job, now time.Time) int {
-	secs := math.Ceil(d.Seconds())
-	if left := (j.Deadline.Sub(now) + time.Second).Seconds(); secs > left {
-		secs = math.Floor(left)
-	}
-	return int(max(secs, 1))
 }
 
 func truncate(s string, n int) string {
