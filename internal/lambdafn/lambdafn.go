@@ -169,6 +169,16 @@ func seconds(name, v string) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
+// jobTimeouts reads how long a job may run once admitted and how long it
+// may wait for a slot: the api and register functions both record jobs.
+func jobTimeouts(env map[string]string) (deadline, queue time.Duration, err error) {
+	if deadline, err = seconds(EnvDeadline, env[EnvDeadline]); err != nil {
+		return 0, 0, err
+	}
+	queue, err = seconds(EnvQueueTimeout, env[EnvQueueTimeout])
+	return deadline, queue, err
+}
+
 // newSteps builds the step handlers (Submit, Poll, Fail) for function fn.
 func newSteps(ctx context.Context, fn string, getenv func(string) string) (*steps.Handlers, error) {
 	env, cfg, log, err := load(ctx, fn, getenv)
@@ -226,11 +236,7 @@ func newAPI(ctx context.Context, getenv func(string) string) (*api.Handler, erro
 	if err != nil {
 		return nil, err
 	}
-	deadline, err := seconds(EnvDeadline, env[EnvDeadline])
-	if err != nil {
-		return nil, err
-	}
-	queue, err := seconds(EnvQueueTimeout, env[EnvQueueTimeout])
+	deadline, queue, err := jobTimeouts(env)
 	if err != nil {
 		return nil, err
 	}
@@ -294,11 +300,7 @@ func newRegistrar(ctx context.Context, getenv func(string) string) (*steps.Regis
 	if err != nil {
 		return nil, err
 	}
-	deadline, err := seconds(EnvDeadline, env[EnvDeadline])
-	if err != nil {
-		return nil, err
-	}
-	queue, err := seconds(EnvQueueTimeout, env[EnvQueueTimeout])
+	deadline, queue, err := jobTimeouts(env)
 	if err != nil {
 		return nil, err
 	}
