@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vidgen/vidgen/webhook"
 )
 
 // DefaultTimeout bounds one delivery attempt when Sender.Timeout is unset;
@@ -180,10 +182,11 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return min(max(d, 0), MaxRetryAfter)
 }
 
-// Webhook event types, in the dotted form Standard Webhooks recommends.
+// Webhook event types, in the dotted form Standard Webhooks recommends:
+// the public webhook package's, which receivers match on.
 const (
-	TypeCompleted = "video.generation.completed"
-	TypeFailed    = "video.generation.failed"
+	TypeCompleted = webhook.TypeCompleted
+	TypeFailed    = webhook.TypeFailed
 )
 
 // Payload is a job webhook's body, in the shape Standard Webhooks

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/webhook"
 )
 
 // Source is the EventBridge source of every vidgen event; rules match on it.
@@ -72,16 +73,9 @@ type Usage struct {
 }
 
 // RequestSummary is what was asked for, without the images themselves:
-// Image and TailImage are descriptions ("data:image/png (1048576 bytes)",
-// an https URL without its query), never data URIs or signed URLs.
-type RequestSummary struct {
-	Prompt      string `json:"prompt,omitempty"`
-	AspectRatio string `json:"aspect_ratio"`
-	Duration    int    `json:"duration"`
-	Seed        *int64 `json:"seed,omitempty"`
-	Image       string `json:"image"`
-	TailImage   string `json:"tail_image,omitempty"`
-}
+// the public webhook package's type, so that what receivers decode is what
+// is sent.
+type RequestSummary = webhook.RequestSummary
 
 // NewEvent builds the event for the finished job j. It fails for a job that
 // has not ended, since only a final record may be announced.
