@@ -3,19 +3,18 @@ package dynamostore
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/dynamotable"
 )
 
 // CreateTable creates a job table with the schema template.yaml declares,
 // billed per request, waits until it is active and turns on its TTL. It is
 // for tests and local tooling; deployed tables come from the template.
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   &table,
-		BillingMode: types.BillingModePayPerRequest,
+	err := dynamotable.Create(ctx, client, &dynamodb.CreateTableInput{
+		TableName: &table,
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: new(attrID), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: new(attrTenant), AttributeType: types.ScalarAttributeTypeS},
@@ -53,15 +52,7 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 		}},
 	})
 	if err != nil {
-		return fmt.Errorf("create table %s: %w", table, err)
-	}
-	// Poll from every second rather than every 20 s: a new on-demand table
-	// is active within moments, a local one at once.
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay = time.Second
-	})
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: &table}, 5*time.Minute); err != nil {
-		return fmt.Errorf("wait for table %s: %w", table, err)
+		return err
 	}
 	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName: &table,

@@ -18,6 +18,7 @@ var awsAdapters = []string{
 	"internal/secret",
 	"internal/dynamostore",
 	"internal/apikey/dynamokeys",
+	"internal/dynamotable",
 	"internal/blob/s3blob",
 	"internal/awstest",
 }

@@ -2,20 +2,18 @@ package dynamokeys
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/dynamotable"
 )
 
 // CreateTable creates a key table with the schema template.yaml declares,
 // billed per request, and waits until it is active. It is for tests and
 // local tooling; the deployed table comes from the template.
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   &table,
-		BillingMode: types.BillingModePayPerRequest,
+	return dynamotable.Create(ctx, client, &dynamodb.CreateTableInput{
+		TableName: &table,
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: new(attrHash), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: new(attrTenant), AttributeType: types.ScalarAttributeTypeS},
@@ -29,16 +27,4 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
 	})
-	if err != nil {
-		return fmt.Errorf("create table %s: %w", table, err)
-	}
-	// Poll every second rather than every 20 s: a new on-demand table is
-	// active within moments, a local one at once.
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay = time.Second
-	})
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: &table}, 5*time.Minute); err != nil {
-		return fmt.Errorf("wait for table %s: %w", table, err)
-	}
-	return nil
 }
