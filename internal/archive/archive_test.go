@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/vidgen/vidgen/internal/archive"
+	"github.com/vidgen/vidgen/internal/awstest"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/fsblob"
 	"github.com/vidgen/vidgen/internal/blob/s3blob"
@@ -59,17 +60,9 @@ func TestArchiveSimulatorVideoToS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: &bucket, Key: aws.String(key)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Body.Close()
-	got, err := io.ReadAll(out.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) || aws.ToString(out.ContentType) != "video/mp4" {
-		t.Errorf("object = %d bytes, %q; want the simulator's %d bytes, video/mp4", len(got), aws.ToString(out.ContentType), len(want))
+	got, out := awstest.GetObject(t, client, bucket, key)
+	if ct := aws.ToString(out.ContentType); !bytes.Equal(got, want) || ct != "video/mp4" {
+		t.Errorf("object = %d bytes, %q; want the simulator's %d bytes, video/mp4", len(got), ct, len(want))
 	}
 
 	var links archive.Linker = s3blob.NewLinks(s3.NewPresignClient(client), bucket, clock.NewManual(time.Now()))

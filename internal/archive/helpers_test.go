@@ -2,7 +2,6 @@ package archive_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/awstest"
@@ -111,33 +109,8 @@ func newFiles(t *testing.T) *fsblob.Store {
 // newBucket makes a moto bucket of t's own, emptied and dropped when t ends.
 func newBucket(t *testing.T) (*s3.Client, string) {
 	t.Helper()
-	cfg, err := awstest.Config(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// moto serves every bucket on one host, so buckets go in the path.
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	bucket := "vidgen-archive-test-" + strings.ToLower(rand.Text())
-	if _, err := client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		out, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &bucket})
-		if err != nil {
-			t.Errorf("list %s: %v", bucket, err)
-			return
-		}
-		for _, o := range out.Contents {
-			if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: o.Key}); err != nil {
-				t.Errorf("delete s3://%s/%s: %v", bucket, aws.ToString(o.Key), err)
-			}
-		}
-		if _, err := client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &bucket}); err != nil {
-			t.Errorf("drop bucket %s: %v", bucket, err)
-		}
-	})
-	return client, bucket
+	client := awstest.NewS3(t)
+	return client, awstest.NewBucket(t, client, "vidgen-archive-test-")
 }
 
 // countingServer serves h and counts the requests it gets.

@@ -7,8 +7,10 @@ package awstest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // EndpointVars are the SDK's own endpoint variables for the services the
@@ -145,7 +148,7 @@ func (c *SerialHTTP) Do(r *http.Request) (*http.Response, error) {
 // DropTable deletes a test's table when t ends. A table already gone counts
 // as dropped: under load the SDK may retry a DeleteTable whose answer it
 // lost, and the retry then finds no table.
-func DropTable(t *testing.T, client *dynamodb.Client, table string) {
+func DropTable(t testing.TB, client *dynamodb.Client, table string) {
 	t.Cleanup(func() {
 		_, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table})
 		var gone *types.ResourceNotFoundException
@@ -165,4 +168,86 @@ func DynamoDB(cfg aws.Config) *dynamodb.Client {
 		o.HTTPClient = &SerialHTTP{Next: o.HTTPClient}
 		o.DisableValidateResponseChecksum = true
 	})
+}
+
+// NewDynamoDB is DynamoDB on Config, failing t if the config does not load.
+func NewDynamoDB(t testing.TB) *dynamodb.Client {
+	t.Helper()
+	cfg, err := Config(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return DynamoDB(cfg)
+}
+
+// NewTable creates a table of t's own, named prefix and a random suffix
+// (make test shares one moto among all packages), with create, the
+// schema's owner, and drops it when t ends.
+func NewTable(t testing.TB, client *dynamodb.Client, prefix string,
+	create func(context.Context, *dynamodb.Client, string) error) string {
+	t.Helper()
+	table := prefix + strings.ToLower(rand.Text())
+	if err := create(t.Context(), client, table); err != nil {
+		t.Fatal(err)
+	}
+	DropTable(t, client, table)
+	return table
+}
+
+// NewS3 returns an S3 client for moto, failing t if the config does not
+// load. moto serves every bucket on one host, so buckets go in the path.
+func NewS3(t testing.TB) *s3.Client {
+	t.Helper()
+	cfg, err := Config(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// NewBucket creates a bucket of t's own, named prefix and a random suffix,
+// and empties and drops it when t ends.
+func NewBucket(t testing.TB, client *s3.Client, prefix string) string {
+	t.Helper()
+	bucket := prefix + strings.ToLower(rand.Text())
+	if _, err := client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &bucket})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				t.Errorf("list %s: %v", bucket, err)
+				return
+			}
+			for _, o := range page.Contents {
+				if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: o.Key}); err != nil {
+					t.Errorf("delete s3://%s/%s: %v", bucket, aws.ToString(o.Key), err)
+				}
+			}
+		}
+		if _, err := client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &bucket}); err != nil {
+			t.Errorf("drop bucket %s: %v", bucket, err)
+		}
+	})
+	return bucket
+}
+
+// GetObject reads the object at key whole and returns it with the answer
+// whose metadata (content type, encryption) tests check; the answer's body
+// is read and closed. It fails t if it cannot.
+func GetObject(t testing.TB, client *s3.Client, bucket, key string) ([]byte, *s3.GetObjectOutput) {
+	t.Helper()
+	out, err := client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, out
 }

@@ -2,7 +2,6 @@ package dynamostore_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -25,25 +24,11 @@ func TestMain(m *testing.M) {
 	os.Exit(awstest.Main(m))
 }
 
-func newClient(t *testing.T) *dynamodb.Client {
-	t.Helper()
-	cfg, err := awstest.Config(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return awstest.DynamoDB(cfg)
-}
-
 // newTable creates a table of its own for t and drops it when t ends.
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
-	client := newClient(t)
-	table := "jobs-" + strings.ToLower(rand.Text())
-	if err := dynamostore.CreateTable(t.Context(), client, table); err != nil {
-		t.Fatal(err)
-	}
-	awstest.DropTable(t, client, table)
-	return client, table
+	client := awstest.NewDynamoDB(t)
+	return client, awstest.NewTable(t, client, "jobs-", dynamostore.CreateTable)
 }
 
 func newStore(t *testing.T, cfg dynamostore.Config) (*dynamostore.Store, *dynamodb.Client) {

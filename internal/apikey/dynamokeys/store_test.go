@@ -1,7 +1,6 @@
 package dynamokeys_test
 
 import (
-	"crypto/rand"
 	"os"
 	"strings"
 	"testing"
@@ -19,24 +18,11 @@ func TestMain(m *testing.M) {
 	os.Exit(awstest.Main(m))
 }
 
-func newClient(t *testing.T) *dynamodb.Client {
-	t.Helper()
-	cfg, err := awstest.Config(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return awstest.DynamoDB(cfg)
-}
-
 // newStore makes a store on a table of its own, dropped when t ends.
 func newStore(t *testing.T) (*dynamokeys.Store, *dynamodb.Client, string) {
 	t.Helper()
-	client := newClient(t)
-	table := "apikeys-" + strings.ToLower(rand.Text())
-	if err := dynamokeys.CreateTable(t.Context(), client, table); err != nil {
-		t.Fatal(err)
-	}
-	awstest.DropTable(t, client, table)
+	client := awstest.NewDynamoDB(t)
+	table := awstest.NewTable(t, client, "apikeys-", dynamokeys.CreateTable)
 	return dynamokeys.New(client, table), client, table
 }
 

@@ -2,7 +2,6 @@ package s3blob_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"errors"
 	"os"
@@ -22,45 +21,12 @@ func TestMain(m *testing.M) {
 	os.Exit(awstest.Main(m))
 }
 
-func newClient(t *testing.T) *s3.Client {
-	t.Helper()
-	cfg, err := awstest.Config(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// moto serves every bucket on one host, so buckets go in the path.
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-}
-
 // newBucket creates a bucket of its own for t and empties and drops it when
 // t ends.
 func newBucket(t *testing.T) (*s3.Client, string) {
 	t.Helper()
-	client := newClient(t)
-	bucket := "vidgen-test-" + strings.ToLower(rand.Text())
-	if _, err := client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &bucket})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if err != nil {
-				t.Errorf("list %s: %v", bucket, err)
-				return
-			}
-			for _, o := range page.Contents {
-				if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: o.Key}); err != nil {
-					t.Errorf("delete s3://%s/%s: %v", bucket, aws.ToString(o.Key), err)
-				}
-			}
-		}
-		if _, err := client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &bucket}); err != nil {
-			t.Errorf("drop bucket %s: %v", bucket, err)
-		}
-	})
-	return client, bucket
+	client := awstest.NewS3(t)
+	return client, awstest.NewBucket(t, client, "vidgen-test-")
 }
 
 func TestContract(t *testing.T) {
@@ -96,7 +62,7 @@ func TestPutObjectAttributes(t *testing.T) {
 
 // A bucket that does not exist is a configuration error, not a missing blob.
 func TestMissingBucketIsNotNotFound(t *testing.T) {
-	s := s3blob.New(newClient(t), "vidgen-test-no-such-bucket-"+strings.ToLower(rand.Text()))
+	s := s3blob.New(awstest.NewS3(t), "vidgen-test-no-such-bucket-"+strings.ToLower(rand.Text()))
 	if _, _, err := s.Get(t.Context(), "images/job-1/image_url"); err == nil || errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("Get from a missing bucket = %v, want an error other than ErrNotFound", err)
 	}

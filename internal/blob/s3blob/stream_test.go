@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/vidgen/vidgen/internal/awstest"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
 	"github.com/vidgen/vidgen/internal/blob/s3blob"
@@ -24,15 +24,7 @@ func TestPutStreamLargerThanMaxSize(t *testing.T) {
 	if err := s.PutStream(t.Context(), "videos/job-1.mp4", bytes.NewReader(want), int64(len(want)), "video/mp4"); err != nil {
 		t.Fatal(err)
 	}
-	out, err := client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: &bucket, Key: aws.String("videos/job-1.mp4")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Body.Close()
-	got, err := io.ReadAll(out.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, out := awstest.GetObject(t, client, bucket, "videos/job-1.mp4")
 	if !bytes.Equal(got, want) {
 		t.Errorf("object = %d bytes differing from the %d put", len(got), len(want))
 	}
@@ -53,12 +45,7 @@ func TestPutStreamFromSection(t *testing.T) {
 	if err := s.PutStream(t.Context(), "k", io.NewSectionReader(bytes.NewReader(whole), 6, 7), 7, "video/mp4"); err != nil {
 		t.Fatal(err)
 	}
-	out, err := client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: &bucket, Key: aws.String("k")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Body.Close()
-	if got, _ := io.ReadAll(out.Body); string(got) != "payload" {
+	if got, _ := awstest.GetObject(t, client, bucket, "k"); string(got) != "payload" {
 		t.Errorf("object = %q, want payload", got)
 	}
 }
