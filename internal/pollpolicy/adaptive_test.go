@@ -1,60 +1,23 @@
 package pollpolicy_test
 
 import (
-	"math"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
+	"github.com/vidgen/vidgen/internal/pollpolicy/polltest"
 )
 
 // secs is n seconds.
 func secs(n float64) time.Duration { return time.Duration(n * float64(time.Second)) }
-
-// observeAll feeds l the times of model and duration in order.
-func observeAll(l *pollpolicy.Learner, model string, duration int, times ...time.Duration) {
-	for _, d := range times {
-		l.Observe(model, duration, d)
-	}
-}
-
-// seconds returns from, from+1, …, to seconds in a fixed scrambled order
-// (a stride coprime with the count), so that sorting is exercised.
-func seconds(from, to int) []time.Duration {
-	n := to - from + 1
-	stride := 37
-	for gcd(stride, n) != 1 {
-		stride++
-	}
-	out := make([]time.Duration, n)
-	for i := range n {
-		out[i] = time.Duration(from+(i*stride)%n) * time.Second
-	}
-	return out
-}
 
 // ordered returns from, from+1, …, to seconds in order.
 func ordered(from, to int) []time.Duration {
 	out := make([]time.Duration, 0, to-from+1)
 	for i := from; i <= to; i++ {
 		out = append(out, time.Duration(i)*time.Second)
-	}
-	return out
-}
-
-func gcd(a, b int) int {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return a
-}
-
-func repeat(d time.Duration, n int) []time.Duration {
-	out := make([]time.Duration, n)
-	for i := range out {
-		out[i] = d
 	}
 	return out
 }
@@ -68,35 +31,6 @@ func concat(lists ...[]time.Duration) []time.Duration {
 	return out
 }
 
-// mid is the middle half of a key's recent times, which is all the learner
-// fits: the sorted times at index round(p·(n−1)) for p 0.5, 0.25 and 0.75.
-// The test cases work these out by hand.
-type mid struct{ median, q25, q75 time.Duration }
-
-// zQuartile is the standard normal's third quartile.
-const zQuartile = 0.6744897501960817
-
-// z is the standard normal quantile of p clamped to [0.001, 0.999].
-func z(p float64) float64 {
-	return math.Sqrt2 * math.Erfinv(2*min(max(p, 0.001), 0.999)-1)
-}
-
-// lognormalAt is the p quantile of the log-normal with the given median and
-// σ, rounded to the millisecond.
-func lognormalAt(median time.Duration, sigma, p float64) time.Duration {
-	mu := math.Log(float64(median))
-	return time.Duration(math.Exp(mu + sigma*z(p))).Round(time.Millisecond)
-}
-
-// fit is what Range answers for p once a key's middle half is m: the p
-// quantile of the log-normal with median m.median and
-// σ = (ln q75 − ln q25) / (2 × 0.6745). TestLearnerFitAnchors pins it to
-// values worked out elsewhere.
-func fit(m mid, p float64) time.Duration {
-	sigma := (math.Log(float64(m.q75)) - math.Log(float64(m.q25))) / (2 * zQuartile)
-	return lognormalAt(m.median, sigma, p)
-}
-
 // priorAt is what Range answers for p before a key has 20 times: the
 // documented median (25 s; 45 s for videos of 10 s or more) with σ 0.35.
 func priorAt(duration int, p float64) time.Duration {
@@ -104,32 +38,13 @@ func priorAt(duration int, p float64) time.Duration {
 	if duration >= 10 {
 		median = 45 * time.Second
 	}
-	return lognormalAt(median, 0.35, p)
-}
-
-// probes are the quantiles the tests ask Range for: outside [0, 1], at the
-// clamps and across the range.
-var probes = []float64{-1, 0, 0.0005, 0.001, 0.01, 0.02, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.97, 0.99, 0.999, 1, 2}
-
-// wantFit checks that Range answers fit(want) for every probe, and the
-// median itself at 0.5.
-func wantFit(t *testing.T, l *pollpolicy.Learner, model string, duration int, want mid) {
-	t.Helper()
-	if m, m2 := l.Range(model, duration, 0.5, 0.5); m != want.median || m2 != want.median {
-		t.Errorf("Range(%s, %d, 0.5, 0.5) = %v, %v; want the median %v", model, duration, m, m2, want.median)
-	}
-	for _, p := range probes {
-		from, to := l.Range(model, duration, p, 1-p)
-		if wantFrom, wantTo := fit(want, p), fit(want, 1-p); from != wantFrom || to != wantTo {
-			t.Errorf("Range(%s, %d, %v, %v) = %v, %v; want %v, %v (fitted to %+v)", model, duration, p, 1-p, from, to, wantFrom, wantTo, want)
-		}
-	}
+	return polltest.LognormalAt(median, 0.35, p)
 }
 
 // wantPrior checks that Range answers the prior for every probe.
 func wantPrior(t *testing.T, l *pollpolicy.Learner, model string, duration int) {
 	t.Helper()
-	for _, p := range probes {
+	for _, p := range polltest.Probes() {
 		from, to := l.Range(model, duration, p, 1-p)
 		if wantFrom, wantTo := priorAt(duration, p), priorAt(duration, 1-p); from != wantFrom || to != wantTo {
 			t.Errorf("Range(%s, %d, %v, %v) = %v, %v; want the prior's %v, %v", model, duration, p, 1-p, from, to, wantFrom, wantTo)
@@ -143,34 +58,34 @@ func wantPrior(t *testing.T, l *pollpolicy.Learner, model string, duration int) 
 func TestLearnerFitAnchors(t *testing.T) {
 	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 	for _, tc := range []struct {
-		m    mid // zero: the 5-s prior
+		m    polltest.Mid // zero: the 5-s prior
 		p    float64
 		want time.Duration
 	}{
-		{mid{11 * time.Second, 6 * time.Second, 15 * time.Second}, 0.001, ms(1348)},
-		{mid{11 * time.Second, 6 * time.Second, 15 * time.Second}, 0.02, ms(2726)},
-		{mid{11 * time.Second, 6 * time.Second, 15 * time.Second}, 0.97, ms(39465)},
-		{mid{11 * time.Second, 6 * time.Second, 15 * time.Second}, 0.999, ms(89741)},
-		{mid{51 * time.Second, 26 * time.Second, 75 * time.Second}, 0.02, ms(10165)},
-		{mid{51 * time.Second, 26 * time.Second, 75 * time.Second}, 0.97, ms(223378)},
-		{mid{68 * time.Second, 43 * time.Second, 92 * time.Second}, 0.02, ms(21361)},
-		{mid{68 * time.Second, 43 * time.Second, 92 * time.Second}, 0.97, ms(196359)},
-		{mid{50 * time.Second, 25 * time.Second, 50 * time.Second}, 0.02, ms(17405)},
-		{mid{50 * time.Second, 25 * time.Second, 50 * time.Second}, 0.97, ms(131425)},
-		{mid{20 * time.Second, 10 * time.Second, 40 * time.Second}, 0.25, ms(10000)},
-		{mid{20 * time.Second, 10 * time.Second, 40 * time.Second}, 0.75, ms(40000)},
-		{mid{20 * time.Second, 10 * time.Second, 40 * time.Second}, 0.97, ms(138179)},
-		{mid{}, 0.001, ms(8476)},
-		{mid{}, 0.02, ms(12183)},
-		{mid{}, 0.97, ms(48287)},
-		{mid{}, 0.999, ms(73733)},
+		{polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second), 0.001, ms(1348)},
+		{polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second), 0.02, ms(2726)},
+		{polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second), 0.97, ms(39465)},
+		{polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second), 0.999, ms(89741)},
+		{polltest.Middle(51*time.Second, 26*time.Second, 75*time.Second), 0.02, ms(10165)},
+		{polltest.Middle(51*time.Second, 26*time.Second, 75*time.Second), 0.97, ms(223378)},
+		{polltest.Middle(68*time.Second, 43*time.Second, 92*time.Second), 0.02, ms(21361)},
+		{polltest.Middle(68*time.Second, 43*time.Second, 92*time.Second), 0.97, ms(196359)},
+		{polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second), 0.02, ms(17405)},
+		{polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second), 0.97, ms(131425)},
+		{polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second), 0.25, ms(10000)},
+		{polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second), 0.75, ms(40000)},
+		{polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second), 0.97, ms(138179)},
+		{polltest.Mid{}, 0.001, ms(8476)},
+		{polltest.Mid{}, 0.02, ms(12183)},
+		{polltest.Mid{}, 0.97, ms(48287)},
+		{polltest.Mid{}, 0.999, ms(73733)},
 	} {
 		got := priorAt(5, tc.p)
-		if tc.m != (mid{}) {
-			got = fit(tc.m, tc.p)
+		if tc.m != (polltest.Mid{}) {
+			got = polltest.Fit(tc.m, tc.p)
 		}
 		if got != tc.want {
-			t.Errorf("fit(%+v, %v) = %v, want %v", tc.m, tc.p, got, tc.want)
+			t.Errorf("polltest.Fit(%+v, %v) = %v, want %v", tc.m, tc.p, got, tc.want)
 		}
 	}
 	for _, tc := range []struct {
@@ -245,14 +160,14 @@ func TestLearnerPriorUntilEnough(t *testing.T) {
 		name     string
 		n        int
 		from, to time.Duration // Range(0, 1) after n times of 1 s, 2 s, …
-		mid      mid           // zero: the prior
+		mid      polltest.Mid  // zero: the prior
 	}{
 		{name: "none", n: 0, from: 8476 * time.Millisecond, to: 73733 * time.Millisecond},
 		{name: "19", n: 19, from: 8476 * time.Millisecond, to: 73733 * time.Millisecond},
 		// indices 10 (9.5 rounds up), 5 (4.75) and 14 (14.25)
-		{name: "20", n: 20, from: 1348 * time.Millisecond, to: 89741 * time.Millisecond, mid: mid{11 * time.Second, 6 * time.Second, 15 * time.Second}},
+		{name: "20", n: 20, from: 1348 * time.Millisecond, to: 89741 * time.Millisecond, mid: polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
 		// indices 10, 5 and 15
-		{name: "21", n: 21, from: 1163 * time.Millisecond, to: 104040 * time.Millisecond, mid: mid{11 * time.Second, 6 * time.Second, 16 * time.Second}},
+		{name: "21", n: 21, from: 1163 * time.Millisecond, to: 104040 * time.Millisecond, mid: polltest.Middle(11*time.Second, 6*time.Second, 16*time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := pollpolicy.NewLearner(256)
@@ -262,10 +177,10 @@ func TestLearnerPriorUntilEnough(t *testing.T) {
 			if from, to := l.Range(job.Model, 5, 0, 1); from != tc.from || to != tc.to {
 				t.Errorf("after %d times Range(0, 1) = %v, %v; want %v, %v", tc.n, from, to, tc.from, tc.to)
 			}
-			if tc.mid == (mid{}) {
+			if tc.mid == (polltest.Mid{}) {
 				wantPrior(t, l, job.Model, 5)
 			} else {
-				wantFit(t, l, job.Model, 5, tc.mid)
+				polltest.WantFit(t, l, job.Model, 5, tc.mid)
 			}
 		})
 	}
@@ -276,8 +191,8 @@ func TestLearnerPriorUntilEnough(t *testing.T) {
 // index 25, 24 of 15 s, 20 s at index 50, 24 of 30 s, 40 s at index 75 and
 // 25 of slow. They are observed slowest first.
 func symmetric(fast, slow time.Duration) []time.Duration {
-	return concat(repeat(slow, 25), []time.Duration{40 * time.Second}, repeat(30*time.Second, 24),
-		[]time.Duration{20 * time.Second}, repeat(15*time.Second, 24), []time.Duration{10 * time.Second}, repeat(fast, 25))
+	return concat(polltest.Repeat(slow, 25), []time.Duration{40 * time.Second}, polltest.Repeat(30*time.Second, 24),
+		[]time.Duration{20 * time.Second}, polltest.Repeat(15*time.Second, 24), []time.Duration{10 * time.Second}, polltest.Repeat(fast, 25))
 }
 
 // Range fits a log-normal to the recent times' median and quartiles (the
@@ -287,23 +202,23 @@ func TestLearnerFit(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		times []time.Duration
-		mid   mid
+		mid   polltest.Mid
 	}{
 		// indices 50 (49.5 rounds up), 25 (24.75) and 74 (74.25)
-		{name: "1..100 s", times: seconds(1, 100), mid: mid{51 * time.Second, 26 * time.Second, 75 * time.Second}},
-		{name: "18..117 s", times: seconds(18, 117), mid: mid{68 * time.Second, 43 * time.Second, 92 * time.Second}},
+		{name: "1..100 s", times: polltest.Seconds(1, 100), mid: polltest.Middle(51*time.Second, 26*time.Second, 75*time.Second)},
+		{name: "18..117 s", times: polltest.Seconds(18, 117), mid: polltest.Middle(68*time.Second, 43*time.Second, 92*time.Second)},
 		// indices 10, 5 and 14
-		{name: "1..20 s", times: seconds(1, 20), mid: mid{11 * time.Second, 6 * time.Second, 15 * time.Second}},
-		{name: "sub-second times", times: concat(repeat(1500*time.Millisecond, 10), repeat(2500*time.Millisecond, 10)),
-			mid: mid{2500 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond}},
-		{name: "all alike: σ 0", times: repeat(10*time.Second, 20), mid: mid{10 * time.Second, 10 * time.Second, 10 * time.Second}},
-		{name: "symmetric", times: symmetric(5*time.Second, time.Hour), mid: mid{20 * time.Second, 10 * time.Second, 40 * time.Second}},
-		{name: "the tails do not count", times: symmetric(time.Millisecond, 10*time.Hour), mid: mid{20 * time.Second, 10 * time.Second, 40 * time.Second}},
+		{name: "1..20 s", times: polltest.Seconds(1, 20), mid: polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
+		{name: "sub-second times", times: concat(polltest.Repeat(1500*time.Millisecond, 10), polltest.Repeat(2500*time.Millisecond, 10)),
+			mid: polltest.Middle(2500*time.Millisecond, 1500*time.Millisecond, 2500*time.Millisecond)},
+		{name: "all alike: σ 0", times: polltest.Repeat(10*time.Second, 20), mid: polltest.Middle(10*time.Second, 10*time.Second, 10*time.Second)},
+		{name: "symmetric", times: symmetric(5*time.Second, time.Hour), mid: polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second)},
+		{name: "the tails do not count", times: symmetric(time.Millisecond, 10*time.Hour), mid: polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := pollpolicy.NewLearner(256)
-			observeAll(l, job.Model, 5, tc.times...)
-			wantFit(t, l, job.Model, 5, tc.mid)
+			polltest.Observe(l, job.Model, 5, tc.times...)
+			polltest.WantFit(t, l, job.Model, 5, tc.mid)
 		})
 	}
 
@@ -315,17 +230,17 @@ func TestLearnerFit(t *testing.T) {
 		p, q     float64
 		from, to time.Duration
 	}{
-		{name: "1..100 s, default range", times: seconds(1, 100), p: 0.02, q: 0.97, from: 10165 * time.Millisecond, to: 223378 * time.Millisecond},
-		{name: "18..117 s, default range", times: seconds(18, 117), p: 0.02, q: 0.97, from: 21361 * time.Millisecond, to: 196359 * time.Millisecond},
-		{name: "1..20 s, clamped", times: seconds(1, 20), p: -0.5, q: 1.5, from: 1348 * time.Millisecond, to: 89741 * time.Millisecond},
+		{name: "1..100 s, default range", times: polltest.Seconds(1, 100), p: 0.02, q: 0.97, from: 10165 * time.Millisecond, to: 223378 * time.Millisecond},
+		{name: "18..117 s, default range", times: polltest.Seconds(18, 117), p: 0.02, q: 0.97, from: 21361 * time.Millisecond, to: 196359 * time.Millisecond},
+		{name: "1..20 s, clamped", times: polltest.Seconds(1, 20), p: -0.5, q: 1.5, from: 1348 * time.Millisecond, to: 89741 * time.Millisecond},
 		{name: "symmetric: the quartiles are the times", times: symmetric(5*time.Second, time.Hour), p: 0.25, q: 0.75, from: 10 * time.Second, to: 40 * time.Second},
 		{name: "symmetric, default range", times: symmetric(time.Millisecond, 10*time.Hour), p: 0.02, q: 0.97, from: 2423 * time.Millisecond, to: 138179 * time.Millisecond},
-		{name: "σ 0: every quantile is the time", times: repeat(10*time.Second, 20), p: 0, q: 1, from: 10 * time.Second, to: 10 * time.Second},
-		{name: "σ 0 with tails", times: concat(repeat(time.Second, 5), repeat(10*time.Second, 11), repeat(time.Hour, 4)), p: 0.02, q: 0.97, from: 10 * time.Second, to: 10 * time.Second},
+		{name: "σ 0: every quantile is the time", times: polltest.Repeat(10*time.Second, 20), p: 0, q: 1, from: 10 * time.Second, to: 10 * time.Second},
+		{name: "σ 0 with tails", times: concat(polltest.Repeat(time.Second, 5), polltest.Repeat(10*time.Second, 11), polltest.Repeat(time.Hour, 4)), p: 0.02, q: 0.97, from: 10 * time.Second, to: 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := pollpolicy.NewLearner(256)
-			observeAll(l, job.Model, 5, tc.times...)
+			polltest.Observe(l, job.Model, 5, tc.times...)
 			if from, to := l.Range(job.Model, 5, tc.p, tc.q); from != tc.from || to != tc.to {
 				t.Errorf("Range(%v, %v) = %v, %v; want %v, %v", tc.p, tc.q, from, to, tc.from, tc.to)
 			}
@@ -335,7 +250,7 @@ func TestLearnerFit(t *testing.T) {
 	// Learned quantiles rise strictly with p inside the clamp and stand
 	// still outside it; the median is exactly the middle time.
 	l := pollpolicy.NewLearner(256)
-	observeAll(l, job.Model, 5, seconds(1, 100)...)
+	polltest.Observe(l, job.Model, 5, polltest.Seconds(1, 100)...)
 	var last time.Duration
 	for i, p := range []float64{0.001, 0.01, 0.02, 0.1, 0.25, 0.49, 0.5, 0.51, 0.75, 0.9, 0.97, 0.99, 0.999} {
 		got, _ := l.Range(job.Model, 5, p, p)
@@ -360,35 +275,35 @@ func TestLearnerFit(t *testing.T) {
 	// and 76 (75.75) of 0.5 s, 1 s, …, 100 s, 500 s.
 	l.Observe(job.Model, 5, 500*time.Second)
 	l.Observe(job.Model, 5, 500*time.Millisecond)
-	wantFit(t, l, job.Model, 5, mid{51 * time.Second, 25 * time.Second, 76 * time.Second})
+	polltest.WantFit(t, l, job.Model, 5, polltest.Middle(51*time.Second, 25*time.Second, 76*time.Second))
 }
 
 // Each model and video length learns on its own.
 func TestLearnerKeys(t *testing.T) {
 	l := pollpolicy.NewLearner(256)
-	observeAll(l, job.Model, 5, repeat(10*time.Second, 20)...)
-	observeAll(l, "other-model", 10, repeat(70*time.Second, 20)...)
-	observeAll(l, "third-model", 5, repeat(3*time.Second, 19)...) // not enough
-	observeAll(l, "fourth-model", 5, seconds(1, 20)...)
+	polltest.Observe(l, job.Model, 5, polltest.Repeat(10*time.Second, 20)...)
+	polltest.Observe(l, "other-model", 10, polltest.Repeat(70*time.Second, 20)...)
+	polltest.Observe(l, "third-model", 5, polltest.Repeat(3*time.Second, 19)...) // not enough
+	polltest.Observe(l, "fourth-model", 5, polltest.Seconds(1, 20)...)
 
 	for _, tc := range []struct {
 		model    string
 		duration int
-		mid      mid // zero: the prior
+		mid      polltest.Mid // zero: the prior
 	}{
-		{job.Model, 5, mid{10 * time.Second, 10 * time.Second, 10 * time.Second}},
-		{job.Model, 10, mid{}},
-		{"other-model", 10, mid{70 * time.Second, 70 * time.Second, 70 * time.Second}},
-		{"other-model", 5, mid{}},
-		{"third-model", 5, mid{}}, // 19 times only
-		{"fourth-model", 5, mid{11 * time.Second, 6 * time.Second, 15 * time.Second}},
-		{"fourth-model", 10, mid{}},
-		{"unknown", 10, mid{}},
+		{job.Model, 5, polltest.Middle(10*time.Second, 10*time.Second, 10*time.Second)},
+		{job.Model, 10, polltest.Mid{}},
+		{"other-model", 10, polltest.Middle(70*time.Second, 70*time.Second, 70*time.Second)},
+		{"other-model", 5, polltest.Mid{}},
+		{"third-model", 5, polltest.Mid{}}, // 19 times only
+		{"fourth-model", 5, polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
+		{"fourth-model", 10, polltest.Mid{}},
+		{"unknown", 10, polltest.Mid{}},
 	} {
-		if tc.mid == (mid{}) {
+		if tc.mid == (polltest.Mid{}) {
 			wantPrior(t, l, tc.model, tc.duration)
 		} else {
-			wantFit(t, l, tc.model, tc.duration, tc.mid)
+			polltest.WantFit(t, l, tc.model, tc.duration, tc.mid)
 		}
 	}
 	// The two learned keys with σ 0 answer their one time everywhere.
@@ -407,26 +322,26 @@ func TestLearnerRing(t *testing.T) {
 		name  string
 		size  int
 		times []time.Duration // observed in this order
-		mid   mid             // of the times kept
+		mid   polltest.Mid    // of the times kept
 	}{
-		{name: "full, not overflowed", size: 20, times: ordered(1, 20), mid: mid{11 * time.Second, 6 * time.Second, 15 * time.Second}},
-		{name: "overflowed by two: 3..22 s", size: 20, times: ordered(1, 22), mid: mid{13 * time.Second, 8 * time.Second, 17 * time.Second}},
+		{name: "full, not overflowed", size: 20, times: ordered(1, 20), mid: polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
+		{name: "overflowed by two: 3..22 s", size: 20, times: ordered(1, 22), mid: polltest.Middle(13*time.Second, 8*time.Second, 17*time.Second)},
 		// 1..18, 5, 6 sorted: 1, 2, 3, 4, 5, 5 (index 5), 6, 6, 7, 8, 9
 		// (index 10), 10, 11, 12, 13 (index 14), …
 		{name: "old extremes forgotten", size: 20, times: concat([]time.Duration{time.Hour, time.Millisecond}, ordered(1, 18), []time.Duration{5 * time.Second, 6 * time.Second}),
-			mid: mid{9 * time.Second, 5 * time.Second, 13 * time.Second}},
-		{name: "replaced in full: 21..40 s", size: 20, times: concat(seconds(1, 20), seconds(21, 40)), mid: mid{31 * time.Second, 26 * time.Second, 35 * time.Second}},
-		{name: "replaced twice over: 41..60 s", size: 20, times: concat(repeat(time.Hour, 20), repeat(time.Minute, 20), seconds(41, 60)),
-			mid: mid{51 * time.Second, 46 * time.Second, 55 * time.Second}},
-		{name: "size below 20 keeps 20: 6..25 s", size: 5, times: ordered(1, 25), mid: mid{16 * time.Second, 11 * time.Second, 20 * time.Second}},
-		{name: "size 0 keeps 20", size: 0, times: ordered(1, 20), mid: mid{11 * time.Second, 6 * time.Second, 15 * time.Second}},
+			mid: polltest.Middle(9*time.Second, 5*time.Second, 13*time.Second)},
+		{name: "replaced in full: 21..40 s", size: 20, times: concat(polltest.Seconds(1, 20), polltest.Seconds(21, 40)), mid: polltest.Middle(31*time.Second, 26*time.Second, 35*time.Second)},
+		{name: "replaced twice over: 41..60 s", size: 20, times: concat(polltest.Repeat(time.Hour, 20), polltest.Repeat(time.Minute, 20), polltest.Seconds(41, 60)),
+			mid: polltest.Middle(51*time.Second, 46*time.Second, 55*time.Second)},
+		{name: "size below 20 keeps 20: 6..25 s", size: 5, times: ordered(1, 25), mid: polltest.Middle(16*time.Second, 11*time.Second, 20*time.Second)},
+		{name: "size 0 keeps 20", size: 0, times: ordered(1, 20), mid: polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
 		// 11..40 s: indices 15 (14.5 rounds up), 7 (7.25) and 22 (21.75)
-		{name: "size 30: 11..40 s", size: 30, times: ordered(1, 40), mid: mid{26 * time.Second, 18 * time.Second, 33 * time.Second}},
+		{name: "size 30: 11..40 s", size: 30, times: ordered(1, 40), mid: polltest.Middle(26*time.Second, 18*time.Second, 33*time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := pollpolicy.NewLearner(tc.size)
-			observeAll(l, job.Model, 5, tc.times...)
-			wantFit(t, l, job.Model, 5, tc.mid)
+			polltest.Observe(l, job.Model, 5, tc.times...)
+			polltest.WantFit(t, l, job.Model, 5, tc.mid)
 		})
 	}
 }
@@ -436,23 +351,23 @@ func TestLearnerIgnoresNonPositive(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		times []time.Duration
-		mid   mid // zero: the prior
+		mid   polltest.Mid // zero: the prior
 	}{
 		{name: "19 good and zero and negatives: still the prior",
-			times: concat(seconds(1, 19), []time.Duration{0, -time.Second, -time.Hour})},
-		{name: "20 good among non-positive ones", times: concat([]time.Duration{0, -5 * time.Second}, seconds(1, 20), []time.Duration{0, -1}),
-			mid: mid{11 * time.Second, 6 * time.Second, 15 * time.Second}},
+			times: concat(polltest.Seconds(1, 19), []time.Duration{0, -time.Second, -time.Hour})},
+		{name: "20 good among non-positive ones", times: concat([]time.Duration{0, -5 * time.Second}, polltest.Seconds(1, 20), []time.Duration{0, -1}),
+			mid: polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
 		{name: "non-positive do not push good ones out of a full ring",
-			times: concat(seconds(1, 20), repeat(0, 30), repeat(-time.Second, 5)),
-			mid:   mid{11 * time.Second, 6 * time.Second, 15 * time.Second}},
+			times: concat(polltest.Seconds(1, 20), polltest.Repeat(0, 30), polltest.Repeat(-time.Second, 5)),
+			mid:   polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := pollpolicy.NewLearner(20)
-			observeAll(l, job.Model, 5, tc.times...)
-			if tc.mid == (mid{}) {
+			polltest.Observe(l, job.Model, 5, tc.times...)
+			if tc.mid == (polltest.Mid{}) {
 				wantPrior(t, l, job.Model, 5)
 			} else {
-				wantFit(t, l, job.Model, 5, tc.mid)
+				polltest.WantFit(t, l, job.Model, 5, tc.mid)
 			}
 		})
 	}
@@ -499,8 +414,8 @@ func TestLearnerConcurrent(t *testing.T) {
 
 	// 32 each of 1..8 s, 256 in all: indices 128 (127.5 rounds up) in the
 	// 5-s block, 64 (63.75) in the 3-s one and 191 (191.25) in the 6-s one.
-	wantFit(t, l, job.Model, 5, mid{5 * time.Second, 3 * time.Second, 6 * time.Second})
-	wantFit(t, l, "other-model", 10, mid{70 * time.Second, 70 * time.Second, 70 * time.Second})
+	polltest.WantFit(t, l, job.Model, 5, polltest.Middle(5*time.Second, 3*time.Second, 6*time.Second))
+	polltest.WantFit(t, l, "other-model", 10, polltest.Middle(70*time.Second, 70*time.Second, 70*time.Second))
 }
 
 func TestAdaptivePolicyDefaults(t *testing.T) {
@@ -522,40 +437,27 @@ func TestAdaptivePolicyDefaults(t *testing.T) {
 	}
 }
 
-// What learnedPolicy's learner answers for 5-s videos (its 0.02 and 0.97
-// quantiles), and the prior's for unlearned 10-s videos.
+// What the prior answers for unlearned keys (its 0.02 and 0.97 quantiles),
+// and the policies' default Every.
 const (
-	learnedFrom  = 21361 * time.Millisecond
-	learnedTo    = 196359 * time.Millisecond
 	priorFrom5   = 12183 * time.Millisecond
 	priorFrom10  = 21930 * time.Millisecond
 	priorTo10    = 86916 * time.Millisecond
 	defaultEvery = 2 * time.Second
 )
 
-// learnedPolicy is Learning() with a learner that has seen 5-s
-// generations of 18..117 s: median 68 s, quartiles 43 s and 92 s, so From
-// (0.02) is learnedFrom and To (0.97) learnedTo.
-func learnedPolicy(change func(*pollpolicy.Adaptive)) pollpolicy.Policy {
-	p := pollpolicy.Learning()
-	p.Adaptive.Window = longWindow
-	observeAll(p.Adaptive.Learner, job.Model, 5, seconds(18, 117)...)
-	if change != nil {
-		change(p.Adaptive)
-	}
-	return p
-}
-
+// polltest.LearnedPolicy's learner answers LearnedFrom and LearnedTo for
+// 5-s videos and the prior for other keys.
 func TestLearnedPolicyRange(t *testing.T) {
-	l := learnedPolicy(nil).Adaptive.Learner
-	if from, to := l.Range(job.Model, 5, 0.02, 0.97); from != learnedFrom || to != learnedTo {
-		t.Errorf("learnedPolicy's Range(0.02, 0.97) = %v, %v; want %v, %v", from, to, learnedFrom, learnedTo)
+	l := polltest.LearnedPolicy(nil).Adaptive.Learner
+	if from, to := l.Range(job.Model, 5, 0.02, 0.97); from != polltest.LearnedFrom || to != polltest.LearnedTo {
+		t.Errorf("LearnedPolicy's Range(0.02, 0.97) = %v, %v; want %v, %v", from, to, polltest.LearnedFrom, polltest.LearnedTo)
 	}
 	if from, to := l.Range(job.Model, 10, 0.02, 0.97); from != priorFrom10 || to != priorTo10 {
-		t.Errorf("learnedPolicy's 10-s Range(0.02, 0.97) = %v, %v; want the prior's %v, %v", from, to, priorFrom10, priorTo10)
+		t.Errorf("LearnedPolicy's 10-s Range(0.02, 0.97) = %v, %v; want the prior's %v, %v", from, to, priorFrom10, priorTo10)
 	}
 	if from, _ := l.Range("other-model", 5, 0.02, 0.97); from != priorFrom5 {
-		t.Errorf("learnedPolicy's Range(0.02) of another model = %v; want the prior's %v", from, priorFrom5)
+		t.Errorf("LearnedPolicy's Range(0.02) of another model = %v; want the prior's %v", from, priorFrom5)
 	}
 }
 
@@ -575,7 +477,7 @@ func policyJob(seconds int, deadline time.Duration, submitted bool) job.Job {
 
 type policyCase struct {
 	name      string
-	policy    pollpolicy.Policy // zero: learnedPolicy(nil)
+	policy    pollpolicy.Policy // zero: polltest.LearnedPolicy(nil)
 	seconds   int               // of video; 0: 5
 	model     string            // "": job.Model
 	deadline  time.Duration
@@ -586,7 +488,7 @@ type policyCase struct {
 func (tc policyCase) setup() (pollpolicy.Policy, job.Job, time.Time) {
 	p := tc.policy
 	if p.Interval == 0 {
-		p = learnedPolicy(nil)
+		p = polltest.LearnedPolicy(nil)
 	}
 	seconds := tc.seconds
 	if seconds == 0 {
@@ -603,19 +505,19 @@ func (tc policyCase) setup() (pollpolicy.Policy, job.Job, time.Time) {
 	return p, j, t0.Add(tc.at)
 }
 
-// learnedFrom is 21.361 s and learnedTo 196.359 s.
+// polltest.LearnedFrom is 21.361 s and polltest.LearnedTo 196.359 s.
 func TestAdaptiveFirst(t *testing.T) {
 	for _, tc := range []struct {
 		policyCase
 		want int
 	}{
 		{policyCase{name: "fresh job: the From quantile, rounded up"}, 22},
-		{policyCase{name: "less what has elapsed, rounded up", at: secs(1.5)}, 20},                  // 19.861 s
-		{policyCase{name: "a second and a half before From", at: learnedFrom - secs(1.5)}, 2},       // 1.5 s
-		{policyCase{name: "at least a second", at: learnedFrom - 500*time.Millisecond}, 1},          // 0.5 s
-		{policyCase{name: "past From", at: 60 * time.Second}, 1},                                    //
-		{policyCase{name: "elapsed from CreatedAt without a claim", unclaimed: true}, 17},           // 16.361 s
-		{policyCase{name: "clamped to a second past the deadline", deadline: 10 * time.Second}, 11}, //
+		{policyCase{name: "less what has elapsed, rounded up", at: secs(1.5)}, 20},                     // 19.861 s
+		{policyCase{name: "a second and a half before From", at: polltest.LearnedFrom - secs(1.5)}, 2}, // 1.5 s
+		{policyCase{name: "at least a second", at: polltest.LearnedFrom - 500*time.Millisecond}, 1},    // 0.5 s
+		{policyCase{name: "past From", at: 60 * time.Second}, 1},                                       //
+		{policyCase{name: "elapsed from CreatedAt without a claim", unclaimed: true}, 17},              // 16.361 s
+		{policyCase{name: "clamped to a second past the deadline", deadline: 10 * time.Second}, 11},    //
 		{policyCase{name: "clamped, fractional deadline", deadline: secs(10.5)}, 11},
 		{policyCase{name: "deadline passed", deadline: 10 * time.Second, at: 15 * time.Second}, 1},
 		{policyCase{name: "unlearned 5-s: the prior", policy: pollpolicy.Learning()}, 13}, // 12.183 s
@@ -638,29 +540,29 @@ func TestAdaptiveFirst(t *testing.T) {
 // most Window.
 func TestAdaptiveWindow(t *testing.T) {
 	every5 := func() pollpolicy.Policy {
-		return learnedPolicy(func(a *pollpolicy.Adaptive) { a.Every = 5 * time.Second })
+		return polltest.LearnedPolicy(func(a *pollpolicy.Adaptive) { a.Every = 5 * time.Second })
 	}
 	for _, tc := range []struct {
 		policyCase
 		window, every time.Duration
 	}{
 		{policyCase: policyCase{name: "at the submit"}},
-		{policyCase: policyCase{name: "just before From − Every", at: learnedFrom - defaultEvery - time.Millisecond}},
-		{policyCase: policyCase{name: "at From − Every: capped at Window", at: learnedFrom - defaultEvery}, window: 120 * time.Second, every: 2 * time.Second},
-		{policyCase: policyCase{name: "at From", at: learnedFrom}, window: 120 * time.Second, every: 2 * time.Second},
-		{policyCase: policyCase{name: "at To + Every − Window", at: learnedTo + defaultEvery - 120*time.Second}, window: 120 * time.Second, every: 2 * time.Second},
+		{policyCase: policyCase{name: "just before From − Every", at: polltest.LearnedFrom - defaultEvery - time.Millisecond}},
+		{policyCase: policyCase{name: "at From − Every: capped at Window", at: polltest.LearnedFrom - defaultEvery}, window: 120 * time.Second, every: 2 * time.Second},
+		{policyCase: policyCase{name: "at From", at: polltest.LearnedFrom}, window: 120 * time.Second, every: 2 * time.Second},
+		{policyCase: policyCase{name: "at To + Every − Window", at: polltest.LearnedTo + defaultEvery - 120*time.Second}, window: 120 * time.Second, every: 2 * time.Second},
 		{policyCase: policyCase{name: "midway: until To + Every", at: 100 * time.Second}, window: 98359 * time.Millisecond, every: 2 * time.Second},
-		{policyCase: policyCase{name: "a second before To", at: learnedTo - time.Second}, window: 3 * time.Second, every: 2 * time.Second},
-		{policyCase: policyCase{name: "a millisecond before To", at: learnedTo - time.Millisecond}, window: 2001 * time.Millisecond, every: 2 * time.Second},
-		{policyCase: policyCase{name: "at To", at: learnedTo}},
+		{policyCase: policyCase{name: "a second before To", at: polltest.LearnedTo - time.Second}, window: 3 * time.Second, every: 2 * time.Second},
+		{policyCase: policyCase{name: "a millisecond before To", at: polltest.LearnedTo - time.Millisecond}, window: 2001 * time.Millisecond, every: 2 * time.Second},
+		{policyCase: policyCase{name: "at To", at: polltest.LearnedTo}},
 		{policyCase: policyCase{name: "long past To", at: 300 * time.Second}},
-		{policyCase: policyCase{name: "capped by Window", at: learnedFrom,
-			policy: learnedPolicy(func(a *pollpolicy.Adaptive) { a.Window = 30 * time.Second })}, window: 30 * time.Second, every: 2 * time.Second},
-		{policyCase: policyCase{name: "Every 5 s: before From − Every", at: learnedFrom - 5*time.Second - time.Millisecond, policy: every5()}},
-		{policyCase: policyCase{name: "Every 5 s: at From − Every", at: learnedFrom - 5*time.Second, policy: every5()}, window: 120 * time.Second, every: 5 * time.Second},
+		{policyCase: policyCase{name: "capped by Window", at: polltest.LearnedFrom,
+			policy: polltest.LearnedPolicy(func(a *pollpolicy.Adaptive) { a.Window = 30 * time.Second })}, window: 30 * time.Second, every: 2 * time.Second},
+		{policyCase: policyCase{name: "Every 5 s: before From − Every", at: polltest.LearnedFrom - 5*time.Second - time.Millisecond, policy: every5()}},
+		{policyCase: policyCase{name: "Every 5 s: at From − Every", at: polltest.LearnedFrom - 5*time.Second, policy: every5()}, window: 120 * time.Second, every: 5 * time.Second},
 		{policyCase: policyCase{name: "Every 5 s: until To + Every", at: 150 * time.Second, policy: every5()}, window: 51359 * time.Millisecond, every: 5 * time.Second},
 		{policyCase: policyCase{name: "elapsed from CreatedAt without a claim", unclaimed: true, at: 100 * time.Second}, window: 93359 * time.Millisecond, every: 2 * time.Second},
-		{policyCase: policyCase{name: "unclaimed: before the window", unclaimed: true, at: learnedFrom - defaultEvery - 5*time.Second - time.Millisecond}},
+		{policyCase: policyCase{name: "unclaimed: before the window", unclaimed: true, at: polltest.LearnedFrom - defaultEvery - 5*time.Second - time.Millisecond}},
 		{policyCase: policyCase{name: "prior: before", seconds: 10, at: priorFrom10 - defaultEvery - time.Millisecond}},
 		{policyCase: policyCase{name: "prior: opens", seconds: 10, at: priorFrom10 - defaultEvery}, window: priorTo10 - priorFrom10 + 2*defaultEvery, every: 2 * time.Second}, // 68.986 s
 		{policyCase: policyCase{name: "prior: inside", seconds: 10, at: 20 * time.Second}, window: 68916 * time.Millisecond, every: 2 * time.Second},
@@ -679,28 +581,28 @@ func TestAdaptiveWindow(t *testing.T) {
 
 func TestAdaptiveNext(t *testing.T) {
 	tail := func(factor float64) pollpolicy.Policy {
-		return learnedPolicy(func(a *pollpolicy.Adaptive) { a.TailFactor = factor })
+		return polltest.LearnedPolicy(func(a *pollpolicy.Adaptive) { a.TailFactor = factor })
 	}
 	for _, tc := range []struct {
 		policyCase
 		want int
 	}{
-		{policyCase{name: "before From: until From"}, 22},                                           // 21.361 s
-		{policyCase{name: "before From, rounded up", at: secs(10.5)}, 11},                           // 10.861 s
-		{policyCase{name: "just before From: a second", at: learnedFrom - 500*time.Millisecond}, 1}, //
-		{policyCase{name: "at From", at: learnedFrom}, 1},
+		{policyCase{name: "before From: until From"}, 22},                                                    // 21.361 s
+		{policyCase{name: "before From, rounded up", at: secs(10.5)}, 11},                                    // 10.861 s
+		{policyCase{name: "just before From: a second", at: polltest.LearnedFrom - 500*time.Millisecond}, 1}, //
+		{policyCase{name: "at From", at: polltest.LearnedFrom}, 1},
 		{policyCase{name: "inside the range", at: 60 * time.Second}, 1},
-		{policyCase{name: "just before To", at: learnedTo - time.Millisecond}, 1},
-		{policyCase{name: "at To: TailFactor × 196.359 s = 29.5 s, capped at MaxTail", at: learnedTo}, 10},
+		{policyCase{name: "just before To", at: polltest.LearnedTo - time.Millisecond}, 1},
+		{policyCase{name: "at To: TailFactor × 196.359 s = 29.5 s, capped at MaxTail", at: polltest.LearnedTo}, 10},
 		{policyCase{name: "long past To: MaxTail", at: 20 * time.Minute}, 10},
-		{policyCase{name: "tail 0.03 at To: 5.89 s", policy: tail(0.03), at: learnedTo}, 6},
+		{policyCase{name: "tail 0.03 at To: 5.89 s", policy: tail(0.03), at: polltest.LearnedTo}, 6},
 		{policyCase{name: "tail 0.04 at 200 s: 8 s", policy: tail(0.04), at: 200 * time.Second}, 8},
 		{policyCase{name: "tail 0.04 at 210 s: 8.4 s", policy: tail(0.04), at: 210 * time.Second}, 9},
 		{policyCase{name: "tail 0.05 at 300 s: 15 s, capped", policy: tail(0.05), at: 300 * time.Second}, 10},
-		{policyCase{name: "tail 0.01 at To: 1.96 s, raised to MinTail", policy: tail(0.01), at: learnedTo}, 5},
+		{policyCase{name: "tail 0.01 at To: 1.96 s, raised to MinTail", policy: tail(0.01), at: polltest.LearnedTo}, 5},
 		{policyCase{name: "elapsed from CreatedAt without a claim", unclaimed: true, at: 5 * time.Second}, 12}, // 11.361 s
 		{policyCase{name: "before From, clamped to the deadline", deadline: 15 * time.Second}, 16},
-		{policyCase{name: "tail clamped to the deadline", deadline: 203 * time.Second, at: learnedTo}, 7}, // 7.641 s left
+		{policyCase{name: "tail clamped to the deadline", deadline: 203 * time.Second, at: polltest.LearnedTo}, 7}, // 7.641 s left
 		{policyCase{name: "deadline passed", deadline: 120 * time.Second, at: 200 * time.Second}, 1},
 		{policyCase{name: "unlearned 10-s: until the prior's From", seconds: 10, at: 10 * time.Second}, 12}, // 21.930 − 10
 		{policyCase{name: "unlearned 10-s: past the prior's To", seconds: 10, at: priorTo10}, 10},           // 13.04 s, capped
@@ -730,7 +632,3 @@ const jobDeadline = 30 * time.Minute
 func validRequest(prompt string, seconds int) job.Request {
 	return job.Request{Model: job.Model, Prompt: prompt, ImageURL: "https://example.com/cat.png", AspectRatio: "16:9", Duration: seconds}
 }
-
-// longWindow is the watch window these tests use, longer than the
-// default so that a single watch spans the whole learned range.
-const longWindow = 120 * time.Second

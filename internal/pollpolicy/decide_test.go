@@ -7,6 +7,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
+	"github.com/vidgen/vidgen/internal/pollpolicy/polltest"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
 
@@ -146,9 +147,9 @@ func TestDecide(t *testing.T) {
 // An adaptive policy decides the next wait from what it learned; Decide
 // asks it as Next does.
 func TestDecideAdaptiveWait(t *testing.T) {
-	p := learnedPolicy(nil)
+	p := polltest.LearnedPolicy(nil)
 	j := policyJob(5, jobDeadline, true)
-	now := t0.Add(5 * time.Second) // before learnedFrom
+	now := t0.Add(5 * time.Second) // before polltest.LearnedFrom
 	got := p.Decide(j, pollpolicy.Observation{Now: now, Asks: 1, Answer: upstream.Generation{Status: job.Queued}})
 	if want := p.Next(j, now); got.Action != pollpolicy.Record || got.Seconds != want || want != 17 {
 		t.Errorf("Decide = %+v, want Record and Next's %d s (17)", got, want)

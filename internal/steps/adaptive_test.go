@@ -4,123 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
+	"github.com/vidgen/vidgen/internal/pollpolicy/polltest"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 )
-
-// observeAll feeds l the times of model and duration in order.
-func observeAll(l *pollpolicy.Learner, model string, duration int, times ...time.Duration) {
-	for _, d := range times {
-		l.Observe(model, duration, d)
-	}
-}
-
-// seconds returns from, from+1, …, to seconds in a fixed scrambled order
-// (a stride coprime with the count), so that sorting is exercised.
-func seconds(from, to int) []time.Duration {
-	n := to - from + 1
-	stride := 37
-	for gcd(stride, n) != 1 {
-		stride++
-	}
-	out := make([]time.Duration, n)
-	for i := range n {
-		out[i] = time.Duration(from+(i*stride)%n) * time.Second
-	}
-	return out
-}
-
-func gcd(a, b int) int {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return a
-}
-
-func repeat(d time.Duration, n int) []time.Duration {
-	out := make([]time.Duration, n)
-	for i := range out {
-		out[i] = d
-	}
-	return out
-}
-
-// mid is the middle half of a key's recent times, which is all the learner
-// fits: the sorted times at index round(p·(n−1)) for p 0.5, 0.25 and 0.75.
-// The test cases work these out by hand.
-type mid struct{ median, q25, q75 time.Duration }
-
-// zQuartile is the standard normal's third quartile.
-const zQuartile = 0.6744897501960817
-
-// z is the standard normal quantile of p clamped to [0.001, 0.999].
-func z(p float64) float64 {
-	return math.Sqrt2 * math.Erfinv(2*min(max(p, 0.001), 0.999)-1)
-}
-
-// lognormalAt is the p quantile of the log-normal with the given median and
-// σ, rounded to the millisecond.
-func lognormalAt(median time.Duration, sigma, p float64) time.Duration {
-	mu := math.Log(float64(median))
-	return time.Duration(math.Exp(mu + sigma*z(p))).Round(time.Millisecond)
-}
-
-// fit is what Range answers for p once a key's middle half is m: the p
-// quantile of the log-normal with median m.median and
-// σ = (ln q75 − ln q25) / (2 × 0.6745). TestLearnerFitAnchors pins it to
-// values worked out elsewhere.
-func fit(m mid, p float64) time.Duration {
-	sigma := (math.Log(float64(m.q75)) - math.Log(float64(m.q25))) / (2 * zQuartile)
-	return lognormalAt(m.median, sigma, p)
-}
-
-// probes are the quantiles the tests ask Range for: outside [0, 1], at the
-// clamps and across the range.
-var probes = []float64{-1, 0, 0.0005, 0.001, 0.01, 0.02, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.97, 0.99, 0.999, 1, 2}
-
-// wantFit checks that Range answers fit(want) for every probe, and the
-// median itself at 0.5.
-func wantFit(t *testing.T, l *pollpolicy.Learner, model string, duration int, want mid) {
-	t.Helper()
-	if m, m2 := l.Range(model, duration, 0.5, 0.5); m != want.median || m2 != want.median {
-		t.Errorf("Range(%s, %d, 0.5, 0.5) = %v, %v; want the median %v", model, duration, m, m2, want.median)
-	}
-	for _, p := range probes {
-		from, to := l.Range(model, duration, p, 1-p)
-		if wantFrom, wantTo := fit(want, p), fit(want, 1-p); from != wantFrom || to != wantTo {
-			t.Errorf("Range(%s, %d, %v, %v) = %v, %v; want %v, %v (fitted to %+v)", model, duration, p, 1-p, from, to, wantFrom, wantTo, want)
-		}
-	}
-}
-
-// learnedPolicy is pollpolicy.Learning() with a learner that has seen 5-s
-// generations of 18..117 s: median 68 s, quartiles 43 s and 92 s, so From
-// (0.02) is learnedFrom and To (0.97) learnedTo.
-func learnedPolicy(change func(*pollpolicy.Adaptive)) pollpolicy.Policy {
-	p := pollpolicy.Learning()
-	p.Adaptive.Window = longWindow
-	observeAll(p.Adaptive.Learner, job.Model, 5, seconds(18, 117)...)
-	if change != nil {
-		change(p.Adaptive)
-	}
-	return p
-}
 
 // One more time t, 101 in all, lands at index 25 or 50, which the fit then
 // reads: between 25 s and 50 s it is the median (mid{t, 25 s, 50 s}), and
 // between 5 s and 25 s the first quartile (mid{25 s, t, 50 s}).
 func watchLearner() *pollpolicy.Learner {
 	l := pollpolicy.NewLearner(256)
-	observeAll(l, job.Model, 5, repeat(50*time.Second, 50)...)
-	observeAll(l, job.Model, 5, repeat(5*time.Second, 25)...)
-	observeAll(l, job.Model, 5, repeat(25*time.Second, 25)...)
+	polltest.Observe(l, job.Model, 5, polltest.Repeat(50*time.Second, 50)...)
+	polltest.Observe(l, job.Model, 5, polltest.Repeat(5*time.Second, 25)...)
+	polltest.Observe(l, job.Model, 5, polltest.Repeat(25*time.Second, 25)...)
 	return l
 }
 
@@ -130,22 +32,26 @@ const (
 )
 
 // unlearned is watchLearner's middle half before it learns anything.
-var unlearned = mid{50 * time.Second, 25 * time.Second, 50 * time.Second}
+var unlearned = polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second)
 
 // learnedMedian and learnedQ25 are watchLearner's middle half after it
 // observed t.
-func learnedMedian(t time.Duration) mid { return mid{t, 25 * time.Second, 50 * time.Second} }
-func learnedQ25(t time.Duration) mid    { return mid{25 * time.Second, t, 50 * time.Second} }
+func learnedMedian(t time.Duration) polltest.Mid {
+	return polltest.Middle(t, 25*time.Second, 50*time.Second)
+}
+func learnedQ25(t time.Duration) polltest.Mid {
+	return polltest.Middle(25*time.Second, t, 50*time.Second)
+}
 
 func TestWatchLearner(t *testing.T) {
 	l := watchLearner()
 	if from, to := l.Range(job.Model, 5, 0.02, 0.97); from != watchFrom || to != watchTo {
 		t.Errorf("watchLearner's Range(0.02, 0.97) = %v, %v; want %v, %v", from, to, watchFrom, watchTo)
 	}
-	wantFit(t, l, job.Model, 5, unlearned)
+	polltest.WantFit(t, l, job.Model, 5, unlearned)
 	for _, tc := range []struct {
 		t    time.Duration
-		want mid
+		want polltest.Mid
 	}{
 		{33 * time.Second, learnedMedian(33 * time.Second)},
 		{40500 * time.Millisecond, learnedMedian(40500 * time.Millisecond)},
@@ -154,17 +60,13 @@ func TestWatchLearner(t *testing.T) {
 	} {
 		l := watchLearner()
 		l.Observe(job.Model, 5, tc.t)
-		wantFit(t, l, job.Model, 5, tc.want)
+		polltest.WantFit(t, l, job.Model, 5, tc.want)
 	}
 }
 
-// longWindow is the watch window these tests use, longer than the
-// default so that a single watch spans the whole learned range.
-const longWindow = 120 * time.Second
-
 func watchPolicy(l *pollpolicy.Learner, change func(*pollpolicy.Adaptive)) pollpolicy.Policy {
 	p := pollpolicy.Learning()
-	p.Adaptive.Learner, p.Adaptive.Window = l, longWindow
+	p.Adaptive.Learner, p.Adaptive.Window = l, polltest.LongWindow
 	if change != nil {
 		change(p.Adaptive)
 	}
@@ -188,7 +90,7 @@ func TestPollAdaptiveWatch(t *testing.T) {
 		doneAt  time.Duration // the clock, since the submit
 		status  job.Status
 		wait    int
-		learned mid // the learner's middle half
+		learned polltest.Mid // the learner's middle half
 	}{
 		{name: "completes while watching", prompt: "sim:gen=30 a cat", pollAt: 20 * time.Second,
 			// asks at 20, 22, …, 34 s; done at 33 s: learns (32 + 34) / 2
@@ -271,7 +173,7 @@ func TestPollAdaptiveWatch(t *testing.T) {
 			if tc.status == job.Failed {
 				wantFailed(t, got, "ContentModeration")
 			}
-			wantFit(t, l, job.Model, 5, tc.learned)
+			polltest.WantFit(t, l, job.Model, 5, tc.learned)
 		})
 	}
 }
@@ -286,7 +188,7 @@ type watchStep struct {
 	updated  time.Duration // the record's UpdatedAt, since the submit
 	wait     int
 	failures int
-	learned  mid
+	learned  polltest.Mid
 }
 
 // A job that outlasts one Poll is polled again by the next, and the record
@@ -358,7 +260,7 @@ func TestPollAdaptiveWatchAcrossInvocations(t *testing.T) {
 					t.Errorf("after Poll %d: %d polls, status %q; want %d, %q", i+1, got.Polls, got.Status, want.polls, want.status)
 				}
 				wantTime(t, fmt.Sprintf("UpdatedAt after Poll %d", i+1), &got.UpdatedAt, t0.Add(want.updated))
-				wantFit(t, l, job.Model, 5, want.learned)
+				polltest.WantFit(t, l, job.Model, 5, want.learned)
 				e.clk.Advance(time.Duration(out.WaitSeconds) * time.Second)
 				in = carry(t, out)
 			}
@@ -396,7 +298,7 @@ func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 		t.Errorf("clock at t0+%v after the watch, want t0+34s", now.Sub(t0))
 	}
 	wantSame(t, e.get(j.ID), j)
-	wantFit(t, l, job.Model, 5, unlearned)
+	polltest.WantFit(t, l, job.Model, 5, unlearned)
 
 	e.clk.Advance(time.Second)
 	out := e.poll(e.h, steps.Input{JobID: j.ID})
@@ -404,7 +306,7 @@ func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 	if got := e.get(j.ID); got.Polls != 1 || got.Status != job.Completed {
 		t.Errorf("record: %d polls, status %q; want 1, completed", got.Polls, got.Status)
 	}
-	wantFit(t, l, job.Model, 5, unlearned)
+	polltest.WantFit(t, l, job.Model, 5, unlearned)
 	if n := e.tr.requests(http.MethodGet); n != 9 {
 		t.Errorf("%d polls sent, want 9", n)
 	}
@@ -507,7 +409,7 @@ func TestPollAdaptiveWatchFault(t *testing.T) {
 			if n := e.tr.requests(http.MethodGet); n != len(tc.faults) {
 				t.Errorf("%d polls sent, want %d", n, len(tc.faults))
 			}
-			wantFit(t, l, job.Model, 5, unlearned)
+			polltest.WantFit(t, l, job.Model, 5, unlearned)
 		})
 	}
 }
@@ -547,6 +449,3 @@ func TestPollFixedPolicyAsksOnce(t *testing.T) {
 		e.clk.Advance(time.Duration(out.WaitSeconds) * time.Second)
 	}
 }
-
-// learnedFrom is learnedPolicy's From quantile (0.02) for 5-s videos.
-const learnedFrom = 21361 * time.Millisecond

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/pollpolicy/polltest"
 	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 )
@@ -97,11 +98,11 @@ func TestPollKeyRefused(t *testing.T) {
 func TestPollKeyRevokedWhileWatching(t *testing.T) {
 	e := newEnv(t)
 	h := e.handlers(e.client(e.srv.URL, simKey, normalTimeout, e.tr))
-	h.Policy = learnedPolicy(nil)
+	h.Policy = polltest.LearnedPolicy(nil)
 	j := e.submitted(validRequest("a cat", 5), jobDeadline)
-	e.clk.Advance(learnedFrom)
+	e.clk.Advance(polltest.LearnedFrom)
 	if window, _ := h.Policy.Window(e.get(j.ID), e.clk.Now()); window <= 0 {
-		t.Fatalf("the policy does not watch at %v: the test would not test a watch", learnedFrom)
+		t.Fatalf("the policy does not watch at %v: the test would not test a watch", polltest.LearnedFrom)
 	}
 	e.tr.setAfter(func(r *http.Request, resp *http.Response) {
 		if r.Method == http.MethodGet && resp.StatusCode == http.StatusOK {
