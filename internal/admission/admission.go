@@ -16,6 +16,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
@@ -42,9 +43,6 @@ type Tasks interface {
 	SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error
 }
 
-// Clock tells the time.
-type Clock interface{ Now() time.Time }
-
 // Dispatcher admits waiting jobs.
 type Dispatcher struct {
 	Store   Store
@@ -53,7 +51,7 @@ type Dispatcher struct {
 	// (a job started directly or by a batch); nil starts executions only.
 	Tasks  Tasks
 	Limits job.Limits
-	Clock  Clock
+	Clock  clock.Clock
 	Log    *slog.Logger // required
 	// Metrics records, after each Admit, the slots held and the jobs
 	// left waiting; nil records nothing.

@@ -22,6 +22,7 @@ import (
 	"github.com/vidgen/vidgen"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
@@ -76,15 +77,12 @@ type Linker interface {
 // soon stops working. A client asks again for a new one.
 const DefaultLinkTTL = time.Hour
 
-// Clock tells the time.
-type Clock interface{ Now() time.Time }
-
 // Handler serves the API.
 type Handler struct {
 	Store    Store
 	Starter  Starter
 	Keys     Keys
-	Clock    Clock
+	Clock    clock.Clock
 	Deadline time.Duration // how long a job may take, once admitted, before it ends as TimedOut
 	// QueueTimeout bounds a job's wait for a slot (job.Timeouts); zero is
 	// job.DefaultQueueTimeout.
@@ -121,7 +119,7 @@ type Handler struct {
 	// Sleeper waits between them (nil: the wall clock) and Rand, in
 	// [0,1), draws their jitter (nil: math/rand/v2).
 	StartRetry StartRetry
-	Sleeper    Sleeper
+	Sleeper    clock.Clock
 	Rand       func() float64
 
 	// Metrics records the ends the API writes (cancel, a job that could

@@ -43,12 +43,6 @@ const (
 // RetryAfter is what a 503 asks a client to wait before trying again.
 const RetryAfter = 5 * time.Second
 
-// Sleeper waits between attempts; clock.Real, clock.Scaled and clock.Manual
-// are sleepers.
-type Sleeper interface {
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
 // start starts j's execution, retrying a failed start as h.StartRetry says.
 func (h *Handler) start(ctx context.Context, j job.Job) error {
 	r := h.StartRetry

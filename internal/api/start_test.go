@@ -45,6 +45,8 @@ type sleeps struct {
 	waits []time.Duration
 }
 
+func (s *sleeps) Now() time.Time { return s.clk.Now() }
+
 func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
 	s.waits = append(s.waits, d)
 	return s.clk.Sleep(ctx, d)
@@ -235,7 +237,7 @@ type slotStore interface {
 // nothing, as a dispatcher whose starts all failed would.
 type admitsWithoutStarting struct {
 	store slotStore
-	clk   Clock
+	clk   clock.Clock
 	full  bool
 }
 

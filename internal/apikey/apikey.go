@@ -138,6 +138,3 @@ type Store interface {
 	// keeps the time it was first revoked.
 	Revoke(ctx context.Context, hash string, at time.Time) (Key, error)
 }
-
-// Clock tells the time.
-type Clock interface{ Now() time.Time }

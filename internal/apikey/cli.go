@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/vidgen/vidgen/internal/clock"
 )
 
 // Usage is vidgen-keys' help text.
@@ -45,7 +47,7 @@ func usageErr(format string, args ...any) error {
 // Run carries out the vidgen-keys command line args (without the program
 // name) on store, writing what it reports to stdout. The store is not
 // touched when the command line is wrong, so it may be nil then.
-func Run(ctx context.Context, args []string, stdout io.Writer, store Store, clock Clock) error {
+func Run(ctx context.Context, args []string, stdout io.Writer, store Store, clock clock.Clock) error {
 	if len(args) == 0 {
 		return usageErr("no command given")
 	}
@@ -78,7 +80,7 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) (help bool, err er
 	return false, nil
 }
 
-func create(ctx context.Context, args []string, stdout io.Writer, store Store, clock Clock) error {
+func create(ctx context.Context, args []string, stdout io.Writer, store Store, clock clock.Clock) error {
 	fs := flag.NewFlagSet("create", flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "")
 	name := fs.String("name", "", "")
@@ -142,7 +144,7 @@ func list(ctx context.Context, args []string, stdout io.Writer, store Store) err
 	return w.Flush()
 }
 
-func revoke(ctx context.Context, args []string, stdout io.Writer, store Store, clock Clock) error {
+func revoke(ctx context.Context, args []string, stdout io.Writer, store Store, clock clock.Clock) error {
 	fs := flag.NewFlagSet("revoke", flag.ContinueOnError)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/vidgen/vidgen/internal/clock"
 )
 
 // Defaults of a Resolver.
@@ -31,7 +33,7 @@ type Getter interface {
 type Resolver struct {
 	Store      Getter
 	TTL        time.Duration // 0: DefaultTTL; negative: remember nothing
-	Clock      Clock         // nil: the wall clock
+	Clock      clock.Clock   // nil: the wall clock
 	MaxEntries int           // 0: DefaultMaxEntries
 
 	mu    sync.Mutex

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/clock"
 )
 
 // Linker hands out URLs that download a stored blob for a while:
@@ -22,9 +23,6 @@ import (
 type Linker interface {
 	Link(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
-
-// Clock tells the time.
-type Clock interface{ Now() time.Time }
 
 // MinLinkKeyLen is the shortest key LocalLinks accepts: HMAC-SHA256 is as
 // strong as its key up to the hash's 32 bytes.
@@ -43,7 +41,7 @@ type LocalLinks struct {
 	// nothing else, and kept across restarts so links stay valid.
 	Key []byte
 	// Clock defaults to the wall clock.
-	Clock Clock
+	Clock clock.Clock
 }
 
 // linkLabel separates these signatures from any other HMAC a key might

@@ -22,14 +22,9 @@ import (
 	"context"
 	"encoding/json"
 	"time"
-)
 
-// Clock is the time source. Tests pass a manual clock whose Sleep returns at
-// once after advancing time.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
+	"github.com/vidgen/vidgen/internal/clock"
+)
 
 // Invoker runs a Task state's Resource with the effective input and returns
 // its raw JSON output. Service integrations such as
@@ -71,8 +66,8 @@ const (
 
 // Options are the dependencies of a run.
 type Options struct {
-	Clock   Clock   // nil means the wall clock
-	Invoker Invoker // required when the machine has Task states
+	Clock   clock.Clock // nil means the wall clock
+	Invoker Invoker     // required when the machine has Task states
 
 	// Rand returns numbers in [0,1) for JitterStrategy FULL and, when set,
 	// for States.UUID. Nil means math/rand/v2 and crypto/rand.

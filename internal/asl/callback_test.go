@@ -181,9 +181,9 @@ func TestCallbackTask(t *testing.T) {
 				{park: 60 * time.Second}, {success: `"second"`}},
 			want: `"second"`, wantElapsed: 3 * time.Second, wantCalls: 2},
 	}
-	clocks := map[string]func(*stepClock) Clock{
-		"context":     func(c *stepClock) Clock { return c },
-		"interrupter": func(c *stepClock) Clock { return interruptClock{c} },
+	clocks := map[string]func(*stepClock) clock.Clock{
+		"context":     func(c *stepClock) clock.Clock { return c },
+		"interrupter": func(c *stepClock) clock.Clock { return interruptClock{c} },
 	}
 	for _, tt := range tests {
 		for clockName, wrap := range clocks {

@@ -12,6 +12,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/vidgen/vidgen/internal/clock"
 )
 
 // maxPayload is the AWS quota on the size of any state's input or output.
@@ -121,7 +123,7 @@ func (m *Machine) Execute(ctx context.Context, exe Execution, from *Checkpoint, 
 type runner struct {
 	m          *Machine
 	opts       Options
-	clock      Clock
+	clock      clock.Clock
 	jitter     func() float64
 	exe        Execution
 	execInput  any

@@ -8,6 +8,23 @@ import (
 	"time"
 )
 
+// Clock tells the time and waits on it. It is the one time source every
+// package takes, rather than each declaring its own (issue 15: one name per
+// idea); Real, Scaled, Manual and Events implement it, and tests pass a
+// Manual or Events clock so that no test sleeps to wait.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// The implementations are checked here so that a new one cannot miss a method.
+var (
+	_ Clock = Real{}
+	_ Clock = (*Scaled)(nil)
+	_ Clock = (*Manual)(nil)
+	_ Clock = (*Events)(nil)
+)
+
 // Real is the wall clock.
 type Real struct{}
 

@@ -225,7 +225,7 @@ func newScaleHarness(t *testing.T, dir string) *scaleHarness {
 
 // options are a run's options on clk, with h's items and results in its
 // data dir, noting the largest state input.
-func (h *scaleHarness) options(clk asl.Clock, inv asl.Invoker) asl.Options {
+func (h *scaleHarness) options(clk clock.Clock, inv asl.Invoker) asl.Options {
 	return asl.Options{Clock: clk, Invoker: inv, ReadItems: s3dir.ReadItemsFrom(h.dir), WriteObject: s3dir.WriteObjectTo(h.dir),
 		Tasks: asl.NewTasks(nil),
 		Checkpoint: func(_ context.Context, c asl.Checkpoint) error {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/webhook"
 )
 
@@ -25,11 +26,6 @@ const DefaultTimeout = 15 * time.Second
 // connection can be reused; the answer itself is never used or logged.
 const maxDrain = 64 << 10
 
-// Clock tells the time a delivery is signed at.
-type Clock interface {
-	Now() time.Time
-}
-
 // Sender makes single webhook delivery attempts. Retrying, for hours, is
 // the state machine's job, with backoff between attempts so that no Lambda
 // waits: the step that calls Deliver turns a retryable *DeliveryError into
@@ -40,7 +36,7 @@ type Sender struct {
 	// check) and not follow redirects, since Sender cannot add either to a
 	// client it did not build.
 	HTTP  *http.Client
-	Clock Clock // nil is the wall clock
+	Clock clock.Clock // nil is the wall clock
 	// Guard vets the URL before each attempt and, through the default
 	// client, every address connected to.
 	Guard   DestinationGuard

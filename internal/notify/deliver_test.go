@@ -25,7 +25,7 @@ import (
 type receiver struct {
 	t      *testing.T
 	secret string
-	clock  Clock
+	clock  clock.Clock
 
 	mu       sync.Mutex
 	requests []*http.Request
@@ -52,7 +52,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // localSender is a sender in local mode, which may reach httptest servers.
-func localSender(c Clock) *Sender {
+func localSender(c clock.Clock) *Sender {
 	return &Sender{Clock: c, Guard: DestinationGuard{AllowPrivate: true}}
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
@@ -43,7 +44,7 @@ type Notifier struct {
 	// job store is. Deliver does not use it.
 	Announcements Announcements
 	// Clock dates the claims; nil means the system clock.
-	Clock    interface{ Now() time.Time }
+	Clock    clock.Clock
 	Webhooks Webhooks
 	Secrets  Secrets // each tenant's webhook signing secret
 	// Admission admits waiting jobs into the slot the ended job gave back.

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
@@ -54,14 +55,11 @@ type Executions interface {
 	Start(ctx context.Context, name, jobID string) error
 }
 
-// Clock tells the time.
-type Clock interface{ Now() time.Time }
-
 // Reconciler checks open jobs.
 type Reconciler struct {
 	Store      Store
 	Executions Executions
-	Clock      Clock
+	Clock      clock.Clock
 	// Grace is how long past its deadline a job may stay open before the
 	// reconciler ends it; the steps normally end it within a poll interval.
 	Grace time.Duration

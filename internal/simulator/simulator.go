@@ -48,17 +48,12 @@ const (
 	tokensPerSecond = 100_000
 )
 
-// Clock tells the simulator the time.
-type Clock interface {
-	Now() time.Time
-}
-
 // Config configures a Server. The zero value is usable.
 type Config struct {
 	// Key is the bearer key clients must send; "" accepts any non-empty key.
 	Key string
 	// Clock defaults to the wall clock.
-	Clock Clock
+	Clock clock.Clock
 	// QueueTime is how long a generation reports "queued" after the submit;
 	// 0 means DefaultQueueTime and a negative value means no queueing.
 	QueueTime time.Duration
@@ -124,7 +119,7 @@ type Fault struct {
 
 // Server is the simulated upstream. It is safe for concurrent use.
 type Server struct {
-	clock     Clock
+	clock     clock.Clock
 	queue     time.Duration
 	gen       time.Duration
 	publicURL string

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 )
@@ -30,7 +31,7 @@ type Registry interface {
 type Registrar struct {
 	Store    Registry
 	Blobs    blob.Putter // takes data-URI images too large for a record
-	Clock    Clock
+	Clock    clock.Clock
 	Deadline time.Duration // how long a job may take, once admitted, before it ends as TimedOut
 	// QueueTimeout bounds a job's wait for a slot (job.Timeouts); zero is
 	// job.DefaultQueueTimeout.

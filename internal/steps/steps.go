@@ -18,6 +18,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
@@ -55,13 +56,6 @@ type Archiver interface {
 // on and looks at the job itself.
 type Tasks interface {
 	SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error
-}
-
-// Clock tells the time and waits; Poll waits between asks when its policy
-// has it watch a job within one invocation.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
 }
 
 // Input is what the state machine passes to each step.
@@ -112,7 +106,7 @@ func (e *TransientError) Unwrap() error { return e.Err }
 type Handlers struct {
 	Store    Store
 	Upstream Upstream
-	Clock    Clock
+	Clock    clock.Clock
 	Policy   pollpolicy.Policy
 	Rand     func() float64 // in [0,1), for backoff jitter; nil → math/rand/v2
 	Log      *slog.Logger   // required; tests pass a discarding one

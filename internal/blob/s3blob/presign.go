@@ -10,6 +10,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/clock"
 )
 
 // MaxLinkTTL is the longest a SigV4 presigned URL may live.
@@ -19,9 +20,6 @@ const MaxLinkTTL = 7 * 24 * time.Hour
 type PresignAPI interface {
 	PresignGetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 }
-
-// Clock tells the time.
-type Clock interface{ Now() time.Time }
 
 // Links makes presigned GET URLs for the objects of one bucket, so a client
 // downloads a private object straight from S3 without credentials of its
@@ -34,12 +32,12 @@ type Clock interface{ Now() time.Time }
 type Links struct {
 	client PresignAPI
 	bucket string
-	clock  Clock
+	clock  clock.Clock
 }
 
 // NewLinks returns links to the objects of bucket, signed at the times clock
 // tells; a nil clock uses the SDK's own, the wall clock.
-func NewLinks(client PresignAPI, bucket string, clock Clock) *Links {
+func NewLinks(client PresignAPI, bucket string, clock clock.Clock) *Links {
 	return &Links{client: client, bucket: bucket, clock: clock}
 }
 
@@ -71,7 +69,7 @@ func (l *Links) Link(ctx context.Context, key string, ttl time.Duration) (string
 // which reads the wall clock; the expiry counts from the signing time.
 type clockedPresigner struct {
 	next  s3.HTTPPresignerV4
-	clock Clock
+	clock clock.Clock
 }
 
 func (p clockedPresigner) PresignHTTP(ctx context.Context, credentials aws.Credentials, r *http.Request,

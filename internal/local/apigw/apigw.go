@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/uuid"
@@ -28,7 +29,7 @@ const maxBody = 10 << 20
 type HTTPAPI struct {
 	Functions *lambdas.Functions
 	Function  string // logical id of the function behind every route
-	Clock     interface{ Now() time.Time }
+	Clock     clock.Clock
 	// Log gets one access line per request: its id (the api function's
 	// lines carry it as api_request_id), method, path, status, size and
 	// time. Headers, query strings and bodies are never logged: they carry

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/samtemplate"
@@ -25,7 +25,7 @@ var ErrNoSchedule = errors.New("no such schedule")
 type Runner struct {
 	Schedules map[string]samtemplate.Schedule
 	Engine    *states.Engine
-	Clock     asl.Clock
+	Clock     clock.Clock
 	Log       *slog.Logger // required
 	// NewID names each firing (its <aws.scheduler.execution-id> and the
 	// execution's name); nil means a random UUID.

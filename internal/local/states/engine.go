@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/uuid"
@@ -60,7 +61,7 @@ type Engine struct {
 	db       *bolt.DB
 	machines map[string]*asl.Machine
 	opts     asl.Options
-	clock    asl.Clock
+	clock    clock.Clock
 	log      *slog.Logger
 
 	ctx    context.Context // ends when the engine closes
