@@ -3,20 +3,18 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/local/scheduler"
+	"github.com/vidgen/vidgen/internal/local/scheduler/schedulertest"
 	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/local/states/statestest"
-	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/uuid"
 )
 
@@ -67,9 +65,9 @@ func TestAdmin(t *testing.T) {
 	b := statestest.NewBlocker()
 	te := statestest.New(t, map[string]string{"Echo": statestest.Echo, "Blocked": statestest.Block}, map[string]any{"Block": b.Handle})
 	defer close(b.Release)
-	ids := &counter{}
-	admin := &Handler{Engine: te.Engine, NewName: ids.next,
-		Scheduler: &scheduler.Runner{Schedules: testSchedules(), Engine: te.Engine, Clock: te.Clock, NewID: ids.next, Log: slog.New(slog.DiscardHandler)}}
+	ids := &schedulertest.Names{}
+	admin := &Handler{Engine: te.Engine, NewName: ids.Next,
+		Scheduler: &scheduler.Runner{Schedules: schedulertest.Schedules(), Engine: te.Engine, Clock: te.Clock, NewID: ids.Next, Log: slog.New(slog.DiscardHandler)}}
 	srv := httptest.NewServer(admin)
 	defer srv.Close()
 
@@ -200,32 +198,5 @@ func TestAdminEdges(t *testing.T) {
 	admin.ServeHTTP(w, req)
 	if w.Code != 403 || !strings.Contains(w.Body.String(), "loopback clients only") {
 		t.Errorf("remote client = %d %s", w.Code, w.Body)
-	}
-}
-
-// counter names firings e-1, e-2, ….
-type counter struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (c *counter) next() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	return fmt.Sprintf("e-%d", c.n)
-}
-
-func testSchedules() map[string]samtemplate.Schedule {
-	in := `{"at": "<aws.scheduler.scheduled-time>", "from": "<aws.scheduler.schedule-arn>"}`
-	return map[string]samtemplate.Schedule{
-		"Every20": {LogicalID: "Every20", Expression: "rate(20 minutes)", State: "ENABLED", Target: "Echo", InputTemplate: in},
-		"Hourly":  {LogicalID: "Hourly", Expression: "rate(1 hour)", State: "ENABLED", Target: "Echo", InputTemplate: in},
-		"Off":     {LogicalID: "Off", Expression: "rate(1 minute)", State: "DISABLED", Target: "Echo", InputTemplate: in},
-		"Nightly": {LogicalID: "Nightly", Expression: "cron(0 6 * * ? *)", State: "ENABLED", Target: "Echo", InputTemplate: in},
-		"Lambda":  {LogicalID: "Lambda", Expression: "rate(1 minute)", State: "ENABLED", TargetNote: "the target Fn is not a state machine"},
-		"Regional": {LogicalID: "Regional", Expression: "rate(1 minute)", State: "ENABLED", Target: "Echo",
-			InputError: "${AWS::Region}: no local value"},
-		"Gone": {LogicalID: "Gone", Expression: "rate(1 day)", State: "ENABLED", Target: "Deleted"},
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/local/scheduler/schedulertest"
 	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/local/states/statestest"
 	"github.com/vidgen/vidgen/internal/samtemplate"
@@ -41,41 +41,14 @@ func (c *gateClock) Sleep(ctx context.Context, d time.Duration) error {
 	return c.Manual.Sleep(ctx, d)
 }
 
-// counter names firings e-1, e-2, ….
-type counter struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (c *counter) next() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	return fmt.Sprintf("e-%d", c.n)
-}
-
-func testSchedules() map[string]samtemplate.Schedule {
-	in := `{"at": "<aws.scheduler.scheduled-time>", "from": "<aws.scheduler.schedule-arn>"}`
-	return map[string]samtemplate.Schedule{
-		"Every20": {LogicalID: "Every20", Expression: "rate(20 minutes)", State: "ENABLED", Target: "Echo", InputTemplate: in},
-		"Hourly":  {LogicalID: "Hourly", Expression: "rate(1 hour)", State: "ENABLED", Target: "Echo", InputTemplate: in},
-		"Off":     {LogicalID: "Off", Expression: "rate(1 minute)", State: "DISABLED", Target: "Echo", InputTemplate: in},
-		"Nightly": {LogicalID: "Nightly", Expression: "cron(0 6 * * ? *)", State: "ENABLED", Target: "Echo", InputTemplate: in},
-		"Lambda":  {LogicalID: "Lambda", Expression: "rate(1 minute)", State: "ENABLED", TargetNote: "the target Fn is not a state machine"},
-		"Regional": {LogicalID: "Regional", Expression: "rate(1 minute)", State: "ENABLED", Target: "Echo",
-			InputError: "${AWS::Region}: no local value"},
-		"Gone": {LogicalID: "Gone", Expression: "rate(1 day)", State: "ENABLED", Target: "Deleted"},
-	}
-}
-
 // Run fires the ENABLED rate() schedules one period after it starts and
 // every period after, on the virtual clock, and skips what the clock jumps
 // over.
 func TestSchedulerRun(t *testing.T) {
 	te := statestest.New(t, map[string]string{"Echo": statestest.Echo}, nil)
 	clk := &gateClock{Manual: te.Clock, asked: make(chan time.Duration), release: make(chan struct{})}
-	ids := &counter{}
-	s := &Runner{Schedules: testSchedules(), Engine: te.Engine, Clock: clk, NewID: ids.next, Log: slog.New(slog.DiscardHandler)}
+	ids := &schedulertest.Names{}
+	s := &Runner{Schedules: schedulertest.Schedules(), Engine: te.Engine, Clock: clk, NewID: ids.Next, Log: slog.New(slog.DiscardHandler)}
 	s.Schedules["Gone"] = samtemplate.Schedule{LogicalID: "Gone", Expression: "rate(1 day)", State: "DISABLED", Target: "Deleted"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -134,7 +107,7 @@ func TestSchedulerRun(t *testing.T) {
 // Run with nothing to time returns at once.
 func TestSchedulerRunNothing(t *testing.T) {
 	te := statestest.New(t, map[string]string{"Echo": statestest.Echo}, nil)
-	s := &Runner{Schedules: map[string]samtemplate.Schedule{"Off": testSchedules()["Off"]}, Engine: te.Engine, Clock: te.Clock, Log: slog.New(slog.DiscardHandler)}
+	s := &Runner{Schedules: map[string]samtemplate.Schedule{"Off": schedulertest.Schedules()["Off"]}, Engine: te.Engine, Clock: te.Clock, Log: slog.New(slog.DiscardHandler)}
 	s.Run(context.Background())
 }
 
@@ -156,7 +129,7 @@ func TestSchedulerFire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
 			te := statestest.New(t, map[string]string{"Echo": statestest.Echo}, nil)
-			s := &Runner{Schedules: testSchedules(), Engine: te.Engine, Clock: te.Clock, Log: slog.New(slog.DiscardHandler)}
+			s := &Runner{Schedules: schedulertest.Schedules(), Engine: te.Engine, Clock: te.Clock, Log: slog.New(slog.DiscardHandler)}
 			name, err := s.Fire(context.Background(), tt.id, at)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.msg) {
@@ -177,7 +150,7 @@ func TestSchedulerFire(t *testing.T) {
 }
 
 func TestSchedulerList(t *testing.T) {
-	s := &Runner{Schedules: testSchedules(), Log: slog.New(slog.DiscardHandler)}
+	s := &Runner{Schedules: schedulertest.Schedules(), Log: slog.New(slog.DiscardHandler)}
 	got, err := json.Marshal(s.List())
 	if err != nil {
 		t.Fatal(err)
