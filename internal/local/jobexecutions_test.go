@@ -11,6 +11,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/local/lambdas/lambdastest"
 	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/local/states/statestest"
 )
@@ -40,7 +41,7 @@ func TestJobExecutionsStart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := statestest.NewBlocker()
+			b := lambdastest.NewBlocker()
 			defer close(b.Release)
 			te := statestest.New(t, map[string]string{"Job": statestest.Block}, map[string]any{"Block": b.Handle})
 			if tt.before != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidgen/vidgen/internal/local/lambdas/lambdastest"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/local/scheduler"
 	"github.com/vidgen/vidgen/internal/local/scheduler/schedulertest"
@@ -62,7 +63,7 @@ func (r adminReply) errName() string {
 }
 
 func TestAdmin(t *testing.T) {
-	b := statestest.NewBlocker()
+	b := lambdastest.NewBlocker()
 	te := statestest.New(t, map[string]string{"Echo": statestest.Echo, "Blocked": statestest.Block}, map[string]any{"Block": b.Handle})
 	defer close(b.Release)
 	ids := &schedulertest.Names{}

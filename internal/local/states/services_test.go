@@ -16,6 +16,7 @@ import (
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/local/lambdas/lambdastest"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/local/s3dir"
 )
@@ -222,42 +223,22 @@ func TestStartExecutionIntegration(t *testing.T) {
 	}
 }
 
-// blocker is a function that holds up its caller until released.
-type blocker struct {
-	entered chan string   // the input of each call, once it has begun
-	release chan struct{} // closed to let the calls return
-}
-
-func newBlocker() *blocker {
-	return &blocker{entered: make(chan string, 10), release: make(chan struct{})}
-}
-
-func (b *blocker) handle(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-	b.entered <- string(in)
-	select {
-	case <-b.release:
-		return in, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 // The plain resource does not wait: the parent ends while the child still
 // runs.
 func TestStartExecutionDoesNotWait(t *testing.T) {
-	b := newBlocker()
+	b := lambdastest.NewBlocker()
 	te := newTestEngine(t, map[string]string{
 		"Parent":  parentDef(StartExecution, `{`+arnParam("Blocked")+`,"Input":{"n":1},"Name":"c-1"}`),
 		"Blocked": blockDef,
-	}, map[string]any{"Block": b.handle})
+	}, map[string]any{"Block": b.Handle})
 	if exe := te.run(t, "Parent", "p-1", `{}`); exe.Status != Succeeded {
 		t.Fatalf("parent = %s %+v", exe.Status, exe.Error)
 	}
-	<-b.entered
+	<-b.Entered
 	if exe, _ := te.Describe("Blocked", "c-1"); exe.Status != Running {
 		t.Fatalf("child = %s, want RUNNING while blocked", exe.Status)
 	}
-	close(b.release)
+	close(b.Release)
 	if exe := te.wait(t, "Blocked", "c-1"); exe.Status != Succeeded || string(exe.Output) != `{"n":1}` {
 		t.Fatalf("child = %s %s", exe.Status, exe.Output)
 	}
@@ -265,15 +246,15 @@ func TestStartExecutionDoesNotWait(t *testing.T) {
 
 // Stopping a parent that waits on a .sync child stops the child, as in AWS.
 func TestStoppedParentStopsSyncChild(t *testing.T) {
-	b := newBlocker()
+	b := lambdastest.NewBlocker()
 	te := newTestEngine(t, map[string]string{
 		"Parent":  parentDef(StartExecutionSync2, `{`+arnParam("Blocked")+`,"Name":"c-1"}`),
 		"Blocked": blockDef,
-	}, map[string]any{"Block": b.handle})
+	}, map[string]any{"Block": b.Handle})
 	if err := te.Start(context.Background(), "Parent", "p-1", nil); err != nil {
 		t.Fatal(err)
 	}
-	<-b.entered
+	<-b.Entered
 	te.Stop("Parent", "p-1", "by hand")
 	if exe := te.wait(t, "Parent", "p-1"); exe.Status != Aborted {
 		t.Fatalf("parent = %s", exe.Status)
@@ -287,19 +268,19 @@ func TestStoppedParentStopsSyncChild(t *testing.T) {
 // restart, and the parent gets the one child's result. The child's machine
 // sorts after the parent's, so the parent resumes first.
 func TestSyncChildSurvivesRestart(t *testing.T) {
-	b := newBlocker()
+	b := lambdastest.NewBlocker()
 	te := newTestEngine(t, map[string]string{
 		"Parent": parentDef(StartExecutionSync2, `{`+arnParam("ZChild")+`,"Input":{"n":1},"Name":"c-1"}`),
 		"ZChild": blockDef,
-	}, map[string]any{"Block": b.handle})
+	}, map[string]any{"Block": b.Handle})
 	if err := te.Start(context.Background(), "Parent", "p-1", nil); err != nil {
 		t.Fatal(err)
 	}
-	<-b.entered
+	<-b.Entered
 	if err := te.Close(); err != nil {
 		t.Fatal(err)
 	}
-	close(b.release) // after the restart the child's task returns at once
+	close(b.Release) // after the restart the child's task returns at once
 	te.open(t)
 	if n, err := te.Resume(); err != nil || n != 2 {
 		t.Fatalf("Resume = %d, %v; want both executions", n, err)
@@ -313,7 +294,7 @@ func TestSyncChildSurvivesRestart(t *testing.T) {
 	if err := json.Unmarshal(exe.Output, &out); exe.Status != Succeeded || err != nil || out.Name != "c-1" || string(out.Output) != `{"n":1}` {
 		t.Fatalf("parent = %s %s %+v", exe.Status, exe.Output, exe.Error)
 	}
-	if got := len(b.entered); got != 1 {
+	if got := len(b.Entered); got != 1 {
 		t.Errorf("the child's task ran %d more times after the restart, want 1", got)
 	}
 }
@@ -371,23 +352,23 @@ func TestServicesWithoutFunctions(t *testing.T) {
 // A running child is the answer to starting its name again with its input,
 // and runs once.
 func TestStartExecutionOfARunningChild(t *testing.T) {
-	b := newBlocker()
-	te := newTestEngine(t, map[string]string{"Blocked": blockDef}, map[string]any{"Block": b.handle})
+	b := lambdastest.NewBlocker()
+	te := newTestEngine(t, map[string]string{"Blocked": blockDef}, map[string]any{"Block": b.Handle})
 	if err := te.Start(context.Background(), "Blocked", "c-1", json.RawMessage(`{"n": 1}`)); err != nil {
 		t.Fatal(err)
 	}
-	<-b.entered
+	<-b.Entered
 	for range 2 {
 		out, err := te.svc.Invoke(context.Background(), StartExecution, json.RawMessage(`{`+arnParam("Blocked")+`,"Input":{"n":1},"Name":"c-1"}`))
 		if err != nil || !strings.Contains(string(out), `"ExecutionArn":"`+localarn.Execution("Blocked", "c-1")+`"`) {
 			t.Fatalf("start the running child again: %s, %v", out, err)
 		}
 	}
-	close(b.release)
+	close(b.Release)
 	if exe := te.wait(t, "Blocked", "c-1"); exe.Status != Succeeded {
 		t.Fatalf("child = %s %+v", exe.Status, exe.Error)
 	}
-	if n := len(b.entered); n != 0 {
+	if n := len(b.Entered); n != 0 {
 		t.Errorf("the child ran %d more times", n)
 	}
 }

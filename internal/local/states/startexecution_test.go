@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/vidgen/vidgen/internal/local/lambdas/lambdastest"
 )
 
 // TestStartNameReuse holds Engine.Start to StartExecution's rules for the
@@ -39,10 +41,10 @@ func TestStartNameReuse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newBlocker()
-			defer close(b.release)
+			b := lambdastest.NewBlocker()
+			defer close(b.Release)
 			te := newTestEngine(t, map[string]string{"Echo": echoDef, "Fails": failDef, "Slow": timeoutDef, "Blocked": blockDef},
-				map[string]any{"Block": b.handle})
+				map[string]any{"Block": b.Handle})
 			if tt.before != nil {
 				tt.before(t, te)
 			}

@@ -27,7 +27,7 @@ const (
 	// Echo answers with its input and its own name.
 	Echo = `{"StartAt":"Echo","States":{"Echo":{"Type":"Pass",
 		"Parameters":{"got.$":"$","name.$":"$$.Execution.Name"},"End":true}}}`
-	// Block runs the Block function, which tests hold up (see Blocker).
+	// Block runs the Block function, which tests hold up (see lambdastest.Blocker).
 	Block = `{"StartAt":"Block","States":{"Block":{"Type":"Task",
 		"Resource":"arn:aws:lambda:local:000000000000:function:Block","End":true}}}`
 )
@@ -80,26 +80,4 @@ func (e *Engine) Ended(t testing.TB, machine, name string) states.Execution {
 		t.Fatal(err)
 	}
 	return exe
-}
-
-// Blocker is a function that holds up its callers until released.
-type Blocker struct {
-	Entered chan string   // the input of each call, once it has begun
-	Release chan struct{} // closed to let the calls return
-}
-
-// NewBlocker makes a Blocker for up to 10 calls waiting at once.
-func NewBlocker() *Blocker {
-	return &Blocker{Entered: make(chan string, 10), Release: make(chan struct{})}
-}
-
-// Handle is the function: it answers its input once released.
-func (b *Blocker) Handle(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-	b.Entered <- string(in)
-	select {
-	case <-b.Release:
-		return in, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
