@@ -1,13 +1,10 @@
 package local
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,7 +16,6 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/local/states"
-	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
 )
 
@@ -30,17 +26,8 @@ import (
 // eventsOf counts the events of job id on the local event bus.
 func eventsOf(t *testing.T, rt *Runtime, id string) int {
 	t.Helper()
-	f, err := os.Open(filepath.Join(rt.dataDir, "events.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	n := 0
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		var e notify.Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("event line %q: %v", sc.Text(), err)
-		}
+	for _, e := range busEvents(t, rt) {
 		if e.Detail.ID == id {
 			n++
 		}
@@ -141,15 +128,8 @@ func TestTwoReconcilerRunsAnnounceOnce(t *testing.T) {
 	rt := start(t, cfg)
 	rc, hook := hookReceiver(t, rt)
 	ctx := context.Background()
-	r := call(t, "POST", rt.URL+api.PathGenerations, keyA, "application/json",
+	id := submitOrphan(t, rt, keyA,
 		`{"model":"gen3a_turbo","image_url":"https://example.com/orphan.jpg","prompt":"sim:gen=600","callback_url":"`+hook+`"}`)
-	if r.status != 200 {
-		t.Fatalf("submit: %d %s", r.status, r.raw)
-	}
-	id := r.body["id"].(string)
-	waitFor(t, func() bool { j, _ := rt.Store.Get(ctx, id); return j.UpstreamID != "" })
-	rt.Engine.Stop(VideoJob, id, "stopped by the test")
-	waitExecution(t, rt, VideoJob, id)
 
 	var looked sync.WaitGroup
 	looked.Add(2)
@@ -253,17 +233,9 @@ func TestWorkflowCannotSteerAnotherTenantsJob(t *testing.T) {
 	rt := start(t, cfg)
 	ctx := context.Background()
 
-	r := call(t, "POST", rt.URL+api.PathGenerations, keyB, "application/json",
-		`{"model":"gen3a_turbo","image_url":"https://example.com/b.jpg","prompt":"sim:gen=600"}`)
-	if r.status != 200 {
-		t.Fatalf("submit: %d %s", r.status, r.raw)
-	}
-	idB := r.body["id"].(string)
-	waitFor(t, func() bool { j, _ := rt.Store.Get(ctx, idB); return j.UpstreamID != "" })
 	// B's own execution is stopped, so that nothing else may touch the
 	// record while A's executions run.
-	rt.Engine.Stop(VideoJob, idB, "stopped by the test")
-	waitExecution(t, rt, VideoJob, idB)
+	idB := submitOrphan(t, rt, keyB, `{"model":"gen3a_turbo","image_url":"https://example.com/b.jpg","prompt":"sim:gen=600"}`)
 	before, err := rt.Store.Get(ctx, idB)
 	if err != nil {
 		t.Fatal(err)

@@ -116,8 +116,8 @@ func TestCancelWaitingJob(t *testing.T) {
 		t.Fatalf("cancel: %d %s", r.status, r.raw)
 	}
 	exe := waitExecution(t, rt, VideoJob, id)
-	if exe.Status != states.Failed || exe.Error.Name != job.ErrNameCancelled || countEvents(t, rt) != 1 {
-		t.Fatalf("announcement: %s %+v, %d events", exe.Status, exe.Error, countEvents(t, rt))
+	if exe.Status != states.Failed || exe.Error.Name != job.ErrNameCancelled || len(busEvents(t, rt)) != 1 {
+		t.Fatalf("announcement: %s %+v, %d events", exe.Status, exe.Error, len(busEvents(t, rt)))
 	}
 	if f, _ := rt.Store.InFlight(ctx); f.Total != 1 {
 		t.Fatalf("in flight %+v, want the first job's slot only", f)

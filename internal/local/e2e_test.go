@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -30,7 +31,7 @@ const (
 	timeScale = 1000
 )
 
-func testConfig(t *testing.T) Config {
+func testConfig(t testing.TB) Config {
 	t.Helper()
 	return Config{
 		Addr:      "127.0.0.1:0",
@@ -45,7 +46,7 @@ func testConfig(t *testing.T) Config {
 	}
 }
 
-func start(t *testing.T, cfg Config) *Runtime {
+func start(t testing.TB, cfg Config) *Runtime {
 	t.Helper()
 	rt, err := Start(cfg)
 	if err != nil {
@@ -98,6 +99,52 @@ func submitAndFinish(t *testing.T, rt *Runtime, route, key, body string) (string
 	}
 	id := r.body["id"].(string)
 	return id, waitStarted(t, rt, id)
+}
+
+// stopOnceSubmitted waits for the upstream to accept job id and then stops
+// the job's execution, leaving the job open with nothing driving it: an
+// orphan, for the reconciler to resume.
+func stopOnceSubmitted(t *testing.T, rt *Runtime, id string) {
+	t.Helper()
+	waitFor(t, func() bool { j, _ := rt.Store.Get(context.Background(), id); return j.UpstreamID != "" })
+	rt.Engine.Stop(VideoJob, id, "stopped by the test")
+	waitExecution(t, rt, VideoJob, id)
+}
+
+// submitOrphan submits body as tenant key and makes the job an orphan (see
+// stopOnceSubmitted); it returns the job's id.
+func submitOrphan(t *testing.T, rt *Runtime, key, body string) string {
+	t.Helper()
+	r := call(t, "POST", rt.URL+api.PathGenerations, key, "application/json", body)
+	if r.status != 200 {
+		t.Fatalf("submit: %d %s", r.status, r.raw)
+	}
+	id := r.body["id"].(string)
+	stopOnceSubmitted(t, rt, id)
+	return id
+}
+
+// submitWithKey submits body as tenant key under an Idempotency-Key and
+// answers the status and the job id. It reports rather than fails, so
+// goroutines may call it; the API answers JSON even when it refuses.
+func submitWithKey(rt *Runtime, key, idempotencyKey, body string) (status int, id string, err error) {
+	req, err := http.NewRequest("POST", rt.URL+api.PathGenerations, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", idempotencyKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var out struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return resp.StatusCode, "", fmt.Errorf("answer %d is not JSON: %w", resp.StatusCode, err)
+	}
+	return resp.StatusCode, out.ID, nil
 }
 
 // waitStarted waits for the execution of job id to start and then to end.
@@ -340,22 +387,12 @@ func TestConcurrentIdempotentSubmitsEndToEnd(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", rt.URL+api.PathGenerations, strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+keyA)
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Idempotency-Key", "same-key")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
+			status, id, err := submitWithKey(rt, keyA, "same-key", body)
+			if err != nil || status != 200 {
+				t.Errorf("status %d: %v", status, err)
 				return
 			}
-			defer resp.Body.Close()
-			var out struct{ ID string }
-			if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&out) != nil {
-				t.Errorf("status %d", resp.StatusCode)
-				return
-			}
-			ids <- out.ID
+			ids <- id
 		}()
 	}
 	wg.Wait()
@@ -405,7 +442,7 @@ func TestCancelEndToEnd(t *testing.T) {
 	if err != nil || exe.Status != states.Failed || exe.Error.Name != job.ErrNameCancelled {
 		t.Fatalf("execution after cancel: %+v %v", exe, err)
 	}
-	if n := countEvents(t, rt); n != 1 {
+	if n := len(busEvents(t, rt)); n != 1 {
 		t.Fatalf("%d events after the cancel, want 1", n)
 	}
 	if j, _ := rt.Store.Get(ctx, id); j.Error == nil || j.Error.Name != job.ErrNameCancelled {

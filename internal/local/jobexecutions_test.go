@@ -2,14 +2,11 @@ package local
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas/lambdastest"
 	"github.com/vidgen/vidgen/internal/local/states"
@@ -73,26 +70,18 @@ func TestReplayOfAJobWhoseExecutionClosed(t *testing.T) {
 	rt := start(t, cfg)
 	ctx := context.Background()
 	submit := func() (int, string) {
-		req, _ := http.NewRequest("POST", rt.URL+api.PathGenerations,
-			strings.NewReader(`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=600"}`))
-		req.Header.Set("Authorization", "Bearer "+keyA)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", "key-1")
-		res, err := http.DefaultClient.Do(req)
+		t.Helper()
+		status, id, err := submitWithKey(rt, keyA, "key-1", `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=600"}`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer res.Body.Close()
-		var body struct{ ID string }
-		json.NewDecoder(res.Body).Decode(&body)
-		return res.StatusCode, body.ID
+		return status, id
 	}
 	status, id := submit()
 	if status != http.StatusOK {
 		t.Fatalf("submit: %d", status)
 	}
-	waitFor(t, func() bool { j, _ := rt.Store.Get(ctx, id); return j.UpstreamID != "" })
-	rt.Engine.Stop(VideoJob, id, "stopped by hand")
+	stopOnceSubmitted(t, rt, id)
 
 	if status, _ := submit(); status != http.StatusServiceUnavailable {
 		t.Fatalf("replay while no execution runs the job: %d, want 503", status)

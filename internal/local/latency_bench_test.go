@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -40,20 +39,11 @@ func BenchmarkAPILatency(b *testing.B) {
 }
 
 func benchmarkAPILatency(b *testing.B, clients int) {
-	rt, err := Start(Config{
-		Addr:        "127.0.0.1:0",
-		APIKeys:     "tenantA:" + keyA + ",tenantB:" + keyB,
-		TimeScale:   timeScale,
-		DataDir:     b.TempDir(),
-		Template:    filepath.Join("..", "..", "template.yaml"),
-		JobDeadline: 5 * time.Minute,
-		// make run's caps: every submit records the job waiting and admits.
-		Limits: job.Limits{Global: DefaultMaxInFlight, PerTenant: DefaultMaxInFlightPerTenant},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { rt.Close() })
+	cfg := testConfig(b)
+	cfg.JobDeadline = 5 * time.Minute
+	// make run's caps: every submit records the job waiting and admits.
+	cfg.Limits = job.Limits{Global: DefaultMaxInFlight, PerTenant: DefaultMaxInFlightPerTenant}
+	rt := start(b, cfg)
 	// One keep-alive connection per client, as a client library keeps.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: time.Minute}
 	b.Cleanup(client.CloseIdleConnections)

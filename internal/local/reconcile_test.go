@@ -37,11 +37,7 @@ func TestReconcilerEndsOrResumesOrphans(t *testing.T) {
 	overdue := orphan("overdue", "", job.Generating, now.Add(-5*time.Minute))
 
 	// A job whose execution is stopped after the upstream accepted it.
-	r := call(t, "POST", rt.URL+api.PathGenerations, keyA, "application/json",
-		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=600"}`)
-	stopped := r.body["id"].(string)
-	waitFor(t, func() bool { j, _ := rt.Store.Get(ctx, stopped); return j.UpstreamID != "" })
-	rt.Engine.Stop(VideoJob, stopped, "stopped by hand")
+	stopped := submitOrphan(t, rt, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=600"}`)
 
 	rep, err := rt.Reconciler.Run(ctx)
 	if err != nil {

@@ -118,7 +118,7 @@ func TestBatchHoldsMaxConcurrencyAndRunsOnce(t *testing.T) {
 		t.Fatalf("a repeated tick submitted again: %d submissions, want 7", n)
 	}
 	// One event per job, though two executions saw each end.
-	if n := countEvents(t, rt); n != 7 {
+	if n := len(busEvents(t, rt)); n != 7 {
 		t.Fatalf("%d events, want one per job (7)", n)
 	}
 }
@@ -139,22 +139,24 @@ func firstJobID(t *testing.T, rt *Runtime, batchID string, item int) string {
 	return ""
 }
 
-// countEvents counts the lines of the local event bus.
-func countEvents(t *testing.T, rt *Runtime) int {
+// busEvents reads the local event bus; every line must be a vidgen event of
+// a job.
+func busEvents(t *testing.T, rt *Runtime) []notify.Event {
 	t.Helper()
 	f, err := os.Open(filepath.Join(rt.dataDir, "events.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	n := 0
-	for sc := bufio.NewScanner(f); sc.Scan(); n++ {
+	var events []notify.Event
+	for sc := bufio.NewScanner(f); sc.Scan(); {
 		var e notify.Event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Source != notify.Source || e.Detail.ID == "" {
 			t.Fatalf("event line %q: %v", sc.Text(), err)
 		}
+		events = append(events, e)
 	}
-	return n
+	return events
 }
 
 // TestScheduledBatchFromManifest fires the template's BatchSchedule (disabled
