@@ -1,6 +1,8 @@
 package job
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"strings"
 )
@@ -12,7 +14,7 @@ import (
 // holds each type to its name here.
 const (
 	// ErrorTypeTransient: a step could not reach a store or service; the
-	// state machine retries the step (steps.TransientError, notify.TransientError).
+	// state machine retries the step (TransientError).
 	ErrorTypeTransient = "TransientError"
 	// ErrorTypeValidation: a direct start's input is not a valid request, or
 	// names a job it may not touch (ValidationError).
@@ -30,6 +32,29 @@ const (
 	// delivery's execution fails with it (notify.WebhookRefusedError).
 	ErrorTypeWebhookRefused = "WebhookRefusedError"
 )
+
+// TransientError marks a failure the state machine retries: the steps and
+// the notifier return it alike, since one Retry matches its name
+// (ErrorTypeTransient), the type's name as aws-lambda-go reports it.
+type TransientError struct{ Err error }
+
+func (e *TransientError) Error() string { return "transient: " + e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// Load reads the job a step's input names with get. An input without an id
+// is an error of the state machine's; a job get does not find is
+// ErrNotFound, passed on for the step to decide; any other failure is a
+// TransientError, for the state machine to retry the step.
+func Load(ctx context.Context, get func(context.Context, string) (Job, error), id string) (Job, error) {
+	if id == "" {
+		return Job{}, errors.New("input has no job_id")
+	}
+	j, err := get(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Job{}, &TransientError{Err: err}
+	}
+	return j, err
+}
 
 // StateErrInvalidBatch is the Error of video_batch's Fail states for an
 // input it cannot run.

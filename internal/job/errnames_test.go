@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/job/jobtest"
 )
 
 // root is the repository's root, from this package's directory.
@@ -230,6 +232,49 @@ func TestValidationErrorReportedName(t *testing.T) {
 	}
 	if got := job.ReportedName(nil); got != "nil" {
 		t.Errorf("ReportedName(nil) = %q, want nil", got)
+	}
+}
+
+// TransientError, which the steps and the notifier return, is reported by
+// its contract name.
+func TestTransientErrorReportedName(t *testing.T) {
+	jobtest.WantLambdaErrorNames(t, map[string]error{job.ErrorTypeTransient: &job.TransientError{}})
+	cause := errors.New("store down")
+	err := error(&job.TransientError{Err: cause})
+	if !errors.Is(err, cause) || err.Error() != "transient: store down" {
+		t.Errorf("TransientError = %q, want it to wrap %q", err, cause)
+	}
+}
+
+// Load passes a job and ErrNotFound on as the store gives them, refuses an
+// input without an id before asking, and makes any other failure a
+// TransientError for the state machine to retry.
+func TestLoad(t *testing.T) {
+	ctx := t.Context()
+	down := errors.New("store down")
+	stored := job.Job{ID: "j1", Tenant: "t"}
+	get := func(_ context.Context, id string) (job.Job, error) {
+		switch id {
+		case "j1":
+			return stored, nil
+		case "missing":
+			return job.Job{}, fmt.Errorf("get %s: %w", id, job.ErrNotFound)
+		case "":
+			t.Error("Load asked the store for an empty id")
+		}
+		return job.Job{}, down
+	}
+	if j, err := job.Load(ctx, get, "j1"); err != nil || j.ID != "j1" || j.Tenant != "t" {
+		t.Errorf("Load(j1) = %+v, %v; want the stored job", j, err)
+	}
+	if _, err := job.Load(ctx, get, "missing"); !errors.Is(err, job.ErrNotFound) || errors.As(err, new(*job.TransientError)) {
+		t.Errorf("Load(missing) = %v; want ErrNotFound, not transient", err)
+	}
+	if _, err := job.Load(ctx, get, "other"); !errors.Is(err, down) || !errors.As(err, new(*job.TransientError)) {
+		t.Errorf("Load(other) = %v; want a TransientError wrapping %v", err, down)
+	}
+	if _, err := job.Load(ctx, get, ""); err == nil || errors.As(err, new(*job.TransientError)) {
+		t.Errorf("Load(\"\") = %v; want an error that is not transient", err)
 	}
 }
 

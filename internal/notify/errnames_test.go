@@ -4,29 +4,19 @@ import (
 	"testing"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/job/jobtest"
 	"github.com/vidgen/vidgen/internal/notify"
 )
 
 // The error types Finish and Deliver return are reported by their Go type names
 // (aws-lambda-go's rule, job.ReportedName), and those are the names the
 // error-name contract declares and the state machines match: renaming a
-// type would silently rename the error.
+// type would silently rename the error. (job.TransientError, which they
+// return too, is held to its name in package job.)
 func TestErrorTypesHaveContractNames(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want string
-	}{
-		{&notify.TransientError{}, job.ErrorTypeTransient},
-		{&notify.AnnouncementBusyError{}, job.ErrorTypeAnnouncementBusy},
-		{&notify.WebhookRetryableError{}, job.ErrorTypeWebhookRetryable},
-		{&notify.WebhookRefusedError{}, job.ErrorTypeWebhookRefused},
-	} {
-		got := job.ReportedName(tc.err)
-		if got != tc.want {
-			t.Errorf("%T is reported as %q, want %q", tc.err, got, tc.want)
-		}
-		if n, ok := job.LookupErrorName(got); !ok || n.Source != job.FromLambda {
-			t.Errorf("%q is not a Lambda error name in job.ErrorNames (%+v, %v)", got, n, ok)
-		}
-	}
+	jobtest.WantLambdaErrorNames(t, map[string]error{
+		job.ErrorTypeAnnouncementBusy: &notify.AnnouncementBusyError{},
+		job.ErrorTypeWebhookRetryable: &notify.WebhookRetryableError{},
+		job.ErrorTypeWebhookRefused:   &notify.WebhookRefusedError{},
+	})
 }

@@ -59,14 +59,6 @@ type Admitter interface {
 	Admit(ctx context.Context, fresh ...job.Job) (int, error)
 }
 
-// TransientError marks a failure the state machine retries. Its type name
-// is the error name Step Functions sees, as aws-lambda-go reports it: the
-// same name as steps.TransientError, which the same Retry matches.
-type TransientError struct{ Err error }
-
-func (e *TransientError) Error() string { return "transient: " + e.Err.Error() }
-func (e *TransientError) Unwrap() error { return e.Err }
-
 // logCtx is ctx whose log lines name j and the execution running the
 // step: the one its input names, or else the job's own.
 func logCtx(ctx context.Context, j job.Job, execution string) context.Context {
@@ -165,7 +157,7 @@ func (n *Notifier) announce(ctx context.Context, j job.Job, e Event) error {
 	}
 	if _, err := marks.ClaimAnnouncement(ctx, j.ID, n.now(), job.AnnounceLease); err != nil {
 		if !errors.Is(err, job.ErrConflict) {
-			return &TransientError{Err: err}
+			return &job.TransientError{Err: err}
 		}
 		// Marked meanwhile, or someone holds the claim: go by the record.
 		cur, gerr := n.load(ctx, j.ID)
@@ -182,7 +174,7 @@ func (n *Notifier) announce(ctx context.Context, j job.Job, e Event) error {
 	}
 	if err := n.Publisher.Publish(ctx, e); err != nil {
 		// The claim stays: a retry publishes once its lease expired.
-		return &TransientError{Err: err}
+		return &job.TransientError{Err: err}
 	}
 	n.Log.InfoContext(ctx, "job announced", "status", j.Status)
 	// The event went out: the mark must not be lost to a caller giving up,
@@ -287,16 +279,9 @@ func (n *Notifier) Deliver(ctx context.Context, in DeliverInput) (Delivery, erro
 	}
 	// The tenant's secret could not be read, or the like: vidgen's own
 	// trouble, retried like any transient failure.
-	return Delivery{}, &TransientError{Err: err}
+	return Delivery{}, &job.TransientError{Err: err}
 }
 
 func (n *Notifier) load(ctx context.Context, id string) (job.Job, error) {
-	if id == "" {
-		return job.Job{}, errors.New("input has no job_id")
-	}
-	j, err := n.Store.Get(ctx, id)
-	if err != nil && !errors.Is(err, job.ErrNotFound) {
-		return job.Job{}, &TransientError{Err: err}
-	}
-	return j, err
+	return job.Load(ctx, n.Store.Get, id)
 }

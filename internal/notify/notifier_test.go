@@ -453,7 +453,7 @@ func TestDeliverOtherFailures(t *testing.T) {
 
 	e.n.Secrets = notify.DerivedSecrets{Master: []byte("too short")}
 	_, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: done.ID})
-	var te *notify.TransientError
+	var te *job.TransientError
 	if !errors.As(err, &te) {
 		t.Errorf("Deliver without a usable secret: %v (%T), want a *TransientError", err, err)
 	}
@@ -497,7 +497,7 @@ func TestWebhookMachineRetriesByName(t *testing.T) {
 		retry bool
 	}{
 		{&notify.WebhookRetryableError{Err: errors.New("503")}, true},
-		{&notify.TransientError{Err: errors.New("store down")}, true},
+		{&job.TransientError{Err: errors.New("store down")}, true},
 		{&notify.WebhookRefusedError{Err: errors.New("410")}, false},
 	} {
 		name := reflect.TypeOf(tc.err).Elem().Name()
@@ -529,6 +529,6 @@ func TestDeliverRecordsOutcome(t *testing.T) {
 }
 
 func isTransient(err error) bool {
-	var te *notify.TransientError
+	var te *job.TransientError
 	return errors.As(err, &te)
 }

@@ -276,7 +276,7 @@ func buffered(t *testing.T, resp *http.Response) {
 }
 
 func isTransient(err error) bool {
-	var te *steps.TransientError
+	var te *job.TransientError
 	return errors.As(err, &te)
 }
 

@@ -41,7 +41,7 @@ func retried(t *testing.T, state string) []string {
 	return names
 }
 
-// A *steps.TransientError reaches the state machine named "TransientError",
+// A *job.TransientError reaches the state machine named "TransientError",
 // the name its Retry matches.
 func TestTransientErrorName(t *testing.T) {
 	e := newEnv(t)

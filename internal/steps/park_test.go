@@ -112,7 +112,7 @@ func TestParkEnded(t *testing.T) {
 	other := e.waitingJob()
 	e.update(other.ID, job.Fail(e.clk.Now(), job.ErrNameCancelled, "cancelled"))
 	_, err := e.h.Submit(t.Context(), steps.Input{JobID: other.ID, ParkToken: "token-x"})
-	if _, ok := errors.AsType[*steps.TransientError](err); !ok {
+	if _, ok := errors.AsType[*job.TransientError](err); !ok {
 		t.Fatalf("park with a failing resume: %v, want TransientError", err)
 	}
 }

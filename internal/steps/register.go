@@ -120,7 +120,7 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 			}
 		}
 		if j.Request, err = blob.Offload(ctx, r.Blobs, j.ID, sub.Request); err != nil {
-			return Registration{}, &TransientError{Err: fmt.Errorf("offload images: %w", err)}
+			return Registration{}, &job.TransientError{Err: fmt.Errorf("offload images: %w", err)}
 		}
 	}
 	reg := Registration{JobID: j.ID, Step: Output{JobID: j.ID, Status: job.Queued}}
@@ -145,7 +145,7 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 		if err := r.Store.Create(ctx, j); errors.Is(err, job.ErrExists) {
 			return exists()
 		} else if err != nil {
-			return Registration{}, &TransientError{Err: err}
+			return Registration{}, &job.TransientError{Err: err}
 		}
 		r.Log.InfoContext(ctx, "job registered")
 		return reg, nil
@@ -157,7 +157,7 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 	case errors.Is(err, job.ErrExists):
 		return exists()
 	case err != nil:
-		return Registration{}, &TransientError{Err: err}
+		return Registration{}, &job.TransientError{Err: err}
 	case won.JobID == j.ID:
 		r.Log.InfoContext(ctx, "job registered")
 		return reg, nil

@@ -61,7 +61,7 @@ func (r *Registrar) resume(ctx context.Context, input json.RawMessage, execution
 	case errors.Is(err, job.ErrNotFound):
 		return Registration{}, errNotRunBy(execution)
 	case err != nil:
-		return Registration{}, &TransientError{Err: err}
+		return Registration{}, &job.TransientError{Err: err}
 	case !j.RunBy(execution):
 		r.Log.WarnContext(logs.Job(ctx, id, j.Tenant, execution), "execution named a job it does not run; refused")
 		return Registration{}, errNotRunBy(execution)
@@ -105,7 +105,7 @@ func (r *Registrar) recorded(ctx context.Context, id string) (job.Job, bool, err
 	case errors.Is(err, job.ErrNotFound):
 		return job.Job{}, false, nil
 	case err != nil:
-		return job.Job{}, false, &TransientError{Err: err}
+		return job.Job{}, false, &job.TransientError{Err: err}
 	}
 	return cur, true, nil
 }

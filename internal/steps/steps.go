@@ -95,13 +95,6 @@ type Output struct {
 	NotFound    int `json:"not_found"`
 }
 
-// TransientError marks a failure the state machine retries. Its type name
-// is the error name Step Functions sees, as aws-lambda-go reports it.
-type TransientError struct{ Err error }
-
-func (e *TransientError) Error() string { return "transient: " + e.Err.Error() }
-func (e *TransientError) Unwrap() error { return e.Err }
-
 // Handlers runs the steps.
 type Handlers struct {
 	Store    Store
@@ -175,7 +168,7 @@ func (h *Handlers) park(ctx context.Context, in Input) (Output, error) {
 			return Output{JobID: j.ID, Status: j.Status, Waiting: true}, nil
 		}
 		if !errors.Is(err, job.ErrConflict) {
-			return Output{}, &TransientError{Err: err}
+			return Output{}, &job.TransientError{Err: err}
 		}
 		// Admitted or ended meanwhile.
 	}
@@ -183,7 +176,7 @@ func (h *Handlers) park(ctx context.Context, in Input) (Output, error) {
 		return Output{}, errors.New("park: no way to resume the execution (Handlers.Tasks is nil)")
 	}
 	if err := h.Tasks.SendTaskSuccess(ctx, in.ParkToken, json.RawMessage(`{}`)); err != nil {
-		return Output{}, &TransientError{Err: fmt.Errorf("resume own execution: %w", err)}
+		return Output{}, &job.TransientError{Err: fmt.Errorf("resume own execution: %w", err)}
 	}
 	return Output{JobID: j.ID, Status: j.Status, Submitted: j.UpstreamID != ""}, nil
 }
@@ -224,7 +217,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 		h.Log.ErrorContext(ctx, "offloaded image missing", "image_url", blob.Describe(j.Request.ImageURL), "err", err)
 		return h.end(ctx, j, job.ErrNameInternal, "vidgen lost the job's image before submitting it")
 	case err != nil:
-		return Output{}, &TransientError{Err: err}
+		return Output{}, &job.TransientError{Err: err}
 	}
 	if _, err := h.Store.Update(ctx, j.ID, job.Change{At: now, ClaimSubmit: true}); err != nil {
 		if errors.Is(err, job.ErrConflict) && again {
@@ -232,7 +225,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 			// record, once (it can only have moved forward).
 			return h.submit(ctx, Input{JobID: j.ID, Execution: in.Execution}, false, t)
 		}
-		return Output{}, &TransientError{Err: err}
+		return Output{}, &job.TransientError{Err: err}
 	}
 
 	gen, err := h.Upstream.Submit(ctx, req)
@@ -247,7 +240,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 			// Losing the release would make the retry end the job as
 			// SubmitOutcomeUnknown although the upstream surely refused it.
 			if _, err := h.persist(ctx, j.ID, job.Change{At: now, ReleaseSubmit: true}); err != nil && !errors.Is(err, job.ErrConflict) {
-				return Output{}, &TransientError{Err: err}
+				return Output{}, &job.TransientError{Err: err}
 			}
 			wait := h.backoff(in.Failures, ue.RetryAfter, j, now)
 			// No connection at all is a problem of address or network,
@@ -278,7 +271,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 				return h.done(j), nil
 			}
 		}
-		return Output{}, &TransientError{Err: fmt.Errorf("record upstream id %s: %w", gen.ID, err)}
+		return Output{}, &job.TransientError{Err: fmt.Errorf("record upstream id %s: %w", gen.ID, err)}
 	}
 	h.Metrics.JobSubmitted()
 	h.Log.InfoContext(ctx, "submitted", "upstream_id", gen.ID)
@@ -371,7 +364,7 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 				return h.done(cur), nil
 			}
 		}
-		return Output{}, &TransientError{Err: err}
+		return Output{}, &job.TransientError{Err: err}
 	}
 	if j.Status == job.Completed {
 		h.Policy.Observe(j.Request.Model, j.Request.Duration, d.Learned)
@@ -528,7 +521,7 @@ func (h *Handlers) end(ctx context.Context, j job.Job, name, msg string) (Output
 		out, err = h.load(ctx, j.ID)
 	}
 	if err != nil {
-		return Output{}, &TransientError{Err: err}
+		return Output{}, &job.TransientError{Err: err}
 	}
 	if out.Status == job.Failed {
 		h.Log.InfoContext(ctx, "job failed", "error", out.Error.Name)
@@ -547,14 +540,7 @@ func logCtx(ctx context.Context, j job.Job, execution string) context.Context {
 }
 
 func (h *Handlers) load(ctx context.Context, id string) (job.Job, error) {
-	if id == "" {
-		return job.Job{}, errors.New("input has no job_id")
-	}
-	j, err := h.Store.Get(ctx, id)
-	if err != nil && !errors.Is(err, job.ErrNotFound) {
-		return job.Job{}, &TransientError{Err: err}
-	}
-	return j, err
+	return job.Load(ctx, h.Store.Get, id)
 }
 
 // backoff is the policy's jittered backoff after failures failures in a
