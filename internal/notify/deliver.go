@@ -107,7 +107,7 @@ func (s *Sender) Deliver(ctx context.Context, endpoint string, secret string, ms
 		return &DeliveryError{Err: err}
 	}
 	now := s.now()
-	sig, err := Sign(secret, msgID, now, body)
+	sig, err := webhook.Sign(secret, msgID, now, body)
 	if err != nil {
 		return err
 	}

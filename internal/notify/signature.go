@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/vidgen/vidgen/webhook"
 )
@@ -20,12 +19,6 @@ const (
 	HeaderSignature = webhook.HeaderSignature
 	SecretPrefix    = webhook.SecretPrefix
 )
-
-// Sign returns the webhook-signature value for a message (webhook.Sign):
-// receivers verify it with webhook.Verify.
-func Sign(secret string, id string, ts time.Time, body []byte) (string, error) {
-	return webhook.Sign(secret, id, ts, body)
-}
 
 // Secrets gives each tenant's webhook secret.
 type Secrets interface {
