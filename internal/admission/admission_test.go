@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 )
@@ -32,16 +32,7 @@ func (s *starts) Start(_ context.Context, name, _ string) error {
 
 func setup(t *testing.T, limits job.Limits, jobs ...job.Job) (*admission.Dispatcher, *boltstore.Store, *starts) {
 	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	for _, j := range jobs {
-		if err := st.Create(context.Background(), j); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st := bolttest.New(t, jobs...)
 	s := &starts{}
 	return &admission.Dispatcher{Store: st, Starter: s, Limits: limits, Clock: clock.NewManual(t0), Log: slog.New(slog.DiscardHandler)}, st, s
 }

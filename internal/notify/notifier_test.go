@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
@@ -42,11 +43,7 @@ type finishEnv struct {
 // allowPrivate lets it reach a loopback receiver.
 func newFinishEnv(t *testing.T, allowPrivate bool) *finishEnv {
 	t.Helper()
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := bolttest.New(t)
 	events := &bytes.Buffer{}
 	return &finishEnv{
 		store: store, events: events,

@@ -5,12 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
@@ -26,16 +25,7 @@ func TestLogsOnlyActs(t *testing.T) {
 	ctx := context.Background()
 	pass := func(t *testing.T, level string, x *executions, jobs ...job.Job) []map[string]any {
 		t.Helper()
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		for _, j := range jobs {
-			if err := s.Create(ctx, j); err != nil {
-				t.Fatal(err)
-			}
-		}
+		s := bolttest.New(t, jobs...)
 		var out bytes.Buffer
 		log, err := logs.FromEnv(func(k string) string { return map[string]string{logs.EnvLevel: level}[k] }, &out)
 		if err != nil {

@@ -3,11 +3,10 @@ package reconcile_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/metrics"
@@ -18,11 +17,6 @@ import (
 func TestReconcilerRecordsActions(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
 	open := func(id string, age, deadlineIn time.Duration) job.Job {
 		return job.Job{ID: id, Tenant: "t", Status: job.Queued, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age),
 			Deadline: now.Add(deadlineIn)}
@@ -34,11 +28,7 @@ func TestReconcilerRecordsActions(t *testing.T) {
 	overdue.Polls = 7
 	// Holds a slot that no counter counts: the pass repairs the counters.
 	overdue.Slot = true
-	for _, j := range []job.Job{untried, lost, overdue} {
-		if err := s.Create(ctx, j); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := bolttest.New(t, untried, lost, overdue)
 	reg := metrics.NewRegistry()
 	r := &reconcile.Reconciler{Store: s, Executions: &executions{}, Clock: clock.NewManual(now),
 		Grace: time.Minute, MinAge: 5 * time.Minute, Log: slog.New(slog.DiscardHandler), Metrics: metrics.New("test", reg, nil)}

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/reconcile"
@@ -50,16 +50,7 @@ func TestReconciler(t *testing.T) {
 	ctx := context.Background()
 	setup := func(t *testing.T, x *executions, jobs ...job.Job) (*reconcile.Reconciler, *boltstore.Store) {
 		t.Helper()
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		for _, j := range jobs {
-			if err := s.Create(ctx, j); err != nil {
-				t.Fatal(err)
-			}
-		}
+		s := bolttest.New(t, jobs...)
 		return &reconcile.Reconciler{Store: s, Executions: x, Clock: clock.NewManual(now),
 			Grace: time.Minute, MinAge: 5 * time.Minute, Log: slog.New(slog.DiscardHandler)}, s
 	}
@@ -173,11 +164,7 @@ func (s repairFails) RepairSlots(context.Context) (before, after job.InFlight, e
 func TestRepairFailureDoesNotStopThePass(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := bolttest.New(t)
 	for i, repairErr := range []error{
 		errors.New("throttled"),
 		fmt.Errorf("repair slot counters: %w: a slot was taken or given back during the recount", job.ErrConflict),

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/reconcile"
@@ -33,16 +32,9 @@ func TestUntriedJobKeepsItsName(t *testing.T) {
 		{"its own execution ended: resumed", errors.New("execution already exists and has closed"), nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
 			old := job.Job{ID: "old", Tenant: "a", Status: job.Queued, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour),
 				Deadline: now.Add(time.Hour), Request: job.Request{Model: job.Model, ImageURL: "https://example.com/a.jpg", AspectRatio: "16:9", Duration: 5}}
-			if err := s.Create(context.Background(), old); err != nil {
-				t.Fatal(err)
-			}
+			s := bolttest.New(t, old)
 			x := &executions{running: map[string]bool{}, startErr: tc.startErr}
 			r := &reconcile.Reconciler{Store: s, Executions: &onceFailing{x: x}, Clock: clock.NewManual(now),
 				MinAge: 5 * time.Minute, Grace: 5 * time.Minute, Log: slog.New(slog.DiscardHandler)}

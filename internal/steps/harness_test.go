@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
@@ -115,11 +115,7 @@ func newEnv(t *testing.T) *env {
 	sim := simulator.New(simulator.Config{Key: simKey, Clock: clk})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := bolttest.New(t)
 	e := &env{t: t, clk: clk, sim: sim, srv: srv, store: store, tr: newTransport()}
 	e.h = e.handlers(e.client(srv.URL, simKey, normalTimeout, e.tr))
 	return e

@@ -17,6 +17,7 @@ import (
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/fsblob"
 	"github.com/vidgen/vidgen/internal/boltstore"
+	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
@@ -43,11 +44,7 @@ type regEnv struct {
 // manual clock, that accepts https callbacks only.
 func newRegEnv(t *testing.T) *regEnv {
 	t.Helper()
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := bolttest.New(t)
 	blobs, err := fsblob.New(filepath.Join(t.TempDir(), "blobs"))
 	if err != nil {
 		t.Fatal(err)
