@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/job/jobtest"
 	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/webhook"
@@ -473,22 +473,7 @@ func TestDeliverOtherFailures(t *testing.T) {
 // The webhook machine retries exactly the deliveries that may succeed
 // later, by the error names Deliver's errors reach it with.
 func TestWebhookMachineRetriesByName(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "statemachine", "webhook.asl.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sm struct {
-		States map[string]struct {
-			Retry []struct{ ErrorEquals []string }
-		}
-	}
-	if err := json.Unmarshal(data, &sm); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range sm.States["Deliver"].Retry {
-		names = append(names, r.ErrorEquals...)
-	}
+	names := jobtest.Retried(t, filepath.Join("..", "..", "statemachine", "webhook.asl.json"), "Deliver")
 	for _, tc := range []struct {
 		err   error
 		retry bool

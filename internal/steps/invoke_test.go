@@ -3,13 +3,13 @@ package steps_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/job/jobtest"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 )
 
@@ -22,23 +22,7 @@ func functions(e *env) *lambdas.Functions {
 // retried reads the error names the state machine's Retry lists for a task.
 func retried(t *testing.T, state string) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "statemachine", "video_job.asl.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sm struct {
-		States map[string]struct {
-			Retry []struct{ ErrorEquals []string }
-		}
-	}
-	if err := json.Unmarshal(data, &sm); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range sm.States[state].Retry {
-		names = append(names, r.ErrorEquals...)
-	}
-	return names
+	return jobtest.Retried(t, filepath.Join("..", "..", "statemachine", "video_job.asl.json"), state)
 }
 
 // A *job.TransientError reaches the state machine named "TransientError",

@@ -1,9 +1,11 @@
 // Package jobtest is test support for the packages built on package job:
-// checks of the error-name contract that each package holds its own
-// error types to. Only tests import it.
+// checks of the error-name contract (the names of a package's own error
+// types, the names a state machine retries). Only tests import it.
 package jobtest
 
 import (
+	"encoding/json"
+	"os"
 	"slices"
 	"testing"
 
@@ -35,4 +37,27 @@ func WantLambdaErrorNames(t testing.TB, want map[string]error) {
 			t.Errorf("%q is not a Lambda error name in job.ErrorNames (%+v, %v)", got, n, ok)
 		}
 	}
+}
+
+// Retried reads the error names the Retry of state lists in the state
+// machine definition at path, in order.
+func Retried(t testing.TB, path, state string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sm struct {
+		States map[string]struct {
+			Retry []struct{ ErrorEquals []string }
+		}
+	}
+	if err := json.Unmarshal(data, &sm); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range sm.States[state].Retry {
+		names = append(names, r.ErrorEquals...)
+	}
+	return names
 }
