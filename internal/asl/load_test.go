@@ -14,10 +14,7 @@ func TestParseRefuses(t *testing.T) {
 	choice := func(rule string) string {
 		return `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[` + rule + `],"Default":"D"},"D":{"Type":"Succeed"}}}`
 	}
-	tests := []struct {
-		name, def string
-		want      []string // each must appear in the error
-	}{
+	tests := []refusal{
 		{"invalid JSON", `{"StartAt":`, []string{"asl: definition is not valid JSON"}},
 		{"not an object", `[]`, []string{"must be a JSON object"}},
 		{"HeartbeatSeconds", task(`"HeartbeatSeconds":30,`),
@@ -126,6 +123,19 @@ func TestParseRefuses(t *testing.T) {
 		{"long state name", `{"StartAt":"` + strings.Repeat("n", 81) + `","States":{"` + strings.Repeat("n", 81) + `":{"Type":"Succeed"}}}`,
 			[]string{`name is longer than 80 characters`}},
 	}
+	wantRefused(t, tests)
+}
+
+// refusal is a definition Parse must refuse, and what its error must say.
+type refusal struct {
+	name, def string
+	want      []string // each must appear in the error
+}
+
+// wantRefused checks that Parse refuses each definition with an error that
+// contains each of its wants.
+func wantRefused(t *testing.T, tests []refusal) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := Parse([]byte(tt.def))
