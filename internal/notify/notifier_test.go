@@ -514,3 +514,16 @@ func isTransient(err error) bool {
 	var te *job.TransientError
 	return errors.As(err, &te)
 }
+
+// The error types Finish and Deliver return are reported by their Go type names
+// (aws-lambda-go's rule, job.ReportedName), and those are the names the
+// error-name contract declares and the state machines match: renaming a
+// type would silently rename the error. (job.TransientError, which they
+// return too, is held to its name in package job.)
+func TestErrorTypesHaveContractNames(t *testing.T) {
+	jobtest.WantLambdaErrorNames(t, map[string]error{
+		job.ErrorTypeAnnouncementBusy: &notify.AnnouncementBusyError{},
+		job.ErrorTypeWebhookRetryable: &notify.WebhookRetryableError{},
+		job.ErrorTypeWebhookRefused:   &notify.WebhookRefusedError{},
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/job/jobtest"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
+	"github.com/vidgen/vidgen/internal/steps"
 )
 
 // functions registers the handlers the way the local runtime does, so calls
@@ -105,4 +106,15 @@ func TestOutputPayload(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The error types the steps return are reported by their Go type names
+// (aws-lambda-go's rule, job.ReportedName), and those are the names the
+// error-name contract declares and the state machines match: renaming a
+// type would silently rename the error. (job.TransientError, which the
+// steps return too, is held to its name in package job.)
+func TestErrorTypesHaveContractNames(t *testing.T) {
+	jobtest.WantLambdaErrorNames(t, map[string]error{
+		job.ErrorTypeIdempotencyKeyReused: &steps.IdempotencyKeyReusedError{},
+	})
 }
