@@ -30,47 +30,29 @@ type construct func(ctx context.Context, getenv func(string) string) (handle fun
 // its handler with this package, by function, each with the sample in
 // events/ its handler then takes.
 var constructors = map[string]construct{
-	"api": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.API(ctx, getenv)
-		return withSample(h, err, "api-query.json")
-	},
-	"authorizer": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Authorizer(ctx, getenv)
-		return withSample(h, err, "authorizer.json")
-	},
-	"submit": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Submit(ctx, getenv)
-		return withSample(h, err, "submit.json")
-	},
-	"poll": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Poll(ctx, getenv)
-		return withSample(h, err, "poll.json")
-	},
-	"fail": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Fail(ctx, getenv)
-		return withSample(h, err, "fail.json")
-	},
+	"api":        sampled(lambdafn.API, "api-query.json"),
+	"authorizer": sampled(lambdafn.Authorizer, "authorizer.json"),
+	"submit":     sampled(lambdafn.Submit, "submit.json"),
+	"poll":       sampled(lambdafn.Poll, "poll.json"),
+	"fail":       sampled(lambdafn.Fail, "fail.json"),
 	"reconcile": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
 		h, err := lambdafn.Reconcile(ctx, getenv)
 		// Its schedule's event carries nothing the handler reads.
 		return withSample(func(ctx context.Context, _ json.RawMessage) (reconcile.Report, error) { return h(ctx) }, err, "reconcile.json")
 	},
-	"register": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Register(ctx, getenv)
-		return withSample(h, err, "register.json")
-	},
-	"finish": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Finish(ctx, getenv)
-		return withSample(h, err, "finish.json")
-	},
-	"webhook": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Webhook(ctx, getenv)
-		return withSample(h, err, "webhook.json")
-	},
-	"summarize": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Summarize(ctx, getenv)
-		return withSample(h, err, "summarize.json")
-	},
+	"register":  sampled(lambdafn.Register, "register.json"),
+	"finish":    sampled(lambdafn.Finish, "finish.json"),
+	"webhook":   sampled(lambdafn.Webhook, "webhook.json"),
+	"summarize": sampled(lambdafn.Summarize, "summarize.json"),
+}
+
+// sampled is the construct of a constructor whose handler takes the
+// function's event as it is: build, then call the handler on sample.
+func sampled[In, Out any](build func(context.Context, func(string) string) (lambdafn.Handler[In, Out], error), sample string) construct {
+	return func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+		h, err := build(ctx, getenv)
+		return withSample(h, err, sample)
+	}
 }
 
 // withSample returns a call of handler on events/<sample>, once the
