@@ -62,10 +62,46 @@ func loadProject(t *testing.T) *project {
 	return &project{doc: &doc, makefile: string(mk), files: os.DirFS(root), required: lambdafn.Required, samconfig: string(samconfig)}
 }
 
-func TestTemplateMatchesCode(t *testing.T) {
-	p := loadProject(t)
-	for _, problem := range p.check() {
+func TestTemplateMatchesCode(t *testing.T) { reportsNothing(t, (*project).check) }
+
+// reportsNothing fails t with each problem check finds in the project as
+// it is.
+func reportsNothing(t *testing.T, check func(*project) []string) {
+	t.Helper()
+	for _, problem := range check(loadProject(t)) {
 		t.Error(problem)
+	}
+}
+
+// mutation is a change to a fresh copy of the project and the problems a
+// check must then report, exactly as said.
+type mutation struct {
+	name   string
+	mutate func(t *testing.T, p *project)
+	want   []string
+}
+
+// testMutations runs check on a fresh project changed by each mutation: it
+// must report every problem wanted and nothing else beyond baseline, what
+// the unmutated project already reports (those are the plain test's).
+func testMutations(t *testing.T, check func(*project) []string, baseline []string, cases []mutation) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := loadProject(t)
+			tc.mutate(t, p)
+			got := check(p)
+			for _, w := range tc.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("not reported: %s", w)
+				}
+			}
+			for _, g := range got {
+				if !slices.Contains(tc.want, g) && !slices.Contains(baseline, g) {
+					t.Errorf("reported besides: %s", g)
+				}
+			}
+		})
 	}
 }
 
@@ -770,11 +806,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 	_, _, vars := parseMakefile(base.makefile)
 	functionsVar := vars["FUNCTIONS"]
 	withoutFail := strings.Join(slices.DeleteFunc(strings.Fields(functionsVar), func(f string) bool { return f == "fail" }), " ")
-	for _, tc := range []struct {
-		name   string
-		mutate func(t *testing.T, p *project)
-		want   []string
-	}{
+	testMutations(t, (*project).check, baseline, []mutation{
 		{
 			name: "a variable the function reads is missing",
 			mutate: func(t *testing.T, p *project) {
@@ -1134,24 +1166,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 				"VideoJobStateMachine: has a LambdaInvokePolicy for PollFunction, which none of its states invokes",
 			},
 		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := loadProject(t)
-			tc.mutate(t, p)
-			got := p.check()
-			for _, w := range tc.want {
-				if !slices.Contains(got, w) {
-					t.Errorf("not reported: %s", w)
-				}
-			}
-			// Problems the unmutated project has are TestTemplateMatchesCode's.
-			for _, g := range got {
-				if !slices.Contains(tc.want, g) && !slices.Contains(baseline, g) {
-					t.Errorf("reported besides: %s", g)
-				}
-			}
-		})
-	}
+	})
 }
 
 // resource follows path below Resources.<id>.

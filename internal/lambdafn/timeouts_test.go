@@ -40,12 +40,7 @@ var lambdaErrors = []string{
 // must answer (or fail) within it.
 const apiGatewayLimit = 30 * time.Second
 
-func TestTimeoutBudgets(t *testing.T) {
-	p := loadProject(t)
-	for _, problem := range p.checkTimeouts() {
-		t.Error(problem)
-	}
-}
+func TestTimeoutBudgets(t *testing.T) { reportsNothing(t, (*project).checkTimeouts) }
 
 // checkTimeouts returns every disagreement between the code's budgets, the
 // template's function timeouts and the state machines' Tasks.
