@@ -3,47 +3,12 @@ package dynamostore_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/job"
 )
-
-// repairClient runs beforePut before the first PutItem, and leaves hidden
-// out of the first index query's answer, as an index that lags would.
-type repairClient struct {
-	*dynamodb.Client
-	beforePut func()
-	hidden    string
-	puts      atomic.Int32
-	queries   atomic.Int32
-}
-
-func (c *repairClient) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if c.puts.Add(1) == 1 && c.beforePut != nil {
-		c.beforePut()
-	}
-	return c.Client.PutItem(ctx, in, opts...)
-}
-
-func (c *repairClient) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	out, err := c.Client.Query(ctx, in, opts...)
-	if err != nil || c.queries.Add(1) != 1 || c.hidden == "" {
-		return out, err
-	}
-	kept := out.Items[:0:0]
-	for _, item := range out.Items {
-		if id, ok := item["id"].(*types.AttributeValueMemberS); !ok || id.Value != c.hidden {
-			kept = append(kept, item)
-		}
-	}
-	out.Items = kept
-	return out, err
-}
 
 // A slot taken or given back between a repair's read of the counters and
 // its write makes the repair back off: it writes nothing (its recount no
@@ -79,7 +44,7 @@ func TestRepairBacksOffARacingSlotChange(t *testing.T) {
 			if err := other.SetSlotCountsForTest(ctx, drift); err != nil {
 				t.Fatal(err)
 			}
-			hook := &repairClient{Client: client, beforePut: func() {
+			hook := &hookClient{Client: client, beforePut: func() {
 				if err := tc.race(ctx, other); err != nil {
 					t.Error(err)
 				}
@@ -117,7 +82,7 @@ func TestRepairWaitsOutTheIndexLag(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hook := &repairClient{Client: client, hidden: "fresh"}
+	hook := &hookClient{Client: client, hidden: "fresh"}
 	const lag = 200 * time.Millisecond
 	s := dynamostore.New(hook, dynamostore.Config{Table: table, IndexLag: lag})
 	start := time.Now()
