@@ -82,15 +82,7 @@ func call(t *testing.T, method, url, body string, out any) {
 // get downloads url and fails t unless it answers 200.
 func get(t *testing.T, url string) []byte {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, data := fetch(t, http.MethodGet, url, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s", url, resp.Status)
 	}
@@ -109,8 +101,7 @@ func newFiles(t *testing.T) *fsblob.Store {
 // newBucket makes a moto bucket of t's own, emptied and dropped when t ends.
 func newBucket(t *testing.T) (*s3.Client, string) {
 	t.Helper()
-	client := awstest.NewS3(t)
-	return client, awstest.NewBucket(t, client, "vidgen-archive-test-")
+	return awstest.NewBucket(t, "vidgen-archive-test-")
 }
 
 // countingServer serves h and counts the requests it gets.

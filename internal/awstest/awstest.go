@@ -180,18 +180,19 @@ func NewDynamoDB(t testing.TB) *dynamodb.Client {
 	return DynamoDB(cfg)
 }
 
-// NewTable creates a table of t's own, named prefix and a random suffix
-// (make test shares one moto among all packages), with create, the
-// schema's owner, and drops it when t ends.
-func NewTable(t testing.TB, client *dynamodb.Client, prefix string,
-	create func(context.Context, *dynamodb.Client, string) error) string {
+// NewTable creates a table of t's own on moto, named prefix and a random
+// suffix (make test shares one moto among all packages), with create, the
+// schema's owner, and drops it when t ends. It returns the client too.
+func NewTable(t testing.TB, prefix string,
+	create func(context.Context, *dynamodb.Client, string) error) (*dynamodb.Client, string) {
 	t.Helper()
+	client := NewDynamoDB(t)
 	table := prefix + strings.ToLower(rand.Text())
 	if err := create(t.Context(), client, table); err != nil {
 		t.Fatal(err)
 	}
 	DropTable(t, client, table)
-	return table
+	return client, table
 }
 
 // NewS3 returns an S3 client for moto, failing t if the config does not
@@ -205,10 +206,11 @@ func NewS3(t testing.TB) *s3.Client {
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 }
 
-// NewBucket creates a bucket of t's own, named prefix and a random suffix,
-// and empties and drops it when t ends.
-func NewBucket(t testing.TB, client *s3.Client, prefix string) string {
+// NewBucket creates a bucket of t's own on moto, named prefix and a random
+// suffix, and empties and drops it when t ends. It returns the client too.
+func NewBucket(t testing.TB, prefix string) (*s3.Client, string) {
 	t.Helper()
+	client := NewS3(t)
 	bucket := prefix + strings.ToLower(rand.Text())
 	if _, err := client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
 		t.Fatal(err)
@@ -232,7 +234,7 @@ func NewBucket(t testing.TB, client *s3.Client, prefix string) string {
 			t.Errorf("drop bucket %s: %v", bucket, err)
 		}
 	})
-	return bucket
+	return client, bucket
 }
 
 // GetObject reads the object at key whole and returns it with the answer

@@ -27,8 +27,7 @@ func TestMain(m *testing.M) {
 // newTable creates a table of its own for t and drops it when t ends.
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
-	client := awstest.NewDynamoDB(t)
-	return client, awstest.NewTable(t, client, "jobs-", dynamostore.CreateTable)
+	return awstest.NewTable(t, "jobs-", dynamostore.CreateTable)
 }
 
 func newStore(t *testing.T, cfg dynamostore.Config) (*dynamostore.Store, *dynamodb.Client) {

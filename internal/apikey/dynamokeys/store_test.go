@@ -21,8 +21,7 @@ func TestMain(m *testing.M) {
 // newStore makes a store on a table of its own, dropped when t ends.
 func newStore(t *testing.T) (*dynamokeys.Store, *dynamodb.Client, string) {
 	t.Helper()
-	client := awstest.NewDynamoDB(t)
-	table := awstest.NewTable(t, client, "apikeys-", dynamokeys.CreateTable)
+	client, table := awstest.NewTable(t, "apikeys-", dynamokeys.CreateTable)
 	return dynamokeys.New(client, table), client, table
 }
 

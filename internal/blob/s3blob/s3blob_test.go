@@ -25,8 +25,7 @@ func TestMain(m *testing.M) {
 // t ends.
 func newBucket(t *testing.T) (*s3.Client, string) {
 	t.Helper()
-	client := awstest.NewS3(t)
-	return client, awstest.NewBucket(t, client, "vidgen-test-")
+	return awstest.NewBucket(t, "vidgen-test-")
 }
 
 func TestContract(t *testing.T) {
