@@ -50,6 +50,20 @@ func hookReceiver(t *testing.T, rt *Runtime) (*receiver, string) {
 	return rc, srv.URL + "/hooks?token=abc"
 }
 
+// finishWithWebhook submits a job of tenant A with a webhook to a new
+// hookReceiver and waits for the job's execution, which must succeed; it
+// returns the receiver and the job's id.
+func finishWithWebhook(t *testing.T, rt *Runtime) (*receiver, string) {
+	t.Helper()
+	rc, hook := hookReceiver(t, rt)
+	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
+	if exe.Status != states.Succeeded {
+		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
+	}
+	return rc, id
+}
+
 // wantAnnouncedOnce checks that job id went out exactly once: one event
 // and one webhook execution, named after the job. Its deliveries are at
 // least once (an attempt whose answer was lost is retried), each with the
@@ -88,13 +102,7 @@ func TestFinishTimedOutAfterPublishingAnnouncesOnce(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Faults = &lambdas.Faults{At: map[string]map[int]lambdas.Fault{"FinishFunction": {1: lambdas.TimedoutAfter}}}
 	rt := start(t, cfg)
-	rc, hook := hookReceiver(t, rt)
-
-	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
-		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
-	if exe.Status != states.Succeeded {
-		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
-	}
+	rc, id := finishWithWebhook(t, rt)
 	if n := rt.functions.Invocations("FinishFunction"); n != 2 {
 		t.Fatalf("Finish invoked %d times, want 2 (the timed-out one and its retry)", n)
 	}
@@ -176,12 +184,7 @@ func TestTwoReconcilerRunsAnnounceOnce(t *testing.T) {
 // record marked and the webhook execution's name taken, and sends nothing.
 func TestSecondExecutionAfterTheEndAnnouncesNothing(t *testing.T) {
 	rt := start(t, testConfig(t))
-	rc, hook := hookReceiver(t, rt)
-	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
-		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
-	if exe.Status != states.Succeeded {
-		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
-	}
+	rc, id := finishWithWebhook(t, rt)
 	waitExecution(t, rt, webhookFlow, id)
 
 	if err := (jobExecutions{engine: rt.Engine, machine: VideoJob}).Start(context.Background(), id+"-end", id); err != nil {

@@ -72,12 +72,7 @@ func TestJobLinesCarryIDs(t *testing.T) {
 	if exe.Status != states.Failed {
 		t.Fatalf("the faulted job's execution %s, want it failed", exe.Status)
 	}
-	rc, hook := hookReceiver(t, rt)
-	hooked, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
-		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
-	if exe.Status != states.Succeeded {
-		t.Fatalf("job execution %s %+v", exe.Status, exe.Error)
-	}
+	rc, hooked := finishWithWebhook(t, rt)
 	if w := waitExecution(t, rt, webhookFlow, hooked); w.Status != states.Succeeded || len(rc.deliveries) == 0 {
 		t.Fatalf("webhook execution %s, %d deliveries", w.Status, len(rc.deliveries))
 	}

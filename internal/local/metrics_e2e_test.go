@@ -21,12 +21,7 @@ var sampleLine = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="(?:[^"
 // Prometheus would.
 func TestMetricsEndpoint(t *testing.T) {
 	rt := start(t, testConfig(t))
-	_, hook := hookReceiver(t, rt)
-	done, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
-		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
-	if exe.Status != states.Succeeded {
-		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
-	}
+	_, done := finishWithWebhook(t, rt)
 	if hookExe := waitExecution(t, rt, webhookFlow, done); hookExe.Status != states.Succeeded {
 		t.Fatalf("webhook execution: %s %+v", hookExe.Status, hookExe.Error)
 	}
