@@ -1,7 +1,6 @@
 package samtemplate
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"go.yaml.in/yaml/v3"
 )
@@ -50,7 +50,7 @@ func (s Schedule) Input(scheduledTime time.Time, executionID string) (json.RawMe
 		return nil, fmt.Errorf("schedule %s: Target.Input: %s: %w", s.LogicalID, s.InputError, ErrCannotFire)
 	}
 	text := s.fill(scheduledTime, executionID)
-	out, err := compactJSON(json.RawMessage(text))
+	out, err := asl.CompactInput(json.RawMessage(text))
 	if err != nil {
 		return nil, fmt.Errorf("schedule %s: Target.Input is not JSON once filled in (%v): %.200s: %w", s.LogicalID, err, text, ErrCannotFire)
 	}
@@ -136,7 +136,7 @@ func (l *loader) schedule(id string, props *yaml.Node) (Schedule, error) {
 			s.InputTemplate = v
 			// Checked now, so a bad Input shows when listing, not only when
 			// the schedule fires.
-			if _, err := compactJSON(json.RawMessage(s.fill(time.Unix(0, 0), "00000000-0000-4000-8000-000000000000"))); err != nil {
+			if _, err := asl.CompactInput(json.RawMessage(s.fill(time.Unix(0, 0), "00000000-0000-4000-8000-000000000000"))); err != nil {
 				s.InputError = fmt.Sprintf("not JSON once the <aws.scheduler.…> attributes are filled in: %v", err)
 			}
 		}
@@ -192,17 +192,4 @@ func ParseExpression(s string) (Expression, error) {
 		return Expression{Kind: kind}, nil
 	}
 	return Expression{}, fmt.Errorf("%w %q: want rate(…), cron(…) or at(…)", ErrBadSchedule, s)
-}
-
-// compactJSON is the text Step Functions would take as input: compact JSON,
-// "{}" for none.
-func compactJSON(in json.RawMessage) (json.RawMessage, error) {
-	if len(in) == 0 {
-		return json.RawMessage("{}"), nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, in); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

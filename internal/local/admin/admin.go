@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/local/scheduler"
 	"github.com/vidgen/vidgen/internal/local/states"
@@ -212,7 +213,7 @@ func (a *Handler) startExecution(w http.ResponseWriter, r *http.Request, machine
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte("{}")
 	}
-	input, err := states.Compact(raw)
+	input, err := asl.CompactInput(raw)
 	if err != nil {
 		return nil, 0, &adminError{http.StatusBadRequest, "InvalidExecutionInput", "the body must be the execution's input as JSON: " + err.Error()}
 	}

@@ -306,17 +306,6 @@ func (e *Engine) Close() error {
 	return e.db.Close()
 }
 
-func compact(in json.RawMessage) (json.RawMessage, error) {
-	if len(in) == 0 {
-		return json.RawMessage("{}"), nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, in); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // Runs reports whether the engine runs the state machine.
 func (e *Engine) Runs(machine string) bool { return e.machines[machine] != nil }
 
@@ -328,10 +317,6 @@ func (e *Engine) Machines() []string {
 	}
 	return ids
 }
-
-// Compact is an execution input as Step Functions keeps it: compact JSON,
-// "{}" for none. It fails on input that is not JSON.
-func Compact(in json.RawMessage) (json.RawMessage, error) { return compact(in) }
 
 // StartCreated is Start that also reports whether this call created the
 // execution: false when one of that name already ran with that input.

@@ -141,7 +141,7 @@ func executionInput(in json.RawMessage) (json.RawMessage, error) {
 		}
 		in = json.RawMessage(text)
 	}
-	return compact(in)
+	return asl.CompactInput(in)
 }
 
 // nested describes an execution as the StartExecution integrations see it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/vidgen/vidgen/internal/asl"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -57,7 +58,7 @@ func (e *Engine) start(machine, name string, input json.RawMessage, parent *Pare
 	if _, ok := e.machines[machine]; !ok {
 		return Execution{}, false, fmt.Errorf("start %s: no state machine %q", name, machine)
 	}
-	input, err := compact(input)
+	input, err := asl.CompactInput(input)
 	if err != nil {
 		return Execution{}, false, fmt.Errorf("start %s: input: %w", name, err)
 	}
