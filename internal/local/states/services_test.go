@@ -102,6 +102,17 @@ func parentDef(resource, params string) string {
 		`","Parameters":` + params + `,"End":true}}}`
 }
 
+// newParentOfBlocked opens an engine on two machines: Parent, which runs
+// one Task of resource with params, and child, which runs the Block
+// function of the Blocker it returns.
+func newParentOfBlocked(t *testing.T, resource, child, params string) (*testEngine, *lambdastest.Blocker) {
+	t.Helper()
+	b := lambdastest.NewBlocker()
+	te := newTestEngine(t, map[string]string{"Parent": parentDef(resource, params), child: blockDef},
+		map[string]any{"Block": b.Handle})
+	return te, b
+}
+
 func arnParam(machine string) string {
 	return `"StateMachineArn":"` + localarn.StateMachine(machine) + `"`
 }
@@ -226,11 +237,7 @@ func TestStartExecutionIntegration(t *testing.T) {
 // The plain resource does not wait: the parent ends while the child still
 // runs.
 func TestStartExecutionDoesNotWait(t *testing.T) {
-	b := lambdastest.NewBlocker()
-	te := newTestEngine(t, map[string]string{
-		"Parent":  parentDef(StartExecution, `{`+arnParam("Blocked")+`,"Input":{"n":1},"Name":"c-1"}`),
-		"Blocked": blockDef,
-	}, map[string]any{"Block": b.Handle})
+	te, b := newParentOfBlocked(t, StartExecution, "Blocked", `{`+arnParam("Blocked")+`,"Input":{"n":1},"Name":"c-1"}`)
 	if exe := te.run(t, "Parent", "p-1", `{}`); exe.Status != Succeeded {
 		t.Fatalf("parent = %s %+v", exe.Status, exe.Error)
 	}
@@ -246,11 +253,7 @@ func TestStartExecutionDoesNotWait(t *testing.T) {
 
 // Stopping a parent that waits on a .sync child stops the child, as in AWS.
 func TestStoppedParentStopsSyncChild(t *testing.T) {
-	b := lambdastest.NewBlocker()
-	te := newTestEngine(t, map[string]string{
-		"Parent":  parentDef(StartExecutionSync2, `{`+arnParam("Blocked")+`,"Name":"c-1"}`),
-		"Blocked": blockDef,
-	}, map[string]any{"Block": b.Handle})
+	te, b := newParentOfBlocked(t, StartExecutionSync2, "Blocked", `{`+arnParam("Blocked")+`,"Name":"c-1"}`)
 	if err := te.Start(context.Background(), "Parent", "p-1", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -268,11 +271,7 @@ func TestStoppedParentStopsSyncChild(t *testing.T) {
 // restart, and the parent gets the one child's result. The child's machine
 // sorts after the parent's, so the parent resumes first.
 func TestSyncChildSurvivesRestart(t *testing.T) {
-	b := lambdastest.NewBlocker()
-	te := newTestEngine(t, map[string]string{
-		"Parent": parentDef(StartExecutionSync2, `{`+arnParam("ZChild")+`,"Input":{"n":1},"Name":"c-1"}`),
-		"ZChild": blockDef,
-	}, map[string]any{"Block": b.Handle})
+	te, b := newParentOfBlocked(t, StartExecutionSync2, "ZChild", `{`+arnParam("ZChild")+`,"Input":{"n":1},"Name":"c-1"}`)
 	if err := te.Start(context.Background(), "Parent", "p-1", nil); err != nil {
 		t.Fatal(err)
 	}
