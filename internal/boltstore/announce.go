@@ -26,5 +26,5 @@ func (s *Store) MarkAnnounced(ctx context.Context, id string, at time.Time) (job
 
 // announce applies change to the record in one transaction.
 func (s *Store) announce(ctx context.Context, id string, change func(job.Job) (job.Job, error)) (job.Job, error) {
-	return s.modify(ctx, id, "announce", change)
+	return s.modify(ctx, id, "announce", plain(change))
 }

@@ -162,13 +162,19 @@ func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
 // Update applies c to the job atomically and returns the new record, or
 // job.ErrConflict (wrapped) when c's conditions do not hold.
 func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
-	return s.modify(ctx, id, "update", c.Apply)
+	return s.modify(ctx, id, "update", plain(c.Apply))
 }
 
-// modify applies change to the record in one transaction, giving back the
-// slot and keeping the waiting index as the change moves the job; verb
-// names the change in errors.
-func (s *Store) modify(ctx context.Context, id, verb string, change func(job.Job) (job.Job, error)) (job.Job, error) {
+// plain is a change for modify that needs only the record.
+func plain(change func(job.Job) (job.Job, error)) func(*bolt.Tx, job.Job) (job.Job, error) {
+	return func(_ *bolt.Tx, j job.Job) (job.Job, error) { return change(j) }
+}
+
+// modify applies change to the record in one transaction, counting the
+// slot the change takes or gives back and keeping the waiting index as the
+// change moves the job; verb names the change in errors. change may read
+// the transaction (an admission reads the slot counts).
+func (s *Store) modify(ctx context.Context, id, verb string, change func(*bolt.Tx, job.Job) (job.Job, error)) (job.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return job.Job{}, err
 	}
@@ -178,11 +184,15 @@ func (s *Store) modify(ctx context.Context, id, verb string, change func(job.Job
 		if err != nil {
 			return err
 		}
-		if out, err = change(j); err != nil {
+		if out, err = change(tx, j); err != nil {
 			return fmt.Errorf("%s job %s: %w", verb, id, err)
 		}
-		if j.Slot && !out.Slot {
-			if err := countSlot(tx, j.Tenant, -1); err != nil {
+		if j.Slot != out.Slot {
+			delta := 1 // admitted
+			if j.Slot {
+				delta = -1 // ended, giving the slot back
+			}
+			if err := countSlot(tx, j.Tenant, delta); err != nil {
 				return err
 			}
 		}
@@ -206,30 +216,16 @@ func put(tx *bolt.Tx, j job.Job) error {
 // failing with job.ErrFull if not and job.ErrConflict if the job is not
 // waiting.
 func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error) {
-	if err := ctx.Err(); err != nil {
-		return job.Job{}, err
-	}
-	var out job.Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		j, err := get(tx, id)
+	return s.modify(ctx, id, "admit", func(tx *bolt.Tx, j job.Job) (job.Job, error) {
+		out, err := job.Admit(j, at)
 		if err != nil {
-			return err
-		}
-		if out, err = job.Admit(j, at); err != nil {
-			return fmt.Errorf("admit job %s: %w", id, err)
+			return out, err
 		}
 		if !inFlight(tx).Admits(limits, j.Tenant) {
-			return fmt.Errorf("admit job %s: %w", id, job.ErrFull)
+			return out, job.ErrFull
 		}
-		if err := countSlot(tx, j.Tenant, 1); err != nil {
-			return err
-		}
-		if err := indexWaiting(tx, j, out); err != nil {
-			return err
-		}
-		return put(tx, out)
+		return out, nil
 	})
-	return out, err
 }
 
 // Waiting returns up to n jobs waiting for a slot, oldest first: their id,
@@ -328,29 +324,34 @@ func (s *Store) RepairSlots(ctx context.Context) (before, after job.InFlight, er
 			if before, after, err = recountSlots(tx); err != nil || sameCounts(before, after) {
 				return err
 			}
-			// Recreated, so that the counts of tenants with no slot go too.
-			if err := tx.DeleteBucket([]byte(slotsBucket)); err != nil {
-				return err
-			}
-			slots, err := tx.CreateBucket([]byte(slotsBucket))
-			if err != nil {
-				return err
-			}
-			if err := slots.Put([]byte("total"), []byte(strconv.Itoa(after.Total))); err != nil {
-				return err
-			}
-			for tenant, n := range after.ByTenant {
-				if err := slots.Put([]byte("t:"+tenant), []byte(strconv.Itoa(n))); err != nil {
-					return err
-				}
-			}
-			return nil
+			return writeSlots(tx, after)
 		})
 	}
 	if err != nil {
 		return job.InFlight{}, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
 	}
 	return before, after, nil
+}
+
+// writeSlots replaces the slot counters with f. The bucket is recreated, so
+// that the counts of tenants with no slot go too.
+func writeSlots(tx *bolt.Tx, f job.InFlight) error {
+	if err := tx.DeleteBucket([]byte(slotsBucket)); err != nil {
+		return err
+	}
+	slots, err := tx.CreateBucket([]byte(slotsBucket))
+	if err != nil {
+		return err
+	}
+	if err := slots.Put([]byte("total"), []byte(strconv.Itoa(f.Total))); err != nil {
+		return err
+	}
+	for tenant, n := range f.ByTenant {
+		if err := slots.Put([]byte("t:"+tenant), []byte(strconv.Itoa(n))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recountSlots returns the slot counts as stored (tenants at zero left
