@@ -42,8 +42,16 @@ func (s *Store) open() (*os.Root, error) {
 // and renames it into place, so a reader or a crash sees the old blob or
 // the new one, never part of either.
 func (s *Store) Put(ctx context.Context, key string, data []byte, contentType string) error {
-	if err := blob.CheckPut(key, data, contentType); err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
+	return s.write(ctx, key, blob.CheckPut(key, data, contentType), func(root *os.Root) error {
+		return put(root, key, data, contentType)
+	})
+}
+
+// write runs w on the store's root, once the put's arguments checked out
+// (checked is nil) and ctx is live; its errors name key.
+func (s *Store) write(ctx context.Context, key string, checked error, w func(*os.Root) error) error {
+	if checked != nil {
+		return fmt.Errorf("fsblob: put %s: %w", key, checked)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("fsblob: put %s: %w", key, err)
@@ -53,7 +61,7 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, contentType st
 		return err
 	}
 	defer root.Close()
-	if err := put(root, key, data, contentType); err != nil {
+	if err := w(root); err != nil {
 		return fmt.Errorf("fsblob: put %s: %w", key, err)
 	}
 	return nil

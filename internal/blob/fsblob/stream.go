@@ -19,21 +19,9 @@ import (
 // to the file without being held in memory. body must hold exactly size
 // bytes; fewer or more is an error and leaves the old blob in place.
 func (s *Store) PutStream(ctx context.Context, key string, body io.ReadSeeker, size int64, contentType string) error {
-	if err := checkStream(key, size, contentType); err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
-	}
-	root, err := s.open()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	if err := putStream(ctx, root, key, body, size, contentType); err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
-	}
-	return nil
+	return s.write(ctx, key, checkStream(key, size, contentType), func(root *os.Root) error {
+		return putStream(ctx, root, key, body, size, contentType)
+	})
 }
 
 func checkStream(key string, size int64, contentType string) error {
