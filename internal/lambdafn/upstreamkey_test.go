@@ -45,6 +45,17 @@ func secretsManager(t *testing.T) *secretsmanager.Client {
 	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
 
+// createSecret creates the secret name on sm, with value unless it is nil
+// (a secret never given a value), failing t if it cannot.
+func createSecret(t *testing.T, sm *secretsmanager.Client, name string, value *string) *secretsmanager.CreateSecretOutput {
+	t.Helper()
+	out, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: &name, SecretString: value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // An upstream key secret that is empty, was never given a value, or is not
 // there ends the submit at once with ConfigurationError: the job's message
 // names the setting (never the secret's name or ARN), the log line the
@@ -54,14 +65,8 @@ func secretsManager(t *testing.T) *secretsmanager.Client {
 func TestUpstreamKeySecretNotConfigured(t *testing.T) {
 	sm := secretsManager(t)
 	prefix := "vidgen/failfast-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + time.Now().Format("150405.000000")
-	noValue, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(prefix + "/no-value")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	empty, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(prefix + "/empty"), SecretString: aws.String("")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	noValue := createSecret(t, sm, prefix+"/no-value", nil)
+	empty := createSecret(t, sm, prefix+"/empty", aws.String(""))
 
 	for _, tc := range []struct {
 		name, secretID string
@@ -145,14 +150,8 @@ func TestUpstreamKeySecretNotConfigured(t *testing.T) {
 func TestUpstreamKeyCheck(t *testing.T) {
 	sm := secretsManager(t)
 	prefix := "vidgen/keycheck-" + time.Now().Format("150405.000000")
-	noValue, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(prefix + "/no-value")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(prefix + "/set"), SecretString: aws.String("sk-the-key")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	noValue := createSecret(t, sm, prefix+"/no-value", nil)
+	set := createSecret(t, sm, prefix+"/set", aws.String("sk-the-key"))
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name, id string
