@@ -58,6 +58,20 @@ type Dispatcher struct {
 	Metrics *metrics.Recorder
 }
 
+// Admitter admits waiting jobs in fair order and starts their executions.
+// It is the one admission interface (issue 15: one name per idea): the API,
+// the registrar, the notifier and the reconciler take it, *Dispatcher is
+// what they are given, and their tests pass fakes.
+type Admitter interface {
+	// Enabled reports whether caps apply, so that a new job must wait.
+	Enabled() bool
+	// Admit fills free slots, fresh jobs first, and says how many it
+	// admitted.
+	Admit(ctx context.Context, fresh ...job.Job) (int, error)
+}
+
+var _ Admitter = (*Dispatcher)(nil)
+
 // Enabled reports whether any cap applies, so that new jobs must wait to
 // be admitted.
 func (d *Dispatcher) Enabled() bool { return d != nil && d.Limits.Enabled() }

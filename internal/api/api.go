@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/vidgen/vidgen"
+	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/clock"
@@ -113,7 +114,7 @@ type Handler struct {
 	// Admission caps generations in flight (internal/admission): when it
 	// is enabled a new job waits, without an execution, until admitted.
 	// Nil starts every job at once.
-	Admission Admission
+	Admission admission.Admitter
 
 	// StartRetry bounds the retries of a failed start within a request;
 	// Sleeper waits between them (nil: the wall clock) and Rand, in
@@ -128,12 +129,6 @@ type Handler struct {
 
 	// Health are the checks PathHealth runs (see health.go).
 	Health []HealthCheck
-}
-
-// Admission admits waiting jobs in fair order and starts their executions.
-type Admission interface {
-	Enabled() bool
-	Admit(ctx context.Context, fresh ...job.Job) (int, error)
 }
 
 // Secrets gives each tenant's webhook signing secret.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
@@ -48,15 +49,10 @@ type Notifier struct {
 	Webhooks Webhooks
 	Secrets  Secrets // each tenant's webhook signing secret
 	// Admission admits waiting jobs into the slot the ended job gave back.
-	Admission Admitter
+	Admission admission.Admitter
 	Log       *slog.Logger // required
 	// Metrics counts webhook delivery attempts; nil counts nothing.
 	Metrics *metrics.Recorder
-}
-
-// Admitter admits waiting jobs in fair order (internal/admission).
-type Admitter interface {
-	Admit(ctx context.Context, fresh ...job.Job) (int, error)
 }
 
 // logCtx is ctx whose log lines name j and the execution running the

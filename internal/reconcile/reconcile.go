@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
@@ -72,9 +73,7 @@ type Reconciler struct {
 	MinAge time.Duration
 	// Admission, if set, admits waiting jobs at the start of each pass, in
 	// case a slot's release found no one to admit into it.
-	Admission interface {
-		Admit(ctx context.Context, fresh ...job.Job) (int, error)
-	}
+	Admission admission.Admitter
 	// Log gets a line for each act and failure, and a summary of each
 	// pass at DEBUG: a pass that finds nothing to do is silent at INFO.
 	Log *slog.Logger // required

@@ -40,10 +40,13 @@ func (x *executions) Start(_ context.Context, name, _ string) error {
 	return nil
 }
 
-// admitFunc is an Admission made of a function.
+// admitFunc is an admission.Admitter made of a function.
 type admitFunc func(context.Context) (int, error)
 
 func (f admitFunc) Admit(ctx context.Context, _ ...job.Job) (int, error) { return f(ctx) }
+
+// Enabled is never asked: the reconciler only admits.
+func (f admitFunc) Enabled() bool { return true }
 
 func TestReconciler(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
@@ -40,14 +41,8 @@ type Registrar struct {
 	CheckCallback func(string) error
 	// Admission, when enabled, makes the job wait for a slot: this
 	// execution's Submit then waits until the job is admitted.
-	Admission Admission
+	Admission admission.Admitter
 	Log       *slog.Logger // required
-}
-
-// Admission admits waiting jobs in fair order (internal/admission).
-type Admission interface {
-	Enabled() bool
-	Admit(ctx context.Context, fresh ...job.Job) (int, error)
 }
 
 // RegisterInput is what the state machine hands Register: its own input, as
