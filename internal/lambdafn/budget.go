@@ -55,7 +55,7 @@ func budgets() map[string]budget {
 		// (never retried in-function: at most once), then recording its
 		// outcome, which persist tries three times.
 		"submit": {awsCalls: 4 + 3, other: upstream.DefaultTimeout},
-		// Read, the upstream key, a GET, a watch (its window plus a last
+		// Read, the upstream key, a GET, a window of asks (plus a last
 		// ask), archiving the video found done (download, then upload) and
 		// the record's update with a read after a conflict.
 		"poll": {awsCalls: 5, other: upstream.DefaultTimeout +
@@ -81,7 +81,7 @@ func budgets() map[string]budget {
 
 // Budget is the longest one invocation of function fn (a directory under
 // functions/) may take for its work to end on its own terms — an HTTP
-// client's timeout, a watch's window, a retry loop's last try — rather
+// client's timeout, a Poll's window of asks, a retry loop's last try — rather
 // than be cut off by Lambda's timeout as Sandbox.Timedout. template.yaml
 // gives each function a Timeout above it and each Task state that invokes
 // the function a TimeoutSeconds above that (TestTimeoutBudgets). Zero for

@@ -316,7 +316,7 @@ func TestInitDoesNoNetworkIO(t *testing.T) {
 // proxyCovered logs when net/http does not send requests for AWS's real
 // endpoints to the sink as a proxy: it reads the proxy variables once per
 // process, so a test in this binary that made a request through the
-// default transport before this one set them leaves that path unwatched.
+// default transport before this one set them leaves that path unchecked.
 func proxyCovered(t *testing.T, s *sink) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, "https://dynamodb.us-east-1.amazonaws.com/", nil)

@@ -5,7 +5,7 @@ package lambdafn_test
 // writes access logs; the alarms cover every state machine and function and
 // the service's own failures and notify one topic; the dashboard shows the
 // service. Every vidgen metric an alarm or the dashboard names is one the
-// functions emit (contractMetrics), so none of them watches nothing.
+// functions emit (contractMetrics), so none of them monitors nothing.
 
 import (
 	"cmp"
@@ -253,9 +253,9 @@ func (p *project) checkAlarms(root *yaml.Node, byType map[string][]string) []str
 	}
 	problems = append(problems, checkRefs(root, refsOf)...)
 
-	// Coverage: what each alarm watches, by namespace, metric and the
+	// Coverage: what each alarm monitors, by namespace, metric and the
 	// dimensions that say whose it is.
-	watched := func(ns, metric string, dims map[string]string) []string {
+	monitored := func(ns, metric string, dims map[string]string) []string {
 		var ids []string
 		for _, m := range refsOf {
 			if m.namespace != ns || m.name != metric {
@@ -269,21 +269,21 @@ func (p *project) checkAlarms(root *yaml.Node, byType map[string][]string) []str
 	}
 	for _, sm := range byType["AWS::Serverless::StateMachine"] {
 		for _, metric := range []string{"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} {
-			if len(watched("AWS/States", metric, map[string]string{"StateMachineArn": "${" + sm + "}"})) == 0 {
+			if len(monitored("AWS/States", metric, map[string]string{"StateMachineArn": "${" + sm + "}"})) == 0 {
 				add("%s: no alarm on AWS/States %s", sm, metric)
 			}
 		}
 	}
 	for _, fn := range byType["AWS::Serverless::Function"] {
 		for _, metric := range []string{"Errors", "Throttles"} {
-			if len(watched("AWS/Lambda", metric, map[string]string{"FunctionName": "${" + fn + "}"})) == 0 {
+			if len(monitored("AWS/Lambda", metric, map[string]string{"FunctionName": "${" + fn + "}"})) == 0 {
 				add("%s: no alarm on AWS/Lambda %s", fn, metric)
 			}
 		}
 	}
 	for _, api := range byType["AWS::Serverless::HttpApi"] {
 		stage := scalar(get(resources, api, "Properties", "StageName"))
-		if len(watched("AWS/ApiGateway", "5xx", map[string]string{"ApiId": "${" + api + "}", "Stage": stage})) == 0 {
+		if len(monitored("AWS/ApiGateway", "5xx", map[string]string{"ApiId": "${" + api + "}", "Stage": stage})) == 0 {
 			add("%s: no alarm on AWS/ApiGateway 5xx (ApiId, Stage %s)", api, stage)
 		}
 	}
@@ -301,7 +301,7 @@ func (p *project) checkAlarms(root *yaml.Node, byType map[string][]string) []str
 	} {
 		seen := map[string][]string{} // alarm → values it names
 		for _, v := range w.values {
-			for _, id := range watched("vidgen", w.metric, map[string]string{w.dim: v}) {
+			for _, id := range monitored("vidgen", w.metric, map[string]string{w.dim: v}) {
 				seen[id] = append(seen[id], v)
 			}
 		}
@@ -336,7 +336,7 @@ func isEqualsEmpty(c *yaml.Node, param string) bool {
 	return target(v.Content[0]) == param && v.Content[1].Kind == yaml.ScalarNode && v.Content[1].Value == "" && !strings.HasPrefix(v.Content[1].Tag, "!Ref")
 }
 
-// alarmMetrics reads the metrics an alarm watches: its single metric, or
+// alarmMetrics reads the metrics an alarm monitors: its single metric, or
 // the MetricStats of its metric math, of which one entry returns data.
 func alarmMetrics(id string, props *yaml.Node) ([]metricRef, error) {
 	dimsOf := func(list *yaml.Node) map[string]string {
@@ -396,7 +396,7 @@ func checkRefs(root *yaml.Node, ms []metricRef) []string {
 		if m.namespace != "vidgen" {
 			own, ok := ownDim[m.namespace]
 			if !ok {
-				add("%s: names %s %s, a namespace this stack does not watch", m.where, m.namespace, m.name)
+				add("%s: names %s %s, a namespace this stack does not monitor", m.where, m.namespace, m.name)
 				continue
 			}
 			v := m.dims[own.dim]

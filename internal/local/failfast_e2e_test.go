@@ -116,7 +116,7 @@ func TestUpstreamKeyRefusedEndToEnd(t *testing.T) {
 			if line["level"] != "ERROR" || !strings.Contains(fmt.Sprint(line["err"]), "key refused (HTTP 401)") {
 				t.Errorf("the job's line saying the key was refused = %v; want it at ERROR with the error\n%s", line, logs)
 			}
-			// The count the UpstreamAuth alarm watches (JobsEnded by Error).
+			// The count the UpstreamAuth alarm monitors (JobsEnded by Error).
 			resp, err := http.Get(rt.URL + MetricsPath)
 			if err != nil {
 				t.Fatal(err)

@@ -21,10 +21,10 @@ import (
 type Adaptive struct {
 	Learner *Learner
 	// From and To are the quantiles of learned generation times between
-	// which Poll watches continuously.
+	// which Poll keeps asking within one invocation (a window of asks).
 	From, To float64
-	// Every is the pause between asks while watching; Window bounds one
-	// invocation's watch, which must leave the invocation time to archive
+	// Every is the pause between asks within a window; Window bounds one
+	// invocation's window, which must leave the invocation time to archive
 	// a video found done (Poll's Lambda timeout is 170 s, the download's
 	// 2 min).
 	Every, Window time.Duration
@@ -73,7 +73,7 @@ func (a *Adaptive) next(j job.Job, now time.Time) time.Duration {
 	case e < from:
 		return max(from-e, time.Second)
 	case e < to:
-		return time.Second // straight into the next watch
+		return time.Second // straight into the next window
 	default:
 		d := time.Duration(a.TailFactor * float64(e))
 		return min(max(d, a.MinTail), a.MaxTail)

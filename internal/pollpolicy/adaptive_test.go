@@ -536,7 +536,7 @@ func TestAdaptiveFirst(t *testing.T) {
 	}
 }
 
-// The watch opens Every before From and lasts until To plus Every, at
+// The window opens Every before From and lasts until To plus Every, at
 // most Window.
 func TestAdaptiveWindow(t *testing.T) {
 	every5 := func() pollpolicy.Policy {
@@ -618,9 +618,9 @@ func TestAdaptiveNext(t *testing.T) {
 	}
 }
 
-// watchLearner has seen 5-s generations of 5 s (25 times), 25 s (25) and
+// windowLearner has seen 5-s generations of 5 s (25 times), 25 s (25) and
 // 50 s (50): median (index 50) 50 s, quartiles (indices 25 and 74) 25 s and
-// 50 s, so From (0.02) is watchFrom and To (0.97) watchTo.
+// 50 s, so From (0.02) is windowFrom and To (0.97) windowTo.
 //
 
 // t0 is when the jobs of these tests were submitted.

@@ -111,7 +111,7 @@ const MaxNotFound = 3
 func (p Policy) Decide(j job.Job, o Observation) Decision {
 	switch {
 	case o.Follow:
-		return Decision{Action: Wait, Seconds: p.Watch(j, o.Now)}
+		return Decision{Action: Wait, Seconds: p.FollowWait(j, o.Now)}
 	case o.Refused != nil:
 		return Decision{Action: End, Error: o.Refused}
 	case o.Asks == 0 && !o.Failed && !o.Now.Before(j.Deadline):

@@ -77,10 +77,10 @@ func (p Policy) Window(j job.Job, now time.Time) (window, every time.Duration) {
 	return p.Adaptive.window(j, now)
 }
 
-// watchOverdue is the wait between reads of a followed job past its
+// followOverdue is the wait between reads of a followed job past its
 // deadline: its own execution or the reconciler is about to end it, and
 // polling faster would only cost transitions.
-const watchOverdue = 30 * time.Second
+const followOverdue = 30 * time.Second
 
 // A follower reads a job that has run for t again after t/followGrowth,
 // between Interval and maxFollowWait: a job that waits for a slot for
@@ -92,11 +92,12 @@ const (
 	maxFollowWait = 5 * time.Minute
 )
 
-// Watch is the wait in seconds before a follower reads j's record again.
-func (p Policy) Watch(j job.Job, now time.Time) int {
+// FollowWait is the wait in seconds before a follower reads j's record
+// again.
+func (p Policy) FollowWait(j job.Job, now time.Time) int {
 	d := max(p.Interval, MinTurn, min(now.Sub(j.CreatedAt)/followGrowth, maxFollowWait))
 	if !now.Before(j.Deadline) {
-		d = max(d, watchOverdue)
+		d = max(d, followOverdue)
 	}
 	return int(d.Round(time.Second).Seconds())
 }
@@ -127,8 +128,8 @@ func (p Policy) Observe(model string, duration int, d time.Duration) {
 // longest allowed deadline (template.yaml's JobDeadlineSeconds) the poll
 // loop turns at most 6600 s / 5 s = 1320 times (docs/aws-limits.md). A
 // shorter turn would save no money either: it costs 3 billed transitions,
-// as much as a minute of a 128 MB Lambda, which is why Poll watches a job
-// due soon within one invocation instead.
+// as much as a minute of a 128 MB Lambda, which is why Poll asks again
+// about a job due soon within one invocation (its window) instead.
 const MinTurn = 5 * time.Second
 
 // ClampToDeadline rounds d up to whole seconds (what Wait takes) but never

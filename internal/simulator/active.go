@@ -8,7 +8,7 @@ import (
 // inProgress counts the generations in progress, the now and the most at
 // once, for Stats. A generation is in progress from its accept until the
 // clock reaches its end (generation.ends), so the count can rise only at an
-// accept: counting there gives the exact peak without watching the clock.
+// accept: counting there gives the exact peak without a timer on the clock.
 //
 // Generations that will end wait in a heap by end time, so an accept costs
 // O(log n) however many are in progress and each generation is dropped once.

@@ -18,7 +18,7 @@ import (
 // One more time t, 101 in all, lands at index 25 or 50, which the fit then
 // reads: between 25 s and 50 s it is the median (mid{t, 25 s, 50 s}), and
 // between 5 s and 25 s the first quartile (mid{25 s, t, 50 s}).
-func watchLearner() *pollpolicy.Learner {
+func windowLearner() *pollpolicy.Learner {
 	l := pollpolicy.NewLearner(256)
 	polltest.Observe(l, job.Model, 5, polltest.Repeat(50*time.Second, 50)...)
 	polltest.Observe(l, job.Model, 5, polltest.Repeat(5*time.Second, 25)...)
@@ -27,14 +27,14 @@ func watchLearner() *pollpolicy.Learner {
 }
 
 const (
-	watchFrom = 17405 * time.Millisecond
-	watchTo   = 131425 * time.Millisecond
+	windowFrom = 17405 * time.Millisecond
+	windowTo   = 131425 * time.Millisecond
 )
 
-// unlearned is watchLearner's middle half before it learns anything.
+// unlearned is windowLearner's middle half before it learns anything.
 var unlearned = polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second)
 
-// learnedMedian and learnedQ25 are watchLearner's middle half after it
+// learnedMedian and learnedQ25 are windowLearner's middle half after it
 // observed t.
 func learnedMedian(t time.Duration) polltest.Mid {
 	return polltest.Middle(t, 25*time.Second, 50*time.Second)
@@ -43,10 +43,10 @@ func learnedQ25(t time.Duration) polltest.Mid {
 	return polltest.Middle(25*time.Second, t, 50*time.Second)
 }
 
-func TestWatchLearner(t *testing.T) {
-	l := watchLearner()
-	if from, to := l.Range(job.Model, 5, 0.02, 0.97); from != watchFrom || to != watchTo {
-		t.Errorf("watchLearner's Range(0.02, 0.97) = %v, %v; want %v, %v", from, to, watchFrom, watchTo)
+func TestWindowLearner(t *testing.T) {
+	l := windowLearner()
+	if from, to := l.Range(job.Model, 5, 0.02, 0.97); from != windowFrom || to != windowTo {
+		t.Errorf("windowLearner's Range(0.02, 0.97) = %v, %v; want %v, %v", from, to, windowFrom, windowTo)
 	}
 	polltest.WantFit(t, l, job.Model, 5, unlearned)
 	for _, tc := range []struct {
@@ -58,13 +58,13 @@ func TestWatchLearner(t *testing.T) {
 		{16405 * time.Millisecond, learnedQ25(16405 * time.Millisecond)},
 		{14 * time.Second, learnedQ25(14 * time.Second)},
 	} {
-		l := watchLearner()
+		l := windowLearner()
 		l.Observe(job.Model, 5, tc.t)
 		polltest.WantFit(t, l, job.Model, 5, tc.want)
 	}
 }
 
-func watchPolicy(l *pollpolicy.Learner, change func(*pollpolicy.Adaptive)) pollpolicy.Policy {
+func windowPolicy(l *pollpolicy.Learner, change func(*pollpolicy.Adaptive)) pollpolicy.Policy {
 	p := pollpolicy.Learning()
 	p.Adaptive.Learner, p.Adaptive.Window = l, polltest.LongWindow
 	if change != nil {
@@ -77,8 +77,8 @@ func watchPolicy(l *pollpolicy.Learner, change func(*pollpolicy.Adaptive)) pollp
 // completion is due, and learns the middle of the span between the last ask
 // that found the job unfinished and the one that found it done. The
 // simulator queues 3 s, so sim:gen=N is done N+3 s after the submit at t0.
-// watchFrom is 17.405 s and watchTo 131.425 s.
-func TestPollAdaptiveWatch(t *testing.T) {
+// windowFrom is 17.405 s and windowTo 131.425 s.
+func TestPollAdaptiveWindow(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		prompt   string
@@ -92,7 +92,7 @@ func TestPollAdaptiveWatch(t *testing.T) {
 		wait    int
 		learned polltest.Mid // the learner's middle half
 	}{
-		{name: "completes while watching", prompt: "sim:gen=30 a cat", pollAt: 20 * time.Second,
+		{name: "completes within the window", prompt: "sim:gen=30 a cat", pollAt: 20 * time.Second,
 			// asks at 20, 22, …, 34 s; done at 33 s: learns (32 + 34) / 2
 			asks: 8, doneAt: 34 * time.Second, status: job.Completed, learned: learnedMedian(33 * time.Second)},
 		{name: "completes on the dot", prompt: "sim:gen=31 a cat", pollAt: 20 * time.Second,
@@ -105,29 +105,29 @@ func TestPollAdaptiveWatch(t *testing.T) {
 			asks: 12, doneAt: 42300 * time.Millisecond, status: job.Completed, learned: learnedMedian(41300 * time.Millisecond)},
 		{name: "already complete at the very first ask: nothing learned", prompt: "sim:gen=17 a cat", pollAt: 20 * time.Second,
 			asks: 1, doneAt: 20 * time.Second, status: job.Completed, learned: unlearned},
-		{name: "watch opens Every before From", prompt: "sim:gen=14 a cat", pollAt: watchFrom - 2*time.Second,
+		{name: "window opens Every before From", prompt: "sim:gen=14 a cat", pollAt: windowFrom - 2*time.Second,
 			// asks at 15.405 s and 17.405 s; done at 17 s: learns 16.405 s
-			asks: 2, doneAt: watchFrom, status: job.Completed, learned: learnedQ25(16405 * time.Millisecond)},
-		{name: "too early to watch", prompt: "sim:gen=30 a cat", pollAt: watchFrom - 2*time.Second - time.Millisecond,
+			asks: 2, doneAt: windowFrom, status: job.Completed, learned: learnedQ25(16405 * time.Millisecond)},
+		{name: "too early for a window", prompt: "sim:gen=30 a cat", pollAt: windowFrom - 2*time.Second - time.Millisecond,
 			// the next poll at From (2.001 s, rounded up), but a turn of the
 			// loop lasts at least pollpolicy.MinTurn
-			asks: 1, doneAt: watchFrom - 2*time.Second - time.Millisecond, status: job.Generating, wait: 5, learned: unlearned},
-		{name: "fails while watching: nothing learned", prompt: "sim:error sim:gen=30 a cat", pollAt: 20 * time.Second,
+			asks: 1, doneAt: windowFrom - 2*time.Second - time.Millisecond, status: job.Generating, wait: 5, learned: unlearned},
+		{name: "fails within the window: nothing learned", prompt: "sim:error sim:gen=30 a cat", pollAt: 20 * time.Second,
 			asks: 8, doneAt: 34 * time.Second, status: job.Failed, learned: unlearned},
-		{name: "watch ends at To, then the tail", prompt: "sim:never a cat", pollAt: 20 * time.Second,
+		{name: "window ends at To, then the tail", prompt: "sim:never a cat", pollAt: 20 * time.Second,
 			// window min(120 s, 131.425 − 20 + 2 s): asks at 20, 22, …, 132 s;
 			// then 0.15 × 132 s, capped at 10 s
 			asks: 57, doneAt: 132 * time.Second, status: job.Generating, wait: 10, learned: unlearned},
-		{name: "watch bounded by Window, then straight back", prompt: "sim:never a cat", window: 30 * time.Second, pollAt: 20 * time.Second,
+		{name: "asks bounded by Window, then straight back", prompt: "sim:never a cat", window: 30 * time.Second, pollAt: 20 * time.Second,
 			asks: 16, doneAt: 50 * time.Second, status: job.Generating, wait: 1, learned: unlearned},
-		{name: "watch stops an ask before the deadline", prompt: "sim:never a cat", deadline: 40 * time.Second, pollAt: 20 * time.Second,
+		{name: "window stops an ask before the deadline", prompt: "sim:never a cat", deadline: 40 * time.Second, pollAt: 20 * time.Second,
 			// no ask at or past the deadline: the last is at 38 s
 			asks: 10, doneAt: 38 * time.Second, status: job.Generating, wait: 1, learned: unlearned},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			l := watchLearner()
-			e.h.Policy = watchPolicy(l, func(a *pollpolicy.Adaptive) {
+			l := windowLearner()
+			e.h.Policy = windowPolicy(l, func(a *pollpolicy.Adaptive) {
 				if tc.window != 0 {
 					a.Window = tc.window
 				}
@@ -178,8 +178,8 @@ func TestPollAdaptiveWatch(t *testing.T) {
 	}
 }
 
-// watchStep is one Poll of a job followed across invocations.
-type watchStep struct {
+// windowStep is one Poll of a job tracked across invocations.
+type windowStep struct {
 	fault *simulator.Fault // for the Poll's first ask; nil: none
 	// after the Poll
 	at       time.Duration // the clock, since the submit
@@ -195,37 +195,37 @@ type watchStep struct {
 // counts every ask. When the first ask of a Poll finds the job done, the
 // learner takes the middle of the span since the record's UpdatedAt, the
 // last ask a Poll recorded.
-func TestPollAdaptiveWatchAcrossInvocations(t *testing.T) {
+func TestPollAdaptiveWindowAcrossInvocations(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		prompt string
 		window time.Duration // 0: the default 120 s
 		pollAt time.Duration // the first Poll, since the submit; each later one after the wait
-		steps  []watchStep
+		steps  []windowStep
 	}{
-		{name: "a watch, then the next Poll's first ask", prompt: "sim:gen=37.5 a cat", window: 20 * time.Second, pollAt: 20 * time.Second,
-			steps: []watchStep{
+		{name: "a window, then the next Poll's first ask", prompt: "sim:gen=37.5 a cat", window: 20 * time.Second, pollAt: 20 * time.Second,
+			steps: []windowStep{
 				// asks at 20, 22, …, 40 s
 				{at: 40 * time.Second, status: job.Generating, polls: 11, updated: 40 * time.Second, wait: 1, learned: unlearned},
 				// done at 40.5 s, found at 41 s: learns (40 + 41) / 2
 				{at: 41 * time.Second, status: job.Completed, polls: 12, updated: 41 * time.Second, learned: learnedMedian(40500 * time.Millisecond)},
 			}},
-		{name: "two watches", prompt: "sim:gen=32.5 a cat", window: 10 * time.Second, pollAt: 20 * time.Second,
-			steps: []watchStep{
+		{name: "two windows", prompt: "sim:gen=32.5 a cat", window: 10 * time.Second, pollAt: 20 * time.Second,
+			steps: []windowStep{
 				// asks at 20, 22, …, 30 s
 				{at: 30 * time.Second, status: job.Generating, polls: 6, updated: 30 * time.Second, wait: 1, learned: unlearned},
 				// asks at 31, 33, 35 and 37 s; done at 35.5 s: learns (35 + 37) / 2
 				{at: 37 * time.Second, status: job.Completed, polls: 10, updated: 37 * time.Second, learned: learnedMedian(36 * time.Second)},
 			}},
 		{name: "a single early ask, then a Poll whose first ask finds it done", prompt: "sim:gen=14 a cat", pollAt: 10 * time.Second,
-			steps: []watchStep{
-				// too early to watch; the next poll at From: 7.405 s, rounded up
+			steps: []windowStep{
+				// too early for a window; the next poll at From: 7.405 s, rounded up
 				{at: 10 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 8, learned: unlearned},
 				// done at 17 s, found at 18 s: learns (10 + 18) / 2
 				{at: 18 * time.Second, status: job.Completed, polls: 2, updated: 18 * time.Second, learned: learnedQ25(14 * time.Second)},
 			}},
 		{name: "a failed Poll in between records nothing", prompt: "sim:gen=14 a cat", pollAt: 10 * time.Second,
-			steps: []watchStep{
+			steps: []windowStep{
 				{at: 10 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 8, learned: unlearned},
 				// jitter × 2 s, stretched to pollpolicy.MinTurn
 				{fault: &simulator.Fault{Status: 500}, at: 18 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 5, failures: 1, learned: unlearned},
@@ -235,8 +235,8 @@ func TestPollAdaptiveWatchAcrossInvocations(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			l := watchLearner()
-			e.h.Policy = watchPolicy(l, func(a *pollpolicy.Adaptive) {
+			l := windowLearner()
+			e.h.Policy = windowPolicy(l, func(a *pollpolicy.Adaptive) {
 				if tc.window != 0 {
 					a.Window = tc.window
 				}
@@ -284,8 +284,8 @@ func (failingUpdates) Update(context.Context, string, job.Change) (job.Job, erro
 // ask is then the job's first recorded one.
 func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 	e := newEnv(t)
-	l := watchLearner()
-	e.h.Policy = watchPolicy(l, nil)
+	l := windowLearner()
+	e.h.Policy = windowPolicy(l, nil)
 	j := e.submitted(validRequest("sim:gen=30 a cat", 5), jobDeadline) // done at 33 s
 	e.clk.Advance(20 * time.Second)
 
@@ -295,7 +295,7 @@ func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 		t.Fatalf("Poll with a failing store = %+v, %v; want a transient error", out, err)
 	}
 	if now := e.clk.Now(); !now.Equal(t0.Add(34 * time.Second)) {
-		t.Errorf("clock at t0+%v after the watch, want t0+34s", now.Sub(t0))
+		t.Errorf("clock at t0+%v after the window, want t0+34s", now.Sub(t0))
 	}
 	wantSame(t, e.get(j.ID), j)
 	polltest.WantFit(t, l, job.Model, 5, unlearned)
@@ -312,10 +312,10 @@ func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 	}
 }
 
-// A failed ask ends the watch; the Poll records the answers it had and
+// A failed ask ends the window; the Poll records the answers it had and
 // returns no error, waiting at least as long as a Retry-After the upstream
 // sent. A failure of the first ask is the usual transient failure.
-func TestPollAdaptiveWatchFault(t *testing.T) {
+func TestPollAdaptiveWindowFault(t *testing.T) {
 	ok := simulator.Fault{} // answers normally
 	for _, tc := range []struct {
 		name     string
@@ -363,7 +363,7 @@ func TestPollAdaptiveWatchFault(t *testing.T) {
 		{name: "404 on the second ask is not counted", faults: []simulator.Fault{ok, {Status: 404}},
 			asks: 1, at: 22 * time.Second, status: job.Generating, // the turn began at 20 s: MinTurn
 			want: steps.Output{Status: job.Generating, WaitSeconds: 3}},
-		{name: "500 on the first ask: no watch", faults: []simulator.Fault{{Status: 500}},
+		{name: "500 on the first ask: no window", faults: []simulator.Fault{{Status: 500}},
 			asks: 0, at: 20 * time.Second, status: job.Queued,
 			want: steps.Output{Status: job.Queued, WaitSeconds: 5, Failures: 1}}, // jitter × 2 s, stretched to MinTurn
 		{name: "429 with Retry-After 30 on the first ask: the backoff waits for it", faults: []simulator.Fault{{Status: 429, RetryAfter: "30"}},
@@ -372,8 +372,8 @@ func TestPollAdaptiveWatchFault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			l := watchLearner()
-			e.h.Policy = watchPolicy(l, nil)
+			l := windowLearner()
+			e.h.Policy = windowPolicy(l, nil)
 			prompt := tc.prompt
 			if prompt == "" {
 				prompt = "sim:gen=30 a cat"

@@ -93,16 +93,16 @@ func TestPollKeyRefused(t *testing.T) {
 	}
 }
 
-// A key revoked in the middle of a watch (repeated asks within one Poll)
+// A key revoked in the middle of a window (repeated asks within one Poll)
 // ends the job in that same Poll, not at the next one.
-func TestPollKeyRevokedWhileWatching(t *testing.T) {
+func TestPollKeyRevokedWithinWindow(t *testing.T) {
 	e := newEnv(t)
 	h := e.handlers(e.client(e.srv.URL, simKey, normalTimeout, e.tr))
 	h.Policy = polltest.LearnedPolicy(nil)
 	j := e.submitted(validRequest("a cat", 5), jobDeadline)
 	e.clk.Advance(polltest.LearnedFrom)
 	if window, _ := h.Policy.Window(e.get(j.ID), e.clk.Now()); window <= 0 {
-		t.Fatalf("the policy does not watch at %v: the test would not test a watch", polltest.LearnedFrom)
+		t.Fatalf("the policy opens no window at %v: the test would not test one", polltest.LearnedFrom)
 	}
 	e.tr.setAfter(func(r *http.Request, resp *http.Response) {
 		if r.Method == http.MethodGet && resp.StatusCode == http.StatusOK {

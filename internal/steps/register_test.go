@@ -451,7 +451,10 @@ func (u failingUpstream) Get(context.Context, string) (upstream.Generation, erro
 // A follower's Poll only reads the record: it never calls the upstream nor
 // changes the job, and waits the poll interval, or 30 s once the job is
 // overdue and about to be ended by its own execution or the reconciler.
-func TestPollWatch(t *testing.T) {
+//
+// Executions started before "watch" was renamed "follow" send the old key,
+// so each case runs with both.
+func TestPollFollow(t *testing.T) {
 	credits := 9.0
 	for _, tc := range []struct {
 		name     string
@@ -509,42 +512,48 @@ func TestPollWatch(t *testing.T) {
 			want: steps.Output{Status: job.Failed},
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newRegEnv(t)
-			j := tc.job
-			j.ID, j.Tenant = "followed", "team-a"
-			j.Request = job.Request{Model: job.Model, ImageURL: "https://example.com/a.jpg", AspectRatio: "16:9", Duration: 5}
-			j.UpdatedAt, j.Deadline = regStart, regStart.Add(10*time.Minute)
-			// A follower's wait grows with the followed job's age.
-			j.CreatedAt = regStart.Add(10*time.Minute + tc.late - tc.age)
-			if err := e.store.Create(t.Context(), j); err != nil {
-				t.Fatal(err)
-			}
-			before, err := e.store.Get(t.Context(), j.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.clk.Advance(10*time.Minute + tc.late)
-			policy := pollpolicy.Fixed()
-			policy.Interval = tc.interval
-			h := &steps.Handlers{Store: e.store, Upstream: failingUpstream{t}, Clock: e.clk, Policy: policy,
-				Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
+		for _, key := range []string{"follow", "watch"} {
+			t.Run(tc.name+"/"+key, func(t *testing.T) {
+				e := newRegEnv(t)
+				j := tc.job
+				j.ID, j.Tenant = "followed", "team-a"
+				j.Request = job.Request{Model: job.Model, ImageURL: "https://example.com/a.jpg", AspectRatio: "16:9", Duration: 5}
+				j.UpdatedAt, j.Deadline = regStart, regStart.Add(10*time.Minute)
+				// A follower's wait grows with the followed job's age.
+				j.CreatedAt = regStart.Add(10*time.Minute + tc.late - tc.age)
+				if err := e.store.Create(t.Context(), j); err != nil {
+					t.Fatal(err)
+				}
+				before, err := e.store.Get(t.Context(), j.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.clk.Advance(10*time.Minute + tc.late)
+				policy := pollpolicy.Fixed()
+				policy.Interval = tc.interval
+				h := &steps.Handlers{Store: e.store, Upstream: failingUpstream{t}, Clock: e.clk, Policy: policy,
+					Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 
-			out, err := h.Poll(t.Context(), steps.Input{JobID: j.ID, Watch: true, Failures: 2, NotFound: 1})
-			if err != nil {
-				t.Fatalf("Poll: %v", err)
-			}
-			want := tc.want
-			want.JobID = j.ID
-			if out != want {
-				t.Errorf("Output = %+v, want %+v", out, want)
-			}
-			after, err := e.store.Get(t.Context(), j.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameJSON(t, "record after a watching Poll", after, before)
-		})
+				var in steps.Input
+				if err := json.Unmarshal([]byte(`{"job_id":"`+j.ID+`","`+key+`":true,"failures":2,"not_found":1}`), &in); err != nil {
+					t.Fatal(err)
+				}
+				out, err := h.Poll(t.Context(), in)
+				if err != nil {
+					t.Fatalf("Poll: %v", err)
+				}
+				want := tc.want
+				want.JobID = j.ID
+				if out != want {
+					t.Errorf("Output = %+v, want %+v", out, want)
+				}
+				after, err := e.store.Get(t.Context(), j.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameJSON(t, "record after a following Poll", after, before)
+			})
+		}
 	}
 }
 

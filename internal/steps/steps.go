@@ -70,9 +70,14 @@ type Input struct {
 	// NotFound counts consecutive 404s from the upstream, apart from other
 	// failures: only a generation the upstream keeps denying has vanished.
 	NotFound int `json:"not_found,omitempty"`
-	// Watch makes Poll only read the record: the execution follows a job
+	// Follow makes Poll only read the record: the execution follows a job
 	// another execution drives (see Registrar.Register).
-	Watch bool `json:"watch,omitempty"`
+	Follow bool `json:"follow,omitempty"`
+	// LegacyFollow is Follow under the key video_job sent before "watch"
+	// was renamed (issue 15): a running Standard execution keeps the
+	// definition it started with, and a follower may run for a day, so Poll
+	// reads both keys until those executions have drained.
+	LegacyFollow bool `json:"watch,omitempty"`
 	// ParkToken makes Submit park the execution instead of submitting: it
 	// records the token of the callback task that holds the execution
 	// while the job waits for a slot (see Handlers.park).
@@ -314,9 +319,10 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 	if j.Status.Terminal() {
 		return h.done(j), nil
 	}
-	o := pollpolicy.Observation{Now: h.Clock.Now(), Follow: in.Watch, Failures: in.Failures, NotFound: in.NotFound, Rand: h.rand}
+	follow := in.Follow || in.LegacyFollow
+	o := pollpolicy.Observation{Now: h.Clock.Now(), Follow: follow, Failures: in.Failures, NotFound: in.NotFound, Rand: h.rand}
 	var askErr error
-	if pollpolicy.ShouldAsk(j, o.Now, in.Watch) {
+	if pollpolicy.ShouldAsk(j, o.Now, follow) {
 		askErr = h.ask(ctx, j, &o)
 	}
 	d := h.Policy.Decide(j, o)
@@ -409,7 +415,7 @@ func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation
 		if now.Add(every).After(start.Add(window)) || !now.Add(every).Before(j.Deadline) {
 			break
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < watchReserve {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < windowReserve {
 			break // leave the invocation time to archive what it finds
 		}
 		if h.Clock.Sleep(ctx, every) != nil {
@@ -424,7 +430,7 @@ func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation
 			if fail, ok := keyFailure(err); ok {
 				o.Refused = fail
 			}
-			h.Log.WarnContext(ctx, "ask while watching failed", "err", err)
+			h.Log.WarnContext(ctx, "ask within the window failed", "err", err)
 			o.Now = h.Clock.Now()
 			return err
 		}
@@ -479,9 +485,9 @@ func (h *Handlers) archive(ctx context.Context, j job.Job, sourceURL string, ret
 	return "", nil
 }
 
-// watchReserve is the real time a watch leaves before its invocation's
-// deadline: enough to download and store a video found done.
-const watchReserve = archive.DefaultTimeout + 15*time.Second
+// windowReserve is the real time a window of asks leaves before its
+// invocation's deadline: enough to download and store a video found done.
+const windowReserve = archive.DefaultTimeout + 15*time.Second
 
 // FailInput is what the state machine's Catch hands to Fail.
 type FailInput struct {

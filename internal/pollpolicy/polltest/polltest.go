@@ -104,8 +104,8 @@ func WantFit(t testing.TB, l *pollpolicy.Learner, model string, duration int, wa
 	}
 }
 
-// LongWindow is the watch window LearnedPolicy uses, longer than the
-// default so that a single watch spans the whole learned range.
+// LongWindow is the window LearnedPolicy uses, longer than the
+// default so that a single window spans the whole learned range.
 const LongWindow = 120 * time.Second
 
 // LearnedFrom and LearnedTo are LearnedPolicy's From (0.02) and To (0.97)
