@@ -204,6 +204,18 @@ func (s *Store) modify(ctx context.Context, id, verb string, change func(*bolt.T
 	return out, err
 }
 
+// eachJob decodes every record in the jobs bucket and hands it to f.
+func eachJob(tx *bolt.Tx, f func(job.Job)) error {
+	return tx.Bucket([]byte(jobsBucket)).ForEach(func(_, v []byte) error {
+		var j job.Job
+		if err := json.Unmarshal(v, &j); err != nil {
+			return err
+		}
+		f(j)
+		return nil
+	})
+}
+
 func put(tx *bolt.Tx, j job.Job) error {
 	data, err := json.Marshal(j)
 	if err != nil {
@@ -374,16 +386,11 @@ func recountSlots(tx *bolt.Tx) (stored, counted job.InFlight, err error) {
 		return job.InFlight{}, job.InFlight{}, err
 	}
 	counted = job.InFlight{ByTenant: map[string]int{}}
-	err = tx.Bucket([]byte(jobsBucket)).ForEach(func(_, v []byte) error {
-		var j job.Job
-		if err := json.Unmarshal(v, &j); err != nil {
-			return err
-		}
+	err = eachJob(tx, func(j job.Job) {
 		if j.Slot && !j.Status.Terminal() {
 			counted.Total++
 			counted.ByTenant[j.Tenant]++
 		}
-		return nil
 	})
 	if err != nil {
 		return job.InFlight{}, job.InFlight{}, err
@@ -426,15 +433,10 @@ func (s *Store) List(ctx context.Context, tenant string, status job.Status, limi
 	}
 	var all []job.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(jobsBucket)).ForEach(func(_, v []byte) error {
-			var j job.Job
-			if err := json.Unmarshal(v, &j); err != nil {
-				return err
-			}
+		return eachJob(tx, func(j job.Job) {
 			if j.Tenant == tenant && (status == "" || j.Status == status) {
 				all = append(all, j)
 			}
-			return nil
 		})
 	})
 	if err != nil {
@@ -498,15 +500,10 @@ func (s *Store) OpenJobs(ctx context.Context) ([]string, error) {
 	}
 	var open []job.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(jobsBucket)).ForEach(func(_, v []byte) error {
-			var j job.Job
-			if err := json.Unmarshal(v, &j); err != nil {
-				return err
-			}
+		return eachJob(tx, func(j job.Job) {
 			if !j.Status.Terminal() {
 				open = append(open, j)
 			}
-			return nil
 		})
 	})
 	if err != nil {
