@@ -89,14 +89,3 @@ func TestFail(t *testing.T) {
 		})
 	}
 }
-
-func TestFailInputErrors(t *testing.T) {
-	e := newEnv(t)
-	if _, err := e.h.Fail(t.Context(), steps.FailInput{Error: "States.TaskFailed"}); err == nil || isTransient(err) {
-		t.Errorf("Fail without job_id = %v, want a non-transient error", err)
-	}
-	_, err := e.h.Fail(t.Context(), steps.FailInput{JobID: "no-such-job", Error: "States.TaskFailed"})
-	if !errorsIsNotFound(err) || isTransient(err) {
-		t.Errorf("Fail of an unknown job = %v, want job.ErrNotFound, not transient", err)
-	}
-}

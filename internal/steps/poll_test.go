@@ -442,20 +442,6 @@ func TestPollJobEndedWhileInFlight(t *testing.T) {
 	}
 }
 
-func TestPollInputErrors(t *testing.T) {
-	e := newEnv(t)
-	if _, err := e.h.Poll(t.Context(), steps.Input{}); err == nil || isTransient(err) {
-		t.Errorf("Poll without job_id = %v, want a non-transient error", err)
-	}
-	_, err := e.h.Poll(t.Context(), steps.Input{JobID: "no-such-job"})
-	if !errorsIsNotFound(err) || isTransient(err) {
-		t.Errorf("Poll of an unknown job = %v, want job.ErrNotFound, not transient", err)
-	}
-	if n := e.tr.requests(""); n != 0 {
-		t.Errorf("%d requests sent", n)
-	}
-}
-
 // TestTurnsLastMinTurn: however the upstream fails, a turn of the poll loop
 // (a Poll plus the wait it asks for) lasts at least pollpolicy.MinTurn, but for
 // the last one before the deadline, so a job's loop turns at most

@@ -418,16 +418,38 @@ func TestSubmitRecordsUpstreamIDAfterCancel(t *testing.T) {
 	wantSubmissions(t, e.sim, req, 1)
 }
 
-func TestSubmitInputErrors(t *testing.T) {
-	e := newEnv(t)
-	if _, err := e.h.Submit(t.Context(), steps.Input{}); err == nil || isTransient(err) {
-		t.Errorf("Submit without job_id = %v, want a non-transient error", err)
-	}
-	_, err := e.h.Submit(t.Context(), steps.Input{JobID: "no-such-job"})
-	if !errorsIsNotFound(err) || isTransient(err) {
-		t.Errorf("Submit of an unknown job = %v, want job.ErrNotFound, not transient", err)
-	}
-	if n := e.tr.requests(""); n != 0 {
-		t.Errorf("%d requests sent", n)
+// Each step refuses an input without a job id and reports a job it cannot
+// find as job.ErrNotFound, neither as transient (a retry would not help),
+// and sends nothing upstream.
+func TestInputErrors(t *testing.T) {
+	for _, tc := range []struct {
+		step string
+		call func(e *env, id string) error
+	}{
+		{"Submit", func(e *env, id string) error {
+			_, err := e.h.Submit(e.t.Context(), steps.Input{JobID: id})
+			return err
+		}},
+		{"Poll", func(e *env, id string) error {
+			_, err := e.h.Poll(e.t.Context(), steps.Input{JobID: id})
+			return err
+		}},
+		{"Fail", func(e *env, id string) error {
+			_, err := e.h.Fail(e.t.Context(), steps.FailInput{JobID: id, Error: "States.TaskFailed"})
+			return err
+		}},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			e := newEnv(t)
+			if err := tc.call(e, ""); err == nil || isTransient(err) {
+				t.Errorf("%s without job_id = %v, want a non-transient error", tc.step, err)
+			}
+			if err := tc.call(e, "no-such-job"); !errorsIsNotFound(err) || isTransient(err) {
+				t.Errorf("%s of an unknown job = %v, want job.ErrNotFound, not transient", tc.step, err)
+			}
+			if n := e.tr.requests(""); n != 0 {
+				t.Errorf("%s sent %d requests", tc.step, n)
+			}
+		})
 	}
 }
