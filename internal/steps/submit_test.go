@@ -231,6 +231,23 @@ func TestSubmitRejected(t *testing.T) {
 // The cases where Submit must not send anything at all.
 func TestSubmitSendsNothing(t *testing.T) {
 	type setup func(e *env, j job.Job) job.Job
+	// claimedThen leaves the submit claim of an attempt that crashed, and
+	// lets d pass before the machine retries.
+	claimedThen := func(d time.Duration) setup {
+		return func(e *env, j job.Job) job.Job {
+			e.update(j.ID, job.Change{At: e.clk.Now(), ClaimSubmit: true})
+			e.clk.Advance(d)
+			return e.get(j.ID)
+		}
+	}
+	// cancelled ends the job as its client cancelling it would, a minute
+	// before the Submit.
+	cancelled := func(e *env, j job.Job) job.Job {
+		e.update(j.ID, job.Fail(e.clk.Now(), job.ErrNameCancelled, "cancelled by the client"))
+		e.clk.Advance(time.Minute)
+		return e.get(j.ID)
+	}
+	failed := func(j job.Job) steps.Output { return steps.Output{JobID: j.ID, Status: job.Failed} }
 	for _, tc := range []struct {
 		name      string
 		deadline  time.Duration
@@ -239,39 +256,22 @@ func TestSubmitSendsNothing(t *testing.T) {
 		wantName  string // error name of the ended job; "" when the record must not change
 		unchanged bool
 	}{
-		{
-			name: "claimed by an earlier attempt that crashed",
-			setup: func(e *env, j job.Job) job.Job {
-				e.update(j.ID, job.Change{At: e.clk.Now(), ClaimSubmit: true})
-				e.clk.Advance(5 * time.Second) // the machine retried after the crash
-				return e.get(j.ID)
-			},
-			want:     func(j job.Job) steps.Output { return steps.Output{JobID: j.ID, Status: job.Failed} },
-			wantName: job.ErrNameSubmitUncertain,
-		},
-		{
-			name:     "claimed by a crashed attempt, deadline passed too",
-			deadline: 10 * time.Second,
-			setup: func(e *env, j job.Job) job.Job {
-				e.update(j.ID, job.Change{At: e.clk.Now(), ClaimSubmit: true})
-				e.clk.Advance(time.Minute)
-				return e.get(j.ID)
-			},
-			want:     func(j job.Job) steps.Output { return steps.Output{JobID: j.ID, Status: job.Failed} },
-			wantName: job.ErrNameSubmitUncertain,
-		},
+		// The machine retried 5 s after the crash.
+		{name: "claimed by an earlier attempt that crashed", setup: claimedThen(5 * time.Second), want: failed, wantName: job.ErrNameSubmitUncertain},
+		{name: "claimed by a crashed attempt, deadline passed too", deadline: 10 * time.Second, setup: claimedThen(time.Minute),
+			want: failed, wantName: job.ErrNameSubmitUncertain},
 		{
 			name:     "deadline is now",
 			deadline: 30 * time.Second,
 			setup:    func(e *env, j job.Job) job.Job { e.clk.Advance(30 * time.Second); return j },
-			want:     func(j job.Job) steps.Output { return steps.Output{JobID: j.ID, Status: job.Failed} },
+			want:     failed,
 			wantName: job.ErrNameTimedOut,
 		},
 		{
 			name:     "deadline passed",
 			deadline: 30 * time.Second,
 			setup:    func(e *env, j job.Job) job.Job { e.clk.Advance(time.Hour); return j },
-			want:     func(j job.Job) steps.Output { return steps.Output{JobID: j.ID, Status: job.Failed} },
+			want:     failed,
 			wantName: job.ErrNameTimedOut,
 		},
 		{
@@ -286,27 +286,8 @@ func TestSubmitSendsNothing(t *testing.T) {
 			want:      func(j job.Job) steps.Output { return steps.Output{JobID: j.ID, Status: job.Completed, Submitted: true} },
 			unchanged: true,
 		},
-		{
-			name: "failed",
-			setup: func(e *env, j job.Job) job.Job {
-				e.update(j.ID, job.Fail(e.clk.Now(), job.ErrNameCancelled, "cancelled by the client"))
-				e.clk.Advance(time.Minute)
-				return e.get(j.ID)
-			},
-			want:      func(j job.Job) steps.Output { return steps.Output{JobID: j.ID, Status: job.Failed} },
-			unchanged: true,
-		},
-		{
-			name:     "failed after its deadline",
-			deadline: time.Second,
-			setup: func(e *env, j job.Job) job.Job {
-				e.update(j.ID, job.Fail(e.clk.Now(), job.ErrNameCancelled, "cancelled by the client"))
-				e.clk.Advance(time.Minute)
-				return e.get(j.ID)
-			},
-			want:      func(j job.Job) steps.Output { return steps.Output{JobID: j.ID, Status: job.Failed} },
-			unchanged: true,
-		},
+		{name: "failed", setup: cancelled, want: failed, unchanged: true},
+		{name: "failed after its deadline", deadline: time.Second, setup: cancelled, want: failed, unchanged: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
