@@ -8,6 +8,7 @@ package steps_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,18 +203,20 @@ func (e *env) submitted(req job.Request, deadline time.Duration) job.Job {
 
 func (e *env) submit(h *steps.Handlers, in steps.Input) steps.Output {
 	e.t.Helper()
-	out, err := h.Submit(e.t.Context(), in)
-	if err != nil {
-		e.t.Fatalf("Submit(%+v): %v", in, err)
-	}
-	return out
+	return e.step("Submit", h.Submit, in)
 }
 
 func (e *env) poll(h *steps.Handlers, in steps.Input) steps.Output {
 	e.t.Helper()
-	out, err := h.Poll(e.t.Context(), in)
+	return e.step("Poll", h.Poll, in)
+}
+
+// step runs one step, which must succeed.
+func (e *env) step(name string, run func(context.Context, steps.Input) (steps.Output, error), in steps.Input) steps.Output {
+	e.t.Helper()
+	out, err := run(e.t.Context(), in)
 	if err != nil {
-		e.t.Fatalf("Poll(%+v): %v", in, err)
+		e.t.Fatalf("%s(%+v): %v", name, in, err)
 	}
 	return out
 }
