@@ -311,12 +311,7 @@ func (r *runner) mapAttempt(ctx context.Context, st *state, input any, s scope) 
 	if err != nil {
 		return nil, err
 	}
-	if st.resultSelector != nil {
-		if result, err = evalTemplate(st.resultSelector, s.with(result)); err != nil {
-			return nil, err
-		}
-	}
-	return output(st, input, result, s)
+	return resultOutput(st, input, result, s)
 }
 
 // collect gathers the results of a Map state without a ResultWriter: each

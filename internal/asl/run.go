@@ -273,6 +273,18 @@ func output(st *state, input, result any, s scope) (any, error) {
 	return selectPath(st.outputPath, s.with(out), "OutputPath")
 }
 
+// resultOutput is the output of a state whose work has a result (a Task or
+// a Map): ResultSelector shapes the result, then output places it.
+func resultOutput(st *state, input, result any, s scope) (any, error) {
+	if st.resultSelector != nil {
+		var err error
+		if result, err = evalTemplate(st.resultSelector, s.with(result)); err != nil {
+			return nil, err
+		}
+	}
+	return output(st, input, result, s)
+}
+
 // selectPath applies an InputPath or OutputPath; nil stands for null, which
 // selects an empty object.
 func selectPath(p *path, s scope, field string) (any, error) {
@@ -439,12 +451,7 @@ func (r *runner) attempt(ctx context.Context, st *state, input any, s scope) (an
 	if err != nil {
 		return nil, err
 	}
-	if st.resultSelector != nil {
-		if result, err = evalTemplate(st.resultSelector, s.with(result)); err != nil {
-			return nil, err
-		}
-	}
-	return output(st, input, result, s)
+	return resultOutput(st, input, result, s)
 }
 
 // taskTimeouts resolves a Task's TimeoutSeconds and HeartbeatSeconds, which
