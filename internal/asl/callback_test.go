@@ -59,7 +59,11 @@ func (c *stepClock) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s := c.add(d)
+	return c.park(ctx, c.add(d), d)
+}
+
+// park reports a sleep of d on parked and blocks until s ends or ctx does.
+func (c *stepClock) park(ctx context.Context, s *sleeper, d time.Duration) error {
 	c.parked <- d
 	select {
 	case <-s.done:
@@ -91,15 +95,7 @@ type interruptClock struct{ *stepClock }
 
 func (c interruptClock) Interruptible(d time.Duration) (func(ctx context.Context) error, func()) {
 	s := c.add(d)
-	return func(ctx context.Context) error {
-		c.parked <- d
-		select {
-		case <-s.done:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}, s.end
+	return func(ctx context.Context) error { return c.park(ctx, s, d) }, s.end
 }
 
 // A cbStep is what a callback test does once the run has handed its token
