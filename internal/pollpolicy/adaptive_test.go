@@ -52,40 +52,34 @@ func wantPrior(t *testing.T, l *pollpolicy.Learner, model string, duration int) 
 	}
 }
 
-// The helpers above agree with log-normal quantiles worked out
+// polltest.Fit and priorAt agree with log-normal quantiles worked out
 // independently (Python's statistics.NormalDist, rounded to the
 // millisecond), so the tests below do not just restate the code.
 func TestLearnerFitAnchors(t *testing.T) {
 	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+	type quantile struct {
+		p  float64
+		ms int64 // the p quantile, in milliseconds
+	}
 	for _, tc := range []struct {
 		m    polltest.Mid // zero: the 5-s prior
-		p    float64
-		want time.Duration
+		want []quantile
 	}{
-		{polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second), 0.001, ms(1348)},
-		{polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second), 0.02, ms(2726)},
-		{polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second), 0.97, ms(39465)},
-		{polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second), 0.999, ms(89741)},
-		{polltest.Middle(51*time.Second, 26*time.Second, 75*time.Second), 0.02, ms(10165)},
-		{polltest.Middle(51*time.Second, 26*time.Second, 75*time.Second), 0.97, ms(223378)},
-		{polltest.Middle(68*time.Second, 43*time.Second, 92*time.Second), 0.02, ms(21361)},
-		{polltest.Middle(68*time.Second, 43*time.Second, 92*time.Second), 0.97, ms(196359)},
-		{polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second), 0.02, ms(17405)},
-		{polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second), 0.97, ms(131425)},
-		{polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second), 0.25, ms(10000)},
-		{polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second), 0.75, ms(40000)},
-		{polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second), 0.97, ms(138179)},
-		{polltest.Mid{}, 0.001, ms(8476)},
-		{polltest.Mid{}, 0.02, ms(12183)},
-		{polltest.Mid{}, 0.97, ms(48287)},
-		{polltest.Mid{}, 0.999, ms(73733)},
+		{polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second), []quantile{{0.001, 1348}, {0.02, 2726}, {0.97, 39465}, {0.999, 89741}}},
+		{polltest.Middle(51*time.Second, 26*time.Second, 75*time.Second), []quantile{{0.02, 10165}, {0.97, 223378}}},
+		{polltest.Middle(68*time.Second, 43*time.Second, 92*time.Second), []quantile{{0.02, 21361}, {0.97, 196359}}},
+		{polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second), []quantile{{0.02, 17405}, {0.97, 131425}}},
+		{polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second), []quantile{{0.25, 10000}, {0.75, 40000}, {0.97, 138179}}},
+		{polltest.Mid{}, []quantile{{0.001, 8476}, {0.02, 12183}, {0.97, 48287}, {0.999, 73733}}},
 	} {
-		got := priorAt(5, tc.p)
-		if tc.m != (polltest.Mid{}) {
-			got = polltest.Fit(tc.m, tc.p)
-		}
-		if got != tc.want {
-			t.Errorf("polltest.Fit(%+v, %v) = %v, want %v", tc.m, tc.p, got, tc.want)
+		for _, q := range tc.want {
+			got := priorAt(5, q.p)
+			if tc.m != (polltest.Mid{}) {
+				got = polltest.Fit(tc.m, q.p)
+			}
+			if want := ms(q.ms); got != want {
+				t.Errorf("polltest.Fit(%+v, %v) = %v, want %v", tc.m, q.p, got, want)
+			}
 		}
 	}
 	for _, tc := range []struct {
