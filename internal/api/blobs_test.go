@@ -12,7 +12,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
-	"github.com/vidgen/vidgen/internal/blob/fsblob"
+	"github.com/vidgen/vidgen/internal/blob/fsblob/fsblobtest"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -27,10 +27,7 @@ func imageBody(t *testing.T, image, tail string) string {
 
 func TestSubmitOffloadsLargeImages(t *testing.T) {
 	h, _, store := newHandler(t)
-	blobs, err := fsblob.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := fsblobtest.New(t)
 	h.Blobs = blobs
 	large := "data:image/png;base64," + base64.StdEncoding.EncodeToString(blobtest.PNG(1<<20))
 	small := "data:image/png;base64," + base64.StdEncoding.EncodeToString(blobtest.PNG(1<<10))

@@ -20,14 +20,14 @@ import (
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/awstest"
 	"github.com/vidgen/vidgen/internal/blob"
-	"github.com/vidgen/vidgen/internal/blob/fsblob"
+	"github.com/vidgen/vidgen/internal/blob/fsblob/fsblobtest"
 	"github.com/vidgen/vidgen/internal/blob/s3blob"
 	"github.com/vidgen/vidgen/internal/clock"
 )
 
 func TestArchiveSimulatorVideoToFiles(t *testing.T) {
 	src, want := simulatedVideo(t)
-	store := newFiles(t)
+	store := fsblobtest.New(t)
 	a := &archive.Archiver{Store: store, AllowedHosts: []string{"127.0.0.1"}}
 	key, size, err := a.Archive(t.Context(), "job-1", src)
 	if err != nil {
@@ -157,7 +157,7 @@ func TestArchiveRefusals(t *testing.T) {
 			if allowed == nil {
 				allowed = []string{"127.0.0.1"}
 			}
-			store := newFiles(t)
+			store := fsblobtest.New(t)
 			a := &archive.Archiver{Store: store, AllowedHosts: allowed, MaxBytes: tt.maxBytes}
 			key, size, err := a.Archive(t.Context(), "job-1", src)
 			fe, ok := errors.AsType[*archive.FetchError](err)
@@ -202,7 +202,7 @@ func TestArchiveAccepts(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, _ := countingServer(t, serve(tt.contentType, mp4))
-			store := newFiles(t)
+			store := fsblobtest.New(t)
 			a := &archive.Archiver{Store: store, AllowedHosts: []string{"127.0.0.1"}, MaxBytes: tt.maxBytes}
 			if _, size, err := a.Archive(t.Context(), "job-1", srv.URL+"/v.mp4"); err != nil || size != int64(len(mp4)) {
 				t.Fatalf("Archive = %d, %v; want %d bytes", size, err, len(mp4))
@@ -230,7 +230,7 @@ func TestArchiveRedirects(t *testing.T) {
 		http.Redirect(w, r, elsewhere, http.StatusFound)
 	})
 
-	store := newFiles(t)
+	store := fsblobtest.New(t)
 	a := &archive.Archiver{Store: store, AllowedHosts: []string{"127.0.0.1"}}
 	_, _, err := a.Archive(t.Context(), "job-1", redirect.URL+"/v.mp4")
 	if fe, ok := errors.AsType[*archive.FetchError](err); !ok || fe.Retryable || !errors.Is(err, archive.ErrHostNotAllowed) {
@@ -300,7 +300,7 @@ func TestArchiveHostRules(t *testing.T) {
 		{"https://cdn.aimlapi.com/redirect?to=http://store.aimlapi.com/v.mp4", false}, // downgrade
 	} {
 		requested = nil
-		a := &archive.Archiver{HTTP: &http.Client{Transport: transport}, Store: newFiles(t), AllowedHosts: allowed}
+		a := &archive.Archiver{HTTP: &http.Client{Transport: transport}, Store: fsblobtest.New(t), AllowedHosts: allowed}
 		_, _, err := a.Archive(t.Context(), "job-1", tt.url)
 		if tt.ok && err != nil {
 			t.Errorf("Archive(%s) = %v, want success", tt.url, err)
@@ -341,7 +341,7 @@ func TestArchiveTimeout(t *testing.T) {
 					return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"video/mp4"}},
 						Body: io.NopCloser(body), ContentLength: int64(len(mp4)), Request: r}, nil
 				})
-				a := &archive.Archiver{HTTP: &http.Client{Transport: transport}, Store: newFiles(t),
+				a := &archive.Archiver{HTTP: &http.Client{Transport: transport}, Store: fsblobtest.New(t),
 					AllowedHosts: []string{"cdn.aimlapi.com"}, Timeout: tt.timeout}
 				start := time.Now()
 				_, _, err := a.Archive(t.Context(), "job-1", "https://cdn.aimlapi.com/v.mp4")
@@ -363,7 +363,7 @@ func TestArchiveTimeout(t *testing.T) {
 func TestArchiveUnreachableIsRetryable(t *testing.T) {
 	srv, _ := countingServer(t, status(200))
 	srv.Close()
-	a := &archive.Archiver{Store: newFiles(t), AllowedHosts: []string{"127.0.0.1"}}
+	a := &archive.Archiver{Store: fsblobtest.New(t), AllowedHosts: []string{"127.0.0.1"}}
 	_, _, err := a.Archive(t.Context(), "job-1", srv.URL+"/v.mp4?sig=topsecret")
 	if fe, ok := errors.AsType[*archive.FetchError](err); !ok || !fe.Retryable || fe.Status != 0 {
 		t.Errorf("Archive from a closed server = %v, want a retryable FetchError without a status", err)
@@ -383,7 +383,7 @@ func TestArchiveOwnErrors(t *testing.T) {
 		t.Errorf("Archive into a failing store = %v, want the store's error, not a FetchError", err)
 	}
 	srv, hits := countingServer(t, status(200))
-	a = &archive.Archiver{Store: newFiles(t), AllowedHosts: []string{"127.0.0.1"}}
+	a = &archive.Archiver{Store: fsblobtest.New(t), AllowedHosts: []string{"127.0.0.1"}}
 	for _, id := range []string{"", "a/b", "..", ".hidden", "a b", strings.Repeat("x", 300)} {
 		if _, _, err := a.Archive(t.Context(), id, srv.URL); !errors.Is(err, blob.ErrInvalid) {
 			t.Errorf("Archive(job id %q) = %v, want ErrInvalid", id, err)
@@ -399,10 +399,7 @@ func TestArchiveLeavesNoTemporaryFile(t *testing.T) {
 	src, mp4 := simulatedVideo(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	store, err := fsblob.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := fsblobtest.New(t)
 	big, _ := countingServer(t, serve("video/mp4", mp4))
 	for i, tt := range []struct {
 		src   string

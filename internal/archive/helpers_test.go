@@ -89,15 +89,6 @@ func get(t *testing.T, url string) []byte {
 	return data
 }
 
-func newFiles(t *testing.T) *fsblob.Store {
-	t.Helper()
-	s, err := fsblob.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // newBucket makes a moto bucket of t's own, emptied and dropped when t ends.
 func newBucket(t *testing.T) (*s3.Client, string) {
 	t.Helper()

@@ -16,6 +16,7 @@ import (
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
+	"github.com/vidgen/vidgen/internal/blob/fsblob/fsblobtest"
 	"github.com/vidgen/vidgen/internal/clock"
 )
 
@@ -31,7 +32,7 @@ type linkFixture struct {
 // under /files, as local mode would.
 func newLinks(t *testing.T) linkFixture {
 	t.Helper()
-	store := newFiles(t)
+	store := fsblobtest.New(t)
 	video := blobtest.PNG(64 << 10)
 	for _, key := range []string{"videos/job-1.mp4", "videos/job-2.mp4"} {
 		if err := store.PutStream(t.Context(), key, bytes.NewReader(video), int64(len(video)), "video/mp4"); err != nil {
@@ -230,7 +231,7 @@ func TestLocalLinkRefusals(t *testing.T) {
 			t.Error("Handler with a short signing key did not panic")
 		}
 	}()
-	short.Handler(newFiles(t))
+	short.Handler(fsblobtest.New(t))
 }
 
 // Without a clock, links count from the wall clock.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
-	"github.com/vidgen/vidgen/internal/blob/fsblob"
+	"github.com/vidgen/vidgen/internal/blob/fsblob/fsblobtest"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -85,10 +85,7 @@ func pngURI(n int) string {
 
 func TestOffloadRestoreMegabytePNG(t *testing.T) {
 	ctx := t.Context()
-	s, err := fsblob.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := fsblobtest.New(t)
 	img := blobtest.PNG(1 << 20)
 	image := "data:image/png;base64," + base64.StdEncoding.EncodeToString(img)
 	tail := "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(blobtest.PNG(200<<10))

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/archive"
-	"github.com/vidgen/vidgen/internal/blob/fsblob"
+	"github.com/vidgen/vidgen/internal/blob/fsblob/fsblobtest"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/steps"
 )
@@ -18,10 +18,7 @@ import (
 // record keeps the upstream's URL and the copy's key.
 func TestPollArchivesTheVideo(t *testing.T) {
 	e := newEnv(t)
-	files, err := fsblob.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := fsblobtest.New(t)
 	e.h.Archiver = &archive.Archiver{Store: files, AllowedHosts: []string{"127.0.0.1"}}
 	j := e.submitted(validRequest("a cat", 5), jobDeadline)
 	e.clk.Advance(done5)

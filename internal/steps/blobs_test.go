@@ -9,7 +9,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
-	"github.com/vidgen/vidgen/internal/blob/fsblob"
+	"github.com/vidgen/vidgen/internal/blob/fsblob/fsblobtest"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/steps"
 	"github.com/vidgen/vidgen/internal/upstream"
@@ -66,20 +66,11 @@ func (e *env) offloaded(s blob.Putter) (job.Job, job.Request) {
 	return e.get(id), orig
 }
 
-func newBlobs(t *testing.T) *fsblob.Store {
-	t.Helper()
-	s, err := fsblob.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // The upstream receives exactly the data URI the client sent, while the
 // record keeps only the reference.
 func TestSubmitRestoresOffloadedImage(t *testing.T) {
 	e := newEnv(t)
-	blobs := newBlobs(t)
+	blobs := fsblobtest.New(t)
 	rec := &recording{Upstream: e.h.Upstream}
 	h := e.handlers(rec)
 	h.Blobs = blobs
@@ -103,7 +94,7 @@ func TestSubmitRestoresOffloadedImage(t *testing.T) {
 // retry submits normally once the store is back.
 func TestSubmitBlobStoreDownIsTransient(t *testing.T) {
 	e := newEnv(t)
-	files := newBlobs(t)
+	files := fsblobtest.New(t)
 	blobs := &flakyBlobs{Blobs: files, down: true}
 	h := e.handlers(e.h.Upstream)
 	h.Blobs = blobs
@@ -130,8 +121,8 @@ func TestSubmitBlobStoreDownIsTransient(t *testing.T) {
 func TestSubmitMissingBlobEndsJob(t *testing.T) {
 	e := newEnv(t)
 	h := e.handlers(e.h.Upstream)
-	h.Blobs = newBlobs(t) // empty: the image was written elsewhere
-	j, _ := e.offloaded(newBlobs(t))
+	h.Blobs = fsblobtest.New(t) // empty: the image was written elsewhere
+	j, _ := e.offloaded(fsblobtest.New(t))
 
 	out := e.submit(h, steps.Input{JobID: j.ID})
 

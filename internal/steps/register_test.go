@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/fsblob"
+	"github.com/vidgen/vidgen/internal/blob/fsblob/fsblobtest"
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/clock"
@@ -45,10 +45,7 @@ type regEnv struct {
 func newRegEnv(t *testing.T) *regEnv {
 	t.Helper()
 	store := bolttest.New(t)
-	blobs, err := fsblob.New(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := fsblobtest.New(t)
 	clk := clock.NewManual(regStart)
 	return &regEnv{
 		r: &steps.Registrar{
