@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
-	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
-	"github.com/vidgen/vidgen/internal/reconcile"
 )
 
 // TestLogsOnlyActs runs passes at each level: a pass with nothing to do
@@ -21,7 +19,6 @@ import (
 // writes a line per act, and one that fails a line per failure, naming
 // the job, its tenant and execution.
 func TestLogsOnlyActs(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 	pass := func(t *testing.T, level string, x *executions, jobs ...job.Job) []map[string]any {
 		t.Helper()
@@ -31,8 +28,8 @@ func TestLogsOnlyActs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &reconcile.Reconciler{Store: s, Executions: x,
-			Clock: clock.NewManual(now), Grace: time.Minute, MinAge: 5 * time.Minute, Log: log}
+		r := reconciler(s, x)
+		r.Log = log
 		if _, err := r.Run(ctx); err != nil {
 			t.Fatal(err)
 		}

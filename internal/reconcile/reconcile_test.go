@@ -40,6 +40,23 @@ func (x *executions) Start(_ context.Context, name, _ string) error {
 	return nil
 }
 
+// now is when the passes of these tests run.
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// reconciler is a Reconciler over s and x at now, with the grace and
+// minimum age most of these tests use, that logs nowhere.
+func reconciler(s reconcile.Store, x reconcile.Executions) *reconcile.Reconciler {
+	return &reconcile.Reconciler{Store: s, Executions: x, Clock: clock.NewManual(now),
+		Grace: time.Minute, MinAge: 5 * time.Minute, Log: slog.New(slog.DiscardHandler)}
+}
+
+// open is a queued job of tenant t, last written age ago, due deadlineIn
+// from now.
+func open(id string, age, deadlineIn time.Duration) job.Job {
+	return job.Job{ID: id, Tenant: "t", Status: job.Queued, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age),
+		Deadline: now.Add(deadlineIn)}
+}
+
 // admitFunc is an admission.Admitter made of a function.
 type admitFunc func(context.Context) (int, error)
 
@@ -49,17 +66,11 @@ func (f admitFunc) Admit(ctx context.Context, _ ...job.Job) (int, error) { retur
 func (f admitFunc) Enabled() bool { return true }
 
 func TestReconciler(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 	setup := func(t *testing.T, x *executions, jobs ...job.Job) (*reconcile.Reconciler, *boltstore.Store) {
 		t.Helper()
 		s := bolttest.New(t, jobs...)
-		return &reconcile.Reconciler{Store: s, Executions: x, Clock: clock.NewManual(now),
-			Grace: time.Minute, MinAge: 5 * time.Minute, Log: slog.New(slog.DiscardHandler)}, s
-	}
-	open := func(id string, age, deadlineIn time.Duration) job.Job {
-		return job.Job{ID: id, Tenant: "t", Status: job.Queued, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age),
-			Deadline: now.Add(deadlineIn)}
+		return reconciler(s, x), s
 	}
 
 	t.Run("running and young jobs are left alone", func(t *testing.T) {
@@ -165,7 +176,6 @@ func (s repairFails) RepairSlots(context.Context) (before, after job.InFlight, e
 // A slot repair that fails or backs off is left to the next pass, and the
 // rest of the pass runs.
 func TestRepairFailureDoesNotStopThePass(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 	s := bolttest.New(t)
 	for i, repairErr := range []error{

@@ -3,15 +3,12 @@ package reconcile_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
-	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
-	"github.com/vidgen/vidgen/internal/reconcile"
 )
 
 // TestUntriedJobKeepsItsName: a job no step has touched whose execution
@@ -21,7 +18,6 @@ import (
 // name's execution has ended without touching the job is it resumed under
 // a new name.
 func TestUntriedJobKeepsItsName(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name        string
 		startErr    error
@@ -36,8 +32,8 @@ func TestUntriedJobKeepsItsName(t *testing.T) {
 				Deadline: now.Add(time.Hour), Request: job.Request{Model: job.Model, ImageURL: "https://example.com/a.jpg", AspectRatio: "16:9", Duration: 5}}
 			s := bolttest.New(t, old)
 			x := &executions{running: map[string]bool{}, startErr: tc.startErr}
-			r := &reconcile.Reconciler{Store: s, Executions: &onceFailing{x: x}, Clock: clock.NewManual(now),
-				MinAge: 5 * time.Minute, Grace: 5 * time.Minute, Log: slog.New(slog.DiscardHandler)}
+			r := reconciler(s, &onceFailing{x: x})
+			r.Grace = 5 * time.Minute
 			if _, err := r.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
