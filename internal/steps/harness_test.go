@@ -8,7 +8,6 @@ package steps_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,18 +202,19 @@ func (e *env) submitted(req job.Request, deadline time.Duration) job.Job {
 
 func (e *env) submit(h *steps.Handlers, in steps.Input) steps.Output {
 	e.t.Helper()
-	return e.step("Submit", h.Submit, in)
+	out, err := h.Submit(e.t.Context(), in)
+	return e.succeeded("Submit", in, out, err)
 }
 
 func (e *env) poll(h *steps.Handlers, in steps.Input) steps.Output {
 	e.t.Helper()
-	return e.step("Poll", h.Poll, in)
+	out, err := h.Poll(e.t.Context(), in)
+	return e.succeeded("Poll", in, out, err)
 }
 
-// step runs one step, which must succeed.
-func (e *env) step(name string, run func(context.Context, steps.Input) (steps.Output, error), in steps.Input) steps.Output {
+// succeeded is out of the step name run on in, which must not have failed.
+func (e *env) succeeded(name string, in steps.Input, out steps.Output, err error) steps.Output {
 	e.t.Helper()
-	out, err := run(e.t.Context(), in)
 	if err != nil {
 		e.t.Fatalf("%s(%+v): %v", name, in, err)
 	}
