@@ -86,7 +86,7 @@ func (m *Machine) Execute(ctx context.Context, exe Execution, from *Checkpoint, 
 	}
 	r := &runner{m: m, opts: opts, clock: opts.Clock, jitter: opts.Rand, exe: exe, checkpoint: opts.Checkpoint, hist: hist}
 	if r.clock == nil {
-		r.clock = wallClock{}
+		r.clock = clock.Real{}
 	}
 	if r.jitter == nil {
 		r.jitter = rand.Float64
@@ -716,20 +716,4 @@ func encode(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
-
-// wallClock is the real time, used when Options.Clock is nil.
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
-func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
