@@ -73,6 +73,15 @@ func windowPolicy(l *pollpolicy.Learner, change func(*pollpolicy.Adaptive)) poll
 	return p
 }
 
+// windowOf sets the policy's window to w, or leaves the default when w is 0.
+func windowOf(w time.Duration) func(*pollpolicy.Adaptive) {
+	return func(a *pollpolicy.Adaptive) {
+		if w != 0 {
+			a.Window = w
+		}
+	}
+}
+
 // Poll keeps asking within one invocation while the learner says
 // completion is due, and learns the middle of the span between the last ask
 // that found the job unfinished and the one that found it done. The
@@ -127,11 +136,7 @@ func TestPollAdaptiveWindow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			l := windowLearner()
-			e.h.Policy = windowPolicy(l, func(a *pollpolicy.Adaptive) {
-				if tc.window != 0 {
-					a.Window = tc.window
-				}
-			})
+			e.h.Policy = windowPolicy(l, windowOf(tc.window))
 			deadline := tc.deadline
 			if deadline == 0 {
 				deadline = jobDeadline
@@ -156,13 +161,7 @@ func TestPollAdaptiveWindow(t *testing.T) {
 
 			want := steps.Output{JobID: j.ID, Status: tc.status, Submitted: true, WaitSeconds: tc.wait}
 			wantOutput(t, out, want)
-			if now := e.clk.Now(); !now.Equal(t0.Add(tc.doneAt)) {
-				t.Errorf("clock at t0+%v after the Poll, want t0+%v", now.Sub(t0), tc.doneAt)
-			}
-			got := e.get(j.ID)
-			if got.Status != tc.status || got.Polls != tc.asks {
-				t.Errorf("record: status %q, %d polls; want %q, %d", got.Status, got.Polls, tc.status, tc.asks)
-			}
+			got := e.afterPoll(j.ID, tc.doneAt, tc.status, tc.asks)
 			wantTime(t, "UpdatedAt", &got.UpdatedAt, t0.Add(tc.doneAt))
 			if n := e.tr.requests(http.MethodGet); n != tc.asks {
 				t.Errorf("%d polls sent, want %d", n, tc.asks)
@@ -236,11 +235,7 @@ func TestPollAdaptiveWindowAcrossInvocations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			l := windowLearner()
-			e.h.Policy = windowPolicy(l, func(a *pollpolicy.Adaptive) {
-				if tc.window != 0 {
-					a.Window = tc.window
-				}
-			})
+			e.h.Policy = windowPolicy(l, windowOf(tc.window))
 			j := e.submitted(validRequest(tc.prompt, 5), jobDeadline)
 			e.clk.Advance(tc.pollAt)
 			in := steps.Input{JobID: j.ID}
@@ -394,13 +389,7 @@ func TestPollAdaptiveWindowFault(t *testing.T) {
 			want := tc.want
 			want.JobID, want.Submitted = j.ID, true
 			wantOutput(t, out, want)
-			if now := e.clk.Now(); !now.Equal(t0.Add(tc.at)) {
-				t.Errorf("clock at t0+%v after the Poll, want t0+%v", now.Sub(t0), tc.at)
-			}
-			got := e.get(j.ID)
-			if got.Status != tc.status || got.Polls != tc.asks {
-				t.Errorf("record: status %q, %d polls; want %q, %d", got.Status, got.Polls, tc.status, tc.asks)
-			}
+			got := e.afterPoll(j.ID, tc.at, tc.status, tc.asks)
 			if tc.asks > 0 {
 				wantTime(t, "UpdatedAt", &got.UpdatedAt, t0.Add(tc.at)) // the failed ask's time
 			} else {
@@ -448,4 +437,18 @@ func TestPollFixedPolicyAsksOnce(t *testing.T) {
 		}
 		e.clk.Advance(time.Duration(out.WaitSeconds) * time.Second)
 	}
+}
+
+// afterPoll checks that a Poll left the clock at t0+at and the record at
+// status after asks polls, and returns the record.
+func (e *env) afterPoll(id string, at time.Duration, status job.Status, asks int) job.Job {
+	e.t.Helper()
+	if now := e.clk.Now(); !now.Equal(t0.Add(at)) {
+		e.t.Errorf("clock at t0+%v after the Poll, want t0+%v", now.Sub(t0), at)
+	}
+	got := e.get(id)
+	if got.Status != status || got.Polls != asks {
+		e.t.Errorf("record: status %q, %d polls; want %q, %d", got.Status, got.Polls, status, asks)
+	}
+	return got
 }
