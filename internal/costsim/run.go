@@ -177,7 +177,7 @@ func newRun(cfg Config) (*run, error) {
 	discard := slog.New(slog.DiscardHandler)
 	handlers := &steps.Handlers{
 		Store: r.store, Clock: r.clk, Policy: cfg.Policy.New(), Log: discard,
-		Upstream: upstream.New(upstream.Config{BaseURL: "http://" + simHost, Key: upstreamKey, HTTP: httpClient, Log: discard, Now: r.clk.Now}),
+		Upstream: upstream.New(upstream.Config{BaseURL: "http://" + simHost, Key: upstreamKey, HTTP: httpClient, Log: discard, Clock: r.clk}),
 		Rand:     r.rand.Float64,
 		Archiver: &archive.Archiver{HTTP: httpClient, Store: &countingBlobs{Store: blobs, run: r}, AllowedHosts: []string{simHost}},
 	}

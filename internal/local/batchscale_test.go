@@ -284,7 +284,7 @@ func (h *scaleHarness) childFunctions(clk *clock.Manual) *lambdas.Functions {
 	discard := slog.New(slog.DiscardHandler)
 	sim := simulator.New(simulator.Config{Key: "scale-key", Clock: clk, QueueTime: -1, GenerationTime: 10 * time.Second,
 		PublicURL: "http://sim.invalid", Log: discard})
-	client := upstream.New(upstream.Config{BaseURL: "http://sim.invalid", Key: "scale-key", Log: discard, Now: clk.Now,
+	client := upstream.New(upstream.Config{BaseURL: "http://sim.invalid", Key: "scale-key", Log: discard, Clock: clk,
 		HTTP: &http.Client{Transport: inProcess{sim}}})
 	handlers := &steps.Handlers{Store: h.store, Upstream: client, Clock: clk, Policy: pollpolicy.Fixed(), Log: discard}
 	registrar := &steps.Registrar{Store: h.store, Clock: clk, Deadline: 30 * time.Minute, Log: discard}

@@ -128,8 +128,8 @@ func (e *env) client(baseURL, key string, timeout time.Duration, tr http.RoundTr
 	}
 	return upstream.New(upstream.Config{
 		BaseURL: baseURL, Key: key, Timeout: timeout,
-		HTTP: &http.Client{Transport: tr},
-		Now:  e.clk.Now,
+		HTTP:  &http.Client{Transport: tr},
+		Clock: e.clk,
 	})
 }
 

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/metrics"
 )
@@ -46,9 +47,9 @@ type Config struct {
 	Timeout time.Duration // per request, DefaultTimeout when zero
 	HTTP    *http.Client  // optional; its own Timeout should be unset or longer
 	Log     *slog.Logger  // optional
-	// Now is the clock that HTTP-date Retry-After values are read against;
-	// time.Now when nil.
-	Now func() time.Time
+	// Clock is what HTTP-date Retry-After values are read against; the
+	// wall clock when nil.
+	Clock clock.Clock
 	// Metrics counts every call's answer class; nil counts nothing.
 	Metrics *metrics.Recorder
 }
@@ -60,7 +61,7 @@ type Client struct {
 	http    *http.Client
 	timeout time.Duration
 	log     *slog.Logger
-	now     func() time.Time
+	clock   clock.Clock
 	metrics *metrics.Recorder
 }
 
@@ -72,7 +73,7 @@ func New(cfg Config) *Client {
 		http:    cfg.HTTP,
 		timeout: cfg.Timeout,
 		log:     cfg.Log,
-		now:     cfg.Now,
+		clock:   cfg.Clock,
 		metrics: cfg.Metrics,
 	}
 	if c.http == nil {
@@ -84,8 +85,8 @@ func New(cfg Config) *Client {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	if c.now == nil {
-		c.now = time.Now
+	if c.clock == nil {
+		c.clock = clock.Real{}
 	}
 	return c
 }
@@ -196,7 +197,7 @@ func (c *Client) statusError(resp *http.Response) *Error {
 		Message:    c.redact(errorMessage(data)),
 	}
 	if e.Kind == KindThrottled || e.Kind == KindUnavailable {
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 	}
 	return e
 }

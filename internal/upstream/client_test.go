@@ -54,7 +54,7 @@ func newEnv(t *testing.T, cfg Config) env {
 	}
 	cfg.HTTP = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	cfg.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg.Now = func() time.Time { return t0 }
+	cfg.Clock = clock.NewManual(t0)
 	t.Cleanup(func() {
 		if strings.Contains(logs.String(), testKey) {
 			t.Errorf("the key appears in the logs:\n%s", logs)
