@@ -82,7 +82,7 @@ func call(t *testing.T, method, url, body string, out any) {
 // get downloads url and fails t unless it answers 200.
 func get(t *testing.T, url string) []byte {
 	t.Helper()
-	resp, data := fetch(t, http.MethodGet, url, nil)
+	resp, data := awstest.Fetch(t, http.MethodGet, url, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s", url, resp.Status)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/archive"
+	"github.com/vidgen/vidgen/internal/awstest"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
 	"github.com/vidgen/vidgen/internal/blob/fsblob/fsblobtest"
@@ -58,27 +58,6 @@ func (f linkFixture) link(t *testing.T, key string, ttl time.Duration) string {
 	return link
 }
 
-func fetch(t *testing.T, method, link string, header http.Header) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, link, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
 func TestLocalLinkServesTheBlob(t *testing.T) {
 	f := newLinks(t)
 	link := f.link(t, "videos/job-1.mp4", time.Hour)
@@ -87,7 +66,7 @@ func TestLocalLinkServesTheBlob(t *testing.T) {
 	if !strings.HasPrefix(link, wantPrefix) {
 		t.Errorf("link = %s, want it to start %s", link, wantPrefix)
 	}
-	resp, body := fetch(t, http.MethodGet, link, nil)
+	resp, body := awstest.Fetch(t, http.MethodGet, link, nil)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, f.video) {
 		t.Fatalf("GET = %s, %d bytes; want 200 and the %d bytes stored", resp.Status, len(body), len(f.video))
 	}
@@ -103,7 +82,7 @@ func TestLocalLinkServesTheBlob(t *testing.T) {
 		}
 	}
 
-	resp, body = fetch(t, http.MethodHead, link, nil)
+	resp, body = awstest.Fetch(t, http.MethodHead, link, nil)
 	if resp.StatusCode != http.StatusOK || len(body) != 0 || resp.ContentLength != int64(len(f.video)) {
 		t.Errorf("HEAD = %s, %d bytes of body, length %d; want 200, none, %d", resp.Status, len(body), resp.ContentLength, len(f.video))
 	}
@@ -121,7 +100,7 @@ func TestLocalLinkRange(t *testing.T) {
 		{"bytes=-10", fmt.Sprintf("bytes %d-%d/%d", n-10, n-1, n), f.video[n-10:]},
 		{fmt.Sprintf("bytes=%d-", n-5), fmt.Sprintf("bytes %d-%d/%d", n-5, n-1, n), f.video[n-5:]},
 	} {
-		resp, body := fetch(t, http.MethodGet, link, http.Header{"Range": {tt.header}})
+		resp, body := awstest.Fetch(t, http.MethodGet, link, http.Header{"Range": {tt.header}})
 		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, tt.want) {
 			t.Errorf("Range %s = %s, %d bytes; want 206 and %d bytes", tt.header, resp.Status, len(body), len(tt.want))
 		}
@@ -129,7 +108,7 @@ func TestLocalLinkRange(t *testing.T) {
 			t.Errorf("Range %s: Content-Range = %q, want %q", tt.header, got, tt.contentRange)
 		}
 	}
-	resp, _ := fetch(t, http.MethodGet, link, http.Header{"Range": {fmt.Sprintf("bytes=%d-", n)}})
+	resp, _ := awstest.Fetch(t, http.MethodGet, link, http.Header{"Range": {fmt.Sprintf("bytes=%d-", n)}})
 	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		t.Errorf("a range past the end = %s, want 416", resp.Status)
 	}
@@ -168,12 +147,12 @@ func TestLocalLinkTampered(t *testing.T) {
 		"no query":                  f.links.Base + "/videos/job-1.mp4",
 		"another signing key":       otherLink,
 	} {
-		resp, body := fetch(t, http.MethodGet, bad, nil)
+		resp, body := awstest.Fetch(t, http.MethodGet, bad, nil)
 		if resp.StatusCode != http.StatusForbidden || bytes.Contains(body, f.video[:16]) {
 			t.Errorf("%s: GET %s = %s; want 403 without the blob", name, bad, resp.Status)
 		}
 	}
-	if resp, _ := fetch(t, http.MethodGet, link, nil); resp.StatusCode != http.StatusOK {
+	if resp, _ := awstest.Fetch(t, http.MethodGet, link, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("the untouched link = %s, want 200", resp.Status)
 	}
 }
@@ -183,14 +162,14 @@ func TestLocalLinkExpires(t *testing.T) {
 	f := newLinks(t)
 	link := f.link(t, "videos/job-1.mp4", 10*time.Minute)
 	f.clock.Advance(10*time.Minute - time.Second)
-	if resp, _ := fetch(t, http.MethodGet, link, nil); resp.StatusCode != http.StatusOK {
+	if resp, _ := awstest.Fetch(t, http.MethodGet, link, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("a second before expiry: %s, want 200", resp.Status)
 	}
 	f.clock.Advance(time.Second)
-	if resp, _ := fetch(t, http.MethodGet, link, nil); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := awstest.Fetch(t, http.MethodGet, link, nil); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("at expiry: %s, want 403", resp.Status)
 	}
-	if resp, _ := fetch(t, http.MethodGet, link, http.Header{"Range": {"bytes=0-9"}}); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := awstest.Fetch(t, http.MethodGet, link, http.Header{"Range": {"bytes=0-9"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a range request at expiry: %s, want 403", resp.Status)
 	}
 }
@@ -198,11 +177,11 @@ func TestLocalLinkExpires(t *testing.T) {
 func TestLocalLinkMissingBlobAndMethod(t *testing.T) {
 	f := newLinks(t)
 	link := f.link(t, "videos/job-9.mp4", time.Hour)
-	if resp, _ := fetch(t, http.MethodGet, link, nil); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := awstest.Fetch(t, http.MethodGet, link, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a valid link to a missing blob = %s, want 404", resp.Status)
 	}
 	link = f.link(t, "videos/job-1.mp4", time.Hour)
-	if resp, _ := fetch(t, http.MethodPost, link, nil); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+	if resp, _ := awstest.Fetch(t, http.MethodPost, link, nil); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
 		t.Errorf("POST = %s, Allow %q; want 405, GET, HEAD", resp.Status, resp.Header.Get("Allow"))
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/vidgen/vidgen/internal/blob/blobtest"
 )
 
 // EndpointVars are the SDK's own endpoint variables for the services the
@@ -246,10 +246,24 @@ func GetObject(t testing.TB, client *s3.Client, bucket, key string) ([]byte, *s3
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
+	return blobtest.ReadAll(t, out.Body), out
+}
+
+// Fetch sends method to link over plain HTTP, as a browser or player does
+// with a presigned or local link, and returns the answer with its body read
+// and closed. It fails t if it cannot.
+func Fetch(t testing.TB, method, link string, header http.Header) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, link, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return data, out
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, blobtest.ReadAll(t, resp.Body)
 }

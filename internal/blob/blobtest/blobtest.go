@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,18 @@ func PNG(n int) []byte {
 	rand.Read(b)
 	copy(b, sig)
 	return b[:n]
+}
+
+// ReadAll reads a blob's stream (or an HTTP answer's body) whole and
+// closes it, failing t if it cannot.
+func ReadAll(t testing.TB, r io.ReadCloser) []byte {
+	t.Helper()
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // Run runs the contract against stores made by newStore; each subtest gets

@@ -15,16 +15,6 @@ import (
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
 )
 
-func readAll(t *testing.T, r io.ReadSeekCloser) []byte {
-	t.Helper()
-	defer r.Close()
-	data, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 // A blob larger than Put allows streams in and opens, byte for byte, and
 // both Open and Get see it.
 func TestPutStreamLargerThanMaxSize(t *testing.T) {
@@ -37,7 +27,7 @@ func TestPutStreamLargerThanMaxSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, r); !bytes.Equal(got, want) || ct != "video/mp4" {
+	if got := blobtest.ReadAll(t, r); !bytes.Equal(got, want) || ct != "video/mp4" {
 		t.Errorf("Open = %d bytes, %q; want the %d bytes put, video/mp4", len(got), ct, len(want))
 	}
 	got, ct, err := s.Get(t.Context(), "videos/job-1.mp4")
@@ -78,7 +68,7 @@ func TestOpenEmptyBlob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, r); len(got) != 0 || ct != "video/mp4" {
+	if got := blobtest.ReadAll(t, r); len(got) != 0 || ct != "video/mp4" {
 		t.Errorf("Open = %q, %q; want nothing, video/mp4", got, ct)
 	}
 }
@@ -103,7 +93,7 @@ func TestPutStreamSizeMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, r); string(got) != "old" {
+	if got := blobtest.ReadAll(t, r); string(got) != "old" {
 		t.Errorf("after failed puts the blob is %q, want old", got)
 	}
 	entries, err := os.ReadDir(filepath.Join(dir, "videos"))

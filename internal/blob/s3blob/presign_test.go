@@ -3,13 +3,13 @@ package s3blob_test
 import (
 	"bytes"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/vidgen/vidgen/internal/awstest"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
 	"github.com/vidgen/vidgen/internal/blob/s3blob"
@@ -53,15 +53,7 @@ func TestLinkDownloadsAndExpires(t *testing.T) {
 		t.Errorf("X-Amz-SignedHeaders = %q, want host alone", got)
 	}
 
-	resp, err := http.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, got := awstest.Fetch(t, http.MethodGet, link, nil)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
 		t.Fatalf("GET link = %d, %d bytes; want 200 and the %d bytes put", resp.StatusCode, len(got), len(want))
 	}
