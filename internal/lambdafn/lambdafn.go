@@ -232,48 +232,37 @@ func hosts(v string) []string {
 
 // newAPI builds the api function's handler.
 func newAPI(ctx context.Context, getenv func(string) string) (*api.Handler, error) {
-	env, cfg, log, err := load(ctx, "api", getenv)
+	in, err := loadIntake(ctx, "api", getenv)
 	if err != nil {
 		return nil, err
 	}
-	deadline, queue, err := jobTimeouts(env)
-	if err != nil {
-		return nil, err
-	}
-	sm := secretsmanager.NewFromConfig(cfg)
-	cursor := secret.NewCache(sm, env[EnvCursorSecret], time.Hour, nil)
-	bucket := s3.NewFromConfig(cfg)
-	store := jobs(cfg, env)
-	states := sfn.NewFromConfig(cfg)
-	rec := recorder(getenv)
-	admit, err := dispatcher(env, store, states, log, rec)
-	if err != nil {
-		return nil, err
-	}
+	sm := secretsmanager.NewFromConfig(in.cfg)
+	cursor := secret.NewCache(sm, in.env[EnvCursorSecret], time.Hour, nil)
+	bucket := s3.NewFromConfig(in.cfg)
 	return &api.Handler{
-		Metrics:   rec,
-		Admission: admit,
+		Metrics:   in.rec,
+		Admission: in.admit,
 		CursorKey: func(ctx context.Context) ([]byte, error) {
 			v, err := cursor.Value(ctx)
 			return []byte(v), err
 		},
-		Store:        store,
-		Starter:      &sfnexec.Starter{Client: states, StateMachineARN: env[EnvStateMachine]},
-		Keys:         keyResolver(cfg, env[EnvKeysTable]),
+		Store:        in.store,
+		Starter:      &sfnexec.Starter{Client: in.states, StateMachineARN: in.env[EnvStateMachine]},
+		Keys:         keyResolver(in.cfg, in.env[EnvKeysTable]),
 		Clock:        clock.Real{},
-		Deadline:     deadline,
-		QueueTimeout: queue,
-		Log:          log,
-		Blobs:        s3blob.New(bucket, env[EnvBucket]),
+		Deadline:     in.deadline,
+		QueueTimeout: in.queue,
+		Log:          in.log,
+		Blobs:        s3blob.New(bucket, in.env[EnvBucket]),
 		// Presigning is local computation with the function's own
 		// credentials, so the role needs s3:GetObject on the bucket.
-		Links:          s3blob.NewLinks(s3.NewPresignClient(bucket), env[EnvBucket], nil),
+		Links:          s3blob.NewLinks(s3.NewPresignClient(bucket), in.env[EnvBucket], nil),
 		CheckCallback:  func(u string) error { return notify.CheckURL(u, false) },
-		WebhookSecrets: webhookSecrets{secret.NewCache(sm, env[EnvWebhookSecret], time.Hour, nil)},
+		WebhookSecrets: webhookSecrets{secret.NewCache(sm, in.env[EnvWebhookSecret], time.Hour, nil)},
 		Health: []api.HealthCheck{
-			api.StoreAnswers(store),
-			{Name: api.CheckStateMachines, Check: func(context.Context) error { return machineConfigured(env[EnvStateMachine]) }},
-			{Name: api.CheckUpstreamKey, Check: upstreamKeyCheck(sm, env[EnvUpstreamSecret], time.Now).Check},
+			api.StoreAnswers(in.store),
+			{Name: api.CheckStateMachines, Check: func(context.Context) error { return machineConfigured(in.env[EnvStateMachine]) }},
+			{Name: api.CheckUpstreamKey, Check: upstreamKeyCheck(sm, in.env[EnvUpstreamSecret], time.Now).Check},
 		},
 	}, nil
 }
@@ -296,29 +285,49 @@ func machineConfigured(arn string) error {
 // newRegistrar builds the register function's handler, which records the jobs
 // of executions started directly.
 func newRegistrar(ctx context.Context, getenv func(string) string) (*steps.Registrar, error) {
-	env, cfg, log, err := load(ctx, "register", getenv)
-	if err != nil {
-		return nil, err
-	}
-	deadline, queue, err := jobTimeouts(env)
-	if err != nil {
-		return nil, err
-	}
-	store := jobs(cfg, env)
-	admit, err := dispatcher(env, store, sfn.NewFromConfig(cfg), log, recorder(getenv))
+	in, err := loadIntake(ctx, "register", getenv)
 	if err != nil {
 		return nil, err
 	}
 	return &steps.Registrar{
-		Admission:     admit,
-		Store:         store,
-		Blobs:         s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
+		Admission:     in.admit,
+		Store:         in.store,
+		Blobs:         s3blob.New(s3.NewFromConfig(in.cfg), in.env[EnvBucket]),
 		Clock:         clock.Real{},
-		Deadline:      deadline,
-		QueueTimeout:  queue,
+		Deadline:      in.deadline,
+		QueueTimeout:  in.queue,
 		CheckCallback: func(u string) error { return notify.CheckURL(u, false) },
-		Log:           log,
+		Log:           in.log,
 	}, nil
+}
+
+// intake is what the two functions that take jobs in (api, register) both
+// build: their settings, the job store, and the admission in front of it
+// with the jobs' deadline and queue timeout.
+type intake struct {
+	env             map[string]string
+	cfg             aws.Config
+	log             *slog.Logger
+	store           *dynamostore.Store
+	states          *sfn.Client
+	rec             *metrics.Recorder
+	admit           *admission.Dispatcher
+	deadline, queue time.Duration
+}
+
+func loadIntake(ctx context.Context, fn string, getenv func(string) string) (*intake, error) {
+	env, cfg, log, err := load(ctx, fn, getenv)
+	if err != nil {
+		return nil, err
+	}
+	in := &intake{env: env, cfg: cfg, log: log, store: jobs(cfg, env), states: sfn.NewFromConfig(cfg), rec: recorder(getenv)}
+	if in.deadline, in.queue, err = jobTimeouts(env); err != nil {
+		return nil, err
+	}
+	if in.admit, err = dispatcher(env, in.store, in.states, log, in.rec); err != nil {
+		return nil, err
+	}
+	return in, nil
 }
 
 // newNotifier builds the handler of the finish function (which announces
