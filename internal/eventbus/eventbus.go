@@ -5,7 +5,6 @@ package eventbus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -35,9 +34,9 @@ type Publisher struct {
 // ErrEntryFailed that names EventBridge's error code; codes such as
 // ThrottlingException and InternalFailure are worth retrying.
 func (p *Publisher) Publish(ctx context.Context, e notify.Event) error {
-	detail, err := json.Marshal(e.Detail)
+	detail, err := e.DetailJSON()
 	if err != nil {
-		return fmt.Errorf("eventbus: encode event of job %s: %w", e.Detail.ID, err)
+		return fmt.Errorf("eventbus: %w", err)
 	}
 	entry := types.PutEventsRequestEntry{
 		Source:     aws.String(e.Source),

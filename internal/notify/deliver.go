@@ -3,7 +3,6 @@ package notify
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -201,7 +200,7 @@ func (e Event) Webhook() (msgID string, body []byte, err error) {
 	if e.DetailType == DetailTypeFailed {
 		p.Type = TypeFailed
 	}
-	body, err = json.Marshal(p)
+	body, err = marshal(p)
 	if err != nil {
 		return "", nil, fmt.Errorf("notify: encode webhook of job %s: %w", e.Detail.ID, err)
 	}

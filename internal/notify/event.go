@@ -10,6 +10,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -113,14 +114,36 @@ func NewEvent(j job.Job) (Event, error) {
 		d.Meta = &Meta{Usage: Usage{CreditsUsed: *j.CreditsUsed, TokensUsed: *j.CreditsUsed}}
 	}
 	e := Event{Source: Source, DetailType: detailType, Time: d.UpdatedAt, Detail: d}
-	detail, err := json.Marshal(e.Detail)
+	detail, err := e.DetailJSON()
 	if err != nil {
-		return Event{}, fmt.Errorf("notify: encode event of job %s: %w", j.ID, err)
+		return Event{}, err
 	}
 	if n := len(e.Source) + len(e.DetailType) + len(detail); n > MaxEventBytes {
 		return Event{}, fmt.Errorf("notify: event of job %s is %d bytes, over EventBridge's %d", j.ID, n, MaxEventBytes)
 	}
 	return e, nil
+}
+
+// DetailJSON encodes e's detail as EventBridge carries it.
+func (e Event) DetailJSON() ([]byte, error) {
+	b, err := marshal(e.Detail)
+	if err != nil {
+		return nil, fmt.Errorf("notify: encode event of job %s: %w", e.Detail.ID, err)
+	}
+	return b, nil
+}
+
+// marshal is json.Marshal without HTML escaping: events and webhooks carry
+// video URLs, whose query's & must read as such, not as \u0026, for a
+// receiver that copies a URL from the raw body.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // describe renders an image for an event; an absent image stays absent.
@@ -159,7 +182,7 @@ type LogPublisher struct {
 
 // Publish writes e as one line.
 func (p *LogPublisher) Publish(ctx context.Context, e Event) error {
-	line, err := json.Marshal(e)
+	line, err := marshal(e)
 	if err != nil {
 		return fmt.Errorf("notify: encode event of job %s: %w", e.Detail.ID, err)
 	}

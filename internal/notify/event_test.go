@@ -239,3 +239,34 @@ func TestLogPublisherWriteError(t *testing.T) {
 		t.Errorf("Publish = %v, want the write error", err)
 	}
 }
+
+// Webhooks and logged events leave & alone: a receiver that copies the
+// video URL from the raw body gets its signed query intact.
+func TestWebhookAndEventAreNotHTMLEscaped(t *testing.T) {
+	const url = "https://cdn.example.com/v.mp4?expires=1&sig=a<b>"
+	e, err := NewEvent(job.Job{ID: "amp", Tenant: "t", Status: job.Completed, Video: &job.Video{URL: url},
+		CreatedAt: t0, UpdatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, err := e.Webhook()
+	if err != nil {
+		t.Fatal(err)
+	}
+	detail, err := e.DetailJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	if err := (&LogPublisher{W: &logged}).Publish(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	for what, b := range map[string]string{"webhook": string(body), "detail": string(detail), "events.jsonl": logged.String()} {
+		if !strings.Contains(b, `"url":"`+url+`"`) || strings.Contains(b, `\u0026`) {
+			t.Errorf("%s: %s; want the URL with a plain &", what, b)
+		}
+	}
+	if bytes.HasSuffix(body, []byte("\n")) || bytes.HasSuffix(detail, []byte("\n")) {
+		t.Errorf("webhook or detail ends in a newline: the signature covers the exact body")
+	}
+}

@@ -330,11 +330,17 @@ func writeAdminError(w http.ResponseWriter, e *adminError) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	data, err := json.Marshal(body)
-	if err != nil {
-		status, data = http.StatusInternalServerError, []byte(`{"error":{"name":"InternalError","message":"encode the answer"}}`)
+	// No HTML escaping, as the API answers (a URL's & stays &).
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	data := []byte(`{"error":{"name":"InternalError","message":"encode the answer"}}` + "\n")
+	if err := enc.Encode(body); err == nil {
+		data = b.Bytes()
+	} else {
+		status = http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(data, '\n'))
+	w.Write(data)
 }

@@ -167,5 +167,7 @@ func (g *HTTPAPI) event(r *http.Request, body []byte, id string) events.APIGatew
 func writeJSONError(w http.ResponseWriter, status int, name, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"name": name, "message": msg}})
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // as the API answers: a path's & stays &
+	enc.Encode(map[string]any{"error": map[string]string{"name": name, "message": msg}})
 }
