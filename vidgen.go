@@ -37,7 +37,8 @@ type Request struct {
 }
 
 // Generation is a job as the API answers it: the upstream's poll response
-// plus timestamps.
+// plus timestamps and progress. docs/api.md says when each progress field
+// is present and how fresh it is.
 type Generation struct {
 	ID        string    `json:"id"`
 	Status    Status    `json:"status"`
@@ -46,6 +47,34 @@ type Generation struct {
 	Meta      *Meta     `json:"meta"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Polls counts vidgen's status checks with the upstream so far.
+	Polls int `json:"polls"`
+	// LastCheckedAt is when vidgen last asked the upstream; nil before the
+	// first ask.
+	LastCheckedAt *time.Time `json:"last_checked_at,omitempty"`
+	// StartedAt is when the job was submitted upstream (admitted and
+	// sent); nil before.
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	// EndedAt is when the job reached completed or error; nil before.
+	EndedAt *time.Time `json:"ended_at,omitempty"`
+	// QueuePosition is the job's 1-based place among its tenant's jobs
+	// waiting for an admission slot; nil unless it waits for one.
+	QueuePosition *int `json:"queue_position,omitempty"`
+	// ETA estimates when the job completes; nil while it waits for a
+	// slot, once it ended, or when no estimate can be made.
+	ETA *ETA `json:"eta,omitempty"`
+}
+
+// ETA is an estimate of when a job completes, from the generation times
+// vidgen has learned (or the upstream's documented ones before it learned
+// any): At is the expected completion, and the job completes between
+// Earliest and Latest with probability Confidence.
+type ETA struct {
+	At         time.Time `json:"at"`
+	Earliest   time.Time `json:"earliest"`
+	Latest     time.Time `json:"latest"`
+	Confidence float64   `json:"confidence"`
 }
 
 // Video is a completed job's video. In API answers URL is a link to

@@ -73,7 +73,8 @@ func TestGenerationOfAJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	const want = `{"id":"j1","status":"completed","video":{"url":"https://cdn.example.com/v.mp4","duration":5},"error":null,` +
-		`"meta":{"usage":{"credits_used":500000,"tokens_used":500000}},"created_at":"2026-03-01T12:00:00Z","updated_at":"2026-03-01T12:01:00Z"}`
+		`"meta":{"usage":{"credits_used":500000,"tokens_used":500000}},"created_at":"2026-03-01T12:00:00Z","updated_at":"2026-03-01T12:01:00Z",` +
+		`"polls":0,"ended_at":"2026-03-01T12:01:00Z"}`
 	if string(b) != want {
 		t.Errorf("generation\n%s\nwant\n%s", b, want)
 	}

@@ -398,7 +398,17 @@ type Generation = vidgen.Generation
 // NewGeneration renders j for a client, with the video's URL as recorded:
 // the upstream's. The Handler links archived videos instead.
 func NewGeneration(j job.Job) Generation {
-	g := Generation{ID: j.ID, Status: vidgen.Status(j.Status), CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
+	g := Generation{ID: j.ID, Status: vidgen.Status(j.Status), CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+		Polls: j.Polls, LastCheckedAt: j.CheckedAt}
+	if j.UpstreamID != "" && j.SubmitStarted != nil {
+		// The claim is written just before the POST the upstream accepted.
+		g.StartedAt = j.SubmitStarted
+	}
+	if j.Status.Terminal() {
+		// A terminal record never changes again, so its last write is its end.
+		ended := j.UpdatedAt
+		g.EndedAt = &ended
+	}
 	if j.Video != nil {
 		// Key, vidgen's own, is left out.
 		g.Video = &vidgen.Video{URL: j.Video.URL, Duration: j.Video.Duration}
@@ -501,16 +511,21 @@ func errorResponse(status int, name, msg string) events.APIGatewayV2HTTPResponse
 	return resp
 }
 
+// jsonResponse answers v as JSON. HTML escaping is off: it would write the
+// & of a signed video URL's query as \u0026, and a client that pastes the
+// URL from raw output gets a broken signature.
 func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
-	body, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		// Only our own types are marshalled; this is a programming error.
 		panic(fmt.Sprintf("api: marshal response: %v", err))
 	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
 		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       string(body),
+		Body:       strings.TrimSuffix(b.String(), "\n"),
 	}
 }
 

@@ -196,7 +196,8 @@ func TestQueryRendersTheUpstreamShape(t *testing.T) {
 	req.QueryStringParameters = map[string]string{"generation_id": "job-1"}
 	resp, _ := h.Handle(t.Context(), req)
 	want := `{"id":"job-1","status":"completed","video":{"url":"https://cdn.example/v.mp4","duration":5},"error":null,` +
-		`"meta":{"usage":{"credits_used":42,"tokens_used":42}},"created_at":"2026-11-25T12:00:00Z","updated_at":"2026-11-25T12:01:00Z"}`
+		`"meta":{"usage":{"credits_used":42,"tokens_used":42}},"created_at":"2026-11-25T12:00:00Z","updated_at":"2026-11-25T12:01:00Z",` +
+		`"polls":0,"ended_at":"2026-11-25T12:01:00Z"}`
 	if resp.StatusCode != 200 || resp.Body != want {
 		t.Fatalf("got  %s\nwant %s", resp.Body, want)
 	}

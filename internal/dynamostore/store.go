@@ -40,6 +40,7 @@ const (
 	attrError         = "error"
 	attrCreditsUsed   = "credits_used"
 	attrPolls         = "polls"
+	attrCheckedAt     = "checked_at"
 	attrResumes       = "resumes"
 	attrOpen          = "open"
 	attrWaiting       = "waiting"
@@ -119,6 +120,7 @@ type item struct {
 	Error         *job.Error     `dynamodbav:"error,omitempty"`
 	CreditsUsed   *float64       `dynamodbav:"credits_used,omitempty"`
 	Polls         int            `dynamodbav:"polls"`
+	CheckedAt     *time.Time     `dynamodbav:"checked_at,omitempty"`
 	Resumes       int            `dynamodbav:"resumes,omitempty"`
 	CallbackURL   string         `dynamodbav:"callback_url,omitempty"`
 	Batch         *job.BatchItem `dynamodbav:"batch,omitempty"`
@@ -191,7 +193,7 @@ func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
 		ID: j.ID, Tenant: j.Tenant, Status: j.Status, Request: j.Request,
 		UpstreamID: j.UpstreamID, SubmitStarted: j.SubmitStarted,
 		Video: j.Video, Error: j.Error, CreditsUsed: j.CreditsUsed, Polls: j.Polls, Resumes: j.Resumes,
-		CallbackURL: j.CallbackURL, Batch: j.Batch,
+		CheckedAt: j.CheckedAt, CallbackURL: j.CallbackURL, Batch: j.Batch,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, Deadline: j.Deadline,
 		Slot: j.Slot, ParkToken: j.ParkToken, GenerationSeconds: j.GenerationSeconds,
 		AnnounceClaimed: j.AnnounceClaimed, AnnouncedAt: j.AnnouncedAt,
@@ -444,7 +446,8 @@ func (s *Store) update(c job.Change) expression.UpdateBuilder {
 		u = u.Set(expression.Name(attrCreditsUsed), value(*c.CreditsUsed))
 	}
 	if c.Polls > 0 {
-		u = u.Add(expression.Name(attrPolls), value(c.Polls))
+		u = u.Add(expression.Name(attrPolls), value(c.Polls)).
+			Set(expression.Name(attrCheckedAt), value(c.At))
 	}
 	if c.CountResume {
 		u = u.Add(expression.Name(attrResumes), value(1))
@@ -486,7 +489,7 @@ func sameRecord(a, b job.Job) bool {
 
 func normalTimes(j job.Job) job.Job {
 	j.CreatedAt, j.UpdatedAt, j.Deadline = j.CreatedAt.UTC(), j.UpdatedAt.UTC(), j.Deadline.UTC()
-	for _, p := range []**time.Time{&j.SubmitStarted, &j.AnnounceClaimed, &j.AnnouncedAt} {
+	for _, p := range []**time.Time{&j.SubmitStarted, &j.CheckedAt, &j.AnnounceClaimed, &j.AnnouncedAt} {
 		if *p != nil {
 			t := (*p).UTC()
 			*p = &t
@@ -504,7 +507,7 @@ func decode(av map[string]types.AttributeValue) (job.Job, error) {
 		ID: it.ID, Tenant: it.Tenant, Status: it.Status, Request: it.Request,
 		UpstreamID: it.UpstreamID, SubmitStarted: it.SubmitStarted,
 		Video: it.Video, Error: it.Error, CreditsUsed: it.CreditsUsed, Polls: it.Polls, Resumes: it.Resumes,
-		CallbackURL: it.CallbackURL, Batch: it.Batch,
+		CheckedAt: it.CheckedAt, CallbackURL: it.CallbackURL, Batch: it.Batch,
 		Waiting: it.Waiting != "", Slot: it.Slot, ParkToken: it.ParkToken, GenerationSeconds: it.GenerationSeconds,
 		AnnounceClaimed: it.AnnounceClaimed, AnnouncedAt: it.AnnouncedAt,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Deadline: it.Deadline,

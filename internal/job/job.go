@@ -97,6 +97,9 @@ type Job struct {
 	Error       *Error   `json:"error,omitempty"`
 	CreditsUsed *float64 `json:"credits_used,omitempty"`
 	Polls       int      `json:"polls"`
+	// CheckedAt is when the upstream last answered a poll (recorded with
+	// the Polls it counts); nil before the first answer.
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
 	// Resumes counts the executions the reconciler started after the first
 	// one was lost; execution n > 0 is named "<id>-r<n>".
 	Resumes int `json:"resumes,omitempty"`
@@ -185,7 +188,7 @@ type Change struct {
 	Video       *Video
 	Error       *Error
 	CreditsUsed *float64
-	Polls       int  // added to Polls: the upstream was asked this many times
+	Polls       int  // added to Polls: the upstream answered this many times, the last at At (CheckedAt)
 	CountResume bool // increments Resumes
 
 	ClaimSubmit   bool // records SubmitStarted = At; fails if already claimed
@@ -244,6 +247,10 @@ func (c Change) Apply(j Job) (Job, error) {
 		j.CreditsUsed = c.CreditsUsed
 	}
 	j.Polls += c.Polls
+	if c.Polls > 0 {
+		at := c.At
+		j.CheckedAt = &at
+	}
 	if c.CountResume {
 		j.Resumes++
 	}

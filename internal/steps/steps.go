@@ -322,8 +322,9 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 	follow := in.Follow || in.LegacyFollow
 	o := pollpolicy.Observation{Now: h.Clock.Now(), Follow: follow, Failures: in.Failures, NotFound: in.NotFound, Rand: h.rand}
 	var askErr error
+	recorded := 0 // asks a write within the window counted already
 	if pollpolicy.ShouldAsk(j, o.Now, follow) {
-		askErr = h.ask(ctx, j, &o)
+		recorded, askErr = h.ask(ctx, j, &o)
 	}
 	d := h.Policy.Decide(j, o)
 	now := o.Now
@@ -361,7 +362,7 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		h.Log.WarnContext(ctx, d.Note, "status", o.Answer.RawStatus)
 	}
 
-	change := job.Change{At: now, Polls: o.Asks, CreditsUsed: o.Answer.CreditsUsed, Status: d.Status, Error: d.Error, Video: d.Video}
+	change := job.Change{At: now, Polls: o.Asks - recorded, CreditsUsed: o.Answer.CreditsUsed, Status: d.Status, Error: d.Error, Video: d.Video}
 	before := j
 	j, err = h.Store.Update(ctx, j.ID, change)
 	if err != nil {
@@ -388,8 +389,9 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 // and again within this invocation until the generation ends. A failed ask
 // within the window ends the asking: the Poll records the answers it had,
 // and the next one deals with the failure, after any Retry-After the
-// upstream sent. It returns the error of a failed ask, for the log line.
-func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation) error {
+// upstream sent. It returns how many of the asks it recorded already (see
+// progress), and the error of a failed ask, for the log line.
+func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation) (int, error) {
 	gen, err := h.Upstream.Get(ctx, j.UpstreamID)
 	o.Now = h.Clock.Now()
 	if err != nil {
@@ -401,16 +403,23 @@ func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation
 			o.NotFoundErr = ue.Kind == upstream.KindNotFound
 			o.RetryAfter = ue.RetryAfter
 		}
-		return err
+		return 0, err
 	}
 	o.Asks, o.Answer = 1, gen
 	start := o.Now
 	window, every := h.Policy.Window(j, start)
 	if window <= 0 || every <= 0 {
-		return nil
+		return 0, nil
 	}
-	last := start
+	last, recorded, status := start, 0, j.Status
 	for gen.Status != job.Completed && gen.Status != job.Failed {
+		if gen.Status == job.Generating && status == job.Queued {
+			if h.progress(ctx, j.ID, o.Asks-recorded, last) {
+				recorded, status = o.Asks, job.Generating
+			} else {
+				status = job.Generating // tried once: the Poll's own write follows
+			}
+		}
 		now := h.Clock.Now()
 		if now.Add(every).After(start.Add(window)) || !now.Add(every).Before(j.Deadline) {
 			break
@@ -432,14 +441,30 @@ func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation
 			}
 			h.Log.WarnContext(ctx, "ask within the window failed", "err", err)
 			o.Now = h.Clock.Now()
-			return err
+			return recorded, err
 		}
 		gen, o.PrevAsk, last = next, last, asked
 		o.Asks++
 		o.Answer = gen
 	}
 	o.Now = h.Clock.Now()
-	return nil
+	return recorded, nil
+}
+
+// progress records, within a window of asks, that the upstream is
+// generating the job, with the asks so far (the last answered at at), so
+// that clients see the job move while the window lasts (up to
+// pollpolicy.Adaptive.Window) rather than only at the Poll's own write.
+// It writes only when the status changes, once per job, so a job costs at
+// most one write more than before. A failed write is logged and left to
+// the Poll's own write; it reports whether the asks were recorded.
+func (h *Handlers) progress(ctx context.Context, id string, asks int, at time.Time) bool {
+	_, err := h.Store.Update(ctx, id, job.Change{At: at, Status: job.Generating, Polls: asks})
+	if err != nil {
+		h.Log.WarnContext(ctx, "record generating within the window", "err", err)
+		return false
+	}
+	return true
 }
 
 // detectionLag estimates how long the upstream's end of j's generation

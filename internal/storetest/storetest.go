@@ -131,7 +131,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 			t.Fatal(err)
 		}
 		want := sample("j1")
-		want.Status, want.UpstreamID, want.Polls, want.UpdatedAt = job.Generating, "up-1", 1, at
+		want.Status, want.UpstreamID, want.Polls, want.UpdatedAt, want.CheckedAt = job.Generating, "up-1", 1, at, &at
 		if err := sameJob(j, want); err != nil {
 			t.Fatalf("Update's answer: %v", err)
 		}
@@ -159,6 +159,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		got, _ := s.Get(ctx, "j1")
 		if got.Status != job.Completed || got.Video.URL != "https://cdn.example/v.mp4" || *got.CreditsUsed != 12.5 || got.Error != nil {
 			t.Fatalf("terminal record changed: %+v", got)
+		}
+		// CheckedAt moves only with the polls it counts.
+		if got.Polls != 1 || got.CheckedAt == nil || !got.CheckedAt.Equal(at) {
+			t.Fatalf("polls %d checked at %v, want 1 at %v (the completing change counted no poll)", got.Polls, got.CheckedAt, at)
 		}
 	})
 	t.Run("submit claim is taken once", func(t *testing.T) {
@@ -498,7 +502,7 @@ func sameJob(got, want job.Job) error {
 
 func canonical(j job.Job) string {
 	j.CreatedAt, j.UpdatedAt, j.Deadline = j.CreatedAt.UTC(), j.UpdatedAt.UTC(), j.Deadline.UTC()
-	for _, p := range []**time.Time{&j.SubmitStarted, &j.AnnounceClaimed, &j.AnnouncedAt} {
+	for _, p := range []**time.Time{&j.SubmitStarted, &j.CheckedAt, &j.AnnounceClaimed, &j.AnnouncedAt} {
 		if *p != nil {
 			t := (*p).UTC()
 			*p = &t
