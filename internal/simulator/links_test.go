@@ -63,7 +63,7 @@ func (f fixture) completed(t *testing.T) string {
 func (f fixture) wantVideo(t *testing.T, link string) {
 	t.Helper()
 	w := f.call(t, http.MethodGet, link, "", "")
-	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "video/mp4" || w.Body.String() != sampleMP4 {
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "video/mp4" || w.Body.String() != sampleVideo(5) {
 		t.Fatalf("GET %s at %v: status %d, type %q, %d bytes; want the MP4", link, f.clock.Now(), w.Code, w.Header().Get("Content-Type"), w.Body.Len())
 	}
 }
@@ -282,4 +282,25 @@ func TestSigningKeyPersistsWithJournal(t *testing.T) {
 	id = a.completed(t)
 	b.clock.Advance(time.Hour)
 	b.wantDeniedGET(t, a.videoURL(t, id), "Access Denied")
+}
+
+// A generation's video lasts as long as its request asked: the 10 s one
+// for duration 10, the 5 s one otherwise.
+func TestVideoMatchesRequestedDuration(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		body string
+		want string
+	}{
+		{validReq, sample5s},
+		{`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","duration":5}`, sample5s},
+		{`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","duration":10}`, sample10s},
+	} {
+		id := f.submit(t, tc.body)
+		f.clock.Advance(time.Hour)
+		w := f.call(t, http.MethodGet, f.videoURL(t, id), "", "")
+		if w.Code != http.StatusOK || w.Body.String() != tc.want {
+			t.Errorf("%s: status %d, %d bytes; want the %d-byte video of its duration", tc.body, w.Code, w.Body.Len(), len(tc.want))
+		}
+	}
 }

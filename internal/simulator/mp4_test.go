@@ -3,6 +3,7 @@ package simulator
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -68,11 +69,46 @@ func find(boxes []box, typ string) []box {
 	return found
 }
 
-// TestSampleIsPlayableMP4 checks the embedded video's structure, so that CI
-// needs no ffmpeg: an ISO brand, a video track whose sample entry is avc1
-// (H.264), and media data.
-func TestSampleIsPlayableMP4(t *testing.T) {
-	data := []byte(sampleMP4)
+// TestSamplesArePlayableMP4 checks each embedded video's structure, so
+// that CI needs no ffmpeg: an ISO brand, a video track whose sample entry
+// is avc1 (H.264), media data, and the duration its generations ask for.
+func TestSamplesArePlayableMP4(t *testing.T) {
+	for _, seconds := range []int{5, 10} {
+		t.Run(fmt.Sprintf("%ds", seconds), func(t *testing.T) { checkSample(t, []byte(sampleVideo(seconds)), seconds) })
+	}
+	if sampleVideo(5) == sampleVideo(10) {
+		t.Error("5 s and 10 s generations serve the same video")
+	}
+}
+
+// movieDuration reads the duration in seconds from a moov's mvhd box:
+// version and flags (4), then creation and modification times, timescale
+// and duration, 32-bit in version 0 and 64-bit (but the timescale) in 1.
+func movieDuration(moov []box) (float64, error) {
+	mvhd := find(moov, "mvhd")
+	if len(mvhd) != 1 || len(mvhd[0].payload) < 20 {
+		return 0, fmt.Errorf("want one mvhd box, got %d", len(mvhd))
+	}
+	p := mvhd[0].payload
+	var scale, units uint64
+	switch p[0] {
+	case 0:
+		scale, units = uint64(binary.BigEndian.Uint32(p[12:])), uint64(binary.BigEndian.Uint32(p[16:]))
+	case 1:
+		if len(p) < 32 {
+			return 0, fmt.Errorf("short mvhd version 1: %d bytes", len(p))
+		}
+		scale, units = uint64(binary.BigEndian.Uint32(p[20:])), binary.BigEndian.Uint64(p[24:])
+	default:
+		return 0, fmt.Errorf("mvhd version %d", p[0])
+	}
+	if scale == 0 {
+		return 0, fmt.Errorf("mvhd timescale 0")
+	}
+	return float64(units) / float64(scale), nil
+}
+
+func checkSample(t *testing.T, data []byte, seconds int) {
 	if len(data) > 60<<10 {
 		t.Errorf("sample is %d bytes, keep it under 60 KiB", len(data))
 	}
@@ -95,8 +131,12 @@ func TestSampleIsPlayableMP4(t *testing.T) {
 		t.Fatalf("want one non-empty mdat, got %d", len(mdat))
 	}
 
+	moov := find(top, "moov")[0].children
+	if d, err := movieDuration(moov); err != nil || math.Abs(d-float64(seconds)) > 0.05 {
+		t.Errorf("movie lasts %.3f s (%v), want %d s", d, err, seconds)
+	}
 	var videoTracks int
-	for _, trak := range find(find(top, "moov")[0].children, "trak") {
+	for _, trak := range find(moov, "trak") {
 		mdia := find(trak.children, "mdia")
 		if len(mdia) != 1 {
 			t.Fatal("trak without one mdia")

@@ -24,14 +24,26 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 )
 
-// sampleMP4 is the video every completed generation serves: 2 s of test
-// pattern, 320x180, H.264 Constrained Baseline, moov before mdat.
-// Made once (ffmpeg is not on CI) with the command in sample.mp4.txt:
-//
-//	ffmpeg -f lavfi -i testsrc=size=320x180:rate=24 -t 2 -c:v libx264 -pix_fmt yuv420p -movflags +faststart -profile:v baseline -map_metadata -1 -fflags +bitexact internal/simulator/sample.mp4
-//
-//go:embed sample.mp4
-var sampleMP4 string // a string so that nothing can modify it
+// The videos completed generations serve, one per duration a request may
+// ask for: ffmpeg's test pattern, 320x180, H.264 Constrained Baseline,
+// moov before mdat. They were made once (ffmpeg is not needed to build or
+// test) with the command in sample.mp4.txt, changing only -t.
+var (
+	//go:embed sample-5s.mp4
+	sample5s string // strings, so that nothing can modify them
+	//go:embed sample-10s.mp4
+	sample10s string
+)
+
+// sampleVideo is the video of a generation of seconds: as long as the
+// request asked for (5 s for anything but 10, the two durations the API
+// takes).
+func sampleVideo(seconds int) string {
+	if seconds == 10 {
+		return sample10s
+	}
+	return sample5s
+}
 
 // Defaults of Config.
 const (
@@ -604,7 +616,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "video/mp4")
-	http.ServeContent(w, r, id+".mp4", time.Time{}, strings.NewReader(sampleMP4))
+	http.ServeContent(w, r, id+".mp4", time.Time{}, strings.NewReader(sampleVideo(g.seconds)))
 }
 
 // SetKey changes the bearer key clients must send from now on ("" accepts

@@ -504,7 +504,7 @@ func TestFiles(t *testing.T) {
 
 	file := f.videoURL(t, id)
 	w := f.call(t, http.MethodGet, file, "", "")
-	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "video/mp4" || w.Body.String() != sampleMP4 {
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "video/mp4" || w.Body.String() != sampleVideo(5) {
 		t.Fatalf("full file: status %d, type %q, %d bytes", w.Code, w.Header().Get("Content-Type"), w.Body.Len())
 	}
 	if w.Header().Get("Accept-Ranges") != "bytes" {
@@ -515,7 +515,7 @@ func TestFiles(t *testing.T) {
 	r.Header.Set("Range", "bytes=4-11")
 	w = httptest.NewRecorder()
 	f.sim.ServeHTTP(w, r)
-	wantRange := fmt.Sprintf("bytes 4-11/%d", len(sampleMP4))
+	wantRange := fmt.Sprintf("bytes 4-11/%d", len(sampleVideo(5)))
 	if w.Code != http.StatusPartialContent || w.Body.String() != "ftypisom" || w.Header().Get("Content-Range") != wantRange {
 		t.Fatalf("range: status %d, Content-Range %q, body %q", w.Code, w.Header().Get("Content-Range"), w.Body)
 	}
