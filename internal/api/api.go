@@ -27,6 +27,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 )
 
 // MaxBodyBytes bounds request bodies (413 above it, before any parsing):
@@ -49,6 +50,14 @@ type Store interface {
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
 	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
+	// QueuePosition is a waiting job's 1-based place among its tenant's
+	// jobs waiting for a slot.
+	QueuePosition(ctx context.Context, j job.Job) (int, error)
+}
+
+// Estimator estimates when a job completes (pollpolicy.Policy.ETA).
+type Estimator interface {
+	ETA(j job.Job, now time.Time) (pollpolicy.Estimate, bool)
 }
 
 // Starter starts video_job executions. Starting one that runs must be
@@ -129,6 +138,12 @@ type Handler struct {
 
 	// Health are the checks PathHealth runs (see health.go).
 	Health []HealthCheck
+
+	// Estimator gives answers their eta: the poll policy whose
+	// completion-time model the Poll steps learn (locally the very same;
+	// in AWS the API function's own, which knows only the prior). Nil
+	// answers no eta.
+	Estimator Estimator
 }
 
 // Secrets gives each tenant's webhook signing secret.
@@ -427,10 +442,37 @@ func jobCtx(ctx context.Context, j job.Job) context.Context {
 	return logs.Job(ctx, j.ID, j.Tenant, j.ExecutionName())
 }
 
-// generation renders j with a fresh link to its archived video. If no link
+// generation renders j with its progress (queue position, eta) and a
+// fresh link to its archived video.
+func (h *Handler) generation(ctx context.Context, j job.Job) Generation {
+	g := h.linked(ctx, j)
+	if j.Waiting && !j.Status.Terminal() {
+		pos, err := h.Store.QueuePosition(ctx, j)
+		if err != nil {
+			// Progress is a courtesy: the answer goes out without it.
+			h.Log.WarnContext(jobCtx(ctx, j), "queue position", "err", err)
+		} else {
+			g.QueuePosition = &pos
+		}
+	}
+	h.estimate(j, &g)
+	return g
+}
+
+// estimate sets g's eta, if the Estimator has one for j.
+func (h *Handler) estimate(j job.Job, g *Generation) {
+	if h.Estimator == nil {
+		return
+	}
+	if e, ok := h.Estimator.ETA(j, h.Clock.Now()); ok {
+		g.ETA = &vidgen.ETA{At: e.At.UTC(), Earliest: e.Earliest.UTC(), Latest: e.Latest.UTC(), Confidence: e.Confidence}
+	}
+}
+
+// linked renders j with a fresh link to its archived video. If no link
 // can be made it keeps the upstream's URL, which may still work, rather
 // than fail the whole answer.
-func (h *Handler) generation(ctx context.Context, j job.Job) Generation {
+func (h *Handler) linked(ctx context.Context, j job.Job) Generation {
 	g := NewGeneration(j)
 	if h.Links == nil || j.Video == nil || j.Video.Key == "" {
 		return g

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -69,8 +70,10 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 	}
 	page := Page{Data: make([]Generation, len(jobs))}
 	for i, j := range jobs {
-		page.Data[i] = h.generation(ctx, j)
+		page.Data[i] = h.linked(ctx, j)
+		h.estimate(j, &page.Data[i])
 	}
+	h.queuePositions(ctx, jobs, page.Data)
 	if next != "" {
 		signed := sealCursor(key, scope, next)
 		page.Next = &signed
@@ -102,4 +105,34 @@ func openCursor(key []byte, scope, sealed string) (string, error) {
 		return "", errBadSeal
 	}
 	return string(payload), nil
+}
+
+// queuePositions sets the queue position of a page's waiting jobs with one
+// store query, for the oldest of them: a page is a run of the tenant's
+// jobs in creation order (filtered to queued at most, which keeps every
+// waiting job), so the tenant's waiting jobs between two of the page's are
+// on the page too, and each one's place is the oldest's plus the page's
+// waiting jobs older than it.
+func (h *Handler) queuePositions(ctx context.Context, jobs []job.Job, data []Generation) {
+	var waiting []int // indexes into jobs, oldest first
+	for i, j := range jobs {
+		if j.Waiting && !j.Status.Terminal() {
+			waiting = append(waiting, i)
+		}
+	}
+	if len(waiting) == 0 {
+		return
+	}
+	slices.SortFunc(waiting, func(a, b int) int {
+		return cmp.Or(jobs[a].CreatedAt.Compare(jobs[b].CreatedAt), strings.Compare(jobs[a].ID, jobs[b].ID))
+	})
+	first, err := h.Store.QueuePosition(ctx, jobs[waiting[0]])
+	if err != nil {
+		h.Log.WarnContext(ctx, "queue positions", "err", err)
+		return
+	}
+	for k, i := range waiting {
+		pos := first + k
+		data[i].QueuePosition = &pos
+	}
 }

@@ -1,11 +1,15 @@
 package api
 
 import (
+	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vidgen/vidgen"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 )
 
 // JSON answers leave & alone: a video URL pasted from the raw body must
@@ -97,5 +101,82 @@ func TestQueryShowsProgress(t *testing.T) {
 	}
 	if _, ok := g["eta"]; ok {
 		t.Errorf("an ended job has an eta: %v", g)
+	}
+}
+
+// A job waiting for a slot answers its place among its tenant's waiting
+// jobs, in a query and in a list page alike, and no eta; an admitted one
+// answers an eta from the estimator and no place.
+func TestQueuePositionAndETA(t *testing.T) {
+	h, _, store := newHandler(t)
+	h.Estimator = pollpolicy.Fixed() // the prior: 25 s median for 5 s
+	now := h.Clock.Now()
+	mk := func(id, tenant string, age time.Duration, waiting bool) {
+		j := job.Job{ID: id, Tenant: tenant, Status: job.Queued, Request: job.Request{Model: job.Model, Duration: 5},
+			Waiting: waiting, CreatedAt: now.Add(-age), UpdatedAt: now.Add(-age), Deadline: now.Add(time.Hour)}
+		if err := store.Create(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("w1", "tenantA", 4*time.Minute, true)
+	mk("other", "tenantB", 3*time.Minute, true)
+	mk("run", "tenantA", 150*time.Second, false)
+	mk("w2", "tenantA", 2*time.Minute, true)
+	mk("w3", "tenantA", time.Minute, true)
+
+	query := func(id string) map[string]any {
+		t.Helper()
+		req := request("GET", PathGenerations, "keyA", "", "")
+		req.QueryStringParameters = map[string]string{"generation_id": id}
+		resp, _ := h.Handle(t.Context(), req)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+		return decode(t, resp)
+	}
+	for id, want := range map[string]float64{"w1": 1, "w2": 2, "w3": 3} {
+		g := query(id)
+		if g["queue_position"] != want {
+			t.Errorf("%s: queue_position %v, want %v", id, g["queue_position"], want)
+		}
+		if _, ok := g["eta"]; ok {
+			t.Errorf("%s waits for a slot but has an eta: %v", id, g["eta"])
+		}
+	}
+	g := query("run")
+	if _, ok := g["queue_position"]; ok {
+		t.Errorf("an admitted job has a queue position: %v", g)
+	}
+	eta, _ := g["eta"].(map[string]any)
+	at := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+	// Not submitted yet: estimated as if submitted now.
+	if eta == nil || eta["at"] != at(25*time.Second) || eta["earliest"] != at(16*time.Second) ||
+		eta["latest"] != at(39*time.Second) || eta["confidence"] != 0.8 {
+		t.Errorf("eta = %v, want at +25 s within +16 s..+39 s at 0.8", g["eta"])
+	}
+
+	req := request("GET", PathGenerations, "keyA", "", "")
+	req.QueryStringParameters = map[string]string{"status": "queued", "limit": "2"}
+	resp, _ := h.Handle(t.Context(), req)
+	var page vidgen.Page
+	if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || page.Next == nil {
+		t.Fatalf("%s: %v", resp.Body, err)
+	}
+	req.QueryStringParameters["next"] = *page.Next
+	resp, _ = h.Handle(t.Context(), req)
+	var rest vidgen.Page
+	if err := json.Unmarshal([]byte(resp.Body), &rest); err != nil {
+		t.Fatalf("%s: %v", resp.Body, err)
+	}
+	got := map[string]int{}
+	for _, g := range append(page.Data, rest.Data...) {
+		if g.QueuePosition != nil {
+			got[g.ID] = *g.QueuePosition
+		} else if g.ETA == nil {
+			t.Errorf("listed %s has neither a queue position nor an eta", g.ID)
+		}
+	}
+	if want := map[string]int{"w1": 1, "w2": 2, "w3": 3}; !maps.Equal(got, want) {
+		t.Errorf("listed queue positions %v, want %v", got, want)
 	}
 }

@@ -267,6 +267,32 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 	return waiting, nil
 }
 
+// QueuePosition is j's 1-based place among its tenant's jobs waiting for a
+// slot, oldest first (the order admission takes a tenant's jobs in): one
+// more than the tenant's waiting jobs created before it (ties by id). It
+// reads the waiting index up to j, no records. A job that no longer waits
+// still gets the place it would have.
+func (s *Store) QueuePosition(ctx context.Context, j job.Job) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	mine := waitingKey(j)
+	pos := 1
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte(waitingBucket)).Cursor()
+		for k, v := c.First(); k != nil && bytes.Compare(k, mine) < 0; k, v = c.Next() {
+			if string(v) == j.Tenant {
+				pos++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("queue position of job %s: %w", j.ID, err)
+	}
+	return pos, nil
+}
+
 // indexWaiting keeps the waiting index in step with a job going from old
 // (the zero Job for a new one) to j.
 func indexWaiting(tx *bolt.Tx, old, j job.Job) error {

@@ -256,7 +256,11 @@ func newAPI(ctx context.Context, getenv func(string) string) (*api.Handler, erro
 		Blobs:        s3blob.New(bucket, in.env[EnvBucket]),
 		// Presigning is local computation with the function's own
 		// credentials, so the role needs s3:GetObject on the bucket.
-		Links:          s3blob.NewLinks(s3.NewPresignClient(bucket), in.env[EnvBucket], nil),
+		Links: s3blob.NewLinks(s3.NewPresignClient(bucket), in.env[EnvBucket], nil),
+		// The learner lives in each warm Poll function's memory, out of the
+		// API function's reach: its estimates come from the prior, the
+		// upstream's documented times (docs/api.md).
+		Estimator:      pollpolicy.Learning(),
 		CheckCallback:  func(u string) error { return notify.CheckURL(u, false) },
 		WebhookSecrets: webhookSecrets{secret.NewCache(sm, in.env[EnvWebhookSecret], time.Hour, nil)},
 		Health: []api.HealthCheck{

@@ -414,6 +414,8 @@ func Start(cfg Config) (*Runtime, error) {
 		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets, Admission: dispatcher,
 		Metrics: rec,
 		Health:  healthChecks(rt.Store, machines, upstreamKey),
+		// The Poll steps' own policy: answers estimate from what they learn.
+		Estimator: stepHandlers.Policy,
 	}
 	fns.Add("ApiFunction", apiHandler.Handle)
 	mux.Handle("/", &apigw.HTTPAPI{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})

@@ -142,11 +142,22 @@ func (l *Learner) Observe(model string, duration int, d time.Duration) {
 // first poll catches late, so their times are overstated) nor the slowest
 // (long tails) pull the range about.
 func (l *Learner) Range(model string, duration int, p, q float64) (time.Duration, time.Duration) {
+	mu, sigma := l.fit(model, duration)
+	return lognormal(mu, sigma, p), lognormal(mu, sigma, q)
+}
+
+// fit is the log-normal of the times of model and duration (see Range),
+// as the mean and deviation of their logarithms in nanoseconds: the prior
+// until enough are learned. A nil Learner answers the prior.
+func (l *Learner) fit(model string, duration int) (mu, sigma float64) {
+	if l == nil {
+		return priorFit(duration)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.recent[learnKey{model, duration}]
 	if w == nil || len(w.times) < minLearned {
-		return prior(duration, p), prior(duration, q)
+		return priorFit(duration)
 	}
 	if w.sorted == nil {
 		w.sorted = slices.Clone(w.times)
@@ -156,9 +167,7 @@ func (l *Learner) Range(model string, duration int, p, q float64) (time.Duration
 		i := int(math.Round(p * float64(len(w.sorted)-1)))
 		return float64(w.sorted[min(max(i, 0), len(w.sorted)-1)])
 	}
-	mu := math.Log(at(0.5))
-	sigma := (math.Log(at(0.75)) - math.Log(at(0.25))) / (2 * zQuartile)
-	return lognormal(mu, sigma, p), lognormal(mu, sigma, q)
+	return math.Log(at(0.5)), (math.Log(at(0.75)) - math.Log(at(0.25))) / (2 * zQuartile)
 }
 
 // zQuartile is the standard normal's third quartile.
@@ -169,12 +178,12 @@ func lognormal(mu, sigma, p float64) time.Duration {
 	return time.Duration(math.Exp(mu + sigma*z)).Round(time.Millisecond)
 }
 
-// prior is the p quantile of a log-normal around the documented median
-// (25 s for a 5-s video, 1.8× that for 10 s) with σ = 0.35.
-func prior(duration int, p float64) time.Duration {
+// priorFit is a log-normal around the documented median (25 s for a 5-s
+// video, 1.8× that for 10 s) with σ = 0.35.
+func priorFit(duration int) (mu, sigma float64) {
 	median := 25 * time.Second
 	if duration >= 10 {
 		median = 45 * time.Second
 	}
-	return lognormal(math.Log(float64(median)), 0.35, p)
+	return math.Log(float64(median)), 0.35
 }

@@ -26,6 +26,7 @@ type Store interface {
 	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
 	Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error)
 	Waiting(ctx context.Context, n int) ([]job.Job, error)
+	QueuePosition(ctx context.Context, j job.Job) (int, error)
 	InFlight(ctx context.Context) (job.InFlight, error)
 	ClaimAnnouncement(ctx context.Context, id string, at time.Time, lease time.Duration) (job.Job, error)
 	MarkAnnounced(ctx context.Context, id string, at time.Time) (job.Job, error)
@@ -361,6 +362,45 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 			_, err := s.Update(ctx, "j1", job.Change{At: t0, ClaimSubmit: true})
 			return err
 		})
+	})
+	t.Run("queue position: among the tenant's waiting jobs, oldest first", func(t *testing.T) {
+		s := newStore(t)
+		jobs := map[string]job.Job{}
+		waiting := func(id, tenant string, at time.Duration) {
+			j := sample(id)
+			j.Tenant, j.Waiting, j.CreatedAt = tenant, true, t0.Add(at)
+			if err := s.Create(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+			jobs[id] = j
+		}
+		waiting("a1", "tenantA", 0)
+		waiting("b1", "tenantB", -time.Second) // another tenant's, older: not counted
+		waiting("a3", "tenantA", time.Second)
+		waiting("a2", "tenantA", time.Second) // same time as a3: ties by id
+		waiting("a4", "tenantA", time.Hour)
+		running := sample("a0") // older but admitted: not waiting
+		running.CreatedAt = t0.Add(-time.Hour)
+		if err := s.Create(ctx, running); err != nil {
+			t.Fatal(err)
+		}
+		wantPlaces := func(want map[string]int) {
+			t.Helper()
+			for id, place := range want {
+				got, err := s.QueuePosition(ctx, jobs[id])
+				if err != nil || got != place {
+					t.Errorf("QueuePosition(%s) = %d, %v; want %d", id, got, err, place)
+				}
+			}
+		}
+		wantPlaces(map[string]int{"a1": 1, "a2": 2, "a3": 3, "a4": 4, "b1": 1})
+		if _, err := s.Admit(ctx, "a1", job.Limits{}, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, "a3", job.Fail(t0, job.ErrNameCancelled, "cancelled")); err != nil {
+			t.Fatal(err)
+		}
+		wantPlaces(map[string]int{"a2": 1, "a4": 2, "b1": 1})
 	})
 	t.Run("slots: admitted under the caps, given back on every end", func(t *testing.T) {
 		s := newStore(t)
