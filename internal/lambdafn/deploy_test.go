@@ -68,6 +68,7 @@ var jobStoreCalls = map[string][]string{
 	"List":          {"dynamodb:Query JobsTable/index/*"},                            // by-tenant
 	"OpenJobs":      {"dynamodb:Query JobsTable/index/*"},                            // open-by-deadline
 	"Waiting":       {"dynamodb:Query JobsTable/index/*"},                            // waiting-by-created
+	"QueuePosition": {"dynamodb:Query JobsTable/index/*"},                            // waiting-by-created
 	"InFlight":      {"dynamodb:GetItem JobsTable"},
 	// Reads the counters and each open job, lists open-by-deadline, and
 	// writes the counters over on condition of their version.
