@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/asl/asltest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/local/lambdas/lambdastest"
@@ -39,14 +40,7 @@ type testEngine struct {
 // engine on them with handlers as its functions.
 func newTestEngine(t *testing.T, defs map[string]string, handlers map[string]any) *testEngine {
 	t.Helper()
-	machines := map[string]*asl.Machine{}
-	for id, def := range defs {
-		m, err := asl.Parse([]byte(def))
-		if err != nil {
-			t.Fatalf("parse %s: %v", id, err)
-		}
-		machines[id] = m
-	}
+	machines := asltest.Machines(t, defs)
 	te := &testEngine{clock: clock.NewManual(testStart), path: filepath.Join(t.TempDir(), "executions.db"), items: t.TempDir(), defs: machines}
 	te.svc = &Services{Functions: lambdas.NewFunctions(handlers)}
 	te.opts = asl.Options{Clock: te.clock, Invoker: te.svc, ReadItems: s3dir.ReadItemsFrom(te.items)}

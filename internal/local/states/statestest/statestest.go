@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/asl/asltest"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/local/s3dir"
@@ -42,14 +43,7 @@ type Engine struct {
 // with handlers as its functions; it closes when the test ends.
 func New(t testing.TB, defs map[string]string, handlers map[string]any) *Engine {
 	t.Helper()
-	machines := map[string]*asl.Machine{}
-	for id, def := range defs {
-		m, err := asl.Parse([]byte(def))
-		if err != nil {
-			t.Fatalf("parse %s: %v", id, err)
-		}
-		machines[id] = m
-	}
+	machines := asltest.Machines(t, defs)
 	clk := clock.NewManual(Start)
 	svc := &states.Services{Functions: lambdas.NewFunctions(handlers)}
 	opts := asl.Options{Clock: clk, Invoker: svc, ReadItems: s3dir.ReadItemsFrom(t.TempDir())}
