@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,22 +13,9 @@ import (
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/logs/logstest"
 	"github.com/vidgen/vidgen/internal/syncbuf"
 )
-
-// jsonLines parses everything logged; every line must be JSON.
-func jsonLines(t *testing.T, out string) []map[string]any {
-	t.Helper()
-	var lines []map[string]any
-	for l := range strings.Lines(out) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("a log line is not JSON: %q", l)
-		}
-		lines = append(lines, m)
-	}
-	return lines
-}
 
 // unnamedErrors are the warnings and errors with no underlying error to
 // name: each says what it saw instead.
@@ -98,7 +84,7 @@ func TestJobLinesCarryIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	lines := jsonLines(t, out.String())
+	lines := logstest.Lines(t, out.String())
 	seen := map[string][]map[string]any{} // message → its lines about a job
 	for _, l := range lines {
 		if _, ok := l["job"]; ok {

@@ -3,7 +3,6 @@ package logs_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
@@ -11,19 +10,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/logs/logstest"
 )
 
 func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	for l := range strings.Lines(buf.String()) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("line is not JSON: %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return logstest.Lines(t, buf.String())
 }
 
 func TestContextIDs(t *testing.T) {

@@ -3,15 +3,14 @@ package reconcile_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/logs/logstest"
 )
 
 // TestLogsOnlyActs runs passes at each level: a pass with nothing to do
@@ -33,15 +32,7 @@ func TestLogsOnlyActs(t *testing.T) {
 		if _, err := r.Run(ctx); err != nil {
 			t.Fatal(err)
 		}
-		var lines []map[string]any
-		for l := range strings.Lines(out.String()) {
-			var m map[string]any
-			if err := json.Unmarshal([]byte(l), &m); err != nil {
-				t.Fatalf("not a JSON line: %q", l)
-			}
-			lines = append(lines, m)
-		}
-		return lines
+		return logstest.Lines(t, out.String())
 	}
 	x := &executions{running: map[string]bool{"runs": true}}
 	running := job.Job{ID: "runs", Tenant: "t", Status: job.Generating, UpstreamID: "u", CreatedAt: now.Add(-time.Hour),

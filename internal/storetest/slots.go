@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/logs/logstest"
 	"github.com/vidgen/vidgen/internal/reconcile"
 )
 
@@ -334,11 +334,7 @@ func countsString(f job.InFlight) string {
 func linesAt(t *testing.T, buf *bytes.Buffer, level string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	for line := range strings.Lines(buf.String()) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, m := range logstest.Lines(t, buf.String()) {
 		if m["level"] == level {
 			out = append(out, m)
 		}
