@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -192,12 +191,7 @@ func jsonEqual(a, b any) bool {
 // first job's first submit logs, at ERROR, the URL it could not reach and
 // why, long before the job's deadline ends it.
 func TestUnreachableUpstreamEndToEnd(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String()
-	ln.Close()
+	closed := "http://" + freeAddr(t) // nothing listens there
 	logs := &syncbuf.Buffer{}
 	cfg := realUpstreamConfig(t, closed, "sk-wrong", logs)
 	// The first submit must come before the deadline (1.2 s here) ends

@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,13 +12,7 @@ import (
 // TestUpstreamResponsesByClass checks that every call counts its answer's
 // class, the failed ones too, over real HTTP.
 func TestUpstreamResponsesByClass(t *testing.T) {
-	// A listener that is closed at once: connecting to it fails.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "http://" + ln.Addr().String()
-	ln.Close()
+	refused := closedPort(t) // connecting to it fails
 
 	tests := []struct {
 		status int // 0: no server
