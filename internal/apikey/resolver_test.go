@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/apikey"
+	"github.com/vidgen/vidgen/internal/apikey/keytest"
 	"github.com/vidgen/vidgen/internal/clock"
 )
 
@@ -42,19 +43,7 @@ func TestResolver(t *testing.T) {
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	store := &countingStore{Store: newStore(t)}
 	clk := clock.NewManual(start)
-	valid, validHash, _ := apikey.Generate()
-	revoked, revokedHash, _ := apikey.Generate()
-	for _, k := range []apikey.Key{
-		{Hash: validHash, Tenant: "tenantA", CreatedAt: start},
-		{Hash: revokedHash, Tenant: "tenantB", CreatedAt: start},
-	} {
-		if err := store.Put(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := store.Revoke(ctx, revokedHash, start); err != nil {
-		t.Fatal(err)
-	}
+	valid, revoked := keytest.ValidAndRevoked(t, store, start)
 	r := &apikey.Resolver{Store: store, Clock: clk}
 
 	for _, tc := range []struct {
@@ -87,7 +76,7 @@ func TestResolver(t *testing.T) {
 	}
 
 	// A revocation shows once the TTL has passed.
-	if _, err := store.Revoke(ctx, validHash, clk.Now()); err != nil {
+	if _, err := store.Revoke(ctx, apikey.Hash(valid), clk.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if tenant, err := r.Tenant(ctx, valid); tenant != "tenantA" || err != nil {

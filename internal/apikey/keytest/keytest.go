@@ -14,6 +14,33 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey"
 )
 
+// ValidAndRevoked puts two fresh keys in s, both created at: one of
+// tenantA, valid, and one of tenantB, revoked at that time. It returns
+// their plaintexts.
+func ValidAndRevoked(t testing.TB, s apikey.Store, at time.Time) (valid, revoked string) {
+	t.Helper()
+	valid, validHash, err := apikey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, revokedHash, err := apikey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []apikey.Key{
+		{Hash: validHash, Tenant: "tenantA", CreatedAt: at},
+		{Hash: revokedHash, Tenant: "tenantB", CreatedAt: at},
+	} {
+		if err := s.Put(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Revoke(t.Context(), revokedHash, at); err != nil {
+		t.Fatal(err)
+	}
+	return valid, revoked
+}
+
 // Run runs the contract against stores made by newStore; each subtest gets
 // a fresh, empty store.
 func Run(t *testing.T, newStore func(t *testing.T) apikey.Store) {
