@@ -2,24 +2,19 @@ package apikey_test
 
 import (
 	"encoding/base64"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
+	"github.com/vidgen/vidgen/internal/apikey/boltkeys/boltkeystest"
 )
 
 // newStore is a fresh bolt key store for one test.
 func newStore(t *testing.T) *boltkeys.Store {
 	t.Helper()
-	s, err := boltkeys.Open(filepath.Join(t.TempDir(), "jobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return boltkeystest.New(t)
 }
 
 func TestGenerate(t *testing.T) {

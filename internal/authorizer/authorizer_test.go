@@ -7,14 +7,14 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/vidgen/vidgen/internal/apikey"
-	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
+	"github.com/vidgen/vidgen/internal/apikey/boltkeys/boltkeystest"
+	"github.com/vidgen/vidgen/internal/apikey/keytest"
 	"github.com/vidgen/vidgen/internal/authorizer"
 	"github.com/vidgen/vidgen/internal/logs"
 )
@@ -35,25 +35,8 @@ func request(headers map[string]string) events.APIGatewayV2CustomAuthorizerV2Req
 
 func TestHandle(t *testing.T) {
 	ctx := t.Context()
-	store, err := boltkeys.Open(filepath.Join(t.TempDir(), "jobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	valid, validHash, _ := apikey.Generate()
-	revoked, revokedHash, _ := apikey.Generate()
-	now := time.Now()
-	for _, k := range []apikey.Key{
-		{Hash: validHash, Tenant: "tenantA", CreatedAt: now},
-		{Hash: revokedHash, Tenant: "tenantB", CreatedAt: now},
-	} {
-		if err := store.Put(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := store.Revoke(ctx, revokedHash, now); err != nil {
-		t.Fatal(err)
-	}
+	store := boltkeystest.New(t)
+	valid, revoked := keytest.ValidAndRevoked(t, store, time.Now())
 	var out bytes.Buffer
 	a := &authorizer.Authorizer{
 		Keys: &apikey.Resolver{Store: store},

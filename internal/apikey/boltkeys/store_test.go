@@ -9,19 +9,13 @@ import (
 
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/apikey/boltkeys"
+	"github.com/vidgen/vidgen/internal/apikey/boltkeys/boltkeystest"
 	"github.com/vidgen/vidgen/internal/apikey/keytest"
 	bolt "go.etcd.io/bbolt"
 )
 
 func TestContract(t *testing.T) {
-	keytest.Run(t, func(t *testing.T) apikey.Store {
-		s, err := boltkeys.Open(filepath.Join(t.TempDir(), "jobs.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	keytest.Run(t, func(t *testing.T) apikey.Store { return boltkeystest.New(t) })
 }
 
 // A store made with New shares a database its owner keeps open, as local
