@@ -24,6 +24,7 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/console"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
@@ -163,6 +164,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if path == PathWebhookSecret && h.WebhookSecrets != nil {
 		return h.webhookSecret(ctx, req), nil
 	}
+	if req.RawPath == "/" || strings.HasPrefix(req.RawPath, console.Prefix) {
+		return consoleResponse(req), nil
+	}
 	if path != PathGenerations && path != PathLegacy {
 		return errorResponse(http.StatusNotFound, "NotFound", "no route for "+req.RawPath), nil
 	}
@@ -186,6 +190,13 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return h.list(ctx, tenant, req), nil
 	}
 	return h.query(ctx, tenant, req), nil
+}
+
+// consoleResponse serves the web console's page and assets, without a
+// key: the page asks for one and sends it on its API calls.
+func consoleResponse(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	a := console.Serve(req.RequestContext.HTTP.Method, req.RawPath, header(req.Headers, "if-none-match"))
+	return events.APIGatewayV2HTTPResponse{StatusCode: a.Status, Headers: a.Header, Body: string(a.Body)}
 }
 
 // webhookSecret answers the caller's webhook signing secret, which it

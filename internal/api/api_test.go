@@ -623,3 +623,24 @@ func TestIdempotencyKeyWithoutCallbackStillMatches(t *testing.T) {
 		t.Fatalf("%d %s %v, want the replay of old-job", resp.StatusCode, resp.Body, resp.Headers)
 	}
 }
+
+// The console's page and assets answer without a key, as their routes in
+// template.yaml have no authorizer; other methods are refused in JSON.
+func TestConsoleRoutes(t *testing.T) {
+	h, _, _ := newHandler(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		ctype        string
+	}{
+		{"GET", "/", 200, "text/html; charset=utf-8"},
+		{"GET", "/console/console.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/console/nothing.js", 404, "application/json"},
+		{"POST", "/", 405, "application/json"},
+	} {
+		resp, err := h.Handle(t.Context(), request(tc.method, tc.path, "", "", ""))
+		if err != nil || resp.StatusCode != tc.status || resp.Headers["Content-Type"] != tc.ctype || resp.Body == "" {
+			t.Errorf("%s %s: %d %q %.60q %v, want %d %q", tc.method, tc.path, resp.StatusCode, resp.Headers["Content-Type"], resp.Body, err, tc.status, tc.ctype)
+		}
+	}
+}

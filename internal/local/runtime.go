@@ -30,6 +30,7 @@ import (
 	"github.com/vidgen/vidgen/internal/blob/fsblob"
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/console"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/admin"
 	"github.com/vidgen/vidgen/internal/local/apigw"
@@ -418,6 +419,10 @@ func Start(cfg Config) (*Runtime, error) {
 		Estimator: stepHandlers.Policy,
 	}
 	fns.Add("ApiFunction", apiHandler.Handle)
+	// The console is static: served here directly, as the api function
+	// serves the same answers behind API Gateway in AWS.
+	mux.Handle("GET /{$}", console.Handler{})
+	mux.Handle("GET "+console.Prefix, console.Handler{})
 	mux.Handle("/", &apigw.HTTPAPI{Functions: fns, Function: "ApiFunction", Clock: clk, Log: log.With("component", "gateway")})
 
 	rt.Reconciler = &reconcile.Reconciler{
@@ -610,6 +615,7 @@ func (rt *Runtime) Done() <-chan error { return rt.served }
 func (rt *Runtime) Banner() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "vidgen local runtime on %s\n", rt.URL)
+	fmt.Fprintf(&b, "console: %s/ (sign in with a key below)\n", rt.URL)
 	fmt.Fprintf(&b, "metrics: %s%s (Prometheus text format)\n", rt.URL, MetricsPath)
 	rt.writeChecks(&b)
 	fmt.Fprintln(&b, "API keys (tenant: key):")
