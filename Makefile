@@ -11,7 +11,7 @@ GOTEST_FLAGS  ?= -race -count=1
 FUZZTIME      ?= 30s
 FUZZ_SMOKE    ?= 100000x
 
-.PHONY: run test test-go test-scale fuzz-smoke lint build bench fuzz deploy clean
+.PHONY: run test test-go test-scale fuzz-smoke lint build bench fuzz deploy clean chromium
 
 ## run: the API, state machines, store and upstream simulator on VIDGEN_ADDR
 run:
@@ -20,13 +20,20 @@ run:
 ## test: lint, every Go test under -race with a real AWS API (moto), the batch at full scale, each fuzz target briefly
 test: lint test-go test-scale fuzz-smoke
 
-test-go: bin/aws-lambda-rie
+test-go: bin/aws-lambda-rie chromium
 	scripts/with-moto.sh $(GO) test $(GOTEST_FLAGS) ./...
 
 # A batch of 10,000 items through the real state machines: without the race
 # detector, which slows it tenfold (test-go runs a tenth of it under -race).
 test-scale:
 	$(GO) test -count=1 -run '^TestBatchAtScale$$' ./internal/local
+
+## chromium: Debian's chromium, which the console's browser test drives (installed only when absent)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ -n "$$VIDGEN_CHROMIUM" ] || { \
+	  echo "installing Debian's chromium for the console's browser test"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 # The Lambda runtime interface emulator the functions' tests run each
 # bootstrap under (functions/emulator_test.go finds it here).

@@ -1,0 +1,174 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds the browser the console test drives: VIDGEN_CHROMIUM, or
+// Debian's chromium on the PATH, which make test installs when absent.
+// Without one the test fails, never skips: the console would go untested.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("VIDGEN_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no Chromium to test the console with: run `make chromium` (it installs Debian's chromium), or set VIDGEN_CHROMIUM to a Chrome or Chromium binary")
+	return ""
+}
+
+// testPNG writes a small PNG for the page to upload.
+func testPNG(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 36))
+	for x := range 64 {
+		for y := range 36 {
+			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 7), 160, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "mountain.png")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestConsoleInBrowser drives the console in headless Chromium against a
+// real local runtime: sign in, upload an image and submit, watch a job in
+// progress, play a finished video, cancel the running job. Every wait is
+// for a condition in the page, never a fixed time. With
+// VIDGEN_SCREENSHOT=1 it saves docs/console.png, which the README shows.
+func TestConsoleInBrowser(t *testing.T) {
+	exe := chromium(t)
+	cfg := testConfig(t)
+	// A slower clock than the other tests': a job in progress stays on the
+	// page long enough to be seen, and one that never ends (sim:never)
+	// stays within its deadline until the test cancels it.
+	cfg.TimeScale = 100
+	cfg.JobDeadline = 24 * time.Hour
+	rt := start(t, cfg)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.WindowSize(1000, 900),
+		// The test clicks Play; this keeps a headless quirk from refusing it.
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // Chromium's sandbox refuses root (CI, containers)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	ctx, cancelBrowser := chromedp.NewContext(ctx)
+	defer cancelBrowser()
+	// fail ends the test with the page's state, to see what went wrong.
+	fail := func(what string, err error) {
+		t.Helper()
+		page, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.OuterHTML(chromedp.CSS("main")))
+		t.Fatalf("%s: %v\npage:\n%s", what, err, page)
+	}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			fail(what, err)
+		}
+	}
+	eval := func(what, expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			fail(what, err)
+		}
+		return v
+	}
+	// until waits for a JavaScript condition to hold in the page.
+	until := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Minute))
+	}
+	css := func(format string, args ...any) chromedp.CSS { return chromedp.CSS(fmt.Sprintf(format, args...)) }
+	row := func(id string) string { return fmt.Sprintf(`document.querySelector('tr[data-id="%s"]')`, id) }
+	image := testPNG(t)
+	submit := func(prompt string) string {
+		t.Helper()
+		do("submit "+prompt,
+			chromedp.SetUploadFiles(css("#image-file"), []string{image}),
+			chromedp.SetValue(css("#prompt"), prompt),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("submit-status").textContent = ""`),
+			chromedp.Click(css("#submit-button")),
+			until(`document.getElementById("submit-status").textContent.startsWith("Submitted job ")`),
+		)
+		return eval("read the job id", `document.getElementById("submit-status").textContent.slice(14, -1)`)
+	}
+
+	start := time.Now()
+	// A wrong key is refused on the page; the right one signs in.
+	do("refuse a wrong key",
+		chromedp.Navigate(rt.URL+"/"),
+		chromedp.WaitVisible(css("#key")),
+		chromedp.SendKeys(css("#key"), "not-a-key"),
+		chromedp.Click(css("#signin-form button[type=submit]")),
+		until(`document.getElementById("signin-status").textContent === "That key was refused."`),
+	)
+	do("sign in",
+		chromedp.SetValue(css("#key"), keyA),
+		chromedp.Click(css("#signin-form button[type=submit]")),
+		chromedp.WaitVisible(css("#submit-form")),
+		until(fmt.Sprintf(`sessionStorage.getItem("vidgen.apiKey") === %q`, keyA)),
+	)
+
+	// A job that never ends shows as in progress, with a bar and Cancel.
+	running := submit("A slow dragon over the ridge sim:never")
+	do("a job in progress",
+		until(fmt.Sprintf(`["queued", "generating"].includes(%s?.dataset.status)`, row(running))),
+		until(row(running)+`.querySelector("progress") !== null && `+row(running)+`.querySelector('[data-action="cancel"]') !== null`),
+	)
+	// A job that completes can be played in the page.
+	done := submit("A dragon over the mountain")
+	do("a finished job plays",
+		until(row(done)+`?.dataset.status === "completed"`),
+		chromedp.Click(css(`tr[data-id="%s"] [data-action="play"]`, done)),
+		until(`(v => v.readyState >= 2 && v.currentTime > 0)(document.getElementById("video"))`),
+	)
+	t.Logf("video: %s", eval("read the video", `(v => "readyState " + v.readyState + ", currentTime " + v.currentTime.toFixed(2) + ", " + v.videoWidth + "x" + v.videoHeight)(document.getElementById("video"))`))
+	if os.Getenv("VIDGEN_SCREENSHOT") == "1" {
+		do("pause", chromedp.Evaluate[chromedp.Void](`document.getElementById("video").pause()`))
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			fail("screenshot", err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", "console.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The running job is cancelled from the page.
+	do("cancel",
+		chromedp.Click(css(`tr[data-id="%s"] [data-action="cancel"]`, running)),
+		until(row(running)+`.dataset.status === "error" && `+row(running)+`.textContent.includes("cancelled")`),
+	)
+	// The API agrees with the page.
+	if r := call(t, "GET", rt.URL+"/v2/video/generations?generation_id="+running, keyA, "", ""); r.status != 200 ||
+		!strings.Contains(r.raw, `"Cancelled"`) {
+		t.Errorf("the cancelled job reads %d %s", r.status, r.raw)
+	}
+	t.Logf("browser run: %s", time.Since(start).Round(time.Millisecond))
+}
