@@ -947,11 +947,7 @@ func TestJobLifecycle(t *testing.T) {
 		if j.Status != job.Completed || j.Video == nil || !strings.HasPrefix(j.Video.URL, e2e.simURL+"/files/") {
 			t.Fatalf("record = status %q, video %+v; want completed with the simulator's video", j.Status, j.Video)
 		}
-		resp, err := http.Get(j.Video.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := awstest.Fetch(t, http.MethodGet, j.Video.URL, nil)
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "video/mp4" {
 			t.Errorf("GET %s = %d %s, want an MP4", j.Video.URL, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}

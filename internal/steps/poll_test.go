@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/awstest"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/simulator"
@@ -131,11 +132,7 @@ func TestPollProgression(t *testing.T) {
 			if got.CreditsUsed == nil || *got.CreditsUsed != tc.credits {
 				t.Errorf("CreditsUsed = %v, want %v", got.CreditsUsed, tc.credits)
 			}
-			resp, err := http.Get(got.Video.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp, _ := awstest.Fetch(t, http.MethodGet, got.Video.URL, nil)
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "video/mp4" {
 				t.Errorf("GET %s = %d %s, want the video", got.Video.URL, resp.StatusCode, resp.Header.Get("Content-Type"))
 			}
