@@ -171,16 +171,8 @@ func (s *Store) List(ctx context.Context, tenant string) ([]apikey.Key, error) {
 }
 
 func (s *Store) scan(ctx context.Context) ([]map[string]types.AttributeValue, error) {
-	var items []map[string]types.AttributeValue
 	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: &s.table, ConsistentRead: new(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, page.Items...)
-	}
-	return items, nil
+	return allItems(ctx, p, func(o *dynamodb.ScanOutput) []map[string]types.AttributeValue { return o.Items })
 }
 
 func (s *Store) query(ctx context.Context, tenant string) ([]map[string]types.AttributeValue, error) {
@@ -190,7 +182,6 @@ func (s *Store) query(ctx context.Context, tenant string) ([]map[string]types.At
 	if err != nil {
 		return nil, err
 	}
-	var items []map[string]types.AttributeValue
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		IndexName:                 new(TenantIndex),
@@ -198,14 +189,26 @@ func (s *Store) query(ctx context.Context, tenant string) ([]map[string]types.At
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	})
+	return allItems(ctx, p, func(o *dynamodb.QueryOutput) []map[string]types.AttributeValue { return o.Items })
+}
+
+// pages is what the SDK's Scan and Query paginators have in common.
+type pages[O any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*dynamodb.Options)) (O, error)
+}
+
+// allItems reads every page of p and returns the items of all of them.
+func allItems[O any](ctx context.Context, p pages[O], items func(O) []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	var all []map[string]types.AttributeValue
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, page.Items...)
+		all = append(all, items(page)...)
 	}
-	return items, nil
+	return all, nil
 }
 
 // Revoke marks the key revoked at the given time, unless it already is,
