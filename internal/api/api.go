@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +27,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
+	"github.com/vidgen/vidgen/internal/plainjson"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
 )
 
@@ -568,17 +568,15 @@ func errorResponse(status int, name, msg string) events.APIGatewayV2HTTPResponse
 // & of a signed video URL's query as \u0026, and a client that pastes the
 // URL from raw output gets a broken signature.
 func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := plainjson.Marshal(v)
+	if err != nil {
 		// Only our own types are marshalled; this is a programming error.
 		panic(fmt.Sprintf("api: marshal response: %v", err))
 	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
 		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       strings.TrimSuffix(b.String(), "\n"),
+		Body:       string(b),
 	}
 }
 

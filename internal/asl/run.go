@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/plainjson"
 )
 
 // maxPayload is the AWS quota on the size of any state's input or output.
@@ -708,12 +709,4 @@ func decode(b []byte) (any, error) {
 
 // encode renders a value as compact JSON, without the HTML escaping that
 // would make payloads larger than AWS measures them.
-func encode(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
+func encode(v any) ([]byte, error) { return plainjson.Marshal(v) }

@@ -10,9 +10,7 @@
 package notify
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/plainjson"
 	"github.com/vidgen/vidgen/webhook"
 )
 
@@ -136,15 +135,7 @@ func (e Event) DetailJSON() ([]byte, error) {
 // marshal is json.Marshal without HTML escaping: events and webhooks carry
 // video URLs, whose query's & must read as such, not as \u0026, for a
 // receiver that copies a URL from the raw body.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
+func marshal(v any) ([]byte, error) { return plainjson.Marshal(v) }
 
 // describe renders an image for an event; an absent image stays absent.
 func describe(v string) string {

@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/plainjson"
 )
 
 // The videos completed generations serve, one per duration a request may
@@ -679,14 +679,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // marshal encodes v as a line of JSON. Like most servers it leaves <, >
 // and & alone, so the & of a video URL's query reads as such.
 func marshal(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := plainjson.Marshal(v)
+	if err != nil {
 		// Every body here is built from plain strings and numbers.
 		panic(fmt.Sprintf("simulator: encode response: %v", err))
 	}
-	return b.Bytes()
+	return append(b, '\n')
 }
 
 // newID returns a random UUID version 4.

@@ -3,7 +3,6 @@ package admin
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/local/scheduler"
 	"github.com/vidgen/vidgen/internal/local/states"
+	"github.com/vidgen/vidgen/internal/plainjson"
 	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/internal/uuid"
 )
@@ -331,15 +331,12 @@ func writeAdminError(w http.ResponseWriter, e *adminError) {
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	// No HTML escaping, as the API answers (a URL's & stays &).
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	data := []byte(`{"error":{"name":"InternalError","message":"encode the answer"}}` + "\n")
-	if err := enc.Encode(body); err == nil {
-		data = b.Bytes()
-	} else {
+	data, err := plainjson.Marshal(body)
+	if err != nil {
+		data = []byte(`{"error":{"name":"InternalError","message":"encode the answer"}}`)
 		status = http.StatusInternalServerError
 	}
+	data = append(data, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(data)

@@ -16,6 +16,7 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/logs"
+	"github.com/vidgen/vidgen/internal/plainjson"
 	"github.com/vidgen/vidgen/internal/uuid"
 )
 
@@ -167,7 +168,7 @@ func (g *HTTPAPI) event(r *http.Request, body []byte, id string) events.APIGatew
 func writeJSONError(w http.ResponseWriter, status int, name, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // as the API answers: a path's & stays &
-	enc.Encode(map[string]any{"error": map[string]string{"name": name, "message": msg}})
+	// As the API answers: a path's & stays &.
+	b, _ := plainjson.Marshal(map[string]any{"error": map[string]string{"name": name, "message": msg}})
+	w.Write(append(b, '\n'))
 }
