@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -73,14 +74,8 @@ func (s *Store) RepairSlots(ctx context.Context) (before, after job.InFlight, er
 		// The first recount listed the jobs right after the read; list
 		// them again once every write before the read has reached the
 		// index.
-		if wait := s.indexLag - time.Since(read); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return before, job.InFlight{}, fmt.Errorf("repair slot counters: %w", ctx.Err())
-			case <-t.C:
-			}
+		if err := (clock.Real{}).Sleep(ctx, s.indexLag-time.Since(read)); err != nil {
+			return before, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
 		}
 		if recount, err = s.recount(ctx); err != nil {
 			return before, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -78,14 +79,7 @@ const attempts = 4
 func pause(ctx context.Context, attempt int) error {
 	d := time.Duration(5<<attempt) * time.Millisecond
 	d += rand.N(d)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Real{}.Sleep(ctx, d)
 }
 
 // conflicted reports whether err is worth trying again: a write that met a
