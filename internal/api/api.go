@@ -27,6 +27,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
+	"github.com/vidgen/vidgen/internal/openapi"
 	"github.com/vidgen/vidgen/internal/plainjson"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
 )
@@ -161,6 +162,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if path == PathHealth {
 		return h.health(ctx, req), nil
 	}
+	if path == openapi.Path {
+		return document(req), nil
+	}
 	if path == PathWebhookSecret && h.WebhookSecrets != nil {
 		return h.webhookSecret(ctx, req), nil
 	}
@@ -221,6 +225,21 @@ func (h *Handler) webhookSecret(ctx context.Context, req events.APIGatewayV2HTTP
 		"scheme": "Standard Webhooks (https://www.standardwebhooks.com): HMAC-SHA256 over webhook-id.webhook-timestamp.body"})
 	resp.Headers["Cache-Control"] = "no-store"
 	return resp
+}
+
+// document answers the API's OpenAPI document, which takes no key: it
+// describes the API and holds nothing secret.
+func document(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	if m := req.RequestContext.HTTP.Method; m != http.MethodGet {
+		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", m+" is not allowed here; use GET")
+		resp.Headers["Allow"] = "GET"
+		return resp
+	}
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: http.StatusOK,
+		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "public, max-age=300"},
+		Body:       string(openapi.Document()),
+	}
 }
 
 func (h *Handler) authenticate(ctx context.Context, req events.APIGatewayV2HTTPRequest) (string, events.APIGatewayV2HTTPResponse, bool) {
