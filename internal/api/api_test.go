@@ -56,7 +56,9 @@ func (brokenKeys) Tenant(context.Context, string) (string, error) {
 	return "", errors.New("key store unavailable")
 }
 
-func newHandler(t *testing.T) (*Handler, *starts, *boltstore.Store) {
+// newHandler is a Handler whose every exchange is checked against the
+// OpenAPI document (contract_test.go).
+func newHandler(t *testing.T) (*checkedHandler, *starts, *boltstore.Store) {
 	t.Helper()
 	store, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"))
 	if err != nil {
@@ -67,14 +69,14 @@ func newHandler(t *testing.T) (*Handler, *starts, *boltstore.Store) {
 	st := &starts{}
 	n := 0
 	clk := clock.NewManual(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	return &Handler{
+	return checked(t, &Handler{
 		Log:   slog.New(slog.DiscardHandler),
 		Store: store, Starter: st, Keys: keys, Deadline: 30 * time.Minute,
 		CursorKey: func(context.Context) ([]byte, error) { return []byte("test cursor key"), nil },
 		Clock:     clk,
 		Sleeper:   clk, // retries of a failed start wait on the test's clock
 		NewID:     func() string { n++; return "job-" + string(rune('0'+n)) },
-	}, st, store
+	}), st, store
 }
 
 func request(method, path, key, ctype, body string) events.APIGatewayV2HTTPRequest {

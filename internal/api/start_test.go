@@ -54,7 +54,7 @@ func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
 
 // retrying is a handler whose starts go to f, waiting on a recorded manual
 // clock, with the jitter in the middle of its range.
-func retrying(t *testing.T, f *flaky) (*Handler, *sleeps) {
+func retrying(t *testing.T, f *flaky) (*checkedHandler, *sleeps) {
 	t.Helper()
 	h, _, _ := newHandler(t)
 	s := &sleeps{clk: h.Clock.(*clock.Manual)}
@@ -62,7 +62,7 @@ func retrying(t *testing.T, f *flaky) (*Handler, *sleeps) {
 	return h, s
 }
 
-func submitWith(t *testing.T, h *Handler, idem string) events.APIGatewayV2HTTPResponse {
+func submitWith(t *testing.T, h *checkedHandler, idem string) events.APIGatewayV2HTTPResponse {
 	t.Helper()
 	req := request("POST", PathGenerations, "keyA", "application/json", validBody)
 	if idem != "" {
