@@ -43,6 +43,9 @@ const (
 	PathLegacy      = "/v2/generate/video/runway/generation"
 	// PathWebhookSecret answers the caller's webhook signing secret.
 	PathWebhookSecret = "/v2/webhooks/secret"
+	// PathJobs + id is an alias of the query of one generation
+	// (GET /v1/jobs/{id}, the route template.yaml declares).
+	PathJobs = "/v1/jobs/"
 )
 
 // Store is the part of a job store the API uses.
@@ -171,6 +174,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if req.RawPath == "/" || strings.HasPrefix(req.RawPath, console.Prefix) {
 		return consoleResponse(req), nil
 	}
+	if id, ok := strings.CutPrefix(path, PathJobs); ok && id != "" && !strings.Contains(id, "/") {
+		return h.jobAlias(ctx, id, req), nil
+	}
 	if path != PathGenerations && path != PathLegacy {
 		return errorResponse(http.StatusNotFound, "NotFound", "no route for "+req.RawPath), nil
 	}
@@ -193,7 +199,21 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	case req.QueryStringParameters["generation_id"] == "" && path == PathGenerations:
 		return h.list(ctx, tenant, req), nil
 	}
-	return h.query(ctx, tenant, req), nil
+	return h.query(ctx, tenant, req.QueryStringParameters["generation_id"], req), nil
+}
+
+// jobAlias serves GET PathJobs{id}: the query of generation id.
+func (h *Handler) jobAlias(ctx context.Context, id string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	if m := req.RequestContext.HTTP.Method; m != http.MethodGet {
+		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", m+" is not allowed here; use GET")
+		resp.Headers["Allow"] = "GET"
+		return resp
+	}
+	tenant, resp, ok := h.authenticate(ctx, req)
+	if !ok {
+		return resp
+	}
+	return h.query(logs.With(ctx, slog.String(logs.Tenant, tenant)), tenant, id, req)
 }
 
 // consoleResponse serves the web console's page and assets, without a
@@ -369,19 +389,28 @@ func (h *Handler) replay(ctx context.Context, won, claim job.Claim) events.APIGa
 	return resp
 }
 
-func (h *Handler) query(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	j, resp, ok := h.tenantJob(ctx, tenant, req)
+// query answers generation id; with wait (long-poll.go) it answers once
+// the job's progress changed, or after that many seconds.
+func (h *Handler) query(ctx context.Context, tenant, id string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	wait, resp, ok := parseWait(req.QueryStringParameters)
+	if !ok {
+		return resp
+	}
+	j, resp, ok := h.tenantJob(ctx, tenant, id)
 	if !ok {
 		return resp
 	}
 	ctx = jobCtx(ctx, j)
-	return jsonResponse(http.StatusOK, h.generation(ctx, j))
+	g := h.generation(ctx, j)
+	if wait > 0 && !j.Status.Terminal() {
+		g = h.longPoll(ctx, j, g, wait)
+	}
+	return jsonResponse(http.StatusOK, g)
 }
 
-// tenantJob reads the job named by generation_id. Another tenant's job is
-// answered exactly like a missing one.
-func (h *Handler) tenantJob(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) (job.Job, events.APIGatewayV2HTTPResponse, bool) {
-	id := req.QueryStringParameters["generation_id"]
+// tenantJob reads the job id names (a query's generation_id). Another
+// tenant's job is answered exactly like a missing one.
+func (h *Handler) tenantJob(ctx context.Context, tenant, id string) (job.Job, events.APIGatewayV2HTTPResponse, bool) {
 	if id == "" {
 		return job.Job{}, validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "generation_id", Message: "is required"}}}), false
 	}
@@ -401,7 +430,7 @@ func (h *Handler) tenantJob(ctx context.Context, tenant string, req events.APIGa
 // Cancelling a cancelled job again is harmless; a job that ended otherwise
 // answers 409.
 func (h *Handler) cancel(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	j, resp, ok := h.tenantJob(ctx, tenant, req)
+	j, resp, ok := h.tenantJob(ctx, tenant, req.QueryStringParameters["generation_id"])
 	if !ok {
 		return resp
 	}

@@ -50,6 +50,9 @@ func budgets() map[string]budget {
 		// claim), an admission round, the job read back, and the
 		// execution's start with the API's own retries, which
 		// api.DefaultStartBudget bounds — the longest route.
+		// A long-poll (api.MaxWait) is a loop its deadline bounds: it
+		// answers api.LongPollReserve before it at the latest, which covers
+		// its last round (a read and a queue position).
 		"api": {awsCalls: 2 + 1 + admitRound + 1, other: api.DefaultStartBudget},
 		// Read, the upstream key, an offloaded image, the claim, the POST
 		// (never retried in-function: at most once), then recording its
