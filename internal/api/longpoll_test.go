@@ -46,7 +46,7 @@ func (s *countingGets) Get(ctx context.Context, id string) (job.Job, error) {
 
 // longPollEnv is a handler on a stepClock with a counted store and one
 // job of tenantA, "lp", generating with 2 polls.
-func longPollEnv(t *testing.T) (*Handler, *stepClock, *countingGets) {
+func longPollEnv(t *testing.T) (*checkedHandler, *stepClock, *countingGets) {
 	t.Helper()
 	h, _, store := newHandler(t)
 	clk := &stepClock{Manual: h.Clock.(*clock.Manual)}
