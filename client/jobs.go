@@ -158,9 +158,12 @@ func (c *Client) Wait(ctx context.Context, id string, progress func(vidgen.Gener
 // long-poll watches. The video link is left out: it is signed anew on
 // every answer.
 func changed(a, b vidgen.Generation) bool {
-	return a.Status != b.Status || !a.UpdatedAt.Equal(b.UpdatedAt) ||
+	return a.Status != b.Status || a.Polls != b.Polls || !a.UpdatedAt.Equal(b.UpdatedAt) ||
+		!equalPtr(a.QueuePosition, b.QueuePosition) ||
 		(a.Video == nil) != (b.Video == nil) || (a.Error == nil) != (b.Error == nil)
 }
+
+func equalPtr[T comparable](a, b *T) bool { return a == b || (a != nil && b != nil && *a == *b) }
 
 // ListOptions filters and pages List.
 type ListOptions struct {

@@ -5,6 +5,7 @@ It submits on the legacy runway route with `ratio` (as the docs' example
 does), then polls every POLL_SECONDS until the status is neither queued,
 generating nor waiting, exactly like the docs' client. Only the base URL and
 key differ, which is the point: vidgen speaks the upstream's contract.
+It needs the requests package (pip install requests).
 
     VIDGEN_URL=http://127.0.0.1:3000 VIDGEN_KEY=vidgen-local-key python3 examples/reference_client.py
 
@@ -15,7 +16,10 @@ import os
 import sys
 import time
 
-import requests
+try:
+    import requests
+except ImportError:
+    sys.exit("reference_client.py needs the requests package: pip install requests")
 
 BASE_URL = os.environ.get("VIDGEN_URL", "http://127.0.0.1:3000")
 KEY = os.environ.get("VIDGEN_KEY", "vidgen-local-key")

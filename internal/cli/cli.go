@@ -1,0 +1,266 @@
+// Package cli is the vidgen command line (cmd/vidgen): submit, follow,
+// list, cancel and download jobs through the Go client, run batches from a
+// JSON Lines file, manage API keys and verify webhooks. Run is the whole
+// program; main only wires it to the process. docs/cli.md is its manual.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+
+	"github.com/vidgen/vidgen/client"
+)
+
+// Exit codes, as docs/cli.md documents them.
+const (
+	ExitOK       = 0 // done: the command did what it was asked; a waited job completed
+	ExitFailed   = 1 // a waited job ended in error; a webhook did not verify
+	ExitUsage    = 2 // the command line is wrong (unknown command or flag, bad value, unreadable image)
+	ExitAPIError = 3 // the API refused or could not be reached, or a file could not be written
+)
+
+// Defaults: those of make run.
+const (
+	DefaultURL = "http://127.0.0.1:3000"
+	// LocalKey is make run's default API key, used when VIDGEN_API_KEY and
+	// --api-key are both unset and the URL is a loopback address.
+	LocalKey = "vidgen-local-key"
+)
+
+// Env is what Run takes from the process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// ClientOptions are added to the client's (tests: fast polling).
+	ClientOptions []client.Option
+	// NoProgress turns the progress bars off (tests that compare stderr).
+	NoProgress bool
+}
+
+// Usage is vidgen's help text.
+const Usage = `vidgen: submit and follow video generations on a vidgen API.
+
+usage: vidgen COMMAND [flags] [args]
+
+commands:
+  submit   --image PATH|URL|DATA_URI --prompt TEXT [--duration 5|10] [--ratio 16:9|9:16]
+           [--webhook URL] [--wait] [--out FILE]   submit a job (--out waits and downloads)
+  get      ID                      show a job
+  wait     ID [--out FILE]         wait for a job to end, with a progress bar
+  list     [--status S] [--limit N]   list your jobs, newest first
+  cancel   ID                      cancel a job
+  download ID --out FILE           save a completed job's video
+  batch    FILE.jsonl [--wait]     submit one job per line (each line a request)
+  keys     create|list|revoke …    manage API keys (as vidgen-keys)
+  webhook verify --secret S …      check a webhook's signature
+
+flags every API command takes:
+  --url URL        the API (default $VIDGEN_URL, else ` + DefaultURL + `)
+  --api-key KEY    the API key (default $VIDGEN_API_KEY; against a loopback URL, make run's ` + LocalKey + `)
+  --json           print JSON for scripts instead of text
+  -h, --help       the command's own help
+
+exit codes: 0 done, 1 job failed, 2 usage, 3 API error.
+Run 'vidgen COMMAND -h' for a command's flags; docs/cli.md has the manual.
+`
+
+// command runs one subcommand on its arguments.
+type command func(r *runner, ctx context.Context, args []string) error
+
+func commands() map[string]command {
+	return map[string]command{
+		"submit":   (*runner).submit,
+		"get":      (*runner).get,
+		"wait":     (*runner).wait,
+		"list":     (*runner).list,
+		"cancel":   (*runner).cancel,
+		"download": (*runner).download,
+		"batch":    (*runner).batch,
+		"keys":     (*runner).keys,
+		"webhook":  (*runner).webhook,
+	}
+}
+
+// Run runs the command line args (without the program name) and returns
+// the process's exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	r := &runner{env: env}
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, Usage)
+		return ExitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(env.Stdout, Usage)
+		return ExitOK
+	}
+	cmd, ok := commands()[name]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "vidgen: unknown command %q\n\n%s", name, Usage)
+		return ExitUsage
+	}
+	err := cmd(r, ctx, rest)
+	return r.exit(name, err)
+}
+
+// runner carries one run's environment and its common flags.
+type runner struct {
+	env     Env
+	baseURL string
+	apiKey  string
+	json    bool
+}
+
+// Errors Run maps to exit codes.
+var (
+	// errHelp is a -h answered: exit 0.
+	errHelp = errors.New("help shown")
+	// errFailed is an outcome that failed, already reported: a waited job
+	// that ended in error, a webhook that did not verify.
+	errFailed = errors.New("failed")
+)
+
+// usageError is a command line that makes no sense: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+func (r *runner) exit(name string, err error) int {
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return ExitOK
+	case errors.Is(err, errFailed):
+		return ExitFailed
+	case errors.As(err, &ue):
+		fmt.Fprintf(r.env.Stderr, "vidgen %s: %v\nRun 'vidgen %s -h' for help.\n", name, err, name)
+		return ExitUsage
+	}
+	if r.json {
+		r.printJSON(r.env.Stderr, errorJSON(err))
+	} else {
+		fmt.Fprintf(r.env.Stderr, "vidgen %s: %v\n", name, err)
+	}
+	return ExitAPIError
+}
+
+// errorJSON is an error as --json prints it (on stderr): the API's error
+// body when the API answered, else a message.
+func errorJSON(err error) any {
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		return map[string]any{"error": map[string]any{"status": ae.StatusCode, "name": ae.Name, "message": ae.Message, "fields": ae.Fields}}
+	}
+	return map[string]any{"error": map[string]any{"message": err.Error()}}
+}
+
+// flags makes a subcommand's flag set. api adds the flags of commands that
+// call the API.
+func (r *runner) flags(name, synopsis string, api bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&r.json, "json", false, "print JSON for scripts instead of text")
+	if api {
+		fs.StringVar(&r.baseURL, "url", "", "the API's base URL (default $VIDGEN_URL, else "+DefaultURL+")")
+		fs.StringVar(&r.apiKey, "api-key", "", "the API key (default $VIDGEN_API_KEY; against a loopback URL "+LocalKey+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(r.env.Stdout, "usage: vidgen %s\n\nflags:\n", synopsis)
+		fs.SetOutput(r.env.Stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		fmt.Fprintln(r.env.Stdout, "\nexit codes: 0 done, 1 job failed, 2 usage, 3 API error (docs/cli.md).")
+	}
+	return fs
+}
+
+// parse parses flags anywhere among the arguments (vidgen get ID --json)
+// and returns the positional ones. -h prints the usage and returns errHelp.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return nil, errHelp
+		}
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// onePositional parses and returns the single argument the command takes.
+func onePositional(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", usagef("give one %s, got %d arguments", what, len(pos))
+	}
+	return pos[0], nil
+}
+
+// client builds the API client from the flags and the environment.
+func (r *runner) client() (*client.Client, error) {
+	base := r.baseURL
+	if base == "" {
+		base = r.env.Getenv("VIDGEN_URL")
+	}
+	if base == "" {
+		base = DefaultURL
+	}
+	key := r.apiKey
+	if key == "" {
+		key = r.env.Getenv("VIDGEN_API_KEY")
+	}
+	if key == "" && loopback(base) {
+		key = LocalKey
+	}
+	if key == "" {
+		return nil, usagef("no API key: set VIDGEN_API_KEY or pass --api-key")
+	}
+	c, err := client.New(base, key, append([]client.Option{client.WithUserAgent("vidgen-cli")}, r.env.ClientOptions...)...)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return c, nil
+}
+
+func loopback(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// printJSON writes v as one line of JSON, without HTML escaping so that
+// links stay pasteable.
+func (r *runner) printJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(r.env.Stderr, "vidgen: encode JSON: %v\n", err)
+	}
+}

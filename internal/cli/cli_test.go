@@ -1,0 +1,317 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen"
+	"github.com/vidgen/vidgen/client"
+	"github.com/vidgen/vidgen/internal/cli"
+	"github.com/vidgen/vidgen/internal/local"
+	"github.com/vidgen/vidgen/webhook"
+)
+
+const keyA = "cli-test-key-a"
+
+// startLocal runs the real local runtime in-process at 1000× speed and
+// returns its URL.
+func startLocal(t *testing.T) string {
+	t.Helper()
+	rt, err := local.Start(local.Config{
+		Addr:        "127.0.0.1:0",
+		APIKeys:     "tenantA:" + keyA,
+		TimeScale:   1000,
+		DataDir:     t.TempDir(),
+		Template:    filepath.Join("..", "..", "template.yaml"),
+		JobDeadline: 30 * time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt.URL
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs the command line against the API at url (VIDGEN_URL) with
+// tenant A's key (VIDGEN_API_KEY), Wait polling every few milliseconds.
+func run(t *testing.T, url string, stdin string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := map[string]string{"VIDGEN_URL": url, "VIDGEN_API_KEY": keyA, "VIDGEN_DATA_DIR": filepath.Join(t.TempDir(), "data")}
+	code := cli.Run(t.Context(), args, cli.Env{
+		Stdin: strings.NewReader(stdin), Stdout: &stdout, Stderr: &stderr,
+		Getenv:        func(k string) string { return env[k] },
+		ClientOptions: []client.Option{client.WithPollInterval(5*time.Millisecond, 20*time.Millisecond), client.WithBackoff(time.Millisecond, 5*time.Millisecond)},
+	})
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// pngFile writes a small PNG and returns its path.
+func pngFile(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 32, 18))
+	for x := range 32 {
+		img.Set(x, x%18, color.RGBA{R: 200, A: 255})
+	}
+	p := filepath.Join(t.TempDir(), "frame.png")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// submit --wait --out from a local image file: the image goes as a data
+// URI, a progress bar runs on stderr, and the video lands in the file.
+func TestSubmitWaitOut(t *testing.T) {
+	url := startLocal(t)
+	out := filepath.Join(t.TempDir(), "video.mp4")
+	r := run(t, url, "", "submit", "--image", pngFile(t), "--prompt", "a red line", "--duration", "10", "--ratio", "9:16", "--out", out)
+	if r.code != cli.ExitOK {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	video, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(video) < 8 || string(video[4:8]) != "ftyp" {
+		t.Fatalf("%s is not an MP4 (%d bytes)", out, len(video))
+	}
+	for _, want := range []string{"submitted ", "completed", "saved " + out} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "status    completed") {
+		t.Errorf("stdout does not show the completed job:\n%s", r.stdout)
+	}
+	parts, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*.part"))
+	if len(parts) > 0 {
+		t.Errorf("partial files left: %v", parts)
+	}
+}
+
+// --json prints the API's records on stdout, one JSON value per command,
+// for submit, get, wait, list and cancel.
+func TestJSONOutputs(t *testing.T) {
+	url := startLocal(t)
+	var sub vidgen.Generation
+	r := run(t, url, "", "submit", "--image", "https://example.com/a.jpg", "--prompt", "sim:never", "--json")
+	if r.code != cli.ExitOK || json.Unmarshal([]byte(r.stdout), &sub) != nil || sub.ID == "" || sub.Status != vidgen.Queued {
+		t.Fatalf("submit --json: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	var got vidgen.Generation
+	if r := run(t, url, "", "get", sub.ID, "--json"); r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil || got.ID != sub.ID {
+		t.Errorf("get --json: exit %d, stdout %q", r.code, r.stdout)
+	}
+	var listed []vidgen.Generation
+	if r := run(t, url, "", "list", "--json", "--limit", "5"); r.code != 0 || json.Unmarshal([]byte(r.stdout), &listed) != nil || len(listed) != 1 || listed[0].ID != sub.ID {
+		t.Errorf("list --json: exit %d, stdout %q", r.code, r.stdout)
+	}
+	var cancelled vidgen.Generation
+	if r := run(t, url, "", "cancel", "--json", sub.ID); r.code != 0 || json.Unmarshal([]byte(r.stdout), &cancelled) != nil ||
+		cancelled.Status != vidgen.Failed || cancelled.Error == nil || cancelled.Error.Name != "Cancelled" {
+		t.Errorf("cancel --json: exit %d, stdout %q", r.code, r.stdout)
+	}
+	// wait on a cancelled job: it ended in error, so exit 1, the record on stdout.
+	var waited vidgen.Generation
+	if r := run(t, url, "", "wait", sub.ID, "--json"); r.code != cli.ExitFailed || json.Unmarshal([]byte(r.stdout), &waited) != nil || waited.Status != vidgen.Failed {
+		t.Errorf("wait --json on a cancelled job: exit %d, stdout %q", r.code, r.stdout)
+	}
+	// An API error with --json: exit 3, the error as JSON on stderr.
+	r = run(t, url, "", "get", "no-such-job", "--json")
+	var e struct {
+		Error struct {
+			Status int    `json:"status"`
+			Name   string `json:"name"`
+		} `json:"error"`
+	}
+	if r.code != cli.ExitAPIError || json.Unmarshal([]byte(r.stderr), &e) != nil || e.Error.Status != 404 {
+		t.Errorf("get of an unknown job --json: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// A job that ends in error exits 1 and says why.
+func TestFailedJobExits1(t *testing.T) {
+	url := startLocal(t)
+	r := run(t, url, "", "submit", "--image", "https://example.com/a.jpg", "--prompt", "sim:error", "--wait")
+	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "failed: ") {
+		t.Fatalf("exit %d, stderr %q; want 1 and the job's error", r.code, r.stderr)
+	}
+}
+
+// The API's refusal of a request exits 3 and names the bad field.
+func TestAPIErrorExits3(t *testing.T) {
+	url := startLocal(t)
+	r := run(t, url, "", "submit", "--image", "http://example.com/a.jpg")
+	if r.code != cli.ExitAPIError || !strings.Contains(r.stderr, "image_url") {
+		t.Fatalf("exit %d, stderr %q; want 3 naming image_url", r.code, r.stderr)
+	}
+	if r := run(t, "http://127.0.0.1:1", "", "get", "x"); r.code != cli.ExitAPIError {
+		t.Errorf("unreachable API: exit %d, want 3", r.code)
+	}
+}
+
+// Wrong command lines exit 2 before any request is made (the URL is
+// unreachable).
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.png")
+	if err := os.WriteFile(big, make([]byte, 4<<20+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte("not an image"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badLine := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(badLine, []byte("{\"prompt\":\"ok\",\"image_url\":\"https://example.com/a.jpg\"}\n{\"promt\":\"typo\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage: vidgen COMMAND"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"submit", "--prompt", "x"}, "--image is required"},
+		{[]string{"submit", "--image", "https://example.com/a.jpg", "--duration", "7"}, "--duration must be 5 or 10"},
+		{[]string{"submit", "--image", "https://example.com/a.jpg", "--ratio", "4:3"}, "--ratio must be 16:9 or 9:16"},
+		{[]string{"submit", "--image", "https://example.com/a.jpg", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"submit", "--image", big}, "is 4.0 MiB; the API takes images up to 4.0 MiB (4194304 bytes)"},
+		{[]string{"submit", "--image", text}, "is text/plain; charset=utf-8; the API takes PNG, JPEG or WebP"},
+		{[]string{"submit", "--image", filepath.Join(dir, "missing.png")}, "no such file"},
+		{[]string{"get"}, "give one job id"},
+		{[]string{"cancel", "a", "b"}, "give one job id, got 2"},
+		{[]string{"list", "--status", "done"}, "--status must be"},
+		{[]string{"download", "x"}, "--out is required"},
+		{[]string{"batch", filepath.Join(dir, "missing.jsonl")}, "no such file"},
+		{[]string{"batch", badLine}, "line 2: json: unknown field \"promt\""},
+		{[]string{"webhook", "check"}, "one subcommand, verify"},
+		{[]string{"webhook", "verify", "--id", "x"}, "--secret is required"},
+		{[]string{"keys", "create"}, "-tenant is required"},
+	} {
+		r := run(t, "http://127.0.0.1:1", "", tc.args...)
+		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("vidgen %s: exit %d, stderr %q; want 2 and %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+// Every command answers -h and --help with its usage on stdout, exit 0.
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"", "submit", "get", "wait", "list", "cancel", "download", "batch", "keys", "webhook", "webhook verify"} {
+		for _, h := range []string{"-h", "--help"} {
+			args := append(strings.Fields(cmd), h)
+			r := run(t, "http://127.0.0.1:1", "", args...)
+			if r.code != cli.ExitOK || !strings.Contains(r.stdout, "usage:") {
+				t.Errorf("vidgen %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+			}
+		}
+	}
+	if r := run(t, "", "", "submit", "-h"); !strings.Contains(r.stdout, "-image") || !strings.Contains(r.stdout, "exit codes") {
+		t.Errorf("submit -h does not list --image and the exit codes:\n%s", r.stdout)
+	}
+}
+
+// batch submits one job per line (local image paths relative to the
+// file), reports each, and with --wait waits for them all; a refused line
+// exits 3 after the others are submitted.
+func TestBatch(t *testing.T) {
+	url := startLocal(t)
+	dir := filepath.Dir(pngFile(t))
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.jsonl", `{"image_url":"frame.png","prompt":"one"}
+
+{"image_url":"https://example.com/b.jpg","prompt":"two","duration":10}
+`)
+	r := run(t, url, "", "batch", good, "--wait", "--json", "--key-prefix", "nightly")
+	var items []struct {
+		Line   int           `json:"line"`
+		Key    string        `json:"idempotency_key"`
+		ID     string        `json:"id"`
+		Status vidgen.Status `json:"status"`
+	}
+	if r.code != cli.ExitOK || json.Unmarshal([]byte(r.stdout), &items) != nil || len(items) != 2 {
+		t.Fatalf("batch --wait --json: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	for i, it := range items {
+		if it.ID == "" || it.Status != vidgen.Completed || it.Key != fmt.Sprintf("nightly-%d", i) || it.Line != []int{1, 3}[i] {
+			t.Errorf("item %d: %+v", i, it)
+		}
+	}
+	mixed := write("mixed.jsonl", `{"image_url":"https://example.com/a.jpg"}
+{"image_url":"https://example.com/a.jpg","duration":7}
+`)
+	r = run(t, url, "", "batch", mixed)
+	if r.code != cli.ExitAPIError || !strings.Contains(r.stdout, "line 2: not submitted") || !strings.Contains(r.stdout, "2 lines: 1 submitted, 1 refused") {
+		t.Errorf("batch with a bad line: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+// webhook verify accepts what vidgen signed (exit 0) and refuses a
+// tampered body (exit 1).
+func TestWebhookVerify(t *testing.T) {
+	secret := webhook.SecretPrefix + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	body := `{"type":"video.generation.completed","timestamp":"2026-03-01T12:00:00Z","data":{"id":"j1","status":"completed"}}`
+	now := time.Now()
+	sig, err := webhook.Sign(secret, "msg_j1", now, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"webhook", "verify", "--secret", secret, "--id", "msg_j1", "--timestamp", fmt.Sprint(now.Unix()), "--signature", sig}
+	if r := run(t, "", body, args...); r.code != cli.ExitOK || !strings.Contains(r.stdout, "ok: video.generation.completed for job j1") {
+		t.Errorf("valid: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "", strings.Replace(body, "j1", "j2", 1), args...); r.code != cli.ExitFailed || !strings.Contains(r.stdout, "invalid") {
+		t.Errorf("tampered: exit %d, stdout %q", r.code, r.stdout)
+	}
+	headers := []string{"webhook", "verify", "--json", "--secret", secret, "--header", "webhook-id: msg_j1",
+		"--header", "webhook-timestamp: " + fmt.Sprint(now.Unix()), "--header", "webhook-signature: " + sig}
+	if r := run(t, "", body, headers...); r.code != cli.ExitOK || !strings.HasPrefix(r.stdout, `{"ok":true`) {
+		t.Errorf("--header form: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+// keys runs vidgen-keys' commands on local mode's key store.
+func TestKeys(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	dir := t.TempDir()
+	env := cli.Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string {
+		return map[string]string{"VIDGEN_DATA_DIR": dir}[k]
+	}}
+	if code := cli.Run(context.Background(), []string{"keys", "create", "-tenant", "workflow"}, env); code != 0 || !strings.Contains(stdout.String(), "tenant  workflow") {
+		t.Fatalf("keys create: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	if code := cli.Run(context.Background(), []string{"keys", "list"}, env); code != 0 || !strings.Contains(stdout.String(), "workflow") {
+		t.Errorf("keys list: exit %d, stdout %q", code, stdout.String())
+	}
+}

@@ -1,0 +1,298 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vidgen/vidgen"
+	"github.com/vidgen/vidgen/client"
+)
+
+func (r *runner) submit(ctx context.Context, args []string) error {
+	fs := r.flags("submit", "submit --image PATH|URL|DATA_URI --prompt TEXT [--duration 5|10] [--ratio 16:9|9:16] [--webhook URL] [--wait] [--out FILE]", true)
+	image := fs.String("image", "", "the first frame: a PNG/JPEG/WebP file (sent as a data URI, at most 4 MiB), an https URL or a data URI")
+	prompt := fs.String("prompt", "", "what should happen in the video (at most 1,000 characters)")
+	duration := fs.Int("duration", 0, "seconds of video: 5 or 10 (default: the API's, 5)")
+	ratio := fs.String("ratio", "", "aspect ratio: 16:9 or 9:16 (default: the API's, 16:9)")
+	hook := fs.String("webhook", "", "an https URL that receives a signed webhook when the job ends")
+	wait := fs.Bool("wait", false, "wait for the job to end, with a progress bar; exit 1 if it fails")
+	out := fs.String("out", "", "save the video to this file (implies --wait)")
+	key := fs.String("idempotency-key", "", "send this Idempotency-Key (default: a fresh one)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected argument %q", pos[0])
+	case *duration != 0 && *duration != 5 && *duration != 10:
+		return usagef("--duration must be 5 or 10, got %d", *duration)
+	case *ratio != "" && *ratio != "16:9" && *ratio != "9:16":
+		return usagef("--ratio must be 16:9 or 9:16, got %q", *ratio)
+	}
+	img, err := imageField(*image)
+	if err != nil {
+		return err
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	var opts []client.SubmitOption
+	if *key != "" {
+		opts = append(opts, client.IdempotencyKey(*key))
+	}
+	g, err := c.Submit(ctx, vidgen.Request{ImageURL: img, Prompt: *prompt, Duration: *duration, AspectRatio: *ratio, CallbackURL: *hook}, opts...)
+	if err != nil {
+		return err
+	}
+	if !*wait && *out == "" {
+		r.show(g)
+		return nil
+	}
+	if !r.json {
+		fmt.Fprintf(r.env.Stderr, "submitted %s\n", g.ID)
+	}
+	return r.follow(ctx, c, g.ID, *out)
+}
+
+// follow waits for the job with a progress bar, downloads its video to
+// out if given, and shows the final record.
+func (r *runner) follow(ctx context.Context, c *client.Client, id, out string) error {
+	bar := r.newJobBar(id)
+	g, err := c.Wait(ctx, id, bar.update)
+	bar.finish(g)
+	if err != nil {
+		return err
+	}
+	if g.Status == vidgen.Failed {
+		r.show(g)
+		if !r.json {
+			fmt.Fprintf(r.env.Stderr, "job %s failed: %s\n", g.ID, describeError(g.Error))
+		}
+		return errFailed
+	}
+	if out != "" {
+		n, err := r.save(ctx, c, id, out)
+		if err != nil {
+			return err
+		}
+		if !r.json {
+			fmt.Fprintf(r.env.Stderr, "saved %s (%s)\n", out, size(n))
+		}
+	}
+	r.show(g)
+	return nil
+}
+
+// save downloads the video into a temporary file beside out and renames
+// it, so that out is never a partial video.
+func (r *runner) save(ctx context.Context, c *client.Client, id, out string) (int64, error) {
+	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
+	if err != nil {
+		return 0, fmt.Errorf("save video: %w", err)
+	}
+	defer os.Remove(f.Name()) // after the rename, a no-op
+	bar, done := r.newBytesBar()
+	n, err := c.Download(ctx, id, io.MultiWriter(f, bar))
+	done()
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("save video: %w", cerr)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := os.Rename(f.Name(), out); err != nil {
+		return 0, fmt.Errorf("save video: %w", err)
+	}
+	return n, nil
+}
+
+func (r *runner) get(ctx context.Context, args []string) error {
+	fs := r.flags("get", "get ID [--json]", true)
+	id, err := onePositional(fs, args, "job id")
+	if err != nil {
+		return err
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	g, err := c.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.show(g)
+	return nil
+}
+
+func (r *runner) wait(ctx context.Context, args []string) error {
+	fs := r.flags("wait", "wait ID [--out FILE] [--timeout DURATION]", true)
+	out := fs.String("out", "", "save the video to this file once completed")
+	timeout := fs.Duration("timeout", 0, "give up waiting after this long, such as 10m (exit 3; the job runs on)")
+	id, err := onePositional(fs, args, "job id")
+	if err != nil {
+		return err
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	return r.follow(ctx, c, id, *out)
+}
+
+func (r *runner) download(ctx context.Context, args []string) error {
+	fs := r.flags("download", "download ID --out FILE", true)
+	out := fs.String("out", "", "the file to write (required)")
+	id, err := onePositional(fs, args, "job id")
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("--out is required")
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	n, err := r.save(ctx, c, id, *out)
+	if err != nil {
+		return err
+	}
+	if r.json {
+		r.printJSON(r.env.Stdout, map[string]any{"id": id, "file": *out, "bytes": n})
+	} else {
+		fmt.Fprintf(r.env.Stdout, "saved %s (%s)\n", *out, size(n))
+	}
+	return nil
+}
+
+func (r *runner) cancel(ctx context.Context, args []string) error {
+	fs := r.flags("cancel", "cancel ID", true)
+	id, err := onePositional(fs, args, "job id")
+	if err != nil {
+		return err
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	g, err := c.Cancel(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.show(g)
+	return nil
+}
+
+func (r *runner) list(ctx context.Context, args []string) error {
+	fs := r.flags("list", "list [--status queued|generating|completed|error] [--limit N]", true)
+	status := fs.String("status", "", "only jobs in this status")
+	limit := fs.Int("limit", 20, "at most this many jobs (0: all of them)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch vidgen.Status(*status) {
+	case "", vidgen.Queued, vidgen.Generating, vidgen.Completed, vidgen.Failed:
+	default:
+		return usagef("--status must be queued, generating, completed or error, got %q", *status)
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if *limit < 0 {
+		return usagef("--limit must be 0 or more")
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	opts := client.ListOptions{Status: vidgen.Status(*status)}
+	if *limit > 0 {
+		opts.PageSize = min(*limit, 100)
+	}
+	jobs := []vidgen.Generation{}
+	for g, err := range c.List(ctx, opts) {
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, g)
+		if *limit > 0 && len(jobs) == *limit {
+			break
+		}
+	}
+	if r.json {
+		r.printJSON(r.env.Stdout, jobs)
+		return nil
+	}
+	w := tabwriter.NewWriter(r.env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tSTATUS\tCREATED\tDETAIL")
+	for _, g := range jobs {
+		detail := ""
+		switch {
+		case g.Error != nil:
+			detail = describeError(g.Error)
+		case g.Video != nil && g.Video.Duration != nil:
+			detail = strconv.FormatFloat(*g.Video.Duration, 'f', -1, 64) + " s video"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", g.ID, g.Status, g.CreatedAt.Local().Format(time.DateTime), detail)
+	}
+	return w.Flush()
+}
+
+// show prints a job: JSON with --json, else one field a line.
+func (r *runner) show(g vidgen.Generation) {
+	if r.json {
+		r.printJSON(r.env.Stdout, g)
+		return
+	}
+	w := tabwriter.NewWriter(r.env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "id\t%s\n", g.ID)
+	fmt.Fprintf(w, "status\t%s\n", g.Status)
+	if g.Video != nil {
+		fmt.Fprintf(w, "video\t%s\n", g.Video.URL)
+		if g.Video.Duration != nil {
+			fmt.Fprintf(w, "duration\t%s s\n", strconv.FormatFloat(*g.Video.Duration, 'f', -1, 64))
+		}
+	}
+	if g.Error != nil {
+		fmt.Fprintf(w, "error\t%s\n", describeError(g.Error))
+	}
+	if g.QueuePosition != nil {
+		fmt.Fprintf(w, "in line\t#%d\n", *g.QueuePosition)
+	}
+	if g.ETA != nil {
+		fmt.Fprintf(w, "eta\t%s (%.0f%% between %s and %s)\n", stamp(g.ETA.At), 100*g.ETA.Confidence, stamp(g.ETA.Earliest), stamp(g.ETA.Latest))
+	}
+	fmt.Fprintf(w, "polls\t%d\n", g.Polls)
+	for _, t := range []struct {
+		name string
+		at   *time.Time
+	}{{"created", &g.CreatedAt}, {"started", g.StartedAt}, {"checked", g.LastCheckedAt}, {"ended", g.EndedAt}, {"updated", &g.UpdatedAt}} {
+		if t.at != nil && !t.at.IsZero() {
+			fmt.Fprintf(w, "%s\t%s\n", t.name, stamp(*t.at))
+		}
+	}
+	w.Flush()
+}
+
+func stamp(t time.Time) string { return t.Local().Format(time.RFC3339) }
+
+func describeError(e *vidgen.Error) string {
+	if e == nil {
+		return "no error recorded"
+	}
+	return e.Name + ": " + e.Message
+}
