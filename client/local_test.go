@@ -24,20 +24,22 @@ const (
 	image = "https://example.com/mountain.jpg"
 )
 
-// startLocal runs the real local runtime in-process, its clock 1000× the
-// wall clock so that a 25 s generation takes 25 ms, and returns clients of
+// startLocal runs the real local runtime in-process, its clock 200× the
+// wall clock so that a 25 s generation takes 125 ms, and returns clients of
 // tenants A and B. The clients poll every few milliseconds: the runtime
 // does not hold long-polls in every version, and tests wait on the job,
 // never on elapsed time.
 func startLocal(t *testing.T) (a, b *client.Client, rt *local.Runtime) {
 	t.Helper()
 	rt, err := local.Start(local.Config{
-		Addr:        "127.0.0.1:0",
-		APIKeys:     "tenantA:" + keyA + ",tenantB:" + keyB,
-		TimeScale:   1000,
-		DataDir:     t.TempDir(),
-		Template:    filepath.Join("..", "template.yaml"),
-		JobDeadline: 30 * time.Minute,
+		Addr:      "127.0.0.1:0",
+		APIKeys:   "tenantA:" + keyA + ",tenantB:" + keyB,
+		TimeScale: 200,
+		DataDir:   t.TempDir(),
+		Template:  filepath.Join("..", "template.yaml"),
+		// Six virtual hours are 108 s of real time: no job times out on a
+		// loaded machine.
+		JobDeadline: 6 * time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +73,7 @@ func TestSubmitWaitDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	if done.Status != vidgen.Completed || done.Video == nil || done.Video.URL == "" {
-		t.Fatalf("Wait = %+v, want completed with a video", done)
+		t.Fatalf("Wait = %+v (error %+v), want completed with a video", done, done.Error)
 	}
 	if len(seen) == 0 || seen[len(seen)-1] != vidgen.Completed {
 		t.Errorf("progress saw %v, want it to end with completed", seen)

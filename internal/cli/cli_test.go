@@ -23,17 +23,19 @@ import (
 
 const keyA = "cli-test-key-a"
 
-// startLocal runs the real local runtime in-process at 1000× speed and
+// startLocal runs the real local runtime in-process at 200× speed and
 // returns its URL.
 func startLocal(t *testing.T) string {
 	t.Helper()
 	rt, err := local.Start(local.Config{
-		Addr:        "127.0.0.1:0",
-		APIKeys:     "tenantA:" + keyA,
-		TimeScale:   1000,
-		DataDir:     t.TempDir(),
-		Template:    filepath.Join("..", "..", "template.yaml"),
-		JobDeadline: 30 * time.Minute,
+		Addr:      "127.0.0.1:0",
+		APIKeys:   "tenantA:" + keyA,
+		TimeScale: 200,
+		DataDir:   t.TempDir(),
+		Template:  filepath.Join("..", "..", "template.yaml"),
+		// Six virtual hours are 108 s of real time: no job times out on a
+		// loaded machine.
+		JobDeadline: 6 * time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)

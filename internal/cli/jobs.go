@@ -108,6 +108,10 @@ func (r *runner) save(ctx context.Context, c *client.Client, id, out string) (in
 	if err != nil {
 		return 0, err
 	}
+	// CreateTemp makes the file private; a saved video is an ordinary file.
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return 0, fmt.Errorf("save video: %w", err)
+	}
 	if err := os.Rename(f.Name(), out); err != nil {
 		return 0, fmt.Errorf("save video: %w", err)
 	}

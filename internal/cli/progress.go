@@ -116,10 +116,13 @@ func describe(g vidgen.Generation, now time.Time) (string, int) {
 	if g.ETA == nil {
 		return desc, 0
 	}
-	left := g.ETA.At.Sub(now)
-	desc += ", ETA " + clockText(max(left, 0))
-	if hi := g.ETA.Latest.Sub(now); left < 0 && hi > 0 {
-		desc += fmt.Sprintf(" (late; %.0f%% within %s)", 100*g.ETA.Confidence, clockText(hi))
+	switch left, hi := g.ETA.At.Sub(now), g.ETA.Latest.Sub(now); {
+	case left > 0:
+		desc += ", ETA " + clockText(left)
+	case hi > 0:
+		desc += fmt.Sprintf(", ETA any moment (%.0f%% within %s)", 100*g.ETA.Confidence, clockText(hi))
+	default:
+		desc += ", taking longer than expected"
 	}
 	pct := 0
 	if g.StartedAt != nil {
