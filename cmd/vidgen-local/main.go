@@ -18,6 +18,9 @@ import (
 )
 
 func main() {
+	if local.Help(os.Args[1:], os.Stdout) {
+		return
+	}
 	// JSON lines on stderr at VIDGEN_LOG_LEVEL, as the Lambdas log.
 	log, lerr := logs.FromEnv(os.Getenv, os.Stderr)
 	cfg, err := local.ConfigFromEnv(os.Getenv)

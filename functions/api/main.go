@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("api")
 	h, err := lambdafn.API(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

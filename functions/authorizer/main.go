@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("authorizer")
 	h, err := lambdafn.Authorizer(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

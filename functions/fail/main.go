@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("fail")
 	h, err := lambdafn.Fail(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

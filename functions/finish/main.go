@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("finish")
 	h, err := lambdafn.Finish(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("poll")
 	h, err := lambdafn.Poll(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("reconcile")
 	h, err := lambdafn.Reconcile(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("register")
 	h, err := lambdafn.Register(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

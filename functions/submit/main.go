@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("submit")
 	h, err := lambdafn.Submit(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

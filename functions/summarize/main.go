@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("summarize")
 	h, err := lambdafn.Summarize(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	lambdafn.ExitOnHelp("webhook")
 	h, err := lambdafn.Webhook(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)

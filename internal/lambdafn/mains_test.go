@@ -22,8 +22,9 @@ func constructorName(fn string) string {
 }
 
 // mainWiring tells what is wrong with a functions/<fn>/main.go, if
-// anything: it may only build its handler with the constructor named for
-// its directory, stop on its error, and lambda.Start the handler.
+// anything: it may only answer -h (lambdafn.ExitOnHelp), build its
+// handler with the constructor named for its directory, stop on its
+// error, and lambda.Start the handler.
 func mainWiring(fn, src string) []string {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, fn+"/main.go", src, 0)
@@ -52,20 +53,38 @@ func mainWiring(fn, src string) []string {
 			}
 		}
 	}
-	if len(body) != 3 {
-		return append(bad, "main has "+strconv.Itoa(len(body))+" statements, want 3: build, check, lambda.Start")
+	if len(body) != 4 {
+		return append(bad, "main has "+strconv.Itoa(len(body))+" statements, want 4: help, build, check, lambda.Start")
+	}
+	// -h answers the usage instead of starting the runtime (lambdafn.Help).
+	if es, ok := body[0].(*ast.ExprStmt); !ok || callee(es.X) != "lambdafn.ExitOnHelp" || helpArg(es.X) != fn {
+		bad = append(bad, `main does not begin with lambdafn.ExitOnHelp("`+fn+`")`)
 	}
 	want := "lambdafn." + constructorName(fn)
-	if as, ok := body[0].(*ast.AssignStmt); !ok || len(as.Rhs) != 1 || callee(as.Rhs[0]) != want {
-		bad = append(bad, "main does not begin with "+want+"(…)")
+	if as, ok := body[1].(*ast.AssignStmt); !ok || len(as.Rhs) != 1 || callee(as.Rhs[0]) != want {
+		bad = append(bad, "main does not build its handler with "+want+"(…) second")
 	}
-	if _, ok := body[1].(*ast.IfStmt); !ok {
-		bad = append(bad, "main does not check the constructor's error second")
+	if _, ok := body[2].(*ast.IfStmt); !ok {
+		bad = append(bad, "main does not check the constructor's error third")
 	}
-	if es, ok := body[2].(*ast.ExprStmt); !ok || callee(es.X) != "lambda.Start" {
+	if es, ok := body[3].(*ast.ExprStmt); !ok || callee(es.X) != "lambda.Start" {
 		bad = append(bad, "main does not end with lambda.Start")
 	}
 	return bad
+}
+
+// helpArg is the string literal ExitOnHelp is called with, else "".
+func helpArg(e ast.Expr) string {
+	call, ok := e.(*ast.CallExpr)
+	if !ok || len(call.Args) != 1 {
+		return ""
+	}
+	lit, ok := call.Args[0].(*ast.BasicLit)
+	if !ok {
+		return ""
+	}
+	s, _ := strconv.Unquote(lit.Value)
+	return s
 }
 
 // callee is pkg.Name of a call of a package's function, else "".
@@ -108,7 +127,7 @@ func TestMainsOnlyWire(t *testing.T) {
 // work of its own.
 func TestMainsOnlyWireCatches(t *testing.T) {
 	good := "package main\n\nimport (\n\t\"context\"\n\t\"log\"\n\t\"os\"\n\n\t\"github.com/aws/aws-lambda-go/lambda\"\n\t\"github.com/vidgen/vidgen/internal/lambdafn\"\n)\n\n" +
-		"func main() {\n\th, err := lambdafn.Poll(context.Background(), os.Getenv)\n\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n\tlambda.Start(h)\n}\n"
+		"func main() {\n\tlambdafn.ExitOnHelp(\"poll\")\n\th, err := lambdafn.Poll(context.Background(), os.Getenv)\n\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n\tlambda.Start(h)\n}\n"
 	if bad := mainWiring("poll", good); len(bad) != 0 {
 		t.Fatalf("a wiring main: %v", bad)
 	}
@@ -117,6 +136,8 @@ func TestMainsOnlyWireCatches(t *testing.T) {
 		"work of its own":                {"poll", "\tlambda.Start(h)\n", "\th = nil\n\tlambda.Start(h)\n"},
 		"a helper":                       {"poll", "func main() {", "func helper() {}\n\nfunc main() {"},
 		"another import":                 {"poll", "\t\"os\"\n", "\t\"os\"\n\t\"time\"\n"},
+		"no help":                        {"poll", "\tlambdafn.ExitOnHelp(\"poll\")\n", ""},
+		"another function's help":        {"poll", "ExitOnHelp(\"poll\")", "ExitOnHelp(\"submit\")"},
 		"no lambda.Start":                {"poll", "\tlambda.Start(h)\n", "\tlog.Print(h)\n"},
 	} {
 		src := strings.Replace(good, tc.old, tc.new, 1)
