@@ -50,9 +50,13 @@ import (
 
 // Defaults of local mode.
 const (
-	DefaultAddr      = "127.0.0.1:3000"
-	DefaultDataDir   = ".vidgen"
-	DefaultKeys      = "local:vidgen-local-key"
+	DefaultAddr    = "127.0.0.1:3000"
+	DefaultDataDir = ".vidgen"
+	// DefaultKeys gives a key to the tenant of HTTP clients and to those
+	// jobs get when another workflow starts video_job without a tenant
+	// (steps.DefaultTenant) or the template's batch schedule runs
+	// (BatchTenant's default), so that their jobs can be looked at too.
+	DefaultKeys      = "local:vidgen-local-key,workflow:vidgen-workflow-key,batch:vidgen-batch-key"
 	DefaultUpstream  = "https://api.aimlapi.com"
 	DefaultDeadline  = 30 * time.Minute
 	DefaultReconcile = time.Minute
