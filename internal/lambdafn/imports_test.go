@@ -13,6 +13,9 @@ import (
 // Everything else under internal/ decides about jobs and must not.
 var awsAdapters = []string{
 	"internal/lambdafn",
+	// The CLI's composition root: vidgen keys builds the DynamoDB keys
+	// store when VIDGEN_KEYS_TABLE names one.
+	"internal/cli",
 	"internal/sfnexec",
 	"internal/eventbus",
 	"internal/secret",
