@@ -26,7 +26,8 @@ const (
 
 // startLocal runs the real local runtime in-process, its clock 200× the
 // wall clock so that a 25 s generation takes 125 ms, and returns clients of
-// tenants A and B. The clients poll every few milliseconds: the runtime
+// tenants A and B, whose every exchange is checked against the OpenAPI
+// document. The clients poll every few milliseconds: the runtime
 // does not hold long-polls in every version, and tests wait on the job,
 // never on elapsed time.
 func startLocal(t *testing.T) (a, b *client.Client, rt *local.Runtime) {
@@ -45,7 +46,8 @@ func startLocal(t *testing.T) (a, b *client.Client, rt *local.Runtime) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close() })
-	opts := []client.Option{client.WithPollInterval(5*time.Millisecond, 20*time.Millisecond), client.WithBackoff(time.Millisecond, 10*time.Millisecond)}
+	opts := []client.Option{client.WithPollInterval(5*time.Millisecond, 20*time.Millisecond), client.WithBackoff(time.Millisecond, 10*time.Millisecond),
+		client.WithHTTPClient(checked(t))}
 	if a, err = client.New(rt.URL, keyA, opts...); err != nil {
 		t.Fatal(err)
 	}
