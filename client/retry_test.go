@@ -262,3 +262,22 @@ func TestVerifyWebhook(t *testing.T) {
 		t.Errorf("now, long after the signature: err = %v, want ErrTimestamp", err)
 	}
 }
+
+// A new poll or a new place in line is progress, even when the status and
+// updated_at stay: Wait reports it and asks again without a pause.
+func TestWaitSeesPollsAndQueuePosition(t *testing.T) {
+	at := `"created_at":"2026-03-01T12:00:00Z","updated_at":"2026-03-01T12:00:00Z"`
+	s, clk, c := serve(t,
+		answer(200, nil, `{"id":"j1","status":"queued","queue_position":2,"polls":0,`+at+`}`),
+		answer(200, nil, `{"id":"j1","status":"queued","queue_position":1,"polls":0,`+at+`}`),
+		answer(200, nil, `{"id":"j1","status":"queued","polls":1,`+at+`}`),
+		answer(200, nil, `{"id":"j1","status":"queued","polls":2,`+at+`}`),
+		answer(200, nil, `{"id":"j1","status":"completed","polls":3,"video":{"url":"https://cdn.example.com/v.mp4"},`+at+`}`))
+	seen := 0
+	if g, err := c.Wait(t.Context(), "j1", func(vidgen.Generation) { seen++ }); err != nil || g.Status != vidgen.Completed {
+		t.Fatalf("Wait = %+v, %v", g, err)
+	}
+	if seen != 5 || len(s.seen()) != 5 || len(clk.slept()) != 0 {
+		t.Errorf("progress saw %d of %d answers, pauses %v; want all 5, no pause", seen, len(s.seen()), clk.slept())
+	}
+}
