@@ -13,9 +13,12 @@ FUZZ_SMOKE    ?= 100000x
 
 .PHONY: run test test-go test-scale fuzz-smoke lint build bench fuzz deploy clean chromium
 
-## run: the API, state machines, store and upstream simulator on VIDGEN_ADDR
+## run: the API, web console, state machines, store and upstream simulator on VIDGEN_ADDR
+# Built, then run in place of the shell: `go run` exits 1 when interrupted,
+# which made Ctrl-C end in "make: *** Error 1"; the runtime itself exits 0.
 run:
-	$(GO) run ./cmd/vidgen-local
+	@$(GO) build -o bin/vidgen-local ./cmd/vidgen-local
+	@exec bin/vidgen-local
 
 ## test: lint, every Go test under -race with a real AWS API (moto), the batch at full scale, each fuzz target briefly
 test: lint test-go test-scale fuzz-smoke

@@ -229,6 +229,7 @@ type Runtime struct {
 	served    chan error
 	events    *os.File // events.jsonl, the local event bus
 	dataDir   string
+	lock      *dataDirLock
 }
 
 // Start builds and starts a runtime: it listens on cfg.Addr, resumes the
@@ -263,6 +264,10 @@ func Start(cfg Config) (*Runtime, error) {
 			rt.Close()
 		}
 	}()
+	// One runtime per data dir: a second one is told at once who has it.
+	if rt.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	if rt.Store, err = boltstore.Open(filepath.Join(cfg.DataDir, "jobs.db")); err != nil {
 		return nil, err
 	}
@@ -279,6 +284,7 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	rt.URL = "http://" + rt.ln.Addr().String()
+	rt.lock.note(rt.URL)
 
 	mux := http.NewServeMux()
 	upstreamURL, upstreamKey := cfg.UpstreamURL, cfg.UpstreamKey
@@ -608,6 +614,8 @@ func (rt *Runtime) Close() error {
 	if rt.events != nil {
 		errs = append(errs, rt.events.Close())
 	}
+	// Last: the next runtime may have the dir once every file is closed.
+	errs = append(errs, rt.lock.release())
 	return errors.Join(errs...)
 }
 
