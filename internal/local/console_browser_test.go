@@ -75,7 +75,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium's sandbox refuses root (CI, containers)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	// The one bound on every wait below: generous, for a loaded machine.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
@@ -84,7 +85,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	// fail ends the test with the page's state, to see what went wrong.
 	fail := func(what string, err error) {
 		t.Helper()
-		page, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.OuterHTML(chromedp.CSS("main")))
+		// On a context of its own: ctx may be the one that ended.
+		peek, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		page, _ := chromedp.Run(peek, chromedp.OuterHTML(chromedp.CSS("main")))
 		t.Fatalf("%s: %v\npage:\n%s", what, err, page)
 	}
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -103,7 +107,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	// until waits for a JavaScript condition to hold in the page.
 	until := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Minute))
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0))
 	}
 	css := func(format string, args ...any) chromedp.CSS { return chromedp.CSS(fmt.Sprintf(format, args...)) }
 	row := func(id string) string { return fmt.Sprintf(`document.querySelector('tr[data-id="%s"]')`, id) }
@@ -129,12 +133,19 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(css("#signin-form button[type=submit]")),
 		until(`document.getElementById("signin-status").textContent === "That key was refused."`),
 	)
+	// Signing in takes the keyboard alone: type the key, press Enter.
 	do("sign in",
-		chromedp.SetValue(css("#key"), keyA),
-		chromedp.Click(css("#signin-form button[type=submit]")),
+		chromedp.Clear(css("#key")),
+		chromedp.SendKeys(css("#key"), keyA+"\r"),
 		chromedp.WaitVisible(css("#submit-form")),
 		until(fmt.Sprintf(`sessionStorage.getItem("vidgen.apiKey") === %q`, keyA)),
 	)
+	// Every control has a name a screen reader can say.
+	if unnamed := eval("find unnamed controls", `[...document.querySelectorAll("input, textarea, button, select")]
+		.filter(e => !(e.labels?.length || e.getAttribute("aria-label") || e.textContent.trim()))
+		.map(e => e.outerHTML).join("\n")`); unnamed != "" {
+		t.Errorf("controls without an accessible name:\n%s", unnamed)
+	}
 
 	// A job that never ends shows as in progress, with a bar and Cancel.
 	running := submit("A slow dragon over the ridge sim:never")
