@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -48,14 +47,7 @@ func (c contractTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		c.t.Error(err)
 		return resp, nil
 	}
-	var query url.Values
-	if req.URL.RawQuery != "" {
-		query = req.URL.Query()
-	}
-	if err := checker.Check(req.Context(), openapitest.Exchange{
-		Method: req.Method, Path: req.URL.Path, Query: query, Header: req.Header, Body: body,
-		Status: resp.StatusCode, ResponseHeader: resp.Header, ResponseBody: respBody,
-	}); err != nil {
+	if err := checker.Check(req.Context(), openapitest.HTTPExchange(req, body, resp, respBody)); err != nil {
 		c.t.Errorf("OpenAPI contract: %s %s: %v", req.Method, req.URL, err)
 	}
 	return resp, nil

@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen"
-	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/notify/notifytest"
 	"github.com/vidgen/vidgen/webhook"
 )
 
@@ -31,60 +28,33 @@ func TestVerifiesWhatNotifySends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type got struct {
-		id, mine, other error
-		msgID           string
-		body            []byte
-	}
-	received := make(chan got, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		g := got{id: err, msgID: r.Header.Get(webhook.HeaderID), body: body,
-			mine:  webhook.Verify(mine, r.Header, body, at.Add(30*time.Second), 0),
-			other: webhook.Verify(other, r.Header, body, at.Add(30*time.Second), 0)}
-		received <- g
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer srv.Close()
-
 	seconds := 5.0
 	j := job.Job{ID: "j1", Tenant: "tenantA", Status: job.Completed,
 		Request:   job.Request{Model: "gen3a_turbo", Prompt: "a calm sea", ImageURL: "https://example.com/a.jpg", Duration: 5, AspectRatio: "16:9"},
 		Video:     &job.Video{URL: "https://cdn.example.com/v.mp4", Duration: &seconds, Key: "videos/j1.mp4"},
 		CreatedAt: at.Add(-time.Minute), UpdatedAt: at}
-	e, err := notify.NewEvent(j)
-	if err != nil {
-		t.Fatal(err)
+	g := notifytest.Deliver(t, secrets, at, j)
+	if err := webhook.Verify(mine, g.Header, g.Body, at.Add(30*time.Second), 0); err != nil {
+		t.Errorf("Verify with the tenant's secret = %v, want nil", err)
 	}
-	sender := &notify.Sender{Clock: clock.NewManual(at), Guard: notify.DestinationGuard{AllowPrivate: true}}
-	if err := sender.DeliverEvent(t.Context(), secrets, srv.URL, e); err != nil {
-		t.Fatalf("DeliverEvent = %v", err)
+	if err := webhook.Verify(other, g.Header, g.Body, at.Add(30*time.Second), 0); !errors.Is(err, webhook.ErrSignature) {
+		t.Errorf("Verify with another tenant's secret = %v, want ErrSignature", err)
 	}
-	g := <-received
-	if g.id != nil {
-		t.Fatal(g.id)
-	}
-	if g.mine != nil {
-		t.Errorf("Verify with the tenant's secret = %v, want nil", g.mine)
-	}
-	if !errors.Is(g.other, webhook.ErrSignature) {
-		t.Errorf("Verify with another tenant's secret = %v, want ErrSignature", g.other)
-	}
-	if g.msgID != "msg_j1" {
-		t.Errorf("%s = %q, want msg_j1", webhook.HeaderID, g.msgID)
+	if id := g.Header.Get(webhook.HeaderID); id != "msg_j1" {
+		t.Errorf("%s = %q, want msg_j1", webhook.HeaderID, id)
 	}
 	// Payload holds every field sent: decoding refuses unknown ones.
 	var p webhook.Payload
-	dec := json.NewDecoder(bytes.NewReader(g.body))
+	dec := json.NewDecoder(bytes.NewReader(g.Body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		t.Fatalf("decode %s as a Payload: %v", g.body, err)
+		t.Fatalf("decode %s as a Payload: %v", g.Body, err)
 	}
 	d := p.Data
 	if p.Type != webhook.TypeCompleted || !p.Timestamp.Equal(at) || d.ID != "j1" || d.Tenant != "tenantA" || d.Status != vidgen.Completed ||
 		d.Video == nil || d.Video.URL != j.Video.URL || d.Video.Key != "videos/j1.mp4" || d.Video.Duration == nil || *d.Video.Duration != seconds ||
 		d.Error != nil || !d.CreatedAt.Equal(j.CreatedAt) || !d.UpdatedAt.Equal(at) ||
 		d.Request != (webhook.RequestSummary{Prompt: "a calm sea", AspectRatio: "16:9", Duration: 5, Image: "https://example.com/a.jpg"}) {
-		t.Errorf("body %s decoded as %+v", g.body, p)
+		t.Errorf("body %s decoded as %+v", g.Body, p)
 	}
 }

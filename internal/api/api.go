@@ -204,9 +204,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 
 // jobAlias serves GET PathJobs{id}: the query of generation id.
 func (h *Handler) jobAlias(ctx context.Context, id string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	if m := req.RequestContext.HTTP.Method; m != http.MethodGet {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", m+" is not allowed here; use GET")
-		resp.Headers["Allow"] = "GET"
+	if resp, ok := onlyGET(req); !ok {
 		return resp
 	}
 	tenant, resp, ok := h.authenticate(ctx, req)
@@ -214,6 +212,18 @@ func (h *Handler) jobAlias(ctx context.Context, id string, req events.APIGateway
 		return resp
 	}
 	return h.query(logs.With(ctx, slog.String(logs.Tenant, tenant)), tenant, id, req)
+}
+
+// onlyGET refuses, with 405 and the Allow header, a request to a route
+// that serves GET alone.
+func onlyGET(req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, bool) {
+	m := req.RequestContext.HTTP.Method
+	if m == http.MethodGet {
+		return events.APIGatewayV2HTTPResponse{}, true
+	}
+	resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", m+" is not allowed here; use GET")
+	resp.Headers["Allow"] = "GET"
+	return resp, false
 }
 
 // consoleResponse serves the web console's page and assets, without a
@@ -226,9 +236,7 @@ func consoleResponse(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTP
 // webhookSecret answers the caller's webhook signing secret, which it
 // needs to verify the webhooks of its jobs' callback_url.
 func (h *Handler) webhookSecret(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	if m := req.RequestContext.HTTP.Method; m != http.MethodGet {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", m+" is not allowed here; use GET")
-		resp.Headers["Allow"] = "GET"
+	if resp, ok := onlyGET(req); !ok {
 		return resp
 	}
 	tenant, resp, ok := h.authenticate(ctx, req)
@@ -250,9 +258,7 @@ func (h *Handler) webhookSecret(ctx context.Context, req events.APIGatewayV2HTTP
 // document answers the API's OpenAPI document, which takes no key: it
 // describes the API and holds nothing secret.
 func document(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	if m := req.RequestContext.HTTP.Method; m != http.MethodGet {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", m+" is not allowed here; use GET")
-		resp.Headers["Allow"] = "GET"
+	if resp, ok := onlyGET(req); !ok {
 		return resp
 	}
 	return events.APIGatewayV2HTTPResponse{

@@ -630,19 +630,17 @@ func TestIdempotencyKeyWithoutCallbackStillMatches(t *testing.T) {
 // template.yaml have no authorizer; other methods are refused in JSON.
 func TestConsoleRoutes(t *testing.T) {
 	h, _, _ := newHandler(t)
-	for _, tc := range []struct {
-		method, path string
-		status       int
-		ctype        string
-	}{
-		{"GET", "/", 200, "text/html; charset=utf-8"},
-		{"GET", "/console/console.js", 200, "text/javascript; charset=utf-8"},
-		{"GET", "/console/nothing.js", 404, "application/json"},
-		{"POST", "/", 405, "application/json"},
+	// Each request, and the status and Content-Type it is answered with.
+	for req, want := range map[[2]string]string{
+		{"GET", "/"}:                   "200 text/html; charset=utf-8",
+		{"GET", "/console/console.js"}: "200 text/javascript; charset=utf-8",
+		{"GET", "/console/nothing.js"}: "404 application/json",
+		{"POST", "/"}:                  "405 application/json",
 	} {
-		resp, err := h.Handle(t.Context(), request(tc.method, tc.path, "", "", ""))
-		if err != nil || resp.StatusCode != tc.status || resp.Headers["Content-Type"] != tc.ctype || resp.Body == "" {
-			t.Errorf("%s %s: %d %q %.60q %v, want %d %q", tc.method, tc.path, resp.StatusCode, resp.Headers["Content-Type"], resp.Body, err, tc.status, tc.ctype)
+		resp, err := h.Handle(t.Context(), request(req[0], req[1], "", "", ""))
+		got := fmt.Sprintf("%d %s", resp.StatusCode, resp.Headers["Content-Type"])
+		if err != nil || got != want || resp.Body == "" {
+			t.Errorf("%s %s: %s %.60q %v, want %s", req[0], req[1], got, resp.Body, err, want)
 		}
 	}
 }

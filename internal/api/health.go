@@ -77,9 +77,7 @@ type healthBody struct {
 // health answers PathHealth: 200 when every check passes, else 503 naming
 // the failing ones. No key is needed, so it reveals nothing but that.
 func (h *Handler) health(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	if m := req.RequestContext.HTTP.Method; m != http.MethodGet {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", m+" is not allowed here; use GET")
-		resp.Headers["Allow"] = "GET"
+	if resp, ok := onlyGET(req); !ok {
 		return resp
 	}
 	body := healthBody{Status: "ok", Checks: map[string]bool{}, Failing: []string{}}

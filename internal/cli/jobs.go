@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -119,16 +120,18 @@ func (r *runner) save(ctx context.Context, c *client.Client, id, out string) (in
 }
 
 func (r *runner) get(ctx context.Context, args []string) error {
-	fs := r.flags("get", "get ID [--json]", true)
-	id, err := onePositional(fs, args, "job id")
+	return r.onJob(ctx, args, "get", "get ID [--json]", (*client.Client).Get)
+}
+
+// onJob runs a command that takes one job id, makes one call and shows the
+// job it answers with (get, cancel).
+func (r *runner) onJob(ctx context.Context, args []string, name, usage string, call func(*client.Client, context.Context, string) (vidgen.Generation, error)) error {
+	fs := r.flags(name, usage, true)
+	id, c, err := r.jobClient(fs, args)
 	if err != nil {
 		return err
 	}
-	c, err := r.client()
-	if err != nil {
-		return err
-	}
-	g, err := c.Get(ctx, id)
+	g, err := call(c, ctx, id)
 	if err != nil {
 		return err
 	}
@@ -136,15 +139,21 @@ func (r *runner) get(ctx context.Context, args []string) error {
 	return nil
 }
 
+// jobClient reads a command's one job id and makes the client to ask about it.
+func (r *runner) jobClient(fs *flag.FlagSet, args []string) (string, *client.Client, error) {
+	id, err := onePositional(fs, args, "job id")
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := r.client()
+	return id, c, err
+}
+
 func (r *runner) wait(ctx context.Context, args []string) error {
 	fs := r.flags("wait", "wait ID [--out FILE] [--timeout DURATION]", true)
 	out := fs.String("out", "", "save the video to this file once completed")
 	timeout := fs.Duration("timeout", 0, "give up waiting after this long, such as 10m (exit 3; the job runs on)")
-	id, err := onePositional(fs, args, "job id")
-	if err != nil {
-		return err
-	}
-	c, err := r.client()
+	id, c, err := r.jobClient(fs, args)
 	if err != nil {
 		return err
 	}
@@ -183,21 +192,7 @@ func (r *runner) download(ctx context.Context, args []string) error {
 }
 
 func (r *runner) cancel(ctx context.Context, args []string) error {
-	fs := r.flags("cancel", "cancel ID", true)
-	id, err := onePositional(fs, args, "job id")
-	if err != nil {
-		return err
-	}
-	c, err := r.client()
-	if err != nil {
-		return err
-	}
-	g, err := c.Cancel(ctx, id)
-	if err != nil {
-		return err
-	}
-	r.show(g)
-	return nil
+	return r.onJob(ctx, args, "cancel", "cancel ID", (*client.Client).Cancel)
 }
 
 func (r *runner) list(ctx context.Context, args []string) error {

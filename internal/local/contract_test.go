@@ -2,7 +2,6 @@ package local
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -29,14 +28,7 @@ func checkContract(t *testing.T, req *http.Request, body []byte, resp *http.Resp
 	if err != nil {
 		t.Fatal(err)
 	}
-	var query url.Values
-	if req.URL.RawQuery != "" {
-		query = req.URL.Query()
-	}
-	if err := c.Check(req.Context(), openapitest.Exchange{
-		Method: req.Method, Path: req.URL.Path, Query: query, Header: req.Header, Body: body,
-		Status: resp.StatusCode, ResponseHeader: resp.Header, ResponseBody: respBody,
-	}); err != nil {
+	if err := c.Check(req.Context(), openapitest.HTTPExchange(req, body, resp, respBody)); err != nil {
 		t.Errorf("OpenAPI contract: %v", err)
 	}
 }

@@ -2,9 +2,6 @@ package openapi_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"slices"
@@ -15,9 +12,9 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/vidgen/vidgen"
-	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/notify/notifytest"
 	"github.com/vidgen/vidgen/internal/openapi"
 	"github.com/vidgen/vidgen/internal/openapi/openapitest"
 	"github.com/vidgen/vidgen/webhook"
@@ -200,17 +197,6 @@ func TestWebhookPayloads(t *testing.T) {
 	c := checker(t)
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	secrets := notify.DerivedSecrets{Master: []byte("0123456789abcdef0123456789abcdef")}
-	type delivery struct {
-		header http.Header
-		body   []byte
-	}
-	received := make(chan delivery, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		received <- delivery{r.Header.Clone(), body}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer srv.Close()
 	seconds, credits, seed := 5.0, 42.0, int64(7)
 	req := job.Request{Model: job.Model, Prompt: "a calm sea", ImageURL: "https://example.com/a.jpg?token=x", TailImageURL: "https://example.com/b.jpg",
 		Duration: 5, AspectRatio: "16:9", Seed: &seed}
@@ -222,20 +208,12 @@ func TestWebhookPayloads(t *testing.T) {
 			Error:     &job.Error{Name: job.ErrNameCancelled, Message: "cancelled by the client"},
 			CreatedAt: at.Add(-time.Minute), UpdatedAt: at},
 	} {
-		e, err := notify.NewEvent(j)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sender := &notify.Sender{Clock: clock.NewManual(at), Guard: notify.DestinationGuard{AllowPrivate: true}}
-		if err := sender.DeliverEvent(t.Context(), secrets, srv.URL, e); err != nil {
-			t.Fatalf("DeliverEvent = %v", err)
-		}
-		d := <-received
-		if err := c.CheckSchema("WebhookPayload", d.body); err != nil {
+		d := notifytest.Deliver(t, secrets, at, j)
+		if err := c.CheckSchema("WebhookPayload", d.Body); err != nil {
 			t.Errorf("job %s: %v", j.ID, err)
 		}
 		var p webhook.Payload
-		if err := json.Unmarshal(d.body, &p); err != nil {
+		if err := json.Unmarshal(d.Body, &p); err != nil {
 			t.Fatal(err)
 		}
 		hook := c.Doc().Webhooks[p.Type]
@@ -244,7 +222,7 @@ func TestWebhookPayloads(t *testing.T) {
 			continue
 		}
 		for _, param := range hook.Post.Parameters {
-			v := d.header.Get(param.Value.Name)
+			v := d.Header.Get(param.Value.Name)
 			if v == "" && param.Value.Required {
 				t.Errorf("job %s: no %s header", j.ID, param.Value.Name)
 				continue

@@ -78,6 +78,19 @@ type Exchange struct {
 	ResponseBody   []byte
 }
 
+// HTTPExchange is the Exchange of an HTTP request sent with body and its
+// response read as respBody, for tests that talk to the API over HTTP.
+func HTTPExchange(req *http.Request, body []byte, resp *http.Response, respBody []byte) Exchange {
+	var query url.Values
+	if req.URL.RawQuery != "" {
+		query = req.URL.Query()
+	}
+	return Exchange{
+		Method: req.Method, Path: req.URL.Path, Query: query, Header: req.Header, Body: body,
+		Status: resp.StatusCode, ResponseHeader: resp.Header, ResponseBody: respBody,
+	}
+}
+
 type authorizedKey struct{}
 
 // Check validates one exchange:
