@@ -19,6 +19,7 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/notify/notifytest"
 )
 
 // starts records the executions the handler starts, or fails them all.
@@ -413,15 +414,6 @@ func TestIdempotentRetryStartsAJobThatFailedToStart(t *testing.T) {
 // webhookMaster is the master key of the webhook secret tests.
 var webhookMaster = []byte("api-test-webhook-master-key-0123456789")
 
-func derivedSecret(t *testing.T, tenant string) string {
-	t.Helper()
-	s, err := notify.DerivedSecrets{Master: webhookMaster}.Secret(t.Context(), tenant)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestWebhookSecretRoute(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -469,8 +461,8 @@ func TestWebhookSecretRoute(t *testing.T) {
 				}
 				return
 			}
-			if body["tenant"] != tc.tenant || body["secret"] != derivedSecret(t, tc.tenant) {
-				t.Errorf("body = %v, want %s's secret %s", body, tc.tenant, derivedSecret(t, tc.tenant))
+			if body["tenant"] != tc.tenant || body["secret"] != notifytest.Secret(t, webhookMaster, tc.tenant) {
+				t.Errorf("body = %v, want %s's secret %s", body, tc.tenant, notifytest.Secret(t, webhookMaster, tc.tenant))
 			}
 			if resp.Headers["Cache-Control"] != "no-store" {
 				t.Errorf("Cache-Control = %q, want no-store", resp.Headers["Cache-Control"])
@@ -486,10 +478,10 @@ func TestWebhookSecretRoute(t *testing.T) {
 		Lambda: map[string]any{apikey.ContextTenant: "tenantB"},
 	}
 	resp, _ := h.Handle(t.Context(), req)
-	if resp.StatusCode != 200 || decode(t, resp)["secret"] != derivedSecret(t, "tenantB") {
+	if resp.StatusCode != 200 || decode(t, resp)["secret"] != notifytest.Secret(t, webhookMaster, "tenantB") {
 		t.Errorf("authorizer tenant: %d %s", resp.StatusCode, resp.Body)
 	}
-	if derivedSecret(t, "tenantA") == derivedSecret(t, "tenantB") {
+	if notifytest.Secret(t, webhookMaster, "tenantA") == notifytest.Secret(t, webhookMaster, "tenantB") {
 		t.Error("two tenants share a secret")
 	}
 }

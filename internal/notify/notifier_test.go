@@ -23,6 +23,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job/jobtest"
 	"github.com/vidgen/vidgen/internal/metrics"
 	"github.com/vidgen/vidgen/internal/notify"
+	"github.com/vidgen/vidgen/internal/notify/notifytest"
 	"github.com/vidgen/vidgen/webhook"
 )
 
@@ -291,15 +292,6 @@ func (r *receiver) deliveries() []delivery {
 	return append([]delivery(nil), r.got...)
 }
 
-func tenantSecret(t *testing.T, tenant string) string {
-	t.Helper()
-	s, err := notify.DerivedSecrets{Master: masterKey}.Secret(t.Context(), tenant)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestDeliver(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -322,7 +314,7 @@ func TestDeliver(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newFinishEnv(t, true)
-			rcv := newReceiver(t, tenantSecret(t, "team-a"), tc.answers...)
+			rcv := newReceiver(t, notifytest.Secret(t, masterKey, "team-a"), tc.answers...)
 			j := e.ended(t, "job-hook", tc.status, tc.errName, rcv.srv.URL+"/hooks?token=abc")
 
 			d, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: j.ID})
@@ -378,7 +370,7 @@ func TestDeliver(t *testing.T) {
 // receiver can drop the repeats of a delivery it took but did not answer.
 func TestDeliverRetriesKeepTheWebhookID(t *testing.T) {
 	e := newFinishEnv(t, true)
-	rcv := newReceiver(t, tenantSecret(t, "team-a"), 503, 502, 200)
+	rcv := newReceiver(t, notifytest.Secret(t, masterKey, "team-a"), 503, 502, 200)
 	j := e.ended(t, "job-retry", job.Completed, "", rcv.srv.URL+"/hooks")
 	var errs []string
 	for range 3 {
@@ -420,7 +412,7 @@ func TestDeliverRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newFinishEnv(t, tc.allowPrivate)
-			rcv := newReceiver(t, tenantSecret(t, "team-a"))
+			rcv := newReceiver(t, notifytest.Secret(t, masterKey, "team-a"))
 			j := e.ended(t, "job-refused", job.Completed, "", tc.callback(rcv.srv.URL))
 
 			d, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: j.ID})
@@ -444,7 +436,7 @@ func TestDeliverRefused(t *testing.T) {
 // ended is an error.
 func TestDeliverOtherFailures(t *testing.T) {
 	e := newFinishEnv(t, true)
-	rcv := newReceiver(t, tenantSecret(t, "team-a"))
+	rcv := newReceiver(t, notifytest.Secret(t, masterKey, "team-a"))
 	done := e.ended(t, "job-done", job.Completed, "", rcv.srv.URL+"/hooks")
 	running := e.ended(t, "job-running", job.Generating, "", rcv.srv.URL+"/hooks")
 
@@ -494,7 +486,7 @@ func TestDeliverRecordsOutcome(t *testing.T) {
 	e := newFinishEnv(t, true)
 	reg := metrics.NewRegistry()
 	e.n.Metrics = metrics.New("test", reg, nil)
-	rcv := newReceiver(t, tenantSecret(t, "team-a"), 503, 200)
+	rcv := newReceiver(t, notifytest.Secret(t, masterKey, "team-a"), 503, 200)
 	j := e.ended(t, "job-hook", job.Completed, "", rcv.srv.URL+"/hooks")
 	if _, err := e.n.Deliver(t.Context(), notify.DeliverInput{JobID: j.ID}); err == nil {
 		t.Fatal("first Deliver succeeded, want the receiver's 503")

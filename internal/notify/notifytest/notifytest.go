@@ -45,3 +45,14 @@ func Deliver(t *testing.T, secrets notify.Secrets, at time.Time, j job.Job) Deli
 	}
 	return <-received
 }
+
+// Secret is tenant's webhook signing secret derived from master, as a
+// deployment with that master key gives it.
+func Secret(t *testing.T, master []byte, tenant string) string {
+	t.Helper()
+	s, err := notify.DerivedSecrets{Master: master}.Secret(t.Context(), tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
