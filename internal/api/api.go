@@ -94,10 +94,17 @@ const DefaultLinkTTL = time.Hour
 
 // Handler serves the API.
 type Handler struct {
-	Store    Store
-	Starter  Starter
-	Keys     Keys
-	Clock    clock.Clock
+	Store   Store
+	Starter Starter
+	Keys    Keys
+	Clock   clock.Clock
+	// Stamp turns a recorded time into the wall-clock time clients read;
+	// nil keeps it. Only a local runtime on a scaled clock needs one.
+	Stamp func(time.Time) time.Time
+	// Waiter times a long-poll's wait, which a client's HTTP request
+	// spends in real time; nil is Clock. A runtime on a scaled clock
+	// gives the wall clock, so wait=20 holds a request 20 s.
+	Waiter   clock.Clock
 	Deadline time.Duration // how long a job may take, once admitted, before it ends as TimedOut
 	// QueueTimeout bounds a job's wait for a slot (job.Timeouts); zero is
 	// job.DefaultQueueTimeout.
@@ -521,7 +528,25 @@ func (h *Handler) generation(ctx context.Context, j job.Job) Generation {
 		}
 	}
 	h.estimate(j, &g)
+	h.stamp(&g)
 	return g
+}
+
+// stamp turns g's times into wall-clock times (Stamp).
+func (h *Handler) stamp(g *Generation) {
+	if h.Stamp == nil {
+		return
+	}
+	g.CreatedAt, g.UpdatedAt = h.Stamp(g.CreatedAt).UTC(), h.Stamp(g.UpdatedAt).UTC()
+	for _, t := range []**time.Time{&g.StartedAt, &g.EndedAt, &g.LastCheckedAt} {
+		if *t != nil {
+			w := h.Stamp(**t).UTC()
+			*t = &w
+		}
+	}
+	if e := g.ETA; e != nil {
+		g.ETA = &vidgen.ETA{At: h.Stamp(e.At).UTC(), Earliest: h.Stamp(e.Earliest).UTC(), Latest: h.Stamp(e.Latest).UTC(), Confidence: e.Confidence}
+	}
 }
 
 // estimate sets g's eta, if the Estimator has one for j.

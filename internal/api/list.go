@@ -72,6 +72,7 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 	for i, j := range jobs {
 		page.Data[i] = h.linked(ctx, j)
 		h.estimate(j, &page.Data[i])
+		h.stamp(&page.Data[i])
 	}
 	h.queuePositions(ctx, jobs, page.Data)
 	if next != "" {

@@ -61,23 +61,27 @@ func progressOf(g Generation) progress {
 	return p
 }
 
-// longPoll waits up to wait, on the handler's clock, for j's progress to
+// longPoll waits up to wait, on the handler's Waiter, for j's progress to
 // differ from g's (what the request found), reading the job every
 // WaitInterval, and answers the job as last read: changed, ended, or as
 // it was when the wait ran out, the client went away or the invocation's
 // deadline neared. A failed read is retried at the next interval.
 func (h *Handler) longPoll(ctx context.Context, j job.Job, g Generation, wait time.Duration) Generation {
 	seen := progressOf(g)
-	until := h.Clock.Now().Add(wait)
+	clk := h.Waiter
+	if clk == nil {
+		clk = h.Clock
+	}
+	until := clk.Now().Add(wait)
 	for {
-		step := min(WaitInterval, until.Sub(h.Clock.Now()))
+		step := min(WaitInterval, until.Sub(clk.Now()))
 		if step <= 0 {
 			return g
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < LongPollReserve+step {
 			return g
 		}
-		if h.Clock.Sleep(ctx, step) != nil {
+		if clk.Sleep(ctx, step) != nil {
 			return g
 		}
 		cur, err := h.Store.Get(ctx, j.ID)

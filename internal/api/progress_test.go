@@ -180,3 +180,45 @@ func TestQueuePositionAndETA(t *testing.T) {
 		t.Errorf("listed queue positions %v, want %v", got, want)
 	}
 }
+
+// With Stamp set (a local runtime on a scaled clock), every time a client
+// reads, in a query and in a list page, is the stamped one.
+func TestAnswersStampTimes(t *testing.T) {
+	h, _, store := newHandler(t)
+	const shift = -3 * time.Hour
+	h.Stamp = func(t time.Time) time.Time { return t.Add(shift) }
+	t0 := h.Clock.Now()
+	j := job.Job{ID: "s1", Tenant: "tenantA", Status: job.Queued, Request: job.Request{Model: job.Model, Duration: 5},
+		CreatedAt: t0, UpdatedAt: t0, Deadline: t0.Add(time.Hour)}
+	if err := store.Create(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	submitted, ended := t0.Add(time.Second), t0.Add(30*time.Second)
+	for _, c := range []job.Change{{At: submitted, ClaimSubmit: true}, {At: submitted, UpstreamID: "up-1"},
+		{At: ended, Status: job.Completed, Polls: 2, Video: &job.Video{URL: "https://cdn.example.com/v.mp4"}}} {
+		if _, err := store.Update(t.Context(), "s1", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]string{"created_at": t0.Add(shift).UTC().Format(time.RFC3339), "started_at": submitted.Add(shift).UTC().Format(time.RFC3339),
+		"updated_at": ended.Add(shift).UTC().Format(time.RFC3339), "ended_at": ended.Add(shift).UTC().Format(time.RFC3339),
+		"last_checked_at": ended.Add(shift).UTC().Format(time.RFC3339)}
+	check := func(where string, g map[string]any) {
+		t.Helper()
+		for k, v := range want {
+			if g[k] != v {
+				t.Errorf("%s: %s = %v, want %s", where, k, g[k], v)
+			}
+		}
+	}
+	req := request("GET", PathGenerations, "keyA", "", "")
+	req.QueryStringParameters = map[string]string{"generation_id": "s1"}
+	resp, _ := h.Handle(t.Context(), req)
+	check("query", decode(t, resp))
+	resp, _ = h.Handle(t.Context(), request("GET", PathGenerations, "keyA", "", ""))
+	var page struct{ Data []map[string]any }
+	if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || len(page.Data) != 1 {
+		t.Fatalf("list: %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	check("list", page.Data[0])
+}

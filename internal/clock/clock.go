@@ -92,6 +92,29 @@ func (s *Scaled) Sleep(ctx context.Context, d time.Duration) error {
 	return sleep(ctx, time.Duration(float64(d)/s.factor))
 }
 
+// Wall is the wall-clock time at which s read t. Records keep virtual
+// times, which waits and deadlines compare; what people read (API answers)
+// is wall time.
+func (s *Scaled) Wall(t time.Time) time.Time { return s.Run().Wall(t) }
+
+// Run is the stretch of virtual time s covers: from its start, at the wall
+// time it was made, at its factor.
+func (s *Scaled) Run() Run { return Run{From: s.start, At: s.origin, Factor: s.factor} }
+
+// Run is one scaled clock's mapping of virtual to wall time. A local
+// runtime keeps the Run of each of its starts, so that times an earlier run
+// recorded map back to the wall time they were read at.
+type Run struct {
+	From   time.Time `json:"from"` // the virtual time the run started at
+	At     time.Time `json:"at"`   // the wall time then
+	Factor float64   `json:"factor"`
+}
+
+// Wall is the wall time at which the run read t.
+func (r Run) Wall(t time.Time) time.Time {
+	return r.At.Add(time.Duration(float64(t.Sub(r.From)) / r.Factor))
+}
+
 // Factor reports how much faster than the wall clock s runs.
 func (s *Scaled) Factor() float64 { return s.factor }
 

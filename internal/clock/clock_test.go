@@ -53,3 +53,22 @@ func TestScaledFromNeverRunsBackwards(t *testing.T) {
 		t.Fatalf("clock started in the past: %v", got)
 	}
 }
+
+// Wall maps the scaled clock's readings back to the wall clock: a reading
+// taken now is now, one d of virtual time later is d/factor later, even for
+// a clock that started ahead of the wall clock (a restarted local runtime).
+func TestScaledWall(t *testing.T) {
+	ahead := time.Now().Add(48 * time.Hour)
+	for _, s := range []*Scaled{NewScaled(1), NewScaled(1000), NewScaledFrom(1000, ahead)} {
+		before := time.Now()
+		w := s.Wall(s.Now())
+		after := time.Now()
+		if w.Before(before.Add(-time.Millisecond)) || w.After(after.Add(time.Millisecond)) {
+			t.Errorf("factor %v: Wall(Now()) = %v, want within [%v, %v]", s.Factor(), w, before, after)
+		}
+		v := s.Now()
+		if got, want := s.Wall(v.Add(time.Hour)).Sub(s.Wall(v)), time.Duration(float64(time.Hour)/s.Factor()); got < want-time.Microsecond || got > want+time.Microsecond {
+			t.Errorf("factor %v: an hour of virtual time is %v of wall time, want %v", s.Factor(), got, want)
+		}
+	}
+}

@@ -268,6 +268,7 @@ func Start(cfg Config) (*Runtime, error) {
 	if rt.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	walls := recordRun(filepath.Join(cfg.DataDir, runsFile), clk.Run())
 	if rt.Store, err = boltstore.Open(filepath.Join(cfg.DataDir, "jobs.db")); err != nil {
 		return nil, err
 	}
@@ -422,6 +423,9 @@ func Start(cfg Config) (*Runtime, error) {
 		Store:     rt.Store, Starter: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},
 		Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, Log: log.With("component", "api"), Blobs: blobs,
+		// Records keep the scaled clock's times; clients read wall time,
+		// and a long-poll holds their request for real seconds.
+		Stamp: walls.Wall, Waiter: clock.Real{},
 		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets, Admission: dispatcher,
 		Metrics: rec,
 		Health:  healthChecks(rt.Store, machines, upstreamKey),
