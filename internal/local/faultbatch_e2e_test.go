@@ -530,11 +530,23 @@ func checkFaultBatch(t *testing.T, rt *Runtime, exe states.Execution, want []str
 		}
 	}
 
-	// Every execution of video_job ended as the job it ran or followed.
-	exes, err := rt.Engine.List(VideoJob)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Every execution of video_job ended as the job it ran or followed. The
+	// batch ends with its items' own executions; an execution following a
+	// job (one a reconciler pass started beside the item's) ends at its next
+	// look at the record, which may come after: wait for that.
+	var exes []states.Execution
+	waitFor(t, func() bool {
+		var err error
+		if exes, err = rt.Engine.List(VideoJob); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range exes {
+			if e.Status == states.Running {
+				return false
+			}
+		}
+		return true
+	})
 	fig.executions = len(exes)
 	for _, e := range exes {
 		full, err := rt.Engine.Describe(VideoJob, e.Name)
@@ -559,6 +571,7 @@ func checkFaultBatch(t *testing.T, rt *Runtime, exe states.Execution, want []str
 	if st.Duplicated != 0 || st.Submissions != fig.completed+fig.upstreamErrors+fig.unknownPosted {
 		t.Errorf("simulator %+v; want %d submissions, none duplicated", st, fig.completed+fig.upstreamErrors+fig.unknownPosted)
 	}
+	var err error
 	if fig.inFlight, err = rt.Store.InFlight(ctx); err != nil || fig.inFlight.Total != 0 || len(fig.inFlight.ByTenant) != 0 {
 		t.Errorf("slots held after the batch: %+v %v", fig.inFlight, err)
 	}
