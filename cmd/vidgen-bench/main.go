@@ -57,12 +57,15 @@ func main() {
 	burst(*template, *burstJobs, prices, lat)
 	batch(*template, *burstJobs, prices)
 
+	var ts targets
 	base, adaptive := figures[0], figures[2]
-	costOK := adaptive.DollarsPer1000 <= base.DollarsPer1000
-	lagOK := adaptive.LagP50 <= base.LagP50*4/10
-	fmt.Printf("target: adaptive $%.3f ≤ baseline $%.3f per 1,000 jobs: %s; adaptive lag p50 %.1f s ≤ 40 %% of baseline's %.1f s: %s\n",
-		adaptive.DollarsPer1000, base.DollarsPer1000, verdict(costOK), adaptive.LagP50.Seconds(), base.LagP50.Seconds(), verdict(lagOK))
-	if !costOK || !lagOK {
+	ts.add("adaptive cost per 1,000 jobs", fmt.Sprintf("$%.3f (%.2f× baseline $%.3f)", adaptive.DollarsPer1000, adaptive.DollarsPer1000/base.DollarsPer1000, base.DollarsPer1000),
+		"≤ baseline", adaptive.DollarsPer1000 <= base.DollarsPer1000)
+	ts.add("adaptive lag p50", fmt.Sprintf("%.1f s (%.2f× baseline %.1f s)", adaptive.LagP50.Seconds(), adaptive.LagP50.Seconds()/base.LagP50.Seconds(), base.LagP50.Seconds()),
+		"≤ 0.4× baseline", adaptive.LagP50 <= base.LagP50*4/10)
+	ts.write(os.Stdout)
+	if n := ts.missed(); n > 0 {
+		fmt.Fprintf(os.Stderr, "%d of %d targets not met\n", n, len(ts))
 		os.Exit(1)
 	}
 }
@@ -135,11 +138,4 @@ func batch(template string, n int, prices costsim.Prices) {
 			res.Statuses["error TimedOut"], f.Transitions, res.Makespan.Round(time.Second), f.DollarsPer1000)
 	}
 	fmt.Println()
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "MISSED"
 }
