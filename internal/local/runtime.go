@@ -363,6 +363,8 @@ func Start(cfg Config) (*Runtime, error) {
 		Clock:   clk,
 		Log:     log.With("component", "notify"),
 		Metrics: rec,
+		// Events and webhooks carry wall times, as API answers do.
+		Stamp: walls.Wall,
 	}
 	registrar := &steps.Registrar{Admission: dispatcher,
 		Store: rt.Store, Blobs: blobs, Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, CheckCallback: checkCallback,

@@ -13,8 +13,9 @@ import (
 
 // A runtime on a scaled clock that an earlier run left two days ahead (the
 // data dir's saved clock) still answers wall-clock times: created_at,
-// updated_at, started_at and ended_at of a finished job all lie between
-// the moments the test saw before submitting and after the job ended.
+// updated_at, started_at and ended_at of a finished job, and the times of
+// its event on the bus and of its webhook, all lie between the moments the
+// test saw before submitting and after the job ended.
 func TestScaledRuntimeAnswersWallTimes(t *testing.T) {
 	cfg := testConfig(t)
 	ahead := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339Nano)
@@ -26,18 +27,44 @@ func TestScaledRuntimeAnswersWallTimes(t *testing.T) {
 		t.Fatalf("the runtime's clock is at %v: it did not resume the saved clock", virtual)
 	}
 	before := time.Now().Add(-time.Second)
-	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
-	if exe.Status != states.Succeeded {
-		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
+	rc, id := finishWithWebhook(t, rt)
+	if hook := waitExecution(t, rt, webhookFlow, id); hook.Status != states.Succeeded {
+		t.Fatalf("webhook execution: %s %+v", hook.Status, hook.Error)
 	}
 	after := time.Now().Add(time.Second)
+	wall := func(field string, at time.Time) {
+		t.Helper()
+		if at.Before(before) || at.After(after) {
+			t.Errorf("%s = %v, want a wall-clock time within [%v, %v]", field, at, before, after)
+		}
+	}
 	r := call(t, "GET", rt.URL+api.PathGenerations+"?generation_id="+id, keyA, "", "")
 	for _, field := range []string{"created_at", "updated_at", "started_at", "ended_at"} {
 		s, _ := r.body[field].(string)
 		at, err := time.Parse(time.RFC3339, s)
-		if err != nil || at.Before(before) || at.After(after) {
-			t.Errorf("%s = %q, want a wall-clock time within [%v, %v]", field, s, before, after)
+		if err != nil {
+			t.Errorf("%s = %q: %v", field, s, err)
 		}
+		wall(field, at)
+	}
+	var events int
+	for _, e := range busEvents(t, rt) {
+		if e.Detail.ID == id {
+			events++
+			wall("event time", e.Time)
+			wall("event detail.created_at", e.Detail.CreatedAt)
+			wall("event detail.updated_at", e.Detail.UpdatedAt)
+		}
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if events != 1 || len(rc.deliveries) == 0 {
+		t.Fatalf("%d events and %d webhook deliveries of job %s, want 1 and at least 1", events, len(rc.deliveries), id)
+	}
+	for _, d := range rc.deliveries {
+		wall("webhook timestamp", d.payload.Timestamp)
+		wall("webhook data.created_at", d.payload.Data.CreatedAt)
+		wall("webhook data.updated_at", d.payload.Data.UpdatedAt)
 	}
 }
 

@@ -53,6 +53,10 @@ type Notifier struct {
 	Log       *slog.Logger // required
 	// Metrics counts webhook delivery attempts; nil counts nothing.
 	Metrics *metrics.Recorder
+	// Stamp turns a recorded time into the wall-clock time receivers read
+	// (the local runtime's scaled clock keeps virtual times in records); nil
+	// sends the recorded times, as in AWS, where they are wall times.
+	Stamp func(time.Time) time.Time
 }
 
 // logCtx is ctx whose log lines name j and the execution running the
@@ -106,7 +110,7 @@ func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 		return Result{}, err
 	}
 	ctx = logCtx(ctx, j, in.Execution)
-	e, err := NewEvent(j)
+	e, err := n.event(j)
 	if err != nil {
 		// Only a terminal job reaches Finish; anything else is a bug in the
 		// state machine, which its Catch records.
@@ -251,7 +255,7 @@ func (n *Notifier) Deliver(ctx context.Context, in DeliverInput) (Delivery, erro
 	if j.CallbackURL == "" {
 		return Delivery{}, &WebhookRefusedError{Err: fmt.Errorf("job %s has no callback_url", j.ID)}
 	}
-	e, err := NewEvent(j)
+	e, err := n.event(j)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -276,6 +280,18 @@ func (n *Notifier) Deliver(ctx context.Context, in DeliverInput) (Delivery, erro
 	// The tenant's secret could not be read, or the like: vidgen's own
 	// trouble, retried like any transient failure.
 	return Delivery{}, &job.TransientError{Err: err}
+}
+
+// event is the announcement of the ended job j, dated as receivers read
+// time (Stamp).
+func (n *Notifier) event(j job.Job) (Event, error) {
+	e, err := NewEvent(j)
+	if err != nil || n.Stamp == nil {
+		return e, err
+	}
+	e.Detail.CreatedAt, e.Detail.UpdatedAt = n.Stamp(e.Detail.CreatedAt).UTC(), n.Stamp(e.Detail.UpdatedAt).UTC()
+	e.Time = e.Detail.UpdatedAt
+	return e, nil
 }
 
 func (n *Notifier) load(ctx context.Context, id string) (job.Job, error) {
