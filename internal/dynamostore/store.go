@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/dynamotable"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -219,25 +220,10 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 	if err != nil {
 		return err
 	}
-	expr, err := expression.NewBuilder().
-		WithCondition(expression.Name(attrID).AttributeNotExists()).
-		Build()
-	if err != nil {
-		return fmt.Errorf("create job %s: %w", j.ID, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 &s.table,
-		Item:                      av,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		// The SDK retries a PutItem whose answer was lost; the retry then
-		// finds the item its first attempt wrote. That is success.
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
-		if old, derr := decode(failed.Item); derr == nil && sameRecord(old, j) {
+	old, err := dynamotable.PutNew(ctx, s.client, s.table, attrID, av)
+	if errors.Is(err, dynamotable.ErrTaken) {
+		// The same record is a retried put whose first answer was lost: success.
+		if o, derr := decode(old); derr == nil && sameRecord(o, j) {
 			return nil
 		}
 		return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)

@@ -1,7 +1,8 @@
-// Package dynamotable creates DynamoDB tables for tests and local tooling:
-// the stores that own a schema (dynamostore, apikey/dynamokeys) describe
-// it, and this waits the same way for each to become usable. Deployed
-// tables come from template.yaml.
+// Package dynamotable is what the stores that own a DynamoDB table
+// (dynamostore, apikey/dynamokeys) share: creating it for tests and local
+// tooling (each store describes its schema, this waits the same way for
+// each to become usable; deployed tables come from template.yaml), and
+// writing an item only where none has its key.
 package dynamotable
 
 import (

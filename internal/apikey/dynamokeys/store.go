@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/vidgen/vidgen/internal/apikey"
+	"github.com/vidgen/vidgen/internal/dynamotable"
 )
 
 // Attribute and index names, shared by items, expressions and the schema.
@@ -72,6 +73,13 @@ func toItem(k apikey.Key) item {
 	return it
 }
 
+// sameKey reports whether a and b are the same stored key.
+func sameKey(a, b apikey.Key) bool {
+	x, y := toItem(a), toItem(b)
+	return x.Hash == y.Hash && x.Tenant == y.Tenant && x.Name == y.Name && x.CreatedAt.Equal(y.CreatedAt) &&
+		(x.RevokedAt == nil) == (y.RevokedAt == nil) && (x.RevokedAt == nil || x.RevokedAt.Equal(*y.RevokedAt))
+}
+
 func decode(av map[string]types.AttributeValue) (apikey.Key, error) {
 	var it item
 	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
@@ -97,21 +105,12 @@ func (s *Store) Put(ctx context.Context, k apikey.Key) error {
 	if err != nil {
 		return fmt.Errorf("encode API key: %w", err)
 	}
-	expr, err := expression.NewBuilder().
-		WithCondition(expression.Name(attrHash).AttributeNotExists()).
-		Build()
-	if err != nil {
-		return fmt.Errorf("put API key %s: %w", k.Hash, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 &s.table,
-		Item:                      av,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	old, err := dynamotable.PutNew(ctx, s.client, s.table, attrHash, av)
+	if errors.Is(err, dynamotable.ErrTaken) {
+		// The same key is a retried put whose first answer was lost: success.
+		if o, derr := decode(old); derr == nil && sameKey(o, k) {
+			return nil
+		}
 		return fmt.Errorf("put API key %s: %w", k.Hash, apikey.ErrExists)
 	}
 	if err != nil {
