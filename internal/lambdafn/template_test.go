@@ -853,12 +853,10 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 		},
 		{
 			name: "a statement on a resource the function does not use",
-			mutate: func(t *testing.T, p *project) {
-				appendItem(p.resource("FailFunction", "Properties", "Policies"), parseYAML(t, `Statement:
+			mutate: addPolicy("FailFunction", `Statement:
   - Effect: Allow
     Action: [states:DescribeExecution, states:StopExecution]
-    Resource: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${VideoJobStateMachine.Name}:*"`))
-			},
+    Resource: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${VideoJobStateMachine.Name}:*"`),
 			want: []string{
 				`FailFunction: has a Statement on !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${VideoJobStateMachine.Name}:*", beyond what its environment variables name ([JobsTable])`,
 				"FailFunction: grants states:DescribeExecution execution:${VideoJobStateMachine.Name}:*, which is not in its allowed list (what its code calls)",
@@ -866,10 +864,8 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 		},
 		{
-			name: "a statement on everything",
-			mutate: func(t *testing.T, p *project) {
-				appendItem(p.resource("PollFunction", "Properties", "Policies"), parseYAML(t, "Statement:\n  - Effect: Allow\n    Action: dynamodb:DescribeTable\n    Resource: \"*\""))
-			},
+			name:   "a statement on everything",
+			mutate: addPolicy("PollFunction", "Statement:\n  - Effect: Allow\n    Action: dynamodb:DescribeTable\n    Resource: \"*\""),
 			want: []string{
 				"PollFunction: has a Statement on *, beyond what its environment variables name ([ImagesBucket JobsTable PollIntervalSeconds UpstreamBaseUrl UpstreamKeySecret UpstreamKeySecretArn VideoHosts])",
 				"PollFunction: grants dynamodb:DescribeTable *, which is not in its allowed list (what its code calls)",
@@ -877,38 +873,30 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 		},
 		{
 			name: "a grant of the allowed list said twice is fine",
-			mutate: func(t *testing.T, p *project) {
-				appendItem(p.resource("ApiFunction", "Properties", "Policies"), parseYAML(t, `Statement:
+			mutate: addPolicy("ApiFunction", `Statement:
   - Effect: Allow
     Action: [dynamodb:GetItem]
-    Resource: [!GetAtt JobsTable.Arn]`))
-			},
+    Resource: [!GetAtt JobsTable.Arn]`),
 			want: nil,
 		},
 		{
 			name: "a statement on what the function uses, beyond what it calls",
-			mutate: func(t *testing.T, p *project) {
-				appendItem(p.resource("ApiFunction", "Properties", "Policies"), parseYAML(t, `Statement:
+			mutate: addPolicy("ApiFunction", `Statement:
   - Effect: Allow
     Action: states:DescribeExecution
-    Resource: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${VideoJobStateMachine.Name}:*"`))
-			},
+    Resource: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${VideoJobStateMachine.Name}:*"`),
 			want: []string{"ApiFunction: grants states:DescribeExecution execution:${VideoJobStateMachine.Name}:*, which is not in its allowed list (what its code calls)"},
 		},
 		{
-			name: "SAM's CRUD template grants what no function calls",
-			mutate: func(t *testing.T, p *project) {
-				appendItem(p.resource("FailFunction", "Properties", "Policies"), parseYAML(t, "DynamoDBCrudPolicy:\n  TableName: !Ref JobsTable"))
-			},
+			name:   "SAM's CRUD template grants what no function calls",
+			mutate: addPolicy("FailFunction", "DynamoDBCrudPolicy:\n  TableName: !Ref JobsTable"),
 			want: append(eachFunction([]string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
 				"dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"}, "FailFunction: grants %s JobsTable, which is not in its allowed list (what its code calls)"),
 				"FailFunction: has DynamoDBCrudPolicy on JobsTable, which none of its environment variables names"),
 		},
 		{
-			name: "a managed policy",
-			mutate: func(t *testing.T, p *project) {
-				appendItem(p.resource("FailFunction", "Properties", "Policies"), parseYAML(t, "AmazonDynamoDBFullAccess"))
-			},
+			name:   "a managed policy",
+			mutate: addPolicy("FailFunction", "AmazonDynamoDBFullAccess"),
 			want: []string{
 				"FailFunction: attaches the managed policy AmazonDynamoDBFullAccess; grant exactly what the code calls in a Statement",
 				"FailFunction: has AmazonDynamoDBFullAccess on *, which none of its environment variables names",
@@ -951,42 +939,32 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 		},
 		{
-			name: "a table variable that names no table",
-			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("FailFunction", "Properties"), "Environment", parseYAML(t, "Variables:\n  VIDGEN_TABLE: !Ref CursorSecret"))
-			},
+			name:   "a table variable that names no table",
+			mutate: setProperty("FailFunction", "Environment", "Variables:\n  VIDGEN_TABLE: !Ref CursorSecret"),
 			want: []string{
 				"FailFunction: VIDGEN_TABLE names CursorSecret, a AWS::SecretsManager::Secret; want a AWS::DynamoDB::Table",
 				"FailFunction: has a Statement on JobsTable, beyond what its environment variables name ([CursorSecret])",
 			},
 		},
 		{
-			name: "a table named by the stage",
-			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("JobsTable", "Properties"), "TableName", parseYAML(t, "!Sub vidgen-${Stage}-jobs"))
-			},
-			want: []string{`JobsTable: TableName !Sub "vidgen-${Stage}-jobs" does not derive from the stack name; use !Sub ${AWS::StackName}-… or leave it to CloudFormation`},
+			name:   "a table named by the stage",
+			mutate: setProperty("JobsTable", "TableName", "!Sub vidgen-${Stage}-jobs"),
+			want:   []string{`JobsTable: TableName !Sub "vidgen-${Stage}-jobs" does not derive from the stack name; use !Sub ${AWS::StackName}-… or leave it to CloudFormation`},
 		},
 		{
-			name: "a fixed name",
-			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("VideoJobLogGroup", "Properties"), "LogGroupName", parseYAML(t, "/aws/vendedlogs/states/vidgen-video-job"))
-			},
-			want: []string{`VideoJobLogGroup: LogGroupName "/aws/vendedlogs/states/vidgen-video-job" does not derive from the stack name; use !Sub ${AWS::StackName}-… or leave it to CloudFormation`},
+			name:   "a fixed name",
+			mutate: setProperty("VideoJobLogGroup", "LogGroupName", "/aws/vendedlogs/states/vidgen-video-job"),
+			want:   []string{`VideoJobLogGroup: LogGroupName "/aws/vendedlogs/states/vidgen-video-job" does not derive from the stack name; use !Sub ${AWS::StackName}-… or leave it to CloudFormation`},
 		},
 		{
-			name: "a kept table named by the stack alone",
-			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("KeysTable", "Properties"), "TableName", parseYAML(t, "!Sub ${AWS::StackName}-api-keys"))
-			},
-			want: []string{`KeysTable: is kept after its stack is deleted, so TableName !Sub "${AWS::StackName}-api-keys" would clash with a stack made again under the same name; leave it to CloudFormation or add the stack id`},
+			name:   "a kept table named by the stack alone",
+			mutate: setProperty("KeysTable", "TableName", "!Sub ${AWS::StackName}-api-keys"),
+			want:   []string{`KeysTable: is kept after its stack is deleted, so TableName !Sub "${AWS::StackName}-api-keys" would clash with a stack made again under the same name; leave it to CloudFormation or add the stack id`},
 		},
 		{
-			name: "a kept secret named by the stack alone",
-			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("WebhookSecret", "Properties"), "Name", parseYAML(t, "!Sub ${AWS::StackName}/webhook-key"))
-			},
-			want: []string{`WebhookSecret: is kept after its stack is deleted, so Name !Sub "${AWS::StackName}/webhook-key" would clash with a stack made again under the same name; leave it to CloudFormation or add the stack id`},
+			name:   "a kept secret named by the stack alone",
+			mutate: setProperty("WebhookSecret", "Name", "!Sub ${AWS::StackName}/webhook-key"),
+			want:   []string{`WebhookSecret: is kept after its stack is deleted, so Name !Sub "${AWS::StackName}/webhook-key" would clash with a stack made again under the same name; leave it to CloudFormation or add the stack id`},
 		},
 		{
 			name: "a table deleted with its stack",
@@ -1000,11 +978,9 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 		},
 		{
-			name: "a state machine named by the stage",
-			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("VideoJobStateMachine", "Properties"), "Name", parseYAML(t, "!Sub vidgen-${Stage}-video-job"))
-			},
-			want: []string{`VideoJobStateMachine: Name !Sub "vidgen-${Stage}-video-job" does not derive from the stack name; use !Sub ${AWS::StackName}-… or leave it to CloudFormation`},
+			name:   "a state machine named by the stage",
+			mutate: setProperty("VideoJobStateMachine", "Name", "!Sub vidgen-${Stage}-video-job"),
+			want:   []string{`VideoJobStateMachine: Name !Sub "vidgen-${Stage}-video-job" does not derive from the stack name; use !Sub ${AWS::StackName}-… or leave it to CloudFormation`},
 		},
 		{
 			name: "schedules without a name",
@@ -1058,18 +1034,14 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			},
 		},
 		{
-			name: "wrong architecture",
-			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("PollFunction", "Properties"), "Architectures", parseYAML(t, "[x86_64]"))
-			},
-			want: []string{"PollFunction: Architectures is [x86_64] (from Properties or Globals), want [arm64]"},
+			name:   "wrong architecture",
+			mutate: setProperty("PollFunction", "Architectures", "[x86_64]"),
+			want:   []string{"PollFunction: Architectures is [x86_64] (from Properties or Globals), want [arm64]"},
 		},
 		{
-			name: "wrong handler",
-			mutate: func(t *testing.T, p *project) {
-				setKey(p.resource("SubmitFunction", "Properties"), "Handler", parseYAML(t, "main"))
-			},
-			want: []string{`SubmitFunction: Handler is "main" (from Properties or Globals), want "bootstrap"`},
+			name:   "wrong handler",
+			mutate: setProperty("SubmitFunction", "Handler", "main"),
+			want:   []string{`SubmitFunction: Handler is "main" (from Properties or Globals), want "bootstrap"`},
 		},
 		{
 			name: "wrong runtime in Globals",
@@ -1141,11 +1113,9 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			want: []string{"VideoJobStateMachine: states [Follow Poll] invoke PollFunction but the machine has no LambdaInvokePolicy for it"},
 		},
 		{
-			name: "a policy for a function never invoked",
-			mutate: func(t *testing.T, p *project) {
-				appendItem(p.resource("VideoJobStateMachine", "Properties", "Policies"), parseYAML(t, "LambdaInvokePolicy:\n  FunctionName: !Ref ApiFunction"))
-			},
-			want: []string{"VideoJobStateMachine: has a LambdaInvokePolicy for ApiFunction, which none of its states invokes"},
+			name:   "a policy for a function never invoked",
+			mutate: addPolicy("VideoJobStateMachine", "LambdaInvokePolicy:\n  FunctionName: !Ref ApiFunction"),
+			want:   []string{"VideoJobStateMachine: has a LambdaInvokePolicy for ApiFunction, which none of its states invokes"},
 		},
 		{
 			name: "a substitution that is a function's name, not its ARN",
@@ -1211,6 +1181,20 @@ func parseYAML(t *testing.T, src string) *yaml.Node {
 		t.Fatalf("parse %q: %v", src, err)
 	}
 	return doc.Content[0]
+}
+
+// setProperty is a mutation that sets one property of one resource to the
+// YAML value.
+func setProperty(resource, key, value string) func(*testing.T, *project) {
+	return func(t *testing.T, p *project) { setKey(p.resource(resource, "Properties"), key, parseYAML(t, value)) }
+}
+
+// addPolicy is a mutation that adds the YAML policy to a function's
+// Policies.
+func addPolicy(function, policy string) func(*testing.T, *project) {
+	return func(t *testing.T, p *project) {
+		appendItem(p.resource(function, "Properties", "Policies"), parseYAML(t, policy))
+	}
 }
 
 func setKey(m *yaml.Node, key string, v *yaml.Node) {
