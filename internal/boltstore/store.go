@@ -5,6 +5,7 @@ package boltstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/groupcommit"
 	"github.com/vidgen/vidgen/internal/job"
 	bolt "go.etcd.io/bbolt"
 )
@@ -34,6 +36,11 @@ const (
 // Store is a job store backed by one bbolt file.
 type Store struct {
 	db *bolt.DB
+	// writes groups the concurrent changes into shared commits (one disk
+	// sync for all): its functions run more than once, so each sets its
+	// results afresh and hands a refusal back through a variable, which
+	// keeps the other changes of its group (see groupcommit.Update).
+	writes *groupcommit.Committer
 }
 
 // Open opens (creating if needed) the database at path. Only one process
@@ -60,7 +67,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("init job store: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, writes: groupcommit.New(db)}, nil
 }
 
 // Close releases the database.
@@ -82,19 +89,22 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 	if err != nil {
 		return fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	var refused error
+	err = s.writes.Update(func(tx *bolt.Tx) error {
+		refused = nil
 		b := tx.Bucket([]byte(jobsBucket))
 		if old := b.Get([]byte(j.ID)); old != nil {
-			if bytes.Equal(old, data) {
-				return nil
+			if !bytes.Equal(old, data) {
+				refused = fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
 			}
-			return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
+			return nil
 		}
 		if err := b.Put([]byte(j.ID), data); err != nil {
 			return err
 		}
 		return indexWaiting(tx, job.Job{}, j)
 	})
+	return cmp.Or(err, refused)
 }
 
 // CreateClaimed creates j under the idempotency claim c, in one
@@ -114,13 +124,18 @@ func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now t
 		return job.Claim{}, fmt.Errorf("encode claim: %w", err)
 	}
 	key := []byte(c.Tenant + "\x00" + c.Key)
-	won := c
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	var (
+		won     job.Claim
+		refused error
+	)
+	err = s.writes.Update(func(tx *bolt.Tx) error {
+		won, refused = c, nil
 		claims := tx.Bucket([]byte(claimsBucket))
 		if old := claims.Get(key); old != nil {
 			var prev job.Claim
 			if err := json.Unmarshal(old, &prev); err != nil {
-				return fmt.Errorf("decode claim: %w", err)
+				refused = fmt.Errorf("decode claim: %w", err)
+				return nil
 			}
 			if prev.Live(now) {
 				won = prev
@@ -129,7 +144,8 @@ func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now t
 		}
 		jobs := tx.Bucket([]byte(jobsBucket))
 		if jobs.Get([]byte(j.ID)) != nil {
-			return fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
+			refused = fmt.Errorf("create job %s: %w", j.ID, job.ErrExists)
+			return nil
 		}
 		if err := jobs.Put([]byte(j.ID), jobData); err != nil {
 			return err
@@ -139,7 +155,7 @@ func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now t
 		}
 		return claims.Put(key, claimData)
 	})
-	if err != nil {
+	if err = cmp.Or(err, refused); err != nil {
 		return job.Claim{}, err
 	}
 	return won, nil
@@ -178,14 +194,20 @@ func (s *Store) modify(ctx context.Context, id, verb string, change func(*bolt.T
 	if err := ctx.Err(); err != nil {
 		return job.Job{}, err
 	}
-	var out job.Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	var (
+		out     job.Job
+		refused error
+	)
+	err := s.writes.Update(func(tx *bolt.Tx) error {
+		out, refused = job.Job{}, nil
 		j, err := get(tx, id)
 		if err != nil {
-			return err
+			refused = err
+			return nil
 		}
 		if out, err = change(tx, j); err != nil {
-			return fmt.Errorf("%s job %s: %w", verb, id, err)
+			refused = fmt.Errorf("%s job %s: %w", verb, id, err)
+			return nil
 		}
 		if j.Slot != out.Slot {
 			delta := 1 // admitted
@@ -201,7 +223,7 @@ func (s *Store) modify(ctx context.Context, id, verb string, change func(*bolt.T
 		}
 		return put(tx, out)
 	})
-	return out, err
+	return out, cmp.Or(err, refused)
 }
 
 // eachJob decodes every record in the jobs bucket and hands it to f.
@@ -228,7 +250,7 @@ func put(tx *bolt.Tx, j job.Job) error {
 // failing with job.ErrFull if not and job.ErrConflict if the job is not
 // waiting.
 func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error) {
-	return s.modify(ctx, id, "admit", func(tx *bolt.Tx, j job.Job) (job.Job, error) {
+	admit := func(tx *bolt.Tx, j job.Job) (job.Job, error) {
 		out, err := job.Admit(j, at)
 		if err != nil {
 			return out, err
@@ -237,7 +259,25 @@ func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time
 			return out, job.ErrFull
 		}
 		return out, nil
-	})
+	}
+	// A read first: under a burst every dispatcher races for the same
+	// slots down its own, soon stale, list of waiting jobs, so most
+	// attempts find the job admitted already or no slot free. A read
+	// tells them so beside the writer; a write would wait for a commit.
+	// The write checks again.
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		j, err := get(tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := admit(tx, j); err != nil {
+			return fmt.Errorf("admit job %s: %w", id, err)
+		}
+		return nil
+	}); err != nil {
+		return job.Job{}, err
+	}
+	return s.modify(ctx, id, "admit", admit)
 }
 
 // Waiting returns up to n jobs waiting for a slot, oldest first: their id,

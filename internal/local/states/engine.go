@@ -14,6 +14,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/groupcommit"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/uuid"
@@ -58,7 +59,10 @@ type Execution struct {
 
 // Engine runs state machines and persists their executions.
 type Engine struct {
-	db       *bolt.DB
+	db *bolt.DB
+	// writes groups concurrent executions' saves into shared commits (one
+	// disk sync for all); its functions may run more than once.
+	writes   *groupcommit.Committer
 	machines map[string]*asl.Machine
 	opts     asl.Options
 	clock    clock.Clock
@@ -95,7 +99,7 @@ func NewEngine(path string, machines map[string]*asl.Machine, opts asl.Options, 
 		return nil, fmt.Errorf("init executions: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{db: db, machines: machines, opts: opts, clock: opts.Clock, log: log,
+	return &Engine{db: db, writes: groupcommit.New(db), machines: machines, opts: opts, clock: opts.Clock, log: log,
 		ctx: ctx, cancel: cancel, running: map[string]*run{}}, nil
 }
 
@@ -237,7 +241,7 @@ func (e *Engine) Stop(machine, name, cause string) {
 }
 
 func (e *Engine) save(exe Execution) error {
-	return e.db.Update(func(tx *bolt.Tx) error { return put(tx.Bucket([]byte(executionsBucket)), exe) })
+	return e.writes.Update(func(tx *bolt.Tx) error { return put(tx.Bucket([]byte(executionsBucket)), exe) })
 }
 
 func put(b *bolt.Bucket, exe Execution) error {

@@ -2,6 +2,7 @@ package states
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -62,29 +63,38 @@ func (e *Engine) start(machine, name string, input json.RawMessage, parent *Pare
 	if err != nil {
 		return Execution{}, false, fmt.Errorf("start %s: input: %w", name, err)
 	}
-	exe := Execution{Machine: machine, Name: name, Input: input, StartTime: e.clock.Now().UTC(), Status: Running, Parent: parent}
-	created := false
-	err = e.db.Update(func(tx *bolt.Tx) error {
+	fresh := Execution{Machine: machine, Name: name, Input: input, StartTime: e.clock.Now().UTC(), Status: Running, Parent: parent}
+	var (
+		exe     Execution
+		created bool
+		refused error
+	)
+	// The function may run more than once (groupcommit): it sets its
+	// results afresh, and hands a refusal back without failing the group.
+	err = e.writes.Update(func(tx *bolt.Tx) error {
+		exe, created, refused = fresh, false, nil
 		b := tx.Bucket([]byte(executionsBucket))
 		if old := b.Get(key(machine, name)); old != nil {
 			var prev Execution
 			if err := json.Unmarshal(old, &prev); err != nil {
-				return err
+				refused = err
+				return nil
 			}
 			sameInput := bytes.Equal(prev.Input, input)
 			switch {
 			case sameInput && prev.Status == Running, sameInput && replay(prev.Parent, parent):
 				exe = prev
-				return nil
 			case prev.Status != Running:
-				return fmt.Errorf("start %s: %w: it has closed (%s)", name, ErrExecutionExists, prev.Status)
+				refused = fmt.Errorf("start %s: %w: it has closed (%s)", name, ErrExecutionExists, prev.Status)
+			default:
+				refused = fmt.Errorf("start %s: %w: it is running with a different input", name, ErrExecutionExists)
 			}
-			return fmt.Errorf("start %s: %w: it is running with a different input", name, ErrExecutionExists)
+			return nil
 		}
 		created = true
 		return put(b, exe)
 	})
-	if err != nil {
+	if err = cmp.Or(err, refused); err != nil {
 		return Execution{}, false, err
 	}
 	if created {
