@@ -1,0 +1,106 @@
+package apiload
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeAPI answers submits with a new id, except every failEvery-th (0:
+// none), and queries about any id it handed out.
+func fakeAPI(t *testing.T, failEvery int64) *httptest.Server {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/video/generations" || r.Header.Get("Authorization") != "Bearer k" {
+			http.Error(w, `{"error":"bad request"}`, http.StatusBadRequest)
+			return
+		}
+		if r.Method == http.MethodPost {
+			i := n.Add(1)
+			if failEvery > 0 && i%failEvery == 0 {
+				http.Error(w, `{"error":"busy"}`, http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintf(w, `{"id":"job-%d","status":"queued"}`, i)
+			return
+		}
+		fmt.Fprintf(w, `{"id":%q,"status":"queued"}`, r.URL.Query().Get("generation_id"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestRunCountsEveryPair(t *testing.T) {
+	srv := fakeAPI(t, 0)
+	res := Run(context.Background(), Config{URL: srv.URL, Key: "k", Clients: 8, Pairs: 100})
+	if res.Errors != 0 || len(res.Submits) != 100 || len(res.Queries) != 100 {
+		t.Fatalf("errors %d, submits %d, queries %d; want 0, 100, 100 (%v)", res.Errors, len(res.Submits), len(res.Queries), res.FirstErrors)
+	}
+	if !res.Met(time.Hour) {
+		t.Fatalf("a run without errors, within an hour, does not meet an hour: %s", res.Summary())
+	}
+}
+
+func TestRunCountsFailures(t *testing.T) {
+	srv := fakeAPI(t, 5)
+	res := Run(context.Background(), Config{URL: srv.URL, Key: "k", Clients: 4, Pairs: 100})
+	if res.Errors != 20 || len(res.Submits) != 80 || len(res.Queries) != 80 {
+		t.Fatalf("errors %d, submits %d, queries %d; want 20, 80, 80", res.Errors, len(res.Submits), len(res.Queries))
+	}
+	if len(res.FirstErrors) != maxReported || !strings.Contains(res.FirstErrors[0], "HTTP 503") {
+		t.Fatalf("first errors %q, want %d naming the 503", res.FirstErrors, maxReported)
+	}
+	if res.Met(time.Hour) {
+		t.Fatal("a run with errors meets its goal")
+	}
+}
+
+func TestRunCountsAWrongKeyAsErrors(t *testing.T) {
+	srv := fakeAPI(t, 0)
+	res := Run(context.Background(), Config{URL: srv.URL, Key: "wrong", Clients: 2, Pairs: 10})
+	if res.Errors != 10 || len(res.Submits) != 0 {
+		t.Fatalf("errors %d, submits %d; want every submit refused", res.Errors, len(res.Submits))
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 200; i++ {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	for _, c := range []struct {
+		p    int
+		want time.Duration
+	}{{50, 100 * time.Millisecond}, {99, 198 * time.Millisecond}, {100, 200 * time.Millisecond}, {1, 2 * time.Millisecond}} {
+		if got := Percentile(ds, c.p); got != c.want {
+			t.Errorf("p%d = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := Percentile(nil, 99); got != 0 {
+		t.Errorf("p99 of nothing = %v, want 0", got)
+	}
+}
+
+func TestMetNeedsBothKinds(t *testing.T) {
+	fast, slow := []time.Duration{time.Millisecond}, []time.Duration{time.Second}
+	for _, c := range []struct {
+		name string
+		r    Result
+		want bool
+	}{
+		{"both fast", Result{Submits: fast, Queries: fast}, true},
+		{"slow submits", Result{Submits: slow, Queries: fast}, false},
+		{"slow queries", Result{Submits: fast, Queries: slow}, false},
+		{"nothing answered", Result{}, false},
+	} {
+		if got := c.r.Met(50 * time.Millisecond); got != c.want {
+			t.Errorf("%s: Met = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
