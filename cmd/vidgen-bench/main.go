@@ -58,6 +58,7 @@ func main() {
 	batch(*template, *burstJobs, prices)
 
 	var ts targets
+	load(*template, &ts)
 	base, adaptive := figures[0], figures[2]
 	ts.add("adaptive cost per 1,000 jobs", fmt.Sprintf("$%.3f (%.2f× baseline $%.3f)", adaptive.DollarsPer1000, adaptive.DollarsPer1000/base.DollarsPer1000, base.DollarsPer1000),
 		"≤ baseline", adaptive.DollarsPer1000 <= base.DollarsPer1000)
