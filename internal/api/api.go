@@ -60,9 +60,10 @@ type Store interface {
 	QueuePosition(ctx context.Context, j job.Job) (int, error)
 }
 
-// Estimator estimates when a job completes (pollpolicy.Policy.ETA).
+// Estimator estimates when a job completes (gentime.Estimator: the
+// policy's ETA from the deployment's learned times).
 type Estimator interface {
-	ETA(j job.Job, now time.Time) (pollpolicy.Estimate, bool)
+	ETA(ctx context.Context, j job.Job, now time.Time) (pollpolicy.Estimate, bool)
 }
 
 // Starter starts video_job executions. Starting one that runs must be
@@ -151,10 +152,9 @@ type Handler struct {
 	// Health are the checks PathHealth runs (see health.go).
 	Health []HealthCheck
 
-	// Estimator gives answers their eta: the poll policy whose
-	// completion-time model the Poll steps learn (locally the very same;
-	// in AWS the API function's own, which knows only the prior). Nil
-	// answers no eta.
+	// Estimator gives answers their eta from the completion-time model
+	// the Poll steps learn and store (internal/gentime), read through a
+	// short cache. Nil answers no eta.
 	Estimator Estimator
 }
 
@@ -527,7 +527,7 @@ func (h *Handler) generation(ctx context.Context, j job.Job) Generation {
 			g.QueuePosition = &pos
 		}
 	}
-	h.estimate(j, &g)
+	h.estimate(ctx, j, &g)
 	h.stamp(&g)
 	return g
 }
@@ -550,11 +550,11 @@ func (h *Handler) stamp(g *Generation) {
 }
 
 // estimate sets g's eta, if the Estimator has one for j.
-func (h *Handler) estimate(j job.Job, g *Generation) {
+func (h *Handler) estimate(ctx context.Context, j job.Job, g *Generation) {
 	if h.Estimator == nil {
 		return
 	}
-	if e, ok := h.Estimator.ETA(j, h.Clock.Now()); ok {
+	if e, ok := h.Estimator.ETA(ctx, j, h.Clock.Now()); ok {
 		g.ETA = &vidgen.ETA{At: e.At.UTC(), Earliest: e.Earliest.UTC(), Latest: e.Latest.UTC(), Confidence: e.Confidence}
 	}
 }

@@ -71,7 +71,7 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 	page := Page{Data: make([]Generation, len(jobs))}
 	for i, j := range jobs {
 		page.Data[i] = h.linked(ctx, j)
-		h.estimate(j, &page.Data[i])
+		h.estimate(ctx, j, &page.Data[i])
 		h.stamp(&page.Data[i])
 	}
 	h.queuePositions(ctx, jobs, page.Data)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen"
+	"github.com/vidgen/vidgen/internal/gentime"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
 )
@@ -109,7 +110,7 @@ func TestQueryShowsProgress(t *testing.T) {
 // answers an eta from the estimator and no place.
 func TestQueuePositionAndETA(t *testing.T) {
 	h, _, store := newHandler(t)
-	h.Estimator = pollpolicy.Fixed() // the prior: 25 s median for 5 s
+	h.Estimator = gentime.Estimator{Policy: pollpolicy.Fixed()} // the prior: 25 s median for 5 s
 	now := h.Clock.Now()
 	mk := func(id, tenant string, age time.Duration, waiting bool) {
 		j := job.Job{ID: id, Tenant: tenant, Status: job.Queued, Request: job.Request{Model: job.Model, Duration: 5},

@@ -86,6 +86,9 @@ type Usage struct {
 	S3Puts           int
 	Events           int
 	APIRequests      int
+	// ModelReads and ModelWrites are the reads and writes of the learned
+	// generation times, counted in RRU and WRU too.
+	ModelReads, ModelWrites int
 }
 
 // Result is a run's usage, outcome and detection lags.
@@ -192,11 +195,14 @@ func newRun(cfg Config) (*run, error) {
 		dispatcher.Tasks = lostTokens{}
 	}
 	handlers.Tasks = states.Resumer{Tasks: r.tokens}
-	// As in AWS, the submit function never sees a job finish, so its policy
-	// (which decides the first poll) learns nothing; the poll function's
-	// does, as one warm instance would.
+	// As in AWS, the learned times live in the store, and each function
+	// (one warm instance of each) reads them through a cache of its own:
+	// the poll function records what it measures, the submit function
+	// reads it for the first wait.
+	handlers.Learned = r.learned()
 	submitter := *handlers
 	submitter.Policy = cfg.Policy.New()
+	submitter.Learned = r.learned()
 	submit := submitter.Submit
 	if cfg.SlotLoop {
 		submit = slotLoop(submitter.Submit)

@@ -56,8 +56,11 @@ const (
 )
 
 // isReservedID reports whether id names one of the store's own items (an
-// idempotency claim or the slot counters) rather than a job.
-func isReservedID(id string) bool { return isClaimID(id) || strings.HasPrefix(id, slotPrefix) }
+// idempotency claim, the slot counters or learned generation times)
+// rather than a job.
+func isReservedID(id string) bool {
+	return isClaimID(id) || strings.HasPrefix(id, slotPrefix) || isGenTimesID(id)
+}
 
 // tenantCount is the attribute of the counters item that counts tenant's
 // slots.

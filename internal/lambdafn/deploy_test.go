@@ -20,6 +20,7 @@ import (
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/dynamostore"
+	"github.com/vidgen/vidgen/internal/gentime"
 	"github.com/vidgen/vidgen/internal/lambdafn"
 	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/reconcile"
@@ -70,6 +71,9 @@ var jobStoreCalls = map[string][]string{
 	"Waiting":       {"dynamodb:Query JobsTable/index/*"},                            // waiting-by-created
 	"QueuePosition": {"dynamodb:Query JobsTable/index/*"},                            // waiting-by-created
 	"InFlight":      {"dynamodb:GetItem JobsTable"},
+	// The learned generation times' item (internal/gentime).
+	"GenTimes":      {"dynamodb:GetItem JobsTable"},
+	"RecordGenTime": {"dynamodb:UpdateItem JobsTable"},
 	// Reads the counters and each open job, lists open-by-deadline, and
 	// writes the counters over on condition of their version.
 	"RepairSlots": {"dynamodb:GetItem JobsTable", "dynamodb:Query JobsTable/index/*", "dynamodb:PutItem JobsTable"},
@@ -83,9 +87,9 @@ var jobStoreCalls = map[string][]string{
 // consumer interfaces lambdafn fills with a *dynamostore.Store. The handler
 // can call no other method.
 var jobStoreUse = map[string][]reflect.Type{
-	"api":       {reflect.TypeFor[api.Store](), reflect.TypeFor[admission.Store]()},
-	"submit":    {reflect.TypeFor[steps.Store]()},
-	"poll":      {reflect.TypeFor[steps.Store]()},
+	"api":       {reflect.TypeFor[api.Store](), reflect.TypeFor[admission.Store](), reflect.TypeFor[gentime.Store]()},
+	"submit":    {reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store]()},
+	"poll":      {reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store]()},
 	"fail":      {reflect.TypeFor[steps.Store]()},
 	"reconcile": {reflect.TypeFor[reconcile.Store](), reflect.TypeFor[admission.Store]()},
 	"register":  {reflect.TypeFor[steps.Registry](), reflect.TypeFor[admission.Store]()},

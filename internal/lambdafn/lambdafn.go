@@ -34,6 +34,7 @@ import (
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/dynamostore"
 	"github.com/vidgen/vidgen/internal/eventbus"
+	"github.com/vidgen/vidgen/internal/gentime"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
@@ -185,8 +186,9 @@ func newSteps(ctx context.Context, fn string, getenv func(string) string) (*step
 	if err != nil {
 		return nil, err
 	}
+	store := jobs(cfg, env)
 	h := &steps.Handlers{
-		Store:   jobs(cfg, env),
+		Store:   store,
 		Clock:   clock.Real{},
 		Policy:  pollpolicy.Learning(),
 		Log:     log,
@@ -195,6 +197,10 @@ func newSteps(ctx context.Context, fn string, getenv func(string) string) (*step
 	if fn == "fail" {
 		return h, nil
 	}
+	// The deployment's learned generation times, in the jobs table: Submit
+	// decides its first wait and Poll its polls from them, and Poll records
+	// each job it completes.
+	h.Learned = &gentime.Cache{Store: store, Clock: h.Clock, Log: log}
 	if h.Policy.Interval, err = seconds(EnvPollInterval, env[EnvPollInterval]); err != nil {
 		return nil, err
 	}
@@ -257,10 +263,10 @@ func newAPI(ctx context.Context, getenv func(string) string) (*api.Handler, erro
 		// Presigning is local computation with the function's own
 		// credentials, so the role needs s3:GetObject on the bucket.
 		Links: s3blob.NewLinks(s3.NewPresignClient(bucket), in.env[EnvBucket], nil),
-		// The learner lives in each warm Poll function's memory, out of the
-		// API function's reach: its estimates come from the prior, the
-		// upstream's documented times (docs/api.md).
-		Estimator:      pollpolicy.Learning(),
+		// Estimates come from the deployment's learned times, as the Poll
+		// steps' decisions do (docs/api.md).
+		Estimator: gentime.Estimator{Policy: pollpolicy.Learning(),
+			Times: &gentime.Cache{Store: in.store, Clock: clock.Real{}, Log: in.log}},
 		CheckCallback:  func(u string) error { return notify.CheckURL(u, false) },
 		WebhookSecrets: webhookSecrets{secret.NewCache(sm, in.env[EnvWebhookSecret], time.Hour, nil)},
 		Health: []api.HealthCheck{

@@ -31,6 +31,7 @@ import (
 	"github.com/vidgen/vidgen/internal/boltstore"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/console"
+	"github.com/vidgen/vidgen/internal/gentime"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/admin"
 	"github.com/vidgen/vidgen/internal/local/apigw"
@@ -332,8 +333,12 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	rt.tasks = asl.NewTasks(taskKey)
+	// One learned model for the deployment, in the job store; the steps
+	// and the api read it through one cache, as one process.
+	learned := &gentime.Cache{Store: rt.Store, Clock: clk, Log: log.With("component", "gentime")}
 	stepHandlers := &steps.Handlers{
 		Store: rt.Store, Upstream: client, Clock: clk, Policy: pollpolicy.Learning(), Log: log.With("component", "steps"),
+		Learned:  learned,
 		Blobs:    blobs,
 		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},
 		Tasks:    states.Resumer{Tasks: rt.tasks},
@@ -431,8 +436,8 @@ func Start(cfg Config) (*Runtime, error) {
 		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets, Admission: dispatcher,
 		Metrics: rec,
 		Health:  healthChecks(rt.Store, machines, upstreamKey),
-		// The Poll steps' own policy: answers estimate from what they learn.
-		Estimator: stepHandlers.Policy,
+		// The Poll steps' own policy, from what they learned.
+		Estimator: gentime.Estimator{Policy: stepHandlers.Policy, Times: learned},
 	}
 	fns.Add("ApiFunction", apiHandler.Handle)
 	// The console is static: served here directly, as the api function

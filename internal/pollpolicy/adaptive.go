@@ -3,7 +3,6 @@ package pollpolicy
 import (
 	"math"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
@@ -19,7 +18,6 @@ import (
 // taken, so a generation that never ends costs a few dozen polls, not
 // hundreds.
 type Adaptive struct {
-	Learner *Learner
 	// From and To are the quantiles of learned generation times between
 	// which Poll keeps asking within one invocation (a window of asks).
 	From, To float64
@@ -38,7 +36,7 @@ type Adaptive struct {
 // docs/performance.md).
 func DefaultAdaptive() *Adaptive {
 	return &Adaptive{
-		Learner: NewLearner(256), From: 0.02, To: 0.97,
+		From: 0.02, To: 0.97,
 		Every: 2 * time.Second, Window: 30 * time.Second,
 		TailFactor: 0.15, MinTail: 5 * time.Second, MaxTail: 10 * time.Second,
 	}
@@ -53,13 +51,13 @@ func elapsed(j job.Job, now time.Time) time.Duration {
 	return now.Sub(since)
 }
 
-func (a *Adaptive) first(j job.Job, now time.Time) time.Duration {
-	from, _ := a.Learner.Range(j.Request.Model, j.Request.Duration, a.From, a.To)
+func (a *Adaptive) first(j job.Job, now time.Time, t Times) time.Duration {
+	from, _ := t.Range(j.Request.Duration, a.From, a.To)
 	return max(from-elapsed(j, now), time.Second)
 }
 
-func (a *Adaptive) window(j job.Job, now time.Time) (time.Duration, time.Duration) {
-	from, to := a.Learner.Range(j.Request.Model, j.Request.Duration, a.From, a.To)
+func (a *Adaptive) window(j job.Job, now time.Time, t Times) (time.Duration, time.Duration) {
+	from, to := t.Range(j.Request.Duration, a.From, a.To)
 	e := elapsed(j, now)
 	if e < from-a.Every || e >= to {
 		return 0, 0
@@ -67,8 +65,8 @@ func (a *Adaptive) window(j job.Job, now time.Time) (time.Duration, time.Duratio
 	return min(a.Window, to-e+a.Every), a.Every
 }
 
-func (a *Adaptive) next(j job.Job, now time.Time) time.Duration {
-	from, to := a.Learner.Range(j.Request.Model, j.Request.Duration, a.From, a.To)
+func (a *Adaptive) next(j job.Job, now time.Time, t Times) time.Duration {
+	from, to := t.Range(j.Request.Duration, a.From, a.To)
 	switch e := elapsed(j, now); {
 	case e < from:
 		return max(from-e, time.Second)
@@ -80,92 +78,56 @@ func (a *Adaptive) next(j job.Job, now time.Time) time.Duration {
 	}
 }
 
-// Learner keeps the most recent generation times per model and video
-// length, and answers their quantiles. Before it has seen enough it
-// answers from the upstream's documented times (~25 s for a 5-s video).
-// It is safe for concurrent use. It learns in memory: in AWS each warm
-// Poll function learns from the jobs it finishes, and a cold one starts
-// from the documented times.
-type Learner struct {
-	size int
-
-	mu     sync.Mutex
-	recent map[learnKey]*window
-}
-
-type learnKey struct {
-	model    string
-	duration int
-}
-
-// window is a ring of recent times and, lazily, the same times sorted.
-type window struct {
-	times  []time.Duration
-	next   int
-	sorted []time.Duration // nil when stale
+// Times is a snapshot of the generation times a deployment learned for one
+// model and video length (internal/gentime keeps them, in the job store):
+// every decision about a job is made from the snapshot of the job's model
+// and duration, passed in, so the policy itself holds nothing that
+// changes. Before it has enough times it answers from the upstream's
+// documented times (~25 s for a 5-s video); so does the zero Times.
+type Times struct {
+	sorted []time.Duration
 }
 
 // minLearned is how many times a key needs before its own quantiles are
 // used.
 const minLearned = 20
 
-// NewLearner keeps the last size times per key.
-func NewLearner(size int) *Learner {
-	return &Learner{size: max(size, minLearned), recent: map[learnKey]*window{}}
+// NewTimes is the snapshot of times, in any order; times that are not
+// positive (an empty slot of the store's sample) are left out.
+func NewTimes(times []time.Duration) Times {
+	sorted := make([]time.Duration, 0, len(times))
+	for _, d := range times {
+		if d > 0 {
+			sorted = append(sorted, d)
+		}
+	}
+	slices.Sort(sorted)
+	return Times{sorted: sorted}
 }
 
-// Observe records that a generation of model and duration took d.
-func (l *Learner) Observe(model string, duration int, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	k := learnKey{model, duration}
-	w := l.recent[k]
-	if w == nil {
-		w = &window{}
-		l.recent[k] = w
-	}
-	if len(w.times) < l.size {
-		w.times = append(w.times, d)
-	} else {
-		w.times[w.next] = d
-		w.next = (w.next + 1) % l.size
-	}
-	w.sorted = nil
-}
+// Len is how many times the snapshot holds.
+func (t Times) Len() int { return len(t.sorted) }
 
-// Range returns the p and q quantiles of the times of model and duration:
-// of a log-normal fitted to the recent times' median and quartiles. The fit
+// Range returns the p and q quantiles of the times, for videos of duration
+// seconds: of a log-normal fitted to their median and quartiles. The fit
 // looks only at the middle half, so neither the fastest jobs (which the
 // first poll catches late, so their times are overstated) nor the slowest
 // (long tails) pull the range about.
-func (l *Learner) Range(model string, duration int, p, q float64) (time.Duration, time.Duration) {
-	mu, sigma := l.fit(model, duration)
+func (t Times) Range(duration int, p, q float64) (time.Duration, time.Duration) {
+	mu, sigma := t.fit(duration)
 	return lognormal(mu, sigma, p), lognormal(mu, sigma, q)
 }
 
-// fit is the log-normal of the times of model and duration (see Range),
-// as the mean and deviation of their logarithms in nanoseconds: the prior
-// until enough are learned. A nil Learner answers the prior.
-func (l *Learner) fit(model string, duration int) (mu, sigma float64) {
-	if l == nil {
+// fit is the log-normal of the times (see Range), as the mean and
+// deviation of their logarithms in nanoseconds: the prior for videos of
+// duration seconds until enough are learned.
+func (t Times) fit(duration int) (mu, sigma float64) {
+	if len(t.sorted) < minLearned {
 		return priorFit(duration)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.recent[learnKey{model, duration}]
-	if w == nil || len(w.times) < minLearned {
-		return priorFit(duration)
-	}
-	if w.sorted == nil {
-		w.sorted = slices.Clone(w.times)
-		slices.Sort(w.sorted)
 	}
 	at := func(p float64) float64 {
-		i := int(math.Round(p * float64(len(w.sorted)-1)))
-		return float64(w.sorted[min(max(i, 0), len(w.sorted)-1)])
+		i := int(math.Round(p * float64(len(t.sorted)-1)))
+		return float64(t.sorted[min(max(i, 0), len(t.sorted)-1)])
 	}
 	return math.Log(at(0.5)), (math.Log(at(0.75)) - math.Log(at(0.25))) / (2 * zQuartile)
 }

@@ -1,7 +1,6 @@
 package pollpolicy_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -41,13 +40,13 @@ func priorAt(duration int, p float64) time.Duration {
 	return polltest.LognormalAt(median, 0.35, p)
 }
 
-// wantPrior checks that Range answers the prior for every probe.
-func wantPrior(t *testing.T, l *pollpolicy.Learner, model string, duration int) {
+// wantPrior checks that ts's Range answers the prior for every probe.
+func wantPrior(t *testing.T, ts pollpolicy.Times, duration int) {
 	t.Helper()
 	for _, p := range polltest.Probes() {
-		from, to := l.Range(model, duration, p, 1-p)
+		from, to := ts.Range(duration, p, 1-p)
 		if wantFrom, wantTo := priorAt(duration, p), priorAt(duration, 1-p); from != wantFrom || to != wantTo {
-			t.Errorf("Range(%s, %d, %v, %v) = %v, %v; want the prior's %v, %v", model, duration, p, 1-p, from, to, wantFrom, wantTo)
+			t.Errorf("Range(%d, %v, %v) = %v, %v; want the prior's %v, %v", duration, p, 1-p, from, to, wantFrom, wantTo)
 		}
 	}
 }
@@ -55,7 +54,7 @@ func wantPrior(t *testing.T, l *pollpolicy.Learner, model string, duration int) 
 // polltest.Fit and priorAt agree with log-normal quantiles worked out
 // independently (Python's statistics.NormalDist, rounded to the
 // millisecond), so the tests below do not just restate the code.
-func TestLearnerFitAnchors(t *testing.T) {
+func TestTimesFitAnchors(t *testing.T) {
 	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 	type quantile struct {
 		p  float64
@@ -95,7 +94,7 @@ func TestLearnerFitAnchors(t *testing.T) {
 // Before a key has 20 times, Range answers the documented prior: a
 // log-normal with median 25 s (5-s videos) or 45 s (10-s videos), σ 0.35,
 // rounded to the millisecond.
-func TestLearnerPrior(t *testing.T) {
+func TestTimesPrior(t *testing.T) {
 	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 	for _, tc := range []struct {
 		name     string
@@ -117,8 +116,8 @@ func TestLearnerPrior(t *testing.T) {
 		{name: "inside the clamp", duration: 5, p: 0.0002, q: 0.9995, from: ms(8476), to: ms(73733)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := pollpolicy.NewLearner(256)
-			if from, to := l.Range(job.Model, tc.duration, tc.p, tc.q); from != tc.from || to != tc.to {
+			var l pollpolicy.Times
+			if from, to := l.Range(tc.duration, tc.p, tc.q); from != tc.from || to != tc.to {
 				t.Errorf("Range(%d, %v, %v) = %v, %v; want %v, %v", tc.duration, tc.p, tc.q, from, to, tc.from, tc.to)
 			}
 		})
@@ -127,12 +126,12 @@ func TestLearnerPrior(t *testing.T) {
 	// The prior's quantiles rise strictly with p, below the median below
 	// 0.5 and above it above, and are whole milliseconds.
 	for _, duration := range []int{5, 10} {
-		l := pollpolicy.NewLearner(256)
-		wantPrior(t, l, job.Model, duration)
-		median, _ := l.Range(job.Model, duration, 0.5, 0.5)
+		var l pollpolicy.Times
+		wantPrior(t, l, duration)
+		median, _ := l.Range(duration, 0.5, 0.5)
 		var last time.Duration
 		for i, p := range []float64{0.001, 0.01, 0.02, 0.1, 0.25, 0.49, 0.5, 0.51, 0.75, 0.9, 0.97, 0.99, 0.999} {
-			got, _ := l.Range(job.Model, duration, p, p)
+			got, _ := l.Range(duration, p, p)
 			if i > 0 && got <= last {
 				t.Errorf("%d-s prior: quantile %v = %v, not above the previous %v", duration, p, got, last)
 			}
@@ -149,7 +148,7 @@ func TestLearnerPrior(t *testing.T) {
 }
 
 // A key needs 20 positive times before its own fit replaces the prior.
-func TestLearnerPriorUntilEnough(t *testing.T) {
+func TestTimesPriorUntilEnough(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		n        int
@@ -164,17 +163,17 @@ func TestLearnerPriorUntilEnough(t *testing.T) {
 		{name: "21", n: 21, from: 1163 * time.Millisecond, to: 104040 * time.Millisecond, mid: polltest.Middle(11*time.Second, 6*time.Second, 16*time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := pollpolicy.NewLearner(256)
-			for i := 1; i <= tc.n; i++ {
-				l.Observe(job.Model, 5, time.Duration(i)*time.Second)
+			l := pollpolicy.NewTimes(ordered(1, tc.n))
+			if l.Len() != tc.n {
+				t.Errorf("NewTimes of %d times holds %d", tc.n, l.Len())
 			}
-			if from, to := l.Range(job.Model, 5, 0, 1); from != tc.from || to != tc.to {
+			if from, to := l.Range(5, 0, 1); from != tc.from || to != tc.to {
 				t.Errorf("after %d times Range(0, 1) = %v, %v; want %v, %v", tc.n, from, to, tc.from, tc.to)
 			}
 			if tc.mid == (polltest.Mid{}) {
-				wantPrior(t, l, job.Model, 5)
+				wantPrior(t, l, 5)
 			} else {
-				polltest.WantFit(t, l, job.Model, 5, tc.mid)
+				polltest.WantFit(t, l, 5, tc.mid)
 			}
 		})
 	}
@@ -192,7 +191,7 @@ func symmetric(fast, slow time.Duration) []time.Duration {
 // Range fits a log-normal to the recent times' median and quartiles (the
 // sorted times at index round(p·(n−1))) and answers its quantiles, with p
 // clamped to [0.001, 0.999] and the answer rounded to the millisecond.
-func TestLearnerFit(t *testing.T) {
+func TestTimesFit(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		times []time.Duration
@@ -210,14 +209,12 @@ func TestLearnerFit(t *testing.T) {
 		{name: "the tails do not count", times: symmetric(time.Millisecond, 10*time.Hour), mid: polltest.Middle(20*time.Second, 10*time.Second, 40*time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := pollpolicy.NewLearner(256)
-			polltest.Observe(l, job.Model, 5, tc.times...)
-			polltest.WantFit(t, l, job.Model, 5, tc.mid)
+			polltest.WantFit(t, pollpolicy.NewTimes(tc.times), 5, tc.mid)
 		})
 	}
 
 	// Concrete answers, worked out independently (see
-	// TestLearnerFitAnchors).
+	// TestTimesFitAnchors).
 	for _, tc := range []struct {
 		name     string
 		times    []time.Duration
@@ -233,9 +230,7 @@ func TestLearnerFit(t *testing.T) {
 		{name: "σ 0 with tails", times: concat(polltest.Repeat(time.Second, 5), polltest.Repeat(10*time.Second, 11), polltest.Repeat(time.Hour, 4)), p: 0.02, q: 0.97, from: 10 * time.Second, to: 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := pollpolicy.NewLearner(256)
-			polltest.Observe(l, job.Model, 5, tc.times...)
-			if from, to := l.Range(job.Model, 5, tc.p, tc.q); from != tc.from || to != tc.to {
+			if from, to := pollpolicy.NewTimes(tc.times).Range(5, tc.p, tc.q); from != tc.from || to != tc.to {
 				t.Errorf("Range(%v, %v) = %v, %v; want %v, %v", tc.p, tc.q, from, to, tc.from, tc.to)
 			}
 		})
@@ -243,11 +238,10 @@ func TestLearnerFit(t *testing.T) {
 
 	// Learned quantiles rise strictly with p inside the clamp and stand
 	// still outside it; the median is exactly the middle time.
-	l := pollpolicy.NewLearner(256)
-	polltest.Observe(l, job.Model, 5, polltest.Seconds(1, 100)...)
+	l := pollpolicy.NewTimes(polltest.Seconds(1, 100))
 	var last time.Duration
 	for i, p := range []float64{0.001, 0.01, 0.02, 0.1, 0.25, 0.49, 0.5, 0.51, 0.75, 0.9, 0.97, 0.99, 0.999} {
-		got, _ := l.Range(job.Model, 5, p, p)
+		got, _ := l.Range(5, p, p)
 		if i > 0 && got <= last {
 			t.Errorf("quantile %v = %v, not above the previous %v", p, got, last)
 		}
@@ -257,91 +251,22 @@ func TestLearnerFit(t *testing.T) {
 		last = got
 	}
 	for _, pair := range [][2]float64{{0, 0.001}, {-1, 0.0001}, {1, 0.999}, {3, 0.9999}} {
-		a, _ := l.Range(job.Model, 5, pair[0], pair[0])
-		b, _ := l.Range(job.Model, 5, pair[1], pair[1])
+		a, _ := l.Range(5, pair[0], pair[0])
+		b, _ := l.Range(5, pair[1], pair[1])
 		if a != b {
 			t.Errorf("Range at %v = %v but at %v = %v; both are clamped alike", pair[0], a, pair[1], b)
 		}
 	}
 
-	// A new time counts at once (the sorted copy is not stale): with 0.5 s
-	// and 500 s added there are 102 times, indices 51 (50.5 rounds up), 25
-	// and 76 (75.75) of 0.5 s, 1 s, …, 100 s, 500 s.
-	l.Observe(job.Model, 5, 500*time.Second)
-	l.Observe(job.Model, 5, 500*time.Millisecond)
-	polltest.WantFit(t, l, job.Model, 5, polltest.Middle(51*time.Second, 25*time.Second, 76*time.Second))
-}
-
-// Each model and video length learns on its own.
-func TestLearnerKeys(t *testing.T) {
-	l := pollpolicy.NewLearner(256)
-	polltest.Observe(l, job.Model, 5, polltest.Repeat(10*time.Second, 20)...)
-	polltest.Observe(l, "other-model", 10, polltest.Repeat(70*time.Second, 20)...)
-	polltest.Observe(l, "third-model", 5, polltest.Repeat(3*time.Second, 19)...) // not enough
-	polltest.Observe(l, "fourth-model", 5, polltest.Seconds(1, 20)...)
-
-	for _, tc := range []struct {
-		model    string
-		duration int
-		mid      polltest.Mid // zero: the prior
-	}{
-		{job.Model, 5, polltest.Middle(10*time.Second, 10*time.Second, 10*time.Second)},
-		{job.Model, 10, polltest.Mid{}},
-		{"other-model", 10, polltest.Middle(70*time.Second, 70*time.Second, 70*time.Second)},
-		{"other-model", 5, polltest.Mid{}},
-		{"third-model", 5, polltest.Mid{}}, // 19 times only
-		{"fourth-model", 5, polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
-		{"fourth-model", 10, polltest.Mid{}},
-		{"unknown", 10, polltest.Mid{}},
-	} {
-		if tc.mid == (polltest.Mid{}) {
-			wantPrior(t, l, tc.model, tc.duration)
-		} else {
-			polltest.WantFit(t, l, tc.model, tc.duration, tc.mid)
-		}
-	}
-	// The two learned keys with σ 0 answer their one time everywhere.
-	if from, to := l.Range(job.Model, 5, 0.02, 0.97); from != 10*time.Second || to != 10*time.Second {
-		t.Errorf("Range(%s, 5, 0.02, 0.97) = %v, %v; want 10s, 10s", job.Model, from, to)
-	}
-	if from, to := l.Range("other-model", 10, 0, 1); from != 70*time.Second || to != 70*time.Second {
-		t.Errorf("Range(other-model, 10, 0, 1) = %v, %v; want 1m10s, 1m10s", from, to)
-	}
-}
-
-// The ring keeps the last size times per key (at least 20); the fit sees
-// only those.
-func TestLearnerRing(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		size  int
-		times []time.Duration // observed in this order
-		mid   polltest.Mid    // of the times kept
-	}{
-		{name: "full, not overflowed", size: 20, times: ordered(1, 20), mid: polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
-		{name: "overflowed by two: 3..22 s", size: 20, times: ordered(1, 22), mid: polltest.Middle(13*time.Second, 8*time.Second, 17*time.Second)},
-		// 1..18, 5, 6 sorted: 1, 2, 3, 4, 5, 5 (index 5), 6, 6, 7, 8, 9
-		// (index 10), 10, 11, 12, 13 (index 14), …
-		{name: "old extremes forgotten", size: 20, times: concat([]time.Duration{time.Hour, time.Millisecond}, ordered(1, 18), []time.Duration{5 * time.Second, 6 * time.Second}),
-			mid: polltest.Middle(9*time.Second, 5*time.Second, 13*time.Second)},
-		{name: "replaced in full: 21..40 s", size: 20, times: concat(polltest.Seconds(1, 20), polltest.Seconds(21, 40)), mid: polltest.Middle(31*time.Second, 26*time.Second, 35*time.Second)},
-		{name: "replaced twice over: 41..60 s", size: 20, times: concat(polltest.Repeat(time.Hour, 20), polltest.Repeat(time.Minute, 20), polltest.Seconds(41, 60)),
-			mid: polltest.Middle(51*time.Second, 46*time.Second, 55*time.Second)},
-		{name: "size below 20 keeps 20: 6..25 s", size: 5, times: ordered(1, 25), mid: polltest.Middle(16*time.Second, 11*time.Second, 20*time.Second)},
-		{name: "size 0 keeps 20", size: 0, times: ordered(1, 20), mid: polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
-		// 11..40 s: indices 15 (14.5 rounds up), 7 (7.25) and 22 (21.75)
-		{name: "size 30: 11..40 s", size: 30, times: ordered(1, 40), mid: polltest.Middle(26*time.Second, 18*time.Second, 33*time.Second)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			l := pollpolicy.NewLearner(tc.size)
-			polltest.Observe(l, job.Model, 5, tc.times...)
-			polltest.WantFit(t, l, job.Model, 5, tc.mid)
-		})
-	}
+	// Times in any order are sorted: with 0.5 s and 500 s after them
+	// there are 102 times, indices 51 (50.5 rounds up), 25 and 76 (75.75)
+	// of 0.5 s, 1 s, …, 100 s, 500 s.
+	l = pollpolicy.NewTimes(concat(polltest.Seconds(1, 100), []time.Duration{500 * time.Second, 500 * time.Millisecond}))
+	polltest.WantFit(t, l, 5, polltest.Middle(51*time.Second, 25*time.Second, 76*time.Second))
 }
 
 // Times of zero or less are not generations and are not counted.
-func TestLearnerIgnoresNonPositive(t *testing.T) {
+func TestTimesIgnoresNonPositive(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		times []time.Duration
@@ -351,75 +276,29 @@ func TestLearnerIgnoresNonPositive(t *testing.T) {
 			times: concat(polltest.Seconds(1, 19), []time.Duration{0, -time.Second, -time.Hour})},
 		{name: "20 good among non-positive ones", times: concat([]time.Duration{0, -5 * time.Second}, polltest.Seconds(1, 20), []time.Duration{0, -1}),
 			mid: polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
-		{name: "non-positive do not push good ones out of a full ring",
-			times: concat(polltest.Seconds(1, 20), polltest.Repeat(0, 30), polltest.Repeat(-time.Second, 5)),
+		{name: "empty slots of a sample among good ones",
+			times: concat(polltest.Repeat(0, 30), polltest.Seconds(1, 20), polltest.Repeat(0, 50)),
 			mid:   polltest.Middle(11*time.Second, 6*time.Second, 15*time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := pollpolicy.NewLearner(20)
-			polltest.Observe(l, job.Model, 5, tc.times...)
+			l := pollpolicy.NewTimes(tc.times)
 			if tc.mid == (polltest.Mid{}) {
-				wantPrior(t, l, job.Model, 5)
+				wantPrior(t, l, 5)
 			} else {
-				polltest.WantFit(t, l, job.Model, 5, tc.mid)
+				polltest.WantFit(t, l, 5, tc.mid)
 			}
 		})
 	}
-}
-
-// Observe and Range may run at once from many goroutines (run with -race).
-func TestLearnerConcurrent(t *testing.T) {
-	const (
-		writers = 8
-		each    = 32 // writers × each = the ring's size: nothing is dropped
-		readers = 8
-	)
-	l := pollpolicy.NewLearner(writers * each)
-	var wg sync.WaitGroup
-	for g := range writers {
-		wg.Go(func() {
-			for range each {
-				l.Observe(job.Model, 5, time.Duration(g+1)*time.Second)
-				l.Observe("other-model", 10, 70*time.Second)
-			}
-		})
-	}
-	otherPrior := [2]time.Duration{priorAt(10, 0.02), priorAt(10, 0.97)}
-	for range readers {
-		wg.Go(func() {
-			for range 200 {
-				// Whatever mix of 1..8 s the learner holds, the fit's σ is
-				// at most ln 8 / 1.349, so To is under 8 s × 18.2.
-				from, to := l.Range(job.Model, 5, 0.02, 0.97)
-				if from <= 0 || from > to || to > 3*time.Minute {
-					t.Errorf("Range(%s, 5) = %v, %v while learning", job.Model, from, to)
-					return
-				}
-				// Only 70 s is ever seen: the prior until 20, then 70 s.
-				from, to = l.Range("other-model", 10, 0.02, 0.97)
-				if got := [2]time.Duration{from, to}; got != otherPrior && got != [2]time.Duration{70 * time.Second, 70 * time.Second} {
-					t.Errorf("Range(other-model, 10) = %v, %v while learning; want the prior's %v or 70s", from, to, otherPrior)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-
-	// 32 each of 1..8 s, 256 in all: indices 128 (127.5 rounds up) in the
-	// 5-s block, 64 (63.75) in the 3-s one and 191 (191.25) in the 6-s one.
-	polltest.WantFit(t, l, job.Model, 5, polltest.Middle(5*time.Second, 3*time.Second, 6*time.Second))
-	polltest.WantFit(t, l, "other-model", 10, polltest.Middle(70*time.Second, 70*time.Second, 70*time.Second))
 }
 
 func TestAdaptivePolicyDefaults(t *testing.T) {
 	a := pollpolicy.DefaultAdaptive()
-	if a.Learner == nil || a.From != 0.02 || a.To != 0.97 || a.Every != 2*time.Second || a.Window != 30*time.Second ||
+	if a.From != 0.02 || a.To != 0.97 || a.Every != 2*time.Second || a.Window != 30*time.Second ||
 		a.TailFactor != 0.15 || a.MinTail != 5*time.Second || a.MaxTail != 10*time.Second {
 		t.Errorf("DefaultAdaptive() = %+v", a)
 	}
-	if b := pollpolicy.DefaultAdaptive(); b.Learner == a.Learner {
-		t.Error("two DefaultAdaptive share a Learner")
+	if b := pollpolicy.DefaultAdaptive(); b == a {
+		t.Error("two DefaultAdaptive share one Adaptive")
 	}
 	p := pollpolicy.Learning()
 	d := pollpolicy.Fixed()
@@ -440,18 +319,19 @@ const (
 	defaultEvery = 2 * time.Second
 )
 
-// polltest.LearnedPolicy's learner answers LearnedFrom and LearnedTo for
-// 5-s videos and the prior for other keys.
+// polltest.LearnedTimes answer LearnedFrom and LearnedTo for 5-s videos;
+// no times answer the prior.
 func TestLearnedPolicyRange(t *testing.T) {
-	l := polltest.LearnedPolicy(nil).Adaptive.Learner
-	if from, to := l.Range(job.Model, 5, 0.02, 0.97); from != polltest.LearnedFrom || to != polltest.LearnedTo {
-		t.Errorf("LearnedPolicy's Range(0.02, 0.97) = %v, %v; want %v, %v", from, to, polltest.LearnedFrom, polltest.LearnedTo)
+	l := polltest.LearnedTimes()
+	if from, to := l.Range(5, 0.02, 0.97); from != polltest.LearnedFrom || to != polltest.LearnedTo {
+		t.Errorf("LearnedTimes' Range(0.02, 0.97) = %v, %v; want %v, %v", from, to, polltest.LearnedFrom, polltest.LearnedTo)
 	}
-	if from, to := l.Range(job.Model, 10, 0.02, 0.97); from != priorFrom10 || to != priorTo10 {
-		t.Errorf("LearnedPolicy's 10-s Range(0.02, 0.97) = %v, %v; want the prior's %v, %v", from, to, priorFrom10, priorTo10)
+	var none pollpolicy.Times
+	if from, to := none.Range(10, 0.02, 0.97); from != priorFrom10 || to != priorTo10 {
+		t.Errorf("no times' 10-s Range(0.02, 0.97) = %v, %v; want the prior's %v, %v", from, to, priorFrom10, priorTo10)
 	}
-	if from, _ := l.Range("other-model", 5, 0.02, 0.97); from != priorFrom5 {
-		t.Errorf("LearnedPolicy's Range(0.02) of another model = %v; want the prior's %v", from, priorFrom5)
+	if from, _ := none.Range(5, 0.02, 0.97); from != priorFrom5 {
+		t.Errorf("no times' Range(0.02) = %v; want the prior's %v", from, priorFrom5)
 	}
 }
 
@@ -477,9 +357,12 @@ type policyCase struct {
 	deadline  time.Duration
 	unclaimed bool          // no SubmitStarted: elapsed counts from CreatedAt (t0 − 5 s)
 	at        time.Duration // now − t0
+	// prior: no times learned for the job's model and duration; otherwise
+	// polltest.LearnedTimes were, for 5-s videos of job.Model.
+	prior bool
 }
 
-func (tc policyCase) setup() (pollpolicy.Policy, job.Job, time.Time) {
+func (tc policyCase) setup() (pollpolicy.Policy, job.Job, time.Time, pollpolicy.Times) {
 	p := tc.policy
 	if p.Interval == 0 {
 		p = polltest.LearnedPolicy(nil)
@@ -496,7 +379,12 @@ func (tc policyCase) setup() (pollpolicy.Policy, job.Job, time.Time) {
 	if tc.model != "" {
 		j.Request.Model = tc.model
 	}
-	return p, j, t0.Add(tc.at)
+	// As the store holds them: learned for one model and duration only.
+	var ts pollpolicy.Times
+	if !tc.prior && seconds == 5 && j.Request.Model == job.Model {
+		ts = polltest.LearnedTimes()
+	}
+	return p, j, t0.Add(tc.at), ts
 }
 
 // polltest.LearnedFrom is 21.361 s and polltest.LearnedTo 196.359 s.
@@ -514,16 +402,16 @@ func TestAdaptiveFirst(t *testing.T) {
 		{policyCase{name: "clamped to a second past the deadline", deadline: 10 * time.Second}, 11},    //
 		{policyCase{name: "clamped, fractional deadline", deadline: secs(10.5)}, 11},
 		{policyCase{name: "deadline passed", deadline: 10 * time.Second, at: 15 * time.Second}, 1},
-		{policyCase{name: "unlearned 5-s: the prior", policy: pollpolicy.Learning()}, 13}, // 12.183 s
-		{policyCase{name: "unlearned 10-s: the prior", seconds: 10}, 22},                  // 21.930 s
-		{policyCase{name: "unlearned model: the prior", model: "other-model"}, 13},        // 12.183 s
-		{policyCase{name: "From 0.5 of the prior", policy: pollpolicy.Policy{Interval: 5 * time.Second, Adaptive: &pollpolicy.Adaptive{Learner: pollpolicy.NewLearner(20), From: 0.5, To: 0.97}}}, 25},
+		{policyCase{name: "unlearned 5-s: the prior", policy: pollpolicy.Learning(), prior: true}, 13}, // 12.183 s
+		{policyCase{name: "unlearned 10-s: the prior", seconds: 10}, 22},                               // 21.930 s
+		{policyCase{name: "unlearned model: the prior", model: "other-model"}, 13},                     // 12.183 s
+		{policyCase{name: "From 0.5 of the prior", policy: pollpolicy.Policy{Interval: 5 * time.Second, Adaptive: &pollpolicy.Adaptive{From: 0.5, To: 0.97}}, prior: true}, 25},
 		{policyCase{name: "fixed policy", policy: pollpolicy.Fixed()}, 20},
 		{policyCase{name: "fixed policy, 10-s", policy: pollpolicy.Fixed(), seconds: 10}, 35},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, j, now := tc.setup()
-			if got := p.First(j, now); got != tc.want {
+			p, j, now, ts := tc.setup()
+			if got := p.First(j, now, ts); got != tc.want {
 				t.Errorf("First at t0+%v = %d, want %d", tc.at, got, tc.want)
 			}
 		})
@@ -565,8 +453,8 @@ func TestAdaptiveWindow(t *testing.T) {
 		{policyCase: policyCase{name: "fixed policy later", policy: pollpolicy.Fixed(), at: 60 * time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, j, now := tc.setup()
-			if window, every := p.Window(j, now); window != tc.window || every != tc.every {
+			p, j, now, ts := tc.setup()
+			if window, every := p.Window(j, now, ts); window != tc.window || every != tc.every {
 				t.Errorf("Window at t0+%v = %v, %v; want %v, %v", tc.at, window, every, tc.window, tc.every)
 			}
 		})
@@ -604,18 +492,13 @@ func TestAdaptiveNext(t *testing.T) {
 		{policyCase{name: "fixed policy, clamped", policy: pollpolicy.Fixed(), deadline: 12 * time.Second, at: 10 * time.Second}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, j, now := tc.setup()
-			if got := p.Next(j, now); got != tc.want {
+			p, j, now, ts := tc.setup()
+			if got := p.Next(j, now, ts); got != tc.want {
 				t.Errorf("Next at t0+%v = %d, want %d", tc.at, got, tc.want)
 			}
 		})
 	}
 }
-
-// windowLearner has seen 5-s generations of 5 s (25 times), 25 s (25) and
-// 50 s (50): median (index 50) 50 s, quartiles (indices 25 and 74) 25 s and
-// 50 s, so From (0.02) is windowFrom and To (0.97) windowTo.
-//
 
 // t0 is when the jobs of these tests were submitted.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -40,6 +40,9 @@ type Observation struct {
 	// Rand returns numbers in [0,1) for backoff jitter; a decision draws
 	// at most one.
 	Rand func() float64
+	// Times are the learned generation times of the job's model and
+	// duration, which an adaptive policy schedules the next poll by.
+	Times Times
 }
 
 // Action is what a decision has the Poll do.
@@ -71,8 +74,9 @@ type Decision struct {
 	// Retry is the backoff after an archive failure that may pass; it is
 	// drawn only then, since drawing takes a number from the random source.
 	Retry Retry
-	// Learned is how long the generation took, for the policy to Observe
-	// once the record says it completed; 0 teaches nothing.
+	// Learned is how long the generation took, for the Poll to record in
+	// the learned times (internal/gentime) once its own write completed
+	// the job; 0 teaches nothing.
 	Learned time.Duration
 	// Note says why a Poll waits without progress, for the log line.
 	Note string
@@ -152,7 +156,7 @@ func (p Policy) Decide(j job.Job, o Observation) Decision {
 		}
 		return Decision{Action: Record, Status: job.Failed, Error: &e}
 	}
-	d := Decision{Action: Record, Seconds: p.Next(j, o.Now)}
+	d := Decision{Action: Record, Seconds: p.Next(j, o.Now, o.Times)}
 	switch gen.Status {
 	case job.Generating:
 		d.Status = job.Generating
@@ -166,7 +170,7 @@ func (p Policy) Decide(j job.Job, o Observation) Decision {
 	return d
 }
 
-// took is how long j's generation took, for an adaptive policy to learn:
+// took is how long j's generation took, for the learned times:
 // the middle of the span between the last ask that found it unfinished and
 // the one that found it done. A job done at its very first ask says only
 // that it took less than that, so it teaches nothing (0).

@@ -150,8 +150,8 @@ func TestDecideAdaptiveWait(t *testing.T) {
 	p := polltest.LearnedPolicy(nil)
 	j := policyJob(5, jobDeadline, true)
 	now := t0.Add(5 * time.Second) // before polltest.LearnedFrom
-	got := p.Decide(j, pollpolicy.Observation{Now: now, Asks: 1, Answer: upstream.Generation{Status: job.Queued}})
-	if want := p.Next(j, now); got.Action != pollpolicy.Record || got.Seconds != want || want != 17 {
+	got := p.Decide(j, pollpolicy.Observation{Now: now, Asks: 1, Answer: upstream.Generation{Status: job.Queued}, Times: polltest.LearnedTimes()})
+	if want := p.Next(j, now, polltest.LearnedTimes()); got.Action != pollpolicy.Record || got.Seconds != want || want != 17 {
 		t.Errorf("Decide = %+v, want Record and Next's %d s (17)", got, want)
 	}
 }

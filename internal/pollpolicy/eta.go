@@ -24,23 +24,22 @@ type Estimate struct {
 }
 
 // ETA estimates when j completes, seen at now, from the completion-time
-// model the policy polls by (the learned log-normal of its model and
-// duration, or the prior before it learned enough, as for a fixed
-// policy). A job with the upstream already for a while is estimated from
+// model the policy polls by (the log-normal of t, the learned times of j's
+// model and duration, or the prior before enough are learned, as for a
+// fixed policy). A job with the upstream already for a while is estimated from
 // the model given that it has not ended yet, so its estimate moves later
 // as it runs rather than into the past. A job not submitted yet is
 // estimated as if submitted now. There is no estimate (false) for a job
 // that ended or waits for a slot, nor for one that has outlasted nearly
 // every generation the model knows.
-func (p Policy) ETA(j job.Job, now time.Time) (Estimate, bool) {
+func (p Policy) ETA(j job.Job, now time.Time, t Times) (Estimate, bool) {
 	if j.Status.Terminal() || j.Waiting {
 		return Estimate{}, false
 	}
-	var l *Learner
-	if p.Adaptive != nil {
-		l = p.Adaptive.Learner
+	if p.Adaptive == nil {
+		t = Times{}
 	}
-	mu, sigma := l.fit(j.Request.Model, j.Request.Duration)
+	mu, sigma := t.fit(j.Request.Duration)
 	// Learned times all alike fit σ = 0; keep a little spread so the
 	// conditioning below stays defined.
 	sigma = max(sigma, minETASigma)

@@ -16,12 +16,9 @@ func TestETA(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 	// 25 × 5 s, 25 × 25 s, 50 × 50 s: median 50 s, quartiles 25 s and 50 s.
-	learned := pollpolicy.NewLearner(256)
-	polltest.Observe(learned, job.Model, 5, polltest.Repeat(5*time.Second, 25)...)
-	polltest.Observe(learned, job.Model, 5, polltest.Repeat(25*time.Second, 25)...)
-	polltest.Observe(learned, job.Model, 5, polltest.Repeat(50*time.Second, 50)...)
+	learned := pollpolicy.NewTimes(concat(polltest.Repeat(5*time.Second, 25), polltest.Repeat(25*time.Second, 25), polltest.Repeat(50*time.Second, 50)))
 	learning := pollpolicy.Learning()
-	learning.Adaptive.Learner = learned
+	var none pollpolicy.Times
 
 	submitted := func(ran time.Duration) job.Job {
 		at := now.Add(-ran)
@@ -35,21 +32,25 @@ func TestETA(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		p      pollpolicy.Policy
+		ts     pollpolicy.Times // learned; zero: none
 		j      job.Job
 		since  time.Duration // before now
 		at     time.Duration // the estimates, after since
 		lo, hi time.Duration
 	}{
-		{"prior, 5 s, just submitted", pollpolicy.Fixed(), submitted(0), 0, sec(25), sec(15.964), sec(39.151)},
-		{"prior from an unlearned adaptive policy", pollpolicy.Learning(), submitted(0), 0, sec(25), sec(15.964), sec(39.151)},
-		{"prior, 10 s", pollpolicy.Fixed(), tenSeconds, 0, sec(45), sec(28.735), sec(70.471)},
-		{"prior, at its median: later than the median", pollpolicy.Fixed(), submitted(sec(25)), sec(25), sec(31.657), sec(26.124), sec(44.459)},
-		{"admitted, not submitted: as if submitted now", pollpolicy.Fixed(), notSubmitted, 0, sec(25), sec(15.964), sec(39.151)},
-		{"a claim is no submission", pollpolicy.Fixed(), claimedOnly, 0, sec(25), sec(15.964), sec(39.151)},
-		{"learned", learning, submitted(0), 0, sec(50), sec(25.881), sec(96.595)},
+		{"prior, 5 s, just submitted", pollpolicy.Fixed(), none, submitted(0), 0, sec(25), sec(15.964), sec(39.151)},
+		{"prior from an unlearned adaptive policy", pollpolicy.Learning(), none, submitted(0), 0, sec(25), sec(15.964), sec(39.151)},
+		{"prior, 10 s", pollpolicy.Fixed(), none, tenSeconds, 0, sec(45), sec(28.735), sec(70.471)},
+		{"prior, at its median: later than the median", pollpolicy.Fixed(), none, submitted(sec(25)), sec(25), sec(31.657), sec(26.124), sec(44.459)},
+		{"admitted, not submitted: as if submitted now", pollpolicy.Fixed(), none, notSubmitted, 0, sec(25), sec(15.964), sec(39.151)},
+		{"a claim is no submission", pollpolicy.Fixed(), none, claimedOnly, 0, sec(25), sec(15.964), sec(39.151)},
+		{"learned", learning, learned, submitted(0),
+			0, sec(50), sec(25.881), sec(96.595)},
+		{"a fixed policy estimates from the prior", pollpolicy.Fixed(), learned, submitted(0),
+			0, sec(25), sec(15.964), sec(39.151)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, ok := tc.p.ETA(tc.j, now)
+			e, ok := tc.p.ETA(tc.j, now, tc.ts)
 			if !ok {
 				t.Fatal("no estimate")
 			}
@@ -82,19 +83,16 @@ func TestETA(t *testing.T) {
 		// The prior's 99.9th percentile for 5 s is 73.7 s.
 		"past nearly every generation": submitted(sec(74)),
 	} {
-		if e, ok := pollpolicy.Fixed().ETA(j, now); ok {
+		if e, ok := pollpolicy.Fixed().ETA(j, now, pollpolicy.Times{}); ok {
 			t.Errorf("%s: estimate %+v, want none", name, e)
 		}
 	}
-	if _, ok := pollpolicy.Fixed().ETA(submitted(sec(73)), now); !ok {
+	if _, ok := pollpolicy.Fixed().ETA(submitted(sec(73)), now, pollpolicy.Times{}); !ok {
 		t.Error("no estimate just inside the cutoff")
 	}
 	// Learned times all alike still estimate.
-	alike := pollpolicy.NewLearner(256)
-	polltest.Observe(alike, job.Model, 5, polltest.Repeat(40*time.Second, 20)...)
-	p := pollpolicy.Learning()
-	p.Adaptive.Learner = alike
-	if e, ok := p.ETA(submitted(sec(10)), now); !ok || !e.At.Equal(now.Add(sec(30))) {
+	alike := pollpolicy.NewTimes(polltest.Repeat(40*time.Second, 20))
+	if e, ok := pollpolicy.Learning().ETA(submitted(sec(10)), now, alike); !ok || !e.At.Equal(now.Add(sec(30))) {
 		t.Errorf("alike times: %+v, %v; want At 30 s from now", e, ok)
 	}
 }

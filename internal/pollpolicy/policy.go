@@ -23,8 +23,8 @@ type Policy struct {
 	// BaseBackoff and MaxBackoff bound the jittered exponential backoff
 	// after transient failures.
 	BaseBackoff, MaxBackoff time.Duration
-	// Adaptive, when set, schedules polls from the generation times it
-	// learns instead of FirstPoll and Interval (see adaptive.go).
+	// Adaptive, when set, schedules polls from the learned generation
+	// times (Times) instead of FirstPoll and Interval (see adaptive.go).
 	Adaptive *Adaptive
 }
 
@@ -48,10 +48,11 @@ func Learning() Policy {
 	return p
 }
 
-// First is the wait in seconds before the first poll of j.
-func (p Policy) First(j job.Job, now time.Time) int {
+// First is the wait in seconds before the first poll of j, t being the
+// learned times of j's model and duration.
+func (p Policy) First(j job.Job, now time.Time, t Times) int {
 	if p.Adaptive != nil {
-		return ClampToDeadline(p.Adaptive.first(j, now), j, now)
+		return ClampToDeadline(p.Adaptive.first(j, now, t), j, now)
 	}
 	d, ok := p.FirstPoll[j.Request.Duration]
 	if !ok {
@@ -61,20 +62,20 @@ func (p Policy) First(j job.Job, now time.Time) int {
 }
 
 // Next is the wait in seconds before the poll after this one.
-func (p Policy) Next(j job.Job, now time.Time) int {
+func (p Policy) Next(j job.Job, now time.Time, t Times) int {
 	if p.Adaptive != nil {
-		return ClampToDeadline(p.Adaptive.next(j, now), j, now)
+		return ClampToDeadline(p.Adaptive.next(j, now, t), j, now)
 	}
 	return ClampToDeadline(max(p.Interval, time.Second), j, now)
 }
 
 // Window is how long a poll of j that finds it unfinished keeps asking
 // within the same invocation, and how often; zero for a single ask.
-func (p Policy) Window(j job.Job, now time.Time) (window, every time.Duration) {
+func (p Policy) Window(j job.Job, now time.Time, t Times) (window, every time.Duration) {
 	if p.Adaptive == nil {
 		return 0, 0
 	}
-	return p.Adaptive.window(j, now)
+	return p.Adaptive.window(j, now, t)
 }
 
 // followOverdue is the wait between reads of a followed job past its
@@ -111,14 +112,6 @@ func (p Policy) Backoff(failures int, retryAfter time.Duration, j job.Job, now t
 	d := time.Duration(rand() * ceiling)
 	d = max(d, retryAfter, time.Second)
 	return ClampToDeadline(d, j, now)
-}
-
-// Observe tells an adaptive policy that a generation of model and duration
-// took d; a fixed policy learns nothing.
-func (p Policy) Observe(model string, duration int, d time.Duration) {
-	if p.Adaptive != nil {
-		p.Adaptive.Learner.Observe(model, duration, d)
-	}
 }
 
 // MinTurn is the shortest a turn of the state machine's loops lasts: a

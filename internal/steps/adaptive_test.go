@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/gentime"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/pollpolicy/polltest"
@@ -15,15 +16,15 @@ import (
 	"github.com/vidgen/vidgen/internal/steps"
 )
 
-// One more time t, 101 in all, lands at index 25 or 50, which the fit then
-// reads: between 25 s and 50 s it is the median (mid{t, 25 s, 50 s}), and
-// between 5 s and 25 s the first quartile (mid{25 s, t, 50 s}).
-func windowLearner() *pollpolicy.Learner {
-	l := pollpolicy.NewLearner(256)
-	polltest.Observe(l, job.Model, 5, polltest.Repeat(50*time.Second, 50)...)
-	polltest.Observe(l, job.Model, 5, polltest.Repeat(5*time.Second, 25)...)
-	polltest.Observe(l, job.Model, 5, polltest.Repeat(25*time.Second, 25)...)
-	return l
+// windowTimes are 5-s generations of 5 s (25 times), 25 s (25) and 50 s
+// (50), one per slot of the sample: median (index 50) 50 s, quartiles
+// (indices 25 and 74) 25 s and 50 s, so From (0.02) is windowFrom and To
+// (0.97) windowTo.
+func windowTimes() []time.Duration {
+	var out []time.Duration
+	out = append(out, polltest.Repeat(50*time.Second, 50)...)
+	out = append(out, polltest.Repeat(5*time.Second, 25)...)
+	return append(out, polltest.Repeat(25*time.Second, 25)...)
 }
 
 const (
@@ -31,42 +32,48 @@ const (
 	windowTo   = 131425 * time.Millisecond
 )
 
-// unlearned is windowLearner's middle half before it learns anything.
-var unlearned = polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second)
-
-// learnedMedian and learnedQ25 are windowLearner's middle half after it
-// observed t.
-func learnedMedian(t time.Duration) polltest.Mid {
-	return polltest.Middle(t, 25*time.Second, 50*time.Second)
-}
-func learnedQ25(t time.Duration) polltest.Mid {
-	return polltest.Middle(25*time.Second, t, 50*time.Second)
-}
-
-func TestWindowLearner(t *testing.T) {
-	l := windowLearner()
-	if from, to := l.Range(job.Model, 5, 0.02, 0.97); from != windowFrom || to != windowTo {
-		t.Errorf("windowLearner's Range(0.02, 0.97) = %v, %v; want %v, %v", from, to, windowFrom, windowTo)
+// learn stores times as the learned sample of 5-s videos of job.Model, a
+// slot each, and has e's handlers read it through a cache on e's clock.
+func (e *env) learn(times []time.Duration) {
+	e.t.Helper()
+	for i, d := range times {
+		if err := e.store.RecordGenTime(e.t.Context(), job.Model, 5, i, d); err != nil {
+			e.t.Fatal(err)
+		}
 	}
-	polltest.WantFit(t, l, job.Model, 5, unlearned)
-	for _, tc := range []struct {
-		t    time.Duration
-		want polltest.Mid
-	}{
-		{33 * time.Second, learnedMedian(33 * time.Second)},
-		{40500 * time.Millisecond, learnedMedian(40500 * time.Millisecond)},
-		{16405 * time.Millisecond, learnedQ25(16405 * time.Millisecond)},
-		{14 * time.Second, learnedQ25(14 * time.Second)},
-	} {
-		l := windowLearner()
-		l.Observe(job.Model, 5, tc.t)
-		polltest.WantFit(t, l, job.Model, 5, tc.want)
+	e.h.Learned = &gentime.Cache{Store: e.store, Clock: e.clk, Log: e.h.Log}
+}
+
+// wantLearned checks that the stored sample is windowTimes but for took
+// in the slot of job id; took 0: nothing was learned.
+func (e *env) wantLearned(id string, took time.Duration) {
+	e.t.Helper()
+	got, err := e.store.GenTimes(e.t.Context(), job.Model, 5)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	want := windowTimes()
+	if took != 0 {
+		want[gentime.Slot(id)] = took
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			e.t.Errorf("learned sample slot %d = %v, want %v (job %s learned %v in slot %d)", i, got[i], want[i], id, took, gentime.Slot(id))
+		}
 	}
 }
 
-func windowPolicy(l *pollpolicy.Learner, change func(*pollpolicy.Adaptive)) pollpolicy.Policy {
+func TestWindowTimes(t *testing.T) {
+	ts := pollpolicy.NewTimes(windowTimes())
+	if from, to := ts.Range(5, 0.02, 0.97); from != windowFrom || to != windowTo {
+		t.Errorf("windowTimes' Range(0.02, 0.97) = %v, %v; want %v, %v", from, to, windowFrom, windowTo)
+	}
+	polltest.WantFit(t, ts, 5, polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second))
+}
+
+func windowPolicy(change func(*pollpolicy.Adaptive)) pollpolicy.Policy {
 	p := pollpolicy.Learning()
-	p.Adaptive.Learner, p.Adaptive.Window = l, polltest.LongWindow
+	p.Adaptive.Window = polltest.LongWindow
 	if change != nil {
 		change(p.Adaptive)
 	}
@@ -99,44 +106,44 @@ func TestPollAdaptiveWindow(t *testing.T) {
 		doneAt  time.Duration // the clock, since the submit
 		status  job.Status
 		wait    int
-		learned polltest.Mid // the learner's middle half
+		learned time.Duration // recorded for the job; 0: nothing
 	}{
 		{name: "completes within the window", prompt: "sim:gen=30 a cat", pollAt: 20 * time.Second,
 			// asks at 20, 22, …, 34 s; done at 33 s: learns (32 + 34) / 2
-			asks: 8, doneAt: 34 * time.Second, status: job.Completed, learned: learnedMedian(33 * time.Second)},
+			asks: 8, doneAt: 34 * time.Second, status: job.Completed, learned: 33 * time.Second},
 		{name: "completes on the dot", prompt: "sim:gen=31 a cat", pollAt: 20 * time.Second,
-			asks: 8, doneAt: 34 * time.Second, status: job.Completed, learned: learnedMedian(33 * time.Second)},
+			asks: 8, doneAt: 34 * time.Second, status: job.Completed, learned: 33 * time.Second},
 		{name: "completes between asks", prompt: "sim:gen=31.5 a cat", pollAt: 20 * time.Second,
 			// done at 34.5 s, found at 36 s: learns (34 + 36) / 2
-			asks: 9, doneAt: 36 * time.Second, status: job.Completed, learned: learnedMedian(35 * time.Second)},
+			asks: 9, doneAt: 36 * time.Second, status: job.Completed, learned: 35 * time.Second},
 		{name: "completes at an odd time", prompt: "sim:gen=38.2 a cat", pollAt: 20300 * time.Millisecond,
 			// asks at 20.3, 22.3, …, 42.3 s; done at 41.2 s: learns 41.3 s
-			asks: 12, doneAt: 42300 * time.Millisecond, status: job.Completed, learned: learnedMedian(41300 * time.Millisecond)},
+			asks: 12, doneAt: 42300 * time.Millisecond, status: job.Completed, learned: 41300 * time.Millisecond},
 		{name: "already complete at the very first ask: nothing learned", prompt: "sim:gen=17 a cat", pollAt: 20 * time.Second,
-			asks: 1, doneAt: 20 * time.Second, status: job.Completed, learned: unlearned},
+			asks: 1, doneAt: 20 * time.Second, status: job.Completed},
 		{name: "window opens Every before From", prompt: "sim:gen=14 a cat", pollAt: windowFrom - 2*time.Second,
 			// asks at 15.405 s and 17.405 s; done at 17 s: learns 16.405 s
-			asks: 2, doneAt: windowFrom, status: job.Completed, learned: learnedQ25(16405 * time.Millisecond)},
+			asks: 2, doneAt: windowFrom, status: job.Completed, learned: 16400 * time.Millisecond}, // kept to a tenth of a second
 		{name: "too early for a window", prompt: "sim:gen=30 a cat", pollAt: windowFrom - 2*time.Second - time.Millisecond,
 			// the next poll at From (2.001 s, rounded up), but a turn of the
 			// loop lasts at least pollpolicy.MinTurn
-			asks: 1, doneAt: windowFrom - 2*time.Second - time.Millisecond, status: job.Generating, wait: 5, learned: unlearned},
+			asks: 1, doneAt: windowFrom - 2*time.Second - time.Millisecond, status: job.Generating, wait: 5},
 		{name: "fails within the window: nothing learned", prompt: "sim:error sim:gen=30 a cat", pollAt: 20 * time.Second,
-			asks: 8, doneAt: 34 * time.Second, status: job.Failed, learned: unlearned},
+			asks: 8, doneAt: 34 * time.Second, status: job.Failed},
 		{name: "window ends at To, then the tail", prompt: "sim:never a cat", pollAt: 20 * time.Second,
 			// window min(120 s, 131.425 − 20 + 2 s): asks at 20, 22, …, 132 s;
 			// then 0.15 × 132 s, capped at 10 s
-			asks: 57, doneAt: 132 * time.Second, status: job.Generating, wait: 10, learned: unlearned},
+			asks: 57, doneAt: 132 * time.Second, status: job.Generating, wait: 10},
 		{name: "asks bounded by Window, then straight back", prompt: "sim:never a cat", window: 30 * time.Second, pollAt: 20 * time.Second,
-			asks: 16, doneAt: 50 * time.Second, status: job.Generating, wait: 1, learned: unlearned},
+			asks: 16, doneAt: 50 * time.Second, status: job.Generating, wait: 1},
 		{name: "window stops an ask before the deadline", prompt: "sim:never a cat", deadline: 40 * time.Second, pollAt: 20 * time.Second,
 			// no ask at or past the deadline: the last is at 38 s
-			asks: 10, doneAt: 38 * time.Second, status: job.Generating, wait: 1, learned: unlearned},
+			asks: 10, doneAt: 38 * time.Second, status: job.Generating, wait: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			l := windowLearner()
-			e.h.Policy = windowPolicy(l, windowOf(tc.window))
+			e.learn(windowTimes())
+			e.h.Policy = windowPolicy(windowOf(tc.window))
 			deadline := tc.deadline
 			if deadline == 0 {
 				deadline = jobDeadline
@@ -172,7 +179,7 @@ func TestPollAdaptiveWindow(t *testing.T) {
 			if tc.status == job.Failed {
 				wantFailed(t, got, "ContentModeration")
 			}
-			polltest.WantFit(t, l, job.Model, 5, tc.learned)
+			e.wantLearned(j.ID, tc.learned)
 		})
 	}
 }
@@ -187,7 +194,7 @@ type windowStep struct {
 	updated  time.Duration // the record's UpdatedAt, since the submit
 	wait     int
 	failures int
-	learned  polltest.Mid
+	learned  time.Duration // recorded for the job; 0: nothing
 }
 
 // A job that outlasts one Poll is polled again by the next, and the record
@@ -205,37 +212,37 @@ func TestPollAdaptiveWindowAcrossInvocations(t *testing.T) {
 		{name: "a window, then the next Poll's first ask", prompt: "sim:gen=37.5 a cat", window: 20 * time.Second, pollAt: 20 * time.Second,
 			steps: []windowStep{
 				// asks at 20, 22, …, 40 s
-				{at: 40 * time.Second, status: job.Generating, polls: 11, updated: 40 * time.Second, wait: 1, learned: unlearned},
+				{at: 40 * time.Second, status: job.Generating, polls: 11, updated: 40 * time.Second, wait: 1},
 				// done at 40.5 s, found at 41 s: learns (40 + 41) / 2
-				{at: 41 * time.Second, status: job.Completed, polls: 12, updated: 41 * time.Second, learned: learnedMedian(40500 * time.Millisecond)},
+				{at: 41 * time.Second, status: job.Completed, polls: 12, updated: 41 * time.Second, learned: 40500 * time.Millisecond},
 			}},
 		{name: "two windows", prompt: "sim:gen=32.5 a cat", window: 10 * time.Second, pollAt: 20 * time.Second,
 			steps: []windowStep{
 				// asks at 20, 22, …, 30 s
-				{at: 30 * time.Second, status: job.Generating, polls: 6, updated: 30 * time.Second, wait: 1, learned: unlearned},
+				{at: 30 * time.Second, status: job.Generating, polls: 6, updated: 30 * time.Second, wait: 1},
 				// asks at 31, 33, 35 and 37 s; done at 35.5 s: learns (35 + 37) / 2
-				{at: 37 * time.Second, status: job.Completed, polls: 10, updated: 37 * time.Second, learned: learnedMedian(36 * time.Second)},
+				{at: 37 * time.Second, status: job.Completed, polls: 10, updated: 37 * time.Second, learned: 36 * time.Second},
 			}},
 		{name: "a single early ask, then a Poll whose first ask finds it done", prompt: "sim:gen=14 a cat", pollAt: 10 * time.Second,
 			steps: []windowStep{
 				// too early for a window; the next poll at From: 7.405 s, rounded up
-				{at: 10 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 8, learned: unlearned},
+				{at: 10 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 8},
 				// done at 17 s, found at 18 s: learns (10 + 18) / 2
-				{at: 18 * time.Second, status: job.Completed, polls: 2, updated: 18 * time.Second, learned: learnedQ25(14 * time.Second)},
+				{at: 18 * time.Second, status: job.Completed, polls: 2, updated: 18 * time.Second, learned: 14 * time.Second},
 			}},
 		{name: "a failed Poll in between records nothing", prompt: "sim:gen=14 a cat", pollAt: 10 * time.Second,
 			steps: []windowStep{
-				{at: 10 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 8, learned: unlearned},
+				{at: 10 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 8},
 				// jitter × 2 s, stretched to pollpolicy.MinTurn
-				{fault: &simulator.Fault{Status: 500}, at: 18 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 5, failures: 1, learned: unlearned},
+				{fault: &simulator.Fault{Status: 500}, at: 18 * time.Second, status: job.Generating, polls: 1, updated: 10 * time.Second, wait: 5, failures: 1},
 				// found done at 23 s: learns (10 + 23) / 2
-				{at: 23 * time.Second, status: job.Completed, polls: 2, updated: 23 * time.Second, learned: learnedQ25(16500 * time.Millisecond)},
+				{at: 23 * time.Second, status: job.Completed, polls: 2, updated: 23 * time.Second, learned: 16500 * time.Millisecond},
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			l := windowLearner()
-			e.h.Policy = windowPolicy(l, windowOf(tc.window))
+			e.learn(windowTimes())
+			e.h.Policy = windowPolicy(windowOf(tc.window))
 			j := e.submitted(validRequest(tc.prompt, 5), jobDeadline)
 			e.clk.Advance(tc.pollAt)
 			in := steps.Input{JobID: j.ID}
@@ -255,7 +262,7 @@ func TestPollAdaptiveWindowAcrossInvocations(t *testing.T) {
 					t.Errorf("after Poll %d: %d polls, status %q; want %d, %q", i+1, got.Polls, got.Status, want.polls, want.status)
 				}
 				wantTime(t, fmt.Sprintf("UpdatedAt after Poll %d", i+1), &got.UpdatedAt, t0.Add(want.updated))
-				polltest.WantFit(t, l, job.Model, 5, want.learned)
+				e.wantLearned(j.ID, want.learned)
 				e.clk.Advance(time.Duration(out.WaitSeconds) * time.Second)
 				in = carry(t, out)
 			}
@@ -279,8 +286,8 @@ func (failingUpdates) Update(context.Context, string, job.Change) (job.Job, erro
 // ask is then the job's first recorded one.
 func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 	e := newEnv(t)
-	l := windowLearner()
-	e.h.Policy = windowPolicy(l, nil)
+	e.learn(windowTimes())
+	e.h.Policy = windowPolicy(nil)
 	j := e.submitted(validRequest("sim:gen=30 a cat", 5), jobDeadline) // done at 33 s
 	e.clk.Advance(20 * time.Second)
 
@@ -293,7 +300,7 @@ func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 		t.Errorf("clock at t0+%v after the window, want t0+34s", now.Sub(t0))
 	}
 	wantSame(t, e.get(j.ID), j)
-	polltest.WantFit(t, l, job.Model, 5, unlearned)
+	e.wantLearned(j.ID, 0)
 
 	e.clk.Advance(time.Second)
 	out := e.poll(e.h, steps.Input{JobID: j.ID})
@@ -301,7 +308,7 @@ func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 	if got := e.get(j.ID); got.Polls != 1 || got.Status != job.Completed {
 		t.Errorf("record: %d polls, status %q; want 1, completed", got.Polls, got.Status)
 	}
-	polltest.WantFit(t, l, job.Model, 5, unlearned)
+	e.wantLearned(j.ID, 0)
 	if n := e.tr.requests(http.MethodGet); n != 9 {
 		t.Errorf("%d polls sent, want 9", n)
 	}
@@ -367,8 +374,8 @@ func TestPollAdaptiveWindowFault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			l := windowLearner()
-			e.h.Policy = windowPolicy(l, nil)
+			e.learn(windowTimes())
+			e.h.Policy = windowPolicy(nil)
 			prompt := tc.prompt
 			if prompt == "" {
 				prompt = "sim:gen=30 a cat"
@@ -398,7 +405,7 @@ func TestPollAdaptiveWindowFault(t *testing.T) {
 			if n := e.tr.requests(http.MethodGet); n != len(tc.faults) {
 				t.Errorf("%d polls sent, want %d", n, len(tc.faults))
 			}
-			polltest.WantFit(t, l, job.Model, 5, unlearned)
+			e.wantLearned(j.ID, 0)
 		})
 	}
 }

@@ -99,9 +99,11 @@ func TestPollKeyRevokedWithinWindow(t *testing.T) {
 	e := newEnv(t)
 	h := e.handlers(e.client(e.srv.URL, simKey, normalTimeout, e.tr))
 	h.Policy = polltest.LearnedPolicy(nil)
+	e.learn(polltest.Seconds(18, 117)) // polltest.LearnedTimes
+	h.Learned = e.h.Learned
 	j := e.submitted(validRequest("a cat", 5), jobDeadline)
 	e.clk.Advance(polltest.LearnedFrom)
-	if window, _ := h.Policy.Window(e.get(j.ID), e.clk.Now()); window <= 0 {
+	if window, _ := h.Policy.Window(e.get(j.ID), e.clk.Now(), polltest.LearnedTimes()); window <= 0 {
 		t.Fatalf("the policy opens no window at %v: the test would not test one", polltest.LearnedFrom)
 	}
 	e.tr.setAfter(func(r *http.Request, resp *http.Response) {

@@ -16,7 +16,8 @@ import (
 // writes that once, and the Poll's own write counts the rest of the asks.
 func TestPollWindowRecordsGeneratingAtOnce(t *testing.T) {
 	e := newEnv(t)
-	e.h.Policy = windowPolicy(windowLearner(), nil)
+	e.learn(windowTimes())
+	e.h.Policy = windowPolicy(nil)
 	// The simulator queues 3 s, then generates for 30 s.
 	j := e.submitted(validRequest("sim:gen=30 a cat", 5), jobDeadline)
 	e.clk.Advance(20 * time.Second) // windowFrom is 17.405 s: the Poll opens a window

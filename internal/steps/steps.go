@@ -58,6 +58,15 @@ type Tasks interface {
 	SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error
 }
 
+// Learned is the deployment's learned generation times
+// (internal/gentime): Submit and Poll decide from a snapshot of the job's
+// model and duration, and a Poll that completes a job records how long it
+// took.
+type Learned interface {
+	Times(ctx context.Context, model string, duration int) pollpolicy.Times
+	Record(ctx context.Context, jobID, model string, duration int, took time.Duration) error
+}
+
 // Input is what the state machine passes to each step.
 type Input struct {
 	JobID string `json:"job_id"`
@@ -124,6 +133,19 @@ type Handlers struct {
 	// Metrics records submits and the ends these steps write; nil records
 	// nothing.
 	Metrics *metrics.Recorder
+
+	// Learned holds the generation times the policy decides by; nil
+	// decides from the prior (the upstream's documented times) and learns
+	// nothing.
+	Learned Learned
+}
+
+// times is the snapshot of the learned times of j's model and duration.
+func (h *Handlers) times(ctx context.Context, j job.Job) pollpolicy.Times {
+	if h.Learned == nil {
+		return pollpolicy.Times{}
+	}
+	return h.Learned.Times(ctx, j.Request.Model, j.Request.Duration)
 }
 
 func (h *Handlers) rand() float64 {
@@ -199,7 +221,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 		return h.done(j), nil
 	case j.UpstreamID != "":
 		// Submitted already: the earlier answer was lost after it was recorded.
-		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now)}, nil
+		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now, h.times(ctx, j))}, nil
 	case j.SubmitStarted != nil:
 		return h.end(ctx, j, job.ErrNameSubmitUncertain,
 			"an earlier submit attempt did not report back; the upstream may have accepted (and charged for) it, so vidgen did not submit again")
@@ -280,7 +302,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 	}
 	h.Metrics.JobSubmitted()
 	h.Log.InfoContext(ctx, "submitted", "upstream_id", gen.ID)
-	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now)}, nil
+	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: h.Policy.First(j, now, h.times(ctx, j))}, nil
 }
 
 // persist writes what a submit learned about the upstream: its id after an
@@ -321,6 +343,9 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 	}
 	follow := in.Follow || in.LegacyFollow
 	o := pollpolicy.Observation{Now: h.Clock.Now(), Follow: follow, Failures: in.Failures, NotFound: in.NotFound, Rand: h.rand}
+	if !follow { // a follower waits by the job's age alone
+		o.Times = h.times(ctx, j)
+	}
 	var askErr error
 	recorded := 0 // asks a write within the window counted already
 	if pollpolicy.ShouldAsk(j, o.Now, follow) {
@@ -373,8 +398,12 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		}
 		return Output{}, &job.TransientError{Err: err}
 	}
-	if j.Status == job.Completed {
-		h.Policy.Observe(j.Request.Model, j.Request.Duration, d.Learned)
+	if j.Status == job.Completed && d.Learned > 0 && h.Learned != nil {
+		// This Poll's own write completed the job (a job another writer
+		// ended failed it above), so the time is one it measured.
+		if err := h.Learned.Record(ctx, j.ID, j.Request.Model, j.Request.Duration, d.Learned); err != nil {
+			h.Log.WarnContext(ctx, "record the generation time", "err", err)
+		}
 	}
 	if j.Status.Terminal() {
 		h.Metrics.JobEnded(j, detectionLag(before, o.PrevAsk, now))
@@ -407,7 +436,7 @@ func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation
 	}
 	o.Asks, o.Answer = 1, gen
 	start := o.Now
-	window, every := h.Policy.Window(j, start)
+	window, every := h.Policy.Window(j, start, o.Times)
 	if window <= 0 || every <= 0 {
 		return 0, nil
 	}

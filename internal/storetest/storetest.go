@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/gentime"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -34,6 +35,8 @@ type Store interface {
 	// SetSlotCountsForTest overwrites the slot counters, as a drift would:
 	// each store defines it in a _test.go file, so it exists only in tests.
 	SetSlotCountsForTest(ctx context.Context, f job.InFlight) error
+	// The learned generation times live beside the jobs.
+	gentime.Store
 }
 
 // Run runs the contract against stores made by newStore; each subtest gets
@@ -52,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	announcements(t, newStore, sample)
 	slotCounts(t, newStore, sample)
+	genTimes(t, newStore)
 
 	t.Run("create and get round-trip", func(t *testing.T) {
 		s := newStore(t)

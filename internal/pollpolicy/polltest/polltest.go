@@ -1,6 +1,7 @@
-// Package polltest is test support for the poll policy's learner: it feeds a
-// Learner generation times and checks the log-normal it fits against values
-// worked out independently of the code under test. Only tests import it.
+// Package polltest is test support for the poll policy's learned times: it
+// makes snapshots of generation times and checks the log-normal they fit
+// against values worked out independently of the code under test. Only
+// tests import it.
 package polltest
 
 import (
@@ -8,16 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
 )
-
-// Observe feeds l the times of model and duration in order.
-func Observe(l *pollpolicy.Learner, model string, duration int, times ...time.Duration) {
-	for _, d := range times {
-		l.Observe(model, duration, d)
-	}
-}
 
 // Seconds returns from, from+1, …, to seconds in a fixed scrambled order
 // (a stride coprime with the count), so that sorting is exercised.
@@ -76,7 +69,7 @@ func LognormalAt(median time.Duration, sigma, p float64) time.Duration {
 
 // Fit is what Range answers for p once a key's middle half is m: the p
 // quantile of the log-normal with median m.Median and
-// σ = (ln Q75 − ln Q25) / (2 × 0.6745). pollpolicy's TestLearnerFitAnchors
+// σ = (ln Q75 − ln Q25) / (2 × 0.6745). pollpolicy's TestTimesFitAnchors
 // pins it to values worked out elsewhere.
 func Fit(m Mid, p float64) time.Duration {
 	sigma := (math.Log(float64(m.Q75)) - math.Log(float64(m.Q25))) / (2 * zQuartile)
@@ -89,17 +82,17 @@ func Probes() []float64 {
 	return []float64{-1, 0, 0.0005, 0.001, 0.01, 0.02, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.97, 0.99, 0.999, 1, 2}
 }
 
-// WantFit checks that Range answers Fit(want) for every probe, and the
-// median itself at 0.5.
-func WantFit(t testing.TB, l *pollpolicy.Learner, model string, duration int, want Mid) {
+// WantFit checks that ts's Range for videos of duration seconds answers
+// Fit(want) for every probe, and the median itself at 0.5.
+func WantFit(t testing.TB, ts pollpolicy.Times, duration int, want Mid) {
 	t.Helper()
-	if m, m2 := l.Range(model, duration, 0.5, 0.5); m != want.Median || m2 != want.Median {
-		t.Errorf("Range(%s, %d, 0.5, 0.5) = %v, %v; want the median %v", model, duration, m, m2, want.Median)
+	if m, m2 := ts.Range(duration, 0.5, 0.5); m != want.Median || m2 != want.Median {
+		t.Errorf("Range(%d, 0.5, 0.5) = %v, %v; want the median %v", duration, m, m2, want.Median)
 	}
 	for _, p := range Probes() {
-		from, to := l.Range(model, duration, p, 1-p)
+		from, to := ts.Range(duration, p, 1-p)
 		if wantFrom, wantTo := Fit(want, p), Fit(want, 1-p); from != wantFrom || to != wantTo {
-			t.Errorf("Range(%s, %d, %v, %v) = %v, %v; want %v, %v (fitted to %+v)", model, duration, p, 1-p, from, to, wantFrom, wantTo, want)
+			t.Errorf("Range(%d, %v, %v) = %v, %v; want %v, %v (fitted to %+v)", duration, p, 1-p, from, to, wantFrom, wantTo, want)
 		}
 	}
 }
@@ -115,14 +108,17 @@ const (
 	LearnedTo   = 196359 * time.Millisecond
 )
 
-// LearnedPolicy is pollpolicy.Learning() with a LongWindow and a learner
-// that has seen 5-s generations of job.Model of 18..117 s: median 68 s,
-// quartiles 43 s and 92 s, so From is LearnedFrom and To LearnedTo. change,
-// when not nil, adjusts the adaptive part before it is returned.
+// LearnedTimes are 5-s generations of job.Model of 18..117 s: median
+// 68 s, quartiles 43 s and 92 s, so LearnedPolicy's From is LearnedFrom
+// and its To LearnedTo.
+func LearnedTimes() pollpolicy.Times { return pollpolicy.NewTimes(Seconds(18, 117)) }
+
+// LearnedPolicy is pollpolicy.Learning() with a LongWindow, for use with
+// LearnedTimes. change, when not nil, adjusts the adaptive part before it
+// is returned.
 func LearnedPolicy(change func(*pollpolicy.Adaptive)) pollpolicy.Policy {
 	p := pollpolicy.Learning()
 	p.Adaptive.Window = LongWindow
-	Observe(p.Adaptive.Learner, job.Model, 5, Seconds(18, 117)...)
 	if change != nil {
 		change(p.Adaptive)
 	}

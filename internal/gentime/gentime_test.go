@@ -1,0 +1,222 @@
+package gentime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/boltstore/bolttest"
+	"github.com/vidgen/vidgen/internal/clock"
+	"github.com/vidgen/vidgen/internal/gentime"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
+)
+
+var t0 = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+
+// counted is a real store whose reads are counted and can be made to fail.
+type counted struct {
+	gentime.Store
+	mu    sync.Mutex
+	reads int
+	fail  bool
+}
+
+func (c *counted) GenTimes(ctx context.Context, model string, duration int) ([]time.Duration, error) {
+	c.mu.Lock()
+	c.reads++
+	fail := c.fail
+	c.mu.Unlock()
+	if fail {
+		return nil, errors.New("table unavailable")
+	}
+	return c.Store.GenTimes(ctx, model, duration)
+}
+
+func (c *counted) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+func newCache(t *testing.T) (*gentime.Cache, *counted, *clock.Manual) {
+	store := &counted{Store: bolttest.New(t)}
+	clk := clock.NewManual(t0)
+	return &gentime.Cache{Store: store, Clock: clk, Log: slog.New(slog.DiscardHandler)}, store, clk
+}
+
+// fill records n times of d for model and duration straight into the store,
+// as other functions of the deployment would.
+func fill(t *testing.T, s gentime.Store, model string, duration, n int, d time.Duration) {
+	t.Helper()
+	for i := range n {
+		if err := s.RecordGenTime(t.Context(), model, duration, i, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func median(ts pollpolicy.Times, duration int) time.Duration {
+	m, _ := ts.Range(duration, 0.5, 0.5)
+	return m
+}
+
+// A cache reads each model and duration's sample at most once per TTL,
+// and sees what others recorded once its read is older than that.
+func TestCacheReadsOncePerTTL(t *testing.T) {
+	c, store, clk := newCache(t)
+	ctx := t.Context()
+	if got := c.Times(ctx, job.Model, 5); got.Len() != 0 {
+		t.Fatalf("empty store: %d times", got.Len())
+	}
+	fill(t, store, job.Model, 5, 30, 40*time.Second)
+	fill(t, store, job.Model, 10, 30, 70*time.Second)
+	for range 5 {
+		if got := c.Times(ctx, job.Model, 5); got.Len() != 0 {
+			t.Fatalf("within the TTL: %d times, want the cached none", got.Len())
+		}
+	}
+	if got := c.Times(ctx, job.Model, 10); median(got, 10) != 70*time.Second { // another key: its own read
+		t.Errorf("10-s median = %v, want 70s", median(got, 10))
+	}
+	if n := store.count(); n != 2 {
+		t.Errorf("%d reads, want 2 (one per key)", n)
+	}
+	clk.Advance(gentime.DefaultTTL - time.Millisecond)
+	c.Times(ctx, job.Model, 5)
+	if n := store.count(); n != 2 {
+		t.Errorf("%d reads just inside the TTL, want 2", n)
+	}
+	clk.Advance(time.Millisecond)
+	if got := c.Times(ctx, job.Model, 5); got.Len() != 30 || median(got, 5) != 40*time.Second {
+		t.Errorf("after the TTL: %d times, median %v; want 30 of 40s", got.Len(), median(got, 5))
+	}
+	if n := store.count(); n != 3 {
+		t.Errorf("%d reads, want 3", n)
+	}
+}
+
+// A failed read answers the last snapshot (the prior if none) and reads
+// again at the next call.
+func TestCacheReadFailure(t *testing.T) {
+	c, store, clk := newCache(t)
+	ctx := t.Context()
+	fill(t, store, job.Model, 5, 30, 40*time.Second)
+	store.fail = true
+	if got := c.Times(ctx, job.Model, 5); got.Len() != 0 {
+		t.Errorf("failed first read: %d times, want none (the prior)", got.Len())
+	}
+	store.fail = false
+	if got := c.Times(ctx, job.Model, 5); got.Len() != 30 {
+		t.Errorf("read after a failure: %d times, want 30", got.Len())
+	}
+	clk.Advance(gentime.DefaultTTL)
+	store.fail = true
+	if got := c.Times(ctx, job.Model, 5); got.Len() != 30 {
+		t.Errorf("failed refresh: %d times, want the last snapshot's 30", got.Len())
+	}
+	if got := c.Times(ctx, job.Model, 5); got.Len() != 30 || store.count() != 4 {
+		t.Errorf("after a failed refresh: %d times, %d reads; want 30 and a read per call (4)", got.Len(), store.count())
+	}
+}
+
+// Record writes the time, rounded and bounded, to the job's slot, and the
+// cache's snapshot learns it at once; non-positive times write nothing.
+func TestCacheRecord(t *testing.T) {
+	c, store, _ := newCache(t)
+	ctx := t.Context()
+	fill(t, store, job.Model, 5, 20, 40*time.Second)
+	if got := c.Times(ctx, job.Model, 5); got.Len() != 20 {
+		t.Fatalf("%d times, want 20", got.Len())
+	}
+	// An id whose slot is not among the 20 filled.
+	id := ""
+	for i := 0; id == ""; i++ {
+		if s := gentime.Slot(fmt.Sprint("job-", i)); s >= 20 {
+			id = fmt.Sprint("job-", i)
+		}
+	}
+	for _, tc := range []struct {
+		took, want time.Duration
+	}{
+		{25340 * time.Millisecond, 25300 * time.Millisecond},
+		{20 * time.Millisecond, gentime.Resolution},
+		{3 * time.Hour, gentime.MaxTime},
+	} {
+		if err := c.Record(ctx, id, job.Model, 5, tc.took); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := store.Store.GenTimes(ctx, job.Model, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stored[gentime.Slot(id)]; got != tc.want {
+			t.Errorf("Record(%v) stored %v, want %v", tc.took, got, tc.want)
+		}
+	}
+	if got := c.Times(ctx, job.Model, 5); got.Len() != 21 || store.count() != 1 {
+		t.Errorf("cached snapshot: %d times after %d reads; want 21 without another read", got.Len(), store.count())
+	}
+	for _, took := range []time.Duration{0, -time.Second} {
+		if err := c.Record(ctx, "job-x", job.Model, 10, took); err != nil {
+			t.Errorf("Record(%v) = %v", took, err)
+		}
+	}
+	if stored, _ := store.Store.GenTimes(ctx, job.Model, 10); pollpolicy.NewTimes(stored).Len() != 0 {
+		t.Error("a non-positive time was recorded")
+	}
+}
+
+// A nil cache answers the prior and records nothing.
+func TestNilCache(t *testing.T) {
+	var c *gentime.Cache
+	if got := c.Times(t.Context(), job.Model, 5); got.Len() != 0 {
+		t.Error("nil cache answered times")
+	}
+	if err := c.Record(t.Context(), "j", job.Model, 5, time.Second); err != nil {
+		t.Error(err)
+	}
+}
+
+// Slot is deterministic and spreads ids over every slot.
+func TestSlot(t *testing.T) {
+	seen := map[int]bool{}
+	for i := range 2000 {
+		id := fmt.Sprintf("0192f7a1-%04d-7000-8000-000000000000", i)
+		s := gentime.Slot(id)
+		if s < 0 || s >= gentime.Slots || s != gentime.Slot(id) {
+			t.Fatalf("Slot(%s) = %d", id, s)
+		}
+		seen[s] = true
+	}
+	if len(seen) != gentime.Slots {
+		t.Errorf("2000 ids fill %d slots, want all %d", len(seen), gentime.Slots)
+	}
+}
+
+// The API's estimator answers from the learned times, with no read for a
+// job that cannot have an estimate.
+func TestEstimator(t *testing.T) {
+	c, store, clk := newCache(t)
+	fill(t, store, job.Model, 5, 30, 40*time.Second)
+	now := clk.Now()
+	at := now
+	j := job.Job{Status: job.Generating, UpstreamID: "u", SubmitStarted: &at, Request: job.Request{Model: job.Model, Duration: 5}}
+	e, ok := gentime.Estimator{Policy: pollpolicy.Learning(), Times: c}.ETA(t.Context(), j, now)
+	if !ok || !e.At.Equal(now.Add(40*time.Second)) {
+		t.Errorf("learned ETA = %+v, %v; want At 40 s on", e, ok)
+	}
+	if e, ok := (gentime.Estimator{Policy: pollpolicy.Learning()}).ETA(t.Context(), j, now); !ok || !e.At.Equal(now.Add(25*time.Second)) {
+		t.Errorf("ETA without learned times = %+v, %v; want the prior's 25 s", e, ok)
+	}
+	done := j
+	done.Status = job.Completed
+	reads := store.count()
+	if _, ok := (gentime.Estimator{Policy: pollpolicy.Learning(), Times: c}).ETA(t.Context(), done, now); ok || store.count() != reads {
+		t.Errorf("an ended job: estimate %v, %d reads; want none and no read", ok, store.count()-reads)
+	}
+}
