@@ -64,6 +64,7 @@ func main() {
 		"≤ baseline", adaptive.DollarsPer1000 <= base.DollarsPer1000)
 	ts.add("adaptive lag p50", fmt.Sprintf("%.1f s (%.2f× baseline %.1f s)", adaptive.LagP50.Seconds(), adaptive.LagP50.Seconds()/base.LagP50.Seconds(), base.LagP50.Seconds()),
 		"≤ 0.4× baseline", adaptive.LagP50 <= base.LagP50*4/10)
+	converge(*template, &ts)
 	ts.write(os.Stdout)
 	if n := ts.missed(); n > 0 {
 		fmt.Fprintf(os.Stderr, "%d of %d targets not met\n", n, len(ts))

@@ -73,6 +73,10 @@ type Config struct {
 	// task token would: parked jobs then go on only when their callback
 	// task's heartbeat runs out and Submit looks again.
 	LoseTokens bool
+	// SubmitUnlearned makes the submit function decide the first wait from
+	// the prior alone, as it did before the learned times were stored
+	// (converge.go compares the two).
+	SubmitUnlearned bool
 }
 
 // Usage is what a run consumed, in total.
@@ -97,8 +101,9 @@ type Result struct {
 	Usage    Usage
 	Statuses map[string]int // final status (or error name) → jobs
 	// Lags are, for each completed job, the time from the upstream's end
-	// to the record's completion, sorted.
-	Lags []time.Duration
+	// to the record's completion, sorted; JobLags are the same by job in
+	// submission order, -1 for a job that did not complete.
+	Lags, JobLags []time.Duration
 	// Simulated is how long the run took in simulated time.
 	Simulated time.Duration
 	// MaxHistory is the most events any execution's history held, as AWS
@@ -203,6 +208,9 @@ func newRun(cfg Config) (*run, error) {
 	submitter := *handlers
 	submitter.Policy = cfg.Policy.New()
 	submitter.Learned = r.learned()
+	if cfg.SubmitUnlearned {
+		submitter.Learned = nil
+	}
 	submit := submitter.Submit
 	if cfg.SlotLoop {
 		submit = slotLoop(submitter.Submit)
@@ -283,6 +291,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	if r.cfg.Limits.Global > 0 {
 		res.Ideal = idealMakespan(jobs, r.cfg.Limits.Global)
 	}
+	res.JobLags = slices.Repeat([]time.Duration{-1}, len(jobs))
 	for i := range jobs {
 		j, err := r.store.Store.Get(ctx, fmt.Sprintf("job-%06d", i+1))
 		if err != nil {
@@ -304,6 +313,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		}
 		if ended, ok := r.sim.Ended(j.UpstreamID); ok {
 			res.Lags = append(res.Lags, j.UpdatedAt.Sub(ended))
+			res.JobLags[i] = j.UpdatedAt.Sub(ended)
 		}
 	}
 	sortDurations(res.Lags)
