@@ -5,7 +5,7 @@
 // transactions, with the slot counters (see slots.go).
 //
 // The table has the partition key id (S), a global secondary index by-tenant
-// on tenant (S) and created_at (S), the sparse indexes open-by-deadline on
+// on tenant (S) and created_at (S) holding keys only (see List), the sparse indexes open-by-deadline on
 // open (S) and deadline (S) and waiting-by-created on waiting (S) and
 // created_at (S), and expires_at (N, epoch seconds) as its TTL attribute;
 // template.yaml declares the same schema.
@@ -70,6 +70,7 @@ type Client interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 

@@ -32,7 +32,8 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 				{AttributeName: new(attrTenant), KeyType: types.KeyTypeHash},
 				{AttributeName: new(attrCreatedAt), KeyType: types.KeyTypeRange},
 			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			// Keys only: List reads the records by key (see List).
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}, {
 			IndexName: new(openIndex),
 			KeySchema: []types.KeySchemaElement{

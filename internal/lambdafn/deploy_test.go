@@ -46,7 +46,7 @@ const upstream = "If(CreateUpstreamKeySecret, UpstreamKeySecret, UpstreamKeySecr
 // every function on its own (AWSLambdaBasicExecutionRole,
 // AWSXrayWriteOnlyAccess); they are not in Policies.
 var allowed = map[string][]string{
-	"api":        {"dynamodb:GetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "dynamodb:GetItem KeysTable", "s3:PutObject ImagesBucket/images/*", "s3:GetObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue CursorSecret", "secretsmanager:GetSecretValue WebhookSecret", "states:StartExecution VideoJobStateMachine", "states:SendTaskSuccess *", "secretsmanager:DescribeSecret " + upstream},
+	"api":        {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "dynamodb:GetItem KeysTable", "s3:PutObject ImagesBucket/images/*", "s3:GetObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue CursorSecret", "secretsmanager:GetSecretValue WebhookSecret", "states:StartExecution VideoJobStateMachine", "states:SendTaskSuccess *", "secretsmanager:DescribeSecret " + upstream},
 	"authorizer": {"dynamodb:GetItem KeysTable"},
 	"submit":     {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "s3:GetObject ImagesBucket/images/*", "secretsmanager:GetSecretValue " + upstream, "states:SendTaskSuccess *"},
 	"poll":       {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "s3:PutObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue " + upstream},
@@ -65,11 +65,11 @@ var jobStoreCalls = map[string][]string{
 	"Create":        {"dynamodb:PutItem JobsTable"},
 	"CreateClaimed": {"dynamodb:PutItem JobsTable", "dynamodb:GetItem JobsTable"}, // a lost race reads the winning claim
 	"Get":           {"dynamodb:GetItem JobsTable"},
-	"Update":        {"dynamodb:UpdateItem JobsTable", "dynamodb:GetItem JobsTable"}, // an end that gives a slot back reads the record
-	"List":          {"dynamodb:Query JobsTable/index/*"},                            // by-tenant
-	"OpenJobs":      {"dynamodb:Query JobsTable/index/*"},                            // open-by-deadline
-	"Waiting":       {"dynamodb:Query JobsTable/index/*"},                            // waiting-by-created
-	"QueuePosition": {"dynamodb:Query JobsTable/index/*"},                            // waiting-by-created
+	"Update":        {"dynamodb:UpdateItem JobsTable", "dynamodb:GetItem JobsTable"},         // an end that gives a slot back reads the record
+	"List":          {"dynamodb:Query JobsTable/index/*", "dynamodb:BatchGetItem JobsTable"}, // by-tenant, then the records by key
+	"OpenJobs":      {"dynamodb:Query JobsTable/index/*"},                                    // open-by-deadline
+	"Waiting":       {"dynamodb:Query JobsTable/index/*"},                                    // waiting-by-created
+	"QueuePosition": {"dynamodb:Query JobsTable/index/*"},                                    // waiting-by-created
 	"InFlight":      {"dynamodb:GetItem JobsTable"},
 	// The learned generation times' item (internal/gentime).
 	"GenTimes":      {"dynamodb:GetItem JobsTable"},
