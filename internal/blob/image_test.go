@@ -362,3 +362,27 @@ func FuzzDescribe(f *testing.F) {
 		}
 	})
 }
+
+// A thumbnail-sized image, a few KiB, leaves the record: DynamoDB bills
+// each of the record's writes by its whole size, so a record that kept it
+// would cost several write units per write instead of one.
+func TestOffloadThumbnail(t *testing.T) {
+	ctx := t.Context()
+	s := fsblobtest.New(t)
+	thumb := pngURI(3 << 10)
+	r := job.Request{Model: job.Model, ImageURL: thumb, Prompt: "p", Duration: 5}
+	stored, err := blob.Offload(ctx, s, "3f0c9a4e-1b2c-4d5e-8f90-123456789abc", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stored.ImageURL, blob.RefPrefix) {
+		t.Fatalf("a %d-byte data URI stayed in the record", len(thumb))
+	}
+	if rec, _ := json.Marshal(stored); len(rec) > 512 {
+		t.Errorf("the request is %d bytes as JSON, want under 512 so a record stays within one write unit", len(rec))
+	}
+	back, err := blob.Restore(ctx, s, stored)
+	if err != nil || back.ImageURL != thumb {
+		t.Errorf("restored %.40q, %v; want the thumbnail back", back.ImageURL, err)
+	}
+}
