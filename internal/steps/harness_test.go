@@ -296,5 +296,11 @@ func carry(t *testing.T, out steps.Output) steps.Input {
 	if err := json.Unmarshal(data, &in); err != nil {
 		t.Fatal(err)
 	}
+	// The machine's Poll passes the previous step's output as "step".
+	var prev steps.Output
+	if err := json.Unmarshal(data, &prev); err != nil {
+		t.Fatal(err)
+	}
+	in.Prev = &prev
 	return in
 }

@@ -85,9 +85,9 @@ func TestStepsRecordFailures(t *testing.T) {
 		{name: "upstream failed the generation", err: "Other", polls: 2, lag: true, end: func(e *env, j job.Job) {
 			// The simulator names its failures itself: not one of vidgen's.
 			e.clk.Advance(2 * time.Second)
-			e.poll(e.h, steps.Input{JobID: j.ID})
+			out := e.poll(e.h, steps.Input{JobID: j.ID})
 			e.clk.Advance(time.Minute)
-			e.poll(e.h, steps.Input{JobID: j.ID})
+			e.poll(e.h, carry(e.t, out))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -100,18 +100,36 @@ func TestPollProgression(t *testing.T) {
 				e.clk.Advance(t0.Add(s.at).Sub(e.clk.Now()))
 				// Failures from an earlier transient failure are forgotten
 				// after a good poll.
-				out = e.poll(e.h, steps.Input{JobID: j.ID, Failures: i % 2})
+				in := steps.Input{JobID: j.ID, Failures: i % 2}
+				if i > 0 {
+					in.Prev = &out
+				}
+				before := e.get(j.ID)
+				out = e.poll(e.h, in)
 
 				want := steps.Output{JobID: j.ID, Status: s.status, Submitted: true, WaitSeconds: 5}
 				if s.status.Terminal() {
 					want.WaitSeconds = 0
 				}
+				// A Poll that learned nothing new within ProgressEvery of
+				// the last check hands its asks to the next one instead of
+				// writing them.
+				unchanged := s.status == before.Status && e.clk.Now().Sub(before.UpdatedAt) < steps.ProgressEvery
+				if unchanged {
+					want.Unrecorded = i + 1 - before.Polls
+					want.LastAsk = e.clk.Now()
+				}
 				wantOutput(t, out, want)
 				got := e.get(j.ID)
-				if got.Status != s.status || got.Polls != i+1 {
-					t.Fatalf("after poll %d at %v: status %q, %d polls; want %q, %d", i+1, s.at, got.Status, got.Polls, s.status, i+1)
+				if got.Status != s.status || got.Polls+out.Unrecorded != i+1 {
+					t.Fatalf("after poll %d at %v: status %q, %d polls (+%d not written); want %q, %d",
+						i+1, s.at, got.Status, got.Polls, out.Unrecorded, s.status, i+1)
 				}
-				wantTime(t, "UpdatedAt", &got.UpdatedAt, e.clk.Now())
+				if unchanged {
+					wantTime(t, "UpdatedAt", &got.UpdatedAt, before.UpdatedAt)
+				} else {
+					wantTime(t, "UpdatedAt", &got.UpdatedAt, e.clk.Now())
+				}
 			}
 			got := e.get(j.ID)
 			if tc.err != nil {

@@ -91,6 +91,11 @@ type Input struct {
 	// records the token of the callback task that holds the execution
 	// while the job waits for a slot (see Handlers.park).
 	ParkToken string `json:"park_token,omitempty"`
+	// Prev is the previous step's Output (the machine's $.step): Poll reads
+	// from it the asks a Poll that learned nothing new did not write
+	// (Output.Unrecorded). Absent from executions started before it was
+	// passed, which then carry nothing.
+	Prev *Output `json:"step,omitempty"`
 }
 
 // Output tells the state machine what to do next.
@@ -107,7 +112,20 @@ type Output struct {
 	WaitSeconds int `json:"wait_seconds"`
 	Failures    int `json:"failures"`
 	NotFound    int `json:"not_found"`
+	// Unrecorded are asks a Poll made and did not write, having learned
+	// nothing new (see ProgressEvery); LastAsk is when the last of them was
+	// answered. The next Poll writes them with its own.
+	Unrecorded int       `json:"unrecorded,omitempty"`
+	LastAsk    time.Time `json:"last_ask,omitzero"`
 }
+
+// ProgressEvery bounds how stale a record's polls and checked_at may grow:
+// a Poll whose asks learned nothing new (the same status, no video, error
+// or credits) does not write the record unless its last check is older
+// than this, and hands its asks to the next Poll instead (Output.Unrecorded).
+// DynamoDB bills a write per record per change, so a job polled every 10 s
+// writes once a minute, not six times.
+const ProgressEvery = time.Minute
 
 // Handlers runs the steps.
 type Handlers struct {
@@ -346,6 +364,13 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 	if !follow { // a follower waits by the job's age alone
 		o.Times = h.times(ctx, j)
 	}
+	carried := 0 // asks of earlier Polls not written yet
+	if p := in.Prev; p != nil && p.Unrecorded > 0 && !follow {
+		carried = p.Unrecorded
+		// The record's updated_at predates the asks not written: the last
+		// of them is the previous ask a single one here follows.
+		o.PrevAsk = p.LastAsk
+	}
 	var askErr error
 	recorded := 0 // asks a write within the window counted already
 	if pollpolicy.ShouldAsk(j, o.Now, follow) {
@@ -366,12 +391,16 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		// A follower reports what the record says; a Poll that asked has
 		// submitted.
 		submitted := !o.Follow || j.UpstreamID != ""
-		return Output{JobID: j.ID, Status: j.Status, Submitted: submitted, WaitSeconds: d.Seconds, Failures: d.Failures, NotFound: d.NotFound}, nil
+		out := Output{JobID: j.ID, Status: j.Status, Submitted: submitted, WaitSeconds: d.Seconds, Failures: d.Failures, NotFound: d.NotFound}
+		if carried > 0 {
+			out.Unrecorded, out.LastAsk = carried, in.Prev.LastAsk
+		}
+		return out, nil
 	case pollpolicy.End:
 		if o.Refused != nil {
 			h.Log.ErrorContext(ctx, "poll refused: fix the upstream key", "err", askErr)
 		}
-		return h.end(ctx, j, d.Error.Name, d.Error.Message)
+		return h.endCounting(ctx, j, carried+o.Asks-recorded, d.Error.Name, d.Error.Message)
 	case pollpolicy.Archive:
 		if h.Archiver != nil {
 			video := *d.Video
@@ -387,7 +416,12 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		h.Log.WarnContext(ctx, d.Note, "status", o.Answer.RawStatus)
 	}
 
-	change := job.Change{At: now, Polls: o.Asks - recorded, CreditsUsed: o.Answer.CreditsUsed, Status: d.Status, Error: d.Error, Video: d.Video}
+	change := job.Change{At: now, Polls: o.Asks - recorded + carried, CreditsUsed: o.Answer.CreditsUsed, Status: d.Status, Error: d.Error, Video: d.Video}
+	if learnedNothing(j, change, now) {
+		h.Log.DebugContext(ctx, "nothing new: the record is not written", "asks", change.Polls)
+		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: d.Seconds,
+			Unrecorded: change.Polls, LastAsk: now}, nil
+	}
 	before := j
 	j, err = h.Store.Update(ctx, j.ID, change)
 	if err != nil {
@@ -411,6 +445,23 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		return h.done(j), nil
 	}
 	return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: d.Seconds}, nil
+}
+
+// learnedNothing reports whether c, a Poll's record of its asks, would
+// change nothing on j but its polls and checked_at, while j's last check
+// is younger than ProgressEvery: then the Poll need not write.
+func learnedNothing(j job.Job, c job.Change, now time.Time) bool {
+	if c.Status != "" && c.Status != j.Status || c.Video != nil || c.Error != nil {
+		return false
+	}
+	if c.CreditsUsed != nil && (j.CreditsUsed == nil || *j.CreditsUsed != *c.CreditsUsed) {
+		return false
+	}
+	checked := j.UpdatedAt
+	if j.CheckedAt != nil {
+		checked = *j.CheckedAt
+	}
+	return now.Sub(checked) < ProgressEvery
 }
 
 // ask asks the upstream about j's generation and notes the answers in o:
@@ -573,7 +624,14 @@ func (h *Handlers) Fail(ctx context.Context, in FailInput) (Output, error) {
 // end fails the job and reports the final record; if the job ended
 // meanwhile, the earlier end stands.
 func (h *Handlers) end(ctx context.Context, j job.Job, name, msg string) (Output, error) {
-	out, err := h.Store.Update(ctx, j.ID, job.Fail(h.Clock.Now(), name, msg))
+	return h.endCounting(ctx, j, 0, name, msg)
+}
+
+// endCounting is end that also records asks not written yet.
+func (h *Handlers) endCounting(ctx context.Context, j job.Job, asks int, name, msg string) (Output, error) {
+	c := job.Fail(h.Clock.Now(), name, msg)
+	c.Polls = asks
+	out, err := h.Store.Update(ctx, j.ID, c)
 	if err == nil {
 		h.Metrics.JobEnded(out, 0)
 	}
