@@ -30,3 +30,7 @@ func (s *Store) SetSlotCountsForTest(ctx context.Context, f job.InFlight) error 
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
 	return err
 }
+
+// IndexShards is how many shards each sparse index has: each listing
+// queries them all.
+const IndexShards = indexShards

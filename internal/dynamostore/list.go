@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -208,37 +209,53 @@ func parseCursor(cursor string) (position, error) {
 }
 
 // OpenJobs returns the ids of every job not yet terminal, soonest deadline
-// first, from the sparse open-by-deadline index. The index is eventually
-// consistent: callers re-read each job before acting on it.
+// first, from the sparse open-by-deadline index, all its shards queried at
+// once (see shards.go). The index is eventually consistent: callers re-read
+// each job before acting on it.
 func (s *Store) OpenJobs(ctx context.Context) ([]string, error) {
-	expr, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(attrOpen).Equal(expression.Value(openMark))).
-		Build()
+	type entry struct {
+		ID       string `dynamodbav:"id"`
+		Deadline string `dynamodbav:"deadline"`
+	}
+	shards, err := eachShard(ctx, func(ctx context.Context, mark string) ([]entry, error) {
+		expr, err := expression.NewBuilder().
+			WithKeyCondition(expression.Key(attrOpen).Equal(expression.Value(mark))).
+			Build()
+		if err != nil {
+			return nil, err
+		}
+		pages := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+			TableName:                 &s.table,
+			IndexName:                 new(openIndex),
+			KeyConditionExpression:    expr.KeyCondition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+		})
+		var got []entry
+		for pages.HasMorePages() {
+			out, err := pages.NextPage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, av := range out.Items {
+				var e entry
+				if err := attributevalue.UnmarshalMap(av, &e); err != nil {
+					return nil, err
+				}
+				got = append(got, e)
+			}
+		}
+		return got, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list open jobs: %w", err)
 	}
-	pages := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 new(openIndex),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	var ids []string
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list open jobs: %w", err)
-		}
-		for _, av := range out.Items {
-			var p struct {
-				ID string `dynamodbav:"id"`
-			}
-			if err := attributevalue.UnmarshalMap(av, &p); err != nil {
-				return nil, fmt.Errorf("list open jobs: %w", err)
-			}
-			ids = append(ids, p.ID)
-		}
+	all := slices.Concat(shards...)
+	// Deadlines are fixed-width UTC strings: they sort as times.
+	slices.SortStableFunc(all, func(a, b entry) int { return strings.Compare(a.Deadline, b.Deadline) })
+	ids := make([]string, len(all))
+	for i, e := range all {
+		ids[i] = e.ID
 	}
 	return ids, nil
 }

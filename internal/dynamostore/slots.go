@@ -394,23 +394,40 @@ func (s *Store) counts(ctx context.Context) (job.InFlight, int64, error) {
 // QueuePosition is j's 1-based place among its tenant's jobs waiting for a
 // slot, oldest first (the order admission takes a tenant's jobs in): one
 // more than the tenant's waiting jobs created before it (ties by id). It
-// queries the sparse waiting-by-created index up to j's creation time,
-// filtered to the tenant: DynamoDB bills the index entries read, of every
-// tenant, before the filter, about 100 bytes each, so a query costs half
-// a read unit per ~40 jobs waiting ahead of j (eventually consistent, the
-// only kind an index offers). The index lags the table, so the place may
-// be off by the jobs that began or stopped waiting in the last second.
+// queries each shard of the sparse waiting-by-created index (see
+// shards.go) up to j's creation time, filtered to the tenant: DynamoDB
+// bills the index entries read, of every tenant, before the filter, about
+// 100 bytes each, so a query costs half a read unit per ~40 jobs waiting
+// ahead of j (eventually consistent, the only kind an index offers), and
+// at least half a unit per shard. The index lags the table, so the place
+// may be off by the jobs that began or stopped waiting in the last second.
 func (s *Store) QueuePosition(ctx context.Context, j job.Job) (int, error) {
+	ahead, err := eachShard(ctx, func(ctx context.Context, mark string) (int, error) {
+		return s.waitingAhead(ctx, mark, j)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("queue position of job %s: %w", j.ID, err)
+	}
+	pos := 1
+	for _, n := range ahead {
+		pos += n
+	}
+	return pos, nil
+}
+
+// waitingAhead counts j's tenant's jobs waiting in one index shard that
+// were created before j (ties by id).
+func (s *Store) waitingAhead(ctx context.Context, mark string, j job.Job) (int, error) {
 	expr, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(attrWaiting).Equal(expression.Value(waitingMark)).
+		WithKeyCondition(expression.Key(attrWaiting).Equal(expression.Value(mark)).
 			And(expression.Key(attrCreatedAt).LessThanEqual(expression.Value(j.CreatedAt.UTC().Format(timeLayout))))).
 		WithFilter(expression.Name(attrTenant).Equal(expression.Value(j.Tenant))).
 		WithProjection(expression.NamesList(expression.Name(attrID), expression.Name(attrCreatedAt))).
 		Build()
 	if err != nil {
-		return 0, fmt.Errorf("queue position of job %s: %w", j.ID, err)
+		return 0, err
 	}
-	pos := 1
+	n := 0
 	var start map[string]types.AttributeValue
 	for {
 		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
@@ -424,28 +441,39 @@ func (s *Store) QueuePosition(ctx context.Context, j job.Job) (int, error) {
 			ExclusiveStartKey:         start,
 		})
 		if err != nil {
-			return 0, fmt.Errorf("queue position of job %s: %w", j.ID, err)
+			return 0, err
 		}
 		for _, av := range out.Items {
-			var e struct {
-				ID        string `dynamodbav:"id"`
-				CreatedAt string `dynamodbav:"created_at"`
-			}
-			if err := attributevalue.UnmarshalMap(av, &e); err != nil {
-				return 0, fmt.Errorf("queue position of job %s: %w", j.ID, err)
-			}
-			created, err := time.Parse(timeLayout, e.CreatedAt)
+			e, err := decodeWaiting(av)
 			if err != nil {
-				return 0, fmt.Errorf("queue position of job %s: job %s: created_at: %w", j.ID, e.ID, err)
+				return 0, err
 			}
-			if created.Before(j.CreatedAt) || created.Equal(j.CreatedAt) && e.ID < j.ID {
-				pos++
+			if e.CreatedAt.Before(j.CreatedAt) || e.CreatedAt.Equal(j.CreatedAt) && e.ID < j.ID {
+				n++
 			}
 		}
 		if start = out.LastEvaluatedKey; len(start) == 0 {
-			return pos, nil
+			return n, nil
 		}
 	}
+}
+
+// decodeWaiting reads an entry of the waiting-by-created index: id, tenant
+// (absent from a QueuePosition's projection) and creation time.
+func decodeWaiting(av map[string]types.AttributeValue) (job.Job, error) {
+	var e struct {
+		ID        string `dynamodbav:"id"`
+		Tenant    string `dynamodbav:"tenant"`
+		CreatedAt string `dynamodbav:"created_at"`
+	}
+	if err := attributevalue.UnmarshalMap(av, &e); err != nil {
+		return job.Job{}, err
+	}
+	created, err := time.Parse(timeLayout, e.CreatedAt)
+	if err != nil {
+		return job.Job{}, fmt.Errorf("job %s: created_at: %w", e.ID, err)
+	}
+	return job.Job{ID: e.ID, Tenant: e.Tenant, Status: job.Queued, Waiting: true, CreatedAt: created}, nil
 }
 
 // Waiting returns up to n jobs waiting for a slot, oldest first, as the
@@ -456,62 +484,44 @@ func (s *Store) QueuePosition(ctx context.Context, j job.Job) (int, error) {
 // table, so a job listed may have been admitted or ended meanwhile, and one
 // that just began waiting may be missing: Admit's condition decides, and
 // the next dispatch sees the rest.
+//
+// The index has indexShards shards (see shards.go), each in creation
+// order: Waiting merges them, reading each a page at a time as the merge
+// reaches its end, so it reads about n entries plus a page per shard, not
+// n per shard.
 func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	expr, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(attrWaiting).Equal(expression.Value(waitingMark))).
-		Build()
+	// Pages a little over an even share: most merges need one per shard.
+	pageSize := int32(min(n, 10000)/indexShards + 2)
+	heads, err := eachShard(ctx, func(ctx context.Context, mark string) (*waitingShard, error) {
+		w := &waitingShard{mark: mark}
+		return w, s.nextWaiting(ctx, w, pageSize)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list waiting jobs: %w", err)
 	}
-	type entry struct {
-		ID        string `dynamodbav:"id"`
-		Tenant    string `dynamodbav:"tenant"`
-		CreatedAt string `dynamodbav:"created_at"`
-	}
-	var (
-		kept  []job.Job
-		start map[string]types.AttributeValue
-	)
-	// Read past the n-th entry while created_at ties, so that ties are
-	// broken by id whatever order the index keeps them in; pages of n+1
-	// bound what a dispatch reads.
-	pageSize := int32(min(n, 10000) + 1)
+	var kept []job.Job
 	for {
-		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 &s.table,
-			IndexName:                 new(waitingIndex),
-			KeyConditionExpression:    expr.KeyCondition(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-			ExclusiveStartKey:         start,
-			Limit:                     &pageSize,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list waiting jobs: %w", err)
+		var oldest *waitingShard
+		for _, w := range heads {
+			if len(w.buf) == 0 && !w.done {
+				if err := s.nextWaiting(ctx, w, pageSize); err != nil {
+					return nil, fmt.Errorf("list waiting jobs: %w", err)
+				}
+			}
+			if len(w.buf) > 0 && (oldest == nil || w.buf[0].CreatedAt.Before(oldest.buf[0].CreatedAt)) {
+				oldest = w
+			}
 		}
-		past := false
-		for _, av := range out.Items {
-			var e entry
-			if err := attributevalue.UnmarshalMap(av, &e); err != nil {
-				return nil, fmt.Errorf("list waiting jobs: %w", err)
-			}
-			created, err := time.Parse(timeLayout, e.CreatedAt)
-			if err != nil {
-				return nil, fmt.Errorf("list waiting jobs: job %s: created_at: %w", e.ID, err)
-			}
-			if len(kept) >= n && created.After(kept[n-1].CreatedAt) {
-				past = true
-				break
-			}
-			kept = append(kept, job.Job{ID: e.ID, Tenant: e.Tenant, Status: job.Queued, Waiting: true, CreatedAt: created})
-		}
-		start = out.LastEvaluatedKey
-		if past || len(start) == 0 {
+		// Read past the n-th entry while created_at ties, so that ties are
+		// broken by id whatever order the index keeps them in.
+		if oldest == nil || len(kept) >= n && oldest.buf[0].CreatedAt.After(kept[n-1].CreatedAt) {
 			break
 		}
+		kept = append(kept, oldest.buf[0])
+		oldest.buf = oldest.buf[1:]
 	}
 	slices.SortFunc(kept, func(a, b job.Job) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
@@ -520,4 +530,46 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return kept[:min(n, len(kept))], nil
+}
+
+// waitingShard is one index shard's place in Waiting's merge: the entries
+// read and not yet taken, where its next page starts, and whether it has
+// no more.
+type waitingShard struct {
+	mark  string
+	buf   []job.Job
+	start map[string]types.AttributeValue
+	done  bool
+}
+
+// nextWaiting reads w's next page of at most size entries.
+func (s *Store) nextWaiting(ctx context.Context, w *waitingShard, size int32) error {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(attrWaiting).Equal(expression.Value(w.mark))).
+		Build()
+	if err != nil {
+		return err
+	}
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 new(waitingIndex),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ExclusiveStartKey:         w.start,
+		Limit:                     &size,
+	})
+	if err != nil {
+		return err
+	}
+	for _, av := range out.Items {
+		j, err := decodeWaiting(av)
+		if err != nil {
+			return err
+		}
+		w.buf = append(w.buf, j)
+	}
+	w.start = out.LastEvaluatedKey
+	w.done = len(w.start) == 0
+	return nil
 }

@@ -131,10 +131,11 @@ type item struct {
 	Deadline      time.Time      `dynamodbav:"deadline"`
 	ExpiresAt     int64          `dynamodbav:"expires_at,omitempty"`
 	// Open is set while the job is not terminal: it keys the sparse
-	// open-by-deadline index the reconciler reads.
+	// open-by-deadline index the reconciler reads, to the job's index
+	// shard's mark (shardMark).
 	Open string `dynamodbav:"open,omitempty"`
-	// Waiting is set (to waitingMark) while the job waits for a slot: it
-	// keys the sparse waiting-by-created index Waiting reads.
+	// Waiting is set (to its shard's mark, as Open) while the job waits
+	// for a slot: it keys the sparse waiting-by-created index Waiting reads.
 	Waiting string `dynamodbav:"waiting,omitempty"`
 	// Slot is present (true) only while the job holds a slot.
 	Slot              bool       `dynamodbav:"slot,omitempty"`
@@ -144,12 +145,9 @@ type item struct {
 	AnnouncedAt       *time.Time `dynamodbav:"announced_at,omitempty"`
 }
 
-// openMark and waitingMark are the one values of the open and waiting
-// attributes.
-const (
-	openMark    = "1"
-	waitingMark = "1"
-)
+// openMark is the value of the open and waiting attributes of index shard
+// 0, and the prefix of the others' (see shards.go).
+const openMark = "1"
 
 // encoding writes nested domain types under their json names and times as
 // UTC timeLayout strings.
@@ -201,12 +199,12 @@ func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
 		AnnounceClaimed: j.AnnounceClaimed, AnnouncedAt: j.AnnouncedAt,
 	}
 	if j.Waiting {
-		it.Waiting = waitingMark
+		it.Waiting = shardMark(shardOf(j.ID))
 	}
 	if j.Status.Terminal() {
 		it.ExpiresAt = s.expiry(j.UpdatedAt)
 	} else {
-		it.Open = openMark
+		it.Open = shardMark(shardOf(j.ID))
 	}
 	av, err := attributevalue.MarshalMapWithOptions(it, encoding)
 	if err != nil {
