@@ -507,7 +507,7 @@ func (s *countingStore) Create(ctx context.Context, j job.Job) error {
 		j = fromRegistration(j, s.run.cfg.Deadline)
 	}
 	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
-	s.run.usage.WRU += units(j, 1024)
+	s.run.usage.WRU += units(j, 1024) + indexWrites(job.Job{}, j, jobIndexes())
 	return s.Store.Create(ctx, j)
 }
 
@@ -516,7 +516,7 @@ func (s *countingStore) CreateClaimed(ctx context.Context, j job.Job, c job.Clai
 		j = fromRegistration(j, s.run.cfg.Deadline)
 	}
 	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
-	s.run.usage.WRU += 2 * (units(j, 1024) + 1) // a transaction of two items
+	s.run.usage.WRU += 2*(units(j, 1024)+1) + indexWrites(job.Job{}, j, jobIndexes()) // a transaction of two items
 	return s.Store.CreateClaimed(ctx, j, c, now)
 }
 
@@ -531,9 +531,13 @@ func (s *countingStore) Get(ctx context.Context, id string) (job.Job, error) {
 // job, then a transaction of the job and the counters (twice the units).
 func (s *countingStore) Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error) {
 	s.run.clk.Sleep(ctx, 2*s.run.cfg.Latencies.Dynamo)
+	before, _ := s.Store.Get(ctx, id) // bbolt: free, and not billed
 	j, err := s.Store.Admit(ctx, id, limits, at)
 	s.run.usage.RRU += units(j, 4096)
 	s.run.usage.WRU += 2 * (units(j, 1024) + 1)
+	if err == nil {
+		s.run.usage.WRU += indexWrites(before, j, jobIndexes())
+	}
 	return j, err
 }
 
@@ -558,6 +562,9 @@ func (s *countingStore) Update(ctx context.Context, id string, c job.Change) (jo
 	before, _ := s.Store.Get(ctx, id) // bbolt: free, and not billed
 	j, err := s.Store.Update(ctx, id, c)
 	s.run.usage.WRU += units(j, 1024)
+	if err == nil {
+		s.run.usage.WRU += indexWrites(before, j, jobIndexes())
+	}
 	if err == nil && before.Slot && !j.Slot {
 		s.run.clk.Sleep(ctx, 2*s.run.cfg.Latencies.Dynamo)
 		s.run.usage.WRU += 2 * (units(j, 1024) + 1)

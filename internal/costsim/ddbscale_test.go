@@ -1,0 +1,40 @@
+package costsim
+
+import (
+	"strings"
+	"testing"
+)
+
+// The ceilings follow from the partition limits, and sharding lifts the
+// one the layout before hit.
+func TestCeiling(t *testing.T) {
+	load := ScaleReference()
+	before, after := Before().Ceiling(load), After().Ceiling(load)
+	t.Logf("before: %+v", before)
+	t.Logf("after:  %+v", after)
+	// Before, one tenant's record writes all rewrite its by-tenant entry:
+	// 2 KB × 12 writes (create, admit, submit ×2, 5 polls, end, announce
+	// ×2) = 24 WU a job on one partition: 1,000/24 ≈ 41 jobs/s.
+	if before.JobsPerSecond < 40 || before.JobsPerSecond > 42 || !strings.Contains(before.Limit, "by-tenant") {
+		t.Errorf("before: %.1f jobs/s limited by %s; want ~41, by the tenant's by-tenant partition", before.JobsPerSecond, before.Limit)
+	}
+	// After, the one counters item: 4 WU a job (two transactions) and
+	// one consistent read per dispatch; the open index's 4 WU are spread
+	// over 8 shards.
+	if after.JobsPerSecond < 240 || after.JobsPerSecond > 255 || !strings.Contains(after.Limit, "slot counters") {
+		t.Errorf("after: %.1f jobs/s limited by %s; want ~250, by the counters item", after.JobsPerSecond, after.Limit)
+	}
+	// Polling alone: before, each Poll's write rewrote the tenant's entry
+	// (2 WU): 500 a second; after, no index is written and a Poll is one
+	// consistent read and a write a minute: the table's 40,000 units.
+	if before.PollOnly < 490 || before.PollOnly > 510 || after.PollOnly < 35000 {
+		t.Errorf("polls a second: after %.0f, before %.0f; want the index no longer in the way", after.PollOnly, before.PollOnly)
+	}
+	// Without caps no counter is touched: the sparse indexes' shards and
+	// the tenant's by-tenant partition (one write a job) remain.
+	uncapped := load
+	uncapped.Caps = false
+	if free := After().Ceiling(uncapped); free.JobsPerSecond < 4*after.JobsPerSecond {
+		t.Errorf("after, without caps: %.1f jobs/s limited by %s; want far above the counters' %.1f", free.JobsPerSecond, free.Limit, after.JobsPerSecond)
+	}
+}
