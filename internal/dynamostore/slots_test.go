@@ -270,7 +270,7 @@ func TestCountersItem(t *testing.T) {
 }
 
 // hookClient runs a hook before the first call of a kind, once, and
-// leaves hidden out of the first index query's answer, as an index that
+// leaves hidden out of the first listing's answers, as an index that
 // lags would.
 type hookClient struct {
 	*dynamodb.Client
@@ -293,7 +293,8 @@ func (c *hookClient) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opt
 
 func (c *hookClient) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	out, err := c.Client.Query(ctx, in, opts...)
-	if err != nil || c.queries.Add(1) != 1 || c.hidden == "" {
+	// The first listing (one query per index shard) misses hidden.
+	if err != nil || c.queries.Add(1) > dynamostore.IndexShards || c.hidden == "" {
 		return out, err
 	}
 	kept := out.Items[:0:0]
