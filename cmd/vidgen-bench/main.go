@@ -65,6 +65,7 @@ func main() {
 	ts.add("adaptive lag p50", fmt.Sprintf("%.1f s (%.2f× baseline %.1f s)", adaptive.LagP50.Seconds(), adaptive.LagP50.Seconds()/base.LagP50.Seconds(), base.LagP50.Seconds()),
 		"≤ 0.4× baseline", adaptive.LagP50 <= base.LagP50*4/10)
 	converge(*template, &ts)
+	dynamo(os.Stdout, &ts)
 	ts.write(os.Stdout)
 	if n := ts.missed(); n > 0 {
 		fmt.Fprintf(os.Stderr, "%d of %d targets not met\n", n, len(ts))

@@ -141,7 +141,8 @@ func (l Layout) jobKeys(load ScaleLoad, i int) [4]int {
 	h := fnv.New32a()
 	h.Write([]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24)})
 	hash := int(h.Sum32())
-	return [4]int{fixed: 0, ofTenant: i % min(max(load.Tenants, 1), maxKeys),
+	tenants := min(max(load.Tenants, 1), maxKeys)
+	return [4]int{fixed: 0, ofTenant: (i%tenants + tenants) % tenants, // i < 0 before the window
 		ofShard: hash % min(max(l.IndexShards, 1), maxKeys), ofCounter: hash % min(max(l.CounterShards, 1), maxKeys)}
 }
 
