@@ -54,9 +54,10 @@ func Before() Layout {
 
 // After is the layout issue 17 built: keys-only by-tenant, sparse indexes
 // over 8 shards, a Poll that learned nothing new writing once a minute,
-// and images over 2 KiB kept in S3. The slot counters are still one item.
+// images over 2 KiB kept in S3, and the slots counted in 8 shards and one
+// item per tenant.
 func After() Layout {
-	return Layout{Name: "after", IndexShards: 8, CounterShards: 1, ProgressEvery: time.Minute, ItemKB: 2}
+	return Layout{Name: "after", IndexShards: 8, CounterShards: 8, TenantCounters: true, ProgressEvery: time.Minute, ItemKB: 2}
 }
 
 // ScaleLoad is the traffic a ceiling is found for.
@@ -185,6 +186,12 @@ func (l Layout) jobOps(load ScaleLoad) []op {
 	if load.Caps {
 		ops = append(ops, op{key: waiting, role: ofShard, wu: 1})
 		dispatch(0)
+		if l.CounterShards > 1 {
+			// Admit reads every shard for the one with most room.
+			for k := range l.CounterShards {
+				ops = append(ops, op{key: pkey{counters, k}, ru: 1})
+			}
+		}
 		// Admit: a transaction (each item's write twice) of the record and
 		// the counters; the deadline moves in open-by-deadline (a delete
 		// and a put) and the job leaves waiting-by-created.

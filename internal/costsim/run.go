@@ -528,13 +528,14 @@ func (s *countingStore) Get(ctx context.Context, id string) (job.Job, error) {
 }
 
 // Admit is billed as the DynamoDB store does it: a consistent read of the
-// job, then a transaction of the job and the counters (twice the units).
+// job and of the counter shards, then a transaction of the job and its
+// counters (twice the units).
 func (s *countingStore) Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error) {
 	s.run.clk.Sleep(ctx, 2*s.run.cfg.Latencies.Dynamo)
 	before, _ := s.Store.Get(ctx, id) // bbolt: free, and not billed
 	j, err := s.Store.Admit(ctx, id, limits, at)
-	s.run.usage.RRU += units(j, 4096)
-	s.run.usage.WRU += 2 * (units(j, 1024) + 1)
+	s.run.usage.RRU += units(j, 4096) + counterReads
+	s.run.usage.WRU += 2 * (units(j, 1024) + counterItems)
 	if err == nil {
 		s.run.usage.WRU += indexWrites(before, j, jobIndexes())
 	}
@@ -550,7 +551,7 @@ func (s *countingStore) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 
 func (s *countingStore) InFlight(ctx context.Context) (job.InFlight, error) {
 	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
-	s.run.usage.RRU++
+	s.run.usage.RRU += counterReads
 	return s.Store.InFlight(ctx)
 }
 
@@ -567,7 +568,7 @@ func (s *countingStore) Update(ctx context.Context, id string, c job.Change) (jo
 	}
 	if err == nil && before.Slot && !j.Slot {
 		s.run.clk.Sleep(ctx, 2*s.run.cfg.Latencies.Dynamo)
-		s.run.usage.WRU += 2 * (units(j, 1024) + 1)
+		s.run.usage.WRU += 2 * (units(j, 1024) + counterItems)
 		s.run.usage.RRU += units(j, 4096)
 	}
 	return j, err

@@ -28,47 +28,73 @@ const DefaultIndexLag = 5 * time.Second
 const recountReaders = 16
 
 // RepairSlots recounts the jobs holding a slot (admitted and not ended)
-// and, if the counters item disagrees, overwrites it with the recount. It
-// returns the counts as they were read (a drift may have made some of them
+// and overwrites each counter item that disagrees (a counter shard, a
+// tenant's item; see counters.go) with the recount. It returns the counts
+// as they were read (the shards' sum; a drift may have made some of them
 // negative) and as they are now; they are equal when nothing was wrong.
-// When a slot was taken or given back during the recount, nothing is
-// written and the error wraps job.ErrConflict: the next pass repairs.
+// When a slot was taken or given back during the recount, the items it
+// touched are not written and the error wraps job.ErrConflict: the next
+// pass repairs them.
 //
 // Why the recount is right although the open-by-deadline index it lists
 // the jobs from lags the table:
-//   - The counters' version is read first, and the repair is one PutItem
-//     on condition that the version is still the same. Every admission and
-//     every end of a job holding a slot adds one to the version in its own
-//     transaction, so no slot moved between the read and the write of a
-//     repair that succeeds; another repair racing this one moved it too.
+//   - Each counter item's version is read first, and its repair is one
+//     PutItem on condition that its version is still the same. Every
+//     admission and every end of a job holding a slot adds one to the
+//     version of each item whose count it moves, in its own transaction, so
+//     no count of an item moved between the read and the write of a repair
+//     of it that succeeds; another repair racing this one moved it too.
 //   - Each listed job is read again with a consistent GetItem, so a job the
 //     index still lists after its end (its record no longer holds a slot)
 //     is not counted.
 //   - A job holding a slot is open from its creation, so the index lists
 //     it once the write that created it has reached the index. Only a job
-//     created moments before the version was read can be missing, and
+//     created moments before the versions were read can be missing, and
 //     then the recount is short. So a recount that disagrees is made
-//     again once IndexLag has passed since the version was read: by then
+//     again once IndexLag has passed since the versions were read: by then
 //     every job that held a slot at that moment is listed, and any change
-//     since shows in the version.
+//     since shows in the versions. A tenant the first recount found but no
+//     shard named has its item's version read before that second recount.
 //
-// It is a PutItem rather than an UpdateItem so that the counts of tenants
-// the recount does not find go with the rest, however many there are (an
-// update expression is limited to 4 KB).
+// Each is a PutItem rather than an UpdateItem so that the counts of
+// tenants the recount does not find go with the rest, however many there
+// are (an update expression is limited to 4 KB).
 func (s *Store) RepairSlots(ctx context.Context) (before, after job.InFlight, err error) {
-	before, version, err := s.counts(ctx)
+	shards, err := s.readShards(ctx)
 	if err != nil {
 		return job.InFlight{}, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
 	}
-	// The read happened no later than now: every write the version
-	// includes was made before this.
+	before = sumShards(shards)
+	tenants := map[string]tenantItem{}
+	readTenant := func(t string) error {
+		if _, ok := tenants[t]; ok {
+			return nil
+		}
+		n, v, err := s.tenantCounts(ctx, t)
+		tenants[t] = tenantItem{n: n, version: v}
+		return err
+	}
+	for _, sh := range shards {
+		for t := range sh.f.ByTenant {
+			if err := readTenant(t); err != nil {
+				return before, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
+			}
+		}
+	}
+	// The reads happened no later than now: every write the versions
+	// include was made before this.
 	read := time.Now()
 	recount, err := s.recount(ctx)
 	if err != nil {
 		return before, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
 	}
-	if sameCounts(before, recount) {
+	if agree(shards, tenants, recount) {
 		return before, before, nil
+	}
+	for t := range sumRecount(recount).ByTenant {
+		if err := readTenant(t); err != nil {
+			return before, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
+		}
 	}
 	if s.indexLag > 0 {
 		// The first recount listed the jobs right after the read; list
@@ -77,17 +103,54 @@ func (s *Store) RepairSlots(ctx context.Context) (before, after job.InFlight, er
 		if err := (clock.Real{}).Sleep(ctx, s.indexLag-time.Since(read)); err != nil {
 			return before, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
 		}
-		if recount, err = s.recount(ctx); err != nil {
-			return before, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
-		}
-		if sameCounts(before, recount) {
-			return before, before, nil
-		}
 	}
-	if err := s.writeCounts(ctx, recount, version); err != nil {
+	if recount, err = s.recount(ctx); err != nil {
+		return before, job.InFlight{}, fmt.Errorf("repair slot counters: %w", err)
+	}
+	if agree(shards, tenants, recount) {
+		return before, before, nil
+	}
+	if err := s.writeCounts(ctx, shards, tenants, recount); err != nil {
 		return before, job.InFlight{}, err
 	}
-	return before, recount, nil
+	return before, sumRecount(recount), nil
+}
+
+// tenantItem is a tenant's counter item as read: its count and version.
+type tenantItem struct {
+	n       int
+	version int64
+}
+
+// sumRecount adds a recount's shards up.
+func sumRecount(recount [counterShards]job.InFlight) job.InFlight {
+	var shards [counterShards]shardCounts
+	for k, f := range recount {
+		shards[k].f = f
+	}
+	return sumShards(shards)
+}
+
+// agree reports whether the counter items as read hold the recount: each
+// shard its own jobs, each tenant's item its jobs in all shards.
+func agree(shards [counterShards]shardCounts, tenants map[string]tenantItem, recount [counterShards]job.InFlight) bool {
+	for k := range shards {
+		if !sameCounts(shards[k].f, recount[k]) {
+			return false
+		}
+	}
+	total := sumRecount(recount)
+	for t, it := range tenants {
+		if it.n != total.ByTenant[t] {
+			return false
+		}
+	}
+	for t := range total.ByTenant {
+		if _, ok := tenants[t]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // sameCounts reports whether two counts agree; a tenant left out counts
@@ -109,56 +172,90 @@ func sameCounts(a, b job.InFlight) bool {
 	return true
 }
 
-// writeCounts replaces the counters item with f, on condition that its
-// version is still version (0: it has none), and moves the version on.
-func (s *Store) writeCounts(ctx context.Context, f job.InFlight, version int64) error {
-	item := map[string]types.AttributeValue{
-		attrID:      &types.AttributeValueMemberS{Value: countsID},
-		attrTotal:   &types.AttributeValueMemberN{Value: strconv.Itoa(f.Total)},
-		attrVersion: &types.AttributeValueMemberN{Value: strconv.FormatInt(version+1, 10)},
+// writeCounts writes the recount over every counter item that disagrees
+// with it, each on condition that its version is still the one read (0:
+// it has none), and moves the version on. It tries every item, and fails
+// with job.ErrConflict if any had moved.
+func (s *Store) writeCounts(ctx context.Context, shards [counterShards]shardCounts, tenants map[string]tenantItem, recount [counterShards]job.InFlight) error {
+	moved := false
+	put := func(item map[string]types.AttributeValue, version int64) error {
+		item[attrVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(version+1, 10)}
+		cond := expression.Name(attrVersion).AttributeNotExists()
+		if version != 0 {
+			cond = expression.Name(attrVersion).Equal(expression.Value(version))
+		}
+		expr, err := expression.NewBuilder().WithCondition(cond).Build()
+		if err != nil {
+			return fmt.Errorf("repair slot counters: %w", err)
+		}
+		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                 &s.table,
+			Item:                      item,
+			ConditionExpression:       expr.Condition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+		})
+		var failed *types.ConditionalCheckFailedException
+		if errors.As(err, &failed) {
+			moved = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("repair slot counters: %w", err)
+		}
+		return nil
 	}
-	for tenant, n := range f.ByTenant {
-		if n != 0 {
-			item[tenantAttr(tenant)] = &types.AttributeValueMemberN{Value: strconv.Itoa(n)}
+	for k, f := range recount {
+		if sameCounts(shards[k].f, f) {
+			continue
+		}
+		item := map[string]types.AttributeValue{
+			attrID:    &types.AttributeValueMemberS{Value: counterID(k)},
+			attrTotal: &types.AttributeValueMemberN{Value: strconv.Itoa(f.Total)},
+		}
+		for tenant, n := range f.ByTenant {
+			if n != 0 {
+				item[tenantAttr(tenant)] = &types.AttributeValueMemberN{Value: strconv.Itoa(n)}
+			}
+		}
+		if err := put(item, shards[k].version); err != nil {
+			return err
 		}
 	}
-	cond := expression.Name(attrVersion).AttributeNotExists()
-	if version != 0 {
-		cond = expression.Name(attrVersion).Equal(expression.Value(version))
+	total := sumRecount(recount)
+	for t, it := range tenants {
+		if it.n == total.ByTenant[t] {
+			continue
+		}
+		item := map[string]types.AttributeValue{
+			attrID:    &types.AttributeValueMemberS{Value: tenantItemID(t)},
+			attrCount: &types.AttributeValueMemberN{Value: strconv.Itoa(total.ByTenant[t])},
+		}
+		if err := put(item, it.version); err != nil {
+			return err
+		}
 	}
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return fmt.Errorf("repair slot counters: %w", err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 &s.table,
-		Item:                      item,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	if moved {
 		return fmt.Errorf("repair slot counters: %w: a slot was taken or given back during the recount", job.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("repair slot counters: %w", err)
 	}
 	return nil
 }
 
-// recount counts the open jobs that hold a slot, each from a consistent
-// read of its record.
-func (s *Store) recount(ctx context.Context) (job.InFlight, error) {
+// recount counts the open jobs that hold a slot, by counter shard, each
+// from a consistent read of its record.
+func (s *Store) recount(ctx context.Context) ([counterShards]job.InFlight, error) {
+	var f [counterShards]job.InFlight
+	for k := range f {
+		f[k].ByTenant = map[string]int{}
+	}
 	ids, err := s.OpenJobs(ctx)
 	if err != nil {
-		return job.InFlight{}, err
+		return f, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu      sync.Mutex
-		f       = job.InFlight{ByTenant: map[string]int{}}
 		readErr error
 		wg      sync.WaitGroup
 	)
@@ -166,15 +263,15 @@ func (s *Store) recount(ctx context.Context) (job.InFlight, error) {
 	for range min(recountReaders, len(ids)) {
 		wg.Go(func() {
 			for id := range next {
-				tenant, holds, err := s.holdsSlot(ctx, id)
+				tenant, holds, k, err := s.holdsSlot(ctx, id)
 				mu.Lock()
 				switch {
 				case err != nil && readErr == nil:
 					readErr = err
 					cancel()
 				case holds:
-					f.Total++
-					f.ByTenant[tenant]++
+					f[k].Total++
+					f[k].ByTenant[tenant]++
 				}
 				mu.Unlock()
 			}
@@ -191,23 +288,24 @@ feed:
 	close(next)
 	wg.Wait()
 	if readErr != nil {
-		return job.InFlight{}, readErr
+		return f, readErr
 	}
 	if err := ctx.Err(); err != nil {
-		return job.InFlight{}, err
+		return f, err
 	}
 	return f, nil
 }
 
-// holdsSlot reads whether job id holds a slot, and its tenant; a job that
-// is gone holds none. Only the three attributes are read, so a large
-// record costs no more than a small one.
-func (s *Store) holdsSlot(ctx context.Context, id string) (tenant string, holds bool, err error) {
+// holdsSlot reads whether job id holds a slot, its tenant and its counter
+// shard; a job that is gone holds none. Only those attributes are read, so
+// a large record costs no more than a small one.
+func (s *Store) holdsSlot(ctx context.Context, id string) (tenant string, holds bool, shard int, err error) {
 	expr, err := expression.NewBuilder().
-		WithProjection(expression.NamesList(expression.Name(attrTenant), expression.Name(attrStatus), expression.Name(attrSlot))).
+		WithProjection(expression.NamesList(expression.Name(attrTenant), expression.Name(attrStatus),
+			expression.Name(attrSlot), expression.Name(attrSlotShard))).
 		Build()
 	if err != nil {
-		return "", false, fmt.Errorf("get job %s: %w", id, err)
+		return "", false, 0, fmt.Errorf("get job %s: %w", id, err)
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                &s.table,
@@ -217,15 +315,19 @@ func (s *Store) holdsSlot(ctx context.Context, id string) (tenant string, holds 
 		ExpressionAttributeNames: expr.Names(),
 	})
 	if err != nil {
-		return "", false, fmt.Errorf("get job %s: %w", id, err)
+		return "", false, 0, fmt.Errorf("get job %s: %w", id, err)
 	}
 	var r struct {
 		Tenant string     `dynamodbav:"tenant"`
 		Status job.Status `dynamodbav:"status"`
 		Slot   bool       `dynamodbav:"slot"`
+		Shard  int        `dynamodbav:"slot_shard"`
 	}
 	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
-		return "", false, fmt.Errorf("get job %s: %w", id, err)
+		return "", false, 0, fmt.Errorf("get job %s: %w", id, err)
 	}
-	return r.Tenant, r.Slot && !r.Status.Terminal(), nil
+	if r.Shard < 0 || r.Shard >= counterShards {
+		return "", false, 0, fmt.Errorf("get job %s: slot_shard %d out of range", id, r.Shard)
+	}
+	return r.Tenant, r.Slot && !r.Status.Terminal(), r.Shard, nil
 }

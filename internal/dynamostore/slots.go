@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,29 +121,43 @@ func reasonCode(r types.CancellationReason) string {
 const codeConditionFailed = "ConditionalCheckFailed"
 
 // Admit gives the waiting job id a slot if one is free under limits: in one
-// transaction the job stops waiting and holds a slot, and the counters grow
-// by one, on condition that they were under the caps. It fails with
-// job.ErrFull (wrapped) when a cap is reached, job.ErrConflict (wrapped)
-// when the job is not waiting (or is terminal) and job.ErrNotFound when
-// there is no such job.
+// transaction the job stops waiting and holds a slot, its counter shard
+// and its tenant's item grow by one, on condition that they were under
+// the shard's share of the global cap and the per-tenant cap (see
+// counters.go). It fails with job.ErrFull (wrapped) when a cap is reached,
+// job.ErrConflict (wrapped) when the job is not waiting (or is terminal)
+// and job.ErrNotFound when there is no such job.
 func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error) {
 	// The job is read first for its tenant, which names its counter.
 	cur, err := s.Get(ctx, id)
 	if err != nil {
 		return job.Job{}, err
 	}
-	for attempt := 0; attempt < attempts; attempt++ {
-		if attempt > 0 {
-			if werr := pause(ctx, attempt); werr != nil {
-				return job.Job{}, fmt.Errorf("admit job %s: %w (after %v)", id, werr, err)
-			}
+	full := func() error {
+		return fmt.Errorf("admit job %s: %w (caps: %d in all, %d per tenant)", id, job.ErrFull, limits.Global, limits.PerTenant)
+	}
+	// The job's own state decides first: a job that no longer waits is
+	// refused so whether or not there is room.
+	if _, aerr := job.Admit(cur, at); aerr != nil {
+		return job.Job{}, fmt.Errorf("admit job %s: %w", id, aerr)
+	}
+	var tried [counterShards]bool
+	order := []int{homeShard(id)} // the shards to try, in turn
+	if limits.Global > 0 {
+		if order, err = s.roomiest(ctx, limits, &tried); err != nil {
+			return job.Job{}, fmt.Errorf("admit job %s: %w", id, err)
 		}
+	}
+	for retries := 0; ; {
+		if len(order) == 0 {
+			return job.Job{}, full()
+		}
+		k := order[0]
 		admitted, aerr := job.Admit(cur, at)
 		if aerr != nil {
 			return job.Job{}, fmt.Errorf("admit job %s: %w", id, aerr)
 		}
-		var old map[string]types.AttributeValue
-		old, err = s.admit(ctx, cur, limits, at)
+		old, err := s.admit(ctx, cur, limits, at, k)
 		var cancelled *types.TransactionCanceledException
 		switch {
 		case err == nil:
@@ -150,13 +165,20 @@ func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time
 			// the admitted record is exactly job.Admit of it.
 			return admitted, nil
 		case conflicted(err):
-			err = fmt.Errorf("admit job %s: %w", id, err)
+			if retries++; retries == attempts {
+				return job.Job{}, fmt.Errorf("admit job %s: %w", id, err)
+			}
+			if werr := pause(ctx, retries); werr != nil {
+				return job.Job{}, fmt.Errorf("admit job %s: %w (after %v)", id, werr, err)
+			}
 			continue
-		case !errors.As(err, &cancelled) || len(cancelled.CancellationReasons) != 2:
+		case !errors.As(err, &cancelled) || len(cancelled.CancellationReasons) != 3:
 			return job.Job{}, fmt.Errorf("admit job %s: %w", id, err)
 		}
-		jobFailed := reasonCode(cancelled.CancellationReasons[0]) == codeConditionFailed
-		full := reasonCode(cancelled.CancellationReasons[1]) == codeConditionFailed
+		reasons := cancelled.CancellationReasons
+		jobFailed := reasonCode(reasons[0]) == codeConditionFailed
+		shardFull := reasonCode(reasons[1]) == codeConditionFailed
+		tenantFull := reasonCode(reasons[2]) == codeConditionFailed
 		if jobFailed {
 			// The job's own state decides first: an admission of a job that
 			// is gone or no longer waits fails so whether or not there is
@@ -171,23 +193,53 @@ func (s *Store) Admit(ctx context.Context, id string, limits job.Limits, at time
 				return job.Job{}, fmt.Errorf("admit job %s: %w", id, aerr)
 			}
 		}
-		if full {
-			return job.Job{}, fmt.Errorf("admit job %s: %w (caps: %d in all, %d per tenant)",
-				id, job.ErrFull, limits.Global, limits.PerTenant)
-		}
-		if !jobFailed {
+		switch {
+		case tenantFull:
+			return job.Job{}, full()
+		case shardFull:
+			// This shard's share is taken: the shards with most room next.
+			tried[k] = true
+			if order, err = s.roomiest(ctx, limits, &tried); err != nil {
+				return job.Job{}, fmt.Errorf("admit job %s: %w", id, err)
+			}
+		case !jobFailed:
 			return job.Job{}, fmt.Errorf("admit job %s: %w", id, err)
+		default:
+			// Still waiting but changed since it was read: admit it as it is.
+			if retries++; retries == attempts {
+				return job.Job{}, fmt.Errorf("admit job %s: %w: the job changed meanwhile", id, job.ErrConflict)
+			}
 		}
-		// Still waiting but changed since it was read: admit it as it is.
-		err = fmt.Errorf("admit job %s: %w: the job changed meanwhile", id, job.ErrConflict)
 	}
-	return job.Job{}, err
 }
 
-// admit is Admit's transaction for the job as read. When the job's
-// condition fails it returns the record as it was (nil if there is none)
-// along with the TransactionCanceledException.
-func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at time.Time) (map[string]types.AttributeValue, error) {
+// roomiest lists the counter shards not tried yet that have room under
+// their share of the global cap, most room first; none when the shards'
+// totals have reached the cap.
+func (s *Store) roomiest(ctx context.Context, limits job.Limits, tried *[counterShards]bool) ([]int, error) {
+	shards, err := s.readShards(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if sumShards(shards).Total >= limits.Global {
+		return nil, nil
+	}
+	var order []int
+	for k := range counterShards {
+		if !tried[k] && shards[k].f.Total < share(limits, k) {
+			order = append(order, k)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return (share(limits, b) - shards[b].f.Total) - (share(limits, a) - shards[a].f.Total)
+	})
+	return order, nil
+}
+
+// admit is Admit's transaction for the job as read, into counter shard k.
+// When the job's condition fails it returns the record as it was (nil if
+// there is none) along with the TransactionCanceledException.
+func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at time.Time, k int) (map[string]types.AttributeValue, error) {
 	terminal := []job.Status{job.Completed, job.Failed}
 	admitted, err := job.Admit(cur, at)
 	if err != nil {
@@ -202,6 +254,7 @@ func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at ti
 			expression.Name(attrUpdatedAt).Equal(value(cur.UpdatedAt)))).
 		WithUpdate(expression.
 			Set(expression.Name(attrSlot), value(true)).
+			Set(expression.Name(attrSlotShard), value(k)).
 			Set(expression.Name(attrUpdatedAt), value(at)).
 			// The generation's deadline runs from admission (job.Admit).
 			Set(expression.Name(attrDeadline), value(admitted.Deadline)).
@@ -211,42 +264,45 @@ func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at ti
 		return nil, err
 	}
 	one := expression.Value(1)
-	counts := expression.NewBuilder().WithUpdate(expression.
+	shard := expression.NewBuilder().WithUpdate(expression.
 		Add(expression.Name(attrTotal), one).
 		Add(tenantCount(cur.Tenant), one).
 		Add(expression.Name(attrVersion), one))
-	var room []expression.ConditionBuilder
 	if limits.Global > 0 {
 		total := expression.Name(attrTotal)
-		room = append(room, total.AttributeNotExists().Or(total.LessThan(expression.Value(limits.Global))))
+		shard = shard.WithCondition(total.AttributeNotExists().Or(total.LessThan(expression.Value(share(limits, k)))))
 	}
+	shardExpr, err := shard.Build()
+	if err != nil {
+		return nil, err
+	}
+	tenant := expression.NewBuilder().WithUpdate(expression.
+		Add(expression.Name(attrCount), one).
+		Add(expression.Name(attrVersion), one))
 	if limits.PerTenant > 0 {
-		n := tenantCount(cur.Tenant)
-		room = append(room, n.AttributeNotExists().Or(n.LessThan(expression.Value(limits.PerTenant))))
+		n := expression.Name(attrCount)
+		tenant = tenant.WithCondition(n.AttributeNotExists().Or(n.LessThan(expression.Value(limits.PerTenant))))
 	}
-	switch len(room) {
-	case 1:
-		counts = counts.WithCondition(room[0])
-	case 2:
-		counts = counts.WithCondition(room[0].And(room[1]))
-	}
-	countsExpr, err := counts.Build()
+	tenantExpr, err := tenant.Build()
 	if err != nil {
 		return nil, err
 	}
 	// The token makes the SDK's retry of this very attempt, after a lost
 	// answer, succeed rather than fail the condition its first try changed
 	// (and leave the job admitted without an execution).
-	sum := sha256.Sum256([]byte("admit\x00" + cur.ID + "\x00" + cur.UpdatedAt.UTC().Format(timeLayout)))
+	sum := sha256.Sum256([]byte("admit\x00" + cur.ID + "\x00" + cur.UpdatedAt.UTC().Format(timeLayout) + "\x00" + strconv.Itoa(k)))
 	token := hex.EncodeToString(sum[:16])
 	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{ClientRequestToken: &token, TransactItems: []types.TransactWriteItem{
 		{Update: &types.Update{TableName: &s.table, Key: key(cur.ID),
 			ConditionExpression: jobExpr.Condition(), UpdateExpression: jobExpr.Update(),
 			ExpressionAttributeNames: jobExpr.Names(), ExpressionAttributeValues: jobExpr.Values(),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
-		{Update: &types.Update{TableName: &s.table, Key: key(countsID),
-			ConditionExpression: countsExpr.Condition(), UpdateExpression: countsExpr.Update(),
-			ExpressionAttributeNames: countsExpr.Names(), ExpressionAttributeValues: countsExpr.Values()}},
+		{Update: &types.Update{TableName: &s.table, Key: key(counterID(k)),
+			ConditionExpression: shardExpr.Condition(), UpdateExpression: shardExpr.Update(),
+			ExpressionAttributeNames: shardExpr.Names(), ExpressionAttributeValues: shardExpr.Values()}},
+		{Update: &types.Update{TableName: &s.table, Key: key(tenantItemID(cur.Tenant)),
+			ConditionExpression: tenantExpr.Condition(), UpdateExpression: tenantExpr.Update(),
+			ExpressionAttributeNames: tenantExpr.Names(), ExpressionAttributeValues: tenantExpr.Values()}},
 	}})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) && len(cancelled.CancellationReasons) > 0 {
@@ -256,26 +312,38 @@ func (s *Store) admit(ctx context.Context, cur job.Job, limits job.Limits, at ti
 }
 
 // giveBack applies c, which ends the job, together with giving back the
-// slot the job holds: one transaction of the job's update, on c's
-// condition and that the job still holds its slot, and the counters'
-// decrement. cur is the record as last read, which names the tenant (it
-// never changes). When the job's condition fails giveBack returns the
-// record as it was (nil if there is none) and failed.
-func (s *Store) giveBack(ctx context.Context, cur job.Job, c job.Change) (
+// slot the job holds in counter shard k: one transaction of the job's
+// update, on c's condition and that the job still holds its slot in that
+// shard, and the decrement of the shard and of the tenant's item. cur is
+// the record as last read, which names the tenant (it never changes).
+// When the job's condition fails giveBack returns the record as it was
+// (nil if there is none) and failed.
+func (s *Store) giveBack(ctx context.Context, cur job.Job, k int, c job.Change) (
 	j job.Job, old map[string]types.AttributeValue, failed bool, err error) {
 	id := cur.ID
+	inShard := expression.Name(attrSlotShard).Equal(expression.Value(k))
+	if k == 0 {
+		inShard = expression.Name(attrSlotShard).AttributeNotExists().Or(inShard)
+	}
 	expr, err := expression.NewBuilder().
-		WithCondition(condition(c).And(expression.Name(attrSlot).AttributeExists())).
+		WithCondition(condition(c).And(expression.Name(attrSlot).AttributeExists(), inShard)).
 		WithUpdate(s.update(c)).
 		Build()
 	if err != nil {
 		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
 	}
-	minus := expression.Value(-1)
-	countsExpr, err := expression.NewBuilder().WithUpdate(expression.
+	minus, one := expression.Value(-1), expression.Value(1)
+	shardExpr, err := expression.NewBuilder().WithUpdate(expression.
 		Add(expression.Name(attrTotal), minus).
 		Add(tenantCount(cur.Tenant), minus).
-		Add(expression.Name(attrVersion), expression.Value(1))).
+		Add(expression.Name(attrVersion), one)).
+		Build()
+	if err != nil {
+		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
+	}
+	tenantExpr, err := expression.NewBuilder().WithUpdate(expression.
+		Add(expression.Name(attrCount), minus).
+		Add(expression.Name(attrVersion), one)).
 		Build()
 	if err != nil {
 		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
@@ -285,9 +353,12 @@ func (s *Store) giveBack(ctx context.Context, cur job.Job, c job.Change) (
 			ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
 			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
-		{Update: &types.Update{TableName: &s.table, Key: key(countsID),
-			UpdateExpression:         countsExpr.Update(),
-			ExpressionAttributeNames: countsExpr.Names(), ExpressionAttributeValues: countsExpr.Values()}},
+		{Update: &types.Update{TableName: &s.table, Key: key(counterID(k)),
+			UpdateExpression:         shardExpr.Update(),
+			ExpressionAttributeNames: shardExpr.Names(), ExpressionAttributeValues: shardExpr.Values()}},
+		{Update: &types.Update{TableName: &s.table, Key: key(tenantItemID(cur.Tenant)),
+			UpdateExpression:         tenantExpr.Update(),
+			ExpressionAttributeNames: tenantExpr.Names(), ExpressionAttributeValues: tenantExpr.Values()}},
 	}})
 	var cancelled *types.TransactionCanceledException
 	switch {
@@ -299,7 +370,7 @@ func (s *Store) giveBack(ctx context.Context, cur job.Job, c job.Change) (
 	case err != nil:
 		return job.Job{}, nil, false, fmt.Errorf("update job %s: %w", id, err)
 	}
-	s.prune(ctx, cur.Tenant)
+	s.prune(ctx, cur.Tenant, k)
 	// A transaction returns no item. The record is terminal now, and a
 	// terminal record never changes, so reading it back gives exactly what
 	// the transaction wrote. Should that read fail, the answer is the
@@ -311,12 +382,12 @@ func (s *Store) giveBack(ctx context.Context, cur job.Job, c job.Change) (
 	return j, nil, false, nil
 }
 
-// prune removes tenant's count from the counters item if it is zero, so
-// the item keeps only tenants with jobs in flight. It is best effort: a
-// count left at zero is still right, and a count that grew meanwhile fails
-// the condition and stays. It leaves version alone: removing a zero
-// changes no count, so a repair racing it writes the same counts.
-func (s *Store) prune(ctx context.Context, tenant string) {
+// prune removes tenant's count from counter shard k if it is zero, so the
+// item keeps only tenants with jobs in flight. It is best effort: a count
+// left at zero is still right, and a count that grew meanwhile fails the
+// condition and stays. It leaves version alone: removing a zero changes no
+// count, so a repair racing it writes the same counts.
+func (s *Store) prune(ctx context.Context, tenant string, k int) {
 	n := tenantCount(tenant)
 	expr, err := expression.NewBuilder().
 		WithCondition(n.LessThanEqual(expression.Value(0))).
@@ -327,7 +398,7 @@ func (s *Store) prune(ctx context.Context, tenant string) {
 	}
 	_, _ = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
-		Key:                       key(countsID),
+		Key:                       key(counterID(k)),
 		ConditionExpression:       expr.Condition(),
 		UpdateExpression:          expr.Update(),
 		ExpressionAttributeNames:  expr.Names(),
@@ -335,13 +406,14 @@ func (s *Store) prune(ctx context.Context, tenant string) {
 	})
 }
 
-// InFlight counts the jobs holding a slot, from one consistent read of the
-// counters item.
+// InFlight counts the jobs holding a slot, from one consistent read of
+// every counter shard.
 func (s *Store) InFlight(ctx context.Context) (job.InFlight, error) {
-	f, _, err := s.counts(ctx)
+	shards, err := s.readShards(ctx)
 	if err != nil {
 		return job.InFlight{}, err
 	}
+	f := sumShards(shards)
 	// A count below zero (only a drift RepairSlots has yet to repair can
 	// make one) holds no slot.
 	f.Total = max(f.Total, 0)
@@ -349,22 +421,26 @@ func (s *Store) InFlight(ctx context.Context) (job.InFlight, error) {
 	return f, nil
 }
 
-// counts reads the counters item consistently: the counts as stored (a
-// drift may have made some negative; tenants at zero are left out) and the
-// item's version, 0 when it has none (no admission yet, or an item older
-// than the version).
-func (s *Store) counts(ctx context.Context) (job.InFlight, int64, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            key(countsID),
-		ConsistentRead: new(true),
-	})
-	if err != nil {
-		return job.InFlight{}, 0, fmt.Errorf("count slots: %w", err)
+// sumShards adds the shards' counts up, as stored.
+func sumShards(shards [counterShards]shardCounts) job.InFlight {
+	f := job.InFlight{ByTenant: map[string]int{}}
+	for _, sh := range shards {
+		f.Total += sh.f.Total
+		for tenant, n := range sh.f.ByTenant {
+			f.ByTenant[tenant] += n
+		}
 	}
+	maps.DeleteFunc(f.ByTenant, func(_ string, n int) bool { return n == 0 })
+	return f
+}
+
+// decodeCounts reads a counter shard's item: the counts as stored (a drift
+// may have made some negative; tenants at zero are left out) and the
+// item's version, 0 when it has none.
+func decodeCounts(item map[string]types.AttributeValue) (job.InFlight, int64, error) {
 	f := job.InFlight{ByTenant: map[string]int{}}
 	var version int64
-	for name, av := range out.Item {
+	for name, av := range item {
 		var n int
 		switch {
 		case name == attrTotal:

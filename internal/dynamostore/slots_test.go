@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -278,6 +279,8 @@ type hookClient struct {
 	beforeTransact func(in *dynamodb.TransactWriteItemsInput) error
 	beforePut      func()
 	hidden         string
+	mu             sync.Mutex
+	wrote          []string // the ids PutItem wrote
 	updates        atomic.Int32
 	transacts      atomic.Int32
 	puts           atomic.Int32
@@ -288,7 +291,20 @@ func (c *hookClient) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opt
 	if c.puts.Add(1) == 1 && c.beforePut != nil {
 		c.beforePut()
 	}
-	return c.Client.PutItem(ctx, in, opts...)
+	out, err := c.Client.PutItem(ctx, in, opts...)
+	if id, ok := in.Item["id"].(*types.AttributeValueMemberS); ok && err == nil {
+		c.mu.Lock()
+		c.wrote = append(c.wrote, id.Value)
+		c.mu.Unlock()
+	}
+	return out, err
+}
+
+// written are the ids of the items PutItem wrote.
+func (c *hookClient) written() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.wrote)
 }
 
 func (c *hookClient) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {

@@ -278,9 +278,10 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 	// any other change leaves the slot, if any, where it is.
 	ends := c.Status.Terminal()
 	var (
-		cur  job.Job // the record as last seen, once a condition failed
-		held bool    // whether the job is taken to hold a slot
-		err  error
+		cur   job.Job // the record as last seen, once a condition failed
+		held  bool    // whether the job is taken to hold a slot
+		shard int     // the counter shard of the slot it holds
+		err   error
 	)
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
@@ -294,7 +295,7 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 			failed bool
 		)
 		if ends && held {
-			j, old, failed, err = s.giveBack(ctx, cur, c)
+			j, old, failed, err = s.giveBack(ctx, cur, shard, c)
 		} else {
 			j, old, failed, err = s.updateItem(ctx, id, c, ends)
 		}
@@ -318,7 +319,7 @@ func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, e
 		}
 		// The change holds, but the job's slot is not what the write
 		// assumed: write again for the slot it has.
-		held = cur.Slot
+		held, shard = cur.Slot, slotShardOf(old)
 		err = fmt.Errorf("update job %s: %w: its slot changed meanwhile", id, job.ErrConflict)
 	}
 	return job.Job{}, err
@@ -415,7 +416,8 @@ func (s *Store) update(c job.Change) expression.UpdateBuilder {
 			// giveBack uncounts a slot it held in the same write.
 			u = u.Remove(expression.Name(attrOpen)).
 				Remove(expression.Name(attrWaiting)).
-				Remove(expression.Name(attrSlot))
+				Remove(expression.Name(attrSlot)).
+				Remove(expression.Name(attrSlotShard))
 		}
 	}
 	if c.UpstreamID != "" {

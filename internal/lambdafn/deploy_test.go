@@ -51,9 +51,9 @@ var allowed = map[string][]string{
 	"submit":     {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "s3:GetObject ImagesBucket/images/*", "secretsmanager:GetSecretValue " + upstream, "states:SendTaskSuccess *"},
 	"poll":       {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "s3:PutObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue " + upstream},
 	"fail":       {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable"},
-	"reconcile":  {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:Query JobsTable/index/*", "states:StartExecution VideoJobStateMachine", "states:DescribeExecution execution:${VideoJobStateMachine.Name}:*", "states:SendTaskSuccess *"},
-	"register":   {"dynamodb:GetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "s3:PutObject ImagesBucket/images/*", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
-	"finish":     {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "events:PutEvents EventBusName", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
+	"reconcile":  {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:Query JobsTable/index/*", "states:StartExecution VideoJobStateMachine", "states:DescribeExecution execution:${VideoJobStateMachine.Name}:*", "states:SendTaskSuccess *"},
+	"register":   {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "s3:PutObject ImagesBucket/images/*", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
+	"finish":     {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "events:PutEvents EventBusName", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
 	"webhook":    {"dynamodb:GetItem JobsTable", "secretsmanager:GetSecretValue WebhookSecret"},
 	"summarize":  {"s3:GetObject ImagesBucket/results/*"},
 }
@@ -70,14 +70,14 @@ var jobStoreCalls = map[string][]string{
 	"OpenJobs":      {"dynamodb:Query JobsTable/index/*"},                                    // open-by-deadline
 	"Waiting":       {"dynamodb:Query JobsTable/index/*"},                                    // waiting-by-created
 	"QueuePosition": {"dynamodb:Query JobsTable/index/*"},                                    // waiting-by-created
-	"InFlight":      {"dynamodb:GetItem JobsTable"},
+	"InFlight":      {"dynamodb:BatchGetItem JobsTable"},                                     // every counter shard
 	// The learned generation times' item (internal/gentime).
 	"GenTimes":      {"dynamodb:GetItem JobsTable"},
 	"RecordGenTime": {"dynamodb:UpdateItem JobsTable"},
 	// Reads the counters and each open job, lists open-by-deadline, and
 	// writes the counters over on condition of their version.
-	"RepairSlots": {"dynamodb:GetItem JobsTable", "dynamodb:Query JobsTable/index/*", "dynamodb:PutItem JobsTable"},
-	"Admit":       {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable"},
+	"RepairSlots": {"dynamodb:BatchGetItem JobsTable", "dynamodb:GetItem JobsTable", "dynamodb:Query JobsTable/index/*", "dynamodb:PutItem JobsTable"},
+	"Admit":       {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:UpdateItem JobsTable"},
 	// The conditional markers that announce a job's end once.
 	"ClaimAnnouncement": {"dynamodb:UpdateItem JobsTable"},
 	"MarkAnnounced":     {"dynamodb:UpdateItem JobsTable"},
