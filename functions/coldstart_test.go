@@ -69,8 +69,8 @@ var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 //     start;
 //   - init-ms: the init phase alone, as the emulator reports it;
 //   - warm-ms: the second invocation's round trip;
-//   - hello-first-invoke-ms, hello-cold-ms: the hello-world function's, in
-//     the same iterations;
+//   - hello-first-invoke-ms, hello-cold-ms, hello-init-ms: the hello-world
+//     function's, in the same iterations;
 //   - x-hello: first-invoke-ms ÷ hello-first-invoke-ms, the figure issue
 //     17 bounds (coldStartGoal); the benchmark prints a target line per
 //     function once all have run.
@@ -109,6 +109,7 @@ func BenchmarkColdStart(b *testing.B) {
 			b.ReportMetric(ms(fnSum.warm)/n, "warm-ms")
 			b.ReportMetric(ms(helloSum.first)/n, "hello-first-invoke-ms")
 			b.ReportMetric(ms(helloSum.cold)/n, "hello-cold-ms")
+			b.ReportMetric(ms(helloSum.init)/n, "hello-init-ms")
 			b.ReportMetric(ms(fnSum.first)/ms(helloSum.first), "x-hello")
 			last = coldStart{cold: fnSum.cold / time.Duration(b.N), first: fnSum.first / time.Duration(b.N),
 				helloFirst: helloSum.first / time.Duration(b.N)}
