@@ -151,6 +151,10 @@ func (r *runner) newBytesBar() (w io.Writer, done func()) {
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionSetWidth(24),
 		progressbar.OptionThrottle(100*time.Millisecond),
+		// No spinner ticker: a bar of unknown length otherwise renders from
+		// its own goroutine, which may write once more after Exit returned,
+		// to a stderr the caller owns again. It renders as bytes arrive.
+		progressbar.OptionSetSpinnerChangeInterval(0),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(r.env.Stderr) }),
 	)
 	return bar, func() { _ = bar.Exit() }
