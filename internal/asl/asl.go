@@ -80,6 +80,12 @@ type Options struct {
 	// inside a Map state's iterations, which cannot be resumed on their own.
 	Checkpoint func(ctx context.Context, c Checkpoint) error
 
+	// Entered, when set, is called each time a state is entered, in the
+	// execution or in one of its Map states' iterations (which Checkpoint
+	// skips), with the name of the execution entering it: what Step
+	// Functions bills a state transition for.
+	Entered func(execution, state string)
+
 	// ReadItems reads the items of a Map state that has an ItemReader. It
 	// receives the reader's Resource (arn:aws:states:::s3:getObject), its
 	// Parameters with paths resolved (for example {"Bucket":…,"Key":…}) and

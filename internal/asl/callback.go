@@ -303,3 +303,12 @@ func (r *runner) interruptible(ctx context.Context, d time.Duration) (sleep func
 		return ctx.Err()
 	}, cancel
 }
+
+// A Spawner is a discrete-event clock (clock.Events), on which nothing but
+// the clock's own processes may run: a Map state starts its iterations as
+// processes with Go and waits for them with an interruptible sleep, so
+// that a simulation runs them in simulated time, the same way every time.
+type Spawner interface {
+	Interrupter
+	Go(f func())
+}

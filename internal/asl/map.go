@@ -550,8 +550,32 @@ func (r *runner) iterate(ctx context.Context, st *state, inputs []any, workers i
 			}
 		}
 	}
+	// On a discrete-event clock only the clock's own processes may run:
+	// the workers become processes and the caller sleeps, without limit,
+	// until the last of them wakes it.
+	spawn, wait := wg.Go, wg.Wait
+	if sp, ok := r.clock.(Spawner); ok {
+		sleep, wake := sp.Interruptible(-1)
+		left := workers
+		if left == 0 {
+			wake() // no items: nothing will
+		}
+		spawn = func(f func()) {
+			sp.Go(func() {
+				f()
+				mu.Lock()
+				left--
+				last := left == 0
+				mu.Unlock()
+				if last {
+					wake()
+				}
+			})
+		}
+		wait = func() { _ = sleep(context.WithoutCancel(ctx)) }
+	}
 	for range workers {
-		wg.Go(func() {
+		spawn(func() {
 			for {
 				mu.Lock()
 				if stop != nil || next == n {
@@ -568,7 +592,7 @@ func (r *runner) iterate(ctx context.Context, st *state, inputs []any, workers i
 			}
 		})
 	}
-	wg.Wait()
+	wait()
 	return items, stop
 }
 

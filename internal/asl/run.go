@@ -156,6 +156,9 @@ func (r *runner) run(ctx context.Context, g *graph, name string, input any) (any
 				return nil, nil, fmt.Errorf("asl: checkpoint of state %q: %w", name, err)
 			}
 		}
+		if r.opts.Entered != nil {
+			r.opts.Entered(r.exe.Name, name)
+		}
 		if err := r.hist.record(1); err != nil { // StateEntered
 			return nil, nil, err
 		}
