@@ -32,40 +32,45 @@ func main() {
 	fmt.Println()
 
 	var figures []costsim.Figures
-	for _, p := range costsim.Policies() {
-		dir, err := os.MkdirTemp("", "vidgen-bench-")
-		if err != nil {
-			log.Fatal(err)
-		}
-		began := time.Now()
-		res, err := costsim.Run(context.Background(), costsim.Config{Workload: w, Policy: p, Latencies: lat,
-			Template: *template, Deadline: 30 * time.Minute, Dir: dir})
-		os.RemoveAll(dir)
-		if err != nil {
-			log.Fatalf("%s: %v", p.Name, err)
-		}
-		f := res.Figures(prices)
-		fmt.Fprintf(os.Stderr, "%s: %d jobs, %s simulated in %s; ends %v\n", p.Name, f.Jobs, f.Simulated.Round(time.Second), time.Since(began).Round(time.Millisecond), res.Statuses)
-		figures = append(figures, f)
-	}
+	timed("poll policies", func() {
+		policies := costsim.Policies()
+		figures = parallel(len(policies), func(i int) costsim.Figures {
+			p := policies[i]
+			dir, err := os.MkdirTemp("", "vidgen-bench-")
+			if err != nil {
+				log.Fatal(err)
+			}
+			began := time.Now()
+			res, err := costsim.Run(context.Background(), costsim.Config{Workload: w, Policy: p, Latencies: lat,
+				Template: *template, Deadline: 30 * time.Minute, Dir: dir})
+			os.RemoveAll(dir)
+			if err != nil {
+				log.Fatalf("%s: %v", p.Name, err)
+			}
+			f := res.Figures(prices)
+			fmt.Fprintf(os.Stderr, "%s: %d jobs, %s simulated in %s; ends %v\n", p.Name, f.Jobs, f.Simulated.Round(time.Second), time.Since(began).Round(time.Millisecond), res.Statuses)
+			return f
+		})
+	})
 	costsim.WriteTable(os.Stdout, figures)
 	fmt.Println()
 	fmt.Println("$ per 1,000 jobs by service:")
 	fmt.Println()
 	costsim.WriteBreakdown(os.Stdout, figures)
 	fmt.Println()
-	burst(*template, *burstJobs, prices, lat)
-	batch(*template, *burstJobs, prices)
+	timed("bursts", func() { burst(*template, *burstJobs, prices, lat) })
+	timed("batches waiting for a slot", func() { batch(*template, *burstJobs, prices) })
 
 	var ts targets
-	load(*template, &ts)
+	timed("local runtime under load, package sizes", func() { load(*template, &ts) })
 	base, adaptive := figures[0], figures[2]
 	ts.add("adaptive cost per 1,000 jobs", fmt.Sprintf("$%.3f (%.2f× baseline $%.3f)", adaptive.DollarsPer1000, adaptive.DollarsPer1000/base.DollarsPer1000, base.DollarsPer1000),
 		"≤ baseline", adaptive.DollarsPer1000 <= base.DollarsPer1000)
 	ts.add("adaptive lag p50", fmt.Sprintf("%.1f s (%.2f× baseline %.1f s)", adaptive.LagP50.Seconds(), adaptive.LagP50.Seconds()/base.LagP50.Seconds(), base.LagP50.Seconds()),
 		"≤ 0.4× baseline", adaptive.LagP50 <= base.LagP50*4/10)
-	converge(*template, &ts)
-	dynamo(os.Stdout, &ts)
+	timed("learned model's convergence", func() { converge(*template, &ts) })
+	timed("DynamoDB at scale", func() { dynamo(os.Stdout, &ts) })
+	timed("batch of 10,000", func() { batch10k(*template, prices, &ts) })
 	ts.write(os.Stdout)
 	if n := ts.missed(); n > 0 {
 		fmt.Fprintf(os.Stderr, "%d of %d targets not met\n", n, len(ts))
@@ -82,14 +87,16 @@ func burst(template string, n int, prices costsim.Prices, lat costsim.Latencies)
 		n, w.BurstShareB*100, simMax)
 	fmt.Println("| vidgen's caps | ended | lost | 429s | peak in progress | makespan | ideal | makespan / ideal | tenant b's jobs done, p50 | $ per 1,000 jobs |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-	for _, c := range []struct {
+	cases := []struct {
 		name   string
 		limits job.Limits
 	}{
 		{"none", job.Limits{}},
 		{"50 in all", job.Limits{Global: simMax}},
 		{"50 in all, 30 per tenant", job.Limits{Global: simMax, PerTenant: 30}},
-	} {
+	}
+	results := parallel(len(cases), func(i int) costsim.Result {
+		c := cases[i]
 		dir, err := os.MkdirTemp("", "vidgen-bench-")
 		if err != nil {
 			log.Fatal(err)
@@ -100,6 +107,10 @@ func burst(template string, n int, prices costsim.Prices, lat costsim.Latencies)
 		if err != nil {
 			log.Fatalf("burst %s: %v", c.name, err)
 		}
+		return res
+	})
+	for i, c := range cases {
+		res := results[i]
 		ideal, ratio := "–", "–"
 		if res.Ideal > 0 {
 			ideal = res.Ideal.Round(time.Second).String()
@@ -123,10 +134,12 @@ func batch(template string, n int, prices costsim.Prices) {
 	fmt.Printf("batch: %d items started at once (max_concurrency %d), one tenant capped at 25 generations in flight (50 in all), adaptive policy\n\n", n, n)
 	fmt.Println("| waiting for a slot | ended | completed | timed out | transitions per job | makespan | $ per 1,000 jobs |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
-	for _, c := range []struct {
+	cases := []struct {
 		name     string
 		slotLoop bool
-	}{{"Submit every 10 s (before)", true}, {"parked on a task token", false}} {
+	}{{"Submit every 10 s (before)", true}, {"parked on a task token", false}}
+	results := parallel(len(cases), func(i int) costsim.Result {
+		c := cases[i]
 		dir, err := os.MkdirTemp("", "vidgen-bench-")
 		if err != nil {
 			log.Fatal(err)
@@ -136,6 +149,10 @@ func batch(template string, n int, prices costsim.Prices) {
 		if err != nil {
 			log.Fatalf("batch %s: %v", c.name, err)
 		}
+		return res
+	})
+	for i, c := range cases {
+		res := results[i]
 		f := res.Figures(prices)
 		fmt.Printf("| %s | %d | %d | %d | %.1f | %s | %.3f |\n", c.name, n-res.Open, res.Statuses["completed"],
 			res.Statuses["error TimedOut"], f.Transitions, res.Makespan.Round(time.Second), f.DollarsPer1000)

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/costsim"
+)
+
+// batchItems is the size of the batch.
+const batchItems = 10_000
+
+// batch10k runs a 10,000-item manifest batch through the real video_batch
+// machine (its distributed Map with max_concurrency at the tenant's cap)
+// for one tenant capped at 25 generations in flight, 50 in all and at the
+// upstream, and the same 10,000 requests submitted one by one to the API,
+// side by side; it prints both and adds the batch's figures to ts.
+func batch10k(template string, prices costsim.Prices, ts *targets) {
+	const perTenant = 25
+	cfgs := []costsim.Config{costsim.ManifestConfig(batchItems, perTenant, template, ""), costsim.SinglesConfig(batchItems, template, "")}
+	res := parallel(len(cfgs), func(i int) costsim.Result {
+		dir, err := os.MkdirTemp("", "vidgen-bench-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		cfg := cfgs[i]
+		cfg.Dir = dir
+		r, err := costsim.Run(context.Background(), cfg)
+		if err != nil {
+			log.Fatalf("batch of %d: %v", batchItems, err)
+		}
+		return r
+	})
+	batch, singles := res[0], res[1]
+	bf, sf := batch.Figures(prices), singles.Figures(prices)
+	// Both run the same jobs under the same caps.
+	ideal := costsim.IdealCapped(cfgs[0].Workload, cfgs[0].Limits)
+
+	fmt.Printf("batch of %d: one video_batch execution over a JSON Lines manifest (max_concurrency %d), one tenant capped at %d generations in flight, 50 in all and at the upstream, adaptive policy, the burst workload; against the same requests submitted one by one to the API at once\n\n",
+		batchItems, perTenant, perTenant)
+	fmt.Println("| how | ended | lost | peak in flight (tenant / in all / upstream) | makespan | ideal | makespan / ideal | transitions per job | $ per 1,000 jobs |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, row := range []struct {
+		name string
+		r    costsim.Result
+		f    costsim.Figures
+	}{{"manifest batch", batch, bf}, {"single jobs", singles, sf}} {
+		fmt.Printf("| %s | %d | %d | %d / %d / %d | %s | %s | %.3f | %.1f | %.3f |\n", row.name, batchItems-row.r.Open, row.r.Open,
+			row.r.PeakByTenant["a"], row.r.PeakInFlight, row.r.PeakActive, row.r.Makespan.Round(time.Second), ideal.Round(time.Second),
+			row.r.Makespan.Seconds()/ideal.Seconds(), row.f.Transitions, row.f.DollarsPer1000)
+	}
+	fmt.Println()
+
+	ratio := batch.Makespan.Seconds() / ideal.Seconds()
+	ts.add("batch of 10,000: makespan / ideal", fmt.Sprintf("%.3f (%s against %s)", ratio, batch.Makespan.Round(time.Second), ideal.Round(time.Second)),
+		"≤ 1.1", ratio <= 1.1)
+	tenant, all, upstream := batch.PeakByTenant["a"], batch.PeakInFlight, batch.PeakActive
+	ts.add("batch of 10,000: peak in flight", fmt.Sprintf("%d for the tenant, %d in all, %d at the upstream (%d refused)", tenant, all, upstream, batch.Throttled),
+		"≤ 25 per tenant, ≤ 50 in all", tenant <= perTenant && all <= 50 && upstream <= 50 && batch.Throttled == 0)
+	counted := 0
+	if batch.Batch != nil {
+		counted = batch.Batch.Total
+	}
+	ts.add("batch of 10,000: lost", fmt.Sprintf("%d (%d of %d items ended, %d in the batch's summary)", batch.Open, batchItems-batch.Open, batchItems, counted),
+		"0", batch.Open == 0 && counted == batchItems)
+	costRatio := bf.DollarsPer1000 / sf.DollarsPer1000
+	ts.add("batch of 10,000: cost per job", fmt.Sprintf("$%.3f per 1,000 jobs (%.2f× single jobs' $%.3f)", bf.DollarsPer1000, costRatio, sf.DollarsPer1000),
+		"≤ 1.1× single jobs", costRatio <= 1.1)
+}
