@@ -192,45 +192,69 @@ func (r *run) notePeak(ctx context.Context) {
 // IdealCapped is idealCapped for the jobs of w.
 func IdealCapped(w Workload, l job.Limits) time.Duration { return idealCapped(w.Generate(), l) }
 
-// idealCapped is the makespan with no overhead at all under both caps:
-// each job starts, in submit order, the moment a slot frees both in all and
-// for its tenant, and takes its generation time (for one tenant capped
-// below the global cap: its own cap's slots).
+// idealCapped is the makespan with no overhead at all under both caps: the
+// moment a slot frees (or a job arrives), the oldest waiting job whose
+// tenant is under its cap starts, as admission does, and takes its
+// generation time. For one tenant capped below the global cap that is its
+// own cap's slots; with the per-tenant cap off it is idealMakespan.
 func idealCapped(jobs []Job, l job.Limits) time.Duration {
-	global := &durations{}
-	tenants := map[string]*durations{}
-	var end time.Duration
-	for _, j := range jobs {
-		t := tenants[j.Tenant]
-		if t == nil {
-			t = &durations{}
-			tenants[j.Tenant] = t
+	waiting := map[string][]int{} // by tenant, in submit order
+	inFlight := map[string]int{}
+	running := &ends{}
+	var now, last time.Duration
+	next, queued := 0, 0
+	for {
+		for ; next < len(jobs) && jobs[next].Arrival <= now; next++ {
+			waiting[jobs[next].Tenant] = append(waiting[jobs[next].Tenant], next)
+			queued++
 		}
-		begin := j.Arrival
-		if l.Global > 0 && global.Len() == l.Global {
-			begin = max(begin, heap.Pop(global).(time.Duration))
+		for queued > 0 && (l.Global <= 0 || running.Len() < l.Global) {
+			oldest, tenant := -1, ""
+			for t, q := range waiting {
+				if len(q) > 0 && (l.PerTenant <= 0 || inFlight[t] < l.PerTenant) && (oldest < 0 || q[0] < oldest) {
+					oldest, tenant = q[0], t
+				}
+			}
+			if oldest < 0 {
+				break
+			}
+			waiting[tenant] = waiting[tenant][1:]
+			queued--
+			inFlight[tenant]++
+			heap.Push(running, slotEnd{at: now + jobs[oldest].GenTime, tenant: tenant})
 		}
-		if l.PerTenant > 0 && t.Len() == l.PerTenant {
-			begin = max(begin, heap.Pop(t).(time.Duration))
+		switch {
+		case running.Len() > 0 && (next == len(jobs) || (*running)[0].at <= jobs[next].Arrival):
+			now = (*running)[0].at
+		case next < len(jobs):
+			now = jobs[next].Arrival
+		default:
+			return last
 		}
-		done := begin + j.GenTime
-		heap.Push(global, done)
-		heap.Push(t, done)
-		end = max(end, done)
+		for running.Len() > 0 && (*running)[0].at <= now {
+			e := heap.Pop(running).(slotEnd)
+			inFlight[e.tenant]--
+			last = max(last, e.at)
+		}
 	}
-	return end
 }
 
-// durations is a min-heap of the times slots free.
-type durations []time.Duration
+// slotEnd is when a running job gives its slot back.
+type slotEnd struct {
+	at     time.Duration
+	tenant string
+}
 
-func (d durations) Len() int           { return len(d) }
-func (d durations) Less(i, j int) bool { return d[i] < d[j] }
-func (d durations) Swap(i, j int)      { d[i], d[j] = d[j], d[i] }
-func (d *durations) Push(x any)        { *d = append(*d, x.(time.Duration)) }
-func (d *durations) Pop() any {
-	old := *d
+// ends is a min-heap of the times running jobs end.
+type ends []slotEnd
+
+func (e ends) Len() int           { return len(e) }
+func (e ends) Less(i, j int) bool { return e[i].at < e[j].at }
+func (e ends) Swap(i, j int)      { e[i], e[j] = e[j], e[i] }
+func (e *ends) Push(x any)        { *e = append(*e, x.(slotEnd)) }
+func (e *ends) Pop() any {
+	old := *e
 	x := old[len(old)-1]
-	*d = old[:len(old)-1]
+	*e = old[:len(old)-1]
 	return x
 }

@@ -3,24 +3,67 @@ package costsim
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/job"
 )
 
 // TestManifestBatch runs a manifest batch through the real video_batch
-// machine: every item becomes a job that ends, the summary counts them
-// all, no cap is passed, and the batch ends close to the ideal makespan.
+// machine with max_concurrency at the tenant's cap: every item becomes a
+// job that ends, the summary counts them all, no cap is passed, the batch
+// ends within 10 % of the ideal makespan, and an item costs what the same
+// job submitted on its own does plus two transitions (make bench prices
+// that for 10,000 items).
 func TestManifestBatch(t *testing.T) {
 	const n = 300
-	res, err := Run(context.Background(), ManifestConfig(n, 100, "../../template.yaml", t.TempDir()))
+	res, err := Run(context.Background(), ManifestConfig(n, 25, "../../template.yaml", t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := res.Figures(PublishedPrices())
-	t.Logf("statuses %v, summary %+v; makespan %s, ideal %s; peak %d (%v), upstream %d; %.1f transitions/job, $%.3f per 1,000 jobs, history %d",
-		res.Statuses, res.Batch, res.Makespan, res.Ideal, res.PeakInFlight, res.PeakByTenant, res.PeakActive, f.Transitions, f.DollarsPer1000, res.MaxHistory)
-	if res.Open != 0 || res.Batch == nil || res.Batch.Total != n {
-		t.Fatalf("%d open, summary %+v; want every one of %d items ended and counted", res.Open, res.Batch, n)
+	singles, err := Run(context.Background(), SinglesConfig(n, "../../template.yaml", t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if res.PeakByTenant["a"] > 25 || res.PeakInFlight > 50 || res.PeakActive > 50 || res.Throttled != 0 {
-		t.Errorf("peaks: tenant a %d (cap 25), in all %d (cap 50), upstream %d (cap 50), %d refused", res.PeakByTenant["a"], res.PeakInFlight, res.PeakActive, res.Throttled)
+	f, sf := res.Figures(PublishedPrices()), singles.Figures(PublishedPrices())
+	t.Logf("statuses %v; makespan %s, ideal %s; peak %d (%v), upstream %d; %.1f transitions/job, $%.3f per 1,000 jobs (single jobs %.1f, $%.3f); history %d",
+		res.Statuses, res.Makespan, res.Ideal, res.PeakInFlight, res.PeakByTenant, res.PeakActive, f.Transitions, f.DollarsPer1000,
+		sf.Transitions, sf.DollarsPer1000, res.MaxHistory)
+	if res.Open != 0 || res.Batch == nil || res.Batch.Total != n || res.Batch.Counts["completed"] != res.Statuses["completed"] {
+		t.Fatalf("%d open, statuses %v, summary %+v; want every one of %d items ended and counted", res.Open, res.Statuses, res.Batch, n)
+	}
+	if res.PeakByTenant["a"] != 25 || res.PeakInFlight > 50 || res.PeakActive > 50 || res.Throttled != 0 {
+		t.Errorf("peaks: tenant a %d (cap 25, reached), in all %d (cap 50), upstream %d (cap 50), %d refused", res.PeakByTenant["a"], res.PeakInFlight, res.PeakActive, res.Throttled)
+	}
+	if want := idealCapped(ManifestConfig(n, 25, "", "").Workload.Generate(), ManifestConfig(n, 25, "", "").Limits); res.Ideal != want || res.Makespan > res.Ideal*11/10 {
+		t.Errorf("makespan %s, ideal %s (want %s): want within 10 %%", res.Makespan, res.Ideal, want)
+	}
+	// An item costs what a single job does plus two transitions: the Map
+	// starting its child execution, and RunJob in it. None parks: the Map
+	// starts an item when one ends, whose slot is free by then.
+	if f.Transitions > sf.Transitions+2.05 {
+		t.Errorf("%.2f transitions per job in the batch, %.2f one by one: want at most 2 more", f.Transitions, sf.Transitions)
+	}
+}
+
+// TestIdealCapped: with the per-tenant cap off the ideal is the burst
+// section's; one tenant under a per-tenant cap below the global cap has its
+// own cap's slots; and a tenant at its cap does not hold back another's
+// job, which starts in a free global slot.
+func TestIdealCapped(t *testing.T) {
+	burst := BurstOf(1000).Generate()
+	if got, want := idealCapped(burst, job.Limits{Global: 50}), idealMakespan(burst, 50); got != want {
+		t.Errorf("global cap only: %s, want idealMakespan's %s", got, want)
+	}
+	one := ManifestConfig(1000, 25, "", "").Workload.Generate()
+	if got, want := idealCapped(one, job.Limits{Global: 50, PerTenant: 25}), idealMakespan(one, 25); got != want {
+		t.Errorf("one tenant capped at 25 of 50: %s, want 25 slots' %s", got, want)
+	}
+	var jobs []Job
+	for _, tenant := range []string{"a", "a", "a", "a", "b", "b"} {
+		jobs = append(jobs, Job{Tenant: tenant, GenTime: 10 * time.Second})
+	}
+	// 0 s: a, a (a's cap), b (the global cap); 10 s: a, a, b.
+	if got := idealCapped(jobs, job.Limits{Global: 3, PerTenant: 2}); got != 20*time.Second {
+		t.Errorf("six 10-s jobs, 3 slots, 2 per tenant: %s, want 20s", got)
 	}
 }
