@@ -38,9 +38,10 @@ func TestManifestBatch(t *testing.T) {
 		t.Errorf("makespan %s, ideal %s (want %s): want within 10 %%", res.Makespan, res.Ideal, want)
 	}
 	// An item costs what a single job does plus two transitions: the Map
-	// starting its child execution, and RunJob in it. None parks: the Map
-	// starts an item when one ends, whose slot is free by then.
-	if f.Transitions > sf.Transitions+2.05 {
+	// starting its child execution, and RunJob in it; and the batch's own
+	// dozen states. Hardly any parks: the Map starts an item when one ends,
+	// whose slot is free by then.
+	if f.Transitions > sf.Transitions+2.25 {
 		t.Errorf("%.2f transitions per job in the batch, %.2f one by one: want at most 2 more", f.Transitions, sf.Transitions)
 	}
 }

@@ -218,13 +218,13 @@ func newRun(cfg Config) (*run, error) {
 	if cfg.SubmitUnlearned {
 		submitter.Learned = nil
 	}
-	submit := submitter.Submit
+	submit, register := submitter.Submit, registrar.Register
 	if cfg.SlotLoop {
-		submit = slotLoop(submitter.Submit)
+		submit, register = slotLoop(submitter.Submit), unparked(registrar.Register)
 	}
 	r.fns = lambdas.NewFunctions(map[string]any{
 		"SubmitFunction": submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
-		"FinishFunction": notifier.Finish, "RegisterFunction": registrar.Register,
+		"FinishFunction": notifier.Finish, "RegisterFunction": register,
 	})
 	if r.machine, r.tasks, err = loadMachine(cfg.Template); err != nil {
 		return nil, err

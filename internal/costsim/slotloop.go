@@ -39,6 +39,16 @@ func slotLoop(submit func(context.Context, steps.Input) (steps.Output, error)) f
 	}
 }
 
+// unparked wraps Register to behave as it did before parking: it never
+// reports that the job waits, so the machine runs Submit (slotLoop's).
+func unparked(register func(context.Context, steps.RegisterInput) (steps.Registration, error)) func(context.Context, steps.RegisterInput) (steps.Registration, error) {
+	return func(ctx context.Context, in steps.RegisterInput) (steps.Registration, error) {
+		reg, err := register(ctx, in)
+		reg.Step.Waiting = false
+		return reg, err
+	}
+}
+
 // fromRegistration gives a job that waits for a slot the deadline it had
 // before parking: the generation's, from its registration, kept at its
 // admission.

@@ -82,7 +82,7 @@ func (e *IdempotencyKeyReusedError) Error() string {
 // With Resume set it records nothing: the input must be vidgen's own start
 // of a recorded job, exactly {"job_id"}, run by this execution (see
 // resume.go).
-func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registration, error) {
+func (r *Registrar) Register(ctx context.Context, in RegisterInput) (out Registration, err error) {
 	if in.Execution == "" {
 		return Registration{}, errors.New("input has no execution name")
 	}
@@ -120,8 +120,11 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 	}
 	reg := Registration{JobID: j.ID, Step: Output{JobID: j.ID, Status: job.Queued}}
 	defer func() {
-		if j.Waiting {
-			r.admit(ctx, j)
+		if j.Waiting && r.admit(ctx, j) && err == nil && out.JobID == j.ID && !out.Follow {
+			// Nothing was admitted, so not this job (Admit serves the
+			// fresh job first): the machine parks it at once instead of
+			// running Submit only to learn that it waits.
+			out.Step.Waiting = true
 		}
 	}()
 	// A job already under the execution's name is this execution's own,
@@ -163,10 +166,13 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registratio
 	return Registration{JobID: won.JobID, Follow: true, Step: Output{JobID: won.JobID, Status: job.Queued}}, nil
 }
 
-// admit admits waiting jobs, this one perhaps; a failure only delays it:
-// Submit waits for the slot, and others admit it when a job ends.
-func (r *Registrar) admit(ctx context.Context, j job.Job) {
-	if _, err := r.Admission.Admit(ctx, j); err != nil {
+// admit admits waiting jobs, this one perhaps, and reports whether it
+// admitted none; a failure only delays them: Submit waits for the slot,
+// and others admit it when a job ends.
+func (r *Registrar) admit(ctx context.Context, j job.Job) (none bool) {
+	n, err := r.Admission.Admit(ctx, j)
+	if err != nil {
 		r.Log.ErrorContext(ctx, "admit waiting jobs", "err", err)
 	}
+	return err == nil && n == 0
 }
