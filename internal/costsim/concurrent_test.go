@@ -11,7 +11,7 @@ import (
 // runs at the same time as others, a manifest batch among them, give the
 // figures each gives alone.
 func TestConcurrentRunsAgree(t *testing.T) {
-	cfgs := []Config{ManifestConfig(60, 25, "../../template.yaml", ""), SinglesConfig(60, "../../template.yaml", "")}
+	cfgs := []Config{ManifestConfig(30, 25, "../../template.yaml", ""), SinglesConfig(30, "../../template.yaml", "")}
 	run := func(cfg Config) Result {
 		cfg.Dir = t.TempDir()
 		res, err := Run(context.Background(), cfg)

@@ -121,10 +121,12 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (out Registr
 	reg := Registration{JobID: j.ID, Step: Output{JobID: j.ID, Status: job.Queued}}
 	defer func() {
 		if j.Waiting && r.admit(ctx, j) && err == nil && out.JobID == j.ID && !out.Follow {
-			// Nothing was admitted, so not this job (Admit serves the
-			// fresh job first): the machine parks it at once instead of
-			// running Submit only to learn that it waits.
-			out.Step.Waiting = true
+			// This admission admitted nothing, but another, for a job
+			// registered beside this one, may have admitted it: only if
+			// the record still waits does the machine park at once
+			// instead of running Submit to learn the same.
+			now, gerr := r.Store.Get(ctx, j.ID)
+			out.Step.Waiting = gerr == nil && now.Waiting
 		}
 	}()
 	// A job already under the execution's name is this execution's own,

@@ -43,3 +43,29 @@ func TestRegisterReportsWaiting(t *testing.T) {
 		}
 	}
 }
+
+// admittedElsewhere is an admission that admits nothing itself while
+// another, run for a job registered beside this one, admits this one.
+type admittedElsewhere struct{ e *regEnv }
+
+func (admittedElsewhere) Enabled() bool { return true }
+
+func (a admittedElsewhere) Admit(ctx context.Context, fresh ...job.Job) (int, error) {
+	for _, j := range fresh {
+		if _, err := a.e.store.Admit(ctx, j.ID, job.Limits{}, a.e.clk.Now()); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// TestRegisterWaitingOnlyIfStill: an admission that admitted nothing does
+// not make Register say the job waits when another admission admitted it.
+func TestRegisterWaitingOnlyIfStill(t *testing.T) {
+	e := newRegEnv(t)
+	e.r.Admission = admittedElsewhere{e}
+	reg := e.mustRegister(t, "exec-x", `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","tenant":"a"}`)
+	if got, err := e.store.Get(t.Context(), "exec-x"); err != nil || got.Waiting || reg.Step.Waiting {
+		t.Fatalf("Registration %+v, record %+v (%v); want admitted, not waiting", reg, got, err)
+	}
+}
