@@ -17,7 +17,8 @@ const batchItems = 10_000
 // machine (its distributed Map with max_concurrency at the tenant's cap)
 // for one tenant capped at 25 generations in flight, 50 in all and at the
 // upstream, and the same 10,000 requests submitted one by one to the API,
-// side by side; it prints both and adds the batch's figures to ts.
+// each when a slot frees for it, side by side; it prints both and adds the
+// batch's figures to ts.
 func batch10k(template string, prices costsim.Prices, ts *targets) {
 	const perTenant = 25
 	cfgs := []costsim.Config{costsim.ManifestConfig(batchItems, perTenant, template, ""), costsim.SinglesConfig(batchItems, template, "")}
@@ -40,7 +41,7 @@ func batch10k(template string, prices costsim.Prices, ts *targets) {
 	// Both run the same jobs under the same caps.
 	ideal := costsim.IdealCapped(cfgs[0].Workload, cfgs[0].Limits)
 
-	fmt.Printf("batch of %d: one video_batch execution over a JSON Lines manifest (max_concurrency %d), one tenant capped at %d generations in flight, 50 in all and at the upstream, adaptive policy, the burst workload; against the same requests submitted one by one to the API at once\n\n",
+	fmt.Printf("batch of %d: one video_batch execution over a JSON Lines manifest (max_concurrency %d), one tenant capped at %d generations in flight, 50 in all and at the upstream, adaptive policy, the burst workload; against the same requests submitted one by one to the API, each when a slot frees for it (single jobs)\n\n",
 		batchItems, perTenant, perTenant)
 	fmt.Println("| how | ended | lost | peak in flight (tenant / in all / upstream) | makespan | ideal | makespan / ideal | transitions per job | $ per 1,000 jobs |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")

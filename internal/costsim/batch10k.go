@@ -25,18 +25,35 @@ import (
 // generations in flight, 50 in all and at the upstream, under the
 // adaptive policy, with the burst workload's generation times.
 func ManifestConfig(n, maxConcurrency int, template, dir string) Config {
-	cfg := SinglesConfig(n, template, dir)
+	cfg := burstConfig(n, template, dir)
 	cfg.Manifest = maxConcurrency
 	return cfg
 }
 
 // SinglesConfig is ManifestConfig's jobs submitted one by one to the API
-// at once instead: what the batch's cost per job is held against.
+// instead, each when a slot frees for it (Config.Paced), so that none
+// waits: what the batch's cost per job is held against.
 func SinglesConfig(n int, template, dir string) Config {
+	cfg := burstConfig(n, template, dir)
+	cfg.Paced = true
+	return cfg
+}
+
+func burstConfig(n int, template, dir string) Config {
 	w := BurstOf(n)
 	w.BurstShareB = 0
 	return Config{Workload: w, Policy: Policies()[2], Latencies: ModelLatencies(), Template: template,
 		Deadline: 30 * time.Minute, Dir: dir, Limits: job.Limits{Global: 50, PerTenant: 25}, SimMaxActive: 50}
+}
+
+// pace moves each job's arrival to its start in idealCapped's schedule:
+// the moment a slot frees for it (Config.Paced).
+func pace(jobs []Job, l job.Limits) {
+	starts := make([]time.Duration, len(jobs))
+	schedule(jobs, l, starts)
+	for i := range jobs {
+		jobs[i].Arrival = starts[i]
+	}
 }
 
 const (
@@ -197,7 +214,11 @@ func IdealCapped(w Workload, l job.Limits) time.Duration { return idealCapped(w.
 // tenant is under its cap starts, as admission does, and takes its
 // generation time. For one tenant capped below the global cap that is its
 // own cap's slots; with the per-tenant cap off it is idealMakespan.
-func idealCapped(jobs []Job, l job.Limits) time.Duration {
+func idealCapped(jobs []Job, l job.Limits) time.Duration { return schedule(jobs, l, nil) }
+
+// schedule runs idealCapped's schedule and returns its makespan, with each
+// job's start in starts if that is not nil.
+func schedule(jobs []Job, l job.Limits, starts []time.Duration) time.Duration {
 	waiting := map[string][]int{} // by tenant, in submit order
 	inFlight := map[string]int{}
 	running := &ends{}
@@ -221,6 +242,9 @@ func idealCapped(jobs []Job, l job.Limits) time.Duration {
 			waiting[tenant] = waiting[tenant][1:]
 			queued--
 			inFlight[tenant]++
+			if starts != nil {
+				starts[oldest] = now
+			}
 			heap.Push(running, slotEnd{at: now + jobs[oldest].GenTime, tenant: tenant})
 		}
 		switch {

@@ -80,6 +80,9 @@ type Config struct {
 	// Manifest, when above 0, runs the jobs as one video_batch execution
 	// over a JSON Lines manifest with that max_concurrency (batch10k.go).
 	Manifest int
+	// Paced submits each job when a slot frees for it under Limits (its
+	// start in the ideal schedule) instead of at its arrival.
+	Paced bool
 }
 
 // Usage is what a run consumed, in total.
@@ -279,6 +282,9 @@ func loadMachineID(template, id string) (*asl.Machine, map[string]bool, error) {
 
 func (r *run) run(ctx context.Context) (Result, error) {
 	jobs := r.cfg.Workload.Generate()
+	if r.cfg.Paced {
+		pace(jobs, r.cfg.Limits)
+	}
 	arrivals := jobs
 	if r.cfg.Manifest > 0 {
 		arrivals = nil // they come in the batch's manifest
