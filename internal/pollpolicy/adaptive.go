@@ -30,10 +30,17 @@ type Adaptive struct {
 	// and MaxTail.
 	TailFactor       float64
 	MinTail, MaxTail time.Duration
+	// TailEvery, when set, keeps a Poll asking past To too, every
+	// TailEvery within windows of Window, instead of waiting between
+	// Polls: a second of a 128 MB Lambda costs a fifteenth of a
+	// transition, so waiting inside the function is cheaper than a
+	// wait-poll turn shorter than 45 s (docs/performance.md, design c).
+	TailEvery time.Duration
 }
 
 // DefaultAdaptive is the adaptive policy the benchmark chose (see
-// docs/performance.md).
+// docs/performance.md): short windows and waits between Polls in the state
+// machine; LongPoll keeps asking within long windows instead.
 func DefaultAdaptive() *Adaptive {
 	return &Adaptive{
 		From: 0.02, To: 0.97,
@@ -59,7 +66,14 @@ func (a *Adaptive) first(j job.Job, now time.Time, t Times) time.Duration {
 func (a *Adaptive) window(j job.Job, now time.Time, t Times) (time.Duration, time.Duration) {
 	from, to := t.Range(j.Request.Duration, a.From, a.To)
 	e := elapsed(j, now)
-	if e < from-a.Every || e >= to {
+	switch {
+	case a.TailEvery > 0 && e >= to:
+		return a.Window, a.TailEvery
+	case a.TailEvery > 0:
+		// Asked early (the first wait is the submit function's, which
+		// may know less): keep asking rather than pay a turn to wait.
+		return a.Window, a.Every
+	case e < from-a.Every, e >= to:
 		return 0, 0
 	}
 	return min(a.Window, to-e+a.Every), a.Every
@@ -70,7 +84,7 @@ func (a *Adaptive) next(j job.Job, now time.Time, t Times) time.Duration {
 	switch e := elapsed(j, now); {
 	case e < from:
 		return max(from-e, time.Second)
-	case e < to:
+	case e < to, a.TailEvery > 0:
 		return time.Second // straight into the next window
 	default:
 		d := time.Duration(a.TailFactor * float64(e))

@@ -451,6 +451,12 @@ func TestAdaptiveWindow(t *testing.T) {
 		{policyCase: policyCase{name: "prior: at To", seconds: 10, at: priorTo10}},
 		{policyCase: policyCase{name: "fixed policy", policy: pollpolicy.Fixed(), at: 20 * time.Second}},
 		{policyCase: policyCase{name: "fixed policy later", policy: pollpolicy.Fixed(), at: 60 * time.Second}},
+		// With TailEvery every Poll keeps asking for a whole Window: at
+		// Every until To, at TailEvery past it.
+		{policyCase: policyCase{name: "TailEvery: at the submit", policy: tailEvery()}, window: 12 * time.Minute, every: 2 * time.Second},
+		{policyCase: policyCase{name: "TailEvery: inside the range", at: 100 * time.Second, policy: tailEvery()}, window: 12 * time.Minute, every: 2 * time.Second},
+		{policyCase: policyCase{name: "TailEvery: at To", at: polltest.LearnedTo, policy: tailEvery()}, window: 12 * time.Minute, every: 5 * time.Second},
+		{policyCase: policyCase{name: "TailEvery: long past To", at: 20 * time.Minute, policy: tailEvery()}, window: 12 * time.Minute, every: 5 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, j, now, ts := tc.setup()
@@ -490,6 +496,8 @@ func TestAdaptiveNext(t *testing.T) {
 		{policyCase{name: "unlearned 10-s: past the prior's To", seconds: 10, at: priorTo10}, 10},           // 13.04 s, capped
 		{policyCase{name: "fixed policy", policy: pollpolicy.Fixed(), at: 10 * time.Second}, 5},
 		{policyCase{name: "fixed policy, clamped", policy: pollpolicy.Fixed(), deadline: 12 * time.Second, at: 10 * time.Second}, 3},
+		{policyCase{name: "TailEvery: before From, until From", policy: tailEvery()}, 22},
+		{policyCase{name: "TailEvery: past To, straight into the next window", policy: tailEvery(), at: 20 * time.Minute}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, j, now, ts := tc.setup()
@@ -508,4 +516,10 @@ const jobDeadline = 30 * time.Minute
 
 func validRequest(prompt string, seconds int) job.Request {
 	return job.Request{Model: job.Model, Prompt: prompt, ImageURL: "https://example.com/cat.png", AspectRatio: "16:9", Duration: seconds}
+}
+
+// tailEvery is the learned policy asking past To too, every 5 s, in
+// windows of 12 minutes (docs/performance.md, design (c)).
+func tailEvery() pollpolicy.Policy {
+	return polltest.LearnedPolicy(func(a *pollpolicy.Adaptive) { a.TailEvery, a.Window = 5*time.Second, 12*time.Minute })
 }

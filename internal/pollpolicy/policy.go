@@ -48,6 +48,24 @@ func Learning() Policy {
 	return p
 }
 
+// LongPoll is design (c) of make bench: Learning's schedule, but each Poll keeps
+// asking for up to LongPollWindow, every 1.5 s while a generation is likely
+// to end and every 5 s past that, instead of waiting between Polls in the
+// state machine. A second of a 128 MB Lambda costs a fifteenth of a state
+// transition, and a wait-poll turn three: make bench measured it at 0.5×
+// the cost per job of waiting between Polls, with a lower detection lag
+// (docs/performance.md, "Cost and detection lag", design (c)).
+func LongPoll() Policy {
+	p := Learning()
+	p.Adaptive.Every, p.Adaptive.TailEvery, p.Adaptive.Window = 1500*time.Millisecond, 5*time.Second, LongPollWindow
+	return p
+}
+
+// LongPollWindow bounds one Poll's window of asks under LongPoll. With the
+// archiving of a video found done and the record's update it would stay
+// within a Poll function timeout of 900 s, Lambda's longest.
+const LongPollWindow = 10 * time.Minute
+
 // First is the wait in seconds before the first poll of j, t being the
 // learned times of j's model and duration.
 func (p Policy) First(j job.Job, now time.Time, t Times) int {

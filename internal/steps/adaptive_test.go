@@ -462,3 +462,82 @@ func (e *env) afterPoll(id string, at time.Duration, status job.Status, asks int
 	}
 	return got
 }
+
+// A window that asks for minutes (TailEvery) records its asks every 30 s,
+// and stops asking once the job ended meanwhile (a cancel): the cancel
+// at 31 s (after the ask at 30 s; asks then every 2 s from 31 s) is seen
+// at the first look 30 s after the window opened at 20 s, at 51 s, and the
+// Poll reports the job ended.
+func TestPollLongWindowSeesCancel(t *testing.T) {
+	e := newEnv(t)
+	e.learn(windowTimes())
+	e.h.Policy = windowPolicy(func(a *pollpolicy.Adaptive) { a.Window, a.TailEvery = 12*time.Minute, 5*time.Second })
+	e.n++
+	j := job.Job{
+		ID: fmt.Sprintf("job-%d", e.n), Tenant: "tenant-a", Status: job.Queued, Request: validRequest("sim:never a cat", 5),
+		CreatedAt: t0, UpdatedAt: t0, Deadline: t0.Add(jobDeadline),
+	}
+	if err := e.store.Create(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	e.submit(e.h, steps.Input{JobID: j.ID})
+	e.clk.Advance(20 * time.Second)
+	cancelled := false
+	e.tr.setAfter(func(r *http.Request, _ *http.Response) {
+		if r.Method == http.MethodGet && !cancelled && e.clk.Now().Sub(t0) >= 30*time.Second {
+			cancelled = true
+			e.clk.Advance(time.Second)
+			if _, err := e.store.Update(t.Context(), j.ID, job.Fail(e.clk.Now(), job.ErrNameCancelled, "cancelled")); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+
+	out := e.poll(e.h, steps.Input{JobID: j.ID})
+
+	if got := e.clk.Now().Sub(t0); got != 51*time.Second {
+		t.Errorf("the window stopped at %s, want 51 s", got)
+	}
+	if out.Status != job.Failed {
+		t.Errorf("Poll = %+v; want the job failed (cancelled)", out)
+	}
+	wantFailed(t, e.get(j.ID), job.ErrNameCancelled)
+}
+
+// A long window records its asks every 30 s: a client sees polls and
+// last_checked_at at most 30 s old while one Poll asks for minutes.
+func TestPollLongWindowRecordsAsks(t *testing.T) {
+	e := newEnv(t)
+	e.learn(windowTimes())
+	e.h.Policy = windowPolicy(func(a *pollpolicy.Adaptive) { a.Window, a.TailEvery = 12*time.Minute, 5*time.Second })
+	e.n++
+	j := job.Job{
+		ID: fmt.Sprintf("job-%d", e.n), Tenant: "tenant-a", Status: job.Queued, Request: validRequest("sim:gen=100 a cat", 5),
+		CreatedAt: t0, UpdatedAt: t0, Deadline: t0.Add(jobDeadline),
+	}
+	if err := e.store.Create(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	e.submit(e.h, steps.Input{JobID: j.ID})
+	e.clk.Advance(20 * time.Second)
+	var worst time.Duration
+	e.tr.setAfter(func(r *http.Request, _ *http.Response) {
+		if r.Method != http.MethodGet {
+			return
+		}
+		cur := e.get(j.ID)
+		if cur.CheckedAt != nil && !cur.Status.Terminal() {
+			worst = max(worst, e.clk.Now().Sub(*cur.CheckedAt))
+		}
+	})
+
+	if out := e.poll(e.h, steps.Input{JobID: j.ID}); out.Status != job.Completed {
+		t.Fatalf("Poll = %+v; want the job completed within its window", out)
+	}
+	if worst == 0 || worst > 30*time.Second+2*time.Second {
+		t.Errorf("last_checked_at was up to %s old during the window, want at most 30 s plus an ask", worst)
+	}
+	if got := e.get(j.ID); got.Polls != e.tr.requests(http.MethodGet) {
+		t.Errorf("polls %d, asks %d", got.Polls, e.tr.requests(http.MethodGet))
+	}
+}

@@ -491,7 +491,7 @@ func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation
 	if window <= 0 || every <= 0 {
 		return 0, nil
 	}
-	last, recorded, status := start, 0, j.Status
+	last, recorded, status, looked := start, 0, j.Status, start
 	for gen.Status != job.Completed && gen.Status != job.Failed {
 		if gen.Status == job.Generating && status == job.Queued {
 			if h.progress(ctx, j.ID, o.Asks-recorded, last) {
@@ -509,6 +509,19 @@ func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation
 		}
 		if h.Clock.Sleep(ctx, every) != nil {
 			break
+		}
+		if window > recordLook && h.Clock.Now().Sub(looked) >= recordLook {
+			// A long window records its asks every recordLook, as a
+			// short one did at its end, and so notices a job that ended
+			// meanwhile (a cancel): the write conflicts.
+			looked = h.Clock.Now()
+			_, err := h.Store.Update(ctx, j.ID, job.Change{At: last, Polls: o.Asks - recorded})
+			if errors.Is(err, job.ErrConflict) {
+				break
+			}
+			if err == nil {
+				recorded = o.Asks
+			}
 		}
 		asked := h.Clock.Now()
 		next, err := h.Upstream.Get(ctx, j.UpstreamID)
@@ -589,6 +602,12 @@ func (h *Handlers) archive(ctx context.Context, j job.Job, sourceURL string, ret
 	h.Log.ErrorContext(ctx, "video not archived; the job keeps only the upstream's expiring URL", "err", err)
 	return "", nil
 }
+
+// recordLook is how often a window of asks records them (the job's polls
+// and last_checked_at stay at most this old, docs/api.md) and so learns
+// whether the job ended meanwhile (a cancel), since windows may last
+// minutes (pollpolicy.LongPoll).
+const recordLook = 30 * time.Second
 
 // windowReserve is the real time a window of asks leaves before its
 // invocation's deadline: enough to download and store a video found done.
