@@ -63,6 +63,7 @@ func main() {
 
 	var ts targets
 	timed("local runtime under load, package sizes", func() { load(*template, &ts) })
+	timed("designs of the poll loop", func() { cost(*template, prices, lat, &ts) })
 	base, adaptive := figures[0], figures[2]
 	ts.add("adaptive cost per 1,000 jobs", fmt.Sprintf("$%.3f (%.2f× baseline $%.3f)", adaptive.DollarsPer1000, adaptive.DollarsPer1000/base.DollarsPer1000, base.DollarsPer1000),
 		"≤ baseline", adaptive.DollarsPer1000 <= base.DollarsPer1000)

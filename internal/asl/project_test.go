@@ -47,6 +47,8 @@ func TestProjectStateMachines(t *testing.T) {
 			return json.RawMessage(`{"status":"completed","failures":0}`), nil
 		case "${FinishFunctionArn}":
 			return json.RawMessage(`{"job":{"id":"j-1","status":"completed"},"callback":false}`), nil
+		case "${RegisterFunctionArn}": // Resume's check: the job's registration
+			return json.RawMessage(`{"job_id":"j-1","follow":false,"step":{"status":"queued"}}`), nil
 		}
 		return json.RawMessage(`{}`), nil
 	})
@@ -63,6 +65,8 @@ func TestProjectStateMachines(t *testing.T) {
 			return nil, &Error{Name: "TransientError", Cause: "upstream down"}
 		case "${FinishFunctionArn}":
 			return json.RawMessage(`{"job":{"id":"j-1","status":"error"},"callback":false,"error":"InternalError","cause":"{\"id\":\"j-1\"}"}`), nil
+		case "${RegisterFunctionArn}":
+			return json.RawMessage(`{"job_id":"j-1","follow":false,"step":{"status":"queued"}}`), nil
 		}
 		return json.RawMessage(`{"status":"error"}`), nil
 	})

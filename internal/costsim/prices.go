@@ -15,6 +15,12 @@ type Prices struct {
 	Event           float64 // EventBridge custom event, per 64 KB chunk
 	HTTPAPIRequest  float64 // API Gateway HTTP API, per request
 	LambdaMemoryMiB int     // of every function (template.yaml's Globals)
+
+	// ExpressRequest and ExpressGBSecond are Step Functions Express's, per
+	// execution started and per GB-second of its duration (the first
+	// 1,000 GB-hours a month's rate), for a Design that polls in Express
+	// rounds.
+	ExpressRequest, ExpressGBSecond float64
 }
 
 // PublishedPrices are the prices the report states.
@@ -30,6 +36,8 @@ func PublishedPrices() Prices {
 		Event:           1.00 / 1e6,
 		HTTPAPIRequest:  1.00 / 1e6,
 		LambdaMemoryMiB: 128,
+
+		ExpressRequest: 1.00 / 1e6, ExpressGBSecond: 0.00001667,
 	}
 }
 

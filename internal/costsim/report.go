@@ -28,7 +28,7 @@ func (r Result) Figures(p Prices) Figures {
 	u := r.Usage
 	n := float64(u.Jobs)
 	cost := map[string]float64{
-		"Step Functions": float64(u.Transitions) * p.Transition,
+		"Step Functions": float64(u.Transitions)*p.Transition + float64(u.ExpressRequests)*p.ExpressRequest + u.ExpressGBSeconds*p.ExpressGBSecond,
 		"Lambda":         float64(u.Invocations)*p.LambdaRequest + u.GBSeconds*p.LambdaGBSecond,
 		"DynamoDB":       float64(u.WRU)*p.DynamoWRU + float64(u.RRU)*p.DynamoRRU,
 		"S3":             float64(u.S3Puts) * p.S3Put,

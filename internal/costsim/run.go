@@ -83,6 +83,9 @@ type Config struct {
 	// Paced submits each job when a slot frees for it under Limits (its
 	// start in the ideal schedule) instead of at its arrival.
 	Paced bool
+	// Design reshapes video_job's poll loop (design.go); the zero Design
+	// runs the file as it is.
+	Design Design
 }
 
 // Usage is what a run consumed, in total.
@@ -99,6 +102,11 @@ type Usage struct {
 	// ModelReads and ModelWrites are the reads and writes of the learned
 	// generation times, counted in RRU and WRU too.
 	ModelReads, ModelWrites int
+
+	// ExpressRequests and ExpressGBSeconds are the Express rounds' of a
+	// Design that polls in them.
+	ExpressRequests  int
+	ExpressGBSeconds float64
 }
 
 // Result is a run's usage, outcome and detection lags.
@@ -167,6 +175,10 @@ type run struct {
 	// simulated worker calls back through them, and the waiting execution
 	// wakes at that simulated instant (clock.Events is an asl.Interrupter).
 	tokens *asl.Tasks
+	// round is the Express workflow of a Design that polls in rounds;
+	// rounds counts them, for their names.
+	round  *asl.Machine
+	rounds int
 
 	usage      Usage
 	maxHistory int
@@ -229,7 +241,10 @@ func newRun(cfg Config) (*run, error) {
 		"SubmitFunction": submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,
 		"FinishFunction": notifier.Finish, "RegisterFunction": register,
 	})
-	if r.machine, r.tasks, err = loadMachine(cfg.Template); err != nil {
+	if r.machine, r.tasks, err = loadMachine(cfg.Template, cfg.Design); err != nil {
+		return nil, err
+	}
+	if r.round, err = cfg.Design.round(cfg.Template); err != nil {
 		return nil, err
 	}
 	r.api = &api.Handler{Store: r.store, Starter: starter{r}, Clock: r.clk, Deadline: cfg.Deadline, Log: discard, Admission: dispatcher,
@@ -239,14 +254,19 @@ func newRun(cfg Config) (*run, error) {
 
 func (r *run) close() { r.store.Store.Close() }
 
-// loadMachine reads video_job with the template's substitutions, and the
-// names of its Task states.
-func loadMachine(template string) (*asl.Machine, map[string]bool, error) {
-	return loadMachineID(template, machineID)
+// loadMachine reads video_job with the template's substitutions, reshaped
+// by design, and the names of its Task states.
+func loadMachine(template string, design Design) (*asl.Machine, map[string]bool, error) {
+	return loadDesigned(template, machineID, design)
 }
 
 // loadMachineID reads the template's state machine id likewise.
 func loadMachineID(template, id string) (*asl.Machine, map[string]bool, error) {
+	return loadDesigned(template, id, Design{})
+}
+
+// loadDesigned reads the template's state machine id, reshaped by design.
+func loadDesigned(template, id string, design Design) (*asl.Machine, map[string]bool, error) {
 	t, err := samtemplate.Load(template)
 	if err != nil {
 		return nil, nil, err
@@ -262,6 +282,10 @@ func loadMachineID(template, id string) (*asl.Machine, map[string]bool, error) {
 	text := string(def)
 	for k, sub := range sm.Substitutions {
 		text = strings.ReplaceAll(text, "${"+k+"}", sub.Value())
+	}
+	text, _, err = design.edit(text)
+	if err != nil {
+		return nil, nil, err
 	}
 	m, err := asl.Parse([]byte(text))
 	if err != nil {
@@ -409,6 +433,9 @@ func (r *run) invoke(ctx context.Context, fn string, payload []byte, call func(c
 
 // Invoke is the state machine's Task invoker: the functions, billed.
 func (r *run) Invoke(ctx context.Context, resource string, input json.RawMessage) (json.RawMessage, error) {
+	if resource == roundResource && r.round != nil {
+		return r.runRound(ctx, input)
+	}
 	out, err := r.invoke(ctx, resource, input, func(ctx context.Context, p []byte) ([]byte, error) {
 		return r.fns.Invoke(ctx, resource, p)
 	})

@@ -1,0 +1,345 @@
+package costsim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/local/localarn"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
+	"github.com/vidgen/vidgen/internal/samtemplate"
+)
+
+// A Design is a shape of video_job's poll loop that make bench compares
+// (docs/performance.md, "Cost and detection lag"). Edit rewrites the
+// machine's definition, parsed from statemachine/video_job.asl.json with
+// the template's substitutions made, before the run; it returns the
+// definition of an Express workflow when the design runs its polls in
+// one, which the job's machine then starts with
+// arn:aws:states:::states:startExecution.sync:2 (roundResource). A nil
+// Edit runs the file as it is.
+type Design struct {
+	Edit func(def map[string]any) (express map[string]any, err error)
+}
+
+// roundResource is how a Standard workflow runs an Express one and waits
+// for its result. Express workflows themselves support only Request
+// Response integrations, no .sync and no .waitForTaskToken
+// (https://docs.aws.amazon.com/step-functions/latest/dg/integrate-optimized.html),
+// so the wait for the round's end must sit in the Standard workflow.
+const roundResource = "arn:aws:states:::states:startExecution.sync:2"
+
+// roundMachine is the Express round's ARN in the rewritten definition.
+var roundMachine = localarn.StateMachine("PollRoundStateMachine")
+
+// expressMemoryMiB is what an Express execution of a small definition
+// with small payloads is billed: 50 MB plus the definition and payload,
+// in 64 MB chunks (https://aws.amazon.com/step-functions/pricing/,
+// pricing example 3).
+const expressMemoryMiB = 64
+
+// expressMaxDuration is an Express execution's longest run: five minutes.
+const expressMaxDuration = 5 * time.Minute
+
+// statesOf is the States object of def.
+func statesOf(def map[string]any) (map[string]any, error) {
+	s, ok := def["States"].(map[string]any)
+	if !ok {
+		return nil, errors.New("definition has no States")
+	}
+	return s, nil
+}
+
+func state(s map[string]any, name string) (map[string]any, error) {
+	st, ok := s[name].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("definition has no state %q", name)
+	}
+	return st, nil
+}
+
+// UncutFixed puts back the two states every job entered before issue 17
+// cut them, for the rows that show what they cost: Start, a Pass that
+// shaped Resume's input like Register's output (now Resume's
+// ResultSelector), and Ended? after Callback? for a job without a webhook
+// (Callback? now repeats Ended?'s Choices).
+func UncutFixed(def map[string]any) error {
+	s, err := statesOf(def)
+	if err != nil {
+		return err
+	}
+	resume, err := state(s, "Resume")
+	if err != nil {
+		return err
+	}
+	sel, ok := resume["ResultSelector"].(map[string]any)
+	if !ok {
+		return errors.New("state Resume has no ResultSelector")
+	}
+	s["Start"] = map[string]any{"Type": "Pass", "Next": resume["Next"], "Parameters": sel}
+	resume["Next"], resume["ResultPath"] = "Start", nil
+	delete(resume, "ResultSelector")
+	callback, err := state(s, "Callback?")
+	if err != nil {
+		return err
+	}
+	choices := callback["Choices"].([]any)
+	if len(choices) < 2 {
+		return errors.New("state Callback? does not repeat the Choices of Ended?")
+	}
+	callback["Choices"], callback["Default"] = choices[:1], "Ended?"
+	return nil
+}
+
+// ExpressRounds moves the wait-poll loop (WaitToPoll, Poll, Done?) into an
+// Express workflow that the job's machine runs in rounds (PollRound,
+// .sync:2); a round ends once its waits add up to waits seconds, which
+// with Poll's windows (at most 30 s each, only while a generation is
+// likely to end) keeps it well within Express's 5 minutes. Polling is safe to run more than once, which
+// an Express workflow may do (at least once); Submit stays in the Standard
+// workflow, which runs each state exactly once.
+func ExpressRounds(waits int) func(def map[string]any) (map[string]any, error) {
+	return func(def map[string]any) (map[string]any, error) {
+		s, err := statesOf(def)
+		if err != nil {
+			return nil, err
+		}
+		wait, err := state(s, "WaitToPoll")
+		if err != nil {
+			return nil, err
+		}
+		poll, err := state(s, "Poll")
+		if err != nil {
+			return nil, err
+		}
+		done, err := state(s, "Done?")
+		if err != nil {
+			return nil, err
+		}
+		// The round: the job's own loop, with the execution's name passed
+		// in, no Catch (a failed round fails PollRound, whose Catch is
+		// Poll's) and a bound on its turns.
+		rpoll := clone(poll)
+		params := rpoll["Parameters"].(map[string]any)
+		params["execution.$"] = "$.execution"
+		catch := rpoll["Catch"]
+		delete(rpoll, "Catch")
+		rdone := clone(done)
+		for _, c := range rdone["Choices"].([]any) {
+			c.(map[string]any)["Next"] = "RoundEnd"
+		}
+		rdone["Default"] = "Turns?"
+		express := map[string]any{
+			"Comment": "One round of a job's polls (an Express workflow run by video_job's PollRound).",
+			"StartAt": "WaitToPoll",
+			"States": map[string]any{
+				"WaitToPoll": clone(wait),
+				"Poll":       rpoll,
+				"Done?":      rdone,
+				"Turns?": map[string]any{"Type": "Choice", "Choices": []any{map[string]any{
+					"Variable": "$.waited", "NumericGreaterThanEquals": waits, "Next": "RoundEnd"}}, "Default": "NextTurn"},
+				"NextTurn": map[string]any{"Type": "Pass", "Next": "WaitToPoll", "Parameters": map[string]any{
+					"job_id.$": "$.job_id", "execution.$": "$.execution", "step.$": "$.step",
+					"waited.$": "States.MathAdd($.waited, $.step.wait_seconds)"}},
+				"RoundEnd": map[string]any{"Type": "Succeed"},
+			},
+		}
+		delete(s, "WaitToPoll")
+		delete(s, "Poll")
+		s["PollRound"] = map[string]any{
+			"Type": "Task", "Resource": roundResource,
+			"Parameters": map[string]any{"StateMachineArn": roundMachine, "Input": map[string]any{
+				"job_id.$": "$.job_id", "execution.$": "$$.Execution.Name", "step.$": "$.step", "waited": 0}},
+			"ResultSelector": map[string]any{"job_id.$": "$.Output.job_id", "follow": false, "step.$": "$.Output.step"},
+			"ResultPath":     "$",
+			"Catch":          catch,
+			"Next":           "Done?",
+		}
+		done["Default"] = "PollRound"
+		submitted, err := state(s, "Submitted?")
+		if err != nil {
+			return nil, err
+		}
+		submitted["Default"] = "PollRound"
+		return express, nil
+	}
+}
+
+// LongPoll gives Poll's Task the TimeoutSeconds a Poll function of
+// Lambda's longest timeout (900 s) would need, for pollpolicy.LongPoll's
+// windows of up to 10 minutes.
+func LongPoll(def map[string]any) error {
+	s, err := statesOf(def)
+	if err != nil {
+		return err
+	}
+	poll, err := state(s, "Poll")
+	if err != nil {
+		return err
+	}
+	poll["TimeoutSeconds"] = 930
+	return nil
+}
+
+// Both applies edits in turn.
+func Both(edits ...func(map[string]any) error) func(map[string]any) (map[string]any, error) {
+	return func(def map[string]any) (map[string]any, error) {
+		for _, e := range edits {
+			if err := e(def); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+}
+
+func clone(m map[string]any) map[string]any {
+	b, _ := json.Marshal(m)
+	var c map[string]any
+	_ = json.Unmarshal(b, &c)
+	return c
+}
+
+// edit applies d to the definition text.
+func (d Design) edit(text string) (string, *asl.Machine, error) {
+	if d.Edit == nil {
+		return text, nil, nil
+	}
+	var def map[string]any
+	if err := json.Unmarshal([]byte(text), &def); err != nil {
+		return "", nil, err
+	}
+	express, err := d.Edit(def)
+	if err != nil {
+		return "", nil, fmt.Errorf("design: %w", err)
+	}
+	b, err := json.Marshal(def)
+	if err != nil {
+		return "", nil, err
+	}
+	var round *asl.Machine
+	if express != nil {
+		eb, err := json.Marshal(express)
+		if err != nil {
+			return "", nil, err
+		}
+		if round, err = asl.Parse(eb); err != nil {
+			return "", nil, fmt.Errorf("design: the Express round: %w", err)
+		}
+	}
+	return string(b), round, nil
+}
+
+// round is d's Express round with the template's substitutions, or nil.
+func (d Design) round(template string) (*asl.Machine, error) {
+	if d.Edit == nil {
+		return nil, nil
+	}
+	t, err := samtemplate.Load(template)
+	if err != nil {
+		return nil, err
+	}
+	sm, ok := t.StateMachines[machineID]
+	if !ok {
+		return nil, fmt.Errorf("%s has no %s", template, machineID)
+	}
+	def, err := os.ReadFile(sm.Definition)
+	if err != nil {
+		return nil, err
+	}
+	text := string(def)
+	for k, sub := range sm.Substitutions {
+		text = strings.ReplaceAll(text, "${"+k+"}", sub.Value())
+	}
+	_, round, err := d.edit(text)
+	return round, err
+}
+
+// runRound runs one Express round for a PollRound Task and bills it as
+// Express is billed: a request, and its duration rounded up to 100 ms at
+// 64 MB (https://aws.amazon.com/step-functions/pricing/); its states cost
+// no transitions. Its functions are billed as any invocation.
+func (r *run) runRound(ctx context.Context, input json.RawMessage) (json.RawMessage, error) {
+	var req struct {
+		StateMachineArn string
+		Input           json.RawMessage
+	}
+	if err := json.Unmarshal(input, &req); err != nil {
+		return nil, err
+	}
+	r.rounds++
+	name := fmt.Sprintf("round-%07d", r.rounds)
+	began := r.clk.Now()
+	opts := asl.Options{Clock: r.clk, Invoker: roundInvoker{r}, Rand: r.rand.Float64}
+	exe := asl.Execution{ID: localarn.Execution("PollRoundStateMachine", name), Name: name, Input: req.Input, StartTime: began}
+	res, err := r.round.Execute(ctx, exe, nil, opts)
+	took := r.clk.Now().Sub(began)
+	r.usage.ExpressRequests++
+	r.usage.ExpressGBSeconds += math.Ceil(took.Seconds()*10) / 10 * expressMemoryMiB / 1024
+	if took > expressMaxDuration {
+		r.errs = append(r.errs, fmt.Errorf("express round %s ran %s, over Express's 5 minutes", name, took))
+	}
+	if err != nil {
+		var se *asl.Error
+		if errors.As(err, &se) {
+			return nil, &asl.Error{Name: "States.TaskFailed", Cause: se.Name + ": " + se.Cause}
+		}
+		return nil, err
+	}
+	return json.Marshal(map[string]any{"Output": res.Output, "Status": "SUCCEEDED"})
+}
+
+// roundInvoker runs an Express round's Tasks: billed functions, no
+// transitions.
+type roundInvoker struct{ r *run }
+
+func (i roundInvoker) Invoke(ctx context.Context, resource string, input json.RawMessage) (json.RawMessage, error) {
+	return i.r.Invoke(ctx, resource, input)
+}
+
+// Designs are the shapes of the poll loop make bench compares, each with
+// the policy it runs: (a) today's Standard wait-poll loop, (b) the poll
+// loop in an Express workflow run in rounds, (c) longer waits inside the
+// Poll function, each with and without the two states every job entered
+// before they were cut (UncutFixed).
+func Designs() []NamedDesign {
+	// (a) is the adaptive schedule that waited between Polls; (b) polls as
+	// it does but with tail waits of at most 5 s (Express bills the
+	// waits' seconds, not their turns) and asks every 1.5 s in its
+	// windows; (c) is pollpolicy.LongPoll.
+	std := Policy{Name: "adaptive, waits between Polls", New: pollpolicy.Learning}
+	express := Policy{Name: "adaptive, Express rounds", New: func() pollpolicy.Policy {
+		p := pollpolicy.Learning()
+		p.Adaptive.Every, p.Adaptive.MaxTail = 1500*time.Millisecond, 5*time.Second
+		return p
+	}}
+	long := Policy{Name: "adaptive, long Polls", New: pollpolicy.LongPoll}
+	uncut := func(def map[string]any) (map[string]any, error) { return nil, UncutFixed(def) }
+	expressUncut := func(def map[string]any) (map[string]any, error) {
+		if err := UncutFixed(def); err != nil {
+			return nil, err
+		}
+		return ExpressRounds(150)(def)
+	}
+	return []NamedDesign{
+		{Name: "(a) Standard wait-poll loop (before)", Policy: std, Design: Design{Edit: uncut}},
+		{Name: "(a) Standard loop, fixed states cut", Policy: std},
+		{Name: "(b) Express poll rounds", Policy: express, Design: Design{Edit: expressUncut}},
+		{Name: "(b) Express poll rounds, fixed states cut", Policy: express, Design: Design{Edit: ExpressRounds(150)}},
+		{Name: "(c) waits inside Poll", Policy: long, Design: Design{Edit: Both(LongPoll, UncutFixed)}},
+		{Name: "(c) waits inside Poll, fixed states cut", Policy: long, Design: Design{Edit: Both(LongPoll)}},
+	}
+}
+
+// NamedDesign is one row of the design table.
+type NamedDesign struct {
+	Name   string
+	Policy Policy
+	Design Design
+}
