@@ -48,7 +48,7 @@ func (s *Store) RecordGenTime(ctx context.Context, model string, duration int, s
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if slot < 0 || slot >= gentime.Slots || took < gentime.Resolution || took > gentime.MaxTime {
+	if slot < 0 || slot >= gentime.Slots || took < gentime.Resolution || took > gentime.MaxValue {
 		return fmt.Errorf("record generation time: slot %d, time %v out of range", slot, took)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {

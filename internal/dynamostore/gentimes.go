@@ -70,7 +70,7 @@ func genTimesIndex(name string) (int, bool) {
 // (gentime.Store): one unconditional UpdateItem of that slot, which
 // creates the item if need be.
 func (s *Store) RecordGenTime(ctx context.Context, model string, duration int, slot int, took time.Duration) error {
-	if slot < 0 || slot >= gentime.Slots || took < gentime.Resolution || took > gentime.MaxTime {
+	if slot < 0 || slot >= gentime.Slots || took < gentime.Resolution || took > gentime.MaxValue {
 		return fmt.Errorf("record generation time: slot %d, time %v out of range", slot, took)
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -87,7 +87,7 @@ func (s *Store) RecordGenTime(ctx context.Context, model string, duration int, s
 }
 
 // GenTimesItemSize is the size DynamoDB bills for model and duration's
-// item with every slot holding the longest time: the sum of the attribute
+// item with every slot holding the largest value: the sum of the attribute
 // names' and values' sizes, a number taking a byte per two significant
 // digits plus one (DynamoDB's item size rules).
 func GenTimesItemSize(model string, duration int) int {
@@ -97,7 +97,7 @@ func GenTimesItemSize(model string, duration int) int {
 	}
 	size := len(attrID) + len(genTimesID(model, duration))
 	for i := range gentime.Slots {
-		size += len(genTimesSlot+strconv.Itoa(i)) + numberSize(int64(gentime.MaxTime/gentime.Resolution))
+		size += len(genTimesSlot+strconv.Itoa(i)) + numberSize(int64(gentime.MaxValue/gentime.Resolution))
 	}
 	return size
 }

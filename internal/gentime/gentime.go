@@ -35,9 +35,17 @@ const Slots = 100
 // they keep (longer times are recorded as MaxTime), which bounds the
 // item's size. No job may run that long (template.yaml's
 // JobDeadlineSeconds allows 6,600 s).
+//
+// A slot holds either a time or a bound (a job found done at its first
+// ask took at most the time to that ask; pollpolicy.Times): a bound b is
+// kept as AtMost + b, so a slot's value is between Resolution and
+// MaxValue. Both stay numbers of 6 digits at most, so the item's size
+// does not grow.
 const (
 	Resolution = 100 * time.Millisecond
 	MaxTime    = 99_999 * Resolution
+	AtMost     = 100_000 * Resolution
+	MaxValue   = AtMost + MaxTime
 )
 
 // Slot is the place in the sample of the job with id jobID.
@@ -51,10 +59,11 @@ func Slot(jobID string) int {
 // internal/dynamostore) implement it beside the jobs.
 type Store interface {
 	// GenTimes returns the sample of model and duration by slot: Slots
-	// times, zero for an empty slot; all zero when none was recorded.
+	// values, zero for an empty slot; all zero when none was recorded.
 	GenTimes(ctx context.Context, model string, duration int) ([]time.Duration, error)
 	// RecordGenTime puts took, a whole number of Resolution between
-	// Resolution and MaxTime, in slot of model and duration's sample.
+	// Resolution and MaxValue (a time or AtMost + a bound), in slot of
+	// model and duration's sample.
 	RecordGenTime(ctx context.Context, model string, duration int, slot int, took time.Duration) error
 }
 
@@ -62,6 +71,10 @@ type Store interface {
 // a warm function reads a sample about twice a minute at most, and sees
 // what other functions learned within half a minute.
 const DefaultTTL = 30 * time.Second
+
+// PriorTTL is how long a Cache answers from one read that had too few
+// times to be used (pollpolicy.Times.Learned), whatever its TTL.
+const PriorTTL = 5 * time.Second
 
 // Cache reads samples through to Store at most once per TTL each. A nil
 // Cache answers no times (the policy's prior) and records nothing. It is
@@ -106,7 +119,14 @@ func (c *Cache) Times(ctx context.Context, model string, duration int) pollpolic
 	c.mu.Lock()
 	e, ok := c.entries[k]
 	c.mu.Unlock()
-	if ok && now.Sub(e.read) < c.ttl() {
+	ttl := c.ttl()
+	if !e.times.Learned() {
+		// Still on the prior: the first times of a fresh deployment
+		// come within seconds, and every job submitted meanwhile has
+		// its first wait from the prior.
+		ttl = min(ttl, PriorTTL)
+	}
+	if ok && now.Sub(e.read) < ttl {
 		return e.times
 	}
 	slots, err := c.Store.GenTimes(ctx, model, duration)
@@ -114,7 +134,8 @@ func (c *Cache) Times(ctx context.Context, model string, duration int) pollpolic
 		c.Log.WarnContext(ctx, "read learned generation times", "model", model, "duration", duration, "err", err)
 		return e.times
 	}
-	e = entry{slots: slots, times: pollpolicy.NewTimes(slots), read: now}
+	e = entry{slots: slots, times: snapshot(slots), read: now}
+
 	c.mu.Lock()
 	if c.entries == nil {
 		c.entries = map[key]entry{}
@@ -124,15 +145,46 @@ func (c *Cache) Times(ctx context.Context, model string, duration int) pollpolic
 	return e.times
 }
 
+// snapshot is the policy's view of a sample's slots: its times and its
+// bounds.
+func snapshot(slots []time.Duration) pollpolicy.Times {
+	var times, bounds []time.Duration
+	for _, v := range slots {
+		if v > AtMost {
+			bounds = append(bounds, v-AtMost)
+		} else {
+			times = append(times, v)
+		}
+	}
+	return pollpolicy.NewSample(times, bounds, len(slots))
+}
+
 // Record puts took, how long the generation of job jobID took, in model
 // and duration's sample: one write. A cached snapshot learns it at once,
 // as the function's next decisions should. Times that are not positive
 // teach nothing and are not written.
 func (c *Cache) Record(ctx context.Context, jobID, model string, duration int, took time.Duration) error {
-	if c == nil || took <= 0 {
+	if took <= 0 {
 		return nil
 	}
-	took = min(max(took.Round(Resolution), Resolution), MaxTime)
+	return c.record(ctx, jobID, model, duration, min(max(took.Round(Resolution), Resolution), MaxTime))
+}
+
+// RecordAtMost puts a bound, that job jobID's generation took at most
+// atMost (it was found done at its first ask), in model and duration's
+// sample, in the slot and with the write a time would have. Bounds that
+// are not positive are not written.
+func (c *Cache) RecordAtMost(ctx context.Context, jobID, model string, duration int, atMost time.Duration) error {
+	if atMost <= 0 {
+		return nil
+	}
+	return c.record(ctx, jobID, model, duration, AtMost+min(max(atMost.Round(Resolution), Resolution), MaxTime))
+}
+
+func (c *Cache) record(ctx context.Context, jobID, model string, duration int, took time.Duration) error {
+	if c == nil {
+		return nil
+	}
 	slot := Slot(jobID)
 	if err := c.Store.RecordGenTime(ctx, model, duration, slot, took); err != nil {
 		return err
@@ -143,7 +195,7 @@ func (c *Cache) Record(ctx context.Context, jobID, model string, duration int, t
 	if e, ok := c.entries[k]; ok && slot < len(e.slots) {
 		e.slots = append([]time.Duration(nil), e.slots...)
 		e.slots[slot] = took
-		e.times = pollpolicy.NewTimes(e.slots)
+		e.times = snapshot(e.slots)
 		c.entries[k] = e
 	}
 	return nil

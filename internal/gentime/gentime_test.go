@@ -66,7 +66,8 @@ func median(ts pollpolicy.Times, duration int) time.Duration {
 }
 
 // A cache reads each model and duration's sample at most once per TTL,
-// and sees what others recorded once its read is older than that.
+// and sees what others recorded once its read is older than that; a read
+// too small to use (the prior) is read again after PriorTTL.
 func TestCacheReadsOncePerTTL(t *testing.T) {
 	c, store, clk := newCache(t)
 	ctx := t.Context()
@@ -77,7 +78,7 @@ func TestCacheReadsOncePerTTL(t *testing.T) {
 	fill(t, store, job.Model, 10, 30, 70*time.Second)
 	for range 5 {
 		if got := c.Times(ctx, job.Model, 5); got.Len() != 0 {
-			t.Fatalf("within the TTL: %d times, want the cached none", got.Len())
+			t.Fatalf("within PriorTTL: %d times, want the cached none", got.Len())
 		}
 	}
 	if got := c.Times(ctx, job.Model, 10); median(got, 10) != 70*time.Second { // another key: its own read
@@ -86,17 +87,69 @@ func TestCacheReadsOncePerTTL(t *testing.T) {
 	if n := store.count(); n != 2 {
 		t.Errorf("%d reads, want 2 (one per key)", n)
 	}
-	clk.Advance(gentime.DefaultTTL - time.Millisecond)
+	clk.Advance(gentime.PriorTTL - time.Millisecond)
 	c.Times(ctx, job.Model, 5)
 	if n := store.count(); n != 2 {
-		t.Errorf("%d reads just inside the TTL, want 2", n)
+		t.Errorf("%d reads just inside PriorTTL, want 2", n)
 	}
 	clk.Advance(time.Millisecond)
 	if got := c.Times(ctx, job.Model, 5); got.Len() != 30 || median(got, 5) != 40*time.Second {
-		t.Errorf("after the TTL: %d times, median %v; want 30 of 40s", got.Len(), median(got, 5))
+		t.Errorf("after PriorTTL: %d times, median %v; want 30 of 40s", got.Len(), median(got, 5))
 	}
 	if n := store.count(); n != 3 {
 		t.Errorf("%d reads, want 3", n)
+	}
+	fill(t, store, job.Model, 5, 30, 20*time.Second)
+	clk.Advance(gentime.DefaultTTL - time.Millisecond)
+	if got := c.Times(ctx, job.Model, 5); median(got, 5) != 40*time.Second || store.count() != 3 {
+		t.Errorf("just inside the TTL: median %v, %d reads; want the cached 40s, 3", median(got, 5), store.count())
+	}
+	clk.Advance(time.Millisecond)
+	if got := c.Times(ctx, job.Model, 5); median(got, 5) != 20*time.Second || store.count() != 4 {
+		t.Errorf("after the TTL: median %v, %d reads; want 20s, 4", median(got, 5), store.count())
+	}
+}
+
+// A bound (a job done at its first ask) takes the job's slot as a time
+// would, kept as AtMost + the bound, and the snapshot counts it as a
+// bound: with half the sample bounds of 20 s the fit puts the median
+// below the times' own.
+func TestCacheRecordAtMost(t *testing.T) {
+	c, store, _ := newCache(t)
+	ctx := t.Context()
+	if err := c.RecordAtMost(ctx, "job-1", job.Model, 5, 12340*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RecordAtMost(ctx, "job-2", job.Model, 5, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GenTimes(ctx, job.Model, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range got {
+		want := time.Duration(0)
+		if i == gentime.Slot("job-1") {
+			want = gentime.AtMost + 12300*time.Millisecond
+		}
+		if d != want {
+			t.Errorf("slot %d = %v, want %v", i, d, want)
+		}
+	}
+	for i := range 100 {
+		d := time.Duration(30+i%10) * time.Second
+		if i%2 == 0 {
+			err = store.RecordGenTime(ctx, job.Model, 10, i, gentime.AtMost+20*time.Second)
+		} else {
+			err = store.RecordGenTime(ctx, job.Model, 10, i, d)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := c.Times(ctx, job.Model, 10)
+	if ts.Len() != 100 || median(ts, 10) >= 25*time.Second {
+		t.Errorf("%d times and bounds, median %v; want 100, below 25 s", ts.Len(), median(ts, 10))
 	}
 }
 

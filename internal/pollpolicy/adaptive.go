@@ -98,29 +98,62 @@ func (a *Adaptive) next(j job.Job, now time.Time, t Times) time.Duration {
 // and duration, passed in, so the policy itself holds nothing that
 // changes. Before it has enough times it answers from the upstream's
 // documented times (~25 s for a 5-s video); so does the zero Times.
+//
+// Besides times it holds bounds: a job found done at its very first ask
+// says only that it took at most the time to that ask. Leaving such jobs
+// out biases the sample towards slow jobs exactly when the first ask is
+// late (an upstream faster than believed), and the first ask then stays
+// late; the fit counts them as censored instead (see fit).
 type Times struct {
 	sorted []time.Duration
+	atMost []time.Duration // sorted
+	young  bool
 }
 
-// minLearned is how many times a key needs before its own quantiles are
-// used.
+// minLearned is how many times and bounds a key needs before its own
+// quantiles are used.
 const minLearned = 20
 
 // NewTimes is the snapshot of times, in any order; times that are not
 // positive (an empty slot of the store's sample) are left out.
 func NewTimes(times []time.Duration) Times {
-	sorted := make([]time.Duration, 0, len(times))
-	for _, d := range times {
-		if d > 0 {
-			sorted = append(sorted, d)
-		}
-	}
-	slices.Sort(sorted)
-	return Times{sorted: sorted}
+	return NewCensoredTimes(times, nil)
 }
 
-// Len is how many times the snapshot holds.
-func (t Times) Len() int { return len(t.sorted) }
+// NewSample is the snapshot of a store's sample of slots places (see
+// internal/gentime), its times and its bounds: while more than a tenth of
+// its places are empty it is young, its times are those of the first jobs
+// to finish, which are the faster ones, and its spread is taken as at
+// least the prior's, so that the slower jobs still find the window open.
+func NewSample(times, atMost []time.Duration, slots int) Times {
+	t := NewCensoredTimes(times, atMost)
+	t.young = 10*t.Len() < 9*slots
+	return t
+}
+
+// NewCensoredTimes is the snapshot of times and of bounds (jobs that took
+// at most that long), each in any order; values that are not positive are
+// left out.
+func NewCensoredTimes(times, atMost []time.Duration) Times {
+	positive := func(ds []time.Duration) []time.Duration {
+		out := make([]time.Duration, 0, len(ds))
+		for _, d := range ds {
+			if d > 0 {
+				out = append(out, d)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	return Times{sorted: positive(times), atMost: positive(atMost)}
+}
+
+// Learned says whether the snapshot holds enough times and bounds for its
+// own quantiles; if not, it answers the prior.
+func (t Times) Learned() bool { return t.Len() >= minLearned }
+
+// Len is how many times and bounds the snapshot holds.
+func (t Times) Len() int { return len(t.sorted) + len(t.atMost) }
 
 // Range returns the p and q quantiles of the times, for videos of duration
 // seconds: of a log-normal fitted to their median and quartiles. The fit
@@ -129,15 +162,26 @@ func (t Times) Len() int { return len(t.sorted) }
 // (long tails) pull the range about.
 func (t Times) Range(duration int, p, q float64) (time.Duration, time.Duration) {
 	mu, sigma := t.fit(duration)
+	if t.young && t.Len() >= minLearned {
+		_, prior := priorFit(duration)
+		sigma = max(sigma, prior)
+	}
 	return lognormal(mu, sigma, p), lognormal(mu, sigma, q)
 }
 
 // fit is the log-normal of the times (see Range), as the mean and
 // deviation of their logarithms in nanoseconds: the prior for videos of
 // duration seconds until enough are learned.
+//
+// With bounds among them it is the censored maximum-likelihood fit
+// instead (censoredFit): the quartiles of the times alone would be those
+// of the slower jobs.
 func (t Times) fit(duration int) (mu, sigma float64) {
-	if len(t.sorted) < minLearned {
+	if t.Len() < minLearned {
 		return priorFit(duration)
+	}
+	if len(t.atMost) > 0 {
+		return t.censoredFit(duration)
 	}
 	at := func(p float64) float64 {
 		i := int(math.Round(p * float64(len(t.sorted)-1)))
@@ -145,6 +189,69 @@ func (t Times) fit(duration int) (mu, sigma float64) {
 	}
 	return math.Log(at(0.5)), (math.Log(at(0.75)) - math.Log(at(0.25))) / (2 * zQuartile)
 }
+
+// censoredTop is the share of the slowest observations the censored fit
+// knows only as "took longer than the slowest of the rest", so that long
+// tails do not widen it (as the quartile fit ignores them).
+const censoredTop = 0.1
+
+// censoredFit is the maximum-likelihood log-normal of the times, the
+// bounds as left-censored times (a bound b: took at most b) and the
+// slowest tenth of all as right-censored at the time below them, found by
+// expectation–maximisation from the prior. A fixed number of rounds keeps
+// it cheap and deterministic; it moves little after the first few.
+func (t Times) censoredFit(duration int) (mu, sigma float64) {
+	n := t.Len()
+	top := int(censoredTop * float64(n)) // the slowest times, right-censored
+	top = min(top, len(t.sorted)-1)
+	exact := t.sorted[:len(t.sorted)-max(top, 0)]
+	if len(exact) < 2 {
+		// Hardly any job outlasted its first ask: the first ask is far
+		// too late. Put the bounds' median at the 95th percentile with
+		// the prior's shape, which brings it earlier.
+		_, prior := priorFit(duration)
+		return math.Log(float64(t.atMost[len(t.atMost)/2])) - prior*normalQuantile(0.95), prior
+	}
+	cut := math.Log(float64(exact[len(exact)-1]))
+	mu, sigma = priorFit(duration)
+	logs := func(ds []time.Duration) []float64 {
+		out := make([]float64, len(ds))
+		for i, d := range ds {
+			out[i] = math.Log(float64(d))
+		}
+		return out
+	}
+	ys, lows := logs(exact), logs(t.atMost)
+	for range 60 {
+		var sum, sq float64
+		for _, y := range ys {
+			sum, sq = sum+y, sq+y*y
+		}
+		// A left-censored y ≤ a, and a right-censored y > cut: the
+		// truncated normal's first two moments.
+		for _, a := range lows {
+			alpha := (a - mu) / sigma
+			l := normalPDF(alpha) / max(normalCDF(alpha), 1e-12)
+			m := mu - sigma*l
+			sum, sq = sum+m, sq+m*m+sigma*sigma*max(1-alpha*l-l*l, 0)
+		}
+		if top > 0 {
+			beta := (cut - mu) / sigma
+			l := normalPDF(beta) / max(1-normalCDF(beta), 1e-12)
+			m := mu + sigma*l
+			v := sigma * sigma * max(1+beta*l-l*l, 0)
+			sum, sq = sum+float64(top)*m, sq+float64(top)*(m*m+v)
+		}
+		mu = sum / float64(n)
+		sigma = math.Sqrt(max(sq/float64(n)-mu*mu, 1e-6))
+	}
+	return mu, sigma
+}
+
+func normalPDF(x float64) float64 { return math.Exp(-x*x/2) / math.Sqrt(2*math.Pi) }
+
+// normalQuantile is the standard normal's p quantile.
+func normalQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
 
 // zQuartile is the standard normal's third quartile.
 const zQuartile = 0.6744897501960817

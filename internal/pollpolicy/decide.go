@@ -78,6 +78,10 @@ type Decision struct {
 	// the learned times (internal/gentime) once its own write completed
 	// the job; 0 teaches nothing.
 	Learned time.Duration
+	// LearnedAtMost is, for a job found done at its very first ask (whose
+	// time is unknown: Learned 0), the time to that ask: a bound for the
+	// learned times (Times), recorded in the same way.
+	LearnedAtMost time.Duration
 	// Note says why a Poll waits without progress, for the log line.
 	Note string
 }
@@ -147,8 +151,10 @@ func (p Policy) Decide(j job.Job, o Observation) Decision {
 			d := float64(j.Request.Duration)
 			video.Duration = &d
 		}
-		return Decision{Action: Archive, Status: job.Completed, Video: &video,
-			Retry: Retry{p: p, failures: o.Failures, j: j, now: o.Now}, Learned: took(j, o)}
+		d := Decision{Action: Archive, Status: job.Completed, Video: &video,
+			Retry: Retry{p: p, failures: o.Failures, j: j, now: o.Now}}
+		d.Learned, d.LearnedAtMost = took(j, o)
+		return d
 	case job.Failed:
 		e := job.Error{Name: job.ErrNameGenerationFailed, Message: "the upstream reported an error"}
 		if gen.Error != nil {
@@ -173,17 +179,17 @@ func (p Policy) Decide(j job.Job, o Observation) Decision {
 // took is how long j's generation took, for the learned times:
 // the middle of the span between the last ask that found it unfinished and
 // the one that found it done. A job done at its very first ask says only
-// that it took less than that, so it teaches nothing (0).
-func took(j job.Job, o Observation) time.Duration {
+// that it took at most the time to that ask: that is atMost, and took 0.
+func took(j job.Job, o Observation) (took, atMost time.Duration) {
 	if j.SubmitStarted == nil {
-		return 0
+		return 0, 0
 	}
 	prev := o.PrevAsk
 	if prev.IsZero() {
 		if j.Polls == 0 {
-			return 0
+			return 0, o.Now.Sub(*j.SubmitStarted)
 		}
 		prev = j.UpdatedAt // the previous Poll's last ask
 	}
-	return prev.Add(o.Now.Sub(prev) / 2).Sub(*j.SubmitStarted)
+	return prev.Add(o.Now.Sub(prev) / 2).Sub(*j.SubmitStarted), 0
 }

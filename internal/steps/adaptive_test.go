@@ -119,8 +119,8 @@ func TestPollAdaptiveWindow(t *testing.T) {
 		{name: "completes at an odd time", prompt: "sim:gen=38.2 a cat", pollAt: 20300 * time.Millisecond,
 			// asks at 20.3, 22.3, …, 42.3 s; done at 41.2 s: learns 41.3 s
 			asks: 12, doneAt: 42300 * time.Millisecond, status: job.Completed, learned: 41300 * time.Millisecond},
-		{name: "already complete at the very first ask: nothing learned", prompt: "sim:gen=17 a cat", pollAt: 20 * time.Second,
-			asks: 1, doneAt: 20 * time.Second, status: job.Completed},
+		{name: "already complete at the very first ask: learns a bound, at most 20 s", prompt: "sim:gen=17 a cat", pollAt: 20 * time.Second,
+			asks: 1, doneAt: 20 * time.Second, status: job.Completed, learned: gentime.AtMost + 20*time.Second},
 		{name: "window opens Every before From", prompt: "sim:gen=14 a cat", pollAt: windowFrom - 2*time.Second,
 			// asks at 15.405 s and 17.405 s; done at 17 s: learns 16.405 s
 			asks: 2, doneAt: windowFrom, status: job.Completed, learned: 16400 * time.Millisecond}, // kept to a tenth of a second
@@ -282,8 +282,8 @@ func (failingUpdates) Update(context.Context, string, job.Change) (job.Job, erro
 }
 
 // Poll learns only once the record says the job completed: a Poll whose
-// update fails teaches nothing, and neither does the retry, whose first
-// ask is then the job's first recorded one.
+// update fails teaches nothing, and the retry, whose first ask is then the
+// job's first recorded one, teaches only a bound (at most 35 s).
 func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 	e := newEnv(t)
 	e.learn(windowTimes())
@@ -308,7 +308,7 @@ func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
 	if got := e.get(j.ID); got.Polls != 1 || got.Status != job.Completed {
 		t.Errorf("record: %d polls, status %q; want 1, completed", got.Polls, got.Status)
 	}
-	e.wantLearned(j.ID, 0)
+	e.wantLearned(j.ID, gentime.AtMost+35*time.Second)
 	if n := e.tr.requests(http.MethodGet); n != 9 {
 		t.Errorf("%d polls sent, want 9", n)
 	}

@@ -46,15 +46,27 @@ func TestSubmitReadsWhatPollsLearned(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Within the TTL the submitter answers from its cached read.
+	// The first read found nothing (the prior): it is read again after
+	// gentime.PriorTTL, not the whole TTL.
 	k := e.newJob(validRequest("a cat", 5), jobDeadline)
-	if out := e.submit(&submitter, steps.Input{JobID: k.ID}); out.WaitSeconds != 13 {
-		t.Errorf("Submit within the TTL waits %d s, want the cached prior's 13", out.WaitSeconds)
+	if out := e.submit(&submitter, steps.Input{JobID: k.ID}); out.WaitSeconds != 18 {
+		t.Errorf("Submit after PriorTTL waits %d s, want the learned From's 18 (17.405 s)", out.WaitSeconds)
 	}
-	e.clk.Advance(time.Minute)
+	// A learned snapshot holds for the TTL.
+	for i := range 10 {
+		if err := e.store.RecordGenTime(t.Context(), job.Model, 5, i, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clk.Advance(time.Minute - time.Second)
 	k = e.newJob(validRequest("a cat", 5), jobDeadline)
 	if out := e.submit(&submitter, steps.Input{JobID: k.ID}); out.WaitSeconds != 18 {
-		t.Errorf("Submit after the TTL waits %d s, want the learned From's 18 (17.405 s)", out.WaitSeconds)
+		t.Errorf("Submit within the TTL waits %d s, want the cached 18", out.WaitSeconds)
+	}
+	e.clk.Advance(time.Second)
+	k = e.newJob(validRequest("a cat", 5), jobDeadline)
+	if out := e.submit(&submitter, steps.Input{JobID: k.ID}); out.WaitSeconds != 5 {
+		t.Errorf("Submit after the TTL waits %d s, want 5 (the new sample's From, 0.75 s, stretched to pollpolicy.MinTurn)", out.WaitSeconds)
 	}
 }
 

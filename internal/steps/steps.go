@@ -65,6 +65,9 @@ type Tasks interface {
 type Learned interface {
 	Times(ctx context.Context, model string, duration int) pollpolicy.Times
 	Record(ctx context.Context, jobID, model string, duration int, took time.Duration) error
+	// RecordAtMost records that a job found done at its first ask took
+	// at most atMost.
+	RecordAtMost(ctx context.Context, jobID, model string, duration int, atMost time.Duration) error
 }
 
 // Input is what the state machine passes to each step.
@@ -432,10 +435,17 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		}
 		return Output{}, &job.TransientError{Err: err}
 	}
-	if j.Status == job.Completed && d.Learned > 0 && h.Learned != nil {
+	if j.Status == job.Completed && h.Learned != nil {
 		// This Poll's own write completed the job (a job another writer
 		// ended failed it above), so the time is one it measured.
-		if err := h.Learned.Record(ctx, j.ID, j.Request.Model, j.Request.Duration, d.Learned); err != nil {
+		var err error
+		switch {
+		case d.Learned > 0:
+			err = h.Learned.Record(ctx, j.ID, j.Request.Model, j.Request.Duration, d.Learned)
+		case d.LearnedAtMost > 0:
+			err = h.Learned.RecordAtMost(ctx, j.ID, j.Request.Model, j.Request.Duration, d.LearnedAtMost)
+		}
+		if err != nil {
 			h.Log.WarnContext(ctx, "record the generation time", "err", err)
 		}
 	}

@@ -49,6 +49,7 @@ func genTimes(t *testing.T, newStore func(t *testing.T) Store) {
 			{job.Model, 5, 3, 25300 * time.Millisecond},
 			{job.Model, 5, 0, gentime.Resolution},
 			{job.Model, 5, gentime.Slots - 1, gentime.MaxTime},
+			{job.Model, 5, 4, gentime.MaxValue}, // a bound (gentime.AtMost)
 			{job.Model, 5, 3, 31 * time.Second}, // replaces 25.3 s
 			{job.Model, 10, 3, 47 * time.Second},
 			{"other-model", 5, 7, 12 * time.Second},
@@ -57,7 +58,7 @@ func genTimes(t *testing.T, newStore func(t *testing.T) Store) {
 				t.Fatalf("RecordGenTime(%+v): %v", r, err)
 			}
 		}
-		want(t, s, job.Model, 5, map[int]time.Duration{0: gentime.Resolution, 3: 31 * time.Second, gentime.Slots - 1: gentime.MaxTime})
+		want(t, s, job.Model, 5, map[int]time.Duration{0: gentime.Resolution, 3: 31 * time.Second, 4: gentime.MaxValue, gentime.Slots - 1: gentime.MaxTime})
 		want(t, s, job.Model, 10, map[int]time.Duration{3: 47 * time.Second})
 		want(t, s, "other-model", 5, map[int]time.Duration{7: 12 * time.Second})
 		want(t, s, "other-model", 10, nil)
@@ -78,7 +79,7 @@ func genTimes(t *testing.T, newStore func(t *testing.T) Store) {
 		for _, r := range []struct {
 			slot int
 			took time.Duration
-		}{{-1, time.Second}, {gentime.Slots, time.Second}, {0, 0}, {0, -time.Second}, {0, gentime.MaxTime + gentime.Resolution}} {
+		}{{-1, time.Second}, {gentime.Slots, time.Second}, {0, 0}, {0, -time.Second}, {0, gentime.MaxValue + gentime.Resolution}} {
 			if err := s.RecordGenTime(ctx, job.Model, 5, r.slot, r.took); err == nil {
 				t.Errorf("RecordGenTime(slot %d, %v) succeeded", r.slot, r.took)
 			}
