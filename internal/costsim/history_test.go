@@ -2,7 +2,6 @@ package costsim
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -10,22 +9,18 @@ import (
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
-	"go.yaml.in/yaml/v3"
+	"github.com/vidgen/vidgen/internal/samtemplate"
 )
 
 // maxParameter is a template parameter's MaxValue, in seconds.
 func maxParameter(t *testing.T, name string) time.Duration {
 	t.Helper()
-	src, err := os.ReadFile("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var tmpl struct {
 		Parameters map[string]struct {
 			MaxValue string `yaml:"MaxValue"`
 		} `yaml:"Parameters"`
 	}
-	if err := yaml.Unmarshal(src, &tmpl); err != nil {
+	if err := samtemplate.Decode("../../template.yaml", &tmpl); err != nil {
 		t.Fatal(err)
 	}
 	n, err := strconv.Atoi(tmpl.Parameters[name].MaxValue)

@@ -1,13 +1,12 @@
 package dynamostore_test
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"go.yaml.in/yaml/v3"
+	"github.com/vidgen/vidgen/internal/samtemplate"
 )
 
 // tableSchema is the part of a table's definition both template.yaml and
@@ -27,10 +26,6 @@ func (s tableSchema) String() string {
 // decides what a query can read and what each write costs) is what AWS
 // gets.
 func TestTemplateDeclaresTheSchema(t *testing.T) {
-	data, err := os.ReadFile("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var tmpl struct {
 		Resources map[string]struct {
 			Properties struct {
@@ -52,7 +47,7 @@ func TestTemplateDeclaresTheSchema(t *testing.T) {
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := yaml.Unmarshal(data, &tmpl); err != nil {
+	if err := samtemplate.Decode("../../template.yaml", &tmpl); err != nil {
 		t.Fatal(err)
 	}
 	jobs, ok := tmpl.Resources["JobsTable"]

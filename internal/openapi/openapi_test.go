@@ -2,7 +2,6 @@ package openapi_test
 
 import (
 	"encoding/json"
-	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -17,8 +16,8 @@ import (
 	"github.com/vidgen/vidgen/internal/notify/notifytest"
 	"github.com/vidgen/vidgen/internal/openapi"
 	"github.com/vidgen/vidgen/internal/openapi/openapitest"
+	"github.com/vidgen/vidgen/internal/samtemplate"
 	"github.com/vidgen/vidgen/webhook"
-	"go.yaml.in/yaml/v3"
 )
 
 func checker(t *testing.T) *openapitest.Checker {
@@ -48,10 +47,6 @@ func (r route) String() string {
 // Gateway routes to the api function.
 func templateRoutes(t *testing.T) []route {
 	t.Helper()
-	data, err := os.ReadFile("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var tmpl struct {
 		Resources map[string]struct {
 			Properties struct {
@@ -68,7 +63,7 @@ func templateRoutes(t *testing.T) []route {
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := yaml.Unmarshal(data, &tmpl); err != nil {
+	if err := samtemplate.Decode("../../template.yaml", &tmpl); err != nil {
 		t.Fatal(err)
 	}
 	var out []route

@@ -73,6 +73,21 @@ const (
 	typeSchedule     = "AWS::Scheduler::Schedule"
 )
 
+// Decode reads the YAML template at path into v, for code that needs a
+// part of it Load does not model (a table's key schema, the API's routes,
+// a parameter's bounds). Short-form intrinsics such as !Ref read as their
+// plain values.
+func Decode(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read template: %w", err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("parse template %s: %w", path, err)
+	}
+	return nil
+}
+
 // Load reads a SAM template. Definition paths are resolved against
 // the template's directory.
 func Load(path string) (*Template, error) {
