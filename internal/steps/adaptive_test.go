@@ -472,14 +472,7 @@ func TestPollLongWindowSeesCancel(t *testing.T) {
 	e := newEnv(t)
 	e.learn(windowTimes())
 	e.h.Policy = windowPolicy(func(a *pollpolicy.Adaptive) { a.Window, a.TailEvery = 12*time.Minute, 5*time.Second })
-	e.n++
-	j := job.Job{
-		ID: fmt.Sprintf("job-%d", e.n), Tenant: "tenant-a", Status: job.Queued, Request: validRequest("sim:never a cat", 5),
-		CreatedAt: t0, UpdatedAt: t0, Deadline: t0.Add(jobDeadline),
-	}
-	if err := e.store.Create(t.Context(), j); err != nil {
-		t.Fatal(err)
-	}
+	j := e.newJob(validRequest("sim:never a cat", 5), jobDeadline)
 	e.submit(e.h, steps.Input{JobID: j.ID})
 	e.clk.Advance(20 * time.Second)
 	cancelled := false
@@ -510,14 +503,7 @@ func TestPollLongWindowRecordsAsks(t *testing.T) {
 	e := newEnv(t)
 	e.learn(windowTimes())
 	e.h.Policy = windowPolicy(func(a *pollpolicy.Adaptive) { a.Window, a.TailEvery = 12*time.Minute, 5*time.Second })
-	e.n++
-	j := job.Job{
-		ID: fmt.Sprintf("job-%d", e.n), Tenant: "tenant-a", Status: job.Queued, Request: validRequest("sim:gen=100 a cat", 5),
-		CreatedAt: t0, UpdatedAt: t0, Deadline: t0.Add(jobDeadline),
-	}
-	if err := e.store.Create(t.Context(), j); err != nil {
-		t.Fatal(err)
-	}
+	j := e.newJob(validRequest("sim:gen=100 a cat", 5), jobDeadline)
 	e.submit(e.h, steps.Input{JobID: j.ID})
 	e.clk.Advance(20 * time.Second)
 	var worst time.Duration
