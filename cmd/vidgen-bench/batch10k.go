@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log"
-	"os"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/costsim"
@@ -23,18 +21,11 @@ func batch10k(template string, prices costsim.Prices, ts *targets) {
 	const perTenant = 25
 	cfgs := []costsim.Config{costsim.ManifestConfig(batchItems, perTenant, template, ""), costsim.SinglesConfig(batchItems, template, "")}
 	res := parallel(len(cfgs), func(i int) costsim.Result {
-		dir, err := os.MkdirTemp("", "vidgen-bench-")
-		if err != nil {
-			log.Fatal(err)
-		}
-		defer os.RemoveAll(dir)
-		cfg := cfgs[i]
-		cfg.Dir = dir
-		r, err := costsim.Run(context.Background(), cfg)
-		if err != nil {
-			log.Fatalf("batch of %d: %v", batchItems, err)
-		}
-		return r
+		return inTempDir(fmt.Sprintf("batch of %d", batchItems), func(dir string) (costsim.Result, error) {
+			cfg := cfgs[i]
+			cfg.Dir = dir
+			return costsim.Run(context.Background(), cfg)
+		})
 	})
 	batch, singles := res[0], res[1]
 	bf, sf := batch.Figures(prices), singles.Figures(prices)

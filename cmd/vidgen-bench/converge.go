@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log"
 	"os"
 	"time"
 
@@ -28,16 +27,10 @@ func converge(template string, ts *targets) {
 	}
 	var runs []costsim.Convergence
 	for _, c := range cases {
-		dir, err := os.MkdirTemp("", "vidgen-bench-")
-		if err != nil {
-			log.Fatal(err)
-		}
 		began := time.Now()
-		r, err := costsim.Converge(context.Background(), costsim.ConvergeWorkload(jobs, c.m5s, c.m10s), block, template, dir)
-		os.RemoveAll(dir)
-		if err != nil {
-			log.Fatalf("converge %s: %v", c.name, err)
-		}
+		r := inTempDir("converge "+c.name, func(dir string) (costsim.Convergence, error) {
+			return costsim.Converge(context.Background(), costsim.ConvergeWorkload(jobs, c.m5s, c.m10s), block, template, dir)
+		})
 		fmt.Fprintf(os.Stderr, "converge %s: %d jobs in %s\n", c.name, jobs, time.Since(began).Round(time.Millisecond))
 		runs = append(runs, r)
 	}

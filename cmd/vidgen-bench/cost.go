@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log"
 	"os"
 	"time"
 
@@ -32,17 +31,11 @@ func cost(template string, prices costsim.Prices, lat costsim.Latencies, ts *tar
 	rows := append([]costsim.NamedDesign{{Name: "fixed 10 s (baseline)", Policy: costsim.Baseline()}}, costsim.Designs()...)
 	var figures []costsim.Figures
 	for _, d := range rows {
-		dir, err := os.MkdirTemp("", "vidgen-bench-")
-		if err != nil {
-			log.Fatal(err)
-		}
 		began := time.Now()
-		res, err := costsim.Run(context.Background(), costsim.Config{Workload: w, Policy: d.Policy, Latencies: lat,
-			Template: template, Deadline: 30 * time.Minute, Dir: dir, Design: d.Design})
-		os.RemoveAll(dir)
-		if err != nil {
-			log.Fatalf("%s: %v", d.Name, err)
-		}
+		res := inTempDir(d.Name, func(dir string) (costsim.Result, error) {
+			return costsim.Run(context.Background(), costsim.Config{Workload: w, Policy: d.Policy, Latencies: lat,
+				Template: template, Deadline: 30 * time.Minute, Dir: dir, Design: d.Design})
+		})
 		f := res.Figures(prices)
 		f.Policy = d.Name
 		fmt.Fprintf(os.Stderr, "%s: %d jobs in %s; Express rounds %d; ends %v\n", d.Name, f.Jobs, time.Since(began).Round(time.Millisecond), res.Usage.ExpressRequests, res.Statuses)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"time"
 
@@ -36,17 +35,11 @@ func main() {
 		policies := costsim.Policies()
 		figures = parallel(len(policies), func(i int) costsim.Figures {
 			p := policies[i]
-			dir, err := os.MkdirTemp("", "vidgen-bench-")
-			if err != nil {
-				log.Fatal(err)
-			}
 			began := time.Now()
-			res, err := costsim.Run(context.Background(), costsim.Config{Workload: w, Policy: p, Latencies: lat,
-				Template: *template, Deadline: 30 * time.Minute, Dir: dir})
-			os.RemoveAll(dir)
-			if err != nil {
-				log.Fatalf("%s: %v", p.Name, err)
-			}
+			res := inTempDir(p.Name, func(dir string) (costsim.Result, error) {
+				return costsim.Run(context.Background(), costsim.Config{Workload: w, Policy: p, Latencies: lat,
+					Template: *template, Deadline: 30 * time.Minute, Dir: dir})
+			})
 			f := res.Figures(prices)
 			fmt.Fprintf(os.Stderr, "%s: %d jobs, %s simulated in %s; ends %v\n", p.Name, f.Jobs, f.Simulated.Round(time.Second), time.Since(began).Round(time.Millisecond), res.Statuses)
 			return f
@@ -98,17 +91,10 @@ func burst(template string, n int, prices costsim.Prices, lat costsim.Latencies)
 	}
 	results := parallel(len(cases), func(i int) costsim.Result {
 		c := cases[i]
-		dir, err := os.MkdirTemp("", "vidgen-bench-")
-		if err != nil {
-			log.Fatal(err)
-		}
-		res, err := costsim.Run(context.Background(), costsim.Config{Workload: w, Policy: costsim.Policies()[2], Latencies: lat,
-			Template: template, Deadline: 30 * time.Minute, Dir: dir, Limits: c.limits, SimMaxActive: simMax})
-		os.RemoveAll(dir)
-		if err != nil {
-			log.Fatalf("burst %s: %v", c.name, err)
-		}
-		return res
+		return inTempDir("burst "+c.name, func(dir string) (costsim.Result, error) {
+			return costsim.Run(context.Background(), costsim.Config{Workload: w, Policy: costsim.Policies()[2], Latencies: lat,
+				Template: template, Deadline: 30 * time.Minute, Dir: dir, Limits: c.limits, SimMaxActive: simMax})
+		})
 	})
 	for i, c := range cases {
 		res := results[i]
@@ -141,16 +127,9 @@ func batch(template string, n int, prices costsim.Prices) {
 	}{{"Submit every 10 s (before)", true}, {"parked on a task token", false}}
 	results := parallel(len(cases), func(i int) costsim.Result {
 		c := cases[i]
-		dir, err := os.MkdirTemp("", "vidgen-bench-")
-		if err != nil {
-			log.Fatal(err)
-		}
-		res, err := costsim.Run(context.Background(), costsim.BatchConfig(n, c.slotLoop, template, dir))
-		os.RemoveAll(dir)
-		if err != nil {
-			log.Fatalf("batch %s: %v", c.name, err)
-		}
-		return res
+		return inTempDir("batch "+c.name, func(dir string) (costsim.Result, error) {
+			return costsim.Run(context.Background(), costsim.BatchConfig(n, c.slotLoop, template, dir))
+		})
 	})
 	for i, c := range cases {
 		res := results[i]

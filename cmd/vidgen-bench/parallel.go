@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log"
 	"os"
 	"runtime"
 	"sync"
@@ -46,4 +47,19 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// inTempDir runs run in a new temporary directory, removed after it, and
+// ends the benchmark if run fails; what names the run in that message.
+func inTempDir[T any](what string, run func(dir string) (T, error)) T {
+	dir, err := os.MkdirTemp("", "vidgen-bench-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := run(dir)
+	os.RemoveAll(dir)
+	if err != nil {
+		log.Fatalf("%s: %v", what, err)
+	}
+	return v
 }
