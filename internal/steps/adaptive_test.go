@@ -71,6 +71,15 @@ func TestWindowTimes(t *testing.T) {
 	polltest.WantFit(t, ts, 5, polltest.Middle(50*time.Second, 25*time.Second, 50*time.Second))
 }
 
+// windowEnv is a harness whose deployment learned windowTimes, polling by
+// windowPolicy(change).
+func windowEnv(t *testing.T, change func(*pollpolicy.Adaptive)) *env {
+	e := newEnv(t)
+	e.learn(windowTimes())
+	e.h.Policy = windowPolicy(change)
+	return e
+}
+
 func windowPolicy(change func(*pollpolicy.Adaptive)) pollpolicy.Policy {
 	p := pollpolicy.Learning()
 	p.Adaptive.Window = polltest.LongWindow
@@ -285,9 +294,7 @@ func (failingUpdates) Update(context.Context, string, job.Change) (job.Job, erro
 // update fails teaches nothing, and the retry, whose first ask is then the
 // job's first recorded one, teaches only a bound (at most 35 s).
 func TestPollAdaptiveLearnsOnlyRecorded(t *testing.T) {
-	e := newEnv(t)
-	e.learn(windowTimes())
-	e.h.Policy = windowPolicy(nil)
+	e := windowEnv(t, nil)
 	j := e.submitted(validRequest("sim:gen=30 a cat", 5), jobDeadline) // done at 33 s
 	e.clk.Advance(20 * time.Second)
 
@@ -469,9 +476,7 @@ func (e *env) afterPoll(id string, at time.Duration, status job.Status, asks int
 // at the first look 30 s after the window opened at 20 s, at 51 s, and the
 // Poll reports the job ended.
 func TestPollLongWindowSeesCancel(t *testing.T) {
-	e := newEnv(t)
-	e.learn(windowTimes())
-	e.h.Policy = windowPolicy(func(a *pollpolicy.Adaptive) { a.Window, a.TailEvery = 12*time.Minute, 5*time.Second })
+	e := windowEnv(t, func(a *pollpolicy.Adaptive) { a.Window, a.TailEvery = 12*time.Minute, 5*time.Second })
 	j := e.newJob(validRequest("sim:never a cat", 5), jobDeadline)
 	e.submit(e.h, steps.Input{JobID: j.ID})
 	e.clk.Advance(20 * time.Second)
@@ -500,9 +505,7 @@ func TestPollLongWindowSeesCancel(t *testing.T) {
 // A long window records its asks every 30 s: a client sees polls and
 // last_checked_at at most 30 s old while one Poll asks for minutes.
 func TestPollLongWindowRecordsAsks(t *testing.T) {
-	e := newEnv(t)
-	e.learn(windowTimes())
-	e.h.Policy = windowPolicy(func(a *pollpolicy.Adaptive) { a.Window, a.TailEvery = 12*time.Minute, 5*time.Second })
+	e := windowEnv(t, func(a *pollpolicy.Adaptive) { a.Window, a.TailEvery = 12*time.Minute, 5*time.Second })
 	j := e.newJob(validRequest("sim:gen=100 a cat", 5), jobDeadline)
 	e.submit(e.h, steps.Input{JobID: j.ID})
 	e.clk.Advance(20 * time.Second)

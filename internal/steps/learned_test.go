@@ -74,9 +74,7 @@ func TestSubmitReadsWhatPollsLearned(t *testing.T) {
 // nothing: the Poll's write conflicts, and the time it measured is not
 // recorded.
 func TestPollLearnsNothingFromAJobEndedElsewhere(t *testing.T) {
-	e := newEnv(t)
-	e.learn(windowTimes())
-	e.h.Policy = windowPolicy(nil)
+	e := windowEnv(t, nil)
 	j := e.submitted(validRequest("sim:gen=30 a cat", 5), jobDeadline) // done at 33 s
 	e.clk.Advance(20 * time.Second)
 	e.tr.setAfter(func(r *http.Request, _ *http.Response) {

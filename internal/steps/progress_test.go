@@ -15,9 +15,7 @@ import (
 // answered, so that clients see the job move before the window ends; it
 // writes that once, and the Poll's own write counts the rest of the asks.
 func TestPollWindowRecordsGeneratingAtOnce(t *testing.T) {
-	e := newEnv(t)
-	e.learn(windowTimes())
-	e.h.Policy = windowPolicy(nil)
+	e := windowEnv(t, nil)
 	// The simulator queues 3 s, then generates for 30 s.
 	j := e.submitted(validRequest("sim:gen=30 a cat", 5), jobDeadline)
 	e.clk.Advance(20 * time.Second) // windowFrom is 17.405 s: the Poll opens a window
