@@ -97,7 +97,7 @@ const (
 // timeouts are the functions' Timeout in template.yaml, the Globals one
 // for any other; the emulator enforces them like Lambda does.
 var timeouts = map[string]string{"api": "10", "authorizer": "5", "submit": "45", "poll": "45", "fail": "15",
-	"register": "15", "finish": "15"}
+	"register": "45", "finish": "15"}
 
 const defaultTimeout = "30"
 
@@ -945,8 +945,11 @@ func TestJobLifecycle(t *testing.T) {
 		e2e.clk.Advance(time.Hour) // long past the simulator's queue and generation times
 		var raw map[string]any
 		pollFn.invokeOK(t, loadEvent(t, "poll.json", id), &raw)
-		if out := wantStepOutput(t, raw); out.JobID != id || out.Status != job.Completed {
-			t.Errorf("output %+v, want %s completed", out, id)
+		// The Poll that sees the job end announces it (the finish
+		// function's work) and returns the execution's result.
+		if out := wantStepOutput(t, raw); out.JobID != id || out.Status != job.Completed || out.Result == nil ||
+			out.Result.Job.ID != id || out.Result.Job.Status != job.Completed {
+			t.Errorf("output %+v, want %s completed, with the execution's result", out, id)
 		}
 		j := getJob(t, id)
 		if j.Status != job.Completed || j.Video == nil || !strings.HasPrefix(j.Video.URL, e2e.simURL+"/files/") {

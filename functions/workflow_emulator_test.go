@@ -39,12 +39,15 @@ func TestWorkflowFunctions(t *testing.T) {
 	step(t, "register", func(t *testing.T) {
 		var reg steps.Registration
 		register.invokeOK(t, loadEvent(t, "register.json", id), &reg)
-		if reg.JobID != id || reg.Follow || reg.Step.Status != job.Queued {
-			t.Fatalf("registration %+v, want job %s, not following", reg, id)
+		// Register submits the job it records, as the submit function would.
+		if reg.JobID != id || reg.Follow || reg.Step.Status != job.Queued || !reg.Step.Submitted || reg.Step.WaitSeconds <= 0 {
+			t.Fatalf("registration %+v, want job %s submitted, not following", reg, id)
 		}
 		j := getJob(t, id)
-		if j.Tenant != tenantA || j.Status != job.Queued || j.CallbackURL != "https://hooks.example.com/vidgen?token=sample" ||
-			j.Request.Prompt == "" || j.Deadline.Sub(j.UpdatedAt) != 30*time.Minute { // from admission, its last change
+		// The deadline runs from admission, just after the registration.
+		if d := j.Deadline.Sub(j.CreatedAt); j.Tenant != tenantA || j.Status != job.Queued || j.UpstreamID == "" ||
+			j.CallbackURL != "https://hooks.example.com/vidgen?token=sample" || j.Request.Prompt == "" ||
+			d < 30*time.Minute || d > 31*time.Minute {
 			t.Fatalf("recorded %+v", j)
 		}
 		// Another execution with the same idempotency key follows this job.

@@ -47,8 +47,8 @@ func TestProjectStateMachines(t *testing.T) {
 			return json.RawMessage(`{"status":"completed","failures":0}`), nil
 		case "${FinishFunctionArn}":
 			return json.RawMessage(`{"job":{"id":"j-1","status":"completed"},"callback":false}`), nil
-		case "${RegisterFunctionArn}": // Resume's check: the job's registration
-			return json.RawMessage(`{"job_id":"j-1","follow":false,"step":{"status":"queued"}}`), nil
+		case "${RegisterFunctionArn}": // the resume's check, then the submit
+			return json.RawMessage(`{"job_id":"j-1","follow":false,"step":{"status":"queued","submitted":true,"waiting":false,"wait_seconds":10,"failures":0,"not_found":0}}`), nil
 		}
 		return json.RawMessage(`{}`), nil
 	})
@@ -66,13 +66,44 @@ func TestProjectStateMachines(t *testing.T) {
 		case "${FinishFunctionArn}":
 			return json.RawMessage(`{"job":{"id":"j-1","status":"error"},"callback":false,"error":"InternalError","cause":"{\"id\":\"j-1\"}"}`), nil
 		case "${RegisterFunctionArn}":
-			return json.RawMessage(`{"job_id":"j-1","follow":false,"step":{"status":"queued"}}`), nil
+			return json.RawMessage(`{"job_id":"j-1","follow":false,"step":{"status":"queued","submitted":true,"waiting":false,"wait_seconds":10,"failures":0,"not_found":0}}`), nil
 		}
 		return json.RawMessage(`{"status":"error"}`), nil
 	})
 	_, err = m.Run(context.Background(), exe, Options{Clock: newClock(), Invoker: failPoll, Rand: func() float64 { return 0.5 }, Tasks: NewTasks(nil)})
 	if e, ok := err.(*Error); !ok || e.Name != "InternalError" || e.Cause != `{"id":"j-1"}` {
 		t.Fatalf("error = %v, want the job's error name and record", err)
+	}
+
+	// A Poll that announced the job it saw end (its result in step.result)
+	// ends the execution without Finish, either way.
+	for _, tc := range []struct{ result, out, errName string }{
+		{`{"job":{"id":"j-1","status":"completed"},"callback":false}`, `{"id":"j-1","status":"completed"}`, ""},
+		{`{"job":{"id":"j-1","status":"error"},"callback":false,"error":"GenerationFailed","cause":"{}"}`, "", "GenerationFailed"},
+	} {
+		var finishes int
+		announced := invokerFunc(func(_ context.Context, resource string, _ json.RawMessage) (json.RawMessage, error) {
+			switch resource {
+			case "${PollFunctionArn}":
+				return json.RawMessage(`{"status":"completed","failures":0,"result":` + tc.result + `}`), nil
+			case "${FinishFunctionArn}":
+				finishes++
+			case "${RegisterFunctionArn}":
+				return json.RawMessage(`{"job_id":"j-1","follow":false,"step":{"status":"queued","submitted":true,"waiting":false,"wait_seconds":10,"failures":0,"not_found":0}}`), nil
+			}
+			return json.RawMessage(`{}`), nil
+		})
+		out, err := m.Run(context.Background(), exe, Options{Clock: newClock(), Invoker: announced, Tasks: NewTasks(nil)})
+		if tc.errName != "" {
+			if e, ok := err.(*Error); !ok || e.Name != tc.errName {
+				t.Errorf("announced by Poll: error = %v, want %s", err, tc.errName)
+			}
+		} else {
+			check(t, string(out), err, tc.out, "")
+		}
+		if finishes != 0 {
+			t.Errorf("announced by Poll: Finish ran %d times, want 0", finishes)
+		}
 	}
 }
 

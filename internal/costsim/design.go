@@ -64,27 +64,58 @@ func state(s map[string]any, name string) (map[string]any, error) {
 	return st, nil
 }
 
-// UncutFixed puts back the two states every job entered before issue 17
-// cut them, for the rows that show what they cost: Start, a Pass that
-// shaped Resume's input like Register's output (now Resume's
-// ResultSelector), and Ended? after Callback? for a job without a webhook
-// (Callback? now repeats Ended?'s Choices).
-func UncutFixed(def map[string]any) error {
+// Uncut puts back, for the rows that show what the machine cost before
+// issue 17, every state a job entered then and no longer does, each as a
+// no-op Pass or Choice in its place, so that the fixed-10-s baseline and
+// "(a) before" are billed the transitions they were (CONTRACT-17b: cutting
+// states must not also make the baseline cheaper):
+//
+//   - Registered?, the Choice that sent {"job_id"} to Resume and a request
+//     to Register, before Register;
+//   - Following? after Register, which sent a follower to Follow and a
+//     parked job to WaitForSlot, and else, as Start (a Pass that shaped
+//     Resume's output) did on the API's path, to
+//   - the first Submit, its own Task then, now Register's work;
+//   - Finish, Callback? and Ended? after a Poll that saw its job end,
+//     where Poll now announces the job itself and Done? repeats
+//     Callback?'s Choices; and Ended? after Callback? on the Finish
+//     state's path, whose Choices Callback? now repeats.
+//
+// Lambda is billed as the machine is now: the Tasks put back are Passes.
+func Uncut(def map[string]any) error {
 	s, err := statesOf(def)
 	if err != nil {
 		return err
 	}
-	resume, err := state(s, "Resume")
+	register, err := state(s, "Register")
 	if err != nil {
 		return err
 	}
-	sel, ok := resume["ResultSelector"].(map[string]any)
-	if !ok {
-		return errors.New("state Resume has no ResultSelector")
+	s["Registered?"] = map[string]any{"Type": "Pass", "Next": def["StartAt"]}
+	def["StartAt"] = "Registered?"
+	s["Following?"] = map[string]any{"Type": "Choice", "Choices": []any{
+		map[string]any{"Variable": "$.follow", "BooleanEquals": true, "Next": "Follow"},
+		map[string]any{"Variable": "$.step.waiting", "BooleanEquals": true, "Next": "WaitForSlot"},
+	}, "Default": "Submit (first)"}
+	s["Submit (first)"] = map[string]any{"Type": "Pass", "Next": register["Next"]}
+	register["Next"] = "Following?"
+
+	done, err := state(s, "Done?")
+	if err != nil {
+		return err
 	}
-	s["Start"] = map[string]any{"Type": "Pass", "Next": resume["Next"], "Parameters": sel}
-	resume["Next"], resume["ResultPath"] = "Start", nil
-	delete(resume, "ResultSelector")
+	announced := 0
+	for _, c := range done["Choices"].([]any) {
+		if strings.Contains(fmt.Sprint(c), "$.step.result") {
+			c.(map[string]any)["Next"] = "Finish (Poll announced)"
+			announced++
+		}
+	}
+	if announced == 0 {
+		return errors.New("state Done? has no Choice on a Poll's announcement ($.step.result)")
+	}
+	s["Finish (Poll announced)"] = map[string]any{"Type": "Pass", "Next": "Callback?"}
+
 	callback, err := state(s, "Callback?")
 	if err != nil {
 		return err
@@ -96,6 +127,18 @@ func UncutFixed(def map[string]any) error {
 	callback["Choices"], callback["Default"] = choices[:1], "Ended?"
 	return nil
 }
+
+// BeforeIssue17 runs the machine as it stood before issue 17 (Uncut): the
+// design the fixed-10-s baseline is held to.
+func BeforeIssue17() Design {
+	return Design{Edit: func(def map[string]any) (map[string]any, error) { return nil, Uncut(def) }}
+}
+
+// CutStates is how many states a job that ended by a Poll's announcement,
+// the usual job, enters fewer than before issue 17 (Uncut puts them back):
+// Registered?, Start or Following?, Submit, Finish, Callback?, Ended?. A
+// job that ends by Submit still passes Finish and Callback?: four.
+const CutStates = 6
 
 // ExpressRounds moves the wait-poll loop (WaitToPoll, Poll, Done?) into an
 // Express workflow that the job's machine runs in rounds (PollRound,
@@ -306,8 +349,8 @@ func (i roundInvoker) Invoke(ctx context.Context, resource string, input json.Ra
 // Designs are the shapes of the poll loop make bench compares, each with
 // the policy it runs: (a) today's Standard wait-poll loop, (b) the poll
 // loop in an Express workflow run in rounds, (c) longer waits inside the
-// Poll function, each with and without the two states every job entered
-// before they were cut (UncutFixed).
+// Poll function, each on the machine as it stood before issue 17 (Uncut)
+// and as it is.
 func Designs() []NamedDesign {
 	// (a) is the adaptive schedule that waited between Polls; (b) polls as
 	// it does but with tail waits of at most 5 s (Express bills the
@@ -320,19 +363,18 @@ func Designs() []NamedDesign {
 		return p
 	}}
 	long := Policy{Name: "adaptive, long Polls", New: pollpolicy.LongPoll}
-	uncut := func(def map[string]any) (map[string]any, error) { return nil, UncutFixed(def) }
 	expressUncut := func(def map[string]any) (map[string]any, error) {
-		if err := UncutFixed(def); err != nil {
+		if err := Uncut(def); err != nil {
 			return nil, err
 		}
 		return ExpressRounds(150)(def)
 	}
 	return []NamedDesign{
-		{Name: "(a) Standard wait-poll loop (before)", Policy: std, Design: Design{Edit: uncut}},
+		{Name: "(a) Standard wait-poll loop (before)", Policy: std, Design: BeforeIssue17()},
 		{Name: "(a) Standard loop, fixed states cut", Policy: std},
 		{Name: "(b) Express poll rounds", Policy: express, Design: Design{Edit: expressUncut}},
 		{Name: "(b) Express poll rounds, fixed states cut", Policy: express, Design: Design{Edit: ExpressRounds(150)}},
-		{Name: "(c) waits inside Poll", Policy: long, Design: Design{Edit: Both(LongPoll, UncutFixed)}},
+		{Name: "(c) waits inside Poll", Policy: long, Design: Design{Edit: Both(LongPoll, Uncut)}},
 		{Name: "(c) waits inside Poll, fixed states cut", Policy: long, Design: Design{Edit: Both(LongPoll)}},
 	}
 }

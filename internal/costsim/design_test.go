@@ -21,9 +21,11 @@ func designRun(t *testing.T, d NamedDesign, jobs int) Result {
 
 // TestDesigns runs every design of the poll loop on the same jobs: each
 // ends every job as today's loop does (the same final statuses), none
-// runs an Express round past five minutes (Run fails if one does), cutting
-// the fixed states saves exactly the two states every job without a
-// webhook entered (Start, Ended?) and changes nothing else, and the
+// runs an Express round past five minutes (Run fails if one does), the
+// machine as it is saves each job the states issue 17 cut (CutStates for
+// a job whose Poll announced its end, fewer for one that ended by Submit:
+// Finish and Callback? are then its states still) and changes nothing
+// else, and the
 // designs that wait outside Standard transitions cost fewer of them and
 // notice a finished video within the lag goal (p99 ≤ 5 s).
 func TestDesigns(t *testing.T) {
@@ -44,8 +46,10 @@ func TestDesigns(t *testing.T) {
 	}
 	for i := 0; i+1 < len(ds); i += 2 {
 		full, cut := res[i], res[i+1]
-		if got := full.Usage.Transitions - cut.Usage.Transitions; got != 2*jobs {
-			t.Errorf("%s saves %d transitions on %d jobs, want %d", ds[i+1].Name, got, jobs, 2*jobs)
+		got := full.Usage.Transitions - cut.Usage.Transitions
+		t.Logf("%s saves %d transitions on %d jobs", ds[i+1].Name, got, jobs)
+		if got > CutStates*jobs || got < CutStates*jobs*95/100 {
+			t.Errorf("%s saves %d transitions on %d jobs, want at most %d, most jobs %d", ds[i+1].Name, got, jobs, CutStates*jobs, CutStates)
 		}
 		if full.Usage.Invocations != cut.Usage.Invocations || len(full.Lags) != len(cut.Lags) {
 			t.Errorf("%s changed more than the fixed states: %+v against %+v", ds[i+1].Name, cut.Usage, full.Usage)

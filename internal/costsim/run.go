@@ -233,9 +233,15 @@ func newRun(cfg Config) (*run, error) {
 	if cfg.SubmitUnlearned {
 		submitter.Learned = nil
 	}
+	// As in AWS, the register function submits the job it registers (with
+	// the submit function's handlers) and the poll function announces the
+	// job it sees end.
+	registrar.Submitter = &submitter
+	handlers.Finisher = notifier
 	submit, register := submitter.Submit, registrar.Register
 	if cfg.SlotLoop {
-		submit, register = slotLoop(submitter.Submit), unparked(registrar.Register)
+		submit = slotLoop(submitter.Submit)
+		register = unparked(registrar.Register, submit)
 	}
 	r.fns = lambdas.NewFunctions(map[string]any{
 		"SubmitFunction": submit, "PollFunction": handlers.Poll, "FailFunction": handlers.Fail,

@@ -40,11 +40,15 @@ func slotLoop(submit func(context.Context, steps.Input) (steps.Output, error)) f
 }
 
 // unparked wraps Register to behave as it did before parking: it never
-// reports that the job waits, so the machine runs Submit (slotLoop's).
-func unparked(register func(context.Context, steps.RegisterInput) (steps.Registration, error)) func(context.Context, steps.RegisterInput) (steps.Registration, error) {
+// reports that the job waits, but submits it (submit, slotLoop's), as
+// Register does a job that does not wait.
+func unparked(register func(context.Context, steps.RegisterInput) (steps.Registration, error),
+	submit func(context.Context, steps.Input) (steps.Output, error)) func(context.Context, steps.RegisterInput) (steps.Registration, error) {
 	return func(ctx context.Context, in steps.RegisterInput) (steps.Registration, error) {
 		reg, err := register(ctx, in)
-		reg.Step.Waiting = false
+		if err == nil && reg.Step.Waiting && !reg.Follow {
+			reg.Step, err = submit(ctx, steps.Input{JobID: reg.JobID, Execution: in.Execution})
+		}
 		return reg, err
 	}
 }

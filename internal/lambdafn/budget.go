@@ -60,8 +60,9 @@ func budgets() map[string]budget {
 		"submit": {awsCalls: 4 + 3, other: upstream.DefaultTimeout},
 		// Read, the upstream key, a GET, a window of asks (plus a last
 		// ask), archiving the video found done (download, then upload) and
-		// the record's update with a read after a conflict.
-		"poll": {awsCalls: 5, other: upstream.DefaultTimeout +
+		// the record's update with a read after a conflict; then, for a
+		// job it saw end, the finish function's work (steps.Handlers.Finisher).
+		"poll": {awsCalls: 5 + 4 + admitRound, other: upstream.DefaultTimeout +
 			pollpolicy.DefaultAdaptive().Window + upstream.DefaultTimeout +
 			archive.DefaultTimeout + ArchiveStoreAllowance},
 		// Read, end the job, read it back after a conflict.
@@ -70,8 +71,8 @@ func budgets() map[string]budget {
 		// admission round.
 		"finish": {awsCalls: 4 + admitRound},
 		// The record with its claim, two offloaded images, an admission
-		// round.
-		"register": {awsCalls: 3 + admitRound},
+		// round; then the submit function's work (steps.Registrar.Submitter).
+		"register": {awsCalls: 3 + admitRound + 4 + 3, other: upstream.DefaultTimeout},
 		// Read, the webhook secret, one delivery attempt.
 		"webhook": {awsCalls: 2, other: notify.DefaultTimeout},
 		// A batch's results in S3: the manifest and its result files.

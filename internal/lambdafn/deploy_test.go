@@ -49,13 +49,17 @@ var allowed = map[string][]string{
 	"api":        {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "dynamodb:GetItem KeysTable", "s3:PutObject ImagesBucket/images/*", "s3:GetObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue CursorSecret", "secretsmanager:GetSecretValue WebhookSecret", "states:StartExecution VideoJobStateMachine", "states:SendTaskSuccess *", "secretsmanager:DescribeSecret " + upstream},
 	"authorizer": {"dynamodb:GetItem KeysTable"},
 	"submit":     {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "s3:GetObject ImagesBucket/images/*", "secretsmanager:GetSecretValue " + upstream, "states:SendTaskSuccess *"},
-	"poll":       {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable", "s3:PutObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue " + upstream},
-	"fail":       {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable"},
-	"reconcile":  {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:Query JobsTable/index/*", "states:StartExecution VideoJobStateMachine", "states:DescribeExecution execution:${VideoJobStateMachine.Name}:*", "states:SendTaskSuccess *"},
-	"register":   {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "s3:PutObject ImagesBucket/images/*", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
-	"finish":     {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "events:PutEvents EventBusName", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
-	"webhook":    {"dynamodb:GetItem JobsTable", "secretsmanager:GetSecretValue WebhookSecret"},
-	"summarize":  {"s3:GetObject ImagesBucket/results/*"},
+	// poll does finish's work for the jobs it sees end (steps.Handlers.Finisher).
+	"poll": {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "s3:PutObject ImagesBucket/videos/*", "secretsmanager:GetSecretValue " + upstream,
+		"events:PutEvents EventBusName", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
+	"fail":      {"dynamodb:GetItem JobsTable", "dynamodb:UpdateItem JobsTable"},
+	"reconcile": {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:Query JobsTable/index/*", "states:StartExecution VideoJobStateMachine", "states:DescribeExecution execution:${VideoJobStateMachine.Name}:*", "states:SendTaskSuccess *"},
+	// register does submit's work for the job it registers (steps.Registrar.Submitter).
+	"register": {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:PutItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "s3:PutObject ImagesBucket/images/*", "s3:GetObject ImagesBucket/images/*",
+		"secretsmanager:GetSecretValue " + upstream, "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
+	"finish":    {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "events:PutEvents EventBusName", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
+	"webhook":   {"dynamodb:GetItem JobsTable", "secretsmanager:GetSecretValue WebhookSecret"},
+	"summarize": {"s3:GetObject ImagesBucket/results/*"},
 }
 
 // jobStoreCalls is what each method of *dynamostore.Store calls on the jobs
@@ -89,10 +93,10 @@ var jobStoreCalls = map[string][]string{
 var jobStoreUse = map[string][]reflect.Type{
 	"api":       {reflect.TypeFor[api.Store](), reflect.TypeFor[admission.Store](), reflect.TypeFor[gentime.Store]()},
 	"submit":    {reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store]()},
-	"poll":      {reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store]()},
+	"poll":      {reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store](), reflect.TypeFor[notify.Getter](), reflect.TypeFor[notify.Announcements](), reflect.TypeFor[admission.Store]()},
 	"fail":      {reflect.TypeFor[steps.Store]()},
 	"reconcile": {reflect.TypeFor[reconcile.Store](), reflect.TypeFor[admission.Store]()},
-	"register":  {reflect.TypeFor[steps.Registry](), reflect.TypeFor[admission.Store]()},
+	"register":  {reflect.TypeFor[steps.Registry](), reflect.TypeFor[admission.Store](), reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store]()},
 	"finish":    {reflect.TypeFor[notify.Getter](), reflect.TypeFor[notify.Announcements](), reflect.TypeFor[admission.Store]()},
 	"webhook":   {reflect.TypeFor[notify.Getter]()},
 }

@@ -89,7 +89,9 @@ func Required(fn string) []string {
 		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvQueueTimeout, EnvBucket, EnvWebhookSecret,
 			EnvMaxInFlight, EnvMaxInFlightPerTenant, EnvUpstreamSecret}
 	case "register":
-		return []string{EnvTable, EnvDeadline, EnvQueueTimeout, EnvBucket, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
+		// It submits the job it registers too (steps.Registrar.Submitter).
+		return []string{EnvTable, EnvDeadline, EnvQueueTimeout, EnvBucket, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant,
+			EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval}
 	case "finish":
 		return []string{EnvTable, EnvEventBus, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "webhook":
@@ -99,7 +101,10 @@ func Required(fn string) []string {
 	case "submit":
 		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval, EnvBucket}
 	case "poll":
-		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval, EnvBucket, EnvVideoHosts}
+		// It announces the jobs it sees end too (steps.Handlers.Finisher),
+		// admitting waiting jobs as the finish function does.
+		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval, EnvBucket, EnvVideoHosts,
+			EnvEventBus, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "fail":
 		return []string{EnvTable}
 	case "reconcile":
@@ -186,13 +191,19 @@ func newSteps(ctx context.Context, fn string, getenv func(string) string) (*step
 	if err != nil {
 		return nil, err
 	}
+	return stepsFrom(fn, env, cfg, log, recorder(getenv))
+}
+
+// stepsFrom builds the step handlers of function fn from its loaded
+// environment; the register function builds its Submitter with it.
+func stepsFrom(fn string, env map[string]string, cfg aws.Config, log *slog.Logger, rec *metrics.Recorder) (*steps.Handlers, error) {
 	store := jobs(cfg, env)
 	h := &steps.Handlers{
 		Store:   store,
 		Clock:   clock.Real{},
 		Policy:  pollpolicy.Learning(),
 		Log:     log,
-		Metrics: recorder(getenv),
+		Metrics: rec,
 	}
 	if fn == "fail" {
 		return h, nil
@@ -201,13 +212,14 @@ func newSteps(ctx context.Context, fn string, getenv func(string) string) (*step
 	// decides its first wait and Poll its polls from them, and Poll records
 	// each job it completes.
 	h.Learned = &gentime.Cache{Store: store, Clock: h.Clock, Log: log}
+	var err error
 	if h.Policy.Interval, err = seconds(EnvPollInterval, env[EnvPollInterval]); err != nil {
 		return nil, err
 	}
 	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvUpstreamSecret], 0, nil)
 	h.Upstream = keyedUpstream(env[EnvUpstreamURL], keys, log, h.Metrics)
 	switch fn {
-	case "submit":
+	case "submit", "register":
 		h.Blobs = s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket])
 		h.Tasks = sfnexec.Tasks{Client: sfn.NewFromConfig(cfg)}
 	case "poll":
@@ -215,6 +227,12 @@ func newSteps(ctx context.Context, fn string, getenv func(string) string) (*step
 			Store:        s3blob.New(s3.NewFromConfig(cfg), env[EnvBucket]),
 			AllowedHosts: hosts(env[EnvVideoHosts]),
 		}
+		// Poll announces the jobs it sees end, as Finish does.
+		n, err := finisher(env, cfg, log, rec)
+		if err != nil {
+			return nil, err
+		}
+		h.Finisher = n
 	}
 	return h, nil
 }
@@ -299,6 +317,12 @@ func newRegistrar(ctx context.Context, getenv func(string) string) (*steps.Regis
 	if err != nil {
 		return nil, err
 	}
+	// It submits the job it registers in the same invocation, as the
+	// submit function would.
+	submitter, err := stepsFrom("register", in.env, in.cfg, in.log, in.rec)
+	if err != nil {
+		return nil, err
+	}
 	return &steps.Registrar{
 		Admission:     in.admit,
 		Store:         in.store,
@@ -308,6 +332,7 @@ func newRegistrar(ctx context.Context, getenv func(string) string) (*steps.Regis
 		QueueTimeout:  in.queue,
 		CheckCallback: func(u string) error { return notify.CheckURL(u, false) },
 		Log:           in.log,
+		Submitter:     submitter,
 	}, nil
 }
 
@@ -348,19 +373,30 @@ func newNotifier(ctx context.Context, fn string, getenv func(string) string) (*n
 	if err != nil {
 		return nil, err
 	}
-	store := jobs(cfg, env)
-	n := &notify.Notifier{Store: store, Log: log, Metrics: recorder(getenv)}
+	if fn == "finish" {
+		return finisher(env, cfg, log, recorder(getenv))
+	}
+	n := &notify.Notifier{Store: jobs(cfg, env), Log: log, Metrics: recorder(getenv)}
 	switch fn {
-	case "finish":
-		n.Publisher = &eventbus.Publisher{API: eventbridge.NewFromConfig(cfg), Bus: env[EnvEventBus]}
-		if n.Admission, err = dispatcher(env, store, sfn.NewFromConfig(cfg), log, n.Metrics); err != nil {
-			return nil, err
-		}
 	case "webhook":
 		// The guard refuses private, loopback and link-local receivers, at
 		// the URL and again at every connection.
 		n.Webhooks = &notify.Sender{Guard: notify.DestinationGuard{}}
 		n.Secrets = webhookSecrets{secret.NewCache(secretsmanager.NewFromConfig(cfg), env[EnvWebhookSecret], time.Hour, nil)}
+	}
+	return n, nil
+}
+
+// finisher is the notifier that announces ended jobs on EventBridge and
+// admits waiting jobs into their slots: the finish function's, and the
+// poll function's for the jobs it sees end.
+func finisher(env map[string]string, cfg aws.Config, log *slog.Logger, rec *metrics.Recorder) (*notify.Notifier, error) {
+	store := jobs(cfg, env)
+	n := &notify.Notifier{Store: store, Log: log, Metrics: rec,
+		Publisher: &eventbus.Publisher{API: eventbridge.NewFromConfig(cfg), Bus: env[EnvEventBus]}}
+	var err error
+	if n.Admission, err = dispatcher(env, store, sfn.NewFromConfig(cfg), log, n.Metrics); err != nil {
+		return nil, err
 	}
 	return n, nil
 }

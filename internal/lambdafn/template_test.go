@@ -134,7 +134,7 @@ var policyFor = map[string]struct{ policy, resourceType string }{
 // machine would be circular, so their VIDGEN_STATE_MACHINE_ARN is the ARN
 // spelled out with !Sub and their policy a Statement allowing
 // states:StartExecution on exactly that ARN.
-var startsBySub = map[string]bool{"finish": true, "register": true}
+var startsBySub = map[string]bool{"finish": true, "register": true, "poll": true}
 
 // describesOnly names, for a function, the secret variable it reads only
 // to describe the secret: the api's health route asks whether the upstream
@@ -867,7 +867,7 @@ func TestTemplateCheckCatchesMismatches(t *testing.T) {
 			name:   "a statement on everything",
 			mutate: addPolicy("PollFunction", "Statement:\n  - Effect: Allow\n    Action: dynamodb:DescribeTable\n    Resource: \"*\""),
 			want: []string{
-				"PollFunction: has a Statement on *, beyond what its environment variables name ([ImagesBucket JobsTable PollIntervalSeconds UpstreamBaseUrl UpstreamKeySecret UpstreamKeySecretArn VideoHosts])",
+				"PollFunction: has a Statement on *, beyond what its environment variables name ([EventBusName ImagesBucket JobsTable MaxInFlight MaxInFlightPerTenant PollIntervalSeconds UpstreamBaseUrl UpstreamKeySecret UpstreamKeySecretArn VideoHosts])",
 				"PollFunction: grants dynamodb:DescribeTable *, which is not in its allowed list (what its code calls)",
 			},
 		},

@@ -17,6 +17,7 @@ import (
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/local/states"
 	"github.com/vidgen/vidgen/internal/reconcile"
+	"github.com/vidgen/vidgen/internal/simulator"
 )
 
 // These tests inject the faults that could announce a job's end twice and
@@ -95,14 +96,44 @@ func wantAnnouncedOnce(t *testing.T, rt *Runtime, rc *receiver, id string) {
 	}
 }
 
-// Finish runs to its end, publishing, and then its Lambda times out: its
-// answer is lost and the state machine retries it. The retry finds the
-// record marked and publishes nothing.
+// The Poll that sees its job end announces it, and then its Lambda times
+// out: its answer is lost and the state machine retries it. The retry
+// finds the record marked and publishes nothing; no Finish runs. The job
+// is done (sim:gen=0.1, after 3 s queued) long before the first Poll.
+func TestPollTimedOutAfterAnnouncingAnnouncesOnce(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Faults = &lambdas.Faults{At: map[string]map[int]lambdas.Fault{"PollFunction": {1: lambdas.TimedoutAfter}}}
+	rt := start(t, cfg)
+	rc, hook := hookReceiver(t, rt)
+	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:gen=0.1","callback_url":"`+hook+`"}`)
+	if exe.Status != states.Succeeded {
+		t.Fatalf("job execution: %s %+v", exe.Status, exe.Error)
+	}
+	if n := rt.functions.Invocations("PollFunction"); n != 2 {
+		t.Fatalf("Poll invoked %d times, want 2 (the timed-out one and its retry)", n)
+	}
+	if n := rt.functions.Invocations("FinishFunction"); n != 0 {
+		t.Errorf("Finish invoked %d times, want 0: the Poll announced", n)
+	}
+	wantAnnouncedOnce(t, rt, rc, id)
+}
+
+// Finish, which announces the jobs no Poll announced (here one the
+// upstream refused at its submit), runs to its end, publishing, and then
+// its Lambda times out: its answer is lost and the state machine retries
+// it. The retry finds the record marked and publishes nothing.
 func TestFinishTimedOutAfterPublishingAnnouncesOnce(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Faults = &lambdas.Faults{At: map[string]map[int]lambdas.Fault{"FinishFunction": {1: lambdas.TimedoutAfter}}}
 	rt := start(t, cfg)
-	rc, id := finishWithWebhook(t, rt)
+	rt.Simulator.Inject(simulator.SubmitEndpoint, simulator.Fault{Status: 422})
+	rc, hook := hookReceiver(t, rt)
+	id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA,
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","callback_url":"`+hook+`"}`)
+	if exe.Status != states.Failed || exe.Error == nil || exe.Error.Name != job.ErrNameRejected {
+		t.Fatalf("job execution: %s %+v, want it failed %s", exe.Status, exe.Error, job.ErrNameRejected)
+	}
 	if n := rt.functions.Invocations("FinishFunction"); n != 2 {
 		t.Fatalf("Finish invoked %d times, want 2 (the timed-out one and its retry)", n)
 	}

@@ -13,15 +13,17 @@ import (
 )
 
 // TestVideoJobRetriesLambdaFaults runs the real video_job state machine with
-// Lambda failing its first invocations of Submit and Poll in the ways its
-// Retry covers: each job still completes with one upstream submission.
+// Lambda failing its first invocations of Register (which submits) and
+// Poll in the ways its Retry covers: each job still completes with one
+// upstream submission.
 func TestVideoJobRetriesLambdaFaults(t *testing.T) {
 	tests := []struct {
 		name   string
 		faults map[string]map[int]lambdas.Fault
 	}{
-		{"submit throttled", map[string]map[int]lambdas.Fault{"SubmitFunction": {1: lambdas.TooManyRequests}}},
-		{"submit service exception", map[string]map[int]lambdas.Fault{"SubmitFunction": {1: lambdas.ServiceException, 2: lambdas.ServiceException}}},
+		{"register throttled", map[string]map[int]lambdas.Fault{"RegisterFunction": {1: lambdas.TooManyRequests}}},
+		{"register service exception", map[string]map[int]lambdas.Fault{"RegisterFunction": {1: lambdas.ServiceException, 2: lambdas.ServiceException}}},
+		{"register timed out after submitting", map[string]map[int]lambdas.Fault{"RegisterFunction": {1: lambdas.TimedoutAfter}}},
 		{"poll timed out before", map[string]map[int]lambdas.Fault{"PollFunction": {1: lambdas.Timedout}}},
 		{"poll timed out after its writes", map[string]map[int]lambdas.Fault{"PollFunction": {1: lambdas.TimedoutAfter, 2: lambdas.TimedoutAfter}}},
 	}

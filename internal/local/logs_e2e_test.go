@@ -43,13 +43,14 @@ func TestJobLinesCarryIDs(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Log = logs.New(&out, slog.LevelDebug)
 	cfg.Limits = job.Limits{Global: 10, PerTenant: 10}
-	// The first job's Submit fails at every attempt the machine makes:
-	// its Catch runs the Fail function.
+	// The first job's Poll fails at every attempt the machine makes: its
+	// Catch runs the Fail function. (Its first Submit runs in Register,
+	// whose Lambda failures are tried again later, not recorded.)
 	failing := map[int]lambdas.Fault{}
 	for i := 1; i <= 7; i++ {
 		failing[i] = lambdas.ServiceException
 	}
-	cfg.Faults = &lambdas.Faults{At: map[string]map[int]lambdas.Fault{"SubmitFunction": failing}}
+	cfg.Faults = &lambdas.Faults{At: map[string]map[int]lambdas.Fault{"PollFunction": failing}}
 	rt := start(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

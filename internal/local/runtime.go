@@ -371,9 +371,12 @@ func Start(cfg Config) (*Runtime, error) {
 		// Events and webhooks carry wall times, as API answers do.
 		Stamp: walls.Wall,
 	}
+	// As in AWS, Register submits the job it registers, and Poll announces
+	// the job it sees end.
+	stepHandlers.Finisher = notifier
 	registrar := &steps.Registrar{Admission: dispatcher,
 		Store: rt.Store, Blobs: blobs, Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, CheckCallback: checkCallback,
-		Log: log.With("component", "steps"),
+		Log: log.With("component", "steps"), Submitter: stepHandlers,
 	}
 	functions := map[string]any{
 		"SubmitFunction":    stepHandlers.Submit,

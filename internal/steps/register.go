@@ -43,6 +43,11 @@ type Registrar struct {
 	// execution's Submit then waits until the job is admitted.
 	Admission admission.Admitter
 	Log       *slog.Logger // required
+	// Submitter, when set, submits the job Register registered or resumed
+	// in the same invocation (see submit): video_job's Register state is
+	// also its first Submit. Nil only registers, as executions started
+	// before issue 17 expect (their definition runs Submit after it).
+	Submitter *Handlers
 }
 
 // RegisterInput is what the state machine hands Register: its own input, as
@@ -50,15 +55,18 @@ type Registrar struct {
 type RegisterInput struct {
 	Request   json.RawMessage `json:"request"`
 	Execution string          `json:"execution"`
-	// Resume is set by the state machine's Resume state, for an input that
-	// names a job: Register then records nothing and only checks that this
-	// execution runs that job (see resume.go).
+	// Resume is set by the Resume state of executions started before
+	// issue 17, for an input that names a job: Register then records
+	// nothing and only checks that this execution runs that job (see
+	// resume.go). Register now tells such an input by itself: any request
+	// with a job_id field is one (resumes).
 	Resume bool `json:"resume,omitempty"`
 }
 
 // Registration starts the job loop. Follow is set when the idempotency key
 // named a job that already exists: the execution then waits for that job
-// to end instead of submitting a second one.
+// to end instead of submitting a second one. Step is the first Submit's
+// Output when Register submitted (Registrar.Submitter).
 type Registration struct {
 	JobID  string `json:"job_id"`
 	Follow bool   `json:"follow"`
@@ -79,14 +87,25 @@ func (e *IdempotencyKeyReusedError) Error() string {
 // ValidationError) naming every bad field, and records nothing. Running it
 // again for the same execution is harmless.
 //
-// With Resume set it records nothing: the input must be vidgen's own start
-// of a recorded job, exactly {"job_id"}, run by this execution (see
-// resume.go).
-func (r *Registrar) Register(ctx context.Context, in RegisterInput) (out Registration, err error) {
+// A request with a job_id field (or Resume set) records nothing: the input
+// must be vidgen's own start of a recorded job, exactly {"job_id"}, run by
+// this execution (see resume.go).
+//
+// With a Submitter it then submits the job, unless the execution follows
+// another job or the job waits for a slot (see submit).
+func (r *Registrar) Register(ctx context.Context, in RegisterInput) (Registration, error) {
+	reg, err := r.register(ctx, in)
+	if err != nil || r.Submitter == nil || reg.Follow || reg.Step.Waiting {
+		return reg, err
+	}
+	return r.submit(ctx, in.Execution, reg)
+}
+
+func (r *Registrar) register(ctx context.Context, in RegisterInput) (out Registration, err error) {
 	if in.Execution == "" {
 		return Registration{}, errors.New("input has no execution name")
 	}
-	if in.Resume {
+	if in.Resume || namesJob(in.Request) {
 		return r.resume(ctx, in.Request, in.Execution)
 	}
 	if msg := job.CheckID(in.Execution); msg != "" {
@@ -166,6 +185,35 @@ func (r *Registrar) Register(ctx context.Context, in RegisterInput) (out Registr
 	}
 	r.Log.InfoContext(logs.Job(ctx, won.JobID, j.Tenant, in.Execution), "idempotency key names an existing job; following it")
 	return Registration{JobID: won.JobID, Follow: true, Step: Output{JobID: won.JobID, Status: job.Queued}}, nil
+}
+
+// submit runs the job's first Submit in the invocation that registered or
+// resumed it, which saves video_job a Task state per job (issue 17): the
+// Submit's at-most-once intent logic is the same, and so is every retry of
+// the Register state safe, since Register finds the job an earlier attempt
+// recorded and Submit the intent it recorded. A TransientError (the store,
+// the upstream key) fails the state, which retries it and then tries again
+// later (RegisterLater), as long as the job's deadline lets Submit try. Any
+// other failure of Submit happens to a recorded job, so submit records it
+// as the machine's RecordFailure would (Handlers.Fail) and reports the
+// ended job: the machine announces it (Finish).
+func (r *Registrar) submit(ctx context.Context, execution string, reg Registration) (Registration, error) {
+	out, err := r.Submitter.Submit(ctx, Input{JobID: reg.JobID, Execution: execution})
+	if err != nil {
+		if _, ok := errors.AsType[*job.TransientError](err); ok {
+			return Registration{}, err
+		}
+		var ferr error
+		out, ferr = r.Submitter.Fail(ctx, FailInput{JobID: reg.JobID, Execution: execution, Error: job.ReportedName(err), Cause: err.Error()})
+		if ferr != nil {
+			if _, ok := errors.AsType[*job.TransientError](ferr); ok {
+				return Registration{}, ferr
+			}
+			return Registration{}, err // no job to record it on
+		}
+	}
+	reg.Step = out
+	return reg, nil
 }
 
 // admit admits waiting jobs, this one perhaps, and reports whether it

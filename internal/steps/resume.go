@@ -22,6 +22,19 @@ import (
 // locally, so a direct start, another workflow or a batch line cannot
 // submit, poll, end or announce another tenant's job by naming it.
 
+// namesJob reports whether input is an object with a job_id field, which
+// no request has: Register takes it for a resume, and refuses it unless it
+// is exactly vidgen's own {"job_id"} (resumeOf). video_job's Registered?
+// Choice made the same test before issue 17 (IsPresent on $.job_id).
+func namesJob(input json.RawMessage) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(input, &fields) != nil {
+		return false
+	}
+	_, ok := fields["job_id"]
+	return ok
+}
+
 // resumeOf returns the job id of an input of exactly {"job_id": "<id>"}.
 func resumeOf(input json.RawMessage) (string, bool) {
 	var fields map[string]json.RawMessage

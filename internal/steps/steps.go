@@ -22,6 +22,7 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/metrics"
+	"github.com/vidgen/vidgen/internal/notify"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
@@ -120,6 +121,10 @@ type Output struct {
 	// answered. The next Poll writes them with its own.
 	Unrecorded int       `json:"unrecorded,omitempty"`
 	LastAsk    time.Time `json:"last_ask,omitzero"`
+	// Result is the execution's result, set by a Poll that saw the job end
+	// and announced it (Handlers.Finisher): the machine then goes straight
+	// to its end, as after the Finish state, whose result it is.
+	Result *notify.Result `json:"result,omitempty"`
 }
 
 // ProgressEvery bounds how stale a record's polls and checked_at may grow:
@@ -159,6 +164,16 @@ type Handlers struct {
 	// decides from the prior (the upstream's documented times) and learns
 	// nothing.
 	Learned Learned
+
+	// Finisher, when set, does the Finish step's work in the Poll that
+	// sees its job end (see Poll); nil leaves it to the Finish state.
+	Finisher Finisher
+}
+
+// Finisher announces an ended job and shapes the execution's result:
+// video_job's Finish step (notify.Notifier.Finish).
+type Finisher interface {
+	Finish(ctx context.Context, in notify.FinishInput) (notify.Result, error)
 }
 
 // times is the snapshot of the learned times of j's model and duration.
@@ -346,9 +361,25 @@ func (h *Handlers) persist(ctx context.Context, id string, c job.Change) (job.Jo
 // Poll reads the record, asks the upstream, asks the policy once what to
 // do (pollpolicy.Decide), does it and writes the record. Transient
 // upstream failures never fail the job before its deadline.
+//
+// A Poll that finds its job ended (not a follower's) does the Finish step's
+// work too, with Finisher: it announces the job and returns the
+// execution's result, which saves video_job two states per job (Finish,
+// and Callback? after it). Announcing is idempotent (the record's claim
+// and mark), so a retried Poll announces nothing twice. If announcing
+// fails (AnnouncementBusyError included) the Poll still succeeds, with no
+// result: the machine runs the Finish state, whose retries deal with it.
 func (h *Handlers) Poll(ctx context.Context, in Input) (Output, error) {
 	t := turn{start: h.Clock.Now()}
 	out, err := h.poll(ctx, in, &t)
+	if err == nil && out.Status.Terminal() && h.Finisher != nil && !in.Follow && !in.LegacyFollow {
+		res, ferr := h.Finisher.Finish(ctx, notify.FinishInput{JobID: out.JobID, Execution: in.Execution})
+		if ferr != nil {
+			h.Log.WarnContext(logs.With(ctx, slog.String(logs.JobID, out.JobID)), "announce the ended job: left to the Finish step", "err", ferr)
+		} else {
+			out.Result = &res
+		}
+	}
 	return h.fullTurn(out, t), err
 }
 
