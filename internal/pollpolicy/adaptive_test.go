@@ -457,6 +457,12 @@ func TestAdaptiveWindow(t *testing.T) {
 		{policyCase: policyCase{name: "TailEvery: inside the range", at: 100 * time.Second, policy: tailEvery()}, window: 12 * time.Minute, every: 2 * time.Second},
 		{policyCase: policyCase{name: "TailEvery: at To", at: polltest.LearnedTo, policy: tailEvery()}, window: 12 * time.Minute, every: 5 * time.Second},
 		{policyCase: policyCase{name: "TailEvery: long past To", at: 20 * time.Minute, policy: tailEvery()}, window: 12 * time.Minute, every: 5 * time.Second},
+		// TailUntil ends the windows there: one that would run past it
+		// stops at it, and past it a Poll asks once.
+		{policyCase: policyCase{name: "TailUntil: at the submit", policy: tailUntil()}, window: 12 * time.Minute, every: 2 * time.Second},
+		{policyCase: policyCase{name: "TailUntil: a window ends at it", at: 10 * time.Minute, policy: tailUntil()}, window: 5 * time.Minute, every: 5 * time.Second},
+		{policyCase: policyCase{name: "TailUntil: at it", at: 15 * time.Minute, policy: tailUntil()}},
+		{policyCase: policyCase{name: "TailUntil: past it", at: 20 * time.Minute, policy: tailUntil()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, j, now, ts := tc.setup()
@@ -498,6 +504,9 @@ func TestAdaptiveNext(t *testing.T) {
 		{policyCase{name: "fixed policy, clamped", policy: pollpolicy.Fixed(), deadline: 12 * time.Second, at: 10 * time.Second}, 3},
 		{policyCase{name: "TailEvery: before From, until From", policy: tailEvery()}, 22},
 		{policyCase{name: "TailEvery: past To, straight into the next window", policy: tailEvery(), at: 20 * time.Minute}, 1},
+		{policyCase{name: "TailUntil: before it, straight into the next window", policy: tailUntil(), at: 14 * time.Minute}, 1},
+		{policyCase{name: "TailUntil: past it, TailFactor × age: 0.15 × 16 min = 144 s, capped at MaxTail", policy: tailUntil(), at: 16 * time.Minute}, 120},
+		{policyCase{name: "TailUntil: past it, clamped to the deadline", policy: tailUntil(), at: 29 * time.Minute}, 61}, // a second past it, as ClampToDeadline does
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, j, now, ts := tc.setup()
@@ -506,6 +515,14 @@ func TestAdaptiveNext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tailUntil is tailEvery whose windows end at 15 minutes; past that it
+// waits 15 % of the job's age between Polls, at most 2 minutes.
+func tailUntil() pollpolicy.Policy {
+	return polltest.LearnedPolicy(func(a *pollpolicy.Adaptive) {
+		a.TailEvery, a.Window, a.TailUntil, a.MaxTail = 5*time.Second, 12*time.Minute, 15*time.Minute, 2*time.Minute
+	})
 }
 
 // t0 is when the jobs of these tests were submitted.
