@@ -78,7 +78,7 @@ func (l *loader) parseRule(where string, v any, top bool) *rule {
 		}
 	}
 	if top {
-		r.next, _ = l.str(where, obj, "Next", true)
+		r.next = l.target(where, obj, "Next", true)
 	}
 	_, hasVar := obj["Variable"]
 	switch r.op {

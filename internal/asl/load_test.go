@@ -44,6 +44,10 @@ func TestParseRefuses(t *testing.T) {
 			[]string{`state "Poll": Catch[0]: field "Next": there is no state named "Nope"`}},
 		{"invalid Default", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","IsNull":true,"Next":"C"}],"Default":"Nope"}}}`,
 			[]string{`state "C": field "Default": there is no state named "Nope"`}},
+		// A rule's Next was not checked once: a definition naming no such
+		// state panicked where it must be refused, as AWS refuses it.
+		{"invalid Choice rule Next", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Not":{"Variable":"$.a","IsPresent":true},"Next":"Nope"}],"Default":"C"}}}`,
+			[]string{`state "C": Choices[0]: field "Next": there is no state named "Nope"`}},
 		{"unreachable", `{"StartAt":"A","States":{"A":{"Type":"Succeed"},"Orphan":{"Type":"Succeed"}}}`,
 			[]string{`asl: state "Orphan": is not reachable from StartAt "A"`}},
 		{"Next and End", `{"StartAt":"S","States":{"S":{"Type":"Pass","Next":"S","End":true}}}`,
