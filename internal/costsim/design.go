@@ -104,15 +104,22 @@ func Uncut(def map[string]any) error {
 	if err != nil {
 		return err
 	}
+	// The rules (and Default) that end the execution after a Poll
+	// announced the job go through Finish and Callback? again.
+	ends := map[any]bool{"StartWebhook": true, "JobCompleted": true, "JobFailed": true}
 	announced := 0
 	for _, c := range done["Choices"].([]any) {
-		if strings.Contains(fmt.Sprint(c), "$.step.result") {
-			c.(map[string]any)["Next"] = "Finish (Poll announced)"
+		if rule := c.(map[string]any); ends[rule["Next"]] {
+			rule["Next"] = "Finish (Poll announced)"
 			announced++
 		}
 	}
+	if ends[done["Default"]] {
+		done["Default"] = "Finish (Poll announced)"
+		announced++
+	}
 	if announced == 0 {
-		return errors.New("state Done? has no Choice on a Poll's announcement ($.step.result)")
+		return errors.New("state Done? does not end the execution after a Poll's announcement")
 	}
 	s["Finish (Poll announced)"] = map[string]any{"Type": "Pass", "Next": "Callback?"}
 
@@ -173,11 +180,14 @@ func ExpressRounds(waits int) func(def map[string]any) (map[string]any, error) {
 		params["execution.$"] = "$.execution"
 		catch := rpoll["Catch"]
 		delete(rpoll, "Catch")
+		// The round's Done? takes another turn where the job's went on
+		// polling (WaitToPoll) and ends the round wherever else it went.
 		rdone := clone(done)
 		for _, c := range rdone["Choices"].([]any) {
-			c.(map[string]any)["Next"] = "RoundEnd"
+			rule := c.(map[string]any)
+			rule["Next"] = map[bool]string{true: "Turns?", false: "RoundEnd"}[rule["Next"] == "WaitToPoll"]
 		}
-		rdone["Default"] = "Turns?"
+		rdone["Default"] = map[bool]string{true: "Turns?", false: "RoundEnd"}[rdone["Default"] == "WaitToPoll"]
 		express := map[string]any{
 			"Comment": "One round of a job's polls (an Express workflow run by video_job's PollRound).",
 			"StartAt": "WaitToPoll",
@@ -204,12 +214,21 @@ func ExpressRounds(waits int) func(def map[string]any) (map[string]any, error) {
 			"Catch":          catch,
 			"Next":           "Done?",
 		}
-		done["Default"] = "PollRound"
-		submitted, err := state(s, "Submitted?")
-		if err != nil {
-			return nil, err
+		// Wherever the job's machine went on polling, it runs a round.
+		for _, name := range []string{"Done?", "Submitted?"} {
+			st, err := state(s, name)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range st["Choices"].([]any) {
+				if rule := c.(map[string]any); rule["Next"] == "WaitToPoll" {
+					rule["Next"] = "PollRound"
+				}
+			}
+			if st["Default"] == "WaitToPoll" {
+				st["Default"] = "PollRound"
+			}
 		}
-		submitted["Default"] = "PollRound"
 		return express, nil
 	}
 }
