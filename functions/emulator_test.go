@@ -1,8 +1,9 @@
 //go:build unix
 
 // Package functions_test runs each function's real bootstrap, built for the
-// host with -tags lambda.norpc, under the AWS Lambda runtime interface
-// emulator (aws-lambda-rie), invokes it with the sample events in events/
+// host with make build's flags (-tags lambda.norpc, stripped), under the
+// AWS Lambda runtime interface emulator (aws-lambda-rie), invokes it with
+// the sample events in events/
 // and checks what it answers and what it leaves in a real local AWS: moto's
 // DynamoDB, S3, Secrets Manager and Step Functions. The upstream is the real
 // simulator on a manual clock, so nothing here waits for a generation.
@@ -342,8 +343,12 @@ func isExecutable(p string) error {
 	return nil
 }
 
+// lambdaFlags are make build's LAMBDA_FLAGS (TestBuildFlagsAreMakeBuilds):
+// no RPC mode, no paths or symbols of the build machine.
+var lambdaFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w"}
+
 // buildBootstraps builds each function for the host as Lambda runs it, a
-// static bootstrap without the RPC mode, into dir/<fn>/bootstrap.
+// static bootstrap with make build's flags, into dir/<fn>/bootstrap.
 func buildBootstraps(root, dir string, functions []string) (map[string]string, error) {
 	paths := map[string]string{}
 	errs := make([]error, len(functions))
@@ -352,7 +357,7 @@ func buildBootstraps(root, dir string, functions []string) (map[string]string, e
 		out := filepath.Join(dir, fn, "bootstrap")
 		paths[fn] = out
 		wg.Go(func() {
-			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "./functions/"+fn)
+			cmd := exec.Command("go", slices.Concat([]string{"build"}, lambdaFlags, []string{"-o", out, "./functions/" + fn})...)
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if b, err := cmd.CombinedOutput(); err != nil {
