@@ -8,11 +8,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/apifn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("api")
-	h, err := lambdafn.API(context.Background(), os.Getenv)
+	h, err := apifn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

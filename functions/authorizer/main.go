@@ -9,11 +9,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/authorizerfn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("authorizer")
-	h, err := lambdafn.Authorizer(context.Background(), os.Getenv)
+	h, err := authorizerfn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

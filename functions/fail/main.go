@@ -8,11 +8,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/failfn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("fail")
-	h, err := lambdafn.Fail(context.Background(), os.Getenv)
+	h, err := failfn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

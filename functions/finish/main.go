@@ -9,11 +9,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/finishfn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("finish")
-	h, err := lambdafn.Finish(context.Background(), os.Getenv)
+	h, err := finishfn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,11 +8,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/pollfn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("poll")
-	h, err := lambdafn.Poll(context.Background(), os.Getenv)
+	h, err := pollfn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,11 +9,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/reconcilefn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("reconcile")
-	h, err := lambdafn.Reconcile(context.Background(), os.Getenv)
+	h, err := reconcilefn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,11 +9,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/registerfn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("register")
-	h, err := lambdafn.Register(context.Background(), os.Getenv)
+	h, err := registerfn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,11 +8,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/submitfn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("submit")
-	h, err := lambdafn.Submit(context.Background(), os.Getenv)
+	h, err := submitfn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

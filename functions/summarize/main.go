@@ -9,11 +9,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/summarizefn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("summarize")
-	h, err := lambdafn.Summarize(context.Background(), os.Getenv)
+	h, err := summarizefn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,11 +9,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/webhookfn"
 )
 
 func main() {
 	lambdafn.ExitOnHelp("webhook")
-	h, err := lambdafn.Webhook(context.Background(), os.Getenv)
+	h, err := webhookfn.New(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

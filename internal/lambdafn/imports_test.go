@@ -13,6 +13,19 @@ import (
 // Everything else under internal/ decides about jobs and must not.
 var awsAdapters = []string{
 	"internal/lambdafn",
+	// Each function's own wiring (TestEachFunctionLinksOnlyItsClients),
+	// and the intake the api and register functions share.
+	"internal/lambdafn/apifn",
+	"internal/lambdafn/authorizerfn",
+	"internal/lambdafn/submitfn",
+	"internal/lambdafn/pollfn",
+	"internal/lambdafn/failfn",
+	"internal/lambdafn/registerfn",
+	"internal/lambdafn/finishfn",
+	"internal/lambdafn/webhookfn",
+	"internal/lambdafn/reconcilefn",
+	"internal/lambdafn/summarizefn",
+	"internal/lambdafn/intake",
 	// The CLI's composition root: vidgen keys builds the DynamoDB keys
 	// store when VIDGEN_KEYS_TABLE names one.
 	"internal/cli",
@@ -63,6 +76,68 @@ func TestDomainImportsNoAWS(t *testing.T) {
 	for _, a := range awsAdapters {
 		if !seen[a] {
 			t.Errorf("awsAdapters names %s, which go list does not know", a)
+		}
+	}
+}
+
+// functionClients are the AWS service clients each function calls, and so
+// the only ones its binary may link: every service package the binary
+// imports runs its package initialisers (endpoint tables, schemas) at each
+// cold start, whether the function calls it or not.
+var functionClients = map[string][]string{
+	"api":        {"dynamodb", "s3", "secretsmanager", "sfn"},
+	"authorizer": {"dynamodb"},
+	"submit":     {"dynamodb", "s3", "secretsmanager", "sfn"},
+	"poll":       {"dynamodb", "eventbridge", "s3", "secretsmanager", "sfn"},
+	"fail":       {"dynamodb"},
+	"register":   {"dynamodb", "s3", "secretsmanager", "sfn"},
+	"finish":     {"dynamodb", "eventbridge", "sfn"},
+	"webhook":    {"dynamodb", "secretsmanager"},
+	"reconcile":  {"dynamodb", "sfn"},
+	"summarize":  {"s3"},
+}
+
+// sdkOwn are the service clients the SDK links for itself: the AWS
+// configuration's credential providers (sso, ssooidc, sts, signin), and
+// DynamoDB Streams' types, which DynamoDB's attributevalue converts.
+var sdkOwn = []string{"signin", "sso", "ssooidc", "sts", "dynamodbstreams"}
+
+// TestEachFunctionLinksOnlyItsClients holds each function's binary to the
+// AWS service clients it calls (functionClients), as its own wiring package
+// (internal/lambdafn/<fn>fn) builds them.
+func TestEachFunctionLinksOnlyItsClients(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "github.com/vidgen/vidgen/functions/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const prefix, service = "github.com/vidgen/vidgen/functions/", "github.com/aws/aws-sdk-go-v2/service/"
+	seen := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		fn, ok := strings.CutPrefix(fields[0], prefix)
+		if !ok || strings.Contains(fn, "/") {
+			continue // functions/internal/helloworld and the like
+		}
+		seen[fn] = true
+		var clients []string
+		for _, dep := range fields[1:] {
+			if name, ok := strings.CutPrefix(dep, service); ok && !strings.Contains(name, "/") && !slices.Contains(sdkOwn, name) {
+				clients = append(clients, name)
+			}
+		}
+		slices.Sort(clients)
+		want, known := functionClients[fn]
+		if !known {
+			t.Errorf("functions/%s is not in functionClients: add the clients it calls", fn)
+			continue
+		}
+		if !slices.Equal(clients, want) {
+			t.Errorf("functions/%s links the AWS clients %v, want %v", fn, clients, want)
+		}
+	}
+	for fn := range functionClients {
+		if !seen[fn] {
+			t.Errorf("functionClients names %s, which has no functions/%s", fn, fn)
 		}
 	}
 }

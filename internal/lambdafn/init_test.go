@@ -18,6 +18,16 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/lambdafn"
+	"github.com/vidgen/vidgen/internal/lambdafn/apifn"
+	"github.com/vidgen/vidgen/internal/lambdafn/authorizerfn"
+	"github.com/vidgen/vidgen/internal/lambdafn/failfn"
+	"github.com/vidgen/vidgen/internal/lambdafn/finishfn"
+	"github.com/vidgen/vidgen/internal/lambdafn/pollfn"
+	"github.com/vidgen/vidgen/internal/lambdafn/reconcilefn"
+	"github.com/vidgen/vidgen/internal/lambdafn/registerfn"
+	"github.com/vidgen/vidgen/internal/lambdafn/submitfn"
+	"github.com/vidgen/vidgen/internal/lambdafn/summarizefn"
+	"github.com/vidgen/vidgen/internal/lambdafn/webhookfn"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/reconcile"
 )
@@ -26,24 +36,24 @@ import (
 // returns a call of the handler it built on the function's sample event.
 type construct func(ctx context.Context, getenv func(string) string) (handle func(context.Context) error, err error)
 
-// constructors are the constructors of every function whose main.go builds
-// its handler with this package, by function, each with the sample in
+// constructors are the constructors of every function, each in its
+// wiring package (internal/lambdafn/<fn>fn), by function, each with the sample in
 // events/ its handler then takes.
 var constructors = map[string]construct{
-	"api":        sampled(lambdafn.API, "api-query.json"),
-	"authorizer": sampled(lambdafn.Authorizer, "authorizer.json"),
-	"submit":     sampled(lambdafn.Submit, "submit.json"),
-	"poll":       sampled(lambdafn.Poll, "poll.json"),
-	"fail":       sampled(lambdafn.Fail, "fail.json"),
+	"api":        sampled(apifn.New, "api-query.json"),
+	"authorizer": sampled(authorizerfn.New, "authorizer.json"),
+	"submit":     sampled(submitfn.New, "submit.json"),
+	"poll":       sampled(pollfn.New, "poll.json"),
+	"fail":       sampled(failfn.New, "fail.json"),
 	"reconcile": func(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
-		h, err := lambdafn.Reconcile(ctx, getenv)
+		h, err := reconcilefn.New(ctx, getenv)
 		// Its schedule's event carries nothing the handler reads.
 		return withSample(func(ctx context.Context, _ json.RawMessage) (reconcile.Report, error) { return h(ctx) }, err, "reconcile.json")
 	},
-	"register":  sampled(lambdafn.Register, "register.json"),
-	"finish":    sampled(lambdafn.Finish, "finish.json"),
-	"webhook":   sampled(lambdafn.Webhook, "webhook.json"),
-	"summarize": sampled(lambdafn.Summarize, "summarize.json"),
+	"register":  sampled(registerfn.New, "register.json"),
+	"finish":    sampled(finishfn.New, "finish.json"),
+	"webhook":   sampled(webhookfn.New, "webhook.json"),
+	"summarize": sampled(summarizefn.New, "summarize.json"),
 }
 
 // sampled is the construct of a constructor whose handler takes the

@@ -12,19 +12,16 @@ import (
 	"testing"
 )
 
-// constructorName is the lambdafn constructor of function fn: its
-// directory's name, exported ("api" is an initialism).
-func constructorName(fn string) string {
-	if fn == "api" {
-		return "API"
-	}
-	return strings.ToUpper(fn[:1]) + fn[1:]
+// wiringPackage is the package that builds function fn's handler, with
+// only the AWS clients fn calls: internal/lambdafn/<fn>fn.
+func wiringPackage(fn string) string {
+	return "github.com/vidgen/vidgen/internal/lambdafn/" + fn + "fn"
 }
 
 // mainWiring tells what is wrong with a functions/<fn>/main.go, if
 // anything: it may only answer -h (lambdafn.ExitOnHelp), build its
-// handler with the constructor named for its directory, stop on its
-// error, and lambda.Start the handler.
+// handler with the constructor of its own wiring package (<fn>fn.New),
+// stop on its error, and lambda.Start the handler.
 func mainWiring(fn, src string) []string {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, fn+"/main.go", src, 0)
@@ -32,7 +29,7 @@ func mainWiring(fn, src string) []string {
 		return []string{err.Error()}
 	}
 	var bad []string
-	allowed := []string{"context", "log", "os", "github.com/aws/aws-lambda-go/lambda", "github.com/vidgen/vidgen/internal/lambdafn"}
+	allowed := []string{"context", "log", "os", "github.com/aws/aws-lambda-go/lambda", "github.com/vidgen/vidgen/internal/lambdafn", wiringPackage(fn)}
 	for _, imp := range f.Imports {
 		if p, _ := strconv.Unquote(imp.Path.Value); !slices.Contains(allowed, p) {
 			bad = append(bad, "imports "+p)
@@ -60,7 +57,7 @@ func mainWiring(fn, src string) []string {
 	if es, ok := body[0].(*ast.ExprStmt); !ok || callee(es.X) != "lambdafn.ExitOnHelp" || helpArg(es.X) != fn {
 		bad = append(bad, `main does not begin with lambdafn.ExitOnHelp("`+fn+`")`)
 	}
-	want := "lambdafn." + constructorName(fn)
+	want := fn + "fn.New"
 	if as, ok := body[1].(*ast.AssignStmt); !ok || len(as.Rhs) != 1 || callee(as.Rhs[0]) != want {
 		bad = append(bad, "main does not build its handler with "+want+"(…) second")
 	}
@@ -105,7 +102,7 @@ func callee(e ast.Expr) string {
 }
 
 // TestMainsOnlyWire holds every functions/*/main.go to wiring: the typed
-// constructor named for its function, and nothing of its own.
+// constructor of its function's own wiring package, and nothing of its own.
 func TestMainsOnlyWire(t *testing.T) {
 	mains, err := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
 	if err != nil || len(mains) == 0 {
@@ -126,8 +123,8 @@ func TestMainsOnlyWire(t *testing.T) {
 // The check sees a main that builds another function's handler, or does
 // work of its own.
 func TestMainsOnlyWireCatches(t *testing.T) {
-	good := "package main\n\nimport (\n\t\"context\"\n\t\"log\"\n\t\"os\"\n\n\t\"github.com/aws/aws-lambda-go/lambda\"\n\t\"github.com/vidgen/vidgen/internal/lambdafn\"\n)\n\n" +
-		"func main() {\n\tlambdafn.ExitOnHelp(\"poll\")\n\th, err := lambdafn.Poll(context.Background(), os.Getenv)\n\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n\tlambda.Start(h)\n}\n"
+	good := "package main\n\nimport (\n\t\"context\"\n\t\"log\"\n\t\"os\"\n\n\t\"github.com/aws/aws-lambda-go/lambda\"\n\t\"github.com/vidgen/vidgen/internal/lambdafn\"\n\t\"github.com/vidgen/vidgen/internal/lambdafn/pollfn\"\n)\n\n" +
+		"func main() {\n\tlambdafn.ExitOnHelp(\"poll\")\n\th, err := pollfn.New(context.Background(), os.Getenv)\n\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n\tlambda.Start(h)\n}\n"
 	if bad := mainWiring("poll", good); len(bad) != 0 {
 		t.Fatalf("a wiring main: %v", bad)
 	}
@@ -138,6 +135,7 @@ func TestMainsOnlyWireCatches(t *testing.T) {
 		"another import":                 {"poll", "\t\"os\"\n", "\t\"os\"\n\t\"time\"\n"},
 		"no help":                        {"poll", "\tlambdafn.ExitOnHelp(\"poll\")\n", ""},
 		"another function's help":        {"poll", "ExitOnHelp(\"poll\")", "ExitOnHelp(\"submit\")"},
+		"another function's wiring":      {"poll", "lambdafn/pollfn\"", "lambdafn/submitfn\""},
 		"no lambda.Start":                {"poll", "\tlambda.Start(h)\n", "\tlog.Print(h)\n"},
 	} {
 		src := strings.Replace(good, tc.old, tc.new, 1)

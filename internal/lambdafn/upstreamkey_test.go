@@ -98,7 +98,7 @@ func TestUpstreamKeySecretNotConfigured(t *testing.T) {
 			log := slog.New(slog.NewJSONHandler(logs, nil))
 			keys := secret.NewCache(tc.api, tc.secretID, 0, clk.Now)
 			h := &steps.Handlers{Store: store, Clock: clk, Policy: pollpolicy.Fixed(), Log: log,
-				Upstream: keyedUpstream(srv.URL, keys, log, nil)}
+				Upstream: KeyedUpstream(srv.URL, keys.Value, secret.Unset, log, nil)}
 			now := clk.Now()
 			j := job.Job{ID: "job-1", Tenant: "t", Status: job.Queued, CreatedAt: now, UpdatedAt: now, Deadline: now.Add(time.Hour),
 				Request: job.Request{Model: job.Model, Prompt: "a cat", ImageURL: "https://example.com/cat.png", AspectRatio: "16:9", Duration: 5}}
@@ -144,59 +144,13 @@ func TestUpstreamKeySecretNotConfigured(t *testing.T) {
 	}
 }
 
-// The health route's upstream-key check reads only the secret's metadata
-// on moto: a secret never given a value, or not there, fails it; one with
-// a value passes. An answer is kept for secret.CheckTTL.
-func TestUpstreamKeyCheck(t *testing.T) {
-	sm := secretsManager(t)
-	prefix := "vidgen/keycheck-" + time.Now().Format("150405.000000")
-	noValue := createSecret(t, sm, prefix+"/no-value", nil)
-	set := createSecret(t, sm, prefix+"/set", aws.String("sk-the-key"))
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		name, id string
-		ok       bool
-	}{
-		{"never given a value", *noValue.ARN, false},
-		{"no such secret", prefix + "/missing", false},
-		{"has a value", *set.ARN, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := upstreamKeyCheck(sm, tc.id, func() time.Time { return now })
-			err := c.Check(t.Context())
-			if (err == nil) != tc.ok {
-				t.Fatalf("Check = %v, want ok %v", err, tc.ok)
-			}
-			if err != nil && (!strings.Contains(err.Error(), EnvUpstreamSecret) || strings.Contains(err.Error(), "sk-the-key")) {
-				t.Errorf("error %q should name %s and never a key", err, EnvUpstreamSecret)
-			}
-		})
-	}
-
-	// Kept for secret.CheckTTL: a value set meanwhile shows a minute later.
-	c := upstreamKeyCheck(sm, *noValue.ARN, func() time.Time { return now })
-	if c.Check(t.Context()) == nil {
-		t.Fatal("a secret without a value passes")
-	}
-	if _, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: noValue.ARN, SecretString: aws.String("sk-set-now")}); err != nil {
-		t.Fatal(err)
-	}
-	if c.Check(t.Context()) == nil {
-		t.Error("the answer was not kept")
-	}
-	now = now.Add(secret.CheckTTL)
-	if err := c.Check(t.Context()); err != nil {
-		t.Errorf("after secret.CheckTTL, with a value: %v", err)
-	}
-}
-
 func TestMachineConfigured(t *testing.T) {
 	for arn, ok := range map[string]bool{
 		"arn:aws:states:us-east-1:123456789012:stateMachine:vidgen-video-job": true,
 		"": false, "vidgen-video-job": false, "arn:aws:states:us-east-1:123456789012:execution:x:y": false,
 	} {
-		if err := machineConfigured(arn); (err == nil) != ok {
-			t.Errorf("machineConfigured(%q) = %v, want ok %v", arn, err, ok)
+		if err := MachineConfigured(arn); (err == nil) != ok {
+			t.Errorf("MachineConfigured(%q) = %v, want ok %v", arn, err, ok)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package lambdafn_test
+package reconcilefn
 
 import (
 	"strings"
@@ -12,10 +12,16 @@ import (
 // through its environment.
 func TestReconcilerTakesItsIntervalsFromTheEnvironment(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
-	env := functionValues("http://127.0.0.1:9")
-	env[lambdafn.EnvReconcileMinAge], env[lambdafn.EnvReconcileGrace] = "90", "120"
+	env := map[string]string{
+		lambdafn.EnvTable:                "vidgen-reconcile-test-jobs",
+		lambdafn.EnvStateMachine:         "arn:aws:states:us-east-1:123456789012:stateMachine:vidgen-reconcile-test-video-job",
+		lambdafn.EnvMaxInFlight:          "50",
+		lambdafn.EnvMaxInFlightPerTenant: "25",
+		lambdafn.EnvReconcileMinAge:      "90",
+		lambdafn.EnvReconcileGrace:       "120",
+	}
 	getenv := func(k string) string { return env[k] }
-	r, err := lambdafn.NewReconciler(t.Context(), getenv)
+	r, err := newReconciler(t.Context(), getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +30,7 @@ func TestReconcilerTakesItsIntervalsFromTheEnvironment(t *testing.T) {
 	}
 	for _, bad := range []string{"0", "-5", "5m", ""} {
 		env[lambdafn.EnvReconcileGrace] = bad
-		if _, err := lambdafn.NewReconciler(t.Context(), getenv); err == nil || !strings.Contains(err.Error(), lambdafn.EnvReconcileGrace) {
+		if _, err := newReconciler(t.Context(), getenv); err == nil || !strings.Contains(err.Error(), lambdafn.EnvReconcileGrace) {
 			t.Errorf("Grace %q: error %v, want one naming %s", bad, err, lambdafn.EnvReconcileGrace)
 		}
 	}
