@@ -26,15 +26,21 @@ func TestLambdaSizesBoundEachZip(t *testing.T) {
 	}
 	var ts targets
 	lambdaSizes(dir, &ts)
-	if len(ts) != 2 {
-		t.Fatalf("targets %+v, want one per zip", ts)
+	if len(ts) != 4 {
+		t.Fatalf("targets %+v, want two per zip: the zip and its binary", ts)
 	}
 	// Sorted by name: big, then small.
 	if ts[0].figure != "deployment package of big" || ts[0].met || ts[0].measured != "10.0 MiB zipped (bootstrap 10.0 MiB)" {
 		t.Errorf("big: %+v, want not met", ts[0])
 	}
-	if ts[1].figure != "deployment package of small" || !ts[1].met || ts[1].measured != "4.0 MiB zipped (bootstrap 4.0 MiB)" {
-		t.Errorf("small: %+v, want met", ts[1])
+	if ts[1].figure != "binary of big, unzipped" || ts[1].met || ts[1].measured != "10.00 MiB (10485761 bytes)" {
+		t.Errorf("big's binary: %+v, want not met", ts[1])
+	}
+	if ts[2].figure != "deployment package of small" || !ts[2].met || ts[2].measured != "4.0 MiB zipped (bootstrap 4.0 MiB)" {
+		t.Errorf("small: %+v, want met", ts[2])
+	}
+	if ts[3].figure != "binary of small, unzipped" || !ts[3].met || ts[3].measured != "4.00 MiB (4194304 bytes)" {
+		t.Errorf("small's binary: %+v, want met", ts[3])
 	}
 }
 
