@@ -41,6 +41,8 @@ type Store struct {
 	// results afresh and hands a refusal back through a variable, which
 	// keeps the other changes of its group (see groupcommit.Update).
 	writes *groupcommit.Committer
+	// queues answers QueuePosition from memory.
+	queues *queues
 }
 
 // Open opens (creating if needed) the database at path. Only one process
@@ -67,7 +69,9 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("init job store: %w", err)
 	}
-	return &Store{db: db, writes: groupcommit.New(db)}, nil
+	s := &Store{db: db, writes: groupcommit.New(db)}
+	db.View(func(tx *bolt.Tx) error { s.queues = loadQueues(tx); return nil })
+	return s, nil
 }
 
 // Close releases the database.
@@ -102,7 +106,7 @@ func (s *Store) Create(ctx context.Context, j job.Job) error {
 		if err := b.Put([]byte(j.ID), data); err != nil {
 			return err
 		}
-		return indexWaiting(tx, job.Job{}, j)
+		return s.indexWaiting(tx, job.Job{}, j)
 	})
 	return cmp.Or(err, refused)
 }
@@ -150,7 +154,7 @@ func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now t
 		if err := jobs.Put([]byte(j.ID), jobData); err != nil {
 			return err
 		}
-		if err := indexWaiting(tx, job.Job{}, j); err != nil {
+		if err := s.indexWaiting(tx, job.Job{}, j); err != nil {
 			return err
 		}
 		return claims.Put(key, claimData)
@@ -218,7 +222,7 @@ func (s *Store) modify(ctx context.Context, id, verb string, change func(*bolt.T
 				return err
 			}
 		}
-		if err := indexWaiting(tx, j, out); err != nil {
+		if err := s.indexWaiting(tx, j, out); err != nil {
 			return err
 		}
 		return put(tx, out)
@@ -310,40 +314,33 @@ func (s *Store) Waiting(ctx context.Context, n int) ([]job.Job, error) {
 // QueuePosition is j's 1-based place among its tenant's jobs waiting for a
 // slot, oldest first (the order admission takes a tenant's jobs in): one
 // more than the tenant's waiting jobs created before it (ties by id). It
-// reads the waiting index up to j, no records. A job that no longer waits
-// still gets the place it would have.
+// reads the waiting index's copy in memory, no records. A job that no
+// longer waits still gets the place it would have.
 func (s *Store) QueuePosition(ctx context.Context, j job.Job) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	mine := waitingKey(j)
-	pos := 1
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket([]byte(waitingBucket)).Cursor()
-		for k, v := c.First(); k != nil && bytes.Compare(k, mine) < 0; k, v = c.Next() {
-			if string(v) == j.Tenant {
-				pos++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("queue position of job %s: %w", j.ID, err)
-	}
-	return pos, nil
+	return s.queues.before(j.Tenant, string(waitingKey(j))) + 1, nil
 }
 
-// indexWaiting keeps the waiting index in step with a job going from old
-// (the zero Job for a new one) to j.
-func indexWaiting(tx *bolt.Tx, old, j job.Job) error {
+// indexWaiting keeps the waiting index, and its copy in memory once tx
+// commits, in step with a job going from old (the zero Job for a new one)
+// to j.
+func (s *Store) indexWaiting(tx *bolt.Tx, old, j job.Job) error {
 	b := tx.Bucket([]byte(waitingBucket))
 	if old.Waiting && !j.Waiting {
-		if err := b.Delete(waitingKey(old)); err != nil {
+		key := waitingKey(old)
+		if err := b.Delete(key); err != nil {
 			return err
 		}
+		tx.OnCommit(func() { s.queues.remove(old.Tenant, string(key)) })
 	}
 	if j.Waiting && !old.Waiting {
-		return b.Put(waitingKey(j), []byte(j.Tenant))
+		key := waitingKey(j)
+		if err := b.Put(key, []byte(j.Tenant)); err != nil {
+			return err
+		}
+		tx.OnCommit(func() { s.queues.add(j.Tenant, string(key)) })
 	}
 	return nil
 }
