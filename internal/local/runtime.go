@@ -360,7 +360,9 @@ func Start(cfg Config) (*Runtime, error) {
 	// The dispatcher starts executions on the engine, made below.
 	dispatcher := &admission.Dispatcher{Store: rt.Store, Tasks: states.Resumer{Tasks: rt.tasks}, Limits: cfg.Limits, Clock: clk,
 		Log: log.With("component", "admission"), Metrics: rec}
-	notifier := &notify.Notifier{Admission: dispatcher,
+	// Every admission of the runtime goes through one pass at a time.
+	admitter := &oneAdmission{inner: dispatcher}
+	notifier := &notify.Notifier{Admission: admitter,
 		Store: rt.Store, Publisher: &notify.LogPublisher{W: rt.events}, Secrets: webhookSecrets,
 		Webhooks: &notify.Sender{Guard: notify.DestinationGuard{AllowPrivate: true}}, // signed at wall-clock time, which receivers check
 		// Announcement claims expire on the clock the Finish step's
@@ -374,7 +376,7 @@ func Start(cfg Config) (*Runtime, error) {
 	// As in AWS, Register submits the job it registers, and Poll announces
 	// the job it sees end.
 	stepHandlers.Finisher = notifier
-	registrar := &steps.Registrar{Admission: dispatcher,
+	registrar := &steps.Registrar{Admission: admitter,
 		Store: rt.Store, Blobs: blobs, Clock: clk, Deadline: cfg.JobDeadline, QueueTimeout: cfg.QueueTimeout, CheckCallback: checkCallback,
 		Log: log.With("component", "steps"), Submitter: stepHandlers,
 	}
@@ -436,7 +438,7 @@ func Start(cfg Config) (*Runtime, error) {
 		// Records keep the scaled clock's times; clients read wall time,
 		// and a long-poll holds their request for real seconds.
 		Stamp: walls.Wall, Waiter: clock.Real{},
-		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets, Admission: dispatcher,
+		Links: links, CheckCallback: checkCallback, WebhookSecrets: webhookSecrets, Admission: admitter,
 		Metrics: rec,
 		Health:  healthChecks(rt.Store, machines, upstreamKey),
 		// The Poll steps' own policy, from what they learned.
@@ -452,7 +454,7 @@ func Start(cfg Config) (*Runtime, error) {
 	rt.Reconciler = &reconcile.Reconciler{
 		Store: rt.Store, Executions: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Clock: clk, Grace: time.Minute, MinAge: 2 * time.Minute, Log: log.With("component", "reconciler"),
-		Admission: dispatcher, Metrics: rec,
+		Admission: admitter, Metrics: rec,
 	}
 	if cfg.ReconcileMinAge != nil {
 		rt.Reconciler.MinAge = *cfg.ReconcileMinAge
