@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/clock"
@@ -56,6 +58,16 @@ type Dispatcher struct {
 	// Metrics records, after each Admit, the slots held and the jobs
 	// left waiting; nil records nothing.
 	Metrics *metrics.Recorder
+	// Together, above 1, lets a round admit up to that many jobs at once:
+	// the jobs are chosen as one at a time would choose them, if each
+	// admission succeeded, and then admitted and started concurrently,
+	// so that a store that commits concurrent writes together (the local
+	// runtime's bbolt, internal/groupcommit) commits a burst's admissions
+	// in a few writes rather than one each. Which jobs are admitted, and
+	// the fair order they are chosen in, stay the same; the order their
+	// executions start in does not. 0 or 1 admits one job at a time, in
+	// order (Lambda, costsim).
+	Together int
 }
 
 // Admitter admits waiting jobs in fair order and starts their executions.
@@ -153,6 +165,9 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job, seen *levels) (
 	for _, j := range waiting {
 		queues[j.Tenant] = append(queues[j.Tenant], j)
 	}
+	if d.Together > 1 {
+		return d.together(ctx, queues, flight, seen)
+	}
 	admitted := 0
 	for len(queues) > 0 {
 		tenant, ok := fairest(queues, flight, d.Limits)
@@ -189,6 +204,83 @@ func (d *Dispatcher) round(ctx context.Context, fresh []job.Job, seen *levels) (
 		jctx := logs.Job(ctx, adm.ID, adm.Tenant, adm.ExecutionName())
 		d.launch(jctx, adm)
 		d.Log.InfoContext(jctx, "job admitted", "in_flight", flight.Total)
+	}
+	return admitted, nil
+}
+
+// together admits from queues as round does, up to d.Together jobs at a
+// time: it chooses them as round would if each admission succeeded, then
+// admits and starts them concurrently, and counts what came of it as round
+// does (a job admitted elsewhere or ended is skipped; a slot another
+// dispatcher took makes it count again).
+func (d *Dispatcher) together(ctx context.Context, queues map[string][]job.Job, flight job.InFlight, seen *levels) (int, error) {
+	admitted := 0
+	for len(queues) > 0 {
+		planned := job.InFlight{Total: flight.Total, ByTenant: maps.Clone(flight.ByTenant)}
+		var chosen []job.Job
+		for len(chosen) < d.Together {
+			tenant, ok := fairest(queues, planned, d.Limits)
+			if !ok {
+				break
+			}
+			chosen = append(chosen, queues[tenant][0])
+			queues[tenant] = queues[tenant][1:]
+			if len(queues[tenant]) == 0 {
+				delete(queues, tenant)
+			}
+			planned.Total++
+			planned.ByTenant[tenant]++
+		}
+		if len(chosen) == 0 {
+			break // every tenant with waiting jobs is at its cap, or all are
+		}
+		at := d.Clock.Now().UTC()
+		admissions := make([]job.Job, len(chosen))
+		errs := make([]error, len(chosen))
+		var wg sync.WaitGroup
+		for i, j := range chosen {
+			wg.Go(func() {
+				adm, err := d.Store.Admit(ctx, j.ID, d.Limits, at)
+				if admissions[i], errs[i] = adm, err; err == nil {
+					d.launch(logs.Job(ctx, adm.ID, adm.Tenant, adm.ExecutionName()), adm)
+				}
+			})
+		}
+		wg.Wait()
+		var failed error
+		full := false
+		for i, err := range errs {
+			j, adm := chosen[i], admissions[i]
+			switch {
+			case errors.Is(err, job.ErrConflict) || errors.Is(err, job.ErrNotFound):
+				seen.waiting--
+				continue // admitted elsewhere meanwhile, or ended
+			case errors.Is(err, job.ErrFull):
+				full = true // another dispatcher took the slot
+				continue
+			case err != nil:
+				failed = cmp.Or(failed, fmt.Errorf("admit job %s: %w", j.ID, err))
+				continue
+			}
+			admitted++
+			flight.Total++
+			flight.ByTenant[adm.Tenant]++
+			seen.inFlight, seen.waiting = flight.Total, seen.waiting-1
+			d.Log.InfoContext(logs.Job(ctx, adm.ID, adm.Tenant, adm.ExecutionName()), "job admitted", "in_flight", flight.Total)
+		}
+		if failed != nil {
+			return admitted, failed
+		}
+		if full {
+			f, err := d.Store.InFlight(ctx)
+			if err != nil {
+				return admitted, err
+			}
+			flight, seen.inFlight = f, f.Total
+			if flight.ByTenant == nil {
+				flight.ByTenant = map[string]int{}
+			}
+		}
 	}
 	return admitted, nil
 }

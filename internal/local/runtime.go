@@ -78,6 +78,10 @@ const (
 	MetricsPath = "/metrics"
 	// LocalStage is the Stage dimension of the local runtime's metrics.
 	LocalStage = "local"
+	// admitTogether bounds the admissions one pass makes at once
+	// (admission.Dispatcher.Together): more than the default caps' free
+	// slots, fewer than a group commit's MaxGroup.
+	admitTogether = 128
 )
 
 // Config configures a local runtime; ConfigFromEnv reads it from the
@@ -359,7 +363,10 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	// The dispatcher starts executions on the engine, made below.
 	dispatcher := &admission.Dispatcher{Store: rt.Store, Tasks: states.Resumer{Tasks: rt.tasks}, Limits: cfg.Limits, Clock: clk,
-		Log: log.With("component", "admission"), Metrics: rec}
+		Log: log.With("component", "admission"), Metrics: rec,
+		// A pass's admissions and starts run at once, so that their
+		// writes share the group commits of jobs.db and executions.db.
+		Together: admitTogether}
 	// Every admission of the runtime goes through one pass at a time.
 	admitter := &oneAdmission{inner: dispatcher}
 	notifier := &notify.Notifier{Admission: admitter,
