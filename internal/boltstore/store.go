@@ -33,6 +33,10 @@ const (
 	waitingBucket = "waiting"
 )
 
+// mmapSize is how much of the file bbolt maps from the start: 1 GiB, the
+// size from which it grows the map by 1 GiB at a time anyway.
+const mmapSize = 1 << 30
+
 // Store is a job store backed by one bbolt file.
 type Store struct {
 	db *bolt.DB
@@ -48,7 +52,14 @@ type Store struct {
 // Open opens (creating if needed) the database at path. Only one process
 // may hold it; a second Open waits up to a few seconds, then fails.
 func Open(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second,
+		// Mapped once, large: as the file grows bbolt remaps it, which
+		// waits for every read transaction to end and holds back new
+		// ones, some ten times while a busy runtime's file grows to tens
+		// of MB. The map is address space, not memory.
+		InitialMmapSize: mmapSize,
+		// Nothing reads DB.Stats; counting takes a lock per transaction.
+		NoStatistics: true})
 	if err != nil {
 		return nil, fmt.Errorf("open job store %s: %w", path, err)
 	}

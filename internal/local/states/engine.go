@@ -87,7 +87,9 @@ var errStopped = errors.New("execution stopped")
 
 // NewEngine opens the execution database at path.
 func NewEngine(path string, machines map[string]*asl.Machine, opts asl.Options, log *slog.Logger) (*Engine, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	// Mapped at 1 GiB from the start and without statistics, as the job
+	// store is (boltstore.Open says why).
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: 1 << 30, NoStatistics: true})
 	if err != nil {
 		return nil, fmt.Errorf("open executions %s: %w", path, err)
 	}
