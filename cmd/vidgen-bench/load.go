@@ -89,6 +89,7 @@ func loadTest(template string, pairs int, ts *targets) error {
 	if cfg.Log, err = logs.FromEnv(getenv, io.Discard); err != nil {
 		return err
 	}
+	defer local.SetGC(os.Getenv)() // make run's, as vidgen-local sets it
 	rt, err := local.Start(cfg)
 	if err != nil {
 		return fmt.Errorf("start the local runtime: %w", err)

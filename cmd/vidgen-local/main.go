@@ -40,6 +40,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return 2
 	}
 	cfg.Log = log
+	defer local.SetGC(getenv)()
 	rt, err := local.Start(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "vidgen-local:", err)

@@ -31,6 +31,7 @@ environment:
   VIDGEN_SIM_GENERATION_TIME       the simulator's generation time
   VIDGEN_SIM_VIDEO_TTL             how long the simulator's video links stay valid
   VIDGEN_LOG_LEVEL                 debug, info, warn or error (default info)
+  GOGC                             Go's garbage-collection target (default here 400)
 
 Then try: go run ./cmd/vidgen submit --image examples/mountain.png --prompt 'A dragon' --out video.mp4
 `
