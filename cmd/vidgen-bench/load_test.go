@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLambdaSizesBoundEachZip(t *testing.T) {
@@ -53,14 +54,24 @@ func TestLambdaSizesWithoutABuildAddNothing(t *testing.T) {
 }
 
 // The load test runs make run's configuration of the real local runtime;
-// a short run checks that every request is answered as it should be (how
-// fast is the benchmark's business).
+// a short run of each kind checks that every request is answered as it
+// should be (how fast is the benchmark's business): paced, the target's
+// figure; closed loop, the capacity's, with its throughput.
 func TestLoadTestAnswersEveryRequest(t *testing.T) {
 	var ts targets
-	if err := loadTest(filepath.Join("..", "..", "template.yaml"), 50, &ts); err != nil {
-		t.Fatal(err)
+	for _, interval := range []time.Duration{time.Millisecond, 0} {
+		if err := loadTest(filepath.Join("..", "..", "template.yaml"), 50, interval, &ts); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if len(ts) != 1 || !strings.HasSuffix(ts[0].measured, ", 0 errors") || !strings.HasPrefix(ts[0].measured, "submit ") {
-		t.Fatalf("targets %+v, want one figure with 0 errors", ts)
+	if len(ts) != 2 {
+		t.Fatalf("targets %+v, want two", ts)
+	}
+	paced, closed := ts[0], ts[1]
+	if !strings.HasPrefix(paced.measured, "submit ") || !strings.HasSuffix(paced.measured, ", 0 errors") || !strings.Contains(paced.figure, "every 1ms") {
+		t.Errorf("paced: %+v, want the p99s with 0 errors", paced)
+	}
+	if !strings.Contains(closed.measured, " pairs/s; submit ") || !strings.HasSuffix(closed.measured, ", 0 errors") || !closed.met {
+		t.Errorf("closed loop: %+v, want the throughput and p99s, met with 0 errors", closed)
 	}
 }

@@ -3,6 +3,15 @@
 // each request's latency: the load benchmark of the local runtime
 // (internal/local's BenchmarkAPILatency) and make bench's check of it
 // (cmd/vidgen-bench) both run it.
+//
+// It drives in one of two ways. Closed loop (Config.Interval 0): each
+// client sends its next request as soon as the last is answered, so the
+// clients saturate the server, and the latency is what a request waits
+// behind the others at the server's capacity (clients / throughput).
+// Paced (Interval above 0): each client sends a request every Interval,
+// as the CLI and the console do when they query a job, so the load is
+// what the clients ask, not what the server can take, and the latency is
+// the server's answer under that load.
 package apiload
 
 import (
@@ -17,6 +26,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vidgen/vidgen/client"
+	"github.com/vidgen/vidgen/internal/clock"
 )
 
 // SubmitBody is the request every client submits: the reference's example.
@@ -31,7 +43,28 @@ type Config struct {
 	Clients int
 	// Pairs is how many submit-and-query pairs the clients make in all.
 	Pairs int
+	// Interval, above 0, paces the clients: each makes its share of the
+	// pairs sending a request every Interval, its submit and then its
+	// query of that job in turn, the clients' schedules spread evenly over
+	// one Interval; a request due before the last one's answer goes when
+	// the answer comes. 0 is the closed loop: each client sends its next
+	// request as soon as the last is answered, taking pairs while any are
+	// left.
+	Interval time.Duration
+	// Clock paces the requests (Interval); nil is the wall clock.
+	// Latencies are always measured on the wall clock.
+	Clock clock.Clock
 }
+
+// PacedPairs is how many pairs a paced run of TargetClients clients
+// makes: five each, a thousand requests of each kind for the p99, in 10 s
+// at PacedInterval.
+const PacedPairs = 5 * TargetClients
+
+// PacedInterval is the paced runs' interval: the CLI's shortest pause
+// between two queries of a job (client.DefaultMinPoll); the console waits
+// longer.
+const PacedInterval = client.DefaultMinPoll
 
 // Result is what a run measured.
 type Result struct {
@@ -57,7 +90,7 @@ const maxReported = 5
 func Run(ctx context.Context, cfg Config) Result {
 	transport := &http.Transport{MaxIdleConnsPerHost: cfg.Clients}
 	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: time.Minute}
+	hc := &http.Client{Transport: transport, Timeout: time.Minute}
 	submitURL := strings.TrimSuffix(cfg.URL, "/") + "/v2/video/generations"
 
 	var (
@@ -74,19 +107,54 @@ func Run(ctx context.Context, cfg Config) Result {
 			res.FirstErrors = append(res.FirstErrors, fmt.Sprintf("%s: HTTP %d %.200s %v", what, status, body, err))
 		}
 	}
-	began := time.Now()
-	for range cfg.Clients {
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	began, start := time.Now(), clk.Now()
+	for i := range cfg.Clients {
+		// A paced client's share of the pairs and its schedule: its first
+		// request at its offset within the first Interval, each next one
+		// Interval later.
+		share := cfg.Pairs / cfg.Clients
+		if i < cfg.Pairs%cfg.Clients {
+			share++
+		}
+		due := start.Add(cfg.Interval * time.Duration(i) / time.Duration(cfg.Clients))
+		// pace waits until the client's next request is due.
+		pace := func() error {
+			if cfg.Interval <= 0 {
+				return ctx.Err()
+			}
+			wait := due.Sub(clk.Now())
+			due = due.Add(cfg.Interval)
+			if wait <= 0 {
+				return ctx.Err()
+			}
+			return clk.Sleep(ctx, wait)
+		}
+		// more reports whether the client makes another pair.
+		more := func() bool {
+			if cfg.Interval > 0 {
+				share--
+				return share >= 0
+			}
+			return next.Add(1) <= int64(cfg.Pairs)
+		}
 		wg.Go(func() {
 			var submits, queries []time.Duration
-			for next.Add(1) <= int64(cfg.Pairs) && ctx.Err() == nil {
-				took, status, raw, err := call(ctx, client, http.MethodPost, submitURL, cfg.Key, SubmitBody)
+			for more() && pace() == nil {
+				took, status, raw, err := call(ctx, hc, http.MethodPost, submitURL, cfg.Key, SubmitBody)
 				var sub struct{ ID string }
 				if err != nil || status != http.StatusOK || json.Unmarshal(raw, &sub) != nil || sub.ID == "" {
 					fail("submit", status, raw, err)
 					continue
 				}
 				submits = append(submits, took)
-				took, status, raw, err = call(ctx, client, http.MethodGet, submitURL+"?generation_id="+sub.ID, cfg.Key, "")
+				if pace() != nil {
+					break
+				}
+				took, status, raw, err = call(ctx, hc, http.MethodGet, submitURL+"?generation_id="+sub.ID, cfg.Key, "")
 				if err != nil || status != http.StatusOK || !strings.Contains(string(raw), sub.ID) {
 					fail("query", status, raw, err)
 					continue
@@ -107,7 +175,7 @@ func Run(ctx context.Context, cfg Config) Result {
 
 // call makes one request and reads the whole answer, returning how long
 // that took.
-func call(ctx context.Context, client *http.Client, method, url, key, body string) (time.Duration, int, []byte, error) {
+func call(ctx context.Context, hc *http.Client, method, url, key, body string) (time.Duration, int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		return 0, 0, nil, err
@@ -117,7 +185,7 @@ func call(ctx context.Context, client *http.Client, method, url, key, body strin
 		req.Header.Set("Content-Type", "application/json")
 	}
 	began := time.Now()
-	resp, err := client.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, 0, nil, err
 	}
@@ -156,6 +224,14 @@ const (
 func (r Result) Met(p99 time.Duration) bool {
 	return len(r.Queries) > 0 && r.Errors == 0 &&
 		Percentile(r.Submits, 99) <= p99 && Percentile(r.Queries, 99) <= p99
+}
+
+// Throughput is the pairs answered per second of the run.
+func (r Result) Throughput() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(len(r.Queries)) / r.Elapsed.Seconds()
 }
 
 // Summary describes r in one line.

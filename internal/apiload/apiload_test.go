@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,6 +46,68 @@ func TestRunCountsEveryPair(t *testing.T) {
 	}
 	if !res.Met(time.Hour) {
 		t.Fatalf("a run without errors, within an hour, does not meet an hour: %s", res.Summary())
+	}
+}
+
+// stopped is a clock that stands still and records the waits asked of it:
+// each paced request waits exactly the time from the run's start to the
+// moment it is due.
+type stopped struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (c *stopped) Now() time.Time { return time.Unix(0, 0) }
+
+func (c *stopped) Sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waits = append(c.waits, d)
+	return nil
+}
+
+// Paced, each client makes its share of the pairs, one request every
+// Interval, the clients' schedules spread over the first Interval.
+func TestRunPaced(t *testing.T) {
+	srv := fakeAPI(t, 0)
+	clk := &stopped{}
+	res := Run(context.Background(), Config{URL: srv.URL, Key: "k", Clients: 4, Pairs: 10, Interval: time.Second, Clock: clk})
+	if res.Errors != 0 || len(res.Submits) != 10 || len(res.Queries) != 10 {
+		t.Fatalf("errors %d, submits %d, queries %d; want 0, 10, 10 (%v)", res.Errors, len(res.Submits), len(res.Queries), res.FirstErrors)
+	}
+	// Clients 0 and 1 make 3 pairs, 2 and 3 make 2; client i starts at
+	// i/4 s. The first request of client 0 is due at once: no wait.
+	var want []time.Duration
+	for i, pairs := range []int{3, 3, 2, 2} {
+		for k := range 2 * pairs {
+			if d := time.Duration(i)*time.Second/4 + time.Duration(k)*time.Second; d > 0 {
+				want = append(want, d)
+			}
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(clk.waits)
+	if !slices.Equal(clk.waits, want) {
+		t.Errorf("waited %v, want %v", clk.waits, want)
+	}
+}
+
+// late is a clock that moves ten seconds at each reading: every paced
+// request is overdue by the time it is sent.
+type late struct {
+	stopped
+	now atomic.Int64
+}
+
+func (c *late) Now() time.Time { return time.Unix(c.now.Add(10), 0) }
+
+// A paced request due before the last one's answer goes at once.
+func TestRunPacedLate(t *testing.T) {
+	srv := fakeAPI(t, 0)
+	clk := &late{}
+	res := Run(context.Background(), Config{URL: srv.URL, Key: "k", Clients: 2, Pairs: 6, Interval: time.Second, Clock: clk})
+	if res.Errors != 0 || len(res.Submits) != 6 || len(res.Queries) != 6 || len(clk.waits) != 0 {
+		t.Fatalf("errors %d, submits %d, queries %d, waits %v; want 0, 6, 6 and none", res.Errors, len(res.Submits), len(res.Queries), clk.waits)
 	}
 }
 
