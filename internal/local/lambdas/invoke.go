@@ -1,6 +1,7 @@
 package lambdas
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,7 +31,9 @@ import (
 // with real-time durations (request timeouts) as they do in AWS. A handler
 // that ignores its context is reported when it returns.
 type Functions struct {
-	handlers map[string]any // handler functions by logical id
+	// handlers holds each function's aws-lambda-go handlers, by logical
+	// id: one serves one invocation at a time (see invoke).
+	handlers map[string]*sync.Pool
 
 	// Timeouts are the functions' Timeouts by logical id (the template's
 	// Timeout); a function without one runs unbounded. Set them before the
@@ -47,7 +50,7 @@ type Functions struct {
 // NewFunctions wraps handler functions (any signature lambda.Start takes)
 // by function logical id.
 func NewFunctions(byID map[string]any) *Functions {
-	f := &Functions{handlers: map[string]any{}, calls: map[string]int{}}
+	f := &Functions{handlers: map[string]*sync.Pool{}, calls: map[string]int{}}
 	for id, h := range byID {
 		f.Add(id, h)
 	}
@@ -56,7 +59,9 @@ func NewFunctions(byID map[string]any) *Functions {
 
 // Add registers a handler for a function logical id; handlers that need the
 // runtime built first are added last. Add them all before the first call.
-func (f *Functions) Add(id string, handler any) { f.handlers[id] = handler }
+func (f *Functions) Add(id string, handler any) {
+	f.handlers[id] = &sync.Pool{New: func() any { return lambda.NewHandler(handler) }}
+}
 
 // Has reports whether a handler is registered for the logical id.
 func (f *Functions) Has(id string) bool { _, ok := f.handlers[id]; return ok }
@@ -75,7 +80,7 @@ var errFunctionTimeout = errors.New("the function's Timeout passed")
 
 // Call invokes the function with a raw payload and returns its raw answer.
 func (f *Functions) Call(ctx context.Context, id string, payload []byte) ([]byte, error) {
-	fn, ok := f.handlers[id]
+	handlers, ok := f.handlers[id]
 	if !ok {
 		return nil, &asl.Error{Name: "Lambda.ResourceNotFoundException", Cause: "function not found: " + id}
 	}
@@ -95,27 +100,36 @@ func (f *Functions) Call(ctx context.Context, id string, payload []byte) ([]byte
 		hctx, cancel = context.WithTimeoutCause(hctx, timeout, errFunctionTimeout)
 		defer cancel()
 	}
-	out, err := invoke(hctx, fn, payload)
+	out, err := invoke(hctx, handlers, payload)
 	if fault == TimedoutAfter || errors.Is(context.Cause(hctx), errFunctionTimeout) {
 		return nil, timedOut(requestID, timeout)
 	}
 	return out, err
 }
 
-// invoke runs a handler through aws-lambda-go and names its errors as
-// aws-lambda-go does.
-func invoke(ctx context.Context, fn any, payload []byte) (out []byte, err error) {
-	// A fresh lambda.Handler per call: one answers with a slice of a
-	// pooled buffer that it puts back before the caller reads it, which is
-	// safe only for Lambda's one invocation at a time, not for concurrent
-	// executions sharing the handler.
-	h := lambda.NewHandler(fn)
+// invoke runs a handler of handlers through aws-lambda-go and names its
+// errors as aws-lambda-go does.
+//
+// A lambda.Handler answers with a slice of a buffer it pools, put back
+// before the caller reads it and written again at its next invocation:
+// safe for Lambda's one invocation at a time, not for concurrent
+// executions sharing one. So each handler serves one invocation at a
+// time, taken from the function's pool, and its answer is copied before
+// it goes back. (A fresh handler per call, as before, made a sync.Pool per
+// invocation: each registered under the runtime's global lock of pools
+// and cleared in every garbage collection's pause.)
+func invoke(ctx context.Context, handlers *sync.Pool, payload []byte) (out []byte, err error) {
+	h := handlers.Get().(lambda.Handler)
 	defer func() {
 		if p := recover(); p != nil {
+			// Not put back: a handler that panicked is not trusted again.
 			err = &asl.Error{Name: job.ReportedName(p), Cause: causeJSON(fmt.Sprint(p), job.ReportedName(p))}
+			return
 		}
+		handlers.Put(h)
 	}()
 	out, err = h.Invoke(ctx, payload)
+	out = bytes.Clone(out)
 	if err != nil {
 		var ie messages.InvokeResponse_Error
 		if errors.As(err, &ie) {
