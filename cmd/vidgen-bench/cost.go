@@ -14,8 +14,8 @@ import (
 // few enough to keep make bench's budget.
 const designJobs = 2000
 
-// chosenDesign is the cheapest design that meets the lag goal; only its
-// fixed-state cut is in the real state machine so far
+// chosenDesign is the cheapest design that meets the lag goal: the real
+// state machine as it is (issue 17's cut states) with pollpolicy.LongPoll
 // (docs/performance.md, "Cost and detection lag").
 const chosenDesign = "(c) waits inside Poll, fixed states cut"
 
