@@ -193,3 +193,45 @@ func (p *switchPublisher) Publish(ctx context.Context, e notify.Event) error {
 	}
 	return p.Publisher.Publish(ctx, e)
 }
+
+// blindStore answers the first blind reads of a job as not found, as a
+// store that lost it for a moment would.
+type blindStore struct {
+	steps.Store
+	blind int
+}
+
+func (s *blindStore) Get(ctx context.Context, id string) (job.Job, error) {
+	if s.blind > 0 {
+		s.blind--
+		return job.Job{}, fmt.Errorf("get %s: %w", id, job.ErrNotFound)
+	}
+	return s.Store.Get(ctx, id)
+}
+
+// TestRegisterRecordsSubmitFailure: a submit failure that trying again
+// cannot mend (here the job not found by Submit) ends the job Register
+// recorded, as the machine's RecordFailure would, and Register reports it
+// ended; with no job to end either, Register fails with the submit's error
+// (the machine's NotRegistered).
+func TestRegisterRecordsSubmitFailure(t *testing.T) {
+	e := newEnv(t)
+	blind := &blindStore{Store: e.store, blind: 1}
+	h := e.handlers(e.client(e.srv.URL, simKey, normalTimeout, e.tr))
+	h.Store = blind
+	r := e.registrar(h)
+	reg, err := r.Register(t.Context(), steps.RegisterInput{Request: requestJSON(t, "a cat Submit could not read", ""), Execution: "lost-1"})
+	if err != nil || reg.Step.Status != job.Failed {
+		t.Fatalf("Register = %+v, %v; want the job ended", reg, err)
+	}
+	wantFailed(t, e.get("lost-1"), job.ErrNameInternal)
+	if e.sim.Submissions() != 0 {
+		t.Errorf("upstream got %d submits, want none", e.sim.Submissions())
+	}
+
+	blind.blind = 2 // Fail does not find it either
+	_, err = r.Register(t.Context(), steps.RegisterInput{Request: requestJSON(t, "a cat nobody could read", ""), Execution: "lost-2"})
+	if !errors.Is(err, job.ErrNotFound) || isTransient(err) {
+		t.Errorf("Register = %v; want the submit's not-found error, not transient", err)
+	}
+}
