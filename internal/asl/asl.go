@@ -202,6 +202,19 @@ type mapSpec struct {
 	maxConcurrencyPath *path
 
 	toleratedCount, toleratedPercentage limit
+
+	batcher *itemBatcher // nil: each child execution takes one item
+}
+
+// An itemBatcher is the ItemBatcher of a distributed Map state: it groups
+// the items, each already shaped by the ItemSelector, into the Items array
+// of one child execution's input, up to a number of items and of bytes.
+type itemBatcher struct {
+	batchInput        any // compiled payload template; nil when absent
+	maxItems          int64
+	maxItemsPath      *path
+	maxInputBytes     int64
+	maxInputBytesPath *path
 }
 
 // An itemReader is the ItemReader of a distributed Map state.

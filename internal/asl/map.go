@@ -67,9 +67,128 @@ func (l *loader) mapState(where string, obj map[string]any, st *state) {
 			m.writer = l.resultWriter(where+": ResultWriter", v)
 		}
 	}
-	if _, ok := obj["ItemBatcher"]; ok {
-		l.errorf(where, "field %q is not supported: every iteration processes a single item", "ItemBatcher")
+	if v, ok := obj["ItemBatcher"]; ok {
+		switch {
+		case !m.distributed:
+			l.errorf(where, "field %q is only allowed when the ItemProcessor's ProcessorConfig has Mode DISTRIBUTED", "ItemBatcher")
+		case m.toleratedCount.set || m.toleratedPercentage.set:
+			// A failed child then stands for a batch of items; how AWS
+			// counts those against the thresholds is not modelled.
+			l.errorf(where, "fields %q and %q: tolerated failures of batched items are not supported", "ItemBatcher", "ToleratedFailure*")
+		default:
+			m.batcher = l.itemBatcher(where+": ItemBatcher", v)
+		}
 	}
+}
+
+// maxBatchBytes is the largest MaxInputBytesPerBatch AWS accepts: a child
+// execution's input, 256 KiB.
+const maxBatchBytes = 256 * 1024
+
+// itemBatcher reads an ItemBatcher: at least one of the limits, each set
+// as a number or a path, and an optional BatchInput
+// (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html).
+func (l *loader) itemBatcher(where string, v any) *itemBatcher {
+	b := &itemBatcher{}
+	obj := l.object(where, v)
+	if obj == nil {
+		return b
+	}
+	l.fields(where, obj, "MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", "BatchInput")
+	if n, ok := l.integer(where, obj, "MaxItemsPerBatch", 1, maxReaderItems); ok {
+		b.maxItems = n
+	}
+	b.maxItemsPath = l.optionalPath(where, obj, "MaxItemsPerBatchPath")
+	l.exclusive(where, obj, "MaxItemsPerBatch", "MaxItemsPerBatchPath")
+	if n, ok := l.integer(where, obj, "MaxInputBytesPerBatch", 1, maxBatchBytes); ok {
+		b.maxInputBytes = n
+	}
+	b.maxInputBytesPath = l.optionalPath(where, obj, "MaxInputBytesPerBatchPath")
+	l.exclusive(where, obj, "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath")
+	if b.maxItems == 0 && b.maxItemsPath == nil && b.maxInputBytes == 0 && b.maxInputBytesPath == nil {
+		l.errorf(where, "needs field %q, %q or both (or their Path forms)", "MaxItemsPerBatch", "MaxInputBytesPerBatch")
+	}
+	b.batchInput = l.template(where, obj, "BatchInput", false)
+	return b
+}
+
+// batches groups the iteration inputs into child inputs
+// {"Items": [...], "BatchInput": ...}: the next item starts a new batch
+// when the current one holds the most items allowed, or when adding it
+// would pass the bytes allowed. An item too big on its own goes alone (its
+// child's input is then over the limit, which the child's start refuses as
+// AWS would).
+func (b *itemBatcher) batches(inputs []any, s scope) ([]any, error) {
+	maxItems, err := b.limit(b.maxItems, b.maxItemsPath, s, "MaxItemsPerBatchPath", maxReaderItems)
+	if err != nil {
+		return nil, err
+	}
+	maxBytes, err := b.limit(b.maxInputBytes, b.maxInputBytesPath, s, "MaxInputBytesPerBatchPath", maxBatchBytes)
+	if err != nil {
+		return nil, err
+	}
+	var batchInput any
+	overhead := len(`{"Items":[]}`)
+	if b.batchInput != nil {
+		if batchInput, err = evalTemplate(b.batchInput, s); err != nil {
+			return nil, err
+		}
+		raw, err := encode(batchInput)
+		if err != nil {
+			return nil, fmt.Errorf("asl: BatchInput: %w", err)
+		}
+		overhead += len(`,"BatchInput":`) + len(raw)
+	}
+	var (
+		out   []any
+		items []any
+		size  int
+	)
+	flush := func() {
+		if len(items) == 0 {
+			return
+		}
+		in := map[string]any{"Items": items}
+		if b.batchInput != nil {
+			in["BatchInput"] = batchInput
+		}
+		out = append(out, in)
+		items, size = nil, overhead
+	}
+	size = overhead
+	for i, it := range inputs {
+		raw, err := encode(it)
+		if err != nil {
+			return nil, fmt.Errorf("asl: input of item %d: %w", i, err)
+		}
+		add := len(raw)
+		if len(items) > 0 {
+			add++ // the comma
+		}
+		if len(items) > 0 && (maxItems > 0 && int64(len(items)) >= maxItems || maxBytes > 0 && int64(size+add) > maxBytes) {
+			flush()
+			add = len(raw)
+		}
+		items = append(items, it)
+		size += add
+	}
+	flush()
+	return out, nil
+}
+
+// limit resolves one of an ItemBatcher's limits; 0 means none.
+func (b *itemBatcher) limit(n int64, p *path, s scope, field string, hi int64) (int64, error) {
+	if p == nil {
+		return n, nil
+	}
+	v, err := p.eval(s)
+	if err != nil {
+		return 0, err
+	}
+	if i, ok := nonNegative(v); ok && i >= 1 && i <= hi {
+		return i, nil
+	}
+	return 0, runtimeError("The %s field refers to %s, which is not an integer from 1 to %d", field, abbrev(v), hi)
 }
 
 // synonym returns which of field and its older synonym obj uses, refusing
@@ -275,6 +394,14 @@ func (r *runner) mapAttempt(ctx context.Context, st *state, input any, s scope) 
 	inputs, err := iterationInputs(m.selector, items, es)
 	if err != nil {
 		return nil, err
+	}
+	if m.batcher != nil {
+		// The ItemSelector shapes each item, then the batcher groups them
+		// ("batch selected items into sub-arrays", the ASL specification's
+		// ItemBatcher): $$.Map.Item.Index stays the item's own index.
+		if inputs, err = m.batcher.batches(inputs, es); err != nil {
+			return nil, err
+		}
 	}
 	workers := m.maxConcurrency
 	if m.maxConcurrencyPath != nil {

@@ -211,6 +211,44 @@ func TestMapDistributed(t *testing.T) {
 	}
 }
 
+// TestMapItemBatcher: the ItemSelector shapes each item (its index is the
+// item's own), then the batcher groups them into {"Items"[, "BatchInput"]}
+// child inputs, closing a batch at the most items or bytes allowed, limits
+// given as numbers or paths; each child execution gets one batch.
+func TestMapItemBatcher(t *testing.T) {
+	const echo = `"P":{"Type":"Pass","Parameters":{"name.$":"$$.Execution.Name","in.$":"$"},"End":true}`
+	tests := []struct {
+		name, fields, input string
+		want, wantErr       string
+	}{
+		{name: "by count, the last batch shorter",
+			fields: `"ItemsPath":"$.xs","ItemSelector":{"i.$":"$$.Map.Item.Index","v.$":"$$.Map.Item.Value"},"ItemBatcher":{"MaxItemsPerBatch":2},`,
+			input:  `{"xs":["a","b","c"]}`,
+			want: `[{"name":"M-0","in":{"Items":[{"i":0,"v":"a"},{"i":1,"v":"b"}]}},
+				{"name":"M-1","in":{"Items":[{"i":2,"v":"c"}]}}]`},
+		{name: "count from a path, with BatchInput",
+			fields: `"ItemsPath":"$.xs","ItemBatcher":{"MaxItemsPerBatchPath":"$.n","BatchInput":{"t.$":"$.t"}},`,
+			input:  `{"n":3,"t":"T","xs":[1,2,3,4]}`,
+			want: `[{"name":"M-0","in":{"Items":[1,2,3],"BatchInput":{"t":"T"}}},
+				{"name":"M-1","in":{"Items":[4],"BatchInput":{"t":"T"}}}]`},
+		{name: "by bytes: a batch closes before it would pass them",
+			// {"Items":["aaaa","bbbb"]} is 24 bytes; a third item would make 31.
+			fields: `"ItemBatcher":{"MaxInputBytesPerBatch":30},`,
+			input:  `["aaaa","bbbb","cccc","dddddddddddddddddddddddddddddddd"]`,
+			want: `[{"name":"M-0","in":{"Items":["aaaa","bbbb"]}},{"name":"M-1","in":{"Items":["cccc"]}},
+				{"name":"M-2","in":{"Items":["dddddddddddddddddddddddddddddddd"]}}]`},
+		{name: "no items, no batches", fields: `"ItemBatcher":{"MaxItemsPerBatch":2},`, input: `[]`, want: `[]`},
+		{name: "bad path value", fields: `"ItemsPath":"$.xs","ItemBatcher":{"MaxItemsPerBatchPath":"$.n"},`,
+			input: `{"n":0,"xs":[1]}`, wantErr: "States.Runtime"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runDef(t, distributed(tt.fields, echo), tt.input, Options{})
+			check(t, out, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
 // readerDef is a distributed Map state reading JSON Lines from the object
 // the input names.
 func readerDef(readerConfig string) string {
@@ -433,7 +471,17 @@ func TestMapParseRefuses(t *testing.T) {
 				`WriterConfig: field "OutputType" must be JSON or JSONL`}},
 		{"JSONL to the state output", withMap(dproc + `"ResultWriter":{"WriterConfig":{"OutputType":"JSONL"}},`),
 			[]string{`WriterConfig: field "OutputType": JSONL needs "Resource" and "Parameters"`}},
-		{"ItemBatcher", withMap(dproc + `"ItemBatcher":{"MaxItemsPerBatch":10},`), []string{`state "M": field "ItemBatcher" is not supported`}},
+		{"ItemBatcher on an INLINE Map", withMap(proc + `"ItemBatcher":{"MaxItemsPerBatch":10},`),
+			[]string{`state "M": field "ItemBatcher" is only allowed when the ItemProcessor's ProcessorConfig has Mode DISTRIBUTED`}},
+		{"ItemBatcher without a limit", withMap(dproc + `"ItemBatcher":{"BatchInput":{"a":1}},`),
+			[]string{`ItemBatcher: needs field "MaxItemsPerBatch", "MaxInputBytesPerBatch" or both`}},
+		{"ItemBatcher limits out of range", withMap(dproc + `"ItemBatcher":{"MaxItemsPerBatch":0,"MaxInputBytesPerBatch":262145,"Size":1},`),
+			[]string{`field "MaxItemsPerBatch" must be an integer from 1 to`, `field "MaxInputBytesPerBatch" must be an integer from 1 to 262144`,
+				`ItemBatcher: field "Size" is not supported`}},
+		{"ItemBatcher both forms", withMap(dproc + `"ItemBatcher":{"MaxItemsPerBatch":2,"MaxItemsPerBatchPath":"$.n"},`),
+			[]string{`fields "MaxItemsPerBatch" and "MaxItemsPerBatchPath" cannot both be set`}},
+		{"ItemBatcher with tolerated failures", withMap(dproc + `"ToleratedFailureCount":1,"ItemBatcher":{"MaxItemsPerBatch":2},`),
+			[]string{`tolerated failures of batched items are not supported`}},
 		{"CSV", reader(`{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"CSV","CSVHeaderLocation":"FIRST_ROW"},
 			"Parameters":{"Bucket":"b","Key":"k"}}`),
 			[]string{`state "M": ItemReader: ReaderConfig: field "InputType": "CSV" is not supported, only JSON and JSONL`,
