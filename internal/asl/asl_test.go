@@ -211,7 +211,7 @@ func TestEmptyInputIsObject(t *testing.T) {
 }
 
 func TestIntrinsics(t *testing.T) {
-	const in = `{"name":"Ann","n":41,"s":"{\"k\":[1,2]}","obj":{"a":1,"h":"<&>"},"csv":"a,b,,c","f":1.5,"tmpl":"{} and {}",
+	const in = `{"name":"Ann","n":41,"xs":[1,2,3],"s":"{\"k\":[1,2]}","obj":{"a":1,"h":"<&>"},"csv":"a,b,,c","f":1.5,"tmpl":"{} and {}",
 		"j1":{"a":{"a1":1,"a2":2},"b":2},"j2":{"a":{"a3":1},"c":3}}`
 	tests := []struct {
 		name, expr, want, wantErr string
@@ -231,6 +231,8 @@ func TestIntrinsics(t *testing.T) {
 		{"JsonToString", `States.JsonToString($.obj)`, `"{\"a\":1,\"h\":\"<&>\"}"`, ""},
 		{"Array", `States.Array($.name, 1, States.Array(), 'x')`, `["Ann",1,[],"x"]`, ""},
 		{"Array empty", `States.Array()`, `[]`, ""},
+		{"ArrayLength", `States.ArrayLength($.xs)`, `3`, ""},
+		{"ArrayLength of a string", `States.ArrayLength($.name)`, "", "States.Runtime"},
 		{"MathAdd", `States.MathAdd($.n, 1)`, `42`, ""},
 		{"MathAdd negative", `States.MathAdd($.n, -50)`, `-9`, ""},
 		{"MathAdd rounds", `States.MathAdd($.f, 1)`, `3`, ""},

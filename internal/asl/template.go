@@ -166,7 +166,7 @@ func arity(fn string) (minArgs, maxArgs int, ok bool) {
 	switch fn {
 	case "States.Format":
 		return 1, -1, true
-	case "States.StringToJson", "States.JsonToString":
+	case "States.StringToJson", "States.JsonToString", "States.ArrayLength":
 		return 1, 1, true
 	case "States.Array":
 		return 0, -1, true
@@ -385,6 +385,12 @@ func (c *call) apply(args []any, s scope) (any, error) {
 		return string(b), err
 	case "States.Array":
 		return args, nil
+	case "States.ArrayLength":
+		a, ok := args[0].([]any)
+		if !ok {
+			return nil, errors.New("the argument must be an array")
+		}
+		return json.Number(strconv.Itoa(len(a))), nil
 	case "States.MathAdd":
 		a, errA := integer(args[0])
 		b, errB := integer(args[1])
