@@ -107,9 +107,11 @@ func TestProjectStateMachines(t *testing.T) {
 	}
 }
 
-// TestBatchItemProcessorsAgree checks that video_batch's two Maps (inline
-// list and S3 manifest) process an item alike: state names must be unique
-// across a machine, so the manifest's copy prefixes each with "Manifest".
+// TestBatchItemProcessorsAgree checks that video_batch's Maps for an
+// inline list and an S3 manifest process an item alike, one per child or
+// in chunks: state names must be unique
+// across a machine, so the manifest's copy prefixes each with "Manifest",
+// nested ones too.
 func TestBatchItemProcessorsAgree(t *testing.T) {
 	def, err := os.ReadFile("../../statemachine/video_batch.asl.json")
 	if err != nil {
@@ -123,19 +125,43 @@ func TestBatchItemProcessorsAgree(t *testing.T) {
 	if err := json.Unmarshal(def, &m); err != nil {
 		t.Fatal(err)
 	}
-	inline, manifest := string(m.States["RunInline"].ItemProcessor), string(m.States["RunManifest"].ItemProcessor)
-	if inline == "" || manifest == "" {
-		t.Fatal("video_batch has no RunInline or RunManifest item processor")
+	for _, pair := range [][2]string{{"RunInline", "RunManifest"}, {"RunInlineChunks", "RunManifestChunks"}} {
+		inline, manifest := string(m.States[pair[0]].ItemProcessor), string(m.States[pair[1]].ItemProcessor)
+		if inline == "" || manifest == "" {
+			t.Fatalf("video_batch has no %s or %s item processor", pair[0], pair[1])
+		}
+		var a, b any
+		json.Unmarshal([]byte(inline), &a)
+		for _, name := range stateNames(a) {
+			manifest = strings.ReplaceAll(manifest, `"Manifest`+name+`"`, `"`+name+`"`)
+		}
+		json.Unmarshal([]byte(manifest), &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("%s's and %s's item processors differ beyond the Manifest prefix:\ninline   %s\nmanifest %s", pair[0], pair[1], inline, manifest)
+		}
 	}
-	var names struct{ States map[string]json.RawMessage }
-	json.Unmarshal([]byte(inline), &names)
-	for name := range names.States {
-		manifest = strings.ReplaceAll(manifest, `"Manifest`+name+`"`, `"`+name+`"`)
+}
+
+// stateNames lists the names of the states in v, nested ones (an Inline
+// Map's inside an item processor) too.
+func stateNames(v any) []string {
+	var names []string
+	switch v := v.(type) {
+	case map[string]any:
+		for k, sub := range v {
+			if k == "States" {
+				if states, ok := sub.(map[string]any); ok {
+					for name := range states {
+						names = append(names, name)
+					}
+				}
+			}
+			names = append(names, stateNames(sub)...)
+		}
+	case []any:
+		for _, sub := range v {
+			names = append(names, stateNames(sub)...)
+		}
 	}
-	var a, b any
-	json.Unmarshal([]byte(inline), &a)
-	json.Unmarshal([]byte(manifest), &b)
-	if !reflect.DeepEqual(a, b) {
-		t.Fatalf("the item processors differ beyond the Manifest prefix:\ninline   %s\nmanifest %s", inline, manifest)
-	}
+	return names
 }

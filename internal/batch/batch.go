@@ -1,9 +1,11 @@
-// Package batch sums up a batch. The batch itself is
-// statemachine/video_batch.asl.json: a distributed Map runs one video_job
-// execution per item (at most MaxConcurrency at once) and writes every
-// item's outcome to S3 with its ResultWriter, so that no state's payload
-// grows with the batch; Summarize reads those files back and turns them
-// into counts and the failures.
+// Package batch plans and sums up a batch. The batch itself is
+// statemachine/video_batch.asl.json: a distributed Map hands chunks of
+// items to child executions (Plan sizes them), each of which runs one
+// video_job execution per item, one after another (at most MaxConcurrency
+// children at once), and writes every chunk's outcomes to S3 with its
+// ResultWriter, so that no state's payload grows with the batch; Summarize
+// reads those files back and turns them into counts and the failures, and
+// checks them against the batch's tolerated failures.
 package batch
 
 import (
@@ -37,6 +39,10 @@ type Summarizer struct{ Objects Objects }
 type Input struct {
 	BatchID string `json:"batch_id"`
 	Results MapRun `json:"results"`
+	// The batch's thresholds: more failed items than either allows fails
+	// the batch. Unset, any number may fail.
+	ToleratedPercentage *float64 `json:"tolerated_failure_percentage,omitempty"`
+	ToleratedCount      *float64 `json:"tolerated_failure_count,omitempty"`
 }
 
 // MapRun is a distributed Map state's result when it writes its results to
@@ -69,9 +75,22 @@ type child struct {
 }
 
 // itemInput is the part of an item's input (the Map's ItemSelector) that
-// says which item it is.
+// says which item it is; a chunk's child has them in Items (the Map's
+// ItemBatcher).
 type itemInput struct {
-	Index int `json:"index"`
+	Index int         `json:"index"`
+	Items []itemInput `json:"Items"`
+}
+
+// outcome is one item's output in a chunk's output: {"item", "id",
+// "status"}, or {"item", "error", "cause"} for an item whose video_job
+// execution failed (its error and cause).
+type outcome struct {
+	Item   int        `json:"item"`
+	ID     string     `json:"id"`
+	Status job.Status `json:"status"`
+	Error  string     `json:"error"`
+	Cause  string     `json:"cause"`
 }
 
 // Result is one item's outcome: the ended job's id and status (an item's
@@ -96,6 +115,9 @@ type Summary struct {
 	Counts      map[string]int `json:"counts"`
 	Failed      []Failure      `json:"failed"`
 	FailedTotal int            `json:"failed_total"`
+	// Exceeded says more items failed than the batch tolerates; the batch
+	// machine then fails with States.ExceedToleratedFailureThreshold.
+	Exceeded bool `json:"tolerated_failures_exceeded,omitempty"`
 }
 
 // Failure is one item that did not complete.
@@ -139,17 +161,82 @@ func (s *Summarizer) Summarize(ctx context.Context, in Input) (Summary, error) {
 				return Summary{}, fmt.Errorf("results s3://%s/%s: %w", bucket, f.Key, err)
 			}
 			for _, c := range children {
-				results = append(results, c.result())
+				results = append(results, c.results()...)
 			}
 		}
 	}
-	return Summarize(in.BatchID, results), nil
+	sum := Summarize(in.BatchID, results)
+	sum.Exceeded = exceeded(sum.FailedTotal, sum.Total, in.ToleratedPercentage, in.ToleratedCount)
+	return sum, nil
 }
 
-// result reads one item's outcome from its child execution.
-func (c child) result() Result {
+// exceeded reports whether failed items of total pass either threshold,
+// as a distributed Map's ToleratedFailureCount and
+// ToleratedFailurePercentage would if each item were its own child.
+func exceeded(failed, total int, percentage, count *float64) bool {
+	return count != nil && float64(failed) > *count ||
+		percentage != nil && float64(failed)*100 > *percentage*float64(total)
+}
+
+// results reads the outcomes of a child execution's items: a chunk's
+// (its input has Items), or a single item's.
+func (c child) results() []Result {
 	var in itemInput
 	_ = json.Unmarshal([]byte(c.Input), &in) // a missing index reads as item 0
+	if in.Items == nil {
+		return []Result{c.result(in)}
+	}
+	var outs []outcome
+	if c.Status == "SUCCEEDED" && c.Output != nil && json.Unmarshal([]byte(*c.Output), &outs) == nil && len(outs) == len(in.Items) {
+		results := make([]Result, len(outs))
+		for i, o := range outs {
+			results[i] = o.result(in.Items[i].Index)
+		}
+		return results
+	}
+	// The chunk's child did not run all of its items to an outcome (it
+	// failed, was aborted or never started): each item gets its error.
+	results := make([]Result, len(in.Items))
+	for i, it := range in.Items {
+		results[i] = c.result(it) // a chunk's output read as an item's is Unexplained
+	}
+	return results
+}
+
+// result reads one item's outcome from a chunk's output.
+func (o outcome) result(index int) Result {
+	switch {
+	case o.Error != "":
+		return failedExecution(Result{Item: index}, o.Error, o.Cause)
+	case o.ID != "":
+		return Result{Item: index, ID: o.ID, Status: o.Status}
+	}
+	return Result{Item: index, Error: "Unexplained"}
+}
+
+// failedExecution fills in r from the error and cause of an item's failed
+// video_job execution (States.TaskFailed of startExecution.sync:2, whose
+// cause describes the execution: the job's error name, and its record, or
+// the refusal, as the cause).
+func failedExecution(r Result, name, cause string) Result {
+	if name == "States.TaskFailed" {
+		var exe struct{ Error, Cause, Status string }
+		if json.Unmarshal([]byte(cause), &exe) == nil && exe.Error != "" {
+			r.Error, r.Cause = exe.Error, exe.Cause
+			return r
+		}
+		if exe.Status != "" {
+			r.Error = exe.Status
+			return r
+		}
+	}
+	r.Error, r.Cause = name, cause
+	return r
+}
+
+// result reads the outcome of the item in from a child execution that ran
+// it alone, or that did not run its chunk through.
+func (c child) result(in itemInput) Result {
 	r := Result{Item: in.Index}
 	switch {
 	case c.Status == "SUCCEEDED" && c.Output != nil:
@@ -161,21 +248,8 @@ func (c child) result() Result {
 		return Result{Item: in.Index, Error: "Unexplained", Cause: truncate(*c.Output, 500)}
 	case c.Status == "":
 		return Result{Item: in.Index, Error: "NotStarted"}
-	case c.Error == "States.TaskFailed":
-		// The job's execution failed: the cause describes it, with the
-		// job's error name and its record (or the refusal) as its cause.
-		var exe struct{ Error, Cause, Status string }
-		if json.Unmarshal([]byte(c.Cause), &exe) == nil && exe.Error != "" {
-			r.Error, r.Cause = exe.Error, exe.Cause
-			return r
-		}
-		if exe.Status != "" {
-			r.Error = exe.Status
-			return r
-		}
 	}
-	r.Error, r.Cause = cmp.Or(c.Error, c.Status), c.Cause
-	return r
+	return failedExecution(r, cmp.Or(c.Error, c.Status), c.Cause)
 }
 
 // Summarize counts the items per status and lists the failures in item

@@ -20,8 +20,9 @@ import (
 )
 
 // ManifestConfig is a batch of n items in a JSON Lines manifest, run by
-// the real video_batch machine (its distributed Map starts one video_job
-// execution per item, maxConcurrency at once) for one tenant capped at 25
+// the real video_batch machine (its distributed Map hands chunks of items
+// to at most maxConcurrency child executions at once, each starting one
+// video_job execution per item, one after another) for one tenant capped at 25
 // generations in flight, 50 in all and at the upstream, under the
 // adaptive policy, with the burst workload's generation times.
 func ManifestConfig(n, maxConcurrency int, template, dir string) Config {
@@ -71,9 +72,13 @@ type batchRun struct {
 
 // runBatch writes the jobs as a manifest and runs one video_batch
 // execution over it, as a process on the run's clock. Every state the
-// batch enters, in its Map's child executions too, is billed a transition,
-// and so is each child execution the Map starts (as AWS bills a
-// distributed Map); each item's video_job execution is billed as any other.
+// batch enters, in its Map's child executions too (a chunk's Inline Map
+// state once, its iterations' states each time), is billed a transition,
+// and so is each child execution the Map starts, one per chunk (as AWS
+// bills a distributed Map, and an Inline Map's iterations not at all:
+// https://docs.aws.amazon.com/step-functions/latest/dg/concepts-transitions.html);
+// Plan and Summarize are Lambda invocations; each item's video_job
+// execution is billed as any other.
 func (r *run) runBatch(ctx context.Context, jobs []Job) {
 	r.batch = &batchRun{children: map[string]bool{}}
 	if err := r.batch.execute(ctx, r, jobs); err != nil {
@@ -102,7 +107,7 @@ func (b *batchRun) execute(ctx context.Context, r *run, jobs []Job) error {
 		return err
 	}
 	summarize := lambdas.NewFunctions(map[string]any{
-		"SummarizeFunction": (&batch.Summarizer{Objects: s3dir.Objects{Dir: objects}}).Summarize,
+		"SummarizeFunction": (&batch.Summarizer{Objects: s3dir.Objects{Dir: objects}}).Handle,
 	})
 	write := s3dir.WriteObjectTo(objects)
 	const name = "batch-10k"
@@ -117,7 +122,7 @@ func (b *batchRun) execute(ctx context.Context, r *run, jobs []Job) error {
 			r.usage.Transitions++
 			if execution != name && !b.children[execution] {
 				b.children[execution] = true
-				r.usage.Transitions++ // the distributed Map starting a child execution
+				r.usage.Transitions++ // the distributed Map starting a child execution (a chunk's)
 			}
 		},
 	}
@@ -143,7 +148,8 @@ func (b *batchRun) execute(ctx context.Context, r *run, jobs []Job) error {
 
 // batchInvoker runs the batch machine's Tasks: each item's video_job
 // execution (startExecution.sync:2), named job-<n> in the order the Map
-// starts them, and Summarize, billed as a Lambda invocation.
+// starts them, and the batch function (Plan, Summarize), billed as Lambda
+// invocations.
 type batchInvoker struct {
 	r         *run
 	summarize *lambdas.Functions

@@ -49,6 +49,39 @@ func TestManifestBatch(t *testing.T) {
 	}
 }
 
+// TestManifestBatchChunks runs a batch large enough for its Map to chunk
+// it (400 items in 5 lanes: chunks of 8): max_concurrency still bounds the
+// jobs in flight, every item ends and is counted, and an item costs what a
+// single job does plus what AWS bills the chunk for it: its RunJob (its
+// ChunkRunJob), and an eighth of the child's start and of its Inline Map
+// state; its job's start enters Register and Following? where the API's
+// enters Resume alone (one more), and the batch's own states are
+// negligible. make bench prices the batch of 10,000 (chunks of 16).
+func TestManifestBatchChunks(t *testing.T) {
+	const n, lanes = 400, 5
+	res, err := Run(context.Background(), ManifestConfig(n, lanes, "../../template.yaml", t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	singles, err := Run(context.Background(), SinglesConfig(n, "../../template.yaml", t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, sf := res.Figures(PublishedPrices()), singles.Figures(PublishedPrices())
+	t.Logf("statuses %v; makespan %s; peak %d (%v); %.2f transitions/job (single jobs %.2f); history %d",
+		res.Statuses, res.Makespan, res.PeakInFlight, res.PeakByTenant, f.Transitions, sf.Transitions, res.MaxHistory)
+	if res.Open != 0 || res.Batch == nil || res.Batch.Total != n || res.Batch.Counts["completed"] != res.Statuses["completed"] {
+		t.Fatalf("%d open, statuses %v, summary %+v; want every one of %d items ended and counted", res.Open, res.Statuses, res.Batch, n)
+	}
+	if res.PeakByTenant["a"] != lanes || res.PeakInFlight > lanes {
+		t.Errorf("peak %d in flight (%v), want max_concurrency %d reached and never passed", res.PeakInFlight, res.PeakByTenant, lanes)
+	}
+	// The failed items (a few %) enter ChunkItemFailed too.
+	if extra, want := f.Transitions-sf.Transitions, 1+1+2.0/8; extra < want-0.05 || extra > want+0.15 {
+		t.Errorf("%.2f transitions per job in the batch, %.2f one by one: %.2f more, want %.2f (+ failed items' share)", f.Transitions, sf.Transitions, extra, want)
+	}
+}
+
 // TestIdealCapped: with the per-tenant cap off the ideal is the burst
 // section's; one tenant under a per-tenant cap below the global cap has its
 // own cap's slots; and a tenant at its cap does not hold back another's

@@ -59,7 +59,7 @@ var allowed = map[string][]string{
 		"secretsmanager:GetSecretValue " + upstream, "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
 	"finish":    {"dynamodb:GetItem JobsTable", "dynamodb:BatchGetItem JobsTable", "dynamodb:UpdateItem JobsTable", "dynamodb:Query JobsTable/index/*", "events:PutEvents EventBusName", "states:StartExecution stateMachine:${AWS::StackName}-video-job", "states:SendTaskSuccess *"},
 	"webhook":   {"dynamodb:GetItem JobsTable", "secretsmanager:GetSecretValue WebhookSecret"},
-	"summarize": {"s3:GetObject ImagesBucket/results/*"},
+	"summarize": {"s3:GetObject ImagesBucket/results/*", "s3:GetObject ImagesBucket/batches/*"},
 }
 
 // jobStoreCalls is what each method of *dynamostore.Store calls on the jobs

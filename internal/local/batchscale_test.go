@@ -52,17 +52,30 @@ func scaleItems() int {
 // may pass Step Functions' 256 KiB at any step: the interpreter fails the
 // execution with States.DataLimitExceeded if one does, and the test
 // checks the largest it saw.
+//
+// It runs the batch twice: with max_concurrency 1000, one item per child
+// execution of the Map; with 50, chunks of them (16 items each, 2 under
+// -race), each child running its chunk's items one after another.
 func TestBatchAtScale(t *testing.T) {
+	for _, lanes := range []int{1000, 50} {
+		t.Run(fmt.Sprintf("max_concurrency %d", lanes), func(t *testing.T) { batchAtScale(t, lanes) })
+	}
+}
+
+func batchAtScale(t *testing.T, lanes int) {
 	n := scaleItems()
 	dir := t.TempDir()
 	wantCounts := writeManifest(t, dir, n)
 	h := newScaleHarness(t, dir)
-	input, _ := json.Marshal(map[string]any{"batch_id": "scale", "tenant": "batch", "max_concurrency": 1000,
+	input, _ := json.Marshal(map[string]any{"batch_id": "scale", "tenant": "batch", "max_concurrency": lanes,
 		"manifest": map[string]string{"bucket": "vidgen-images", "key": "batches/scale.jsonl"}})
 	res, err := h.batch.Execute(t.Context(), asl.Execution{ID: "arn:local:execution:VideoBatch:scale", Name: "scale", Input: input},
 		nil, h.options(h.batchClock, h))
 	if err != nil {
 		t.Fatalf("batch failed: %v", err)
+	}
+	if h.children.Load() != int64(n) {
+		t.Errorf("%d video_job executions, want one per item, %d", h.children.Load(), n)
 	}
 	var s batch.Summary
 	if err := json.Unmarshal(res.Output, &s); err != nil {
@@ -126,7 +139,8 @@ func writeManifest(t *testing.T, dir string, n int) map[string]int {
 }
 
 // TestBatchTolerance: the batch's own thresholds end it once more items
-// failed than it tolerates (the Map's ToleratedFailure*Path), with the
+// failed than it tolerates (one item per child: the Map's
+// ToleratedFailure*Path; in chunks: Summarize, counting items), with the
 // items' outcomes written all the same; thresholds out of range are
 // refused before anything runs.
 func TestBatchTolerance(t *testing.T) {
@@ -141,6 +155,13 @@ func TestBatchTolerance(t *testing.T) {
 		{"1 failure tolerated", map[string]any{"tolerated_failure_count": 1}, "States.ExceedToleratedFailureThreshold"},
 		{"a percentage over 100", map[string]any{"tolerated_failure_percentage": 150}, "InvalidBatch"},
 		{"a count that is not a number", map[string]any{"tolerated_failure_count": "2"}, "InvalidBatch"},
+		// max_concurrency 2: chunks of 2 items, whose failures Summarize
+		// counts against the thresholds, items not chunks.
+		{"in chunks, every failure tolerated by default", map[string]any{"max_concurrency": 2}, ""},
+		{"in chunks, 10 % tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_percentage": 10}, ""},
+		{"in chunks, 4 failures tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_count": 4}, ""},
+		{"in chunks, 9 % tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_percentage": 9}, "States.ExceedToleratedFailureThreshold"},
+		{"in chunks, 3 failures tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_count": 3}, "States.ExceedToleratedFailureThreshold"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -218,7 +239,7 @@ func newScaleHarness(t *testing.T, dir string) *scaleHarness {
 		jobARN: localarn.StateMachine("VideoJobStateMachine"), store: store, dir: dir,
 		batchClock: clock.NewManual(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC))}
 	h.summarize = lambdas.NewFunctions(map[string]any{
-		"SummarizeFunction": (&batch.Summarizer{Objects: s3dir.Objects{Dir: dir}}).Summarize,
+		"SummarizeFunction": (&batch.Summarizer{Objects: s3dir.Objects{Dir: dir}}).Handle,
 	})
 	return h
 }

@@ -394,7 +394,7 @@ func Start(cfg Config) (*Runtime, error) {
 		"RegisterFunction":  registrar.Register,
 		"FinishFunction":    notifier.Finish,
 		"WebhookFunction":   notifier.Deliver,
-		"SummarizeFunction": (&batch.Summarizer{Objects: s3dir.Objects{Dir: cfg.DataDir}}).Summarize,
+		"SummarizeFunction": (&batch.Summarizer{Objects: s3dir.Objects{Dir: cfg.DataDir}}).Handle,
 	}
 	// Locally the api handler checks keys itself, with the resolver the
 	// authorizer uses in AWS; the gateway runs no authorizer.
