@@ -5,6 +5,8 @@ package functions_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +33,8 @@ const webhookMaster = "e2e-webhook-master-key-0123456789abcdef0123456789abcdef"
 // records a job from a request (and follows one under a used idempotency
 // key), finish puts the ended job's event on a real (moto) EventBridge bus,
 // where a rule delivers it to a queue, webhook classifies what it cannot
-// deliver, and summarize sums up a batch with an empty environment.
+// deliver, and summarize plans (a manifest's chunks) and sums up a batch
+// with an empty environment.
 func TestWorkflowFunctions(t *testing.T) {
 	register := startFunction(t, "register", functionEnv(t, "register"))
 	id := api.NewUUID()
@@ -125,6 +128,31 @@ func TestWorkflowFunctions(t *testing.T) {
 		}
 		fn.stop()
 		wantJobLines(t, fn)
+	})
+
+	t.Run("summarize plans", func(t *testing.T) {
+		// video_batch's PlanManifest: the manifest's lines size the chunks
+		// (here 50 lines, the sample's requests over and over, in 1 lane).
+		const sample = "vidgen-dev-imagesbucket-example"
+		lines, err := os.ReadFile(filepath.Join(e2e.root, "events", "batch-manifest.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sample3 := bytes.Split(bytes.TrimSpace(lines), []byte("\n"))
+		var manifest []byte
+		for i := range 50 {
+			manifest = append(append(manifest, sample3[i%len(sample3)]...), '\n')
+		}
+		key := "batches/daily.jsonl"
+		if _, err := e2e.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: &e2e.bucket, Key: &key, Body: bytes.NewReader(manifest)}); err != nil {
+			t.Fatal(err)
+		}
+		event := bytes.ReplaceAll(loadEvent(t, "summarize-plan.json", ""), []byte(sample), []byte(e2e.bucket))
+		var p batch.Plan
+		startFunction(t, "summarize", functionEnv(t, "summarize")).invokeOK(t, event, &p)
+		if p.ItemsPerChild != 5 {
+			t.Errorf("plan %+v for 50 lines in 1 lane, want 5 per child (10 chunks)", p)
+		}
 	})
 
 	t.Run("summarize", func(t *testing.T) {
