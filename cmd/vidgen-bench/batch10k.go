@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	vbatch "github.com/vidgen/vidgen/internal/batch"
 	"github.com/vidgen/vidgen/internal/costsim"
 )
 
@@ -12,7 +13,8 @@ import (
 const batchItems = 10_000
 
 // batch10k runs a 10,000-item manifest batch through the real video_batch
-// machine (its distributed Map with max_concurrency at the tenant's cap)
+// machine (its distributed Map with max_concurrency at the tenant's cap,
+// each child a lane running a chunk of items)
 // for one tenant capped at 25 generations in flight, 50 in all and at the
 // upstream, and the same 10,000 requests submitted one by one to the API,
 // each when a slot frees for it, side by side; it prints both and adds the
@@ -32,8 +34,8 @@ func batch10k(template string, prices costsim.Prices, ts *targets) {
 	// Both run the same jobs under the same caps.
 	ideal := costsim.IdealCapped(cfgs[0].Workload, cfgs[0].Limits)
 
-	fmt.Printf("batch of %d: one video_batch execution over a JSON Lines manifest (max_concurrency %d), one tenant capped at %d generations in flight, 50 in all and at the upstream, adaptive policy, the burst workload; against the same requests submitted one by one to the API, each when a slot frees for it (single jobs)\n\n",
-		batchItems, perTenant, perTenant)
+	fmt.Printf("batch of %d: one video_batch execution over a JSON Lines manifest (max_concurrency %d: as many lanes, each running chunks of %d items one after another), one tenant capped at %d generations in flight, 50 in all and at the upstream, adaptive policy, the burst workload; against the same requests submitted one by one to the API, each when a slot frees for it (single jobs)\n\n",
+		batchItems, perTenant, vbatch.ItemsPerChild(batchItems, perTenant), perTenant)
 	fmt.Println("| how | ended | lost | peak in flight (tenant / in all / upstream) | makespan | ideal | makespan / ideal | transitions per job | $ per 1,000 jobs |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, row := range []struct {
