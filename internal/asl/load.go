@@ -308,6 +308,12 @@ func (l *loader) state(name string, v any) *state {
 		l.wait(where, obj, st)
 	case "Fail":
 		st.errName, st.errorPath = l.failField(where, obj, "Error")
+		// The States Language reserves the prefix for Step Functions' own
+		// errors: "States MAY report errors with other names, which MUST
+		// NOT begin with the prefix 'States.'" (states-language.net, Errors).
+		if strings.HasPrefix(st.errName, "States.") {
+			l.errorf(where, "field %q: %q begins with \"States.\", which is reserved for Step Functions' own errors", "Error", st.errName)
+		}
 		st.cause, st.causePath = l.failField(where, obj, "Cause")
 	}
 	return st

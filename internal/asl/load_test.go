@@ -122,6 +122,8 @@ func TestParseRefuses(t *testing.T) {
 			[]string{`field "StringEqualsPath": path "a" must start with $`}},
 		{"Fail with Error and ErrorPath", `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"E","ErrorPath":"$.e"}}}`,
 			[]string{`state "F": fields "Error" and "ErrorPath" cannot both be set`}},
+		{"Fail with a States. name", `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"States.ExceedToleratedFailureThreshold"}}}`,
+			[]string{`state "F": field "Error": "States.ExceedToleratedFailureThreshold" begins with "States."`}},
 		{"Fail with InputPath", `{"StartAt":"F","States":{"F":{"Type":"Fail","InputPath":"$"}}}`,
 			[]string{`state "F": field "InputPath" is not supported`}},
 		{"long state name", `{"StartAt":"` + strings.Repeat("n", 81) + `","States":{"` + strings.Repeat("n", 81) + `":{"Type":"Succeed"}}}`,

@@ -116,7 +116,7 @@ type Summary struct {
 	Failed      []Failure      `json:"failed"`
 	FailedTotal int            `json:"failed_total"`
 	// Exceeded says more items failed than the batch tolerates; the batch
-	// machine then fails with States.ExceedToleratedFailureThreshold.
+	// machine then fails with job.StateErrTooManyItemsFailed.
 	Exceeded bool `json:"tolerated_failures_exceeded,omitempty"`
 }
 

@@ -60,6 +60,13 @@ func Load(ctx context.Context, get func(context.Context, string) (Job, error), i
 // input it cannot run.
 const StateErrInvalidBatch = "InvalidBatch"
 
+// StateErrTooManyItemsFailed is the Error of video_batch's Fail state for a
+// batch run in chunks whose items failed past its thresholds. A Map past
+// its own fails with States.ExceedToleratedFailureThreshold, but a Fail
+// state may not give a States. name: the Amazon States Language reserves
+// the prefix for the errors Step Functions itself raises.
+const StateErrTooManyItemsFailed = "TooManyItemsFailed"
+
 // ErrorSource says who gives an error its name.
 type ErrorSource int
 
@@ -104,6 +111,7 @@ func ErrorNames() []ErrorName {
 		{ErrorTypeWebhookRetryable, FromLambda},
 		{ErrorTypeWebhookRefused, FromLambda},
 		{StateErrInvalidBatch, FromStateMachine},
+		{StateErrTooManyItemsFailed, FromStateMachine},
 	}
 }
 

@@ -160,8 +160,8 @@ func TestBatchTolerance(t *testing.T) {
 		{"in chunks, every failure tolerated by default", map[string]any{"max_concurrency": 2}, ""},
 		{"in chunks, 10 % tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_percentage": 10}, ""},
 		{"in chunks, 4 failures tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_count": 4}, ""},
-		{"in chunks, 9 % tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_percentage": 9}, "States.ExceedToleratedFailureThreshold"},
-		{"in chunks, 3 failures tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_count": 3}, "States.ExceedToleratedFailureThreshold"},
+		{"in chunks, 9 % tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_percentage": 9}, job.StateErrTooManyItemsFailed},
+		{"in chunks, 3 failures tolerated", map[string]any{"max_concurrency": 2, "tolerated_failure_count": 3}, job.StateErrTooManyItemsFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -190,7 +190,7 @@ func TestBatchTolerance(t *testing.T) {
 			if tc.wantErr == "InvalidBatch" && h.children.Load() != 0 {
 				t.Errorf("%d items ran for a refused batch", h.children.Load())
 			}
-			if tc.wantErr == "States.ExceedToleratedFailureThreshold" {
+			if tc.wantErr == "States.ExceedToleratedFailureThreshold" || tc.wantErr == job.StateErrTooManyItemsFailed {
 				// The items' outcomes are in the bucket all the same.
 				if m, _ := filepath.Glob(filepath.Join(dir, "results", "tolerance", "*", "manifest.json")); len(m) != 1 {
 					t.Errorf("manifests %v, want the Map run's one", m)
