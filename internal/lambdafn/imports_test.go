@@ -97,10 +97,9 @@ var functionClients = map[string][]string{
 	"summarize":  {"s3"},
 }
 
-// sdkOwn are the service clients the SDK links for itself: the AWS
-// configuration's credential providers (sso, ssooidc, sts, signin), and
-// DynamoDB Streams' types, which DynamoDB's attributevalue converts.
-var sdkOwn = []string{"signin", "sso", "ssooidc", "sts", "dynamodbstreams"}
+// sdkOwn are the service clients the SDK links for itself: DynamoDB
+// Streams' types, which DynamoDB's attributevalue converts.
+var sdkOwn = []string{"dynamodbstreams"}
 
 // TestEachFunctionLinksOnlyItsClients holds each function's binary to the
 // AWS service clients it calls (functionClients), as its own wiring package
@@ -139,5 +138,46 @@ func TestEachFunctionLinksOnlyItsClients(t *testing.T) {
 		if !seen[fn] {
 			t.Errorf("functionClients names %s, which has no functions/%s", fn, fn)
 		}
+	}
+}
+
+// lambdaNeedless are the SDK packages no function may link:
+// config.LoadDefaultConfig and the service clients of its credential
+// providers (SSO, SSO OIDC, STS, sign-in), whose initialisers each cold
+// start would pay for credentials Lambda hands over in the environment
+// (lambdafn.Config).
+var lambdaNeedless = []string{
+	"github.com/aws/aws-sdk-go-v2/config",
+	"github.com/aws/aws-sdk-go-v2/service/sso",
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc",
+	"github.com/aws/aws-sdk-go-v2/service/sts",
+	"github.com/aws/aws-sdk-go-v2/service/signin",
+}
+
+// TestNoFunctionLinksTheSDKConfig holds every function's binary to
+// lambdafn.Config: none links the SDK's config package or the credential
+// clients it brings.
+func TestNoFunctionLinksTheSDKConfig(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "github.com/vidgen/vidgen/functions/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const prefix = "github.com/vidgen/vidgen/functions/"
+	n := 0
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		fn, ok := strings.CutPrefix(fields[0], prefix)
+		if !ok || strings.Contains(fn, "/") {
+			continue
+		}
+		n++
+		for _, dep := range fields[1:] {
+			if slices.Contains(lambdaNeedless, dep) {
+				t.Errorf("functions/%s links %s: build its AWS configuration with lambdafn.Config", fn, dep)
+			}
+		}
+	}
+	if n < len(functionClients) {
+		t.Errorf("go list named %d functions, want at least %d", n, len(functionClients))
 	}
 }

@@ -180,6 +180,10 @@ func unsetenv(t *testing.T, k string) {
 var credentialSources = []struct {
 	name string
 	env  func(sinkURL string) map[string]string
+	// initErr, when set, is what the constructor's error must say: the
+	// functions read credentials from Lambda's environment only
+	// (lambdafn.Config), so without keys there they stop at init.
+	initErr string
 }{
 	// A developer's or CI's static keys.
 	{"static keys", func(string) map[string]string {
@@ -188,7 +192,7 @@ var credentialSources = []struct {
 			"AWS_SECRET_ACCESS_KEY": "init-test-secret",
 			"AWS_REGION":            "us-east-1",
 		}
-	}},
+	}, ""},
 	// What Lambda gives a provided.al2023 function: the execution role's
 	// session in the environment, the runtime API's address, no config
 	// files.
@@ -208,10 +212,11 @@ var credentialSources = []struct {
 			"_HANDLER":                        "bootstrap",
 			"TZ":                              ":UTC",
 		}
-	}},
-	// No keys at all: any credential lookup during init would go to the
-	// container credentials endpoint or the instance metadata service,
-	// both the sink.
+	}, ""},
+	// No keys at all: a credential lookup would go to the container
+	// credentials endpoint or the instance metadata service, both the sink.
+	// lambdafn.Config reads neither: init fails, naming the keys, and
+	// makes no connection.
 	{"credentials from a service", func(sinkURL string) map[string]string {
 		return map[string]string{
 			"AWS_REGION":                             "us-east-1",
@@ -222,7 +227,7 @@ var credentialSources = []struct {
 			"AWS_EC2_METADATA_V1_DISABLED":           "false",
 			"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv4",
 		}
-	}},
+	}, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"},
 }
 
 // functionValues are plausible values of the variables lambdafn.Required
@@ -302,6 +307,12 @@ func TestInitDoesNoNetworkIO(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 				if n, reqs := s.since(before); n != 0 || len(reqs) != 0 {
 					t.Errorf("building the handler made %d connection(s), requests %q; init must do no network I/O", n, reqs)
+				}
+				if src.initErr != "" {
+					if err == nil || !strings.Contains(err.Error(), src.initErr) {
+						t.Errorf("constructor: error %v, want one naming %s", err, src.initErr)
+					}
+					return
 				}
 				if err != nil {
 					t.Fatalf("constructor: %v", err)

@@ -11,6 +11,7 @@
 package lambdafn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/gentime"
@@ -132,26 +133,78 @@ func need(getenv func(string) string, names ...string) (map[string]string, error
 }
 
 // Load reads function fn's environment, reporting every missing variable
-// at once, the AWS configuration, which the SDK takes from the environment
-// without network I/O, and builds the function's logger (internal/logs:
-// JSON on stderr, which Lambda sends to the function's log group, at the
-// level logs.EnvLevel names).
+// at once, the AWS configuration (Config), and builds the function's
+// logger (internal/logs: JSON on stderr, which Lambda sends to the
+// function's log group, at the level logs.EnvLevel names).
 func Load(ctx context.Context, fn string, getenv func(string) string) (map[string]string, aws.Config, *slog.Logger, error) {
 	env, err := need(getenv, Required(fn)...)
 	log, lerr := logs.FromEnv(getenv, os.Stderr)
-	if err = errors.Join(err, lerr); err != nil {
+	cfg, cerr := Config(ctx, getenv)
+	if err = errors.Join(err, lerr, cerr); err != nil {
 		return nil, aws.Config{}, nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		// The SDK's 3 attempts, but backing off at most sdkMaxBackoff
-		// (not 20 s) between them: a step retries on its own schedule
-		// (the state machine's Retry), and Budget counts on it.
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = sdkMaxBackoff })
-	}))
-	if err != nil {
-		return nil, aws.Config{}, nil, fmt.Errorf("load AWS config: %w", err)
-	}
 	return env, cfg, log, nil
+}
+
+// Config is the AWS configuration of a function, from what Lambda puts in
+// its environment: the region (AWS_REGION) and the execution role's
+// session (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), as
+// "Defined runtime environment variables" lists them
+// (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime),
+// and the endpoints AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> name
+// (the emulator tests point them at moto). It does without the SDK's
+// config.LoadDefaultConfig, whose shared files, SSO, web identity and
+// STS providers link four more service clients into every binary and
+// cost each cold start about 2 ms of package initialisers
+// (docs/performance.md, "Cold start and size"); none of them applies in
+// Lambda. No network I/O: a missing region or key is an error here, at
+// init.
+func Config(_ context.Context, getenv func(string) string) (aws.Config, error) {
+	region := cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+	key, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	var missing []error
+	if region == "" {
+		missing = append(missing, errors.New("environment variable AWS_REGION is not set (Lambda sets it)"))
+	}
+	if key == "" || secret == "" {
+		missing = append(missing, errors.New("environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set "+
+			"(Lambda sets them from the execution role; no other credential source is read)"))
+	}
+	if err := errors.Join(missing...); err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN"))),
+		Retryer: func() aws.Retryer {
+			// The SDK's 3 attempts, but backing off at most sdkMaxBackoff
+			// (not 20 s) between them: a step retries on its own schedule
+			// (the state machine's Retry), and Budget counts on it.
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = sdkMaxBackoff })
+		},
+		// Each client takes its AWS_ENDPOINT_URL_<SERVICE> from here as it
+		// is built (its resolveBaseEndpoint), as from LoadDefaultConfig's
+		// environment source; TestConfigEndpoints holds every client the
+		// functions build to it.
+		ConfigSources: []any{serviceEndpoints(getenv)},
+	}
+	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
+		cfg.BaseEndpoint = &u
+	}
+	return cfg, nil
+}
+
+// serviceEndpoints answers a client's question for its own endpoint with
+// AWS_ENDPOINT_URL_<SERVICE>, the service's SDK ID in capitals with
+// underscores for spaces (DYNAMODB, S3, SECRETS_MANAGER, SFN, EVENTBRIDGE),
+// as the SDK names them.
+type serviceEndpoints func(string) string
+
+// GetServiceBaseEndpoint is the method the SDK's clients look for in
+// aws.Config.ConfigSources.
+func (getenv serviceEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	u := getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_")))
+	return u, u != "", nil
 }
 
 // Seconds reads variable name's value v, a positive number of seconds.
