@@ -11,8 +11,11 @@ import (
 // The reconciler's MinAge and Grace come from the template's parameters,
 // through its environment.
 func TestReconcilerTakesItsIntervalsFromTheEnvironment(t *testing.T) {
-	t.Setenv("AWS_REGION", "us-east-1")
 	env := map[string]string{
+		// What Lambda gives every function (lambdafn.Config).
+		"AWS_REGION":                     "us-east-1",
+		"AWS_ACCESS_KEY_ID":              "ASIARECONCILETEST",
+		"AWS_SECRET_ACCESS_KEY":          "reconcile-test-secret",
 		lambdafn.EnvTable:                "vidgen-reconcile-test-jobs",
 		lambdafn.EnvStateMachine:         "arn:aws:states:us-east-1:123456789012:stateMachine:vidgen-reconcile-test-video-job",
 		lambdafn.EnvMaxInFlight:          "50",
