@@ -70,12 +70,14 @@ func Help(fn string, args []string, w io.Writer) bool {
 	for _, name := range Required(fn) {
 		fmt.Fprintf(tw, "  %s\t%s\n", name, envHelp[name])
 	}
+	fmt.Fprintf(tw, "  %s\t%s\n", "AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN",
+		"set by Lambda: the region and the execution role's session (the only credentials read)")
 	tw.Flush()
 	fmt.Fprintln(w, "\nenvironment (optional):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  %s\t%s\n", logs.EnvLevel, "log level: debug, info, warn or error (default info)")
 	fmt.Fprintf(tw, "  %s\t%s\n", metrics.EnvStage, "the Stage dimension of the function's metrics")
-	fmt.Fprintf(tw, "  %s\t%s\n", "AWS_ENDPOINT_URL*", "AWS endpoints other than AWS's own (SDK default)")
+	fmt.Fprintf(tw, "  %s\t%s\n", "AWS_ENDPOINT_URL*", "AWS endpoints other than AWS's own: AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>")
 	tw.Flush()
 	return true
 }
