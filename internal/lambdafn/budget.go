@@ -6,7 +6,6 @@ import (
 	"github.com/vidgen/vidgen/internal/api"
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/notify"
-	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/upstream"
 )
 
@@ -58,12 +57,13 @@ func budgets() map[string]budget {
 		// (never retried in-function: at most once), then recording its
 		// outcome, which persist tries three times.
 		"submit": {awsCalls: 4 + 3, other: upstream.DefaultTimeout},
-		// Read, the upstream key, a GET, a window of asks (plus a last
-		// ask), archiving the video found done (download, then upload) and
-		// the record's update with a read after a conflict; then, for a
-		// job it saw end, the finish function's work (steps.Handlers.Finisher).
+		// Read, the upstream key, a GET, a window of asks (the policy's
+		// longest, plus a last ask), archiving the video found done
+		// (download, then upload) and the record's update with a read
+		// after a conflict; then, for a job it saw end, the finish
+		// function's work (steps.Handlers.Finisher).
 		"poll": {awsCalls: 5 + 4 + admitRound, other: upstream.DefaultTimeout +
-			pollpolicy.DefaultAdaptive().Window + upstream.DefaultTimeout +
+			Policy().Adaptive.Window + upstream.DefaultTimeout +
 			archive.DefaultTimeout + ArchiveStoreAllowance},
 		// Read, end the job, read it back after a conflict.
 		"fail": {awsCalls: 3},

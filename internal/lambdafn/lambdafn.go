@@ -226,13 +226,22 @@ func JobTimeouts(env map[string]string) (deadline, queue time.Duration, err erro
 	return deadline, queue, err
 }
 
+// Policy is the poll policy of every function of a deployment: the steps
+// (Steps) decide by it and the api function's estimates come from it, so
+// the two agree. It is pollpolicy.LongPoll, design (c) of make bench, for
+// which video_job's Poll and template.yaml's PollFunction have their
+// timeouts (docs/performance.md, "Wiring the chosen design"). The submit
+// and poll functions then set its Interval from
+// VIDGEN_POLL_INTERVAL_SECONDS (UpstreamSteps), which estimates do not read.
+func Policy() pollpolicy.Policy { return pollpolicy.LongPoll() }
+
 // Steps is the step handlers as every step function (submit, poll, fail)
 // builds them, on the job store store.
 func Steps(store steps.Store, log *slog.Logger, rec *metrics.Recorder) *steps.Handlers {
 	return &steps.Handlers{
 		Store:   store,
 		Clock:   clock.Real{},
-		Policy:  pollpolicy.Learning(),
+		Policy:  Policy(),
 		Log:     log,
 		Metrics: rec,
 	}

@@ -200,7 +200,7 @@ func TestTimeoutBudgetsCatchMismatches(t *testing.T) {
 			setKey(p.resource("PollFunction", "Properties"), "Timeout", &yaml.Node{Kind: yaml.ScalarNode, Value: "60"})
 		}},
 		{"Task no longer than its function", "Task Poll has TimeoutSeconds", func(t *testing.T, p *project) {
-			p.editFile(t, "statemachine/video_job.asl.json", `"TimeoutSeconds": 250`, `"TimeoutSeconds": 100`)
+			p.editFile(t, "statemachine/video_job.asl.json", `"TimeoutSeconds": 930`, `"TimeoutSeconds": 800`)
 		}},
 		{"a Lambda error not retried", "Task Finish (FinishFunction) does not retry", func(t *testing.T, p *project) {
 			p.editFile(t, "statemachine/video_job.asl.json", `"ErrorEquals": [

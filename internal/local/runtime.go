@@ -341,7 +341,7 @@ func Start(cfg Config) (*Runtime, error) {
 	// and the api read it through one cache, as one process.
 	learned := &gentime.Cache{Store: rt.Store, Clock: clk, Log: log.With("component", "gentime")}
 	stepHandlers := &steps.Handlers{
-		Store: rt.Store, Upstream: client, Clock: clk, Policy: pollpolicy.Learning(), Log: log.With("component", "steps"),
+		Store: rt.Store, Upstream: client, Clock: clk, Policy: pollpolicy.LongPoll(), Log: log.With("component", "steps"),
 		Learned:  learned,
 		Blobs:    blobs,
 		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},

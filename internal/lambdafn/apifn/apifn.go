@@ -4,6 +4,7 @@ package apifn
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -19,7 +20,6 @@ import (
 	"github.com/vidgen/vidgen/internal/lambdafn"
 	"github.com/vidgen/vidgen/internal/lambdafn/intake"
 	"github.com/vidgen/vidgen/internal/notify"
-	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/secret"
 	"github.com/vidgen/vidgen/internal/sfnexec"
 )
@@ -56,8 +56,7 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[even
 		Links: s3blob.NewLinks(s3.NewPresignClient(bucket), in.Env[lambdafn.EnvBucket], nil),
 		// Estimates come from the deployment's learned times, as the Poll
 		// steps' decisions do (docs/api.md).
-		Estimator: gentime.Estimator{Policy: pollpolicy.Learning(),
-			Times: &gentime.Cache{Store: in.Store, Clock: clock.Real{}, Log: in.Log}},
+		Estimator:      estimator(in.Store, in.Log),
 		CheckCallback:  func(u string) error { return notify.CheckURL(u, false) },
 		WebhookSecrets: lambdafn.WebhookSecrets{Master: secret.NewCache(sm, in.Env[lambdafn.EnvWebhookSecret], time.Hour, nil)},
 		Health: []api.HealthCheck{
@@ -67,6 +66,13 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[even
 		},
 	}
 	return h.Handle, nil
+}
+
+// estimator is the api's ETAs: the steps' own policy (lambdafn.Policy), so
+// estimates and the Polls' decisions agree, on the deployment's learned
+// times.
+func estimator(store gentime.Store, log *slog.Logger) gentime.Estimator {
+	return gentime.Estimator{Policy: lambdafn.Policy(), Times: &gentime.Cache{Store: store, Clock: clock.Real{}, Log: log}}
 }
 
 // upstreamKeyCheck tells whether the upstream key secret has a value, from
