@@ -87,9 +87,23 @@ func (s *Scaled) Now() time.Time {
 	return s.start.Add(time.Duration(float64(elapsed) * s.factor))
 }
 
-// Sleep waits for d of virtual time, which is d/Factor of real time.
+// Sleep waits for d of virtual time, which is d/Factor of real time. A
+// sleep longer than the time ctx's WithTimeout leaves ends then, with ctx.
 func (s *Scaled) Sleep(ctx context.Context, d time.Duration) error {
-	return sleep(ctx, time.Duration(float64(d)/s.factor))
+	d, cut := within(ctx, d)
+	t := timeoutOf(ctx)
+	began, wall := s.Now(), time.Now()
+	err := sleep(ctx, time.Duration(float64(d)/s.factor))
+	if t != nil {
+		// A sleep counts as long as it was asked to be (or until ctx
+		// ended it): what it overshoots by, at the timer's resolution,
+		// counts at the wall clock's pace, as work does.
+		t.credit(min(d, s.Now().Sub(began)), time.Since(wall))
+	}
+	if cut != nil && err == nil {
+		return cut.end(ctx)
+	}
+	return err
 }
 
 // Wall is the wall-clock time at which s read t. Records keep virtual
@@ -143,13 +157,19 @@ func (m *Manual) Advance(d time.Duration) {
 	m.now = m.now.Add(d)
 }
 
-// Sleep advances the clock by d and returns immediately.
+// Sleep advances the clock by d and returns immediately. A sleep longer
+// than the time ctx's WithTimeout leaves advances the clock to its end and
+// ends ctx.
 func (m *Manual) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	d, cut := within(ctx, d)
 	if d > 0 {
 		m.Advance(d)
+	}
+	if cut != nil {
+		return cut.end(ctx)
 	}
 	return nil
 }

@@ -50,14 +50,19 @@ func (e *Events) Go(f func()) {
 
 // Sleep parks the calling process for d of simulated time. It must be
 // called from a process. ctx is only checked: a parked process wakes at its
-// time, not when ctx ends.
+// time, not when ctx ends, except that a sleep longer than the time ctx's
+// WithTimeout leaves wakes then and ends ctx.
 func (e *Events) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	d, cut := within(ctx, d)
 	ch := e.schedule(max(d, 0))
 	e.yield <- struct{}{}
 	<-ch
+	if cut != nil {
+		return cut.end(ctx)
+	}
 	return ctx.Err()
 }
 
