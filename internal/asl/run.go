@@ -500,8 +500,11 @@ func (r *runner) invoke(ctx context.Context, st *state, params any, timeout, hea
 	start := r.clock.Now()
 	ictx := ctx
 	if timeout > 0 {
+		// Measured as Lambda measures its function's Timeout
+		// (clock.WithTimeout): a function and the Task that invokes it
+		// agree on how long it ran, whatever the clock's pace.
 		var cancel context.CancelFunc
-		ictx, cancel = context.WithTimeoutCause(ictx, timeout, errTaskTimeout)
+		ictx, cancel = clock.WithTimeout(ictx, r.clock, timeout, errTaskTimeout)
 		defer cancel()
 	}
 	if !r.deadline.IsZero() {
@@ -532,7 +535,7 @@ func (r *runner) invoke(ctx context.Context, st *state, params any, timeout, hea
 		return nil, fmt.Errorf("asl: %w", ctx.Err())
 	case r.expired() || errors.Is(cause, errExecTimeout):
 		return nil, errExecTimeout
-	case timeout > 0 && (r.clock.Now().Sub(start) >= timeout || errors.Is(cause, errTaskTimeout)):
+	case timeout > 0 && (taskTime(ictx) >= timeout || errors.Is(cause, errTaskTimeout)):
 		return nil, ended(&Error{Name: errTimeout, Cause: fmt.Sprintf("Task '%s' timed out after %v", st.name, timeout)})
 	case err != nil:
 		var se *Error
@@ -569,6 +572,12 @@ func (r *runner) invoke(ctx context.Context, st *state, params any, timeout, hea
 		return nil, runtimeError("The task result is not valid JSON: %v", err)
 	}
 	return v, nil
+}
+
+// taskTime is how long a Task's call ran, on its timeout's measure.
+func taskTime(ictx context.Context) time.Duration {
+	used, _ := clock.Elapsed(ictx)
+	return used
 }
 
 // call makes the task's request: lambda:invoke (also with a callback) calls

@@ -416,6 +416,7 @@ func Start(cfg Config) (*Runtime, error) {
 		fns.Timeouts[id] = f.Timeout
 	}
 	fns.Faults = cfg.Faults
+	fns.Clock = clk // timeouts on the clock the handlers wait on
 	rt.functions = fns
 	// Task resources are the functions and Step Functions' own
 	// startExecution integrations; a Map's ItemReader reads the data dir

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/uuid"
@@ -22,18 +23,24 @@ import (
 // would: the payload goes through the same aws-lambda-go JSON handling, and
 // errors come back named exactly as aws-lambda-go names them.
 //
-// Each function runs within its Timeout, as in Lambda: its context carries
-// the deadline, and an invocation that has not returned by then fails with
+// Each function runs within its Timeout, as in Lambda: its context ends
+// then, and an invocation that has not returned by then fails with
 // Sandbox.Timedout, whatever the handler answers afterwards. What it wrote
-// before stays written. Timeouts are real time, not scaled by the virtual
-// clock (VIDGEN_TIME_SCALE): they bound the handler's own work and I/O,
-// which run at the machine's speed, and handlers compare their deadline
-// with real-time durations (request timeouts) as they do in AWS. A handler
-// that ignores its context is reported when it returns.
+// before stays written. The Timeout is measured on Clock, the clock the
+// handlers wait on (clock.WithTimeout): a handler's waits count at their
+// length on that clock, so a Poll that waits out a 10-minute window within
+// a 900-s function (pollpolicy.LongPoll) fits as in AWS at any
+// VIDGEN_TIME_SCALE, and its work and I/O count at the machine's speed, so
+// that a 25-s api function does not become 25 ms at a scale of 1000. A
+// handler that ignores its context is reported when it returns.
 type Functions struct {
 	// handlers holds each function's aws-lambda-go handlers, by logical
 	// id: one serves one invocation at a time (see invoke).
 	handlers map[string]*sync.Pool
+
+	// Clock is what the functions' handlers wait on; nil is the wall
+	// clock. Set it before the first call.
+	Clock clock.Clock
 
 	// Timeouts are the functions' Timeouts by logical id (the template's
 	// Timeout); a function without one runs unbounded. Set them before the
@@ -97,11 +104,15 @@ func (f *Functions) Call(ctx context.Context, id string, payload []byte) ([]byte
 	hctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: localarn.Function(id)})
 	if timeout > 0 {
 		var cancel context.CancelFunc
-		hctx, cancel = context.WithTimeoutCause(hctx, timeout, errFunctionTimeout)
+		hctx, cancel = clock.WithTimeout(hctx, f.Clock, timeout, errFunctionTimeout)
 		defer cancel()
 	}
 	out, err := invoke(hctx, handlers, payload)
 	if fault == TimedoutAfter || errors.Is(context.Cause(hctx), errFunctionTimeout) {
+		return nil, timedOut(requestID, timeout)
+	}
+	if used, ok := clock.Elapsed(hctx); ok && used >= timeout {
+		// It ran past its Timeout without waiting on its context.
 		return nil, timedOut(requestID, timeout)
 	}
 	return out, err

@@ -2,6 +2,7 @@ package lambdas
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 )
 
@@ -154,5 +156,83 @@ func TestTimedOutCause(t *testing.T) {
 		if !errors.As(timedOut("r-1", timeout), &se) || se.Name != SandboxTimedout || se.Cause != want {
 			t.Errorf("timeout %v: %+v, want cause %s", timeout, se, want)
 		}
+	}
+}
+
+// A function's Timeout is measured on the clock its handler waits on
+// (Functions.Clock), as Lambda measures it in AWS, and so is the Task's
+// TimeoutSeconds: a handler that waits out a 10-minute window of a 900-s
+// function answers; one that waits past its Timeout is cut off then, its
+// wait ended by its context, and fails with Sandbox.Timedout. In a state
+// machine a Task whose TimeoutSeconds (930) exceeds the function's Timeout
+// sees the function's Sandbox.Timedout at 900 s, and one whose
+// TimeoutSeconds is shorter fails with States.Timeout at its own. Nothing
+// waits: the clock is Manual.
+func TestFunctionTimeoutOnTheHandlersClock(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name         string
+		waits        time.Duration // what the handler waits, in 1.5-s steps
+		taskTimeout  int           // the Task's TimeoutSeconds; 0: called directly
+		want         string        // the answer, or the error name
+		took         time.Duration // on the clock
+		contextEnded bool          // the handler saw its context end
+	}{
+		{name: "a window within its Timeout", waits: 10 * time.Minute, want: `{"ok":true}`, took: 10 * time.Minute},
+		{name: "waits past its Timeout", waits: 20 * time.Minute, want: SandboxTimedout, took: 900 * time.Second, contextEnded: true},
+		{name: "a Task longer than its function", waits: 20 * time.Minute, taskTimeout: 930, want: SandboxTimedout, took: 900 * time.Second, contextEnded: true},
+		{name: "a Task shorter than its function", waits: 20 * time.Minute, taskTimeout: 600, want: "States.Timeout", took: 600 * time.Second, contextEnded: true},
+		{name: "a window within both", waits: 10 * time.Minute, taskTimeout: 930, want: `{"ok":true}`, took: 10 * time.Minute},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewManual(start)
+			var ended bool
+			f := NewFunctions(map[string]any{"Poll": func(ctx context.Context) (map[string]bool, error) {
+				for waited := time.Duration(0); waited < tt.waits; waited += 1500 * time.Millisecond {
+					if err := clk.Sleep(ctx, 1500*time.Millisecond); err != nil {
+						ended = true
+						return nil, err
+					}
+				}
+				return map[string]bool{"ok": true}, nil
+			}})
+			f.Clock = clk
+			f.Timeouts = map[string]time.Duration{"Poll": 900 * time.Second}
+			var got string
+			if tt.taskTimeout == 0 {
+				out, err := f.Call(context.Background(), "Poll", []byte(`{}`))
+				got = string(out)
+				if se, ok := errors.AsType[*asl.Error](err); ok {
+					got = se.Name
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				def := fmt.Sprintf(`{"StartAt":"Poll","States":{"Poll":{"Type":"Task","Resource":%q,"TimeoutSeconds":%d,
+					"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.failure","Next":"Caught"}],"End":true},
+					"Caught":{"Type":"Pass","OutputPath":"$.failure.Error","End":true}}}`, localarn.Function("Poll"), tt.taskTimeout)
+				m, err := asl.Parse([]byte(def))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := m.Run(context.Background(), asl.Execution{ID: "m-1", Name: "m-1", Input: json.RawMessage(`{}`), StartTime: clk.Now()},
+					asl.Options{Clock: clk, Invoker: f})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got = string(out); strings.HasPrefix(got, `"`) {
+					got = strings.Trim(got, `"`)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+			if d := clk.Now().Sub(start); d != tt.took {
+				t.Errorf("the clock moved %s, want %s", d, tt.took)
+			}
+			if ended != tt.contextEnded {
+				t.Errorf("the handler saw its context end: %v, want %v", ended, tt.contextEnded)
+			}
+		})
 	}
 }
