@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/gentime"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
@@ -528,5 +529,45 @@ func TestPollLongWindowRecordsAsks(t *testing.T) {
 	}
 	if got := e.get(j.ID); got.Polls != e.tr.requests(http.MethodGet) {
 		t.Errorf("polls %d, asks %d", got.Polls, e.tr.requests(http.MethodGet))
+	}
+}
+
+// A window of asks leaves the function the time to archive what it finds
+// (windowReserve, 2¼ min): a Poll of a job that never ends, asking for up
+// to 10 minutes (pollpolicy.LongPoll) within a function of 900 s, stops at
+// its window; within a function of 300 s it stops with 2¼ min left, on the
+// clock the asks wait on, which is how the local runtime measures its
+// functions' Timeouts as well as AWS (clock.WithTimeout).
+func TestPollLongWindowLeavesTheFunctionItsReserve(t *testing.T) {
+	for _, tc := range []struct {
+		timeout time.Duration
+		stopsBy time.Duration // after the window opened
+	}{
+		{timeout: 900 * time.Second, stopsBy: pollpolicy.LongPollWindow},
+		{timeout: 300 * time.Second, stopsBy: 300*time.Second - (2*time.Minute + 15*time.Second)},
+	} {
+		t.Run(tc.timeout.String(), func(t *testing.T) {
+			e := newEnv(t)
+			e.learn(windowTimes())
+			e.h.Policy = pollpolicy.LongPoll()
+			j := e.newJob(validRequest("sim:never a cat", 5), jobDeadline)
+			e.submit(e.h, steps.Input{JobID: j.ID})
+			e.clk.Advance(20 * time.Second)
+			ctx, cancel := clock.WithTimeout(t.Context(), e.clk, tc.timeout, errors.New("the function's Timeout passed"))
+			defer cancel()
+			began := e.clk.Now()
+
+			out, err := e.h.Poll(ctx, steps.Input{JobID: j.ID})
+
+			took := e.clk.Now().Sub(began)
+			if err != nil || ctx.Err() != nil || out.Status.Terminal() || out.WaitSeconds <= 0 {
+				t.Fatalf("Poll = %+v, %v (context %v); want a wait for the next Poll, in time", out, err, ctx.Err())
+			}
+			// The last turn (a wait and an ask, 5 s apart in the tail) may
+			// start just before the stop.
+			if took > tc.stopsBy+5*time.Second || took < tc.stopsBy-10*time.Second {
+				t.Errorf("the Poll took %s of its %s, want its window to stop at %s", took, tc.timeout, tc.stopsBy)
+			}
+		})
 	}
 }

@@ -545,7 +545,7 @@ func (h *Handlers) ask(ctx context.Context, j job.Job, o *pollpolicy.Observation
 		if now.Add(every).After(start.Add(window)) || !now.Add(every).Before(j.Deadline) {
 			break
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < windowReserve {
+		if left, ok := clock.Remaining(ctx); ok && left < windowReserve {
 			break // leave the invocation time to archive what it finds
 		}
 		if h.Clock.Sleep(ctx, every) != nil {
@@ -650,8 +650,10 @@ func (h *Handlers) archive(ctx context.Context, j job.Job, sourceURL string, ret
 // minutes (pollpolicy.LongPoll).
 const recordLook = 30 * time.Second
 
-// windowReserve is the real time a window of asks leaves before its
+// windowReserve is the time a window of asks leaves before its
 // invocation's deadline: enough to download and store a video found done.
+// The time left is the function's, measured as Lambda measures its
+// Timeout (clock.Remaining), also on the local runtime's scaled clock.
 const windowReserve = archive.DefaultTimeout + 15*time.Second
 
 // FailInput is what the state machine's Catch hands to Fail.
