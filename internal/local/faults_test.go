@@ -103,9 +103,11 @@ func faultCases() []faultCase {
 		{name: "sim:vanish", prompt: "sim:vanish", want: failed, wantErr: job.ErrNameUpstreamNotFound, submissions: 1},
 		{name: "sim:never", prompt: "sim:never", deadline: 2 * time.Minute, want: failed, wantErr: job.ErrNameTimedOut, submissions: 1, minPolls: 2},
 		{name: "sim:error", prompt: "sim:error", want: failed, wantErr: "ContentModeration", submissions: 1},
-		// sim:gen=60 keeps the unknown status up for several polls, wherever
-		// the other cases' times and bounds put the deployment's first ask.
-		{name: "sim:status=rendering", prompt: "sim:status=rendering sim:gen=60", want: completed, submissions: 1, minPolls: 3},
+		// sim:gen=180 keeps the unknown status up for several asks, wherever
+		// the other cases' times and bounds put the deployment's first ask
+		// and however slowly a loaded machine answers each (its HTTP round
+		// trip is real time, which the ×50 clock multiplies: 0.6 s is 30 s).
+		{name: "sim:status=rendering", prompt: "sim:status=rendering sim:gen=180", want: completed, submissions: 1, minPolls: 3},
 	}
 	return cases
 }
