@@ -15,7 +15,10 @@ import (
 // it and works for a real second has used 10 minutes and a second, not 10
 // minutes and Factor seconds, so neither the handler's window of waits nor
 // its timeout depends on how fast the machine is. On Manual and Events
-// clocks, where work takes no time, it is the clock's reading.
+// clocks, where work takes no time, it is the clock's reading. The code a
+// timeout bounds waits in sequence, as a handler or a Task does: the
+// waits of goroutines sleeping side by side under one timeout would each
+// count.
 type timeout struct {
 	c      Clock
 	parent *timeout // the timeout of the context this one was made from

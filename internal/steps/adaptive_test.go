@@ -533,17 +533,18 @@ func TestPollLongWindowRecordsAsks(t *testing.T) {
 }
 
 // A window of asks leaves the function the time to archive what it finds
-// (windowReserve, 2¼ min): a Poll of a job that never ends, asking for up
-// to 10 minutes (pollpolicy.LongPoll) within a function of 900 s, stops at
-// its window; within a function of 300 s it stops with 2¼ min left, on the
-// clock the asks wait on, which is how the local runtime measures its
-// functions' Timeouts as well as AWS (clock.WithTimeout).
+// (windowReserve, 2¼ min): a Poll of a job that never ends, opened 20 s
+// after the submit, asking under pollpolicy.LongPoll within a function of
+// 900 s, stops where its window ends (the job 10 minutes old,
+// LongPollTailUntil); within a function of 300 s it stops with 2¼ min
+// left, on the clock the asks wait on, which is how the local runtime
+// measures its functions' Timeouts as well as AWS (clock.WithTimeout).
 func TestPollLongWindowLeavesTheFunctionItsReserve(t *testing.T) {
 	for _, tc := range []struct {
 		timeout time.Duration
 		stopsBy time.Duration // after the window opened
 	}{
-		{timeout: 900 * time.Second, stopsBy: pollpolicy.LongPollWindow},
+		{timeout: 900 * time.Second, stopsBy: pollpolicy.LongPollTailUntil - 20*time.Second},
 		{timeout: 300 * time.Second, stopsBy: 300*time.Second - (2*time.Minute + 15*time.Second)},
 	} {
 		t.Run(tc.timeout.String(), func(t *testing.T) {
