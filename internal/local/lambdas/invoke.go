@@ -111,7 +111,7 @@ func (f *Functions) Call(ctx context.Context, id string, payload []byte) ([]byte
 	if fault == TimedoutAfter || errors.Is(context.Cause(hctx), errFunctionTimeout) {
 		return nil, timedOut(requestID, timeout)
 	}
-	if used, ok := clock.Elapsed(hctx); ok && used >= timeout {
+	if used, _ := clock.Elapsed(hctx); timeout > 0 && used >= timeout {
 		// It ran past its Timeout without waiting on its context.
 		return nil, timedOut(requestID, timeout)
 	}

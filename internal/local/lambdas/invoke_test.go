@@ -177,12 +177,14 @@ func TestFunctionTimeoutOnTheHandlersClock(t *testing.T) {
 		want         string        // the answer, or the error name
 		took         time.Duration // on the clock
 		contextEnded bool          // the handler saw its context end
+		noTimeout    bool          // the function has no Timeout
 	}{
 		{name: "a window within its Timeout", waits: 10 * time.Minute, want: `{"ok":true}`, took: 10 * time.Minute},
 		{name: "waits past its Timeout", waits: 20 * time.Minute, want: SandboxTimedout, took: 900 * time.Second, contextEnded: true},
 		{name: "a Task longer than its function", waits: 20 * time.Minute, taskTimeout: 930, want: SandboxTimedout, took: 900 * time.Second, contextEnded: true},
 		{name: "a Task shorter than its function", waits: 20 * time.Minute, taskTimeout: 600, want: "States.Timeout", took: 600 * time.Second, contextEnded: true},
 		{name: "a window within both", waits: 10 * time.Minute, taskTimeout: 930, want: `{"ok":true}`, took: 10 * time.Minute},
+		{name: "no Timeout of its own, within the Task's", waits: 10 * time.Minute, taskTimeout: 930, noTimeout: true, want: `{"ok":true}`, took: 10 * time.Minute},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clock.NewManual(start)
@@ -197,7 +199,9 @@ func TestFunctionTimeoutOnTheHandlersClock(t *testing.T) {
 				return map[string]bool{"ok": true}, nil
 			}})
 			f.Clock = clk
-			f.Timeouts = map[string]time.Duration{"Poll": 900 * time.Second}
+			if !tt.noTimeout {
+				f.Timeouts = map[string]time.Duration{"Poll": 900 * time.Second}
+			}
 			var got string
 			if tt.taskTimeout == 0 {
 				out, err := f.Call(context.Background(), "Poll", []byte(`{}`))
