@@ -100,8 +100,19 @@ type sink struct {
 
 	mu    sync.Mutex
 	conns int
-	reqs  []string
+	reqs  []sinkRequest
 }
+
+// A sinkRequest is one answered request and the connection it came on,
+// numbered in the order the sink accepted them: a request answered after a
+// mark but sent by an earlier subtest's handler, on a connection accepted
+// before the mark, is not the new subtest's.
+type sinkRequest struct {
+	conn int
+	desc string
+}
+
+type connKey struct{}
 
 var (
 	theSink     *sink
@@ -123,16 +134,16 @@ func getSink(t *testing.T) *sink {
 		}
 		s := &sink{url: "http://" + l.Addr().String()}
 		srv := &http.Server{
-			ConnState: func(_ net.Conn, state http.ConnState) {
-				if state == http.StateNew {
-					s.mu.Lock()
-					s.conns++
-					s.mu.Unlock()
-				}
+			ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				s.conns++
+				return context.WithValue(ctx, connKey{}, s.conns)
 			},
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				conn, _ := r.Context().Value(connKey{}).(int)
 				s.mu.Lock()
-				s.reqs = append(s.reqs, strings.TrimSpace(r.Method+" "+r.Host+r.URL.Path+" "+r.Header.Get("X-Amz-Target")))
+				s.reqs = append(s.reqs, sinkRequest{conn, strings.TrimSpace(r.Method + " " + r.Host + r.URL.Path + " " + r.Header.Get("X-Amz-Target"))})
 				s.mu.Unlock()
 				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 				w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(sinkAnswer)), 10)) // DynamoDB's clients check it
@@ -162,11 +173,18 @@ func (s *sink) mark() sinkMark {
 	return sinkMark{s.conns, len(s.reqs)}
 }
 
-// since returns the connections accepted and the requests answered since m.
+// since returns the connections accepted since m and the requests
+// answered on them.
 func (s *sink) since(m sinkMark) (int, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.conns - m.conns, slices.Clone(s.reqs[m.reqs:])
+	var reqs []string
+	for _, r := range s.reqs[m.reqs:] {
+		if r.conn > m.conns {
+			reqs = append(reqs, r.desc)
+		}
+	}
+	return s.conns - m.conns, reqs
 }
 
 // unsetenv removes k for the rest of the test, restoring it afterwards.
