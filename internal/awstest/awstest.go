@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/vidgen/vidgen/internal/blob/blobtest"
 )
 
@@ -204,6 +205,38 @@ func NewS3(t testing.TB) *s3.Client {
 		t.Fatal(err)
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// NewSecretsManager returns a Secrets Manager client for moto: the one
+// Endpoint names (make test's), else one started for t and stopped when t
+// ends, for packages without Main.
+func NewSecretsManager(t testing.TB) *secretsmanager.Client {
+	t.Helper()
+	endpoint := Endpoint()
+	if endpoint == "" {
+		url, stop, err := Start()
+		if err != nil {
+			t.Fatalf("this test needs a local AWS API: %v", err)
+		}
+		t.Cleanup(stop)
+		endpoint = url
+	}
+	cfg, err := Config(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) })
+}
+
+// CreateSecret creates the secret name on sm, with value unless it is nil
+// (a secret never given a value), failing t if it cannot.
+func CreateSecret(t testing.TB, sm *secretsmanager.Client, name string, value *string) *secretsmanager.CreateSecretOutput {
+	t.Helper()
+	out, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: &name, SecretString: value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // NewBucket creates a bucket of t's own on moto, named prefix and a random

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -317,14 +319,17 @@ func TestInitDoesNoNetworkIO(t *testing.T) {
 				ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 				defer cancel()
 				before := s.mark()
+				alive := goroutines()
 				handle, err := constructors[fn](ctx, os.Getenv)
-				// The sink counts a connection when it accepts it; give one
-				// dialled in the background during init the time to be
-				// counted. (A request made in the constructor itself has
-				// been answered, so counted, by the time it returns.)
-				time.Sleep(20 * time.Millisecond)
+				// A request made in the constructor itself has been
+				// answered, so counted, by the time it returns; one that
+				// could come later needs a goroutine the constructor left
+				// running, which init must not leave either.
 				if n, reqs := s.since(before); n != 0 || len(reqs) != 0 {
 					t.Errorf("building the handler made %d connection(s), requests %q; init must do no network I/O", n, reqs)
+				}
+				if left := startedBy(curGoroutine(), alive, goroutines()); len(left) != 0 {
+					t.Errorf("building the handler left %d goroutine(s) running, which could do I/O after init:\n%s", len(left), strings.Join(left, "\n\n"))
 				}
 				if src.initErr != "" {
 					if err == nil || !strings.Contains(err.Error(), src.initErr) {
@@ -350,6 +355,75 @@ func TestInitDoesNoNetworkIO(t *testing.T) {
 			})
 		}
 	}
+}
+
+// goroutines are the stacks of every goroutine alive, by ID.
+func goroutines() map[int]string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	all := map[int]string{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if id, ok := goroutineID(g); ok {
+			all[id] = g
+		}
+	}
+	return all
+}
+
+// goroutineID reads the ID in a stack's first line, "goroutine 7 [running]:".
+func goroutineID(stack string) (int, bool) {
+	f := strings.Fields(stack)
+	if len(f) < 2 || f[0] != "goroutine" {
+		return 0, false
+	}
+	id, err := strconv.Atoi(f[1])
+	return id, err == nil
+}
+
+// curGoroutine is the calling goroutine's ID.
+func curGoroutine() int {
+	buf := make([]byte, 64)
+	id, _ := goroutineID(string(buf[:runtime.Stack(buf, false)]))
+	return id
+}
+
+// createdBy matches a stack's last line, naming the goroutine that started it.
+var createdBy = regexp.MustCompile(`created by .* in goroutine ([0-9]+)`)
+
+// startedBy are the stacks of the goroutines in after and not in before
+// that goroutine root started, directly or through goroutines so started:
+// what root's code left running. (Other tests' and the runtime's
+// goroutines, which come and go meanwhile, are not root's.)
+func startedBy(root int, before, after map[int]string) []string {
+	mine := map[int]bool{root: true}
+	for grew := true; grew; {
+		grew = false
+		for id, stack := range after {
+			if _, old := before[id]; old || mine[id] {
+				continue
+			}
+			if m := createdBy.FindStringSubmatch(stack); m != nil {
+				if parent, _ := strconv.Atoi(m[1]); mine[parent] {
+					mine[id], grew = true, true
+				}
+			}
+		}
+	}
+	var left []string
+	for id := range mine {
+		if id != root {
+			left = append(left, after[id])
+		}
+	}
+	slices.Sort(left)
+	return left
 }
 
 // proxyCovered logs when net/http does not send requests for AWS's real
@@ -411,5 +485,28 @@ func TestBadLogLevelFailsStart(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), logs.EnvLevel) || !strings.Contains(err.Error(), "VERBOSE") {
 			t.Errorf("%s with %s=VERBOSE: err = %v, want one naming the variable and its value", fn, logs.EnvLevel, err)
 		}
+	}
+}
+
+// startedBy finds the goroutines the caller left running, also one started
+// by a goroutine it started, and none when it left nothing.
+func TestStartedByFindsGoroutinesLeft(t *testing.T) {
+	me := curGoroutine()
+	before := goroutines()
+	if left := startedBy(me, before, goroutines()); len(left) != 0 {
+		t.Fatalf("nothing started, found %q", left)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	started := make(chan struct{})
+	go func() { // left running, starting one more
+		go func() { <-stop }()
+		close(started)
+		<-stop
+	}()
+	<-started
+	left := startedBy(me, before, goroutines())
+	if len(left) != 2 {
+		t.Fatalf("left %d goroutines, found %d:\n%s", 2, len(left), strings.Join(left, "\n\n"))
 	}
 }

@@ -25,37 +25,6 @@ import (
 	"github.com/vidgen/vidgen/internal/upstream"
 )
 
-// secretsManager is a Secrets Manager client on moto: the one make test
-// runs, or one started for this test.
-func secretsManager(t *testing.T) *secretsmanager.Client {
-	t.Helper()
-	endpoint := awstest.Endpoint()
-	if endpoint == "" {
-		url, stop, err := awstest.Start()
-		if err != nil {
-			t.Fatalf("this test needs a local AWS API: %v", err)
-		}
-		t.Cleanup(stop)
-		endpoint = url
-	}
-	cfg, err := awstest.Config(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) })
-}
-
-// createSecret creates the secret name on sm, with value unless it is nil
-// (a secret never given a value), failing t if it cannot.
-func createSecret(t *testing.T, sm *secretsmanager.Client, name string, value *string) *secretsmanager.CreateSecretOutput {
-	t.Helper()
-	out, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: &name, SecretString: value})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // An upstream key secret that is empty, was never given a value, or is not
 // there ends the submit at once with ConfigurationError: the job's message
 // names the setting (never the secret's name or ARN), the log line the
@@ -63,10 +32,10 @@ func createSecret(t *testing.T, sm *secretsmanager.Client, name string, value *s
 // read for another reason (Secrets Manager unreachable) stays a passing
 // fault the submit retries.
 func TestUpstreamKeySecretNotConfigured(t *testing.T) {
-	sm := secretsManager(t)
+	sm := awstest.NewSecretsManager(t)
 	prefix := "vidgen/failfast-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + time.Now().Format("150405.000000")
-	noValue := createSecret(t, sm, prefix+"/no-value", nil)
-	empty := createSecret(t, sm, prefix+"/empty", aws.String(""))
+	noValue := awstest.CreateSecret(t, sm, prefix+"/no-value", nil)
+	empty := awstest.CreateSecret(t, sm, prefix+"/empty", aws.String(""))
 
 	for _, tc := range []struct {
 		name, secretID string

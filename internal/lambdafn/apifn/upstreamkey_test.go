@@ -12,45 +12,14 @@ import (
 	"github.com/vidgen/vidgen/internal/secret"
 )
 
-// secretsManager is a Secrets Manager client on moto: the one make test
-// runs, or one started for this test.
-func secretsManager(t *testing.T) *secretsmanager.Client {
-	t.Helper()
-	endpoint := awstest.Endpoint()
-	if endpoint == "" {
-		url, stop, err := awstest.Start()
-		if err != nil {
-			t.Fatalf("this test needs a local AWS API: %v", err)
-		}
-		t.Cleanup(stop)
-		endpoint = url
-	}
-	cfg, err := awstest.Config(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) })
-}
-
-// createSecret creates the secret name on sm, with value unless it is nil
-// (a secret never given a value), failing t if it cannot.
-func createSecret(t *testing.T, sm *secretsmanager.Client, name string, value *string) *secretsmanager.CreateSecretOutput {
-	t.Helper()
-	out, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: &name, SecretString: value})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // The health route's upstream-key check reads only the secret's metadata
 // on moto: a secret never given a value, or not there, fails it; one with
 // a value passes. An answer is kept for secret.CheckTTL.
 func TestUpstreamKeyCheck(t *testing.T) {
-	sm := secretsManager(t)
+	sm := awstest.NewSecretsManager(t)
 	prefix := "vidgen/keycheck-" + time.Now().Format("150405.000000")
-	noValue := createSecret(t, sm, prefix+"/no-value", nil)
-	set := createSecret(t, sm, prefix+"/set", aws.String("sk-the-key"))
+	noValue := awstest.CreateSecret(t, sm, prefix+"/no-value", nil)
+	set := awstest.CreateSecret(t, sm, prefix+"/set", aws.String("sk-the-key"))
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name, id string
