@@ -32,6 +32,9 @@ func TestManifestBatch(t *testing.T) {
 	if res.Open != 0 || res.Batch == nil || res.Batch.Total != n || res.Batch.Counts["completed"] != res.Statuses["completed"] {
 		t.Fatalf("%d open, statuses %v, summary %+v; want every one of %d items ended and counted", res.Open, res.Statuses, res.Batch, n)
 	}
+	if singles.Open != 0 {
+		t.Fatalf("single jobs: %d open, statuses %v; want all %d ended, or the comparison compares nothing", singles.Open, singles.Statuses, n)
+	}
 	if res.PeakByTenant["a"] != 25 || res.PeakInFlight > 50 || res.PeakActive > 50 || res.Throttled != 0 {
 		t.Errorf("peaks: tenant a %d (cap 25, reached), in all %d (cap 50), upstream %d (cap 50), %d refused", res.PeakByTenant["a"], res.PeakInFlight, res.PeakActive, res.Throttled)
 	}
@@ -81,6 +84,37 @@ func TestManifestBatchChunks(t *testing.T) {
 	want := 1.25 - 2 + float64(res.Batch.FailedTotal)/n
 	if got := f.Transitions - ef.Transitions; got < want-0.02 || got > want+0.02 {
 		t.Errorf("%.3f transitions per job in chunks, %.3f a child per item: %+.3f, want %+.3f", f.Transitions, ef.Transitions, got, want)
+	}
+}
+
+// TestSinglesEndEveryJob: in the single-jobs run that the batch is held
+// against, jobs submitted while the tenant is at its cap wait in the API's
+// queue and are started by admission, most often from the Poll that saw
+// a job end. Every one of them must end, and at a single job's cost: an
+// execution that admission starts owes nothing to the Poll it started
+// from (at 287bf4d it inherited that Poll's Task timeout on the clock,
+// and once that had passed every wait was cut to nothing: it polled in a
+// loop at one instant until its history was full, its slot never freed,
+// and 8,341 of 10,000 jobs never ended). Two slots for 60 jobs make the
+// run last 18 simulated minutes, past a Poll's TimeoutSeconds (930 s).
+func TestSinglesEndEveryJob(t *testing.T) {
+	const n = 60
+	cfg := SinglesConfig(n, "../../template.yaml", t.TempDir())
+	cfg.Limits.PerTenant = 2
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Figures(PublishedPrices())
+	t.Logf("statuses %v; makespan %s, ideal %s; %.2f transitions per job; history %d", res.Statuses, res.Makespan, res.Ideal, f.Transitions, res.MaxHistory)
+	if res.Open != 0 || res.Statuses["completed"] == 0 {
+		t.Fatalf("%d of %d jobs open, statuses %v; want every job ended", res.Open, n, res.Statuses)
+	}
+	if res.PeakByTenant["a"] != 2 || res.Makespan < 16*time.Minute {
+		t.Errorf("peak %v, makespan %s: want the tenant's 2 slots full and a run past a Poll's 930 s", res.PeakByTenant, res.Makespan)
+	}
+	if f.Transitions > 10 || res.MaxHistory > 100 {
+		t.Errorf("%.1f transitions per job, largest history %d: want a single job's few states", f.Transitions, res.MaxHistory)
 	}
 }
 

@@ -190,6 +190,9 @@ type run struct {
 	errs    []error
 	peak    job.InFlight
 	batch   *batchRun // a Manifest run's batch execution
+	// root is the context Run was called with: executions that a call
+	// starts (the API's, admission's) run under it, not under the call's.
+	root context.Context
 }
 
 func newRun(cfg Config) (*run, error) {
@@ -311,6 +314,7 @@ func loadDesigned(template, id string, design Design) (*asl.Machine, map[string]
 }
 
 func (r *run) run(ctx context.Context) (Result, error) {
+	r.root = ctx
 	jobs := r.cfg.Workload.Generate()
 	if r.cfg.Paced {
 		pace(jobs, r.cfg.Limits)
@@ -505,10 +509,18 @@ func (c *counted) Invoke(ctx context.Context, resource string, input json.RawMes
 	return c.run.Invoke(ctx, resource, input)
 }
 
-// starter starts executions as processes on the simulated clock.
+// starter starts executions as processes on the simulated clock. As
+// StartExecution does, it starts one that owes nothing to its caller: it
+// runs under the run's context, never the caller's. A caller's context
+// may carry a Task's timeout on the clock (clock.WithTimeout), which
+// context.WithoutCancel would keep: an execution that admission started
+// from a Poll (as the Poll that sees a job end admits the next) would
+// then have every wait cut to nothing once that Poll's TimeoutSeconds had
+// passed, and poll in a loop at one instant until its history was full,
+// its job never ended and its slot never freed.
 type starter struct{ r *run }
 
-func (s starter) Start(ctx context.Context, name, jobID string) error {
+func (s starter) Start(_ context.Context, name, jobID string) error {
 	if s.r.started[name] {
 		return nil
 	}
@@ -516,7 +528,7 @@ func (s starter) Start(ctx context.Context, name, jobID string) error {
 		s.r.started = map[string]bool{}
 	}
 	s.r.started[name] = true
-	s.r.clk.Go(func() { s.r.execute(context.WithoutCancel(ctx), name, jobID) })
+	s.r.clk.Go(func() { s.r.execute(s.r.root, name, jobID) })
 	return nil
 }
 
