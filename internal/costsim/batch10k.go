@@ -17,6 +17,7 @@ import (
 	"github.com/vidgen/vidgen/internal/local/lambdas"
 	"github.com/vidgen/vidgen/internal/local/localarn"
 	"github.com/vidgen/vidgen/internal/local/s3dir"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
 )
 
 // ManifestConfig is a batch of n items in a JSON Lines manifest, run by
@@ -24,7 +25,8 @@ import (
 // to at most maxConcurrency child executions at once, each starting one
 // video_job execution per item, one after another) for one tenant capped at 25
 // generations in flight, 50 in all and at the upstream, under the
-// adaptive policy, with the burst workload's generation times.
+// deployed poll policy (Deployed), with the burst workload's generation
+// times.
 func ManifestConfig(n, maxConcurrency int, template, dir string) Config {
 	cfg := burstConfig(n, template, dir)
 	cfg.Manifest = maxConcurrency
@@ -43,8 +45,16 @@ func SinglesConfig(n int, template, dir string) Config {
 func burstConfig(n int, template, dir string) Config {
 	w := BurstOf(n)
 	w.BurstShareB = 0
-	return Config{Workload: w, Policy: Policies()[2], Latencies: ModelLatencies(), Template: template,
+	return Config{Workload: w, Policy: Deployed(), Latencies: ModelLatencies(), Template: template,
 		Deadline: 30 * time.Minute, Dir: dir, Limits: job.Limits{Global: 50, PerTenant: 25}, SimMaxActive: 50}
+}
+
+// Deployed is the poll policy every function of a deployment runs
+// (lambdafn.Policy, design (c): long Polls), which video_job's Poll and
+// PollFunction have their timeouts for: what the batch of 10,000 and its
+// single jobs run, so that both are today's machine as wired.
+func Deployed() Policy {
+	return Policy{Name: "adaptive, long Polls (as deployed)", New: pollpolicy.LongPoll}
 }
 
 // pace moves each job's arrival to its start in idealCapped's schedule:

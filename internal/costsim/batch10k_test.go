@@ -2,10 +2,12 @@ package costsim
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/lambdafn"
 )
 
 // TestManifestBatch runs a manifest batch through the real video_batch
@@ -115,6 +117,17 @@ func TestSinglesEndEveryJob(t *testing.T) {
 	}
 	if f.Transitions > 10 || res.MaxHistory > 100 {
 		t.Errorf("%.1f transitions per job, largest history %d: want a single job's few states", f.Transitions, res.MaxHistory)
+	}
+}
+
+// TestBatchRunsTheDeployedPolicy: the batch of 10,000 and its single jobs
+// run the poll policy every function of a deployment runs, so that the
+// comparison is of today's machine as wired.
+func TestBatchRunsTheDeployedPolicy(t *testing.T) {
+	for _, cfg := range []Config{ManifestConfig(10, 25, "", ""), SinglesConfig(10, "", "")} {
+		if got, want := cfg.Policy.New(), lambdafn.Policy(); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v (adaptive %+v), want lambdafn.Policy's %+v (adaptive %+v)", cfg.Policy.Name, got, got.Adaptive, want, want.Adaptive)
+		}
 	}
 }
 
