@@ -9,8 +9,9 @@ import (
 	"github.com/vidgen/vidgen/internal/costsim"
 )
 
-// batchItems is the size of the batch.
-const batchItems = 10_000
+// batchItems is the size of the batch; perTenant is its tenant's
+// cap on generations in flight, and the batch's max_concurrency.
+const batchItems, perTenant = 10_000, 25
 
 // batch10k runs a 10,000-item manifest batch through the real video_batch
 // machine (its distributed Map with max_concurrency at the tenant's cap,
@@ -20,7 +21,6 @@ const batchItems = 10_000
 // each when a slot frees for it, side by side; it prints both and adds the
 // batch's figures to ts.
 func batch10k(template string, prices costsim.Prices, ts *targets) {
-	const perTenant = 25
 	cfgs := []costsim.Config{costsim.ManifestConfig(batchItems, perTenant, template, ""), costsim.SinglesConfig(batchItems, template, "")}
 	res := parallel(len(cfgs), func(i int) costsim.Result {
 		return inTempDir(fmt.Sprintf("batch of %d", batchItems), func(dir string) (costsim.Result, error) {
@@ -34,8 +34,8 @@ func batch10k(template string, prices costsim.Prices, ts *targets) {
 	// Both run the same jobs under the same caps.
 	ideal := costsim.IdealCapped(cfgs[0].Workload, cfgs[0].Limits)
 
-	fmt.Printf("batch of %d: one video_batch execution over a JSON Lines manifest (max_concurrency %d: as many lanes, each running chunks of %d items one after another), one tenant capped at %d generations in flight, 50 in all and at the upstream, adaptive policy, the burst workload; against the same requests submitted one by one to the API, each when a slot frees for it (single jobs)\n\n",
-		batchItems, perTenant, vbatch.ItemsPerChild(batchItems, perTenant), perTenant)
+	fmt.Printf("batch of %d: one video_batch execution over a JSON Lines manifest (max_concurrency %d: as many lanes, each running chunks of %d items one after another), one tenant capped at %d generations in flight, 50 in all and at the upstream, the deployed poll policy (%s), the burst workload; against the same requests submitted one by one to the API, each when a slot frees for it (single jobs)\n\n",
+		batchItems, perTenant, vbatch.ItemsPerChild(batchItems, perTenant), perTenant, cfgs[0].Policy.Name)
 	fmt.Println("| how | ended | lost | peak in flight (tenant / in all / upstream) | makespan | ideal | makespan / ideal | transitions per job | $ per 1,000 jobs |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, row := range []struct {
@@ -49,6 +49,15 @@ func batch10k(template string, prices costsim.Prices, ts *targets) {
 	}
 	fmt.Printf("\nlargest execution history: %d events, the batch's or an item's job's (Step Functions allows 25,000)\n\n", batch.MaxHistory)
 
+	batchTargets(ts, batch, singles, ideal, prices)
+}
+
+// batchTargets adds the batch's figures to ts. Lost counts the single-jobs
+// run too, and the cost per job is met only if both runs ended every job:
+// a run that left jobs unended did less work than the other, so its cost
+// per job compares nothing (the single-jobs run once ended 1,659 of
+// 10,000 and read as a cost ratio of 0.44, met).
+func batchTargets(ts *targets, batch, singles costsim.Result, ideal time.Duration, prices costsim.Prices) {
 	ratio := batch.Makespan.Seconds() / ideal.Seconds()
 	ts.add("batch of 10,000: makespan / ideal", fmt.Sprintf("%.3f (%s against %s)", ratio, batch.Makespan.Round(time.Second), ideal.Round(time.Second)),
 		"≤ 1.1", ratio <= 1.1)
@@ -59,10 +68,17 @@ func batch10k(template string, prices costsim.Prices, ts *targets) {
 	if batch.Batch != nil {
 		counted = batch.Batch.Total
 	}
-	ts.add("batch of 10,000: lost", fmt.Sprintf("%d (%d of %d items ended, %d in the batch's summary)", batch.Open, batchItems-batch.Open, batchItems, counted),
-		"0", batch.Open == 0 && counted == batchItems)
+	batchWhole := batch.Open == 0 && batch.Usage.Jobs == batchItems && counted == batchItems
+	singlesWhole := singles.Open == 0 && singles.Usage.Jobs == batchItems
+	ts.add("batch of 10,000: lost", fmt.Sprintf("%d in the batch (%d of %d items ended, %d in the batch's summary), %d in single jobs (%d of %d ended)",
+		batch.Open, batch.Usage.Jobs-batch.Open, batchItems, counted, singles.Open, singles.Usage.Jobs-singles.Open, batchItems),
+		"0 in each", batchWhole && singlesWhole)
 	ts.add("batch of 10,000: largest execution history", fmt.Sprintf("%d events", batch.MaxHistory), "≤ 25,000", batch.MaxHistory <= 25_000)
+	bf, sf := batch.Figures(prices), singles.Figures(prices)
 	costRatio := bf.DollarsPer1000 / sf.DollarsPer1000
-	ts.add("batch of 10,000: cost per job", fmt.Sprintf("$%.3f per 1,000 jobs (%.2f× single jobs' $%.3f)", bf.DollarsPer1000, costRatio, sf.DollarsPer1000),
-		"≤ 1.1× single jobs", costRatio <= 1.1)
+	measured := fmt.Sprintf("$%.3f per 1,000 jobs (%.3f× single jobs' $%.3f)", bf.DollarsPer1000, costRatio, sf.DollarsPer1000)
+	if !batchWhole || !singlesWhole {
+		measured += "; no comparison: a run left jobs unended"
+	}
+	ts.add("batch of 10,000: cost per job", measured, "≤ 1.1× single jobs", batchWhole && singlesWhole && costRatio <= 1.1)
 }

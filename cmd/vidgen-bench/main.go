@@ -20,7 +20,22 @@ func main() {
 	seed := flag.Uint64("seed", costsim.Reference().Seed, "workload seed")
 	template := flag.String("template", "template.yaml", "the SAM template whose video_job to run")
 	burstJobs := flag.Int("burst", 1000, "jobs submitted at once in the burst runs")
+	only := flag.String("only", "", `run one section alone and print its targets: "batch10k" (the batch of 10,000)`)
 	flag.Parse()
+	switch *only {
+	case "":
+	case "batch10k":
+		var ts targets
+		timed("batch of 10,000", func() { batch10k(*template, costsim.PublishedPrices(), &ts) })
+		ts.write(os.Stdout)
+		if ts.missed() > 0 {
+			os.Exit(1)
+		}
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "-only %q: no such section\n", *only)
+		os.Exit(2)
+	}
 
 	w := costsim.Reference()
 	w.Jobs, w.Seed = *jobs, *seed
