@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	vbatch "github.com/vidgen/vidgen/internal/batch"
@@ -48,6 +49,17 @@ func batch10k(template string, prices costsim.Prices, ts *targets) {
 			row.r.Makespan.Seconds()/ideal.Seconds(), row.f.Transitions, row.f.DollarsPer1000)
 	}
 	fmt.Printf("\nlargest execution history: %d events, the batch's or an item's job's (Step Functions allows 25,000)\n\n", batch.MaxHistory)
+	fmt.Println("per job, and $ per 1,000 jobs by service:")
+	fmt.Println()
+	fmt.Println("| how | transitions | invocations | Lambda GB-s | DynamoDB WRU | RRU |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- |")
+	bf.Policy, sf.Policy = "manifest batch", "single jobs"
+	for _, f := range []costsim.Figures{bf, sf} {
+		fmt.Printf("| %s | %.3f | %.3f | %.3f | %.2f | %.2f |\n", f.Policy, f.Transitions, f.Invocations, f.GBSeconds, f.WRU, f.RRU)
+	}
+	fmt.Println()
+	costsim.WriteBreakdown(os.Stdout, []costsim.Figures{bf, sf})
+	fmt.Println()
 
 	batchTargets(ts, batch, singles, ideal, prices)
 }
