@@ -131,18 +131,69 @@ func TestFinishAnnouncesOnce(t *testing.T) {
 	}
 }
 
-// A follower announces nothing and leaves the record alone.
-func TestFinishFollowerClaimsNothing(t *testing.T) {
-	e := newFinishEnv(t, false)
-	j := e.ended(t, "job-followed", job.Completed, "", "")
-	if _, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: j.ID, Follow: true}); err != nil {
-		t.Fatal(err)
+// A follower's Finish makes sure the job it followed was announced before
+// its execution ends: the job's own execution announces in the Poll that
+// records the end, but one cut off in between announces only at its retry
+// (or never, if that execution is gone). So the follower announces a job
+// nobody announced, by the same claim; waits (AnnouncementBusyError) while
+// another step holds the claim; and publishes nothing, leaving the record
+// alone, once the job is marked announced. Any way, one event.
+func TestFinishFollower(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, e *finishEnv, clk *clock.Manual, id string)
+	}{
+		{name: "nobody announced", run: func(t *testing.T, e *finishEnv, _ *clock.Manual, id string) {
+			follow(t, e, id)
+			follow(t, e, id)
+		}},
+		{name: "announced already", run: func(t *testing.T, e *finishEnv, _ *clock.Manual, id string) {
+			finish(t, e, id)
+			before := e.get(t, id)
+			follow(t, e, id)
+			if got := e.get(t, id); !reflect.DeepEqual(got, before) {
+				t.Errorf("record changed: %+v, want %+v", got, before)
+			}
+		}},
+		{name: "its own execution announcing", run: func(t *testing.T, e *finishEnv, clk *clock.Manual, id string) {
+			if _, err := e.store.ClaimAnnouncement(t.Context(), id, clk.Now(), job.AnnounceLease); err != nil {
+				t.Fatal(err)
+			}
+			if res, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: id, Follow: true}); !isBusy(err) {
+				t.Fatalf("follower's Finish = %+v, %v; want AnnouncementBusyError while the claim holds", res, err)
+			}
+			// The claimant died; the job's own Finish takes over once the
+			// lease expired, and the follower's next attempt finds it marked.
+			clk.Advance(job.AnnounceLease)
+			finish(t, e, id)
+			follow(t, e, id)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newFinishEnv(t, false)
+			clk := clock.NewManual(finishStart.Add(time.Hour))
+			e.n.Clock = clk
+			j := e.ended(t, "job-followed", job.Completed, "", "https://hooks.example.com/v")
+			tc.run(t, e, clk, j.ID)
+			if n := len(e.published(t)); n != 1 {
+				t.Errorf("%d events, want 1", n)
+			}
+			if got := e.get(t, j.ID); got.AnnouncedAt == nil {
+				t.Error("the record is not marked announced")
+			}
+		})
 	}
-	if got := e.get(t, j.ID); !reflect.DeepEqual(got, j) {
-		t.Errorf("record changed: %+v, want %+v", got, j)
+}
+
+// follow runs a follower's Finish, which must succeed.
+func follow(t *testing.T, e *finishEnv, id string) {
+	t.Helper()
+	res, err := e.n.Finish(t.Context(), notify.FinishInput{JobID: id, Follow: true})
+	if err != nil {
+		t.Fatalf("follower's Finish: %v", err)
 	}
-	if n := len(e.published(t)); n != 0 {
-		t.Errorf("%d events", n)
+	if !res.Callback {
+		t.Error("Result.Callback = false for a job with a callback_url")
 	}
 }
 

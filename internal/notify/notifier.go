@@ -66,7 +66,8 @@ func logCtx(ctx context.Context, j job.Job, execution string) context.Context {
 }
 
 // FinishInput names the ended job. Follow is set on an execution that only
-// followed a job another execution drives: that one announces it.
+// followed a job another execution drives: that one announces it, and the
+// follower makes sure it did (see Finish).
 type FinishInput struct {
 	JobID     string `json:"job_id"`
 	Follow    bool   `json:"follow"`
@@ -87,8 +88,8 @@ type Result struct {
 	Cause string `json:"cause,omitempty"`
 }
 
-// Finish reads the ended job, announces it once (unless following) and
-// returns the execution's result.
+// Finish reads the ended job, announces it once and returns the
+// execution's result.
 //
 // The event goes out only after the terminal record is written (only an
 // ended job gets here) and only by the one Finish that claims the
@@ -100,10 +101,20 @@ type Result struct {
 // expired, by one that publishes again. Consumers drop such a repeat by
 // detail.id, the job id.
 //
-// The webhook is due (Result.Callback) on every non-following Finish of a
-// job with a callback_url, whoever published: the state machine starts
-// the webhook execution under the job's id, so Step Functions itself makes
-// a second start of it a no-op.
+// A follower's Finish announces too, by the same claim, if the record says
+// nobody has yet: the execution the follower follows announces the end in
+// the Poll that records it, but a Poll cut off in between (Lambda's
+// timeout, a crash) leaves that to its retry, which may come after the
+// follower read the ended record, or never if that execution is gone (the
+// reconciler looks at open jobs only). So no execution of a job ends
+// before the job's end went out: a follower that finds the announcement
+// claimed waits for it (AnnouncementBusyError), one that finds it marked
+// publishes nothing.
+//
+// The webhook is due (Result.Callback) on every Finish of a job with a
+// callback_url, whoever published, a follower's included: the state
+// machine starts the webhook execution under the job's id, so Step
+// Functions itself makes a second start of it a no-op.
 func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 	j, err := n.load(ctx, in.JobID)
 	if err != nil {
@@ -116,19 +127,17 @@ func (n *Notifier) Finish(ctx context.Context, in FinishInput) (Result, error) {
 		// state machine, which its Catch records.
 		return Result{}, err
 	}
-	if !in.Follow {
-		if err := n.announce(ctx, j, e); err != nil {
-			return Result{}, err
-		}
-		if n.Admission != nil {
-			// A failure only delays the waiting jobs: the next end or the
-			// reconciler admits them.
-			if _, err := n.Admission.Admit(ctx); err != nil {
-				n.Log.ErrorContext(ctx, "admit waiting jobs", "err", err)
-			}
+	if err := n.announce(ctx, j, e); err != nil {
+		return Result{}, err
+	}
+	if n.Admission != nil && !in.Follow {
+		// A failure only delays the waiting jobs: the next end or the
+		// reconciler admits them.
+		if _, err := n.Admission.Admit(ctx); err != nil {
+			n.Log.ErrorContext(ctx, "admit waiting jobs", "err", err)
 		}
 	}
-	res := Result{Job: e.Detail, Callback: !in.Follow && j.CallbackURL != ""}
+	res := Result{Job: e.Detail, Callback: j.CallbackURL != ""}
 	if j.Status == job.Failed {
 		cause, err := json.Marshal(e.Detail)
 		if err != nil {

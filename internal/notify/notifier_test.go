@@ -117,11 +117,14 @@ func TestFinish(t *testing.T) {
 			wantType: notify.DetailTypeCompleted},
 		{name: "completed with callback", status: job.Completed, callback: "https://hooks.example.com/v?token=t",
 			wantCallback: true, wantType: notify.DetailTypeCompleted},
-		{name: "completed with callback, following", status: job.Completed, callback: "https://hooks.example.com/v", follow: true},
+		// A follower announces a job its own execution has not (see
+		// TestFinishFollower).
+		{name: "completed with callback, following", status: job.Completed, callback: "https://hooks.example.com/v", follow: true,
+			wantCallback: true, wantType: notify.DetailTypeCompleted},
 		{name: "timed out with callback", status: job.Failed, errName: job.ErrNameTimedOut, callback: "https://hooks.example.com/v",
 			wantError: job.ErrNameTimedOut, wantCallback: true, wantType: notify.DetailTypeFailed},
 		{name: "cancelled, following", status: job.Failed, errName: job.ErrNameCancelled, follow: true,
-			wantError: job.ErrNameCancelled},
+			wantError: job.ErrNameCancelled, wantType: notify.DetailTypeFailed},
 		{name: "failed without an error name", status: job.Failed,
 			wantError: job.ErrNameGenerationFailed, wantType: notify.DetailTypeFailed},
 	} {
