@@ -105,18 +105,42 @@ const batch = 1000
 // waiting jobs lags the table, so they may not be listed yet.
 func (d *Dispatcher) Admit(ctx context.Context, fresh ...job.Job) (int, error) {
 	admitted := 0
-	seen := levels{waiting: -1}
+	p := d.Pass()
 	for {
-		n, err := d.round(ctx, fresh, &seen)
+		n, err := p.Round(ctx, fresh...)
 		admitted += n
 		if err != nil || n == 0 {
 			if err == nil {
-				d.Metrics.AdmissionRound(seen.inFlight, seen.waiting)
+				p.End()
 			}
 			return admitted, err
 		}
 	}
 }
+
+// Pass is one Admit taken a round at a time, for a caller that answers
+// others between its rounds (the local runtime runs one pass at a time
+// for all its admissions, and a submit needs only a round that began
+// after its job was recorded, not the whole pass). Admit is Pass, then
+// Round until a round admits none or fails, then End if none failed.
+type Pass struct {
+	d    *Dispatcher
+	seen levels
+}
+
+// Pass begins a pass.
+func (d *Dispatcher) Pass() *Pass { return &Pass{d: d, seen: levels{waiting: -1}} }
+
+// Round admits what it can from one read of the waiting jobs, fresh
+// first (see Admit), starts the admitted jobs' executions, and says how
+// many it admitted.
+func (p *Pass) Round(ctx context.Context, fresh ...job.Job) (int, error) {
+	return p.d.round(ctx, fresh, &p.seen)
+}
+
+// End records, in the Dispatcher's Metrics, the slots held and the jobs
+// left waiting as the pass's rounds saw them.
+func (p *Pass) End() { p.d.Metrics.AdmissionRound(p.seen.inFlight, p.seen.waiting) }
 
 // levels are what the rounds of an Admit saw: the slots held once the
 // last was done, and the jobs the last that read the queue left waiting
