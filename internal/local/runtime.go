@@ -368,7 +368,7 @@ func Start(cfg Config) (*Runtime, error) {
 		// writes share the group commits of jobs.db and executions.db.
 		Together: admitTogether}
 	// Every admission of the runtime goes through one pass at a time.
-	admitter := &oneAdmission{inner: dispatcher}
+	admitter := &oneAdmission{passes: dispatcherPasses{dispatcher}}
 	notifier := &notify.Notifier{Admission: admitter,
 		Store: rt.Store, Publisher: &notify.LogPublisher{W: rt.events}, Secrets: webhookSecrets,
 		Webhooks: &notify.Sender{Guard: notify.DestinationGuard{AllowPrivate: true}}, // signed at wall-clock time, which receivers check
