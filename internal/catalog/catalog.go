@@ -1,0 +1,466 @@
+// Package catalog is vidgen's catalogue of the AI/ML API's video models:
+// for each, the request schema it documents (reference.json, taken from
+// the API's published specs and translated from OpenAPI 3.0), which of its
+// fields carry media, the modes it serves, and vidgen's own data about it
+// (models.json): its provider, a generation-time prior per clip duration
+// for the adaptive poller, and the deadline of its jobs.
+//
+// Adding a model is adding data: its schema to reference.json and, unless
+// its provider's prior and deadline fit it, an entry in models.json. The
+// catalogue is read once, on first use, not at init: a Lambda that never
+// validates a request does not pay for parsing it.
+package catalog
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+//go:embed reference.json
+var referenceJSON []byte
+
+//go:embed models.json
+var modelsJSON []byte
+
+// Mode is a kind of generation a model serves.
+type Mode string
+
+const (
+	TextToVideo  Mode = "text-to-video"
+	ImageToVideo Mode = "image-to-video"
+	VideoToVideo Mode = "video-to-video"
+)
+
+// MediaKind is what a media field holds.
+type MediaKind string
+
+const (
+	Image MediaKind = "image"
+	Video MediaKind = "video"
+	Audio MediaKind = "audio"
+)
+
+// Media is one field of a request that carries media: a URL or a data URI.
+type Media struct {
+	// Path names the field as FieldError does, with [] for every item of
+	// an array: "image_url", "image_urls[]", "elements[].frontal_image_url".
+	Path     string    `json:"path"`
+	Kind     MediaKind `json:"kind"`
+	Required bool      `json:"required"`
+}
+
+// Model is one catalogued video model.
+type Model struct {
+	ID       string  `json:"id"`
+	Provider string  `json:"provider"`
+	Modes    []Mode  `json:"modes"`
+	Media    []Media `json:"media,omitempty"`
+	Schema   *Schema `json:"schema"`
+	// Prior is a generation's expected time by clip duration in seconds,
+	// the points models.json gives (see PriorFor).
+	Prior    map[int]time.Duration `json:"-"`
+	Deadline time.Duration         `json:"-"`
+}
+
+// Catalog is every catalogued model, by id.
+type Catalog struct {
+	models map[string]*Model
+	ids    []string
+}
+
+// builtin is the catalogue built into vidgen, parsed once on first use.
+var builtin = sync.OnceValues(func() (*Catalog, error) { return Parse(referenceJSON, modelsJSON) })
+
+// Builtin is the catalogue built into vidgen.
+func Builtin() (*Catalog, error) { return builtin() }
+
+// Lookup is the model id, or false.
+func (c *Catalog) Lookup(id string) (*Model, bool) {
+	m, ok := c.models[id]
+	return m, ok
+}
+
+// IDs are the catalogued model ids, sorted.
+func (c *Catalog) IDs() []string { return slices.Clone(c.ids) }
+
+// reference is reference.json's shape.
+type reference struct {
+	Models map[string]struct {
+		Path   string         `json:"path"`
+		Schema *openAPISchema `json:"schema"`
+	} `json:"models"`
+}
+
+// meta is models.json's shape.
+type meta struct {
+	Providers []struct {
+		Name     string         `json:"name"`
+		Prefixes []string       `json:"prefixes"`
+		IDs      []string       `json:"ids"`
+		Prior    map[string]int `json:"prior"`
+		Deadline int            `json:"deadline"`
+	} `json:"providers"`
+	Models map[string]struct {
+		Prior    map[string]int `json:"prior"`
+		Deadline int            `json:"deadline"`
+	} `json:"models"`
+}
+
+// Parse builds a catalogue from a reference of request schemas and vidgen's
+// data about the models. Every model of the reference must have exactly one
+// provider, a prior and a deadline, and every model models.json names must
+// be in the reference: a catalogue that disagrees with itself is an error,
+// not a model that validates by accident.
+func Parse(referenceData, metaData []byte) (*Catalog, error) {
+	var ref reference
+	if err := json.Unmarshal(referenceData, &ref); err != nil {
+		return nil, fmt.Errorf("catalog reference: %w", err)
+	}
+	var md meta
+	if err := json.Unmarshal(metaData, &md); err != nil {
+		return nil, fmt.Errorf("catalog models: %w", err)
+	}
+	for id := range md.Models {
+		if _, ok := ref.Models[id]; !ok {
+			return nil, fmt.Errorf("catalog models: %q has no schema in the reference", id)
+		}
+	}
+	c := &Catalog{models: make(map[string]*Model, len(ref.Models))}
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(ref.Models)) {
+		m, err := build(id, ref.Models[id].Schema, md)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("model %s: %w", id, err))
+			continue
+		}
+		c.models[id] = m
+		c.ids = append(c.ids, id)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func build(id string, raw *openAPISchema, md meta) (*Model, error) {
+	if raw == nil {
+		return nil, errors.New("no schema")
+	}
+	schema, err := translate(raw, "")
+	if err != nil {
+		return nil, err
+	}
+	if m := schema.Properties["model"]; m == nil || !slices.Contains(m.Enum, any(id)) {
+		return nil, errors.New(`its schema's "model" does not name it`)
+	}
+	m := &Model{ID: id, Schema: schema}
+	var prior map[string]int
+	var deadline int
+	for _, p := range md.Providers {
+		if slices.Contains(p.IDs, id) || slices.ContainsFunc(p.Prefixes, func(pre string) bool { return strings.HasPrefix(id, pre) }) {
+			if m.Provider != "" {
+				return nil, fmt.Errorf("both %s and %s claim it", m.Provider, p.Name)
+			}
+			m.Provider, prior, deadline = p.Name, p.Prior, p.Deadline
+		}
+	}
+	if m.Provider == "" {
+		return nil, errors.New("no provider in models.json names it")
+	}
+	if o, ok := md.Models[id]; ok {
+		if o.Prior != nil {
+			prior = o.Prior
+		}
+		if o.Deadline != 0 {
+			deadline = o.Deadline
+		}
+	}
+	if len(prior) == 0 || deadline <= 0 {
+		return nil, errors.New("no prior or deadline")
+	}
+	m.Prior = make(map[int]time.Duration, len(prior))
+	for d, s := range prior {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 || s <= 0 {
+			return nil, fmt.Errorf("prior %q: %d s: want a positive clip duration and time", d, s)
+		}
+		m.Prior[n] = time.Duration(s) * time.Second
+	}
+	m.Deadline = time.Duration(deadline) * time.Second
+	if longest := m.PriorFor(m.maxDuration()); longest >= m.Deadline {
+		return nil, fmt.Errorf("deadline %s is not past the longest clip's prior %s", m.Deadline, longest)
+	}
+	m.Media = mediaFields(schema, "", true)
+	m.Modes = modes(schema, m.Media)
+	return m, nil
+}
+
+// mediaFields are the fields of s that carry media: those of format uri,
+// and strings named *_url (a documented audio_url has no format).
+func mediaFields(s *Schema, path string, required bool) []Media {
+	var out []Media
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
+		p := s.Properties[name]
+		req := required && slices.Contains(s.Required, name)
+		out = append(out, mediaIn(p, join(path, name), name, req)...)
+	}
+	return out
+}
+
+func mediaIn(s *Schema, path, name string, required bool) []Media {
+	var out []Media
+	for _, alt := range append(slices.Clone(s.AnyOf), s.OneOf...) {
+		// An alternative's media is the field's own: "image_url" as a URL
+		// or as an array of them is one field.
+		for _, m := range mediaIn(alt, path, name, required) {
+			if !slices.ContainsFunc(out, func(o Media) bool { return o.Path == m.Path }) {
+				out = append(out, m)
+			}
+		}
+	}
+	switch {
+	case s.Format == "uri" || slices.Contains(s.Types, "string") && strings.HasSuffix(name, "_url"):
+		out = append(out, Media{Path: path, Kind: kindOf(path), Required: required})
+	case s.Items != nil:
+		out = append(out, mediaIn(s.Items, path+"[]", name, required)...)
+	case s.Properties != nil:
+		out = append(out, mediaFields(s, path, required)...)
+	}
+	return out
+}
+
+// kindOf tells a media field's kind by its name, as the specs name them:
+// video_url, mask_video_url, audio_urls, alpha_url (a matte video); the
+// rest are images (image_url, keyframes.frame0.url, …), except Runway's
+// character and reference objects, whose type member says.
+func kindOf(path string) MediaKind {
+	p := strings.ToLower(path)
+	switch {
+	case strings.Contains(p, "audio"):
+		return Audio
+	case strings.Contains(p, "video"), strings.Contains(p, "alpha"):
+		return Video
+	}
+	return Image
+}
+
+// modes are what a model serves, from its media fields: with no media
+// required it makes video from text; with an image field, from images;
+// with a video required, from video.
+func modes(s *Schema, media []Media) []Mode {
+	var out []Mode
+	requiresMedia := slices.ContainsFunc(media, func(m Media) bool { return m.Required })
+	if !requiresMedia {
+		out = append(out, TextToVideo)
+	}
+	if slices.ContainsFunc(media, func(m Media) bool { return m.Kind == Image }) &&
+		!slices.ContainsFunc(media, func(m Media) bool { return m.Required && m.Kind != Image }) {
+		out = append(out, ImageToVideo)
+	}
+	if slices.ContainsFunc(media, func(m Media) bool { return m.Kind == Video }) {
+		out = append(out, VideoToVideo)
+	}
+	if len(out) == 0 {
+		// Only audio required (lip-sync, foley onto a given video): what
+		// it makes is a video from media.
+		out = append(out, VideoToVideo)
+	}
+	return out
+}
+
+// maxDuration is the longest clip the model's schema allows (its duration
+// enum's or maximum's), else its prior's longest point.
+func (m *Model) maxDuration() int {
+	longest := slices.Max(slices.Collect(maps.Keys(m.Prior)))
+	d := m.Schema.Properties["duration"]
+	if d == nil {
+		return longest
+	}
+	for _, e := range d.Enum {
+		if n, ok := durationOf(normalize(e)); ok && n > longest {
+			longest = n
+		}
+	}
+	if d.Maximum != nil && int(*d.Maximum) > longest {
+		longest = int(*d.Maximum)
+	}
+	return longest
+}
+
+// PriorFor is the expected generation time of a clip of d seconds: the
+// prior's point for d, else interpolated between the points around it,
+// else scaled from the nearest point in proportion to the clip's length.
+func (m *Model) PriorFor(d int) time.Duration {
+	if p, ok := m.Prior[d]; ok {
+		return p
+	}
+	points := slices.Sorted(maps.Keys(m.Prior))
+	i, _ := slices.BinarySearch(points, d)
+	switch {
+	case i == 0:
+		return m.Prior[points[0]] * time.Duration(max(d, 1)) / time.Duration(points[0])
+	case i == len(points):
+		last := points[len(points)-1]
+		return m.Prior[last] * time.Duration(d) / time.Duration(last)
+	}
+	lo, hi := points[i-1], points[i]
+	return m.Prior[lo] + (m.Prior[hi]-m.Prior[lo])*time.Duration(d-lo)/time.Duration(hi-lo)
+}
+
+// Duration is the clip length a validated request body asks for: its
+// duration, else the schema's default, else the shortest it allows, else 5.
+func (m *Model) Duration(body map[string]any) int {
+	if n, ok := durationOf(body["duration"]); ok {
+		return n
+	}
+	d := m.Schema.Properties["duration"]
+	if d == nil {
+		return 5
+	}
+	if n, ok := durationOf(normalize(d.Default)); ok {
+		return n
+	}
+	shortest := 0
+	for _, e := range d.Enum {
+		if n, ok := durationOf(normalize(e)); ok && (shortest == 0 || n < shortest) {
+			shortest = n
+		}
+	}
+	if shortest == 0 && d.Minimum != nil {
+		shortest = int(*d.Minimum)
+	}
+	if shortest > 0 {
+		return shortest
+	}
+	return 5
+}
+
+// durationOf reads a duration given as a number or a numeric string (some
+// models' schemas take "5").
+func durationOf(v any) (int, bool) {
+	switch v := v.(type) {
+	case json.Number:
+		f, err := v.Float64()
+		return int(f), err == nil && f > 0
+	case string:
+		n, err := strconv.Atoi(v)
+		return n, err == nil && n > 0
+	}
+	return 0, false
+}
+
+// UnknownModelError is a request for a model the catalogue does not have.
+type UnknownModelError struct {
+	Model     string
+	Supported []string
+}
+
+func (e *UnknownModelError) Error() string {
+	return fmt.Sprintf("unknown model %q; supported models: %s", e.Model, strings.Join(e.Supported, ", "))
+}
+
+// Validate checks a request body: one JSON object, with no member twice at
+// any depth, whose model is catalogued and which its schema accepts. It
+// returns the model and the decoded body (numbers as json.Number), or every
+// problem at once: []FieldError, or for an unknown model an error naming
+// the supported models as the "model" field's.
+func (c *Catalog) Validate(body []byte) (*Model, map[string]any, []FieldError) {
+	v, err := decodeStrict(body)
+	if err != nil {
+		return nil, nil, []FieldError{{Field: "body", Message: err.Error()}}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, []FieldError{{Field: "body", Message: "must be a JSON object"}}
+	}
+	id, ok := obj["model"].(string)
+	switch {
+	case obj["model"] == nil:
+		return nil, nil, []FieldError{{Field: "model", Message: "is required"}}
+	case !ok:
+		return nil, nil, []FieldError{{Field: "model", Message: "must be a string"}}
+	}
+	m, ok := c.models[id]
+	if !ok {
+		return nil, nil, []FieldError{{Field: "model", Message: (&UnknownModelError{Model: id, Supported: c.ids}).Error()}}
+	}
+	if problems := m.Schema.check(obj, ""); len(problems) > 0 {
+		return m, nil, problems
+	}
+	if problems := proseRules(m, obj); len(problems) > 0 {
+		return m, nil, problems
+	}
+	return m, obj, nil
+}
+
+// decodeStrict decodes one JSON value, numbers as json.Number, refusing a
+// member named twice in any object (which json.Unmarshal would settle by
+// keeping the last, so that what vidgen checked and what the upstream
+// reads could differ) and anything after the value.
+func decodeStrict(body []byte) (any, error) {
+	if !utf8.Valid(body) {
+		return nil, errors.New("must be valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	v, err := decodeValue(dec, "")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("must hold exactly one JSON value")
+	}
+	return v, nil
+}
+
+func decodeValue(dec *json.Decoder, path string) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("malformed JSON: %w", err)
+	}
+	switch tok {
+	case json.Delim('{'):
+		obj := map[string]any{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, fmt.Errorf("malformed JSON: %w", err)
+			}
+			name, _ := k.(string)
+			if _, dup := obj[name]; dup {
+				return nil, fmt.Errorf("field %q appears more than once", join(path, name))
+			}
+			if obj[name], err = decodeValue(dec, join(path, name)); err != nil {
+				return nil, err
+			}
+		}
+		_, err := dec.Token()
+		return obj, err
+	case json.Delim('['):
+		arr := []any{}
+		for dec.More() {
+			v, err := decodeValue(dec, fmt.Sprintf("%s[%d]", path, len(arr)))
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		_, err := dec.Token()
+		return arr, err
+	}
+	return tok, nil
+}

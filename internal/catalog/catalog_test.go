@@ -1,0 +1,377 @@
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func builtinCatalog(t *testing.T) *Catalog {
+	t.Helper()
+	c, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Every model of the reference is catalogued, each with a provider, its
+// modes, a prior and a deadline past its longest clip's prior, and every
+// provider of the reference has models.
+func TestBuiltinCataloguesEveryReferenceModel(t *testing.T) {
+	c := builtinCatalog(t)
+	var ref reference
+	if err := json.Unmarshal(referenceJSON, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.IDs(), slices.Sorted(maps.Keys(ref.Models)); !slices.Equal(got, want) || len(got) != 143 {
+		t.Fatalf("catalogued %d models, the reference has %d (want 143)", len(got), len(want))
+	}
+	providers := map[string]int{}
+	for _, id := range c.IDs() {
+		m, _ := c.Lookup(id)
+		providers[m.Provider]++
+		if len(m.Modes) == 0 || len(m.Prior) == 0 || m.Deadline <= m.PriorFor(m.maxDuration()) {
+			t.Errorf("%s: modes %v, prior %v, deadline %s", id, m.Modes, m.Prior, m.Deadline)
+		}
+	}
+	var md meta
+	if err := json.Unmarshal(modelsJSON, &md); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range md.Providers {
+		if providers[p.Name] == 0 {
+			t.Errorf("provider %s has no model", p.Name)
+		}
+	}
+	t.Logf("models by provider: %v", providers)
+}
+
+// The generic path validates every catalogued model: a body made of each
+// schema's required fields (and, for a duration, each allowed value) is
+// accepted, decoded unchanged.
+func TestEveryModelAcceptsAValidRequest(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, id := range c.IDs() {
+		m, _ := c.Lookup(id)
+		body := example(m.Schema, true).(map[string]any)
+		body["model"] = id // some specs serve several ids
+		raw, _ := json.Marshal(body)
+		got, obj, problems := c.Validate(raw)
+		if len(problems) > 0 || got != m {
+			t.Errorf("%s: %s refused: %v", id, raw, problems)
+			continue
+		}
+		again, _ := json.Marshal(obj)
+		if string(again) != string(raw) {
+			t.Errorf("%s: decoded %s, sent %s", id, again, raw)
+		}
+	}
+}
+
+// example is a value s accepts: required members only when minimal.
+func example(s *Schema, minimal bool) any {
+	if len(s.Enum) > 0 {
+		return normalizeExample(s.Enum[0])
+	}
+	if len(s.AnyOf) > 0 {
+		return example(s.AnyOf[0], minimal)
+	}
+	if len(s.OneOf) > 0 {
+		return example(s.OneOf[0], minimal)
+	}
+	t := ""
+	if len(s.Types) > 0 {
+		t = s.Types[0]
+	}
+	switch t {
+	case "string":
+		switch s.Format {
+		case "uri":
+			return "https://media.example.com/in.png"
+		case "uuid":
+			return "0f8fad5b-d9cb-469f-a165-70867728950e"
+		}
+		return strings.Repeat("a", max(1, deref(s.MinLength)))
+	case "integer":
+		if s.Minimum != nil {
+			return int(*s.Minimum)
+		}
+		return 1
+	case "number":
+		if s.Minimum != nil {
+			return *s.Minimum
+		}
+		return 0.5
+	case "boolean":
+		return true
+	case "array":
+		n := max(1, deref(s.MinItems))
+		items := make([]any, n)
+		for i := range items {
+			items[i] = example(s.Items, minimal)
+		}
+		return items
+	}
+	obj := map[string]any{}
+	for name, p := range s.Properties {
+		if !minimal || slices.Contains(s.Required, name) {
+			obj[name] = example(p, minimal)
+		}
+	}
+	return obj
+}
+
+func normalizeExample(v any) any { return v }
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// A request with several bad fields is refused naming each, with what the
+// field allows; the model's own schema decides (Kling master's durations
+// are 5 and 10, gen3a_turbo's ratios 16:9 and 9:16).
+func TestValidateNamesEveryBadField(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, tc := range []struct {
+		body string
+		want map[string]string // field → part of its message
+	}{
+		{`{"model":"klingai/v2-master-text-to-video","prompt":"a cat","duration":7,"aspect_ratio":"4:3","cfg_scale":2,"colour":"red"}`,
+			map[string]string{"duration": "must be one of 5, 10", "aspect_ratio": `"16:9", "9:16", "1:1"`, "cfg_scale": "between 0 and 1", "colour": "unknown field"}},
+		{`{"model":"klingai/v2-master-text-to-video","advanced_camera_control":{"movement_type":"spin"}}`,
+			map[string]string{"prompt": "is required", "advanced_camera_control.movement_type": `"horizontal"`, "advanced_camera_control.movement_value": "is required"}},
+		{`{"model":"gen3a_turbo","prompt":5,"image_url":"not a url","duration":"10"}`,
+			map[string]string{"prompt": "must be a string", "image_url": "absolute URL", "duration": "must be an integer"}},
+	} {
+		_, _, problems := c.Validate([]byte(tc.body))
+		got := map[string]string{}
+		for _, p := range problems {
+			got[p.Field] = p.Message
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: problems %v, want one for each of %v", tc.body, problems, slices.Sorted(maps.Keys(tc.want)))
+		}
+		for f, part := range tc.want {
+			if !strings.Contains(got[f], part) {
+				t.Errorf("%s: %s: %q, want it to say %q", tc.body, f, got[f], part)
+			}
+		}
+	}
+}
+
+// An unknown model, a missing one, a body that is not one object and a
+// member named twice at any depth are each refused with one clear error.
+func TestValidateRefusesBadBodies(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, tc := range []struct{ body, field, part string }{
+		{`{"model":"runway/gen9","prompt":"x"}`, "model", "gen3a_turbo"},
+		{`{"prompt":"x"}`, "model", "is required"},
+		{`{"model":5}`, "model", "must be a string"},
+		{`[1]`, "body", "JSON object"},
+		{`{"model":"gen3a_turbo"} {}`, "body", "exactly one"},
+		{`{"model":"gen3a_turbo","image_url":"https://a.example/x.png","model":"veo2"}`, "body", `"model" appears more than once`},
+		{`{"model":"runway/act_two","character":{"type":"image","url":"https://a/x","url":"https://b/y"}}`, "body", `"character.url" appears more than once`},
+		{`{"model":"gen3a_turbo",`, "body", "malformed JSON"},
+		{"\xff", "body", "UTF-8"},
+	} {
+		_, _, problems := c.Validate([]byte(tc.body))
+		if len(problems) != 1 || problems[0].Field != tc.field || !strings.Contains(problems[0].Message, tc.part) {
+			t.Errorf("%s: %v, want one problem with %s saying %q", tc.body, problems, tc.field, tc.part)
+		}
+	}
+}
+
+// OpenAPI 3.0 is translated: nullable allows null (also in an enum), a
+// string default of a number is that number, and 5.0 is an integer.
+func TestTranslate(t *testing.T) {
+	raw := `{"type":"object","properties":{
+		"model":{"type":"string","enum":["m"]},
+		"duration":{"type":"integer","enum":[5,10],"default":"5"},
+		"ratio":{"type":"string","enum":["16:9"],"nullable":true},
+		"seed":{"type":"integer","nullable":true}},"required":["model"]}`
+	var s openAPISchema
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := translate(&s, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := tr.Properties["duration"].Default; d != 5.0 {
+		t.Errorf("duration default %#v, want the number 5", d)
+	}
+	for _, body := range []string{`{"model":"m","ratio":null,"seed":null}`, `{"model":"m","duration":5.0}`} {
+		var v any
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.UseNumber()
+		_ = dec.Decode(&v)
+		if p := tr.check(v, ""); len(p) != 0 {
+			t.Errorf("%s: %v", body, p)
+		}
+	}
+	bad := `{"type":"integer","default":"five"}`
+	if err := json.Unmarshal([]byte(bad), &s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := translate(&s, "duration"); err == nil || !strings.Contains(err.Error(), "duration") {
+		t.Errorf("a default that is no number: %v, want an error naming the field", err)
+	}
+}
+
+// Media fields are found in every shape the specs use, with their kind.
+func TestMediaFields(t *testing.T) {
+	c := builtinCatalog(t)
+	for id, want := range map[string][]string{
+		"gen3a_turbo":                             {"image_url image required", "tail_image_url image"},
+		"klingai/kling-video-v1.6-pro-effects":    {"image_url image required"},
+		"klingai/video-o1-reference-to-video":     {"elements[].frontal_image_url image", "elements[].reference_image_urls[] image", "image_list[] image"},
+		"luma/ray-2":                              {"keyframes.frame0.url image", "keyframes.frame1.url image"},
+		"runway/act_two":                          {"character.url image required", "reference.url image required"},
+		"alibaba/wan2.2-vace-fun-a14b-inpainting": {"image_list[] image", "mask_video_url video", "video_url video required"},
+		"klingai/avatar-pro":                      {"audio_url audio required", "image_url image required"},
+	} {
+		m, ok := c.Lookup(id)
+		if !ok {
+			t.Errorf("%s not catalogued", id)
+			continue
+		}
+		var got []string
+		for _, md := range m.Media {
+			s := md.Path + " " + string(md.Kind)
+			if md.Required {
+				s += " required"
+			}
+			got = append(got, s)
+		}
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%s: media %q, want %q among them", id, got, w)
+			}
+		}
+	}
+}
+
+// Modes follow the media: gen3a_turbo needs an image, Kling master
+// text-to-video takes text, Veo i2v an image, a video edit a video.
+func TestModes(t *testing.T) {
+	c := builtinCatalog(t)
+	for id, want := range map[string][]Mode{
+		"gen3a_turbo":                          {ImageToVideo},
+		"klingai/v2-master-text-to-video":      {TextToVideo},
+		"klingai/video-o1-video-to-video-edit": {VideoToVideo},
+		"google/veo-3.1-i2v":                   {ImageToVideo},
+		"x-ai/grok-imagine-video":              {TextToVideo, ImageToVideo},
+	} {
+		m, _ := c.Lookup(id)
+		if m == nil || !slices.Equal(m.Modes, want) {
+			t.Errorf("%s: modes %v, want %v", id, m.Modes, want)
+		}
+	}
+}
+
+// Priors and deadlines come from models.json, a model's own over its
+// provider's, and PriorFor fills durations between and beyond the points.
+func TestPriors(t *testing.T) {
+	c := builtinCatalog(t)
+	kling, _ := c.Lookup("klingai/v2-master-text-to-video")
+	gen3, _ := c.Lookup("gen3a_turbo")
+	veo, _ := c.Lookup("google/veo-3.1-t2v")
+	s := time.Second
+	for _, tc := range []struct {
+		m    *Model
+		d    int
+		want time.Duration
+	}{
+		{gen3, 5, 25 * s}, {gen3, 10, 45 * s}, {gen3, 7, 33 * s},
+		{kling, 5, 330 * s}, {kling, 10, 750 * s}, {kling, 15, 1125 * s}, {kling, 1, 66 * s},
+		{veo, 8, 120 * s}, {veo, 4, 60 * s},
+	} {
+		if got := tc.m.PriorFor(tc.d); got != tc.want {
+			t.Errorf("%s, %d s: prior %s, want %s", tc.m.ID, tc.d, got, tc.want)
+		}
+	}
+	if kling.Deadline != 45*time.Minute || gen3.Deadline != 30*time.Minute {
+		t.Errorf("deadlines: kling master %s, gen3a_turbo %s", kling.Deadline, gen3.Deadline)
+	}
+	if d := veo.Duration(map[string]any{}); d != 8 {
+		t.Errorf("veo's default duration %d, want 8", d)
+	}
+	if d := kling.Duration(map[string]any{"duration": json.Number("10")}); d != 10 {
+		t.Errorf("kling duration %d, want 10", d)
+	}
+}
+
+// A catalogue that disagrees with itself does not load.
+func TestParseRefusesInconsistentData(t *testing.T) {
+	ref := `{"models":{"a/x":{"schema":{"type":"object","properties":{"model":{"type":"string","enum":["a/x"]}}}}}}`
+	for _, tc := range []struct{ ref, meta, part string }{
+		{ref, `{"providers":[]}`, "no provider"},
+		{ref, `{"providers":[{"name":"A","prefixes":["a/"],"prior":{"5":60},"deadline":600},{"name":"B","ids":["a/x"],"prior":{"5":60},"deadline":600}]}`, "both A and B"},
+		{ref, `{"providers":[{"name":"A","prefixes":["a/"],"prior":{"5":60},"deadline":600}],"models":{"a/y":{}}}`, `"a/y" has no schema`},
+		{ref, `{"providers":[{"name":"A","prefixes":["a/"],"prior":{"5":600},"deadline":600}]}`, "not past"},
+		{strings.Replace(ref, `["a/x"]`, `["a/z"]`, 1), `{"providers":[{"name":"A","prefixes":["a/"],"prior":{"5":60},"deadline":600}]}`, "does not name it"},
+	} {
+		if _, err := Parse([]byte(tc.ref), []byte(tc.meta)); err == nil || !strings.Contains(err.Error(), tc.part) {
+			t.Errorf("%s: %v, want an error saying %q", tc.meta, err, tc.part)
+		}
+	}
+}
+
+func ExampleCatalog_Validate() {
+	c, _ := Builtin()
+	_, _, problems := c.Validate([]byte(`{"model":"klingai/v2-master-text-to-video","prompt":"a cat","duration":7}`))
+	fmt.Println(problems)
+	// Output: [{duration must be one of 5, 10}]
+}
+
+// PixVerse's prose rule: 1080p is refused with 8 s, not with 5 s, and
+// only for PixVerse.
+func TestProseRules(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, tc := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{"model":"pixverse/v5/text-to-video","prompt":"a cat","resolution":"1080p","duration":8}`, false},
+		{`{"model":"pixverse/v5.5/image-to-video","prompt":"a cat","image_url":"https://a.example/x.png","resolution":"1080p","duration":8.0}`, false},
+		{`{"model":"pixverse/v5/text-to-video","prompt":"a cat","resolution":"1080p","duration":5}`, true},
+		{`{"model":"pixverse/v5/text-to-video","prompt":"a cat","resolution":"720p","duration":8}`, true},
+	} {
+		_, _, problems := c.Validate([]byte(tc.body))
+		if tc.ok != (len(problems) == 0) || !tc.ok && (len(problems) != 1 || problems[0].Field != "duration" || !strings.Contains(problems[0].Message, "1080p")) {
+			t.Errorf("%s: %v, want ok %v (else one duration problem naming 1080p)", tc.body, problems, tc.ok)
+		}
+	}
+}
+
+// BenchmarkParse is what the first request that validates pays once per
+// process (the catalogue is parsed on first use, not at init).
+func BenchmarkParse(b *testing.B) {
+	for b.Loop() {
+		if _, err := Parse(referenceJSON, modelsJSON); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidate is one request's validation against its model.
+func BenchmarkValidate(b *testing.B) {
+	c, err := Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"model":"klingai/v2-master-text-to-video","prompt":"a cat on a skateboard","duration":10,"aspect_ratio":"16:9","cfg_scale":0.5}`)
+	for b.Loop() {
+		if _, _, p := c.Validate(body); len(p) > 0 {
+			b.Fatal(p)
+		}
+	}
+}
