@@ -33,6 +33,7 @@ const maxErrorMessage = 1000
 func parseGeneration(data []byte) (Generation, error) {
 	var w struct {
 		ID       json.RawMessage `json:"id"`
+		GenID    json.RawMessage `json:"generation_id"`
 		Status   json.RawMessage `json:"status"`
 		Video    json.RawMessage `json:"video"`
 		Duration json.RawMessage `json:"duration"`
@@ -43,6 +44,10 @@ func parseGeneration(data []byte) (Generation, error) {
 		return Generation{}, fmt.Errorf("decode generation: %w", err)
 	}
 	var g Generation
+	if len(w.ID) == 0 || string(w.ID) == "null" {
+		// Some models' documented create answers name it generation_id.
+		w.ID = w.GenID
+	}
 	if json.Unmarshal(w.ID, &g.ID) != nil || g.ID == "" {
 		return Generation{}, errors.New("answer has no id")
 	}
@@ -150,7 +155,9 @@ func parseNumber(raw json.RawMessage) *float64 {
 }
 
 // parseError accepts an object {name, message}, a string (the message) or
-// null. An error without a name gets defaultName.
+// null. An error without a name gets defaultName. An object without a
+// message but with a validation's detail[] ({loc, msg} items, as some
+// models' documented errors carry) has the details as its message.
 func parseError(raw json.RawMessage, defaultName string) *job.Error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
@@ -163,8 +170,37 @@ func parseError(raw json.RawMessage, defaultName string) *job.Error {
 			return nil
 		}
 	case '{':
-		if json.Unmarshal(raw, &e) != nil {
-			return nil
+		var d struct {
+			job.Error
+			Detail []struct {
+				Loc []any  `json:"loc"`
+				Msg string `json:"msg"`
+			} `json:"detail"`
+		}
+		if json.Unmarshal(raw, &d) != nil {
+			// A detail of another shape still leaves name and message.
+			if json.Unmarshal(raw, &e) != nil {
+				return nil
+			}
+			break
+		}
+		e = d.Error
+		if e.Message == "" {
+			var parts []string
+			for _, it := range d.Detail {
+				loc := make([]string, 0, len(it.Loc))
+				for _, l := range it.Loc {
+					loc = append(loc, fmt.Sprint(l))
+				}
+				switch {
+				case it.Msg == "":
+				case len(loc) > 0:
+					parts = append(parts, strings.Join(loc, ".")+": "+it.Msg)
+				default:
+					parts = append(parts, it.Msg)
+				}
+			}
+			e.Message = strings.Join(parts, "; ")
 		}
 	default:
 		return nil
