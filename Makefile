@@ -6,7 +6,11 @@ GO            ?= go
 FUNCTIONS     := api authorizer submit poll fail reconcile register finish webhook summarize
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD_DIR     := build
-LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags "-s -w"
+# lambda.norpc: no go1.x RPC server; nethttpomithttp2: net/http without its
+# bundled HTTP/2, which no function uses (AWS's endpoints and the upstream
+# speak HTTP/1.1; API Gateway serves the api), 330 KB of each binary and its
+# initialisers (functions/coldstart_test.go, TestBootstrapsOmitHTTP2).
+LAMBDA_FLAGS  := -tags lambda.norpc,nethttpomithttp2 -trimpath -ldflags "-s -w"
 GOTEST_FLAGS  ?= -race -count=1
 FUZZTIME      ?= 30s
 FUZZ_SMOKE    ?= 100000x

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -365,6 +366,41 @@ func TestBuildFlagsAreMakeBuilds(t *testing.T) {
 	want := strings.Join(slices.Concat(lambdaFlags[:4], []string{strconv.Quote(lambdaFlags[4])}), " ")
 	if got := strings.TrimSpace(string(m[1])); got != want {
 		t.Errorf("Makefile LAMBDA_FLAGS = %s, the harness builds with %s", got, want)
+	}
+}
+
+// make build's nethttpomithttp2 tag leaves HTTP/2 out of net/http: with it
+// the bundled HTTP/2 (h2_bundle.go) and its HPACK package are not built,
+// 330 KB of each binary (make build) and their initialisers at each cold
+// start. Every AWS endpoint the functions call and the upstream speak HTTP/1.1,
+// the functions make short keep-alive requests, and API Gateway, not
+// net/http, serves the api. Each bootstrap is built with the tag, and no
+// function's packages for Lambda's platform include HPACK.
+func TestBootstrapsOmitHTTP2(t *testing.T) {
+	tags := lambdaFlags[slices.Index(lambdaFlags, "-tags")+1]
+	if !slices.Contains(strings.Split(tags, ","), "nethttpomithttp2") {
+		t.Fatalf("make build's tags %q omit nethttpomithttp2", tags)
+	}
+	for _, fn := range append(slices.Clone(e2e.functions), helloWorld) {
+		out, err := exec.Command("go", "version", "-m", e2e.bootstraps[fn]).Output()
+		if err != nil {
+			t.Fatalf("go version -m %s: %v", fn, err)
+		}
+		if !strings.Contains(string(out), "-tags="+tags) {
+			t.Errorf("bootstrap of %s was not built with -tags=%s:\n%s", fn, tags, out)
+		}
+	}
+	list := exec.Command("go", "list", "-tags", tags, "-deps", "./functions/...")
+	list.Dir = e2e.root
+	list.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for p := range strings.Lines(string(out)) {
+		if strings.Contains(p, "http2") {
+			t.Errorf("a function links %s", strings.TrimSpace(p))
+		}
 	}
 }
 

@@ -1,7 +1,8 @@
 //go:build unix
 
 // Package functions_test runs each function's real bootstrap, built for the
-// host with make build's flags (-tags lambda.norpc, stripped), under the
+// host with make build's flags (-tags lambda.norpc,nethttpomithttp2,
+// stripped), under the
 // AWS Lambda runtime interface emulator (aws-lambda-rie), invokes it with
 // the sample events in events/
 // and checks what it answers and what it leaves in a real local AWS: moto's
@@ -344,8 +345,9 @@ func isExecutable(p string) error {
 }
 
 // lambdaFlags are make build's LAMBDA_FLAGS (TestBuildFlagsAreMakeBuilds):
-// no RPC mode, no paths or symbols of the build machine.
-var lambdaFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w"}
+// no RPC mode, no HTTP/2 in net/http (TestBootstrapsOmitHTTP2), no paths
+// or symbols of the build machine.
+var lambdaFlags = []string{"-tags", "lambda.norpc,nethttpomithttp2", "-trimpath", "-ldflags", "-s -w"}
 
 // buildBootstraps builds each function for the host as Lambda runs it, a
 // static bootstrap with make build's flags, into dir/<fn>/bootstrap.
