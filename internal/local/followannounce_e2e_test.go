@@ -11,9 +11,11 @@ import (
 )
 
 // TestFollowerEndsOnlyAnnounced is what TestFaultBatchSurvivesKill met
-// under load. A restarted batch runs each item again as a new execution
-// (the resumed Map starts its items' children again, under new names),
-// which follows the job the item's first execution drives: that one
+// under load. A restarted batch ran each item again as a new execution
+// (the resumed Map started its items' children again under new random
+// names, until Engine.startUnnamed; in AWS a RunJob retried after a lost
+// answer does the same), which follows the job the item's first
+// execution drives by the item's idempotency key: that one
 // announces the job's end, in the Poll that records it. A job whose end
 // was recorded by a Poll cut off before announcing (a kill, a Lambda
 // timeout) is announced only when its own execution gets round to it

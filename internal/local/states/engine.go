@@ -112,7 +112,7 @@ func key(machine, name string) []byte { return []byte(machine + "/" + name) }
 // succeeds, without a second execution, only while it runs and only with
 // the same input; otherwise it fails with ErrExecutionExists.
 func (e *Engine) Start(_ context.Context, machine, name string, input json.RawMessage) error {
-	_, _, err := e.start(machine, name, input, nil)
+	_, _, err := e.start(machine, name, input, nil, false)
 	return err
 }
 
@@ -327,6 +327,6 @@ func (e *Engine) Machines() []string {
 // StartCreated is Start that also reports whether this call created the
 // execution: false when one of that name already ran with that input.
 func (e *Engine) StartCreated(machine, name string, input json.RawMessage) (bool, error) {
-	_, created, err := e.start(machine, name, input, nil)
+	_, created, err := e.start(machine, name, input, nil, false)
 	return created, err
 }

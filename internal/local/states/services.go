@@ -10,7 +10,6 @@ import (
 
 	"github.com/vidgen/vidgen/internal/asl"
 	"github.com/vidgen/vidgen/internal/local/localarn"
-	"github.com/vidgen/vidgen/internal/uuid"
 )
 
 // The Step Functions service integrations that start a child execution.
@@ -66,22 +65,29 @@ func (s *Services) startExecution(ctx context.Context, resource string, params j
 	if err != nil {
 		return nil, err
 	}
-	var name string
+	var (
+		name string
+		exe  Execution
+	)
 	switch {
 	case p.Name != nil:
 		name = *p.Name
 	case s.NewName != nil:
 		name = s.NewName()
-	default:
-		name = uuid.New()
 	}
-	if err := ValidExecutionName(name); err != nil {
+	if err := ValidExecutionName(name); name != "" && err != nil {
 		return nil, &asl.Error{Name: "StepFunctions.InvalidNameException", Cause: err.Error()}
 	}
 	// A name is never reused: starting it again with the same input is the
 	// running child, and fails once that has closed, as in AWS; a parent
-	// resumed after a restart finds the child it started (Engine.start).
-	exe, _, err := s.Engine.start(machine, name, input, parentOf(ctx))
+	// resumed after a restart finds the child it started (Engine.start),
+	// named or not (Engine.startUnnamed).
+	if name == "" {
+		exe, err = s.Engine.startUnnamed(machine, input, parentOf(ctx))
+		name = exe.Name
+	} else {
+		exe, _, err = s.Engine.start(machine, name, input, parentOf(ctx), false)
+	}
 	if errors.Is(err, ErrExecutionExists) {
 		return nil, &asl.Error{Name: "StepFunctions.ExecutionAlreadyExistsException",
 			Cause: fmt.Sprintf("Execution Already Exists: '%s'", localarn.Execution(machine, name))}

@@ -111,7 +111,10 @@ func arnParam(machine string) string {
 	return `"StateMachineArn":"` + localarn.StateMachine(machine) + `"`
 }
 
-var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+// uuidName is the form of the name of a child its Task does not name: a
+// random (version 4) UUID as Step Functions gives, or one derived from the
+// parent's state entry and the child's input (version 5, startUnnamed).
+var uuidName = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[45][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestStartExecutionIntegration(t *testing.T) {
 	const (
@@ -190,8 +193,8 @@ func TestStartExecutionIntegration(t *testing.T) {
 			check: func(t *testing.T, te *testEngine, exe Execution) {
 				var out struct{ Name string }
 				json.Unmarshal(exe.Output, &out)
-				if !uuidV4.MatchString(out.Name) {
-					t.Errorf("child name %q is not a UUID v4", out.Name)
+				if !uuidName.MatchString(out.Name) {
+					t.Errorf("child name %q is not a UUID", out.Name)
 				}
 			}},
 		{name: "Lambda resources go to the functions", input: `{"x":1}`,
@@ -290,6 +293,93 @@ func TestSyncChildSurvivesRestart(t *testing.T) {
 	if got := len(b.Entered); got != 1 {
 		t.Errorf("the child's task ran %d more times after the restart, want 1", got)
 	}
+}
+
+// A parent and its .sync child that the Task does not name, interrupted by
+// a shutdown, both resume on restart, and the parent finds the one child
+// it started rather than start another (Step Functions never runs the
+// Task again; the local runtime re-enters it). So do the children of a
+// Map's iterations, one per item, and a parent resumed after its unnamed
+// child ended gets that child's result. A Retry of the Task in the same
+// run starts a new child, as in AWS.
+func TestUnnamedChildSurvivesRestart(t *testing.T) {
+	t.Run("running", func(t *testing.T) {
+		te, b := newParentOfBlocked(t, StartExecutionSync2, "ZChild", `{`+arnParam("ZChild")+`,"Input":{"n":1}}`)
+		if err := te.Start(context.Background(), "Parent", "p-1", nil); err != nil {
+			t.Fatal(err)
+		}
+		<-b.Entered
+		if err := te.Close(); err != nil {
+			t.Fatal(err)
+		}
+		close(b.Release)
+		te.open(t)
+		if n, err := te.Resume(); err != nil || n != 2 {
+			t.Fatalf("Resume = %d, %v; want both executions", n, err)
+		}
+		exe := te.wait(t, "Parent", "p-1")
+		var out struct{ Name, Status string }
+		if err := json.Unmarshal(exe.Output, &out); exe.Status != Succeeded || err != nil || out.Status != Succeeded {
+			t.Fatalf("parent = %s %s %+v", exe.Status, exe.Output, exe.Error)
+		}
+		children, err := te.List("ZChild")
+		if err != nil || len(children) != 1 || children[0].Name != out.Name {
+			t.Fatalf("children %+v, %v; want the one the parent got, %s", children, err, out.Name)
+		}
+		if got := len(b.Entered); got != 1 {
+			t.Errorf("a child's task ran %d more times after the restart, want 1 (the child resumed)", got)
+		}
+	})
+	t.Run("map items, ended", func(t *testing.T) {
+		parent := `{"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items",
+			"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"Run","States":{"Run":{
+				"Type":"Task","Resource":"` + StartExecutionSync2 + `",
+				"Parameters":{` + arnParam("Echo") + `,"Input":{"n.$":"$.n"}},
+				"OutputPath":"$.Output.got","End":true}}},"End":true}}}`
+		te := newTestEngine(t, map[string]string{"Parent": parent, "Echo": echoDef}, nil)
+		exe := te.run(t, "Parent", "p-1", `{"items":[{"n":1},{"n":2},{"n":1}]}`)
+		first, err := te.List("Echo")
+		if err != nil || len(first) != 3 {
+			t.Fatalf("children %+v, %v; want one per item, the items alike included", first, err)
+		}
+		// What a crash leaves when the children have ended and the parent
+		// has not yet moved on: the parent running at the Map state.
+		exe.Status, exe.Output, exe.Error, exe.StopTime = Running, nil, nil, nil
+		exe.Checkpoint.State = "Each"
+		exe.Entries = 1
+		if err := te.save(exe); err != nil {
+			t.Fatal(err)
+		}
+		if err := te.Close(); err != nil {
+			t.Fatal(err)
+		}
+		te.open(t)
+		if n, err := te.Resume(); err != nil || n != 1 {
+			t.Fatalf("Resume = %d, %v", n, err)
+		}
+		exe = te.wait(t, "Parent", "p-1")
+		if exe.Status != Succeeded || string(exe.Output) != `[{"n":1},{"n":2},{"n":1}]` {
+			t.Fatalf("parent = %s %s %+v", exe.Status, exe.Output, exe.Error)
+		}
+		// Of the two alike items, one found its child again; the other's
+		// child, named at random, could not be told from a new start.
+		again, err := te.List("Echo")
+		if err != nil || len(again) > 4 {
+			t.Fatalf("children after the restart %+v, %v; want at most one more", again, err)
+		}
+	})
+	t.Run("retry", func(t *testing.T) {
+		parent := `{"StartAt":"Run","States":{"Run":{"Type":"Task","Resource":"` + StartExecutionSync2 + `",
+			"Parameters":{` + arnParam("Child") + `,"Input":{"n":1}},
+			"Retry":[{"ErrorEquals":["States.TaskFailed"],"IntervalSeconds":1,"MaxAttempts":1}],"End":true}}}`
+		te := newTestEngine(t, map[string]string{"Parent": parent, "Child": failDef}, nil)
+		if exe := te.run(t, "Parent", "p-1", `{}`); exe.Status != Failed {
+			t.Fatalf("parent = %s %+v", exe.Status, exe.Error)
+		}
+		if children, err := te.List("Child"); err != nil || len(children) != 2 {
+			t.Fatalf("children %+v, %v; want two: the Retry starts a new one", children, err)
+		}
+	})
 }
 
 // A distributed Map reads its items from the data dir and runs a child per

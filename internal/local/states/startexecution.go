@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/uuid"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -54,8 +58,10 @@ func parentOf(ctx context.Context) *Parent {
 // the state it was in, so a parent may start its child again from the very
 // state entry that started it before, and must find that child, even if it
 // has closed meanwhile, rather than fail. A Retry of the Task in the same
-// run is a new start, as in AWS.
-func (e *Engine) start(machine, name string, input json.RawMessage, parent *Parent) (Execution, bool, error) {
+// run is a new start, as in AWS. With derived set, the name is one
+// startUnnamed made, and only that replay finds an execution of that name:
+// any other fails with errDerivedTaken.
+func (e *Engine) start(machine, name string, input json.RawMessage, parent *Parent, derived bool) (Execution, bool, error) {
 	if _, ok := e.machines[machine]; !ok {
 		return Execution{}, false, fmt.Errorf("start %s: no state machine %q", name, machine)
 	}
@@ -82,6 +88,8 @@ func (e *Engine) start(machine, name string, input json.RawMessage, parent *Pare
 			}
 			sameInput := bytes.Equal(prev.Input, input)
 			switch {
+			case derived && !(sameInput && replay(prev.Parent, parent)):
+				refused = errDerivedTaken
 			case sameInput && prev.Status == Running, sameInput && replay(prev.Parent, parent):
 				exe = prev
 			case prev.Status != Running:
@@ -101,6 +109,51 @@ func (e *Engine) start(machine, name string, input json.RawMessage, parent *Pare
 		e.launch(exe)
 	}
 	return exe, created, nil
+}
+
+// errDerivedTaken is a name startUnnamed derived that an execution other
+// than the child it looks for holds.
+var errDerivedTaken = errors.New("derived child name taken")
+
+// startUnnamed starts a child that its Task does not name. Step Functions
+// names it with a random UUID, and never runs the Task again once it
+// started the child. The local runtime does, in a parent resumed after a
+// restart (see start), which must find the child it started: a random
+// name would start a second child instead (a batch's Map resumed after a
+// kill ran every item's video_job again, each following the job the
+// first drives). So the name is derived from the parent's state entry and
+// the child's machine and input, in the form of a name-based (version 5)
+// UUID. Where the derived name is taken other than by that child (a Retry
+// of the Task in the same run, two iterations of a Map with the same
+// input), the child gets a random name, as in AWS. Without a parent the
+// name is random.
+func (e *Engine) startUnnamed(machine string, input json.RawMessage, parent *Parent) (Execution, error) {
+	if parent != nil {
+		compact, err := asl.CompactInput(input)
+		if err != nil {
+			return Execution{}, fmt.Errorf("start child: input: %w", err)
+		}
+		exe, _, err := e.start(machine, childName(parent, machine, compact), compact, parent, true)
+		if !errors.Is(err, errDerivedTaken) {
+			return exe, err
+		}
+	}
+	exe, _, err := e.start(machine, uuid.New(), input, parent, false)
+	return exe, err
+}
+
+// childName is the name startUnnamed derives for the child of machine
+// with input that parent's state entry starts.
+func childName(parent *Parent, machine string, input json.RawMessage) string {
+	h := sha1.New() // RFC 9562's name-based UUIDs (version 5) are SHA-1's
+	fmt.Fprintf(h, "%s\x00%d\x00%s\x00", parent.ExecutionARN, parent.Entry, machine)
+	h.Write(input)
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50
+	u[8] = u[8]&0x3f | 0x80
+	x := hex.EncodeToString(u[:])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
 }
 
 // replay reports whether parent, resumed after a restart, starts again from
