@@ -177,9 +177,10 @@ func setup() (cleanup func(), err error) {
 		motoErr            error
 	)
 	wg.Go(func() { e2e.rie, rieErr = findRIE(e2e.root) })
-	// BenchmarkColdStart's reference, helloWorld, is built beside them.
+	// BenchmarkColdStart's references, helloWorld and helloDynamoDB, are
+	// built beside them.
 	wg.Go(func() {
-		e2e.bootstraps, buildErr = buildBootstraps(e2e.root, tmp, append(slices.Clone(e2e.functions), helloWorld))
+		e2e.bootstraps, buildErr = buildBootstraps(e2e.root, tmp, append(slices.Clone(e2e.functions), helloWorld, helloDynamoDB))
 	})
 	if endpoint == "" {
 		wg.Go(func() { endpoint, motoStop, motoErr = awstest.Start() })
