@@ -88,7 +88,7 @@ func batchTargets(ts *targets, batch, singles costsim.Result, ideal time.Duratio
 	ts.add("batch of 10,000: largest execution history", fmt.Sprintf("%d events", batch.MaxHistory), "≤ 25,000", batch.MaxHistory <= 25_000)
 	bf, sf := batch.Figures(prices), singles.Figures(prices)
 	costRatio := bf.DollarsPer1000 / sf.DollarsPer1000
-	measured := fmt.Sprintf("$%.3f per 1,000 jobs (%.3f× single jobs' $%.3f)", bf.DollarsPer1000, costRatio, sf.DollarsPer1000)
+	measured := fmt.Sprintf("$%.3f per 1,000 jobs (%.4f× single jobs' $%.3f)", bf.DollarsPer1000, costRatio, sf.DollarsPer1000)
 	if !batchWhole || !singlesWhole {
 		measured += "; no comparison: a run left jobs unended"
 	}

@@ -15,8 +15,14 @@ import (
 // between the two.
 const (
 	// MaxItemsPerChild bounds a chunk: the batch's end may wait about half
-	// a chunk's run (8 generations) longer than one-item children would.
-	MaxItemsPerChild = 16
+	// a chunk's run (12 generations) longer than one-item children would.
+	// Each chunk costs two transitions (its child's start and its Inline
+	// Map state), a twelfth of one per item at 24, where the item's own
+	// start of its job costs one: make bench's batch of 10,000 measured
+	// 16 at 1.104× single jobs' cost, 24 at 1.099× and 28 at 1.098×, with
+	// the makespan at 1.067–1.078×, 1.067–1.078× and 1.085–1.089× the
+	// ideal (three workload seeds; docs/performance.md).
+	MaxItemsPerChild = 24
 	// chunksPerLane is how many chunks each lane gets at least, so that
 	// the lanes take turns with the chunks and end close together: the
 	// last lane ends about half a chunk after the others, at most 1/20 of

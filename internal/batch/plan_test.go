@@ -9,12 +9,12 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 )
 
-// TestItemsPerChild: each lane gets ten chunks at least, a chunk 1 to 16
+// TestItemsPerChild: each lane gets ten chunks at least, a chunk 1 to 24
 // items: a small batch keeps one item per child (every lane busy), the
-// batch of 10,000 with max_concurrency 25 takes 16.
+// batch of 10,000 with max_concurrency 25 takes 24.
 func TestItemsPerChild(t *testing.T) {
 	for _, tc := range []struct{ n, lanes, want int }{
-		{0, 3, 1}, {8, 3, 1}, {150, 25, 1}, {500, 25, 2}, {1000, 25, 4}, {10000, 25, 16}, {20000, 1000, 2}, {5, 0, 1},
+		{0, 3, 1}, {8, 3, 1}, {150, 25, 1}, {500, 25, 2}, {1000, 25, 4}, {10000, 25, 24}, {10000, 50, 20}, {20000, 1000, 2}, {5, 0, 1},
 	} {
 		if got := batch.ItemsPerChild(tc.n, tc.lanes); got != tc.want {
 			t.Errorf("%d items, %d lanes: %d per child, want %d", tc.n, tc.lanes, got, tc.want)

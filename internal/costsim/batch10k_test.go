@@ -62,7 +62,7 @@ func TestManifestBatch(t *testing.T) {
 // a chunk: the child's start and the item's RunJob (2) against its
 // ChunkRunJob and an eighth of the child's start and of its Inline Map
 // state (1.25), plus ChunkItemFailed for each failed item. make bench
-// prices the batch of 10,000 (chunks of 16); this one is small for make
+// prices the batch of 10,000 (chunks of 24); this one is small for make
 // test's race detector.
 func TestManifestBatchChunks(t *testing.T) {
 	const n, lanes = 160, 2

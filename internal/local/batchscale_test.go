@@ -54,7 +54,7 @@ func scaleItems() int {
 // checks the largest it saw.
 //
 // It runs the batch twice: with max_concurrency 1000, one item per child
-// execution of the Map; with 50, chunks of them (16 items each, 2 under
+// execution of the Map; with 50, chunks of them (20 items each, 2 under
 // -race), each child running its chunk's items one after another.
 func TestBatchAtScale(t *testing.T) {
 	for _, lanes := range []int{1000, 50} {
