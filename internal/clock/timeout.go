@@ -2,6 +2,7 @@ package clock
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -96,10 +97,20 @@ func within(ctx context.Context, d time.Duration) (time.Duration, *timeout) {
 	return d, cut
 }
 
-// end ends t's context, which used up its time, and reports ctx's end.
+// end ends t's context, which used up its time, and reports ctx's end. A
+// ctx that does not end with t's (made by context.WithoutCancel, which
+// keeps t as a value but not its end) still had its sleep cut short: the
+// sleep reports that as ctx's own end would, never as a full sleep, or
+// code under it would loop through cut waits at one instant unaware.
 func (t *timeout) end(ctx context.Context) error {
 	t.cancel(t.cause)
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.cause != nil {
+		return fmt.Errorf("%w: %w", context.Canceled, t.cause)
+	}
+	return context.Canceled
 }
 
 // credit adds what a sleep took on the Scaled clock beyond its wall time to

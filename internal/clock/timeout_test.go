@@ -109,3 +109,27 @@ func TestRemainingWithoutTimeout(t *testing.T) {
 		t.Fatal("elapsed without a timeout")
 	}
 }
+
+// A context detached from a timed-out one (context.WithoutCancel) keeps
+// the timeout: a sleep under it past the timeout is cut short and says so,
+// on every clock, rather than returning as if it had slept.
+func TestDetachedContextSleepCutSaysSo(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for name, c := range map[string]Clock{"manual": NewManual(start), "scaled": NewScaled(1e6)} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := WithTimeout(context.Background(), c, time.Minute, errTimedOut)
+			defer cancel()
+			detached := context.WithoutCancel(ctx)
+			if err := c.Sleep(detached, 30*time.Second); err != nil {
+				t.Fatalf("a sleep within the timeout: %v", err)
+			}
+			err := c.Sleep(detached, time.Hour)
+			if !errors.Is(err, context.Canceled) || !errors.Is(err, errTimedOut) {
+				t.Fatalf("a sleep past the timeout under a detached context: %v, want it cut, naming the cause", err)
+			}
+			if detached.Err() != nil {
+				t.Fatalf("the detached context ended: %v", detached.Err())
+			}
+		})
+	}
+}
