@@ -120,8 +120,8 @@ func loadTest(template string, pairs int, interval time.Duration, ts *targets) e
 	if interval > 0 {
 		how = fmt.Sprintf("paced (each client sends a request every %v)", interval)
 	}
-	fmt.Printf("local runtime under load: make run's configuration, %d clients each submitting a job and querying it, %s, %d pairs: %s (load average %s)\n",
-		apiload.TargetClients, how, pairs, res.Summary(), apiload.LoadAverage())
+	fmt.Printf("local runtime under load: make run's configuration, %d clients each submitting a job and querying it, %s, %d pairs: %s (load average %s, %s)\n",
+		apiload.TargetClients, how, pairs, res.Summary(), apiload.LoadAverage(), apiload.Pressure())
 	for _, e := range res.FirstErrors {
 		fmt.Println("  error:", e)
 	}

@@ -250,3 +250,41 @@ func LoadAverage() string {
 	}
 	return "unknown"
 }
+
+// Pressure is the machine's CPU and I/O pressure over the last 10 s, the
+// kernel's PSI "some" averages: the share of the time some task waited
+// for a CPU, or for the disk. A latency that waits for both (a submit
+// waits for its record's commit, synced to disk) is read against them:
+// the load average counts tasks, not what they wait for.
+func Pressure() string {
+	cpu, io := psi("cpu"), psi("io")
+	if cpu == "" || io == "" {
+		return "pressure unknown"
+	}
+	return fmt.Sprintf("CPU pressure %s %%, I/O pressure %s %%", cpu, io)
+}
+
+// psi reads a resource's pressure: its "some" line's avg10, or "".
+func psi(resource string) string {
+	raw, err := os.ReadFile("/proc/pressure/" + resource)
+	if err != nil {
+		return ""
+	}
+	return someAvg10(string(raw))
+}
+
+// someAvg10 is the avg10 of the "some" line of a PSI file, or "".
+func someAvg10(psi string) string {
+	for line := range strings.Lines(psi) {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "some" {
+			continue
+		}
+		for _, kv := range f[1:] {
+			if v, ok := strings.CutPrefix(kv, "avg10="); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}

@@ -168,3 +168,18 @@ func TestMetNeedsBothKinds(t *testing.T) {
 		}
 	}
 }
+
+// The pressure of a resource is its "some" line's avg10, whichever line
+// comes first (the kernel's order, or a "full" line before it).
+func TestSomeAvg10(t *testing.T) {
+	for _, tc := range []struct{ psi, want string }{
+		{"some avg10=25.66 avg60=36.83 avg300=24.40 total=5578398794\nfull avg10=5.44 avg60=10.47 avg300=5.78 total=1048864657\n", "25.66"},
+		{"full avg10=5.44 avg60=1.00 avg300=0.00 total=1\nsome avg10=0.00 avg60=3.00 avg300=0.00 total=2", "0.00"},
+		{"some avg60=3.00 total=2\n", ""},
+		{"", ""},
+	} {
+		if got := someAvg10(tc.psi); got != tc.want {
+			t.Errorf("someAvg10(%q) = %q, want %q", tc.psi, got, tc.want)
+		}
+	}
+}

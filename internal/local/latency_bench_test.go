@@ -60,8 +60,8 @@ func BenchmarkAPILatency(b *testing.B) {
 	})
 	if ok && len(last.Submits)+last.Errors > 0 {
 		// Once, after the last of b.N's rounds.
-		fmt.Printf("capacity: local runtime in a closed loop (%s, load average %s): %.0f pairs/s, %s\n",
-			name, apiload.LoadAverage(), last.Throughput(), last.Summary())
+		fmt.Printf("capacity: local runtime in a closed loop (%s, load average %s, %s): %.0f pairs/s, %s\n",
+			name, apiload.LoadAverage(), apiload.Pressure(), last.Throughput(), last.Summary())
 	}
 	var paced apiload.Result
 	name = fmt.Sprintf("make-run/paced/clients=%d", apiload.TargetClients)
@@ -76,8 +76,8 @@ func BenchmarkAPILatency(b *testing.B) {
 	})
 	if ok && len(paced.Submits)+paced.Errors > 0 {
 		// In the form of make bench's other targets.
-		fmt.Printf("target: local runtime under load (%s, a request per client every %v, load average %s): %s, target p99 ≤ %v and 0 errors: %s\n",
-			name, apiload.PacedInterval, apiload.LoadAverage(), paced.Summary(), apiload.TargetP99, verdict(paced.Met(apiload.TargetP99)))
+		fmt.Printf("target: local runtime under load (%s, a request per client every %v, load average %s, %s): %s, target p99 ≤ %v and 0 errors: %s\n",
+			name, apiload.PacedInterval, apiload.LoadAverage(), apiload.Pressure(), paced.Summary(), apiload.TargetP99, verdict(paced.Met(apiload.TargetP99)))
 	}
 }
 
