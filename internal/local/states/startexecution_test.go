@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vidgen/vidgen/internal/local/lambdas/lambdastest"
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestStartNameReuse holds Engine.Start to StartExecution's rules for the
@@ -66,5 +67,31 @@ func (te *testEngine) mustStart(t *testing.T, machine, name, input string) {
 	t.Helper()
 	if err := te.Start(context.Background(), machine, name, json.RawMessage(input)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Starting an execution again while it runs, with the same input, is
+// answered from a read: no commit, which would wait for the writer and
+// sync the file to disk to write nothing (the api starts again each job
+// its admission has just started).
+func TestStartRunningAgainWritesNothing(t *testing.T) {
+	b := lambdastest.NewBlocker()
+	defer close(b.Release)
+	te := newTestEngine(t, map[string]string{"Blocked": blockDef}, map[string]any{"Block": b.Handle})
+	te.mustStart(t, "Blocked", "x", `{"n":1}`)
+	<-b.Entered // the execution waits in its Task, writing nothing meanwhile
+	txID := func() int {
+		var id int
+		if err := te.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	before := txID()
+	if err := te.Start(context.Background(), "Blocked", "x", json.RawMessage(`{"n": 1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if after := txID(); after != before {
+		t.Errorf("the database went from transaction %d to %d; want no commit", before, after)
 	}
 }
