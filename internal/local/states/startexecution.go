@@ -72,8 +72,9 @@ func (e *Engine) start(machine, name string, input json.RawMessage, parent *Pare
 	// A read first: a start of an execution that runs with the same input
 	// (the api starts again the job its admission has just started) is
 	// answered beside the writer, where the write below would wait for a
-	// commit, synced to disk, that writes nothing.
-	if prev, err := e.Describe(machine, name); err == nil && prev.Status == Running && bytes.Equal(prev.Input, input) {
+	// commit, synced to disk, that writes nothing. A derived name finds
+	// only its replay, which the write decides.
+	if prev, err := e.Describe(machine, name); err == nil && !derived && prev.Status == Running && bytes.Equal(prev.Input, input) {
 		return prev, false, nil
 	}
 	fresh := Execution{Machine: machine, Name: name, Input: input, StartTime: e.clock.Now().UTC(), Status: Running, Parent: parent}

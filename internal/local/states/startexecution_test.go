@@ -95,3 +95,19 @@ func TestStartRunningAgainWritesNothing(t *testing.T) {
 		t.Errorf("the database went from transaction %d to %d; want no commit", before, after)
 	}
 }
+
+// The read that answers a start of a running execution does not answer
+// one under a derived name: that name finds only the child its parent's
+// state entry started (a replay after a restart), so a running execution
+// of it with the same input that is not that child leaves it taken.
+func TestStartDerivedNameRunningIsTaken(t *testing.T) {
+	b := lambdastest.NewBlocker()
+	defer close(b.Release)
+	te := newTestEngine(t, map[string]string{"Blocked": blockDef}, map[string]any{"Block": b.Handle})
+	te.mustStart(t, "Blocked", "x", `{"n":1}`)
+	<-b.Entered
+	parent := &Parent{ExecutionARN: "arn:aws:states:local:000000000000:execution:Parent:p", Entry: 3, Run: "run"}
+	if _, _, err := te.start("Blocked", "x", json.RawMessage(`{"n":1}`), parent, true); !errors.Is(err, errDerivedTaken) {
+		t.Errorf("start under the derived name = %v, want errDerivedTaken", err)
+	}
+}
