@@ -566,8 +566,9 @@ func parseListCursor(cursor, tenant string) (listPosition, error) {
 	return p, nil
 }
 
-// OpenJobs returns the ids of every job not yet terminal, soonest deadline
-// first. It reads the whole bucket, which suits local mode's sizes.
+// OpenJobs returns the ids of every job not yet terminal or whose end was
+// not yet announced, soonest deadline first. It reads the whole bucket,
+// which suits local mode's sizes.
 func (s *Store) OpenJobs(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -575,7 +576,7 @@ func (s *Store) OpenJobs(ctx context.Context) ([]string, error) {
 	var open []job.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return eachJob(tx, func(j job.Job) {
-			if !j.Status.Terminal() {
+			if !j.Status.Terminal() || j.AnnouncedAt == nil {
 				open = append(open, j)
 			}
 		})

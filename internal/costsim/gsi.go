@@ -16,7 +16,7 @@ import (
 // no index write. So the jobs table's indexes cost:
 //
 //	by-tenant            keys only: written when a job is created (a tenant's key never changes)
-//	open-by-deadline     keys only: created, its deadline moved at admission (2), ended
+//	open-by-deadline     keys only: created, its deadline moved at admission (2), its end announced
 //	waiting-by-created   keys and tenant: a waiting job created, admitted or ended
 //
 // before the by-tenant index held keys only it projected ALL, and then
@@ -41,7 +41,8 @@ func jobIndexes() []jobIndex {
 			return j.Tenant + "|" + j.CreatedAt.UTC().String(), j.Tenant != ""
 		}},
 		{name: "open-by-deadline", key: func(j job.Job) (string, bool) {
-			return j.Deadline.UTC().String(), j.ID != "" && !j.Status.Terminal()
+			// A job stays listed until its end is announced (dynamostore).
+			return j.Deadline.UTC().String(), j.ID != "" && (!j.Status.Terminal() || j.AnnouncedAt == nil)
 		}},
 		{name: "waiting-by-created", key: func(j job.Job) (string, bool) {
 			return j.CreatedAt.UTC().String(), j.Waiting

@@ -19,6 +19,7 @@ func TestIndexWrites(t *testing.T) {
 	}
 	polled, _ := job.Change{At: t0.Add(2 * time.Minute), Polls: 1}.Apply(admitted)
 	ended, _ := job.Change{At: t0.Add(3 * time.Minute), Status: job.Completed, Video: &job.Video{URL: "https://v"}}.Apply(polled)
+	announced, _ := job.MarkAnnounced(ended, t0.Add(4*time.Minute))
 	all := jobIndexes()
 	all[0].all = true // by-tenant as it was: every attribute projected
 	for _, tc := range []struct {
@@ -29,7 +30,8 @@ func TestIndexWrites(t *testing.T) {
 		{"create a waiting job: every index", job.Job{}, waiting, 3, 2 + 4},
 		{"admit: the deadline moves (delete and put), waiting ends", waiting, admitted, 3, 3 + 4},
 		{"a poll's write: no index key moves", admitted, polled, 0, 4},
-		{"the end: open-by-deadline drops it", polled, ended, 1, 1 + 4},
+		{"the end: no index key moves until it is announced", polled, ended, 0, 4},
+		{"the announcement: open-by-deadline drops it", ended, announced, 1, 1 + 4},
 	} {
 		if got := indexWrites(tc.before, tc.after, jobIndexes()); got != tc.want {
 			t.Errorf("%s: %d index write units, want %d", tc.name, got, tc.want)

@@ -28,10 +28,13 @@ func (s *Store) ClaimAnnouncement(ctx context.Context, id string, at time.Time, 
 // MarkAnnounced records that the ended job id was announced
 // (job.MarkAnnounced) and returns the record; marking again keeps the first
 // time. It fails with job.ErrNotFound, or job.ErrConflict (wrapped) when the
-// job has not ended.
+// job has not ended. The same write takes the job out of the
+// open-by-deadline index, where it stayed since its end for the reconciler
+// to see an end never announced.
 func (s *Store) MarkAnnounced(ctx context.Context, id string, at time.Time) (job.Job, error) {
 	announced := expression.Name(attrAnnouncedAt)
-	return s.announce(ctx, id, ended(), expression.Set(announced, expression.IfNotExists(announced, value(at))),
+	update := expression.Set(announced, expression.IfNotExists(announced, value(at))).Remove(expression.Name(attrOpen))
+	return s.announce(ctx, id, ended(), update,
 		func(j job.Job) (job.Job, error) { return job.MarkAnnounced(j, at) })
 }
 

@@ -208,8 +208,9 @@ func parseCursor(cursor string) (position, error) {
 	return p, nil
 }
 
-// OpenJobs returns the ids of every job not yet terminal, soonest deadline
-// first, from the sparse open-by-deadline index, all its shards queried at
+// OpenJobs returns the ids of every job not yet terminal or whose end was
+// not yet announced, soonest deadline first, from the sparse
+// open-by-deadline index, all its shards queried at
 // once (see shards.go). The index is eventually consistent: callers re-read
 // each job before acting on it.
 func (s *Store) OpenJobs(ctx context.Context) ([]string, error) {

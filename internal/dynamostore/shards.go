@@ -14,7 +14,7 @@ import (
 // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html;
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html):
 // with ~4 index writes per job (open: its creation, the deadline moved at
-// admission, which is a delete and a put, its end) that caps the whole
+// admission, which is a delete and a put, its end announced) that caps the whole
 // service near 250 jobs a second, whatever the table's capacity, and a
 // throttled index write throttles the table write that caused it.
 //

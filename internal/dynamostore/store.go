@@ -130,9 +130,13 @@ type item struct {
 	UpdatedAt     time.Time      `dynamodbav:"updated_at"`
 	Deadline      time.Time      `dynamodbav:"deadline"`
 	ExpiresAt     int64          `dynamodbav:"expires_at,omitempty"`
-	// Open is set while the job is not terminal: it keys the sparse
-	// open-by-deadline index the reconciler reads, to the job's index
-	// shard's mark (shardMark).
+	// Open is set until the job ended and its end was announced: it keys
+	// the sparse open-by-deadline index the reconciler reads, to the job's
+	// index shard's mark (shardMark). An ended job stays listed until the
+	// write that marks it announced, so that the reconciler has it
+	// announced when its own execution failed to. The end's write leaves
+	// the index entry alone: the index holds keys only, so that costs no
+	// index write, and the mark's removal is the one the end's was.
 	Open string `dynamodbav:"open,omitempty"`
 	// Waiting is set (to its shard's mark, as Open) while the job waits
 	// for a slot: it keys the sparse waiting-by-created index Waiting reads.
@@ -203,7 +207,8 @@ func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
 	}
 	if j.Status.Terminal() {
 		it.ExpiresAt = s.expiry(j.UpdatedAt)
-	} else {
+	}
+	if !j.Status.Terminal() || j.AnnouncedAt == nil {
 		it.Open = shardMark(shardOf(j.ID))
 	}
 	av, err := attributevalue.MarshalMapWithOptions(it, encoding)
@@ -413,9 +418,9 @@ func (s *Store) update(c job.Change) expression.UpdateBuilder {
 				u = u.Set(expression.Name(attrExpiresAt), value(at))
 			}
 			// An ended job waits for nothing and holds no slot (Apply);
-			// giveBack uncounts a slot it held in the same write.
-			u = u.Remove(expression.Name(attrOpen)).
-				Remove(expression.Name(attrWaiting)).
+			// giveBack uncounts a slot it held in the same write. It stays
+			// open until announced (MarkAnnounced).
+			u = u.Remove(expression.Name(attrWaiting)).
 				Remove(expression.Name(attrSlot)).
 				Remove(expression.Name(attrSlotShard))
 		}

@@ -397,7 +397,7 @@ func claimedUnsubmitted(t *testing.T, path string) map[string]bool {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.SubmitStarted != nil && j.UpstreamID == "" {
+		if !j.Status.Terminal() && j.SubmitStarted != nil && j.UpstreamID == "" {
 			out[id] = true
 		}
 	}

@@ -2,7 +2,10 @@
 // drives. Step handlers end a job at its deadline and the machine's Catch-all
 // records failures, but an execution can still vanish (stopped by hand,
 // never started after a crash, a bug): the reconciler runs on a schedule and
-// makes sure every job ends anyway.
+// makes sure every job ends anyway, and that every end is announced: the
+// stores list an ended job among the open ones until its end is marked
+// announced, so an end whose execution failed to announce it (its Finish
+// failed on every retry) gets an execution that only announces it.
 //
 // Each pass also keeps the slot counters (the caps of job.Limits) right.
 // The stores take a slot and give it back in the same atomic write as the
@@ -88,7 +91,10 @@ type Report struct {
 	TimedOut int `json:"timed_out"`
 	Resumed  int `json:"resumed"`
 	Started  int `json:"started"` // jobs whose execution had never started
-	Failed   int `json:"failed"`  // jobs the pass could not handle; retried next pass
+	// Announced counts ended jobs whose end no execution announced, given
+	// one that announces it.
+	Announced int `json:"announced"`
+	Failed    int `json:"failed"` // jobs the pass could not handle; retried next pass
 	// Repaired is whether the slot counters differed from the jobs holding
 	// a slot, and were set right.
 	Repaired bool `json:"repaired"`
@@ -125,9 +131,12 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		case outcome == started:
 			rep.Started++
 			r.Metrics.ReconcilerAction(metrics.ActionStarted)
+		case outcome == announced:
+			rep.Announced++
 		}
 	}
 	r.Log.DebugContext(ctx, "reconciled", "open", rep.Open, "timed_out", rep.TimedOut, "resumed", rep.Resumed, "started", rep.Started,
+		"announced", rep.Announced,
 		"failed", rep.Failed, "repaired", rep.Repaired)
 	return rep, ctx.Err()
 }
@@ -177,6 +186,7 @@ const (
 	timedOut
 	resumed
 	started
+	announced
 )
 
 func (r *Reconciler) one(ctx context.Context, id string) (_ outcome, err error) {
@@ -191,11 +201,11 @@ func (r *Reconciler) one(ctx context.Context, id string) (_ outcome, err error) 
 	if err != nil {
 		return untouched, err
 	}
-	if j.Status.Terminal() {
-		return untouched, nil // the index lags behind the record
-	}
 	ctx = logs.Job(ctx, j.ID, j.Tenant, j.ExecutionName())
 	now := r.Clock.Now()
+	if j.Status.Terminal() {
+		return r.announce(ctx, j, now)
+	}
 	if now.After(j.Deadline.Add(r.Grace)) {
 		ended, err := r.Store.Update(ctx, id, job.Fail(now, job.ErrNameTimedOut, "the job did not finish by its deadline"))
 		if errors.Is(err, job.ErrConflict) {
@@ -265,6 +275,31 @@ func (r *Reconciler) one(ctx context.Context, id string) (_ outcome, err error) 
 	}
 	r.Log.WarnContext(logs.Job(ctx, j.ID, j.Tenant, j.ExecutionName()), "resumed job whose execution was gone")
 	return resumed, nil
+}
+
+// announce has the end of job j announced when no execution of it does: an
+// ended job stays listed until its end is marked announced, and its own
+// execution may have failed to announce it (Finish failed on every retry).
+// An end that changed lately may be announced at this moment; an execution
+// that runs, the job's own or its announcer, announces it.
+func (r *Reconciler) announce(ctx context.Context, j job.Job, now time.Time) (outcome, error) {
+	if j.AnnouncedAt != nil || now.Sub(j.UpdatedAt) < r.MinAge {
+		return untouched, nil // the index lags behind the record, or the end is recent
+	}
+	for _, name := range []string{j.ExecutionName(), j.AnnounceName()} {
+		if running, err := r.Executions.Running(ctx, name); err != nil || running {
+			return untouched, err
+		}
+	}
+	// Under the one announce name: a start racing another pass's is the
+	// same execution. One that ran and closed without announcing is an
+	// error here at every pass, until the record expires: the end was
+	// never announced, and an operator must see that.
+	if err := r.Executions.Start(ctx, j.AnnounceName(), j.ID); err != nil {
+		return untouched, fmt.Errorf("have the unannounced end announced: %w", err)
+	}
+	r.Log.WarnContext(ctx, "started an execution to announce an end no execution announced")
+	return announced, nil
 }
 
 // untried reports whether no step has run for j yet: it is queued and was

@@ -163,6 +163,65 @@ func TestReconciler(t *testing.T) {
 	})
 }
 
+// An end no execution announced (its own execution's Finish failed on
+// every retry) keeps the job open; once its record has stood still for
+// MinAge and no execution of it runs, one is started under its announce
+// name. An announced end is not open, and a recent one or one an execution
+// still runs is left to that execution.
+func TestUnannouncedEndIsAnnounced(t *testing.T) {
+	ctx := context.Background()
+	ended := func(id string, age time.Duration) job.Job {
+		j := open(id, age, time.Hour)
+		j.Status, j.UpstreamID, j.Polls = job.Completed, "u-"+id, 3
+		j.Video = &job.Video{URL: "https://v/" + id}
+		return j
+	}
+	announcedAt := now.Add(-time.Hour)
+	announced := ended("announced", time.Hour)
+	announced.AnnouncedAt = &announcedAt
+	claimed := ended("claimed", time.Hour)
+	claimedAt := now.Add(-30 * time.Minute)
+	claimed.AnnounceClaimed = &claimedAt // a claimant that died: the announcer takes over after its lease
+	x := &executions{running: map[string]bool{"runs": true, "announcing-end": true}}
+	s := bolttest.New(t, ended("lost", time.Hour), claimed, ended("recent", time.Minute), ended("runs", time.Hour),
+		ended("announcing", time.Hour), announced)
+	r := reconciler(s, x)
+	rep, err := r.Run(ctx)
+	if err != nil || rep != (reconcile.Report{Open: 5, Announced: 2}) {
+		t.Fatalf("report %+v, %v; want 5 open (all but the announced), 2 announced", rep, err)
+	}
+	if !slices.Equal(x.started, []string{"lost-end", "claimed-end"}) && !slices.Equal(x.started, []string{"claimed-end", "lost-end"}) {
+		t.Fatalf("started %v, want lost-end and claimed-end", x.started)
+	}
+	// The reconciler writes nothing: the announcer's Finish does.
+	for _, want := range []job.Job{ended("lost", time.Hour), claimed} {
+		if got, _ := s.Get(ctx, want.ID); got.Status != job.Completed || !got.UpdatedAt.Equal(want.UpdatedAt) || got.Resumes != 0 {
+			t.Fatalf("%s changed: %+v", want.ID, got)
+		}
+	}
+
+	// Once marked announced the job leaves the open jobs, and nothing more
+	// is started for it.
+	for _, id := range []string{"lost", "claimed", "recent", "runs", "announcing"} {
+		if _, err := s.MarkAnnounced(ctx, id, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x.started = nil
+	if rep, err := r.Run(ctx); err != nil || rep != (reconcile.Report{}) || len(x.started) != 0 {
+		t.Fatalf("after the marks: report %+v, %v, started %v", rep, err, x.started)
+	}
+
+	// An announcer that ran and closed without announcing cannot be
+	// started again under its name: the pass counts the failure at every
+	// pass, for an operator to see, and writes nothing.
+	s2 := bolttest.New(t, ended("gave-up", time.Hour))
+	x2 := &executions{startErr: errors.New("ExecutionAlreadyExists")}
+	if rep, err := reconciler(s2, x2).Run(ctx); err != nil || rep != (reconcile.Report{Open: 1, Failed: 1}) {
+		t.Fatalf("closed announcer: report %+v, %v", rep, err)
+	}
+}
+
 // repairFails is a store whose slot repair fails with err.
 type repairFails struct {
 	*boltstore.Store
@@ -177,11 +236,11 @@ func (s repairFails) RepairSlots(context.Context) (before, after job.InFlight, e
 // rest of the pass runs.
 func TestRepairFailureDoesNotStopThePass(t *testing.T) {
 	ctx := context.Background()
-	s := bolttest.New(t)
 	for i, repairErr := range []error{
 		errors.New("throttled"),
 		fmt.Errorf("repair slot counters: %w: a slot was taken or given back during the recount", job.ErrConflict),
 	} {
+		s := bolttest.New(t) // the previous pass's job ended unannounced: it would be open here
 		late := job.Job{ID: fmt.Sprint("late-", i), Tenant: "t", Status: job.Queued, CreatedAt: now.Add(-time.Hour),
 			UpdatedAt: now.Add(-time.Hour), Deadline: now.Add(-time.Hour)}
 		if err := s.Create(ctx, late); err != nil {

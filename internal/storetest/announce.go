@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -27,6 +28,39 @@ func announcements(t *testing.T, newStore func(t *testing.T) Store, sample func(
 		}
 		return j
 	}
+
+	t.Run("an ended job is open until its end is announced", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.Create(ctx, sample("running")); err != nil {
+			t.Fatal(err)
+		}
+		end := t0(sample).Add(time.Minute)
+		ended(t, s, "ended", end)
+		// The reconciler finds an end nobody announced here: its own
+		// execution may have failed to announce it.
+		if ids, err := s.OpenJobs(ctx); err != nil || !sameIDs(ids, "running", "ended") {
+			t.Fatalf("open jobs after the end: %v, %v; want running and ended", ids, err)
+		}
+		if _, err := s.ClaimAnnouncement(ctx, "ended", end, lease); err != nil {
+			t.Fatal(err)
+		}
+		if ids, err := s.OpenJobs(ctx); err != nil || !sameIDs(ids, "running", "ended") {
+			t.Fatalf("open jobs while claimed: %v, %v; want running and ended", ids, err)
+		}
+		if _, err := s.MarkAnnounced(ctx, "ended", end.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if ids, err := s.OpenJobs(ctx); err != nil || !sameIDs(ids, "running") {
+			t.Fatalf("open jobs once announced: %v, %v; want running", ids, err)
+		}
+		// Marking again changes nothing.
+		if _, err := s.MarkAnnounced(ctx, "ended", end.Add(2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if ids, err := s.OpenJobs(ctx); err != nil || !sameIDs(ids, "running") {
+			t.Fatalf("open jobs after a second mark: %v, %v; want running", ids, err)
+		}
+	})
 
 	t.Run("announcement is claimed once and marked once", func(t *testing.T) {
 		s := newStore(t)
@@ -112,4 +146,12 @@ func announcements(t *testing.T, newStore func(t *testing.T) Store, sample func(
 			return err
 		})
 	})
+}
+
+// t0 is when sample's jobs are created.
+func t0(sample func(id string) job.Job) time.Time { return sample("").CreatedAt }
+
+// sameIDs reports whether ids holds exactly want, in any order.
+func sameIDs(ids []string, want ...string) bool {
+	return len(ids) == len(want) && !slices.ContainsFunc(want, func(id string) bool { return !slices.Contains(ids, id) })
 }

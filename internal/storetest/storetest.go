@@ -284,6 +284,11 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		if _, err := s.Update(ctx, "done", job.Fail(t0, job.ErrNameCancelled, "stop")); err != nil {
 			t.Fatal(err)
 		}
+		// An ended job stays open until its end is announced (see the
+		// announcements contract).
+		if _, err := s.MarkAnnounced(ctx, "done", t0); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.Update(ctx, "mid", job.Change{At: t0, Status: job.Generating, CountResume: true}); err != nil {
 			t.Fatal(err)
 		}
