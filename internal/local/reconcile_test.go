@@ -64,6 +64,17 @@ func TestReconcilerEndsOrResumesOrphans(t *testing.T) {
 			t.Fatalf("job %s submitted %d times", id, n)
 		}
 	}
+	// The overdue job's end is announced by an execution of its own, which
+	// fails with the job's error as any execution of a failed job does;
+	// until then the job stays open.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if exe, err := rt.Engine.Wait(wctx, VideoJob, overdue.AnnounceName()); err != nil || exe.Error == nil || exe.Error.Name != job.ErrNameTimedOut {
+		t.Fatalf("announce execution of %s: %+v %v", overdue.ID, exe, err)
+	}
+	if j, _ := rt.Store.Get(ctx, overdue.ID); j.AnnouncedAt == nil {
+		t.Fatalf("overdue job not marked announced: %+v", j)
+	}
 	// A second pass finds nothing to do.
 	if rep, _ := rt.Reconciler.Run(ctx); rep.Open != 0 {
 		t.Fatalf("second pass: %+v", rep)
