@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -240,7 +241,7 @@ func (s *Schema) check(v any, path string) []FieldError {
 		}
 	case map[string]any:
 		if s.Properties != nil || len(s.Required) > 0 {
-			for _, name := range sortedKeys(v) {
+			for _, name := range slices.Sorted(maps.Keys(v)) {
 				p, ok := s.Properties[name]
 				if !ok {
 					out = append(out, FieldError{Field: join(path, name), Message: "unknown field"})
@@ -256,15 +257,6 @@ func (s *Schema) check(v any, path string) []FieldError {
 		}
 	}
 	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // jsonType is the JSON Schema type of a value decoded with UseNumber;
