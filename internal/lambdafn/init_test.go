@@ -116,54 +116,43 @@ type sinkRequest struct {
 
 type connKey struct{}
 
-var (
-	theSink     *sink
-	theSinkErr  error
-	theSinkOnce sync.Once
-)
-
 var sinkAnswer = []byte(`{"__type":"com.amazonaws#ValidationException","message":"init test sink"}`)
 
-// getSink returns the test binary's sink, started on first use; it serves
-// until the process ends.
-func getSink(t *testing.T) *sink {
+// newSink starts a sink of t's own, closed when t ends: a request an
+// earlier subtest's handler sends late (after its invocation returned)
+// goes to that subtest's closed sink, never counted against this one.
+func newSink(t *testing.T) *sink {
 	t.Helper()
-	theSinkOnce.Do(func() {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			theSinkErr = err
-			return
-		}
-		s := &sink{url: "http://" + l.Addr().String()}
-		srv := &http.Server{
-			ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
-				s.mu.Lock()
-				defer s.mu.Unlock()
-				s.conns++
-				return context.WithValue(ctx, connKey{}, s.conns)
-			},
-			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				conn, _ := r.Context().Value(connKey{}).(int)
-				s.mu.Lock()
-				s.reqs = append(s.reqs, sinkRequest{conn, strings.TrimSpace(r.Method + " " + r.Host + r.URL.Path + " " + r.Header.Get("X-Amz-Target"))})
-				s.mu.Unlock()
-				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-				w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(sinkAnswer)), 10)) // DynamoDB's clients check it
-				w.WriteHeader(http.StatusBadRequest)
-				w.Write(sinkAnswer)
-			}),
-			ReadHeaderTimeout: 5 * time.Second,
-		}
-		// A connection per request: none is left open for the next
-		// subtest's handler to reuse unseen.
-		srv.SetKeepAlivesEnabled(false)
-		go srv.Serve(l)
-		theSink = s
-	})
-	if theSinkErr != nil {
-		t.Fatal(theSinkErr)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return theSink
+	s := &sink{url: "http://" + l.Addr().String()}
+	srv := &http.Server{
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.conns++
+			return context.WithValue(ctx, connKey{}, s.conns)
+		},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _ := r.Context().Value(connKey{}).(int)
+			s.mu.Lock()
+			s.reqs = append(s.reqs, sinkRequest{conn, strings.TrimSpace(r.Method + " " + r.Host + r.URL.Path + " " + r.Header.Get("X-Amz-Target"))})
+			s.mu.Unlock()
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(sinkAnswer)), 10)) // DynamoDB's clients check it
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write(sinkAnswer)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	// A connection per request: none is left open for a handler to reuse
+	// unseen.
+	srv.SetKeepAlivesEnabled(false)
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return s
 }
 
 // sinkMark is how many connections and requests the sink had seen.
@@ -287,7 +276,7 @@ func TestInitDoesNoNetworkIO(t *testing.T) {
 	for _, src := range credentialSources {
 		for _, fn := range slices.Sorted(maps.Keys(constructors)) {
 			t.Run(src.name+"/"+fn, func(t *testing.T) {
-				s := getSink(t)
+				s := newSink(t)
 				// Nothing of this process's AWS setup (scripts/with-moto.sh
 				// points the SDK at moto), proxies or vidgen settings.
 				for _, kv := range os.Environ() {
