@@ -68,6 +68,28 @@ func (te *testEngine) run(t *testing.T, machine, name, input string) Execution {
 	return te.wait(t, machine, name)
 }
 
+// crashAt saves exe as a crash leaves it, running at state with input
+// and entered once, closes the engine, opens it again, resumes the one
+// execution and returns it once it has ended.
+func (te *testEngine) crashAt(t *testing.T, exe Execution, state string, input json.RawMessage) Execution {
+	t.Helper()
+	exe.Status, exe.Output, exe.Error, exe.StopTime = Running, nil, nil, nil
+	exe.Checkpoint.State = state
+	exe.Checkpoint.Input = input
+	exe.Entries = 1
+	if err := te.save(exe); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.Close(); err != nil {
+		t.Fatal(err)
+	}
+	te.open(t)
+	if n, err := te.Resume(); err != nil || n != 1 {
+		t.Fatalf("Resume = %d, %v", n, err)
+	}
+	return te.wait(t, exe.Machine, exe.Name)
+}
+
 func (te *testEngine) wait(t *testing.T, machine, name string) Execution {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -344,20 +366,7 @@ func TestUnnamedChildSurvivesRestart(t *testing.T) {
 		}
 		// What a crash leaves when the children have ended and the parent
 		// has not yet moved on: the parent running at the Map state.
-		exe.Status, exe.Output, exe.Error, exe.StopTime = Running, nil, nil, nil
-		exe.Checkpoint.State = "Each"
-		exe.Entries = 1
-		if err := te.save(exe); err != nil {
-			t.Fatal(err)
-		}
-		if err := te.Close(); err != nil {
-			t.Fatal(err)
-		}
-		te.open(t)
-		if n, err := te.Resume(); err != nil || n != 1 {
-			t.Fatalf("Resume = %d, %v", n, err)
-		}
-		exe = te.wait(t, "Parent", "p-1")
+		exe = te.crashAt(t, exe, "Each", exe.Checkpoint.Input)
 		if exe.Status != Succeeded || string(exe.Output) != `[{"n":1},{"n":2},{"n":1}]` {
 			t.Fatalf("parent = %s %s %+v", exe.Status, exe.Output, exe.Error)
 		}
@@ -502,21 +511,7 @@ func TestChildNameReuse(t *testing.T) {
 				// What a crash leaves when the child has ended and the
 				// parent has not yet moved on: the parent running at the
 				// state that started the child.
-				exe.Status, exe.Output, exe.Error, exe.StopTime = Running, nil, nil, nil
-				exe.Checkpoint.State = "Run"
-				exe.Checkpoint.Input = json.RawMessage(`{}`)
-				exe.Entries = 1
-				if err := te.save(exe); err != nil {
-					t.Fatal(err)
-				}
-				if err := te.Close(); err != nil {
-					t.Fatal(err)
-				}
-				te.open(t)
-				if n, err := te.Resume(); err != nil || n != 1 {
-					t.Fatalf("Resume = %d, %v", n, err)
-				}
-				exe = te.wait(t, "Parent", "p-1")
+				exe = te.crashAt(t, exe, "Run", json.RawMessage(`{}`))
 			}
 			switch {
 			case tt.wantErr == "" && exe.Status != Succeeded:
