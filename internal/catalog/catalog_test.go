@@ -215,11 +215,11 @@ func TestTranslate(t *testing.T) {
 			t.Errorf("%s: %v", body, p)
 		}
 	}
-	bad := `{"type":"integer","default":"five"}`
-	if err := json.Unmarshal([]byte(bad), &s); err != nil {
+	var bad openAPISchema
+	if err := json.Unmarshal([]byte(`{"type":"integer","default":"five"}`), &bad); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := translate(&s, "duration"); err == nil || !strings.Contains(err.Error(), "duration") {
+	if _, err := translate(&bad, "duration"); err == nil || !strings.Contains(err.Error(), "duration") {
 		t.Errorf("a default that is no number: %v, want an error naming the field", err)
 	}
 }
