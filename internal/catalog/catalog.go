@@ -73,33 +73,71 @@ type Model struct {
 	Deadline time.Duration         `json:"-"`
 }
 
-// Catalog is every catalogued model, by id.
+// Catalog is every catalogued model, by id. A model's schema is translated
+// on its first Lookup (see ParseLazy), so that a process pays only for the
+// models it serves.
 type Catalog struct {
-	models map[string]*Model
-	ids    []string
+	entries map[string]*entry
+	ids     []string
+	meta    meta
 }
 
-// builtin is the catalogue built into vidgen, parsed once on first use.
-var builtin = sync.OnceValues(func() (*Catalog, error) { return Parse(referenceJSON, modelsJSON) })
+// entry is one model: its reference data until first used, then the model
+// built from it, or why it could not be.
+type entry struct {
+	once  sync.Once
+	raw   json.RawMessage
+	model *Model
+	err   error
+}
 
-// Builtin is the catalogue built into vidgen.
+// builtin is the catalogue built into vidgen, read once on first use, each
+// model on its own first use.
+var builtin = sync.OnceValues(func() (*Catalog, error) { return ParseLazy(referenceJSON, modelsJSON) })
+
+// Builtin is the catalogue built into vidgen. Its data is checked whole by
+// the package's tests (Parse), so no model of it fails to build.
 func Builtin() (*Catalog, error) { return builtin() }
 
-// Lookup is the model id, or false.
+// Lookup is the model id, or false: also for a model whose data is
+// inconsistent, which only a lazily parsed catalogue can hold (Model
+// says why).
 func (c *Catalog) Lookup(id string) (*Model, bool) {
-	m, ok := c.models[id]
-	return m, ok
+	m, err := c.Model(id)
+	return m, err == nil
+}
+
+// Model is the model id, building it on first use; an error wrapping
+// UnknownModelError for an id the catalogue does not have.
+func (c *Catalog) Model(id string) (*Model, error) {
+	e, ok := c.entries[id]
+	if !ok {
+		return nil, &UnknownModelError{Model: id, Supported: c.IDs()}
+	}
+	e.once.Do(func() {
+		var ref struct {
+			Schema *openAPISchema `json:"schema"`
+		}
+		if err := json.Unmarshal(e.raw, &ref); err != nil {
+			e.err = fmt.Errorf("model %s: %w", id, err)
+			return
+		}
+		e.model, e.err = build(id, ref.Schema, c.meta)
+		if e.err != nil {
+			e.err = fmt.Errorf("model %s: %w", id, e.err)
+		}
+		e.raw = nil
+	})
+	return e.model, e.err
 }
 
 // IDs are the catalogued model ids, sorted.
 func (c *Catalog) IDs() []string { return slices.Clone(c.ids) }
 
-// reference is reference.json's shape.
+// reference is reference.json's shape, each model's data kept raw until
+// the model is built.
 type reference struct {
-	Models map[string]struct {
-		Path   string         `json:"path"`
-		Schema *openAPISchema `json:"schema"`
-	} `json:"models"`
+	Models map[string]json.RawMessage `json:"models"`
 }
 
 // meta is models.json's shape.
@@ -118,37 +156,48 @@ type meta struct {
 }
 
 // Parse builds a catalogue from a reference of request schemas and vidgen's
-// data about the models. Every model of the reference must have exactly one
-// provider, a prior and a deadline, and every model models.json names must
-// be in the reference: a catalogue that disagrees with itself is an error,
-// not a model that validates by accident.
+// data about the models, every model at once. Every model of the reference
+// must have exactly one provider, a prior and a deadline, and every model
+// models.json names must be in the reference: a catalogue that disagrees
+// with itself is an error, not a model that validates by accident.
 func Parse(referenceData, metaData []byte) (*Catalog, error) {
+	c, err := ParseLazy(referenceData, metaData)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, id := range c.ids {
+		if _, err := c.Model(id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ParseLazy is Parse checking only what concerns the catalogue as a whole;
+// each model is built, and its own data checked, on first use. Reading
+// every schema up front costs several milliseconds (BenchmarkParse), paid
+// by the first request of every process; one model costs a fraction.
+func ParseLazy(referenceData, metaData []byte) (*Catalog, error) {
 	var ref reference
 	if err := json.Unmarshal(referenceData, &ref); err != nil {
 		return nil, fmt.Errorf("catalog reference: %w", err)
 	}
-	var md meta
-	if err := json.Unmarshal(metaData, &md); err != nil {
+	c := &Catalog{entries: make(map[string]*entry, len(ref.Models))}
+	if err := json.Unmarshal(metaData, &c.meta); err != nil {
 		return nil, fmt.Errorf("catalog models: %w", err)
 	}
-	for id := range md.Models {
+	for id := range c.meta.Models {
 		if _, ok := ref.Models[id]; !ok {
 			return nil, fmt.Errorf("catalog models: %q has no schema in the reference", id)
 		}
 	}
-	c := &Catalog{models: make(map[string]*Model, len(ref.Models))}
-	var errs []error
 	for _, id := range slices.Sorted(maps.Keys(ref.Models)) {
-		m, err := build(id, ref.Models[id].Schema, md)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("model %s: %w", id, err))
-			continue
-		}
-		c.models[id] = m
+		c.entries[id] = &entry{raw: ref.Models[id]}
 		c.ids = append(c.ids, id)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
 	}
 	return c, nil
 }
@@ -391,9 +440,9 @@ func (c *Catalog) Validate(body []byte) (*Model, map[string]any, []FieldError) {
 	case !ok:
 		return nil, nil, []FieldError{{Field: "model", Message: "must be a string"}}
 	}
-	m, ok := c.models[id]
-	if !ok {
-		return nil, nil, []FieldError{{Field: "model", Message: (&UnknownModelError{Model: id, Supported: c.ids}).Error()}}
+	m, err := c.Model(id)
+	if err != nil {
+		return nil, nil, []FieldError{{Field: "model", Message: err.Error()}}
 	}
 	if problems := m.Schema.check(obj, ""); len(problems) > 0 {
 		return m, nil, problems
@@ -463,4 +512,71 @@ func decodeValue(dec *json.Decoder, path string) (any, error) {
 		return arr, err
 	}
 	return tok, nil
+}
+
+// EachMedia calls fn for every string at one of m's media fields in body
+// (a validated request body, as Validate returns it), with the value's own
+// path ("image_urls[1]", "elements[0].frontal_image_url") and kind, and
+// puts back what fn returns: body is changed in place. It stops at fn's
+// first error.
+func (m *Model) EachMedia(body map[string]any, fn func(path string, kind MediaKind, v string) (string, error)) error {
+	for _, md := range m.Media {
+		if err := eachAt(body, strings.Split(md.Path, "."), "", func(path, v string) (string, error) {
+			return fn(path, md.Kind, v)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachAt walks obj along segments ("elements[]", "frontal_image_url"),
+// calling fn on each string found at the end.
+func eachAt(obj map[string]any, segments []string, path string, fn func(path, v string) (string, error)) error {
+	name, arrays := segments[0], 0
+	for strings.HasSuffix(name, "[]") {
+		name, arrays = strings.TrimSuffix(name, "[]"), arrays+1
+	}
+	v, ok := obj[name]
+	if !ok {
+		return nil
+	}
+	return eachIn(v, arrays, segments[1:], join(path, name), fn, func(nv any) { obj[name] = nv })
+}
+
+// eachIn walks v, which holds arrays more levels of arrays before either a
+// string (no segments left) or an object to walk the segments in; set puts
+// back a replaced string.
+func eachIn(v any, arrays int, segments []string, path string, fn func(path, v string) (string, error), set func(any)) error {
+	if arrays > 0 {
+		items, ok := v.([]any)
+		if !ok {
+			return nil
+		}
+		for i := range items {
+			if err := eachIn(items[i], arrays-1, segments, fmt.Sprintf("%s[%d]", path, i), fn, func(nv any) { items[i] = nv }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(segments) == 0 {
+		s, ok := v.(string)
+		if !ok {
+			return nil
+		}
+		out, err := fn(path, s)
+		if err != nil {
+			return err
+		}
+		if out != s {
+			set(out)
+		}
+		return nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	return eachAt(obj, segments, path, fn)
 }

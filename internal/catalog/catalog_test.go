@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -368,6 +369,106 @@ func BenchmarkValidate(b *testing.B) {
 	}
 	body := []byte(`{"model":"klingai/v2-master-text-to-video","prompt":"a cat on a skateboard","duration":10,"aspect_ratio":"16:9","cfg_scale":0.5}`)
 	for b.Loop() {
+		if _, _, p := c.Validate(body); len(p) > 0 {
+			b.Fatal(p)
+		}
+	}
+}
+
+// The built-in data holds together as a whole (Builtin builds each model
+// only on first use, so this is where a broken model of it shows).
+func TestBuiltinDataParsesWhole(t *testing.T) {
+	if _, err := Parse(referenceJSON, modelsJSON); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A lazily parsed catalogue lists every model at once but builds each on
+// first use: a broken model fails its own lookups (Model says why) and
+// leaves the others working; Parse refuses the same data outright.
+func TestParseLazyBuildsOnFirstUse(t *testing.T) {
+	ref := `{"models":{
+		"a/x":{"schema":{"type":"object","properties":{"model":{"type":"string","enum":["a/x"]}}}},
+		"b/y":{"schema":{"type":"object","properties":{"model":{"type":"string","enum":["b/y"]}}}}}}`
+	md := `{"providers":[{"name":"A","prefixes":["a/"],"prior":{"5":60},"deadline":600}]}`
+	c, err := ParseLazy([]byte(ref), []byte(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.IDs(); !slices.Equal(got, []string{"a/x", "b/y"}) {
+		t.Errorf("ids %v", got)
+	}
+	if m, ok := c.Lookup("a/x"); !ok || m.Provider != "A" {
+		t.Errorf("a/x: %v %v", m, ok)
+	}
+	if _, ok := c.Lookup("b/y"); ok {
+		t.Error("b/y has no provider, yet was found")
+	}
+	if _, err := c.Model("b/y"); err == nil || !strings.Contains(err.Error(), "no provider") {
+		t.Errorf("b/y: %v, want an error saying it has no provider", err)
+	}
+	if _, err := c.Model("c/z"); !errorsAs[*UnknownModelError](err) {
+		t.Errorf("c/z: %v, want an UnknownModelError", err)
+	}
+	if _, err := Parse([]byte(ref), []byte(md)); err == nil || !strings.Contains(err.Error(), "b/y") {
+		t.Errorf("Parse: %v, want an error naming b/y", err)
+	}
+}
+
+func errorsAs[T error](err error) bool {
+	_, ok := errors.AsType[T](err)
+	return ok
+}
+
+// EachMedia visits every media value of a body, nested in arrays and
+// objects, with its own path and kind, and puts back what it is given.
+func TestEachMedia(t *testing.T) {
+	c := builtinCatalog(t)
+	body := `{"model":"klingai/video-o1-reference-to-video","prompt":"p",
+		"image_list":["https://a.example/1.png","https://a.example/2.png"],
+		"elements":[{"frontal_image_url":"https://a.example/f.png","reference_image_urls":["https://a.example/r.png"]}]}`
+	m, obj, problems := c.Validate([]byte(body))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	var seen []string
+	err := m.EachMedia(obj, func(path string, kind MediaKind, v string) (string, error) {
+		seen = append(seen, path+" "+string(kind)+" "+v)
+		return "x:" + path, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"elements[0].frontal_image_url image https://a.example/f.png",
+		"elements[0].reference_image_urls[0] image https://a.example/r.png",
+		"image_list[0] image https://a.example/1.png",
+		"image_list[1] image https://a.example/2.png",
+	}
+	if slices.Sort(seen); !slices.Equal(seen, want) {
+		t.Errorf("visited %q, want %q", seen, want)
+	}
+	got, _ := json.Marshal(obj)
+	if w := `{"elements":[{"frontal_image_url":"x:elements[0].frontal_image_url","reference_image_urls":["x:elements[0].reference_image_urls[0]"]}],` +
+		`"image_list":["x:image_list[0]","x:image_list[1]"],"model":"klingai/video-o1-reference-to-video","prompt":"p"}`; string(got) != w {
+		t.Errorf("body after\n%s, want\n%s", got, w)
+	}
+	stop := errors.New("stop")
+	if err := m.EachMedia(obj, func(string, MediaKind, string) (string, error) { return "", stop }); !errors.Is(err, stop) {
+		t.Errorf("EachMedia: %v, want fn's error", err)
+	}
+}
+
+// BenchmarkFirstValidate is what a process's first request pays with the
+// lazily parsed catalogue: the catalogue's index and one model built,
+// then the request validated.
+func BenchmarkFirstValidate(b *testing.B) {
+	body := []byte(`{"model":"klingai/v2-master-text-to-video","prompt":"a cat on a skateboard","duration":10,"aspect_ratio":"16:9","cfg_scale":0.5}`)
+	for b.Loop() {
+		c, err := ParseLazy(referenceJSON, modelsJSON)
+		if err != nil {
+			b.Fatal(err)
+		}
 		if _, _, p := c.Validate(body); len(p) > 0 {
 			b.Fatal(p)
 		}
