@@ -817,7 +817,7 @@ func TestJobLifecycle(t *testing.T) {
 		if d := j.Deadline.Sub(j.UpdatedAt); d != 1800*time.Second {
 			t.Errorf("deadline is %s after admission, want VIDGEN_JOB_DEADLINE_SECONDS=%s", d, jobDeadlineSeconds)
 		}
-		list, _, err := store().List(t.Context(), tenantA, "", 100, "")
+		list, _, err := store().List(t.Context(), tenantA, job.Filter{}, 100, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -54,7 +54,7 @@ type Store interface {
 	Get(ctx context.Context, id string) (job.Job, error)
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
-	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
+	List(ctx context.Context, tenant string, f job.Filter, limit int, cursor string) ([]job.Job, string, error)
 	// QueuePosition is a waiting job's 1-based place among its tenant's
 	// jobs waiting for a slot.
 	QueuePosition(ctx context.Context, j job.Job) (int, error)

@@ -60,7 +60,7 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 		slices.SortFunc(ve.Fields, func(a, b job.FieldError) int { return strings.Compare(a.Field, b.Field) })
 		return validationResponse(&ve)
 	}
-	jobs, next, err := h.Store.List(ctx, tenant, status, limit, cursor)
+	jobs, next, err := h.Store.List(ctx, tenant, job.Filter{Status: status}, limit, cursor)
 	if errors.Is(err, job.ErrBadCursor) {
 		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "next", Message: "is not a cursor this listing returned"}}})
 	}

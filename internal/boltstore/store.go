@@ -233,6 +233,11 @@ func (s *Store) modify(ctx context.Context, id, verb string, change func(*bolt.T
 				return err
 			}
 		}
+		if delta, ok := job.CreditsDelta(j, job.Change{CreditsUsed: out.CreditsUsed}); ok {
+			if err := countCredits(tx, out.Tenant, out.Request.Model, job.Day(out.UpdatedAt), delta); err != nil {
+				return err
+			}
+		}
 		if err := s.indexWaiting(tx, j, out); err != nil {
 			return err
 		}
@@ -491,9 +496,9 @@ func countSlot(tx *bolt.Tx, tenant string, delta int) error {
 }
 
 // List returns a tenant's jobs newest first (ties by id), at most limit of
-// them, only those with the given status unless it is "". The cursor is the
+// them, only those f matches. The cursor is the
 // position after which the next page starts; "" comes back at the end.
-func (s *Store) List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error) {
+func (s *Store) List(ctx context.Context, tenant string, f job.Filter, limit int, cursor string) ([]job.Job, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
@@ -508,7 +513,7 @@ func (s *Store) List(ctx context.Context, tenant string, status job.Status, limi
 	var all []job.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return eachJob(tx, func(j job.Job) {
-			if j.Tenant == tenant && (status == "" || j.Status == status) {
+			if j.Tenant == tenant && f.Matches(j) {
 				all = append(all, j)
 			}
 		})

@@ -26,10 +26,12 @@ type position struct {
 }
 
 // List returns a tenant's jobs, newest first, at most limit of them (1 to
-// 1000; other values mean 1000), only those with the given status unless it
-// is "". Pass "" for the first page and the returned cursor for the next; ""
-// comes back when there is nothing more. With a status filter List
-// queries on until the page is full, a few index pages at most.
+// 1000; other values mean 1000), only those f matches (status, model).
+// Pass "" for the first page and the returned cursor for the next; ""
+// comes back when there is nothing more. With a filter List reads the
+// records and keeps the matching ones, querying on until the page is full,
+// a few index pages at most: the filtered attributes are not in the index,
+// which holds keys only (below).
 //
 // The by-tenant index holds keys only (id, tenant, created_at), and List
 // reads the records by key (BatchGetItem, eventually consistent, like the
@@ -41,7 +43,7 @@ type position struct {
 // costs about a tenth: listing every job once costs ~0.5 RRU per job
 // against ~5 WRU per job for a projection, and a read unit is priced at a
 // fifth of a write unit.
-func (s *Store) List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error) {
+func (s *Store) List(ctx context.Context, tenant string, f job.Filter, limit int, cursor string) ([]job.Job, string, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
@@ -72,7 +74,7 @@ func (s *Store) List(ctx context.Context, tenant string, status job.Status, limi
 		// and stop after a few: a short page with a cursor beats a request
 		// that reads a tenant's whole history.
 		pageSize := int32(limit - len(jobs))
-		if status != "" {
+		if f != (job.Filter{}) {
 			pageSize = filteredPage
 		}
 		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
@@ -104,8 +106,8 @@ func (s *Store) List(ctx context.Context, tenant string, status job.Status, limi
 		for i, id := range ids {
 			j, ok := records[id]
 			// A record gone since the index listed it (expired) is left
-			// out, as is one whose status the filter does not want.
-			if !ok || status != "" && j.Status != status {
+			// out, as is one the filter does not want.
+			if !ok || !f.Matches(j) {
 				continue
 			}
 			jobs = append(jobs, j)

@@ -57,10 +57,11 @@ const (
 )
 
 // isReservedID reports whether id names one of the store's own items (an
-// idempotency claim, the slot counters or learned generation times)
+// idempotency claim, the slot counters, learned generation times or
+// spend counters)
 // rather than a job.
 func isReservedID(id string) bool {
-	return isClaimID(id) || strings.HasPrefix(id, slotPrefix) || isGenTimesID(id)
+	return isClaimID(id) || strings.HasPrefix(id, slotPrefix) || isGenTimesID(id) || isSpendID(id)
 }
 
 // tenantCount is the attribute of the counters item that counts tenant's

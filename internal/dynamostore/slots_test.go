@@ -239,7 +239,7 @@ func TestCountersItem(t *testing.T) {
 		}
 	}
 	for _, tenant := range tenants[:2] {
-		jobs, _, err := s.List(ctx, tenant, "", 100, "")
+		jobs, _, err := s.List(ctx, tenant, job.Filter{}, 100, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,8 @@
 // the deployed service. A change is a single conditional UpdateItem, so the
 // conditions of job.Change hold atomically; only the writes that also count
 // slots (an admission, and the end of a job holding a slot) are
-// transactions, with the slot counters (see slots.go).
+// transactions, with the slot counters (see slots.go), and so is the write
+// that records a job's credits, with its tenant's spend counter (spend.go).
 //
 // The table has the partition key id (S), a global secondary index by-tenant
 // on tenant (S) and created_at (S) holding keys only (see List), the sparse indexes open-by-deadline on
@@ -278,6 +279,14 @@ func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
 func (s *Store) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
 	if id == "" || isReservedID(id) {
 		return job.Job{}, fmt.Errorf("job %q: %w", id, job.ErrNotFound)
+	}
+	if c.CreditsUsed != nil {
+		// Credits the record does not hold yet are counted (spend.go).
+		j, rest, done, err := s.recordCredits(ctx, id, c)
+		if err != nil || done {
+			return j, err
+		}
+		c = rest
 	}
 	// Only a terminal status ends a job (a terminal job takes no change), so
 	// any other change leaves the slot, if any, where it is.

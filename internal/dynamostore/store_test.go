@@ -230,7 +230,7 @@ func TestList(t *testing.T) {
 	var got []string
 	cursor, pages := "", 0
 	for {
-		jobs, next, err := s.List(ctx, "tenantA", "", 3, cursor)
+		jobs, next, err := s.List(ctx, "tenantA", job.Filter{}, 3, cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func TestList(t *testing.T) {
 		if next == "" {
 			break
 		}
-		if _, _, err := s.List(ctx, "tenantB", "", 3, next); !errors.Is(err, job.ErrBadCursor) {
+		if _, _, err := s.List(ctx, "tenantB", job.Filter{}, 3, next); !errors.Is(err, job.ErrBadCursor) {
 			t.Fatalf("another tenant's cursor: err = %v, want ErrBadCursor", err)
 		}
 		cursor = next
@@ -258,11 +258,11 @@ func TestList(t *testing.T) {
 		t.Fatalf("listed %v, want %v", got, want)
 	}
 
-	all, next, err := s.List(ctx, "tenantB", "", 0, "")
+	all, next, err := s.List(ctx, "tenantB", job.Filter{}, 0, "")
 	if err != nil || len(all) != 7 || next != "" {
 		t.Fatalf("unlimited list: %d jobs, cursor %q, err %v", len(all), next, err)
 	}
-	none, next, err := s.List(ctx, "tenantC", "", 10, "")
+	none, next, err := s.List(ctx, "tenantC", job.Filter{}, 10, "")
 	if err != nil || len(none) != 0 || next != "" {
 		t.Fatalf("unknown tenant: %v, cursor %q, err %v", none, next, err)
 	}
@@ -279,7 +279,7 @@ func TestBadCursor(t *testing.T) {
 		enc([]byte(`{"id":"a1","tenant":"tenantA","created_at":"x"} {}`)),
 		enc([]byte(`{"id":"a1","tenant":"tenantB","created_at":"x"}`)),
 	} {
-		if _, _, err := s.List(t.Context(), "tenantA", "", 10, cursor); !errors.Is(err, job.ErrBadCursor) {
+		if _, _, err := s.List(t.Context(), "tenantA", job.Filter{}, 10, cursor); !errors.Is(err, job.ErrBadCursor) {
 			t.Errorf("cursor %q: err = %v, want ErrBadCursor", cursor, err)
 		}
 	}
@@ -304,11 +304,11 @@ func TestFilteredListReadsBoundedPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	page, next, err := s.List(ctx, "tenantA", job.Queued, 1, "")
+	page, next, err := s.List(ctx, "tenantA", job.Filter{Status: job.Queued}, 1, "")
 	if err != nil || len(page) != 0 || next == "" {
 		t.Fatalf("first page: %d jobs, cursor %q, %v; want an empty page with a cursor", len(page), next, err)
 	}
-	page, next, err = s.List(ctx, "tenantA", job.Queued, 1, next)
+	page, next, err = s.List(ctx, "tenantA", job.Filter{Status: job.Queued}, 1, next)
 	if err != nil || len(page) != 1 || page[0].ID != "oldest" || next != "" {
 		t.Fatalf("second page: %v, cursor %q, %v", page, next, err)
 	}

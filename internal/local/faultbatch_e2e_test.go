@@ -438,7 +438,7 @@ func checkFaultBatch(t *testing.T, rt *Runtime, exe states.Execution, want []str
 	// The jobs, by item.
 	byItem := map[int]job.Job{}
 	for cursor := ""; ; {
-		jobs, next, err := rt.Store.List(ctx, "tenantA", "", 100, cursor)
+		jobs, next, err := rt.Store.List(ctx, "tenantA", job.Filter{}, 100, cursor)
 		if err != nil {
 			t.Fatal(err)
 		}

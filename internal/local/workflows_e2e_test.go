@@ -126,7 +126,7 @@ func TestBatchHoldsMaxConcurrencyAndRunsOnce(t *testing.T) {
 // firstJobID finds the job of a batch item among the recorded jobs.
 func firstJobID(t *testing.T, rt *Runtime, batchID string, item int) string {
 	t.Helper()
-	jobs, _, err := rt.Store.List(context.Background(), "tenantA", "", 100, "")
+	jobs, _, err := rt.Store.List(context.Background(), "tenantA", job.Filter{}, 100, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestScheduledBatchFromManifest(t *testing.T) {
 		t.Fatalf("scheduled batch: %s %s", exe.Status, exe.Output)
 	}
 	// The schedule's tenant (BatchTenant's default) owns the jobs.
-	jobs, _, err := rt.Store.List(context.Background(), "batch", "", 100, "")
+	jobs, _, err := rt.Store.List(context.Background(), "batch", job.Filter{}, 100, "")
 	if err != nil || len(jobs) != lines {
 		t.Fatalf("tenant batch has %d jobs (%v), want %d", len(jobs), err, lines)
 	}

@@ -24,7 +24,7 @@ type Store interface {
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
 	OpenJobs(ctx context.Context) ([]string, error)
-	List(ctx context.Context, tenant string, status job.Status, limit int, cursor string) ([]job.Job, string, error)
+	List(ctx context.Context, tenant string, f job.Filter, limit int, cursor string) ([]job.Job, string, error)
 	Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error)
 	Waiting(ctx context.Context, n int) ([]job.Job, error)
 	QueuePosition(ctx context.Context, j job.Job) (int, error)
@@ -37,6 +37,8 @@ type Store interface {
 	SetSlotCountsForTest(ctx context.Context, f job.InFlight) error
 	// The learned generation times live beside the jobs.
 	gentime.Store
+	// Spend is a tenant's credits on a UTC day (job.Day).
+	Spend(ctx context.Context, tenant, day string) (job.Spend, error)
 }
 
 // Run runs the contract against stores made by newStore; each subtest gets
@@ -56,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	announcements(t, newStore, sample)
 	slotCounts(t, newStore, sample)
 	genTimes(t, newStore)
+	spend(t, newStore, sample)
 
 	t.Run("create and get round-trip", func(t *testing.T) {
 		s := newStore(t)
@@ -325,7 +328,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		var got []string
 		cursor := ""
 		for page := 0; ; page++ {
-			jobs, next, err := s.List(ctx, "tenantA", "", 3, cursor)
+			jobs, next, err := s.List(ctx, "tenantA", job.Filter{}, 3, cursor)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -346,19 +349,49 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		if _, err := s.Update(ctx, "a4", job.Fail(t0, job.ErrNameCancelled, "x")); err != nil {
 			t.Fatal(err)
 		}
-		failed, next, err := s.List(ctx, "tenantA", job.Failed, 10, "")
+		failed, next, err := s.List(ctx, "tenantA", job.Filter{Status: job.Failed}, 10, "")
 		if err != nil || next != "" || len(failed) != 1 || failed[0].ID != "a4" {
 			t.Fatalf("status filter: %v %q %v", failed, next, err)
 		}
-		queued, _, err := s.List(ctx, "tenantA", job.Queued, 2, "")
+		queued, _, err := s.List(ctx, "tenantA", job.Filter{Status: job.Queued}, 2, "")
 		if err != nil || len(queued) != 2 || queued[0].ID != "a6" || queued[1].ID != "a5" {
 			t.Fatalf("filtered page: %v %v", queued, err)
 		}
-		_, nextA, _ := s.List(ctx, "tenantA", "", 2, "")
-		if _, _, err := s.List(ctx, "tenantB", "", 2, nextA); !errors.Is(err, job.ErrBadCursor) {
+		// The model filter, alone and with a status.
+		for _, id := range []string{"a1", "a5"} {
+			j := sample("k" + id)
+			j.Request.Model, j.CreatedAt = otherModel, t0.Add(-time.Minute)
+			if err := s.Create(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Update(ctx, "ka1", job.Fail(t0, job.ErrNameCancelled, "x")); err != nil {
+			t.Fatal(err)
+		}
+		byModel, next, err := s.List(ctx, "tenantA", job.Filter{Model: otherModel}, 10, "")
+		if err != nil || next != "" || len(byModel) != 2 || byModel[0].ID != "ka5" || byModel[1].ID != "ka1" {
+			t.Fatalf("model filter: %v %q %v", ids(byModel), next, err)
+		}
+		both, _, err := s.List(ctx, "tenantA", job.Filter{Status: job.Failed, Model: otherModel}, 10, "")
+		if err != nil || len(both) != 1 || both[0].ID != "ka1" {
+			t.Fatalf("model and status filter: %v %v", ids(both), err)
+		}
+		first, next, err := s.List(ctx, "tenantA", job.Filter{Model: job.Model}, 4, "")
+		if err != nil || len(first) != 4 || next == "" {
+			t.Fatalf("model filter, first page: %v %q %v", ids(first), next, err)
+		}
+		rest, next, err := s.List(ctx, "tenantA", job.Filter{Model: job.Model}, 4, next)
+		if err != nil || next != "" || len(rest) != 3 {
+			t.Fatalf("model filter, second page: %v %q %v", ids(rest), next, err)
+		}
+		if got := strings.Join(append(ids(first), ids(rest)...), ","); got != strings.Join(want, ",") {
+			t.Fatalf("model filter listed %s, want %v", got, want)
+		}
+		_, nextA, _ := s.List(ctx, "tenantA", job.Filter{}, 2, "")
+		if _, _, err := s.List(ctx, "tenantB", job.Filter{}, 2, nextA); !errors.Is(err, job.ErrBadCursor) {
 			t.Fatalf("another tenant's cursor: %v", err)
 		}
-		if _, _, err := s.List(ctx, "tenantA", "", 2, "!!"); !errors.Is(err, job.ErrBadCursor) {
+		if _, _, err := s.List(ctx, "tenantA", job.Filter{}, 2, "!!"); !errors.Is(err, job.ErrBadCursor) {
 			t.Fatalf("garbage cursor: %v", err)
 		}
 	})
@@ -587,4 +620,13 @@ func oneWins(t *testing.T, n int, try func() error) {
 	if wins != 1 {
 		t.Fatalf("%d claims won, want 1", wins)
 	}
+}
+
+// ids are the ids of jobs, in order.
+func ids(jobs []job.Job) []string {
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.ID
+	}
+	return out
 }

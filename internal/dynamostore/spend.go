@@ -1,0 +1,168 @@
+package dynamostore
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// A tenant's credits per UTC day (job.Spend) are one item per tenant and
+// day, spend#<hex tenant>#<day>: n, the day's credits, and one attribute
+// per model, model#<model id>, each model's part. The item has no tenant,
+// created_at, open or waiting attribute, so it stays out of every index;
+// it expires (expires_at) Retention after its day ends.
+//
+// The write that records a job's credits (the first answer that carries
+// them, usually the create's) is one transaction: the job's update, on
+// condition that its credits are still what was read, and the day item's
+// ADD of the difference. So the counts equal the recorded credits, and a
+// job costs one counter write, not one per poll: a change whose credits
+// equal the record's is a plain update that leaves the counters alone.
+const (
+	spendPrefix      = "spend#"
+	spendModelPrefix = "model#"
+)
+
+func isSpendID(id string) bool { return strings.HasPrefix(id, spendPrefix) }
+
+// spendID is the id of tenant's spend item of day.
+func spendID(tenant, day string) string {
+	return spendPrefix + hex.EncodeToString([]byte(tenant)) + "#" + day
+}
+
+// Spend returns tenant's credits on day (job.Day), zero if none were
+// recorded: one consistent GetItem.
+func (s *Store) Spend(ctx context.Context, tenant, day string) (job.Spend, error) {
+	sp := job.Spend{Day: day, ByModel: map[string]float64{}}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(spendID(tenant, day)), ConsistentRead: new(true),
+	})
+	if err != nil {
+		return sp, fmt.Errorf("spend of %s on %s: %w", tenant, day, err)
+	}
+	for name, v := range out.Item {
+		n, ok := v.(*types.AttributeValueMemberN)
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil {
+			return sp, fmt.Errorf("spend of %s on %s: %s: %w", tenant, day, name, err)
+		}
+		if model, ok := strings.CutPrefix(name, spendModelPrefix); ok {
+			sp.ByModel[model] = f
+		} else if name == attrCount {
+			sp.Credits = f
+		}
+	}
+	return sp, nil
+}
+
+// recordCredits writes c's credits to the job id together with its
+// tenant's spend counter, when they change the record's. It returns the
+// record written and what of c is left to write with a plain Update: an
+// end (which may need to give a slot back, see giveBack) goes on its own
+// after the credits; any other change is written whole here and nothing
+// is left (done). Credits equal to the record's are dropped from c, which
+// is left whole.
+func (s *Store) recordCredits(ctx context.Context, id string, c job.Change) (j job.Job, rest job.Change, done bool, err error) {
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 {
+			if werr := pause(ctx, attempt); werr != nil {
+				return job.Job{}, c, false, fmt.Errorf("record credits of job %s: %w (after %v)", id, werr, err)
+			}
+		}
+		cur, gerr := s.Get(ctx, id)
+		if gerr != nil {
+			return job.Job{}, c, false, gerr
+		}
+		if cerr := c.Check(cur); cerr != nil {
+			return job.Job{}, c, false, fmt.Errorf("update job %s: %w", id, cerr)
+		}
+		delta, changed := job.CreditsDelta(cur, c)
+		if !changed {
+			c.CreditsUsed = nil
+			return job.Job{}, c, false, nil
+		}
+		first, ends := c, c.Status.Terminal()
+		if ends {
+			first = job.Change{At: c.At, CreditsUsed: c.CreditsUsed}
+		}
+		var failed bool
+		failed, err = s.creditsTransaction(ctx, cur, first, delta)
+		switch {
+		case err != nil && conflicted(err):
+			continue
+		case err != nil:
+			return job.Job{}, c, false, err
+		case failed:
+			// The record changed since it was read: read it again.
+			err = fmt.Errorf("update job %s: %w: its credits changed meanwhile", id, job.ErrConflict)
+			continue
+		}
+		if ends {
+			c.CreditsUsed = nil
+			return job.Job{}, c, false, nil
+		}
+		// A transaction returns no item; read back what it wrote, or
+		// failing that the change applied to the record as read.
+		if j, err = s.Get(ctx, id); err != nil {
+			j, _ = first.Apply(cur)
+		}
+		return j, job.Change{}, true, nil
+	}
+	return job.Job{}, c, false, err
+}
+
+// creditsTransaction writes c to the job cur, on c's conditions and that
+// its credits are still cur's, and adds delta to its tenant's spend on
+// c's day. failed reports that a condition did not hold.
+func (s *Store) creditsTransaction(ctx context.Context, cur job.Job, c job.Change, delta float64) (failed bool, err error) {
+	same := expression.Name(attrCreditsUsed).AttributeNotExists()
+	if cur.CreditsUsed != nil {
+		same = expression.Name(attrCreditsUsed).Equal(value(*cur.CreditsUsed))
+	}
+	jobExpr, err := expression.NewBuilder().WithCondition(condition(c).And(same)).WithUpdate(s.update(c)).Build()
+	if err != nil {
+		return false, fmt.Errorf("update job %s: %w", cur.ID, err)
+	}
+	day := job.Day(c.At)
+	u := expression.Add(expression.Name(attrCount), expression.Value(delta)).
+		Add(expression.NameNoDotSplit(spendModelPrefix+cur.Request.Model), expression.Value(delta))
+	if dayStart, perr := job.ParseDay(day); perr == nil {
+		if at := s.expiry(job.Resets(dayStart)); at != 0 {
+			u = u.Set(expression.Name(attrExpiresAt), expression.Value(at))
+		}
+	}
+	spendExpr, err := expression.NewBuilder().WithUpdate(u).Build()
+	if err != nil {
+		return false, fmt.Errorf("update job %s: %w", cur.ID, err)
+	}
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &s.table, Key: key(cur.ID),
+			ConditionExpression: jobExpr.Condition(), UpdateExpression: jobExpr.Update(),
+			ExpressionAttributeNames: jobExpr.Names(), ExpressionAttributeValues: jobExpr.Values()}},
+		{Update: &types.Update{TableName: &s.table, Key: key(spendID(cur.Tenant, day)),
+			UpdateExpression:         spendExpr.Update(),
+			ExpressionAttributeNames: spendExpr.Names(), ExpressionAttributeValues: spendExpr.Values()}},
+	}})
+	var cancelled *types.TransactionCanceledException
+	switch {
+	case conflicted(err):
+		return false, err
+	case errors.As(err, &cancelled) && len(cancelled.CancellationReasons) > 0 &&
+		reasonCode(cancelled.CancellationReasons[0]) == codeConditionFailed:
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("update job %s: %w", cur.ID, err)
+	}
+	return false, nil
+}
