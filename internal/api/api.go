@@ -175,6 +175,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if path == openapi.Path {
 		return document(req), nil
 	}
+	if path == PathModels {
+		return models(req), nil
+	}
 	if path == PathWebhookSecret && h.WebhookSecrets != nil {
 		return h.webhookSecret(ctx, req), nil
 	}

@@ -171,6 +171,10 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		// decodes progress fields no webhook carries.
 		{schema("WebhookJob"), "WebhookJob", notify.Detail{}, nil},
 		{schema("RequestSummary"), "RequestSummary", webhook.RequestSummary{}, nil},
+		{schema("ModelList"), "ModelList", vidgen.ModelList{}, nil},
+		{schema("Model"), "Model", vidgen.Model{}, nil},
+		{schema("Model").Properties["info"].Value, "Model.info", vidgen.ModelInfo{}, nil},
+		{schema("Model").Properties["modalities"].Value, "Model.modalities", vidgen.Modalities{}, nil},
 	} {
 		var props []string
 		for p := range tc.schema.Properties {
