@@ -109,9 +109,15 @@ func (c *Cache) ttl() time.Duration {
 
 // Times is the snapshot of model and duration's sample, read from the
 // store unless the last read is younger than the TTL. When the read fails
-// it answers the last snapshot it had (the prior if none): the policy can
-// always decide, and the next call reads again.
+// it answers the last snapshot it had (the model's prior if none): the
+// policy can always decide, and the next call reads again. Each model and
+// duration is its own sample: what one model learned never moves another's
+// schedule.
 func (c *Cache) Times(ctx context.Context, model string, duration int) pollpolicy.Times {
+	return c.times(ctx, model, duration).Of(model)
+}
+
+func (c *Cache) times(ctx context.Context, model string, duration int) pollpolicy.Times {
 	if c == nil {
 		return pollpolicy.Times{}
 	}

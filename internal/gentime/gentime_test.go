@@ -224,6 +224,40 @@ func TestCacheRecord(t *testing.T) {
 	}
 }
 
+// Two models with the same clip length learn apart: times recorded for one
+// are not the other's, which answers its own catalogued prior until it has
+// learned enough of its own.
+func TestModelsLearnApart(t *testing.T) {
+	c, store, clk := newCache(t)
+	ctx := t.Context()
+	const kling = "klingai/v2.1-master-text-to-video"
+	fill(t, store, job.Model, 5, 30, 40*time.Second)
+	if got := median(c.Times(ctx, job.Model, 5), 5); got != 40*time.Second {
+		t.Errorf("gen3a_turbo 5 s: median %v, want the learned 40s", got)
+	}
+	if got, ts := c.Times(ctx, kling, 5), c.Times(ctx, kling, 5); got.Len() != 0 || median(ts, 5) != 330*time.Second {
+		t.Errorf("Kling master 5 s: %d times, median %v; want none, and its prior's 330s", got.Len(), median(ts, 5))
+	}
+	// Kling's jobs complete: recorded under Kling, read under Kling.
+	for i := range 25 {
+		if err := c.Record(ctx, fmt.Sprint("kling-", i), kling, 5, 300*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(gentime.DefaultTTL)
+	if got := c.Times(ctx, kling, 5); got.Len() < 20 || median(got, 5) != 300*time.Second {
+		t.Errorf("Kling master 5 s after its own times: %d times, median %v; want 300s", got.Len(), median(got, 5))
+	}
+	if got := c.Times(ctx, job.Model, 5); got.Len() != 30 || median(got, 5) != 40*time.Second {
+		t.Errorf("gen3a_turbo 5 s after Kling's times: %d times, median %v; want its own 30 and 40s", got.Len(), median(got, 5))
+	}
+	// A fresh cache of another function reads the same, apart.
+	other := &gentime.Cache{Store: store.Store, Clock: clk, Log: slog.New(slog.DiscardHandler)}
+	if a, b := median(other.Times(ctx, job.Model, 5), 5), median(other.Times(ctx, kling, 5), 5); a != 40*time.Second || b != 300*time.Second {
+		t.Errorf("another function reads gen3a_turbo %v and Kling %v; want 40s and 300s", a, b)
+	}
+}
+
 // A nil cache answers the prior and records nothing.
 func TestNilCache(t *testing.T) {
 	var c *gentime.Cache

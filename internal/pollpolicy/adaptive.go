@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/catalog"
 	"github.com/vidgen/vidgen/internal/job"
 )
 
@@ -43,6 +44,18 @@ type Adaptive struct {
 	// it replaces (three transitions against 45 s of a 128 MB Lambda).
 	// Zero keeps asking until the deadline.
 	TailUntil time.Duration
+	// TailBeyond, when set, moves TailUntil to TailBeyond × the To
+	// quantile of the model's times when that is later: ten minutes is
+	// a stuck gen3a_turbo job (median 25 s) but half of Kling master's
+	// usual 10-s clip (median 12½ min), which would then wait up to
+	// MaxTail between Polls while it is most likely to end.
+	TailBeyond float64
+}
+
+// tailUntil is the age past which a job of times ending by to (the To
+// quantile) waits between Polls: TailUntil, or TailBeyond × to if later.
+func (a *Adaptive) tailUntil(to time.Duration) time.Duration {
+	return max(a.TailUntil, time.Duration(a.TailBeyond*float64(to)))
 }
 
 // DefaultAdaptive is the adaptive policy the benchmark chose (see
@@ -66,22 +79,22 @@ func elapsed(j job.Job, now time.Time) time.Duration {
 }
 
 func (a *Adaptive) first(j job.Job, now time.Time, t Times) time.Duration {
-	from, _ := t.Range(j.Request.Duration, a.From, a.To)
+	from, _ := t.Of(j.Request.Model).Range(j.Request.Duration, a.From, a.To)
 	return max(from-elapsed(j, now), time.Second)
 }
 
 func (a *Adaptive) window(j job.Job, now time.Time, t Times) (time.Duration, time.Duration) {
-	from, to := t.Range(j.Request.Duration, a.From, a.To)
-	e := elapsed(j, now)
+	from, to := t.Of(j.Request.Model).Range(j.Request.Duration, a.From, a.To)
+	e, until := elapsed(j, now), a.tailUntil(to)
 	switch {
-	case a.TailEvery > 0 && a.TailUntil > 0 && e >= a.TailUntil:
+	case a.TailEvery > 0 && a.TailUntil > 0 && e >= until:
 		return 0, 0
 	case a.TailEvery > 0 && e >= to:
-		return a.tailWindow(e), a.TailEvery
+		return a.tailWindow(e, until), a.TailEvery
 	case a.TailEvery > 0:
 		// Asked early (the first wait is the submit function's, which
 		// may know less): keep asking rather than pay a turn to wait.
-		return a.tailWindow(e), a.Every
+		return a.tailWindow(e, until), a.Every
 	case e < from-a.Every, e >= to:
 		return 0, 0
 	}
@@ -89,20 +102,20 @@ func (a *Adaptive) window(j job.Job, now time.Time, t Times) (time.Duration, tim
 }
 
 // tailWindow is a TailEvery window of a job e old: Window, ending at
-// TailUntil if that comes first.
-func (a *Adaptive) tailWindow(e time.Duration) time.Duration {
+// until (tailUntil) if that comes first.
+func (a *Adaptive) tailWindow(e, until time.Duration) time.Duration {
 	if a.TailUntil > 0 {
-		return min(a.Window, a.TailUntil-e)
+		return min(a.Window, until-e)
 	}
 	return a.Window
 }
 
 func (a *Adaptive) next(j job.Job, now time.Time, t Times) time.Duration {
-	from, to := t.Range(j.Request.Duration, a.From, a.To)
+	from, to := t.Of(j.Request.Model).Range(j.Request.Duration, a.From, a.To)
 	switch e := elapsed(j, now); {
 	case e < from:
 		return max(from-e, time.Second)
-	case e < to, a.TailEvery > 0 && (a.TailUntil == 0 || e < a.TailUntil):
+	case e < to, a.TailEvery > 0 && (a.TailUntil == 0 || e < a.tailUntil(to)):
 		return time.Second // straight into the next window
 	default:
 		d := time.Duration(a.TailFactor * float64(e))
@@ -114,8 +127,11 @@ func (a *Adaptive) next(j job.Job, now time.Time, t Times) time.Duration {
 // model and video length (internal/gentime keeps them, in the job store):
 // every decision about a job is made from the snapshot of the job's model
 // and duration, passed in, so the policy itself holds nothing that
-// changes. Before it has enough times it answers from the upstream's
-// documented times (~25 s for a 5-s video); so does the zero Times.
+// changes. Before it has enough times it answers from the model's prior,
+// the catalogue's expected time for that clip length
+// ((*catalog.Model).PriorFor; the policy sets the job's model with Of); a
+// snapshot of no model answers gen3a_turbo's (~25 s for a 5-s video), as
+// does the zero Times.
 //
 // Besides times it holds bounds: a job found done at its very first ask
 // says only that it took at most the time to that ask. Leaving such jobs
@@ -126,6 +142,13 @@ type Times struct {
 	sorted []time.Duration
 	atMost []time.Duration // sorted
 	young  bool
+	model  string // whose prior it answers before it has learned enough
+}
+
+// Of is t as a snapshot of model's times: its prior is model's.
+func (t Times) Of(model string) Times {
+	t.model = model
+	return t
 }
 
 // minLearned is how many times and bounds a key needs before its own
@@ -181,7 +204,7 @@ func (t Times) Len() int { return len(t.sorted) + len(t.atMost) }
 func (t Times) Range(duration int, p, q float64) (time.Duration, time.Duration) {
 	mu, sigma := t.fit(duration)
 	if t.young && t.Len() >= minLearned {
-		_, prior := priorFit(duration)
+		_, prior := t.priorFit(duration)
 		sigma = max(sigma, prior)
 	}
 	return lognormal(mu, sigma, p), lognormal(mu, sigma, q)
@@ -196,7 +219,7 @@ func (t Times) Range(duration int, p, q float64) (time.Duration, time.Duration) 
 // of the slower jobs.
 func (t Times) fit(duration int) (mu, sigma float64) {
 	if t.Len() < minLearned {
-		return priorFit(duration)
+		return t.priorFit(duration)
 	}
 	if len(t.atMost) > 0 {
 		return t.censoredFit(duration)
@@ -227,11 +250,11 @@ func (t Times) censoredFit(duration int) (mu, sigma float64) {
 		// Hardly any job outlasted its first ask: the first ask is far
 		// too late. Put the bounds' median at the 95th percentile with
 		// the prior's shape, which brings it earlier.
-		_, prior := priorFit(duration)
+		_, prior := t.priorFit(duration)
 		return math.Log(float64(t.atMost[len(t.atMost)/2])) - prior*normalQuantile(0.95), prior
 	}
 	cut := math.Log(float64(exact[len(exact)-1]))
-	mu, sigma = priorFit(duration)
+	mu, sigma = t.priorFit(duration)
 	logs := func(ds []time.Duration) []float64 {
 		out := make([]float64, len(ds))
 		for i, d := range ds {
@@ -279,12 +302,38 @@ func lognormal(mu, sigma, p float64) time.Duration {
 	return time.Duration(math.Exp(mu + sigma*z)).Round(time.Millisecond)
 }
 
-// priorFit is a log-normal around the documented median (25 s for a 5-s
-// video, 1.8× that for 10 s) with σ = 0.35.
-func priorFit(duration int) (mu, sigma float64) {
-	median := 25 * time.Second
-	if duration >= 10 {
-		median = 45 * time.Second
+// priorFit is a log-normal around the prior of t's model for videos of
+// duration seconds (Prior), with σ = 0.35.
+func (t Times) priorFit(duration int) (mu, sigma float64) {
+	return math.Log(float64(Prior(t.model, duration))), priorSigma
+}
+
+// priorSigma is the prior's spread: the documented example runs give one
+// time each, and gen3a_turbo's learned quartiles are about this far apart.
+const priorSigma = 0.35
+
+// Prior is the expected generation time of a clip of duration seconds by
+// model: the catalogue's (*catalog.Model).PriorFor. A model the catalogue
+// does not hold (none, in a test's job) gets gen3a_turbo's, vidgen's first
+// model: 25 s for a 5-s video, 45 s for 10 s.
+func Prior(model string, duration int) time.Duration {
+	t, ok := catalog.TimingOf(model)
+	if !ok {
+		if t, ok = catalog.TimingOf(job.Model); !ok {
+			// The built-in catalogue is data its tests parse; a build
+			// whose catalogue does not parse still polls, from the first
+			// model's documented times.
+			return legacyPrior(duration)
+		}
 	}
-	return math.Log(float64(median)), 0.35
+	return t.PriorFor(duration)
+}
+
+// legacyPrior is gen3a_turbo's documented times, as the policy held them
+// before the catalogue.
+func legacyPrior(duration int) time.Duration {
+	if duration >= 10 {
+		return 45 * time.Second
+	}
+	return 25 * time.Second
 }

@@ -104,8 +104,10 @@ func TestTimesPrior(t *testing.T) {
 	}{
 		{name: "5-s median", duration: 5, p: 0.5, q: 0.5, from: 25 * time.Second, to: 25 * time.Second},
 		{name: "10-s median", duration: 10, p: 0.5, q: 0.5, from: 45 * time.Second, to: 45 * time.Second},
-		{name: "longer than 10 s uses the 10-s median", duration: 20, p: 0.5, q: 0.5, from: 45 * time.Second, to: 45 * time.Second},
-		{name: "other lengths use the 5-s median", duration: 7, p: 0.5, q: 0.5, from: 25 * time.Second, to: 25 * time.Second},
+		// Lengths gen3a_turbo does not make follow the catalogue's
+		// PriorFor: scaled from the longest point, interpolated between.
+		{name: "longer than 10 s scales the 10-s median", duration: 20, p: 0.5, q: 0.5, from: 90 * time.Second, to: 90 * time.Second},
+		{name: "between 5 and 10 s interpolates", duration: 7, p: 0.5, q: 0.5, from: 33 * time.Second, to: 33 * time.Second},
 		{name: "5-s default range", duration: 5, p: 0.02, q: 0.97, from: ms(12183), to: ms(48287)},
 		{name: "10-s default range", duration: 10, p: 0.02, q: 0.97, from: ms(21930), to: ms(86916)},
 		{name: "5-s quartiles", duration: 5, p: 0.25, q: 0.75, from: ms(19743), to: ms(31657)},

@@ -39,7 +39,7 @@ func (p Policy) ETA(j job.Job, now time.Time, t Times) (Estimate, bool) {
 	if p.Adaptive == nil {
 		t = Times{}
 	}
-	mu, sigma := t.fit(j.Request.Duration)
+	mu, sigma := t.Of(j.Request.Model).fit(j.Request.Duration)
 	// Learned times all alike fit σ = 0; keep a little spread so the
 	// conditioning below stays defined.
 	sigma = max(sigma, minETASigma)

@@ -16,7 +16,9 @@ import (
 // transient failures.
 type Policy struct {
 	// FirstPoll is the wait after a submit before the first poll, per
-	// requested video duration in seconds: nothing finishes sooner.
+	// requested video duration in seconds, for every model: a fixed
+	// schedule, as a hand-made loop keeps (the adaptive policy's first
+	// wait follows the model's prior and learned times instead).
 	FirstPoll map[int]time.Duration
 	// Interval is the wait between later polls.
 	Interval time.Duration
@@ -65,12 +67,19 @@ func LongPoll() Policy {
 	p := Learning()
 	p.Adaptive.Every, p.Adaptive.TailEvery, p.Adaptive.Window = 1500*time.Millisecond, 5*time.Second, LongPollWindow
 	p.Adaptive.TailUntil, p.Adaptive.MaxTail = LongPollTailUntil, 2*time.Minute
+	p.Adaptive.TailBeyond = LongPollTailBeyond
 	return p
 }
 
 // LongPollTailUntil is the age past which LongPoll's Polls ask once and
-// wait in the state machine (Adaptive.TailUntil).
-const LongPollTailUntil = 10 * time.Minute
+// wait in the state machine (Adaptive.TailUntil), unless the model's
+// times run longer: then LongPollTailBeyond × their 97th percentile
+// (Adaptive.TailBeyond; Kling master's 10-s clips keep asking until their
+// deadline).
+const (
+	LongPollTailUntil  = 10 * time.Minute
+	LongPollTailBeyond = 2
+)
 
 // LongPollWindow bounds one Poll's window of asks under LongPoll. With the
 // archiving of a video found done and the record's update it would stay
