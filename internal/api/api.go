@@ -22,6 +22,7 @@ import (
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/catalog"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/console"
 	"github.com/vidgen/vidgen/internal/job"
@@ -106,7 +107,7 @@ type Handler struct {
 	// spends in real time; nil is Clock. A runtime on a scaled clock
 	// gives the wall clock, so wait=20 holds a request 20 s.
 	Waiter   clock.Clock
-	Deadline time.Duration // how long a job may take, once admitted, before it ends as TimedOut
+	Deadline time.Duration // when positive, how long every job may take, once admitted, before it ends as TimedOut; zero: its model's (catalog.JobDeadline)
 	// QueueTimeout bounds a job's wait for a slot (job.Timeouts); zero is
 	// job.DefaultQueueTimeout.
 	QueueTimeout time.Duration
@@ -337,7 +338,7 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 		CreatedAt: now, UpdatedAt: now, CallbackURL: sub.CallbackURL,
 		Waiting: h.Admission != nil && h.Admission.Enabled(),
 	}
-	job.Timeouts{Generation: h.Deadline, Queue: h.QueueTimeout}.Schedule(&j, now)
+	job.Timeouts{Generation: catalog.JobDeadline(r.Model, h.Deadline), Queue: h.QueueTimeout}.Schedule(&j, now)
 	ctx = jobCtx(ctx, j)
 	if h.Blobs != nil {
 		// The idempotency hash below stays on r, the request as sent, so a

@@ -92,12 +92,22 @@ type entry struct {
 }
 
 // builtin is the catalogue built into vidgen, read once on first use, each
-// model on its own first use.
-var builtin = sync.OnceValues(func() (*Catalog, error) { return ParseLazy(referenceJSON, modelsJSON) })
+// model on its own first use. It is set by Builtin, not by an initialiser:
+// a package-level function value would keep the parser and the reference's
+// schemas linked into every binary that imports the package, the poll
+// function's included, which needs only TimingOf.
+var builtin struct {
+	once sync.Once
+	c    *Catalog
+	err  error
+}
 
 // Builtin is the catalogue built into vidgen. Its data is checked whole by
 // the package's tests (Parse), so no model of it fails to build.
-func Builtin() (*Catalog, error) { return builtin() }
+func Builtin() (*Catalog, error) {
+	builtin.once.Do(func() { builtin.c, builtin.err = ParseLazy(referenceJSON, modelsJSON) })
+	return builtin.c, builtin.err
+}
 
 // Lookup is the model id, or false: also for a model whose data is
 // inconsistent, which only a lazily parsed catalogue can hold (Model
@@ -214,39 +224,11 @@ func build(id string, raw *openAPISchema, md meta) (*Model, error) {
 		return nil, errors.New(`its schema's "model" does not name it`)
 	}
 	m := &Model{ID: id, Schema: schema}
-	var prior map[string]int
-	var deadline int
-	for _, p := range md.Providers {
-		if slices.Contains(p.IDs, id) || slices.ContainsFunc(p.Prefixes, func(pre string) bool { return strings.HasPrefix(id, pre) }) {
-			if m.Provider != "" {
-				return nil, fmt.Errorf("both %s and %s claim it", m.Provider, p.Name)
-			}
-			m.Provider, prior, deadline = p.Name, p.Prior, p.Deadline
-		}
+	t, err := md.timing(id)
+	if err != nil {
+		return nil, err
 	}
-	if m.Provider == "" {
-		return nil, errors.New("no provider in models.json names it")
-	}
-	if o, ok := md.Models[id]; ok {
-		if o.Prior != nil {
-			prior = o.Prior
-		}
-		if o.Deadline != 0 {
-			deadline = o.Deadline
-		}
-	}
-	if len(prior) == 0 || deadline <= 0 {
-		return nil, errors.New("no prior or deadline")
-	}
-	m.Prior = make(map[int]time.Duration, len(prior))
-	for d, s := range prior {
-		n, err := strconv.Atoi(d)
-		if err != nil || n <= 0 || s <= 0 {
-			return nil, fmt.Errorf("prior %q: %d s: want a positive clip duration and time", d, s)
-		}
-		m.Prior[n] = time.Duration(s) * time.Second
-	}
-	m.Deadline = time.Duration(deadline) * time.Second
+	m.Provider, m.Prior, m.Deadline = t.Provider, t.Prior, t.Deadline
 	if longest := m.PriorFor(m.maxDuration()); longest >= m.Deadline {
 		return nil, fmt.Errorf("deadline %s is not past the longest clip's prior %s", m.Deadline, longest)
 	}
@@ -350,21 +332,23 @@ func (m *Model) maxDuration() int {
 // PriorFor is the expected generation time of a clip of d seconds: the
 // prior's point for d, else interpolated between the points around it,
 // else scaled from the nearest point in proportion to the clip's length.
-func (m *Model) PriorFor(d int) time.Duration {
-	if p, ok := m.Prior[d]; ok {
+func (m *Model) PriorFor(d int) time.Duration { return priorFor(m.Prior, d) }
+
+func priorFor(prior map[int]time.Duration, d int) time.Duration {
+	if p, ok := prior[d]; ok {
 		return p
 	}
-	points := slices.Sorted(maps.Keys(m.Prior))
+	points := slices.Sorted(maps.Keys(prior))
 	i, _ := slices.BinarySearch(points, d)
 	switch {
 	case i == 0:
-		return m.Prior[points[0]] * time.Duration(max(d, 1)) / time.Duration(points[0])
+		return prior[points[0]] * time.Duration(max(d, 1)) / time.Duration(points[0])
 	case i == len(points):
 		last := points[len(points)-1]
-		return m.Prior[last] * time.Duration(d) / time.Duration(last)
+		return prior[last] * time.Duration(d) / time.Duration(last)
 	}
 	lo, hi := points[i-1], points[i]
-	return m.Prior[lo] + (m.Prior[hi]-m.Prior[lo])*time.Duration(d-lo)/time.Duration(hi-lo)
+	return prior[lo] + (prior[hi]-prior[lo])*time.Duration(d-lo)/time.Duration(hi-lo)
 }
 
 // Duration is the clip length a validated request body asks for: its

@@ -474,3 +474,53 @@ func BenchmarkFirstValidate(b *testing.B) {
 		}
 	}
 }
+
+// A job's deadline is its model's unless an operator set one for every
+// model; a model the catalogue does not hold gets gen3a_turbo's.
+func TestJobDeadline(t *testing.T) {
+	c, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range c.IDs() {
+		m, _ := c.Lookup(id)
+		if got := JobDeadline(id, 0); got != m.Deadline {
+			t.Errorf("%s: JobDeadline = %s, want its catalogued %s", id, got, m.Deadline)
+		}
+		if got := JobDeadline(id, time.Hour); got != time.Hour {
+			t.Errorf("%s: JobDeadline with an override of 1h = %s", id, got)
+		}
+	}
+	for model, want := range map[string]time.Duration{
+		"gen3a_turbo": 30 * time.Minute, "klingai/v2.1-master-text-to-video": 45 * time.Minute,
+		"google/veo-3.1-t2v-fast": 30 * time.Minute, "no-such-model": DefaultDeadline, "": DefaultDeadline,
+	} {
+		if got := JobDeadline(model, 0); got != want {
+			t.Errorf("JobDeadline(%q, 0) = %s, want %s", model, got, want)
+		}
+	}
+}
+
+// TimingOf, which reads models.json alone, answers what the catalogue's
+// models hold, for every one of them.
+func TestTimingAgreesWithTheCatalogue(t *testing.T) {
+	c, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range c.IDs() {
+		m, _ := c.Lookup(id)
+		tm, ok := TimingOf(id)
+		if !ok || tm.Provider != m.Provider || !maps.Equal(tm.Prior, m.Prior) || tm.Deadline != m.Deadline {
+			t.Errorf("%s: TimingOf = %+v, %v; the catalogue has %s %v %s", id, tm, ok, m.Provider, m.Prior, m.Deadline)
+		}
+		for d := 1; d <= 20; d++ {
+			if tm.PriorFor(d) != m.PriorFor(d) {
+				t.Errorf("%s: PriorFor(%d) = %s, the model's %s", id, d, tm.PriorFor(d), m.PriorFor(d))
+			}
+		}
+	}
+	if _, ok := TimingOf("no-such-model"); ok {
+		t.Error("TimingOf answered for a model no provider names")
+	}
+}

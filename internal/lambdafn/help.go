@@ -30,7 +30,7 @@ var envHelp = map[string]string{
 	EnvStateMachine:         "the video_job state machine's ARN",
 	EnvKeysTable:            "the API keys DynamoDB table",
 	EnvCursorSecret:         "the Secrets Manager secret that signs list cursors",
-	EnvDeadline:             "seconds a job may run before it ends as TimedOut",
+	EnvDeadline:             "seconds every job may run before it ends as TimedOut; 0: each model's own (catalogue)",
 	EnvQueueTimeout:         "seconds a job may wait for an admission slot",
 	EnvUpstreamURL:          "the AI/ML API's base URL",
 	EnvUpstreamSecret:       "the Secrets Manager secret holding the AI/ML API key",

@@ -217,10 +217,15 @@ func Seconds(name, v string) (time.Duration, error) {
 }
 
 // JobTimeouts reads how long a job may run once admitted and how long it
-// may wait for a slot: the api and register functions both record jobs.
+// may wait for a slot: the api and register functions both record jobs. A
+// deadline of 0 (template.yaml's JobDeadlineSeconds default) gives each job
+// its model's catalogued deadline; a positive one is an operator's, for
+// every model (catalog.JobDeadline).
 func JobTimeouts(env map[string]string) (deadline, queue time.Duration, err error) {
-	if deadline, err = Seconds(EnvDeadline, env[EnvDeadline]); err != nil {
-		return 0, 0, err
+	if env[EnvDeadline] != "0" {
+		if deadline, err = Seconds(EnvDeadline, env[EnvDeadline]); err != nil {
+			return 0, 0, fmt.Errorf("%w, or 0 for each model's own", err)
+		}
 	}
 	queue, err = Seconds(EnvQueueTimeout, env[EnvQueueTimeout])
 	return deadline, queue, err

@@ -59,7 +59,6 @@ const (
 	// (BatchTenant's default), so that their jobs can be looked at too.
 	DefaultKeys      = "local:vidgen-local-key,workflow:vidgen-workflow-key,batch:vidgen-batch-key"
 	DefaultUpstream  = "https://api.aimlapi.com"
-	DefaultDeadline  = 30 * time.Minute
 	DefaultReconcile = time.Minute
 	// DefaultMaxInFlight and DefaultMaxInFlightPerTenant are the caps on
 	// generations in flight unless VIDGEN_MAX_IN_FLIGHT(_PER_TENANT) say
@@ -94,6 +93,8 @@ type Config struct {
 	TimeScale   float64 // every wait is divided by it
 	DataDir     string
 	Template    string // path of template.yaml
+	// JobDeadline, when positive, is every job's deadline
+	// (VIDGEN_JOB_DEADLINE); zero gives each its model's (catalog.JobDeadline).
 	JobDeadline time.Duration
 	// QueueTimeout bounds a job's wait for a slot (job.Timeouts); zero is
 	// job.DefaultQueueTimeout.
@@ -148,7 +149,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		DataDir:     or(getenv("VIDGEN_DATA_DIR"), DefaultDataDir),
 		Template:    or(getenv("VIDGEN_TEMPLATE"), "template.yaml"),
 		TimeScale:   1,
-		JobDeadline: DefaultDeadline,
 		Limits:      job.Limits{Global: DefaultMaxInFlight, PerTenant: DefaultMaxInFlightPerTenant},
 	}
 	for h := range strings.SplitSeq(or(getenv("VIDGEN_VIDEO_HOSTS"), DefaultVideoHosts), ",") {
@@ -257,9 +257,6 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	clockFile := filepath.Join(cfg.DataDir, "clock")
 	clk := clock.NewScaledFrom(cfg.TimeScale, readClock(clockFile))
-	if cfg.JobDeadline <= 0 {
-		cfg.JobDeadline = DefaultDeadline
-	}
 
 	rt := &Runtime{Clock: clk, log: log, served: make(chan error, 1), dataDir: cfg.DataDir, Metrics: metrics.NewRegistry()}
 	rec := metrics.New(LocalStage, rt.Metrics, clk.Now)

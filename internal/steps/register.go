@@ -11,6 +11,7 @@ import (
 
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/catalog"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
@@ -33,7 +34,7 @@ type Registrar struct {
 	Store    Registry
 	Blobs    blob.Putter // takes data-URI images too large for a record
 	Clock    clock.Clock
-	Deadline time.Duration // how long a job may take, once admitted, before it ends as TimedOut
+	Deadline time.Duration // when positive, how long every job may take, once admitted, before it ends as TimedOut; zero: its model's (catalog.JobDeadline)
 	// QueueTimeout bounds a job's wait for a slot (job.Timeouts); zero is
 	// job.DefaultQueueTimeout.
 	QueueTimeout time.Duration
@@ -122,7 +123,7 @@ func (r *Registrar) register(ctx context.Context, in RegisterInput) (out Registr
 		CallbackURL: sub.CallbackURL, Batch: sub.Batch,
 		Waiting: r.Admission != nil && r.Admission.Enabled(),
 	}
-	job.Timeouts{Generation: r.Deadline, Queue: r.QueueTimeout}.Schedule(&j, now)
+	job.Timeouts{Generation: catalog.JobDeadline(j.Request.Model, r.Deadline), Queue: r.QueueTimeout}.Schedule(&j, now)
 	if j.Tenant == "" {
 		j.Tenant = DefaultTenant
 	}
