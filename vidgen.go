@@ -7,7 +7,13 @@
 // webhooks vidgen sends when a job ends.
 package vidgen
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"time"
+)
 
 // Status is where a job is in its life. Completed and Failed are final.
 type Status string
@@ -20,13 +26,16 @@ const (
 	Failed     Status = "error"
 )
 
-// Request is the body of POST /v2/video/generations. Model and ImageURL
-// are required; the zero value of any other field means the API's default
+// Request is the body of POST /v2/video/generations: one flat JSON object,
+// the model's own body (GET /v1/models gives each model's schema). The
+// typed fields are those gen3a_turbo takes, the fields most models share;
+// Params carries any other field of the model, merged into the same flat
+// object. The zero value of a typed field leaves it out: the API's default
 // (docs/api.md lists every limit).
 type Request struct {
 	Model        string `json:"model"`
 	Prompt       string `json:"prompt,omitempty"`
-	ImageURL     string `json:"image_url"`
+	ImageURL     string `json:"image_url,omitempty"`
 	TailImageURL string `json:"tail_image_url,omitempty"`
 	AspectRatio  string `json:"aspect_ratio,omitempty"`
 	Duration     int    `json:"duration,omitempty"`
@@ -34,6 +43,84 @@ type Request struct {
 	// CallbackURL, vidgen's own field, receives a signed webhook when the
 	// job ends.
 	CallbackURL string `json:"callback_url,omitempty"`
+
+	// Params are the model's other fields by name, each value anything
+	// encoding/json marshals (a string, number, bool, nil, slice, map or
+	// struct): {"negative_prompt": "blur", "resolution": "1080p"}. A field
+	// whose value the typed field cannot hold goes here too, such as a
+	// duration the model takes as a string ("5"). Naming a field a typed
+	// field also sets is an error of Marshal. Unmarshal fills the typed
+	// fields with what they hold and Params with the rest (numbers as
+	// json.Number, explicit nulls and zero values kept), so a body decoded
+	// and encoded again is the body it was.
+	Params map[string]any `json:"-"`
+}
+
+// request is Request's typed fields, encoded as encoding/json does.
+type request Request
+
+// MarshalJSON writes the typed fields, then Params in key order, as one
+// flat object.
+func (r Request) MarshalJSON() ([]byte, error) {
+	base, err := json.Marshal(request(r))
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Params) == 0 {
+		return base, nil
+	}
+	var set map[string]json.RawMessage
+	if err := json.Unmarshal(base, &set); err != nil {
+		return nil, err
+	}
+	for k := range r.Params {
+		if _, ok := set[k]; ok {
+			return nil, fmt.Errorf("vidgen: request field %q is set both by its typed field and in Params", k)
+		}
+	}
+	params, err := json.Marshal(r.Params)
+	if err != nil {
+		return nil, fmt.Errorf("vidgen: request params: %w", err)
+	}
+	// Both are objects: {"model":…} and {"k":…}; splice the second's
+	// members after the first's.
+	out := append(base[:len(base)-1:len(base)-1], ',')
+	return append(out, params[1:]...), nil
+}
+
+// UnmarshalJSON reads one flat object: each typed field's member into it
+// when it can hold the value, every other member into Params.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		return err
+	}
+	*r = Request{}
+	typed := map[string]any{
+		"model": &r.Model, "prompt": &r.Prompt, "image_url": &r.ImageURL, "tail_image_url": &r.TailImageURL,
+		"aspect_ratio": &r.AspectRatio, "duration": &r.Duration, "seed": &r.Seed, "callback_url": &r.CallbackURL,
+	}
+	for k, raw := range members {
+		if dst, ok := typed[k]; ok && string(raw) != "null" {
+			// A zero value ("", 0) stays in Params, where Marshal writes
+			// it again; a typed field's zero value is left out.
+			if err := json.Unmarshal(raw, dst); err == nil && !reflect.ValueOf(dst).Elem().IsZero() {
+				continue
+			}
+			reflect.ValueOf(dst).Elem().SetZero()
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return fmt.Errorf("vidgen: request field %q: %w", k, err)
+		}
+		if r.Params == nil {
+			r.Params = map[string]any{}
+		}
+		r.Params[k] = v
+	}
+	return nil
 }
 
 // Generation is a job as the API answers it: the upstream's poll response
