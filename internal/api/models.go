@@ -98,7 +98,10 @@ func modelList(q map[string]string) (vidgen.ModelList, error) {
 	withCaps, withModalities := all || slices.Contains(include, "capabilities"), all || slices.Contains(include, "modalities")
 	out := vidgen.ModelList{Object: "list", Data: []vidgen.Model{}}
 	for _, id := range c.IDs() {
-		m, _ := c.Lookup(id)
+		m, err := c.Model(id)
+		if err != nil {
+			return vidgen.ModelList{}, err
+		}
 		mc := Capabilities(m)
 		switch {
 		case len(ids) > 0 && !slices.Contains(ids, strings.ToLower(id)),
@@ -165,7 +168,10 @@ var builtinSchemas = sync.OnceValues(func() (map[string]json.RawMessage, error) 
 	}
 	out := make(map[string]json.RawMessage, len(c.IDs()))
 	for _, id := range c.IDs() {
-		m, _ := c.Lookup(id)
+		m, err := c.Model(id)
+		if err != nil {
+			return nil, err
+		}
 		if out[id], err = RequestSchema(m); err != nil {
 			return nil, err
 		}

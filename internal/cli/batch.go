@@ -3,17 +3,21 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/vidgen/vidgen"
 	"github.com/vidgen/vidgen/client"
+	"github.com/vidgen/vidgen/internal/catalog"
 )
 
 // batchItem is one line's outcome, as batch --json prints it.
@@ -134,9 +138,10 @@ func readBatch(file string) ([]vidgen.Request, []int, error) {
 			continue
 		}
 		var req vidgen.Request
-		dec := json.NewDecoder(strings.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
+		if err := json.Unmarshal([]byte(line), &req); err != nil {
+			return nil, nil, usagef("%s line %d: %v", file, n, err)
+		}
+		if err := knownFields(req); err != nil {
 			return nil, nil, usagef("%s line %d: %v", file, n, err)
 		}
 		for _, f := range []*string{&req.ImageURL, &req.TailImageURL} {
@@ -161,6 +166,36 @@ func readBatch(file string) ([]vidgen.Request, []int, error) {
 		return nil, nil, usagef("%s holds no requests", file)
 	}
 	return reqs, lines, nil
+}
+
+// knownFields refuses a field the request's model does not take, as the
+// built-in catalogue knows the model (a typo in an optional field would
+// otherwise fail the batch halfway through). A model the catalogue does
+// not have is left to the API.
+func knownFields(req vidgen.Request) error {
+	c, err := catalog.Builtin()
+	if err != nil {
+		return err
+	}
+	id := cmp.Or(req.Model, client.DefaultModel)
+	m, err := c.Model(id)
+	if err != nil {
+		return nil
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		if _, ok := m.Schema.Properties[name]; !ok && name != "callback_url" {
+			return fmt.Errorf("unknown field %q: model %s takes %s", name, id, strings.Join(slices.Sorted(maps.Keys(m.Schema.Properties)), ", "))
+		}
+	}
+	return nil
 }
 
 func errorDetail(err error) *vidgen.ErrorDetail {

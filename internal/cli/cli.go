@@ -50,8 +50,11 @@ const Usage = `vidgen: submit and follow video generations on a vidgen API.
 usage: vidgen COMMAND [flags] [args]
 
 commands:
-  submit   --image PATH|URL|DATA_URI --prompt TEXT [--duration 5|10] [--ratio 16:9|9:16]
-           [--webhook URL] [--wait] [--out FILE]   submit a job (--out waits and downloads)
+  submit   [--model ID] --image PATH|URL|DATA_URI --prompt TEXT [--duration 5|10] [--ratio 16:9|9:16]
+           [--param NAME=VALUE]… [--webhook URL] [--wait] [--out FILE]
+                                   submit a job (--out waits and downloads); --model
+                                   defaults to gen3a_turbo, whose --image is required
+  models   [ID]                    list the models (id, provider, modes), or one's fields
   get      ID                      show a job
   wait     ID [--out FILE]         wait for a job to end, with a progress bar
   list     [--status S] [--limit N]   list your jobs, newest first
@@ -85,6 +88,7 @@ func commands() map[string]command {
 		"batch":    (*runner).batch,
 		"keys":     (*runner).keys,
 		"webhook":  (*runner).webhook,
+		"models":   (*runner).models,
 	}
 }
 

@@ -209,7 +209,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"list", "--status", "done"}, "--status must be"},
 		{[]string{"download", "x"}, "--out is required"},
 		{[]string{"batch", filepath.Join(dir, "missing.jsonl")}, "no such file"},
-		{[]string{"batch", badLine}, "line 2: json: unknown field \"promt\""},
+		{[]string{"batch", badLine}, "line 2: unknown field \"promt\": model gen3a_turbo takes "},
+		{[]string{"submit", "--image", "https://example.com/a.jpg", "--param", "seed"}, "want NAME=VALUE"},
+		{[]string{"submit", "--image", "https://example.com/a.jpg", "--duration", "10", "--param", "duration=5"}, "--param duration repeats --duration"},
+		{[]string{"submit", "--image", "https://example.com/a.jpg", "--param", "model=x"}, "--param model repeats --model"},
+		{[]string{"submit", "--image", "https://example.com/a.jpg", "--param", "seed=1", "--param", "seed=2"}, "--param seed is given twice"},
+		{[]string{"submit", "--model", "", "--prompt", "x"}, "--model must name a model"},
+		{[]string{"models", "a", "b"}, "at most one model id"},
 		{[]string{"webhook", "check"}, "one subcommand, verify"},
 		{[]string{"webhook", "verify", "--id", "x"}, "--secret is required"},
 		{[]string{"keys", "create"}, "-tenant is required"},
@@ -223,7 +229,7 @@ func TestUsageErrors(t *testing.T) {
 
 // Every command answers -h and --help with its usage on stdout, exit 0.
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"", "submit", "get", "wait", "list", "cancel", "download", "batch", "keys", "webhook", "webhook verify"} {
+	for _, cmd := range []string{"", "submit", "get", "wait", "list", "cancel", "download", "batch", "keys", "webhook", "webhook verify", "models"} {
 		for _, h := range []string{"-h", "--help"} {
 			args := append(strings.Fields(cmd), h)
 			r := run(t, "http://127.0.0.1:1", "", args...)
@@ -232,8 +238,9 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
-	if r := run(t, "", "", "submit", "-h"); !strings.Contains(r.stdout, "-image") || !strings.Contains(r.stdout, "exit codes") {
-		t.Errorf("submit -h does not list --image and the exit codes:\n%s", r.stdout)
+	if r := run(t, "", "", "submit", "-h"); !strings.Contains(r.stdout, "-image") || !strings.Contains(r.stdout, "-model") ||
+		!strings.Contains(r.stdout, "-param") || !strings.Contains(r.stdout, "exit codes") {
+		t.Errorf("submit -h does not list --image, --model, --param and the exit codes:\n%s", r.stdout)
 	}
 }
 

@@ -16,11 +16,14 @@ import (
 )
 
 func (r *runner) submit(ctx context.Context, args []string) error {
-	fs := r.flags("submit", "submit --image PATH|URL|DATA_URI --prompt TEXT [--duration 5|10] [--ratio 16:9|9:16] [--webhook URL] [--wait] [--out FILE]", true)
-	image := fs.String("image", "", "the first frame: a PNG/JPEG/WebP file (sent as a data URI, at most 4 MiB), an https URL or a data URI")
-	prompt := fs.String("prompt", "", "what should happen in the video (at most 1,000 characters)")
-	duration := fs.Int("duration", 0, "seconds of video: 5 or 10 (default: the API's, 5)")
-	ratio := fs.String("ratio", "", "aspect ratio: 16:9 or 9:16 (default: the API's, 16:9)")
+	fs := r.flags("submit", "submit [--model ID] [--image PATH|URL|DATA_URI] [--prompt TEXT] [--duration N] [--ratio R] [--param NAME=VALUE]… [--webhook URL] [--wait] [--out FILE]", true)
+	model := fs.String("model", client.DefaultModel, "the model (vidgen models lists them)")
+	image := fs.String("image", "", "the first frame (image_url): a PNG/JPEG/WebP file (sent as a data URI, at most 4 MiB), an https URL or a data URI; "+client.DefaultModel+" requires it")
+	prompt := fs.String("prompt", "", "what should happen in the video")
+	duration := fs.Int("duration", 0, "seconds of video (default: the model's; "+client.DefaultModel+": 5 or 10)")
+	ratio := fs.String("ratio", "", "aspect ratio (aspect_ratio; default: the model's; "+client.DefaultModel+": 16:9 or 9:16)")
+	var params paramFlag
+	fs.Var(&params, "param", "one more field of the model's request, NAME=VALUE; VALUE is JSON if it parses as JSON (10, true, [\"a\"], {\"k\":1}, \"5\"), else a string; repeat for each field (vidgen models ID lists them)")
 	hook := fs.String("webhook", "", "an https URL that receives a signed webhook when the job ends")
 	wait := fs.Bool("wait", false, "wait for the job to end, with a progress bar; exit 1 if it fails")
 	out := fs.String("out", "", "save the video to this file (implies --wait)")
@@ -29,16 +32,27 @@ func (r *runner) submit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	gen3 := *model == client.DefaultModel
 	switch {
 	case len(pos) > 0:
 		return usagef("unexpected argument %q", pos[0])
-	case *duration != 0 && *duration != 5 && *duration != 10:
+	case *model == "":
+		return usagef("--model must name a model (vidgen models lists them)")
+	case gen3 && *duration != 0 && *duration != 5 && *duration != 10:
 		return usagef("--duration must be 5 or 10, got %d", *duration)
-	case *ratio != "" && *ratio != "16:9" && *ratio != "9:16":
+	case *duration < 0:
+		return usagef("--duration must be positive, got %d", *duration)
+	case gen3 && *ratio != "" && *ratio != "16:9" && *ratio != "9:16":
 		return usagef("--ratio must be 16:9 or 9:16, got %q", *ratio)
 	}
-	img, err := imageField(*image)
-	if err != nil {
+	img := ""
+	if *image != "" || gen3 {
+		if img, err = imageField(*image); err != nil {
+			return err
+		}
+	}
+	req := vidgen.Request{Model: *model, ImageURL: img, Prompt: *prompt, Duration: *duration, AspectRatio: *ratio, CallbackURL: *hook}
+	if err := params.into(&req); err != nil {
 		return err
 	}
 	c, err := r.client()
@@ -49,7 +63,7 @@ func (r *runner) submit(ctx context.Context, args []string) error {
 	if *key != "" {
 		opts = append(opts, client.IdempotencyKey(*key))
 	}
-	g, err := c.Submit(ctx, vidgen.Request{ImageURL: img, Prompt: *prompt, Duration: *duration, AspectRatio: *ratio, CallbackURL: *hook}, opts...)
+	g, err := c.Submit(ctx, req, opts...)
 	if err != nil {
 		return err
 	}
