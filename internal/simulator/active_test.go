@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/clock"
-	"github.com/vidgen/vidgen/internal/job"
 )
 
 func withPrompt(prompt string) string {
@@ -144,15 +143,14 @@ func TestActiveScales(t *testing.T) {
 	f := newFixture(t)
 	// A submit each second of generations lasting 28 s: 28 at a time.
 	const n = 10_000
-	req := job.Request{Model: job.Model, ImageURL: "https://example.com/a.jpg", AspectRatio: "16:9", Duration: 5}
+	m, req := f.validated(t, validReq)
 	for range n {
-		f.sim.accept(req)
+		f.sim.accept(m, req)
 		f.clock.Advance(time.Second)
 	}
-	never := req
-	never.Prompt = "sim:never"
+	m, never := f.validated(t, `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:never"}`)
 	for range n {
-		f.sim.accept(never)
+		f.sim.accept(m, never)
 	}
 	// At the last submit, the last 27 of the first kind are still going.
 	if st := f.sim.Stats(); st.Active != 27+n || st.PeakActive != 27+n {

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,9 +14,15 @@ import (
 // status is computed from the clock at each poll.
 type generation struct {
 	id        string
+	model     string
 	seconds   int // of video; the request itself is not kept, as its images may be megabytes
 	submitted time.Time
 	genTime   time.Duration
+	// quirks are the answer shapes it is served in: its model's (unless
+	// turned off), Config.Quirks' and its sim:quirk directives'.
+	quirks Quirks
+	// credits is what it reports as meta.usage.credits_used.
+	credits float64
 	directives
 }
 
@@ -39,6 +46,8 @@ type directives struct {
 	status string        // sim:status=WORD
 	gen    time.Duration // sim:gen=SECONDS; 0 when absent
 	legacy bool          // sim:legacy
+	quirks Quirks        // sim:quirk=NAME[,NAME]
+	plain  bool          // sim:quirk=none: not the model's own quirks
 }
 
 const directivePrefix = "sim:"
@@ -63,6 +72,16 @@ func parseDirectives(prompt string) (d directives, unknown []string) {
 			d.legacy = true
 		case name == "status" && value != "":
 			d.status = value
+		case name == "quirk" && value != "":
+			q, err := ParseQuirks(value)
+			if err != nil {
+				unknown = append(unknown, word)
+				continue
+			}
+			d.quirks |= q
+			if slices.Contains(strings.Split(value, ","), "none") {
+				d.plain = true
+			}
 		case name == "gen" && hasValue:
 			secs, err := strconv.ParseFloat(value, 64)
 			// The bound keeps the conversion to a Duration from overflowing.
@@ -108,8 +127,35 @@ type meta struct {
 }
 
 type usage struct {
-	TokensUsed  *float64 `json:"tokens_used,omitempty"`
 	CreditsUsed *float64 `json:"credits_used,omitempty"`
+	TokensUsed  *float64 `json:"tokens_used,omitempty"`
+}
+
+// created is a create answer: the id under its documented name or, with
+// QuirkGenerationID, as generation_id; and the credits the generation
+// costs, which the upstream charges at creation.
+type created struct {
+	ID           string `json:"id,omitempty"`
+	GenerationID string `json:"generation_id,omitempty"`
+	Status       string `json:"status"`
+	Meta         *meta  `json:"meta,omitempty"`
+}
+
+func (g *generation) created() created {
+	credits := g.credits
+	c := created{ID: g.id, Status: string(job.Queued), Meta: &meta{Usage: usage{CreditsUsed: &credits}}}
+	if g.quirks&QuirkGenerationID != 0 {
+		c.ID, c.GenerationID = "", g.id
+	}
+	return c
+}
+
+// detail is one item of an error's detail[] (QuirkErrorDetail), as the
+// documentation's examples show it.
+type detail struct {
+	Loc  []any  `json:"loc"`
+	Msg  string `json:"msg"`
+	Type string `json:"type"`
 }
 
 // Messages of the simulated generation failure.
@@ -119,7 +165,8 @@ const (
 )
 
 // report says how g stands in phase p; videoURL is the link to its video,
-// used only when completed.
+// used only when completed. sim:legacy's shapes win over the quirks where
+// both say how a member looks.
 func (g *generation) report(p phase, videoURL string) report {
 	r := report{ID: g.id}
 	switch p {
@@ -135,25 +182,38 @@ func (g *generation) report(p phase, videoURL string) report {
 		}
 	case failed:
 		r.Status = string(job.Failed)
-		if g.legacy {
+		switch {
+		case g.legacy:
 			r.Error = failureMessage
-		} else {
+		case g.quirks&QuirkErrorDetail != 0:
+			r.Error = map[string][]detail{"detail": {{Loc: []any{"body", "prompt"}, Msg: failureMessage, Type: "content_moderation"}}}
+		default:
 			r.Error = job.Error{Name: failureName, Message: failureMessage}
 		}
 	case completed:
 		seconds := float64(g.seconds)
 		url := videoURL
-		used := seconds * tokensPerSecond
-		if g.legacy {
+		used := g.credits
+		switch {
+		case g.legacy:
 			r.Status = "complete"
 			r.Video = []string{url}
 			r.Duration = &seconds
 			r.Meta = &meta{Usage: usage{CreditsUsed: &used}}
-		} else {
+			return r
+		case g.quirks&QuirkSucceeded != 0:
+			r.Status = "succeeded"
+		default:
 			r.Status = string(job.Completed)
-			r.Video = video{URL: url, Duration: seconds}
-			r.Meta = &meta{Usage: usage{TokensUsed: &used}}
 		}
+		if g.quirks&QuirkVideoArray != 0 {
+			r.Video = []string{url}
+		} else {
+			r.Video = video{URL: url, Duration: seconds}
+		}
+		// The poll schema documents tokens_used, the create schema
+		// credits_used: both, the same figure.
+		r.Meta = &meta{Usage: usage{CreditsUsed: &used, TokensUsed: &used}}
 	}
 	return r
 }

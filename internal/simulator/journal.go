@@ -14,7 +14,13 @@ import (
 // answer polls and serve its video after the simulator restarts, as a real
 // upstream outlives its clients.
 type entry struct {
-	ID        string        `json:"id"`
+	ID string `json:"id"`
+	// Model, Quirks and Credits are absent from lines written before the
+	// simulator served every model: those generations are gen3a_turbo's,
+	// in the documented shapes, at tokensPerSecond.
+	Model     string        `json:"model,omitempty"`
+	Quirks    Quirks        `json:"quirks,omitempty"`
+	Credits   *float64      `json:"credits,omitempty"`
 	Seconds   int           `json:"seconds"`
 	Submitted time.Time     `json:"submitted"`
 	GenTime   time.Duration `json:"gen_time"`
@@ -27,15 +33,24 @@ type entry struct {
 }
 
 func entryOf(g *generation, key requestKey) entry {
-	return entry{ID: g.id, Seconds: g.seconds, Submitted: g.submitted, GenTime: g.genTime,
+	credits := g.credits
+	return entry{ID: g.id, Model: g.model, Quirks: g.quirks, Credits: &credits, Seconds: g.seconds, Submitted: g.submitted, GenTime: g.genTime,
 		Fail: g.fail, Never: g.never, Vanish: g.vanish, Status: g.status, Legacy: g.legacy, Request: key[:]}
 }
 
 func (e entry) generation() (*generation, requestKey) {
 	var key requestKey
 	copy(key[:], e.Request)
-	return &generation{id: e.ID, seconds: e.Seconds, submitted: e.Submitted, genTime: e.GenTime,
-		directives: directives{fail: e.Fail, never: e.Never, vanish: e.Vanish, status: e.Status, legacy: e.Legacy}}, key
+	g := &generation{id: e.ID, model: e.Model, quirks: e.Quirks, seconds: e.Seconds, submitted: e.Submitted, genTime: e.GenTime,
+		credits:    float64(e.Seconds) * tokensPerSecond,
+		directives: directives{fail: e.Fail, never: e.Never, vanish: e.Vanish, status: e.Status, legacy: e.Legacy}}
+	if g.model == "" {
+		g.model = "gen3a_turbo"
+	}
+	if e.Credits != nil {
+		g.credits = *e.Credits
+	}
+	return g, key
 }
 
 // load replays the journal at path, if any, into s.

@@ -14,11 +14,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/catalog"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/plainjson"
@@ -36,8 +38,8 @@ var (
 )
 
 // sampleVideo is the video of a generation of seconds: as long as the
-// request asked for (5 s for anything but 10, the two durations the API
-// takes).
+// request asked for when that is 5 or 10 s (gen3a_turbo's two durations),
+// else the 5-s one; the answer still reports the duration asked for.
 func sampleVideo(seconds int) string {
 	if seconds == 10 {
 		return sample10s
@@ -53,10 +55,10 @@ const (
 
 const (
 	// maxRequestBody leaves room for a 4 MiB data-URI image in base64 plus
-	// the other fields; job.ParseRequest enforces the exact limits.
+	// the other fields; vidgen enforces the exact limits.
 	maxRequestBody = 8 << 20
-	// tokensPerSecond is what a completed generation reports as used per
-	// second of video. The figure is arbitrary; clients only record it.
+	// tokensPerSecond is what generations journaled before the simulator
+	// knew models report as used per second of video (gen3a_turbo's rate).
 	tokensPerSecond = 100_000
 )
 
@@ -69,9 +71,17 @@ type Config struct {
 	// QueueTime is how long a generation reports "queued" after the submit;
 	// 0 means DefaultQueueTime and a negative value means no queueing.
 	QueueTime time.Duration
-	// GenerationTime is how long it then reports "generating"; 0 means
-	// DefaultGenerationTime. Ten-second videos take 1.8 times as long.
+	// GenerationTime is how long a 5-second gen3a_turbo video then reports
+	// "generating"; 0 means DefaultGenerationTime. Every model's time is
+	// its catalogue prior for the clip's duration scaled alike (prior ×
+	// GenerationTime / DefaultGenerationTime): a 10-second gen3a_turbo
+	// video takes 1.8 times as long, a 5-second Kling master one 13.2.
 	GenerationTime time.Duration
+	// Quirks are served for every generation, beside its model's own.
+	Quirks Quirks
+	// NoModelQuirks answers every model in the documented shapes unless
+	// Quirks or a sim:quirk directive says otherwise.
+	NoModelQuirks bool
 	// MaxActive, if above 0, is how many generations may be in progress at
 	// once: a submit beyond it answers 429 with Retry-After, as a provider
 	// protecting its capacity does. Burst benchmarks run against it.
@@ -139,6 +149,15 @@ type Server struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 
+	// catalog validates requests and gives each model's prior; profiles
+	// its quirks and credits. modelsErr is why they could not be read
+	// (embedded data that does not parse), answered to every submit.
+	catalog       *catalog.Catalog
+	profiles      *profiles
+	modelsErr     error
+	quirks        Quirks
+	noModelQuirks bool
+
 	journal *os.File // nil without Config.Journal
 
 	maxActive int
@@ -171,6 +190,13 @@ func New(cfg Config) *Server {
 		gens:       make(map[string]*generation),
 		byRequest:  make(map[requestKey]int),
 		faults:     make(map[Endpoint][]Fault),
+
+		quirks:        cfg.Quirks,
+		noModelQuirks: cfg.NoModelQuirks,
+	}
+	s.catalog, s.modelsErr = catalog.Builtin()
+	if s.modelsErr == nil {
+		s.profiles, s.modelsErr = parseProfiles(profilesJSON, s.catalog)
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -250,9 +276,18 @@ func (s *Server) Submissions() int {
 }
 
 // SubmissionsOf reports how many accepted submits carried a request
-// identical to req once validated (defaults filled in).
+// identical to req (its JSON, the upstream body) once validated, with the
+// model's defaults filled in.
 func (s *Server) SubmissionsOf(req job.Request) int {
-	key, err := canonical(req)
+	b, err := json.Marshal(req)
+	if err != nil || s.modelsErr != nil {
+		return 0
+	}
+	m, body, problems := s.catalog.Validate(b)
+	if len(problems) > 0 {
+		return 0
+	}
+	key, err := canonical(m, body)
 	if err != nil {
 		return 0
 	}
@@ -320,14 +355,38 @@ func (s *Server) takeFault(e Endpoint) (Fault, bool) {
 	return f, true
 }
 
-// requestKey identifies identical requests: the hash of their canonical JSON
-// (struct fields marshal in a fixed order). Hashing keeps the count small
-// when requests carry data-URI images of megabytes.
+// requestKey identifies identical requests: the hash of their canonical
+// JSON. Hashing keeps the count small when requests carry data-URI images
+// of megabytes.
 type requestKey [sha256.Size]byte
 
-func canonical(req job.Request) (requestKey, error) {
-	b, err := json.Marshal(req)
+// canonical is the key of a validated body: with the model's defaults in
+// place of absent or null top-level members (what the upstream generates
+// is the same), numbers in one spelling (5 and 5.0 alike) and members in
+// sorted order, as encoding/json writes a map's.
+func canonical(m *catalog.Model, body map[string]any) (requestKey, error) {
+	full := make(map[string]any, len(body))
+	for name, p := range m.Schema.Properties {
+		if p.Default != nil {
+			full[name] = p.Default
+		}
+	}
+	for name, v := range body {
+		if v != nil || full[name] == nil {
+			full[name] = v
+		}
+	}
+	b, err := json.Marshal(full)
 	if err != nil {
+		return requestKey{}, fmt.Errorf("encode request: %w", err)
+	}
+	// Decoded without UseNumber, every number is a float64 and encodes in
+	// its shortest form.
+	var plain any
+	if err := json.Unmarshal(b, &plain); err != nil {
+		return requestKey{}, fmt.Errorf("encode request: %w", err)
+	}
+	if b, err = json.Marshal(plain); err != nil {
 		return requestKey{}, fmt.Errorf("encode request: %w", err)
 	}
 	return sha256.Sum256(b), nil
@@ -366,7 +425,7 @@ func (s *Server) endpoint(e Endpoint, handle func(request) answer) http.Handler 
 			if f.Reset || f.Status != 0 || f.Malformed || f.Truncated {
 				// Struck before the request was looked at, so the answer a
 				// Truncated fault cuts is a stand-in.
-				s.spoil(w, f, answer{status: http.StatusOK, body: submitResponse{ID: newID(), Status: string(job.Queued)}})
+				s.spoil(w, f, answer{status: http.StatusOK, body: created{ID: newID(), Status: string(job.Queued)}})
 				return
 			}
 			handle(req).write(w)
@@ -405,7 +464,7 @@ func (s *Server) spoil(w http.ResponseWriter, f Fault, a answer) {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
-		writeError(w, f.Status, errorName(f.Status), "simulated fault: "+http.StatusText(f.Status), nil)
+		writeError(w, f.Status, errorName(f.Status), "simulated fault: "+http.StatusText(f.Status))
 	case f.Malformed:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
@@ -448,11 +507,6 @@ func errorName(status int) string {
 	return strings.ReplaceAll(http.StatusText(status), " ", "")
 }
 
-type submitResponse struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-}
-
 func (s *Server) submitter(legacy bool) func(request) answer {
 	return func(r request) answer {
 		if a, ok := s.authorize(r.Request); !ok {
@@ -461,47 +515,144 @@ func (s *Server) submitter(legacy bool) func(request) answer {
 		if err := r.readErr; err != nil {
 			if maxErr, ok := errors.AsType[*http.MaxBytesError](err); ok {
 				return errorAnswer(http.StatusRequestEntityTooLarge, "PayloadTooLarge",
-					fmt.Sprintf("request body exceeds %d bytes", maxErr.Limit), nil)
+					fmt.Sprintf("request body exceeds %d bytes", maxErr.Limit))
 			}
-			return errorAnswer(http.StatusBadRequest, "BadRequest", "cannot read request body", nil)
+			return errorAnswer(http.StatusBadRequest, "BadRequest", "cannot read request body")
 		}
-		req, err := job.ParseRequest(r.body, job.ParseOptions{AllowRatio: legacy})
-		if err != nil {
-			var fields []job.FieldError
-			if ve, ok := errors.AsType[*job.ValidationError](err); ok {
-				fields = ve.Fields
+		if s.modelsErr != nil {
+			s.log.Error("simulator has no model catalogue", "err", s.modelsErr)
+			return errorAnswer(http.StatusInternalServerError, "InternalError", "the model catalogue is unavailable")
+		}
+		m, body, problems := s.validate(r.body, legacy)
+		if len(problems) > 0 {
+			var q Quirks
+			if m != nil {
+				q = s.quirksOf(m, directivesOf(body))
 			}
-			return errorAnswer(http.StatusBadRequest, "ValidationError", err.Error(), fields)
+			return validationAnswer(problems, q|s.quirks)
 		}
-		g := s.accept(req)
+		g := s.accept(m, body)
 		if g == nil {
 			a := errorAnswer(http.StatusTooManyRequests, "TooManyRequests",
-				fmt.Sprintf("at most %d generations may be in progress at once", s.maxActive), nil)
+				fmt.Sprintf("at most %d generations may be in progress at once", s.maxActive))
 			a.header = http.Header{"Retry-After": {throttleRetryAfter}}
 			return a
 		}
-		return answer{status: http.StatusOK, body: submitResponse{ID: g.id, Status: string(job.Queued)}}
+		return answer{status: http.StatusOK, body: g.created()}
 	}
+}
+
+// validate checks a submit's body through the model catalogue, as vidgen
+// does. The legacy route takes "ratio" for "aspect_ratio", and problems
+// with it name the field the client sent.
+func (s *Server) validate(raw []byte, legacy bool) (*catalog.Model, map[string]any, []catalog.FieldError) {
+	m, body, problems := s.catalog.Validate(raw)
+	if !legacy || slices.ContainsFunc(problems, func(p catalog.FieldError) bool { return p.Field == "body" }) {
+		return m, body, problems
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return m, body, problems
+	}
+	ratio, ok := fields["ratio"]
+	if !ok || string(ratio) == "null" {
+		return m, body, problems
+	}
+	delete(fields, "ratio")
+	if prev, both := fields["aspect_ratio"]; both && string(prev) != "null" {
+		return m, nil, []catalog.FieldError{{Field: "ratio", Message: "give either ratio or aspect_ratio, not both"}}
+	}
+	fields["aspect_ratio"] = ratio
+	renamed, err := json.Marshal(fields)
+	if err != nil {
+		return m, body, problems
+	}
+	m, body, problems = s.catalog.Validate(renamed)
+	for i := range problems {
+		if problems[i].Field == "aspect_ratio" {
+			problems[i].Field = "ratio"
+		}
+	}
+	return m, body, problems
+}
+
+// validationAnswer is the 400 refusing a request, naming every bad field:
+// in error.fields beside a message, or with QuirkErrorDetail as detail[].
+func validationAnswer(problems []catalog.FieldError, q Quirks) answer {
+	slices.SortStableFunc(problems, func(a, b catalog.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	if q&QuirkErrorDetail != 0 {
+		details := make([]detail, len(problems))
+		for i, p := range problems {
+			details[i] = detail{Loc: location(p.Field), Msg: p.Message, Type: "value_error"}
+		}
+		return answer{status: http.StatusBadRequest, body: map[string]any{"error": map[string]any{"name": "ValidationError", "detail": details}}}
+	}
+	parts := make([]string, len(problems))
+	for i, p := range problems {
+		parts[i] = p.Field + ": " + p.Message
+	}
+	return answer{status: http.StatusBadRequest, body: map[string]apiError{"error": {Name: "ValidationError",
+		Message: "invalid request: " + strings.Join(parts, "; "), Fields: problems}}}
+}
+
+// location is a field path as a detail's loc: "elements[1].url" is
+// ["body", "elements", 1, "url"].
+func location(field string) []any {
+	loc := []any{"body"}
+	for part := range strings.SplitSeq(field, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		if name != "" {
+			loc = append(loc, name)
+		}
+		for rest != "" {
+			var idx string
+			idx, rest, _ = strings.Cut(rest, "]")
+			if n, err := strconv.Atoi(idx); err == nil {
+				loc = append(loc, n)
+			} else {
+				loc = append(loc, idx)
+			}
+			rest = strings.TrimPrefix(rest, "[")
+		}
+	}
+	return loc
+}
+
+// directivesOf reads the sim: words of a body's prompt, if it has one.
+func directivesOf(body map[string]any) string {
+	p, _ := body["prompt"].(string)
+	return p
+}
+
+// quirksOf is the quirks a generation of m is served in, given its prompt.
+func (s *Server) quirksOf(m *catalog.Model, prompt string) Quirks {
+	d, _ := parseDirectives(prompt)
+	q := s.quirks | d.quirks
+	if !s.noModelQuirks && !d.plain {
+		q |= s.profiles.byModel[m.ID].quirks
+	}
+	return q
 }
 
 // throttleRetryAfter is the Retry-After of a submit refused at MaxActive.
 const throttleRetryAfter = "5"
 
-// accept records a new generation and counts the submit; nil when
-// MaxActive generations are in progress.
-func (s *Server) accept(req job.Request) *generation {
-	d, unknown := parseDirectives(req.Prompt)
+// accept records a new generation of model m and counts the submit; nil
+// when MaxActive generations are in progress.
+func (s *Server) accept(m *catalog.Model, body map[string]any) *generation {
+	prompt := directivesOf(body)
+	d, unknown := parseDirectives(prompt)
 	for _, word := range unknown {
 		s.log.Warn("ignoring unknown simulator directive", "directive", word)
 	}
-	g := &generation{id: newID(), seconds: req.Duration, directives: d, genTime: d.gen}
+	seconds := m.Duration(body)
+	g := &generation{id: newID(), model: m.ID, seconds: seconds, directives: d, genTime: d.gen,
+		quirks:  s.quirksOf(m, prompt),
+		credits: s.profiles.byModel[m.ID].creditsPerSecond * float64(seconds)}
 	if g.genTime == 0 {
-		g.genTime = s.gen
-		if req.Duration == 10 {
-			g.genTime = s.gen * 9 / 5
-		}
+		g.genTime = scale(m.PriorFor(seconds), s.gen)
 	}
-	key, err := canonical(req)
+	key, err := canonical(m, body)
 	if err != nil {
 		// A validated request always marshals; count it under no key.
 		s.log.Error("cannot encode request", "err", err)
@@ -527,7 +678,8 @@ func (s *Server) accept(req job.Request) *generation {
 		s.log.Error("cannot journal generation", "id", g.id, "err", jerr)
 	}
 	s.mu.Unlock()
-	s.log.Info("generation accepted", "id", g.id, "duration", req.Duration, "generation_time", g.genTime)
+	s.log.Info("generation accepted", "id", g.id, "model", g.model, "duration", seconds,
+		"generation_time", g.genTime, "quirks", g.quirks.String())
 	return g
 }
 
@@ -555,12 +707,11 @@ func (s *Server) poll(r request) answer {
 	}
 	id := r.URL.Query().Get("generation_id")
 	if id == "" {
-		return errorAnswer(http.StatusBadRequest, "ValidationError", "invalid request: generation_id: is required",
-			[]job.FieldError{{Field: "generation_id", Message: "is required"}})
+		return validationAnswer([]catalog.FieldError{{Field: "generation_id", Message: "is required"}}, s.quirks)
 	}
 	g, ok := s.lookup(id)
 	if !ok || g.vanish {
-		return errorAnswer(http.StatusNotFound, "NotFound", "generation not found", nil)
+		return errorAnswer(http.StatusNotFound, "NotFound", "generation not found")
 	}
 	p := s.phase(g)
 	var videoURL string
@@ -612,7 +763,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	}
 	g, found := s.lookup(id)
 	if !found || g.vanish || s.phase(g) != completed {
-		writeError(w, http.StatusNotFound, "NotFound", "no such video", nil)
+		writeError(w, http.StatusNotFound, "NotFound", "no such video")
 		return
 	}
 	w.Header().Set("Content-Type", "video/mp4")
@@ -638,29 +789,29 @@ func (s *Server) authorize(r *http.Request) (answer, bool) {
 	s.mu.Unlock()
 	switch {
 	case !ok || got == "":
-		return errorAnswer(http.StatusUnauthorized, "Unauthorized", "missing bearer key", nil), false
+		return errorAnswer(http.StatusUnauthorized, "Unauthorized", "missing bearer key"), false
 	case key != "" && subtle.ConstantTimeCompare([]byte(got), []byte(key)) != 1:
-		return errorAnswer(http.StatusUnauthorized, "Unauthorized", "invalid API key", nil), false
+		return errorAnswer(http.StatusUnauthorized, "Unauthorized", "invalid API key"), false
 	}
 	return answer{}, true
 }
 
 type apiError struct {
-	Name    string           `json:"name"`
-	Message string           `json:"message"`
-	Fields  []job.FieldError `json:"fields,omitempty"`
+	Name    string               `json:"name"`
+	Message string               `json:"message"`
+	Fields  []catalog.FieldError `json:"fields,omitempty"`
 }
 
-func errorAnswer(status int, name, message string, fields []job.FieldError) answer {
-	a := answer{status: status, body: map[string]apiError{"error": {Name: name, Message: message, Fields: fields}}}
+func errorAnswer(status int, name, message string) answer {
+	a := answer{status: status, body: map[string]apiError{"error": {Name: name, Message: message}}}
 	if status == http.StatusUnauthorized {
 		a.header = http.Header{"Www-Authenticate": {"Bearer"}}
 	}
 	return a
 }
 
-func writeError(w http.ResponseWriter, status int, name, message string, fields []job.FieldError) {
-	errorAnswer(status, name, message, fields).write(w)
+func writeError(w http.ResponseWriter, status int, name, message string) {
+	errorAnswer(status, name, message).write(w)
 }
 
 func (a answer) write(w http.ResponseWriter) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/catalog"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/syncbuf"
@@ -79,13 +80,23 @@ func (f fixture) call(t *testing.T, method, target, key, body string) *httptest.
 	return w
 }
 
+// validated is body as the catalogue validates it, for accept.
+func (f fixture) validated(t *testing.T, body string) (*catalog.Model, map[string]any) {
+	t.Helper()
+	m, v, problems := f.sim.catalog.Validate([]byte(body))
+	if len(problems) > 0 {
+		t.Fatalf("%s: %v", body, problems)
+	}
+	return m, v
+}
+
 func (f fixture) submit(t *testing.T, body string) string {
 	t.Helper()
 	w := f.call(t, http.MethodPost, newRoute, testKey, body)
 	if w.Code != http.StatusOK {
 		t.Fatalf("submit: %d %s", w.Code, w.Body)
 	}
-	var got submitResponse
+	var got created
 	decode(t, w.Body.Bytes(), &got)
 	return got.ID
 }
@@ -249,22 +260,39 @@ func TestAnyKeyWhenNoneConfigured(t *testing.T) {
 
 func TestValidationReportsEveryField(t *testing.T) {
 	f := newFixture(t)
-	body := `{"model":"gen4","image_url":"http://example.com/a.png","aspect_ratio":"4:3","duration":7,"seed":-1,"extra":1}`
-	w := f.call(t, http.MethodPost, newRoute, testKey, body)
-	if w.Code != http.StatusBadRequest {
-		t.Fatalf("status = %d, want 400", w.Code)
+	tests := []struct {
+		body   string
+		fields []string
+		says   string // in the message
+	}{
+		{body: `{"model":"gen3a_turbo","image_url":"not a url","aspect_ratio":"4:3","duration":7,"seed":-1,"extra":1}`,
+			fields: []string{"aspect_ratio", "duration", "extra", "image_url", "seed"}, says: `duration: must be one of 5, 10`},
+		{body: `{"model":"gen3a_turbo"}`, fields: []string{"image_url"}, says: "image_url: is required"},
+		{body: `{"model":"gen4","image_url":"https://example.com/a.png"}`, fields: []string{"model"}, says: `unknown model "gen4"; supported models: `},
+		{body: `{"model":"openai/sora-2-t2v","duration":7,"aspect_ratio":"4:3"}`,
+			fields: []string{"aspect_ratio", "duration", "prompt"}, says: "prompt: is required"},
+		{body: `{"model":"gen3a_turbo","image_url":"https://example.com/a.png","image_url":"https://example.com/b.png"}`,
+			fields: []string{"body"}, says: "more than once"},
 	}
-	got := errorOf(t, w)
-	var fields []string
-	for _, fe := range got.Fields {
-		fields = append(fields, fe.Field)
-		if fe.Message == "" {
-			t.Errorf("field %s has no message", fe.Field)
+	for _, tt := range tests {
+		w := f.call(t, http.MethodPost, newRoute, testKey, tt.body)
+		if w.Code != http.StatusBadRequest {
+			t.Fatalf("%s: status = %d, want 400", tt.body, w.Code)
+		}
+		got := errorOf(t, w)
+		var fields []string
+		for _, fe := range got.Fields {
+			fields = append(fields, fe.Field)
+			if fe.Message == "" {
+				t.Errorf("%s: field %s has no message", tt.body, fe.Field)
+			}
+		}
+		if fmt.Sprint(fields) != fmt.Sprint(tt.fields) || got.Name != "ValidationError" || !strings.Contains(got.Message, tt.says) {
+			t.Errorf("%s: error = %+v, want ValidationError on %v saying %q", tt.body, got, tt.fields, tt.says)
 		}
 	}
-	want := []string{"aspect_ratio", "duration", "extra", "image_url", "model", "seed"}
-	if fmt.Sprint(fields) != fmt.Sprint(want) || got.Name != "ValidationError" {
-		t.Fatalf("error = %+v, want ValidationError on %v", got, want)
+	if w := f.call(t, http.MethodPost, newRoute, testKey, `{"model":"gen4"}`); !strings.Contains(errorOf(t, w).Message, "gen3a_turbo, google/") {
+		t.Errorf("unknown model: %s, want the supported models named", w.Body)
 	}
 	for _, bad := range []string{``, `not json`, `[]`, `{"model":"gen3a_turbo"}`} {
 		if w := f.call(t, http.MethodPost, newRoute, testKey, bad); w.Code != http.StatusBadRequest {
@@ -321,7 +349,7 @@ func TestStatusFollowsTheClock(t *testing.T) {
 	if string(got.Error) != "null" {
 		t.Errorf("error = %s, want null", got.Error)
 	}
-	if want := `{"usage":{"tokens_used":500000}}`; string(got.Meta) != want {
+	if want := `{"usage":{"credits_used":500000,"tokens_used":500000}}`; string(got.Meta) != want {
 		t.Errorf("meta = %s, want %s", got.Meta, want)
 	}
 	got = f.poll(t, ten)

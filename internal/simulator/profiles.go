@@ -1,0 +1,178 @@
+package simulator
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"strings"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/catalog"
+)
+
+// Quirks is a set of answer shapes the AI/ML API's documentation shows for
+// some models beside the documented schema. Every one of them is a shape a
+// client must parse; the simulator serves them so that it is tested on each.
+type Quirks uint8
+
+// The quirks, by the names profiles.json, the sim:quirk directive and the
+// -quirks flag use.
+const (
+	// QuirkGenerationID names the id of a create answer generation_id.
+	QuirkGenerationID Quirks = 1 << iota
+	// QuirkSucceeded reports a completed generation as "succeeded".
+	QuirkSucceeded
+	// QuirkVideoArray sends a completed generation's video as an array of
+	// URLs rather than an object.
+	QuirkVideoArray
+	// QuirkErrorDetail sends errors (a failed generation's, a refused
+	// request's) as {detail: [{loc, msg, type}]} without a message.
+	QuirkErrorDetail
+)
+
+var quirkNames = []struct {
+	q    Quirks
+	name string
+}{
+	{QuirkGenerationID, "generation_id"},
+	{QuirkSucceeded, "succeeded"},
+	{QuirkVideoArray, "video_array"},
+	{QuirkErrorDetail, "error_detail"},
+}
+
+// AllQuirks are the quirks, each once, in a fixed order.
+func AllQuirks() []Quirks {
+	out := make([]Quirks, len(quirkNames))
+	for i, n := range quirkNames {
+		out[i] = n.q
+	}
+	return out
+}
+
+func (q Quirks) String() string {
+	var names []string
+	for _, n := range quirkNames {
+		if q&n.q != 0 {
+			names = append(names, n.name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ",")
+}
+
+// ParseQuirks reads a comma-separated list of quirk names; "" and "none"
+// are no quirk.
+func ParseQuirks(s string) (Quirks, error) {
+	var q Quirks
+	for word := range strings.SplitSeq(s, ",") {
+		word = strings.TrimSpace(word)
+		if word == "" || word == "none" {
+			continue
+		}
+		found := false
+		for _, n := range quirkNames {
+			if n.name == word {
+				q |= n.q
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("unknown quirk %q (known: %s)", word, Quirks(1<<len(quirkNames)-1))
+		}
+	}
+	return q, nil
+}
+
+//go:embed profiles.json
+var profilesJSON []byte
+
+// profile is how the simulator answers for one model beyond its timing.
+type profile struct {
+	quirks           Quirks
+	creditsPerSecond float64
+}
+
+// profileEntry is one entry of profiles.json; a nil Quirks leaves the
+// provider's.
+type profileEntry struct {
+	Quirks           *[]string `json:"quirks"`
+	CreditsPerSecond float64   `json:"credits_per_second"`
+}
+
+// profiles is profiles.json, read: a profile per catalogued model.
+type profiles struct {
+	byModel map[string]profile
+}
+
+// parseProfiles reads data against the catalogue c. Every provider and
+// model it names must be catalogued: a typo would otherwise leave a model
+// on the default without a word.
+func parseProfiles(data []byte, c *catalog.Catalog) (*profiles, error) {
+	var raw struct {
+		Default   profileEntry            `json:"default"`
+		Providers map[string]profileEntry `json:"providers"`
+		Models    map[string]profileEntry `json:"models"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("simulator profiles: %w", err)
+	}
+	if raw.Default.CreditsPerSecond <= 0 {
+		return nil, fmt.Errorf("simulator profiles: default credits_per_second must be positive")
+	}
+	providers := make(map[string]bool)
+	p := &profiles{byModel: make(map[string]profile)}
+	for _, id := range c.IDs() {
+		m, _ := c.Lookup(id)
+		providers[m.Provider] = true
+		prof := profile{creditsPerSecond: raw.Default.CreditsPerSecond}
+		for _, e := range []profileEntry{raw.Providers[m.Provider], raw.Models[id]} {
+			if e.CreditsPerSecond < 0 {
+				return nil, fmt.Errorf("simulator profiles: %s: negative credits_per_second", id)
+			}
+			if e.CreditsPerSecond > 0 {
+				prof.creditsPerSecond = e.CreditsPerSecond
+			}
+			if e.Quirks != nil {
+				q, err := ParseQuirks(strings.Join(*e.Quirks, ","))
+				if err != nil {
+					return nil, fmt.Errorf("simulator profiles: %s: %w", id, err)
+				}
+				prof.quirks = q
+			}
+		}
+		p.byModel[id] = prof
+	}
+	for name := range raw.Providers {
+		if !providers[name] {
+			return nil, fmt.Errorf("simulator profiles: provider %q is not in the catalogue", name)
+		}
+	}
+	for id := range raw.Models {
+		if _, ok := c.Lookup(id); !ok {
+			return nil, fmt.Errorf("simulator profiles: model %q is not in the catalogue", id)
+		}
+	}
+	return p, nil
+}
+
+// scale is prior × gen / DefaultGenerationTime, exactly (in 128 bits),
+// capped at the longest Duration: the catalogue's prior is for the default
+// speed, and Config.GenerationTime speeds every model up or slows it down
+// alike.
+func scale(prior, gen time.Duration) time.Duration {
+	if prior <= 0 || gen <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(prior), uint64(gen))
+	if hi >= uint64(DefaultGenerationTime) {
+		return time.Duration(1<<63 - 1)
+	}
+	q, _ := bits.Div64(hi, lo, uint64(DefaultGenerationTime))
+	if q > 1<<63-1 {
+		return time.Duration(1<<63 - 1)
+	}
+	return time.Duration(q)
+}
