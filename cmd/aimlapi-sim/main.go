@@ -5,8 +5,14 @@
 // Usage:
 //
 //	aimlapi-sim [-addr 127.0.0.1:3100] [-key KEY] [-queue 3s] [-generation 25s] [-video-ttl 1h] [-public-url URL]
+//	            [-quirks generation_id,succeeded,video_array,error_detail] [-no-model-quirks]
 //
-// The key defaults to $AIMLAPI_KEY; with neither, any bearer key is accepted.
+// It accepts every catalogued model; -generation sets how long a 5-second
+// gen3a_turbo video takes, and every model's catalogue prior is scaled
+// alike. -quirks serves those answer shapes for every model beside each
+// model's own, and -no-model-quirks drops the models' own (see package
+// internal/simulator). The key defaults to $AIMLAPI_KEY; with neither, any
+// bearer key is accepted.
 package main
 
 import (
@@ -30,10 +36,17 @@ func main() {
 	// The default is read after parsing so that -help never prints the key.
 	key := flag.String("key", "", "bearer key clients must send (default $AIMLAPI_KEY; none accepts any key)")
 	queue := flag.Duration("queue", simulator.DefaultQueueTime, "how long a generation stays queued")
-	generation := flag.Duration("generation", simulator.DefaultGenerationTime, "how long a 5-second video takes to generate")
+	generation := flag.Duration("generation", simulator.DefaultGenerationTime, "how long a 5-second gen3a_turbo video takes to generate; every model's prior scales alike")
 	videoTTL := flag.Duration("video-ttl", simulator.DefaultVideoURLTTL, "how long a video link stays valid after the poll that hands it out")
 	publicURL := flag.String("public-url", "", "base URL of video links (default: from each request's Host)")
+	quirks := flag.String("quirks", "", "answer shapes to serve for every model, comma-separated: generation_id, succeeded, video_array, error_detail")
+	noModelQuirks := flag.Bool("no-model-quirks", false, "answer every model in the documented shapes unless -quirks or a sim:quirk directive says otherwise")
 	flag.Parse()
+	forced, err := simulator.ParseQuirks(*quirks)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aimlapi-sim: -quirks:", err)
+		os.Exit(2)
+	}
 	if *key == "" {
 		*key = os.Getenv("AIMLAPI_KEY")
 	}
@@ -48,6 +61,8 @@ func main() {
 		GenerationTime: *generation,
 		VideoURLTTL:    *videoTTL,
 		PublicURL:      *publicURL,
+		Quirks:         forced,
+		NoModelQuirks:  *noModelQuirks,
 		Log:            log,
 	})
 	if err := serve(ctx, *addr, sim, log); err != nil {

@@ -102,15 +102,23 @@ type profileEntry struct {
 	CreditsPerSecond float64   `json:"credits_per_second"`
 }
 
-// profiles is profiles.json, read: a profile per catalogued model.
+// profiles is profiles.json, read. Its names are checked against the
+// catalogue by a test rather than here, so that a Server does not build
+// every model of the catalogue to start.
 type profiles struct {
-	byModel map[string]profile
+	fallback  float64 // credits per second
+	providers map[string]override
+	models    map[string]override
 }
 
-// parseProfiles reads data against the catalogue c. Every provider and
-// model it names must be catalogued: a typo would otherwise leave a model
-// on the default without a word.
-func parseProfiles(data []byte, c *catalog.Catalog) (*profiles, error) {
+// override is what an entry changes: quirks when set, the rate when
+// positive.
+type override struct {
+	quirks           *Quirks
+	creditsPerSecond float64
+}
+
+func parseProfiles(data []byte) (*profiles, error) {
 	var raw struct {
 		Default   profileEntry            `json:"default"`
 		Providers map[string]profileEntry `json:"providers"`
@@ -119,43 +127,46 @@ func parseProfiles(data []byte, c *catalog.Catalog) (*profiles, error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("simulator profiles: %w", err)
 	}
-	if raw.Default.CreditsPerSecond <= 0 {
-		return nil, fmt.Errorf("simulator profiles: default credits_per_second must be positive")
+	if raw.Default.CreditsPerSecond <= 0 || raw.Default.Quirks != nil {
+		return nil, fmt.Errorf("simulator profiles: default needs a positive credits_per_second and no quirks")
 	}
-	providers := make(map[string]bool)
-	p := &profiles{byModel: make(map[string]profile)}
-	for _, id := range c.IDs() {
-		m, _ := c.Lookup(id)
-		providers[m.Provider] = true
-		prof := profile{creditsPerSecond: raw.Default.CreditsPerSecond}
-		for _, e := range []profileEntry{raw.Providers[m.Provider], raw.Models[id]} {
+	p := &profiles{fallback: raw.Default.CreditsPerSecond,
+		providers: make(map[string]override), models: make(map[string]override)}
+	for _, group := range []struct {
+		entries map[string]profileEntry
+		into    map[string]override
+	}{{raw.Providers, p.providers}, {raw.Models, p.models}} {
+		for name, e := range group.entries {
 			if e.CreditsPerSecond < 0 {
-				return nil, fmt.Errorf("simulator profiles: %s: negative credits_per_second", id)
+				return nil, fmt.Errorf("simulator profiles: %s: negative credits_per_second", name)
 			}
-			if e.CreditsPerSecond > 0 {
-				prof.creditsPerSecond = e.CreditsPerSecond
-			}
+			o := override{creditsPerSecond: e.CreditsPerSecond}
 			if e.Quirks != nil {
 				q, err := ParseQuirks(strings.Join(*e.Quirks, ","))
 				if err != nil {
-					return nil, fmt.Errorf("simulator profiles: %s: %w", id, err)
+					return nil, fmt.Errorf("simulator profiles: %s: %w", name, err)
 				}
-				prof.quirks = q
+				o.quirks = &q
 			}
-		}
-		p.byModel[id] = prof
-	}
-	for name := range raw.Providers {
-		if !providers[name] {
-			return nil, fmt.Errorf("simulator profiles: provider %q is not in the catalogue", name)
-		}
-	}
-	for id := range raw.Models {
-		if _, ok := c.Lookup(id); !ok {
-			return nil, fmt.Errorf("simulator profiles: model %q is not in the catalogue", id)
+			group.into[name] = o
 		}
 	}
 	return p, nil
+}
+
+// of is model m's profile: its own entry's quirks or rate, else its
+// provider's, else the default.
+func (p *profiles) of(m *catalog.Model) profile {
+	out := profile{creditsPerSecond: p.fallback}
+	for _, o := range []override{p.providers[m.Provider], p.models[m.ID]} {
+		if o.quirks != nil {
+			out.quirks = *o.quirks
+		}
+		if o.creditsPerSecond > 0 {
+			out.creditsPerSecond = o.creditsPerSecond
+		}
+	}
+	return out
 }
 
 // scale is prior × gen / DefaultGenerationTime, exactly (in 128 bits),

@@ -196,7 +196,7 @@ func New(cfg Config) *Server {
 	}
 	s.catalog, s.modelsErr = catalog.Builtin()
 	if s.modelsErr == nil {
-		s.profiles, s.modelsErr = parseProfiles(profilesJSON, s.catalog)
+		s.profiles, s.modelsErr = parseProfiles(profilesJSON)
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -525,11 +525,16 @@ func (s *Server) submitter(legacy bool) func(request) answer {
 		}
 		m, body, problems := s.validate(r.body, legacy)
 		if len(problems) > 0 {
-			var q Quirks
+			q := s.quirks
 			if m != nil {
-				q = s.quirksOf(m, directivesOf(body))
+				// A refused body's directives still say how to refuse it.
+				var v struct {
+					Prompt any `json:"prompt"`
+				}
+				json.Unmarshal(r.body, &v)
+				q = s.quirksOf(m, directivesOf(map[string]any{"prompt": v.Prompt}))
 			}
-			return validationAnswer(problems, q|s.quirks)
+			return validationAnswer(problems, q)
 		}
 		g := s.accept(m, body)
 		if g == nil {
@@ -629,7 +634,7 @@ func (s *Server) quirksOf(m *catalog.Model, prompt string) Quirks {
 	d, _ := parseDirectives(prompt)
 	q := s.quirks | d.quirks
 	if !s.noModelQuirks && !d.plain {
-		q |= s.profiles.byModel[m.ID].quirks
+		q |= s.profiles.of(m).quirks
 	}
 	return q
 }
@@ -648,7 +653,7 @@ func (s *Server) accept(m *catalog.Model, body map[string]any) *generation {
 	seconds := m.Duration(body)
 	g := &generation{id: newID(), model: m.ID, seconds: seconds, directives: d, genTime: d.gen,
 		quirks:  s.quirksOf(m, prompt),
-		credits: s.profiles.byModel[m.ID].creditsPerSecond * float64(seconds)}
+		credits: s.profiles.of(m).creditsPerSecond * float64(seconds)}
 	if g.genTime == 0 {
 		g.genTime = scale(m.PriorFor(seconds), s.gen)
 	}

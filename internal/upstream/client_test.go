@@ -34,6 +34,7 @@ type env struct {
 	clock  *clock.Manual
 	client *Client
 	logs   *syncbuf.Buffer
+	base   string // the simulator's URL
 }
 
 // newEnv runs a simulator and a client for it. The client reads Retry-After
@@ -41,8 +42,16 @@ type env struct {
 // never transparently retries a poll on a new one.
 func newEnv(t *testing.T, cfg Config) env {
 	t.Helper()
+	return newSimEnv(t, cfg, simulator.Config{})
+}
+
+// newSimEnv is newEnv with the simulator configured by simCfg (its key and
+// clock are the env's).
+func newSimEnv(t *testing.T, cfg Config, simCfg simulator.Config) env {
+	t.Helper()
 	c := clock.NewManual(t0)
-	sim := simulator.New(simulator.Config{Key: testKey, Clock: c})
+	simCfg.Key, simCfg.Clock = testKey, c
+	sim := simulator.New(simCfg)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	logs := &syncbuf.Buffer{}
@@ -60,7 +69,7 @@ func newEnv(t *testing.T, cfg Config) env {
 			t.Errorf("the key appears in the logs:\n%s", logs)
 		}
 	})
-	return env{sim: sim, clock: c, client: New(cfg), logs: logs}
+	return env{sim: sim, clock: c, client: New(cfg), logs: logs, base: srv.URL}
 }
 
 func (e env) submit(t *testing.T, prompt string) string {
