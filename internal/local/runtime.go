@@ -126,6 +126,9 @@ type Config struct {
 	// upstream's signed CDN links expire (simulator.Config.VideoURLTTL);
 	// 0 means simulator.DefaultVideoURLTTL.
 	SimVideoURLTTL time.Duration
+	// SimQuirks are answer shapes the simulator serves for every model
+	// beside each model's own (simulator.Config.Quirks).
+	SimQuirks simulator.Quirks
 
 	// VideoHosts are the hosts a real upstream's video URLs may point at
 	// (archive.Archiver.AllowedHosts); with the simulator only its own
@@ -187,6 +190,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			}
 			*dst = d
 		}
+	}
+	if v := getenv("VIDGEN_SIM_QUIRKS"); v != "" {
+		q, err := simulator.ParseQuirks(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VIDGEN_SIM_QUIRKS: %w", err))
+		}
+		c.SimQuirks = q
 	}
 	return c, errors.Join(errs...)
 }
@@ -298,7 +308,7 @@ func Start(cfg Config) (*Runtime, error) {
 		// upstream, it outlives a restart of the runtime.
 		if rt.Simulator, err = simulator.Open(simulator.Config{
 			Key: upstreamKey, Clock: clk, PublicURL: upstreamURL,
-			QueueTime: cfg.SimQueueTime, GenerationTime: cfg.SimGenerationTime, MaxActive: cfg.SimMaxActive, VideoURLTTL: cfg.SimVideoURLTTL,
+			QueueTime: cfg.SimQueueTime, GenerationTime: cfg.SimGenerationTime, MaxActive: cfg.SimMaxActive, VideoURLTTL: cfg.SimVideoURLTTL, Quirks: cfg.SimQuirks,
 			Log: log.With("component", "simulator"), Journal: filepath.Join(cfg.DataDir, "simulator.jsonl"),
 		}); err != nil {
 			return nil, err

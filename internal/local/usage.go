@@ -28,8 +28,9 @@ environment:
   VIDGEN_QUEUE_TIMEOUT             how long a job may wait for a slot
   VIDGEN_RECONCILE_INTERVAL        how often lost executions are looked for (default 1m)
   VIDGEN_SIM_QUEUE_TIME            the simulator's queue time
-  VIDGEN_SIM_GENERATION_TIME       the simulator's generation time
+  VIDGEN_SIM_GENERATION_TIME       the simulator's generation time (of a 5-s gen3a_turbo; other models scale alike)
   VIDGEN_SIM_VIDEO_TTL             how long the simulator's video links stay valid
+  VIDGEN_SIM_QUIRKS                answer shapes the simulator serves for every model (generation_id,succeeded,video_array,error_detail)
   VIDGEN_LOG_LEVEL                 debug, info, warn or error (default info)
   GOGC                             Go's garbage-collection target (default here 400)
 

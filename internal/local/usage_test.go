@@ -9,6 +9,7 @@ import (
 	"github.com/vidgen/vidgen/internal/apikey"
 	"github.com/vidgen/vidgen/internal/logs"
 	"github.com/vidgen/vidgen/internal/samtemplate"
+	"github.com/vidgen/vidgen/internal/simulator"
 	"github.com/vidgen/vidgen/internal/steps"
 )
 
@@ -56,5 +57,25 @@ func TestDefaultKeysCoverWorkflowAndBatchTenants(t *testing.T) {
 		if want == "" || !tenants[want] {
 			t.Errorf("DefaultKeys %q has no key for tenant %q", DefaultKeys, want)
 		}
+	}
+}
+
+// VIDGEN_SIM_QUIRKS forces the simulator's answer shapes; a name it does
+// not know stops the start.
+func TestSimQuirksFromEnv(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "VIDGEN_SIM_QUIRKS" {
+				return v
+			}
+			return ""
+		}
+	}
+	c, err := ConfigFromEnv(env("succeeded, error_detail"))
+	if err != nil || c.SimQuirks != simulator.QuirkSucceeded|simulator.QuirkErrorDetail {
+		t.Errorf("SimQuirks = %v, %v; want succeeded,error_detail", c.SimQuirks, err)
+	}
+	if _, err := ConfigFromEnv(env("succeded")); err == nil || !strings.Contains(err.Error(), "VIDGEN_SIM_QUIRKS") {
+		t.Errorf("misspelt quirk: err = %v", err)
 	}
 }
