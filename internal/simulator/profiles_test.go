@@ -547,3 +547,49 @@ func TestJournalKeepsModelQuirksAndCredits(t *testing.T) {
 		t.Errorf("old line: %+v, want completed with 1000000 credits", got)
 	}
 }
+
+// Whatever a client submits, the answer is 200 with an id or 400 with a
+// JSON error: never a 5xx, never a body that is not JSON.
+func FuzzSubmit(f *testing.F) {
+	for _, seed := range []string{
+		validReq,
+		`{"model":"minimax/hailuo-02","prompt":"a cat sim:quirk=none"}`,
+		`{"model":"kling-video/v1/standard/text-to-video","prompt":"a cat","duration":"5"}`,
+		`{"model":"pixverse/v5/text-to-video","prompt":"sim:gen=1e300","resolution":"1080p","duration":8}`,
+		`{"model":"x-ai/grok-imagine-video","duration":15}`,
+		`{"model":"runway/gen4_turbo","image_url":"data:image/png;base64,AAAA","ratio":"1:1"}`,
+		`{"model":["gen3a_turbo"]}`,
+		`{"model":"gen3a_turbo","prompt":{"x":1},"image_url":"x"}`,
+		`{"model":"gen3a_turbo","image_url":"https://e.x/a.png","duration":1e400}`,
+		`{}`, `null`, `[`, ``,
+	} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	clk := clock.NewManual(t0)
+	sim := New(Config{Key: testKey, Clock: clk})
+	fx := fixture{sim: sim, clock: clk}
+	f.Fuzz(func(t *testing.T, body string, legacy bool) {
+		route := newRoute
+		if legacy {
+			route = oldRoute
+		}
+		w := fx.call(t, http.MethodPost, route, testKey, body)
+		var v map[string]json.RawMessage
+		if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+			t.Fatalf("%q: %d %q is not a JSON object", body, w.Code, w.Body)
+		}
+		switch w.Code {
+		case http.StatusOK:
+			if v["id"] == nil && v["generation_id"] == nil {
+				t.Fatalf("%q: 200 without an id: %s", body, w.Body)
+			}
+		case http.StatusBadRequest:
+			if v["error"] == nil {
+				t.Fatalf("%q: 400 without an error: %s", body, w.Body)
+			}
+		default:
+			t.Fatalf("%q: status %d %s", body, w.Code, w.Body)
+		}
+	})
+}

@@ -529,10 +529,10 @@ func (s *Server) submitter(legacy bool) func(request) answer {
 			if m != nil {
 				// A refused body's directives still say how to refuse it.
 				var v struct {
-					Prompt any `json:"prompt"`
+					Prompt string `json:"prompt"`
 				}
-				json.Unmarshal(r.body, &v)
-				q = s.quirksOf(m, directivesOf(map[string]any{"prompt": v.Prompt}))
+				json.Unmarshal(r.body, &v) // a prompt that is no string has no directives
+				q = s.quirksOf(m, v.Prompt)
 			}
 			return validationAnswer(problems, q)
 		}
@@ -623,8 +623,9 @@ func location(field string) []any {
 	return loc
 }
 
-// directivesOf reads the sim: words of a body's prompt, if it has one.
-func directivesOf(body map[string]any) string {
+// promptOf is a validated body's prompt, where sim: directives are: ""
+// for a model that takes none.
+func promptOf(body map[string]any) string {
 	p, _ := body["prompt"].(string)
 	return p
 }
@@ -645,7 +646,7 @@ const throttleRetryAfter = "5"
 // accept records a new generation of model m and counts the submit; nil
 // when MaxActive generations are in progress.
 func (s *Server) accept(m *catalog.Model, body map[string]any) *generation {
-	prompt := directivesOf(body)
+	prompt := promptOf(body)
 	d, unknown := parseDirectives(prompt)
 	for _, word := range unknown {
 		s.log.Warn("ignoring unknown simulator directive", "directive", word)

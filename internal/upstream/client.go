@@ -1,5 +1,5 @@
 // Package upstream is a client for the AI/ML API's asynchronous video
-// generation (model gen3a_turbo): it submits a generation and polls it.
+// generation: it submits a generation and polls it.
 //
 // A failed call returns an *Error (find it with errors.As) whose Kind tells
 // the caller what it may assume, above all whether a submit may have
