@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/vidgen/vidgen/internal/catalog"
 )
 
 // chromium finds the browser the console test drives: VIDGEN_CHROMIUM, or
@@ -180,5 +181,57 @@ func TestConsoleInBrowser(t *testing.T) {
 		!strings.Contains(r.raw, `"Cancelled"`) {
 		t.Errorf("the cancelled job reads %d %s", r.status, r.raw)
 	}
+
+	// The form offers every catalogued model, gen3a_turbo first chosen,
+	// and shows the chosen model's own fields.
+	c, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	do("the models are offered",
+		until(fmt.Sprintf(`document.getElementById("model").options.length === %d`, len(c.IDs()))),
+		until(`document.getElementById("model").value === "gen3a_turbo" && !document.getElementById("gen3a-choices").hidden && document.getElementById("model-fields").hidden`),
+		// What the page sends is kept, to compare with what it should.
+		chromedp.Evaluate[chromedp.Void](`(f => { window.sent = []; window.fetch = (u, init) => { if (init?.method === "POST") window.sent.push(init.body); return f(u, init); }; })(window.fetch)`),
+		chromedp.Evaluate[chromedp.Void](`(s => { s.value = "klingai/v2-master-text-to-video"; s.dispatchEvent(new Event("change")); })(document.getElementById("model"))`),
+		until(`!document.getElementById("model-fields").hidden && document.getElementById("gen3a-choices").hidden && document.getElementById("image-fields").hidden`),
+	)
+	form := eval("read the model's fields", `[...document.querySelectorAll("#model-field-list .field")].map(f => {
+		const c = f.querySelector("input, select, textarea");
+		return f.querySelector("label").textContent + "=" + c.tagName.toLowerCase() + (c.type && c.tagName === "INPUT" ? ":" + c.type : "") +
+			(c.tagName === "SELECT" ? "[" + [...c.options].map(o => o.textContent).join("|") + "]" : "") + (c.min !== undefined && c.min !== "" ? " " + c.min + ".." + c.max : "");
+	}).join("; ") + " / prompt required " + document.getElementById("prompt").required`)
+	const wantForm = `advanced_camera_control=textarea; aspect_ratio=select[(default)|16:9|9:16|1:1]; camera_control=select[(default)|down_back|forward_up|right_turn_forward|left_turn_forward]; ` +
+		`cfg_scale=input:number 0..1; duration=select[(default)|5|10]; negative_prompt=input:text; provider=input:text / prompt required true`
+	if form != wantForm {
+		t.Errorf("the Kling model's form:\n%s\nwant\n%s", form, wantForm)
+	}
+	if unnamed := eval("find unnamed controls", `[...document.querySelectorAll("#submit-form input, #submit-form textarea, #submit-form select")]
+		.filter(e => !(e.labels?.length || e.getAttribute("aria-label")))
+		.map(e => e.outerHTML).join("\n")`); unnamed != "" {
+		t.Errorf("the model's controls without a label:\n%s", unnamed)
+	}
+	do("submit a Kling request",
+		chromedp.SetValue(css("#prompt"), "A fox in the snow"),
+		chromedp.SetValue(css("#field-duration"), "10"),
+		chromedp.SetValue(css("#field-negative_prompt"), "blur"),
+		chromedp.SetValue(css("#field-advanced_camera_control"), `{"movement_type":"pan","movement_value":2}`),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("submit-status").textContent = ""`),
+		chromedp.Click(css("#submit-button")),
+		until(`/^(Submitted job |Not submitted: )/.test(document.getElementById("submit-status").textContent)`),
+	)
+	const kling = `{"model":"klingai/v2-master-text-to-video","advanced_camera_control":{"movement_type":"pan","movement_value":2},"duration":10,"negative_prompt":"blur","prompt":"A fox in the snow"}`
+	if sent := eval("read what was sent", `window.sent.at(-1)`); sent != kling {
+		t.Errorf("the page sent\n%s\nwant\n%s", sent, kling)
+	}
+	// The page says what the API says of that very body.
+	status := eval("read the status", `document.getElementById("submit-status").textContent`)
+	if r := call(t, "POST", rt.URL+"/v2/video/generations", keyA, "application/json", kling); (r.status == 200) != strings.HasPrefix(status, "Submitted job ") {
+		t.Errorf("the page says %q; the API answers the same body %d %s", status, r.status, r.raw)
+	}
+	do("back to gen3a_turbo",
+		chromedp.Evaluate[chromedp.Void](`(s => { s.value = "gen3a_turbo"; s.dispatchEvent(new Event("change")); })(document.getElementById("model"))`),
+		until(`document.getElementById("model-fields").hidden && !document.getElementById("gen3a-choices").hidden && !document.getElementById("image-fields").hidden && !document.getElementById("prompt").required`),
+	)
 	t.Logf("browser run: %s", time.Since(start).Round(time.Millisecond))
 }

@@ -42,4 +42,29 @@ func TestConsoleServed(t *testing.T) {
 	if r := call(t, "GET", rt.URL+"/nowhere", "", "", ""); r.status != 404 {
 		t.Errorf("GET /nowhere: %d %s", r.status, r.raw)
 	}
+	// The models the console's form offers, without a key; the list's
+	// ETag makes a reload a 304.
+	r := call(t, "GET", rt.URL+"/v1/models?include=capabilities", "", "", "")
+	if data, _ := r.body["data"].([]any); r.status != 200 || len(data) == 0 {
+		t.Fatalf("GET /v1/models: %d %.200s", r.status, r.raw)
+	}
+	resp, err := http.Get(rt.URL + "/v1/models?include=capabilities")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	req, err := http.NewRequest("GET", rt.URL+"/v1/models?include=capabilities", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	again, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(again.Body)
+	again.Body.Close()
+	if resp.Header.Get("ETag") == "" || again.StatusCode != 304 || len(body) != 0 {
+		t.Errorf("GET /v1/models with If-None-Match %q: %d %q", resp.Header.Get("ETag"), again.StatusCode, body)
+	}
 }

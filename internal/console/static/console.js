@@ -2,6 +2,8 @@
 // submit a job, watch the tenant's jobs, play and cancel them. Same origin
 // as the API, so no CORS; no framework, no build step.
 const API = "/v2/video/generations";
+const MODELS = "/v1/models";
+const DEFAULT_MODEL = "gen3a_turbo"; // the form's own fields are this model's
 const KEY = "vidgen.apiKey";
 const WAIT = 20; // long-poll seconds (the API takes 0..25)
 const MAX_WATCHERS = 3; // long-polls at once: browsers allow 6 connections per host
@@ -14,6 +16,7 @@ const state = {
   watchers: new Map(), // id → AbortController
   longPoll: true, // false once the API refuses or ignores wait=N
   listTimer: 0,
+  models: new Map(), // id → the model as GET /v1/models lists it
 };
 
 class APIError extends Error {
@@ -62,6 +65,7 @@ async function signIn(key) {
   state.key = key;
   await refreshList(); // throws on a refused key
   sessionStorage.setItem(KEY, key);
+  loadModels().catch((err) => say($("model-hint"), "Could not list the models: " + err.message, true));
   $("signin").hidden = true;
   $("app").hidden = false;
   $("signout").hidden = false;
@@ -115,21 +119,31 @@ $("submit-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const form = ev.target;
   const status = $("submit-status");
-  const file = $("image-file").files[0];
-  const url = $("image-url").value.trim();
-  if (!file && !url) return say(status, "Choose an image file or give an image URL.", true);
+  const model = $("model").value;
+  const schema = state.models.get(model)?.schema;
+  const takesImage = model === DEFAULT_MODEL || Boolean(schema?.properties?.image_url);
+  const file = takesImage ? $("image-file").files[0] : undefined;
+  const url = takesImage ? $("image-url").value.trim() : "";
+  if (model === DEFAULT_MODEL && !file && !url) return say(status, "Choose an image file or give an image URL.", true);
   if (file && file.size > 4 << 20) return say(status, `${file.name} is ${file.size} bytes; the API takes images up to 4 MiB.`, true);
   const button = $("submit-button");
   button.disabled = true;
   say(status, "Submitting…");
   try {
-    const body = {
-      model: "gen3a_turbo",
-      image_url: file ? await readFile(file) : url,
-      prompt: $("prompt").value,
-      duration: Number(form.elements.duration.value),
-      aspect_ratio: form.elements.ratio.value,
-    };
+    let body;
+    if (model === DEFAULT_MODEL) {
+      body = {
+        model,
+        image_url: file ? await readFile(file) : url,
+        prompt: $("prompt").value,
+        duration: Number(form.elements.duration.value),
+        aspect_ratio: form.elements.ratio.value,
+      };
+    } else {
+      body = { model, ...modelFieldValues() };
+      if (file || url) body.image_url = file ? await readFile(file) : url;
+      if (schema?.properties?.prompt) body.prompt = $("prompt").value;
+    }
     if (!body.prompt) delete body.prompt;
     const created = await api("POST", null, body);
     say(status, `Submitted job ${created.id}.`);
@@ -140,6 +154,117 @@ $("submit-form").addEventListener("submit", async (ev) => {
     button.disabled = false;
   }
 });
+
+// --- models: the form shows the chosen model's fields
+
+async function loadModels() {
+  const resp = await fetch(MODELS + "?include=capabilities");
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok) throw new APIError(resp.status, data);
+  const select = $("model");
+  const chosen = select.value;
+  state.models = new Map(data.data.map((m) => [m.id, m]));
+  select.replaceChildren(...data.data.map((m) =>
+    el("option", `${m.id} (${m.info.developer})`, { value: m.id, selected: m.id === chosen })));
+  showModel();
+}
+
+// FIXED are the fields the form always has: the image, the prompt, and
+// model and callback_url, which are not the model's own.
+const FIXED = new Set(["model", "callback_url", "image_url", "prompt"]);
+
+function showModel() {
+  const id = $("model").value;
+  const m = state.models.get(id);
+  const gen3 = id === DEFAULT_MODEL;
+  const props = m?.schema?.properties || {};
+  const required = new Set(m?.schema?.required || []);
+  $("gen3a-choices").hidden = !gen3;
+  $("image-fields").hidden = !gen3 && !props.image_url;
+  $("prompt-field").hidden = !gen3 && !props.prompt;
+  $("prompt").maxLength = props.prompt?.maxLength || (gen3 ? 1000 : 100000);
+  $("prompt").required = !gen3 && required.has("prompt");
+  say($("model-hint"), m ? `${m.info.developer} · ${(m.capabilities || []).map((c) => c.replaceAll("_", "-")).join(", ")}` : "");
+  const list = $("model-field-list");
+  list.replaceChildren();
+  if (!gen3) {
+    for (const name of Object.keys(props).sort()) {
+      if (!FIXED.has(name)) list.append(fieldControl(name, props[name], required.has(name)));
+    }
+  }
+  $("model-fields").hidden = gen3 || list.childElementCount === 0;
+}
+
+// fieldControl is a labelled input for one of the model's fields, chosen
+// by its schema: a select for a list of values or a boolean, a number
+// input, a URL input for media, a text area of JSON for lists and objects.
+function fieldControl(name, s, required) {
+  const types = (s.type || []).filter((t) => t !== "null");
+  const id = "field-" + name;
+  const wrap = el("div", "", { className: "field" });
+  wrap.append(el("label", name + (required ? " *" : ""), { htmlFor: id }));
+  let input;
+  const values = (s.enum || []).filter((v) => v !== null);
+  if (values.length || types[0] === "boolean") {
+    input = el("select", "", { id });
+    input.append(el("option", required ? "(choose)" : "(default)", { value: "" }));
+    for (const v of values.length ? values : [true, false]) input.append(el("option", String(v), { value: JSON.stringify(v) }));
+    input.dataset.kind = "json";
+  } else if (types[0] === "integer" || types[0] === "number") {
+    input = el("input", "", { id, type: "number", step: types[0] === "integer" ? "1" : "any" });
+    if (s.minimum !== undefined) input.min = s.minimum;
+    if (s.maximum !== undefined) input.max = s.maximum;
+    input.dataset.kind = "number";
+  } else if (types[0] === "array" || types[0] === "object" || !types.length) {
+    input = el("textarea", "", { id, rows: 2, spellcheck: false, placeholder: types[0] === "array" ? "[…]" : "{…}" });
+    input.dataset.kind = "json";
+  } else {
+    const media = s.format === "uri" || name.endsWith("_url");
+    input = el("input", "", { id, type: media ? "url" : "text", spellcheck: false, placeholder: media ? "https://…" : "" });
+    if (s.maxLength) input.maxLength = s.maxLength;
+    input.dataset.kind = "string";
+  }
+  input.name = name;
+  input.required = required;
+  const hint = describe(s);
+  if (hint) {
+    const h = el("p", hint, { id: id + "-hint", className: "hint" });
+    input.setAttribute("aria-describedby", h.id);
+    wrap.append(input, h);
+  } else {
+    wrap.append(input);
+  }
+  return wrap;
+}
+
+function describe(s) {
+  const bits = [];
+  if (s.minimum !== undefined && s.maximum !== undefined) bits.push(`${s.minimum} to ${s.maximum}`);
+  if (s.maxItems !== undefined) bits.push(`at most ${s.maxItems} items`);
+  if (s.default !== undefined) bits.push(`default ${JSON.stringify(s.default)}`);
+  return bits.join("; ");
+}
+
+// modelFieldValues are the filled fields of the chosen model, as JSON
+// values: an empty field is left out (the model's default).
+function modelFieldValues() {
+  const out = {};
+  for (const input of $("model-field-list").querySelectorAll("input, select, textarea")) {
+    const raw = input.value.trim();
+    if (raw === "") continue;
+    if (input.dataset.kind === "number") out[input.name] = Number(raw);
+    else if (input.dataset.kind === "json") {
+      try {
+        out[input.name] = JSON.parse(raw);
+      } catch {
+        throw new Error(`${input.name} is not JSON`);
+      }
+    } else out[input.name] = raw;
+  }
+  return out;
+}
+
+$("model").addEventListener("change", showModel);
 
 // --- the list, kept live
 
