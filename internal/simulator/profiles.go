@@ -63,6 +63,20 @@ func (q Quirks) String() string {
 	return strings.Join(names, ",")
 }
 
+// MarshalText writes the quirks' names, as the journal keeps them: a
+// reordering of the constants cannot change what an old line means.
+func (q Quirks) MarshalText() ([]byte, error) { return []byte(q.String()), nil }
+
+// UnmarshalText reads what MarshalText writes.
+func (q *Quirks) UnmarshalText(b []byte) error {
+	v, err := ParseQuirks(string(b))
+	if err != nil {
+		return err
+	}
+	*q = v
+	return nil
+}
+
 // ParseQuirks reads a comma-separated list of quirk names; "" and "none"
 // are no quirk.
 func ParseQuirks(s string) (Quirks, error) {

@@ -534,6 +534,9 @@ func TestJournalKeepsModelQuirksAndCredits(t *testing.T) {
 	old := `{"id":"old-one","seconds":10,"submitted":"2026-11-25T12:00:00Z","gen_time":45000000000,"request":null}` + "\n"
 	appendFile(t, journal, old)
 
+	if data, err := os.ReadFile(journal); err != nil || !strings.Contains(string(data), `"quirks":"succeeded,video_array"`) {
+		t.Errorf("journal %s (%v), want the quirks by name", data, err)
+	}
 	f = openJournaled(t, journal, c)
 	c.Advance(time.Hour)
 	p := f.poll(t, id)
