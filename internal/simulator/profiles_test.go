@@ -501,10 +501,12 @@ func TestTimingFollowsThePrior(t *testing.T) {
 func TestLegacyRatio(t *testing.T) {
 	f := newFixture(t)
 	for body, want := range map[string]string{
-		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":"4:3"}`:                        "[ratio]",
-		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":"9:16","aspect_ratio":"9:16"}`: "[ratio]",
-		`{"model":"runway/gen4_turbo","image_url":"https://example.com/a.jpg","ratio":"21:9"}`:                 "",
-		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":"9:16","ratio":"16:9"}`:        "[body]",
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":"4:3"}`:                                     "[ratio]",
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":"9:16","aspect_ratio":"9:16"}`:              "[ratio]",
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":"9:16","aspect_ratio":"9:16","duration":7}`: "[duration ratio]",
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":null,"aspect_ratio":"9:16"}`:                "",
+		`{"model":"runway/gen4_turbo","image_url":"https://example.com/a.jpg","ratio":"21:9"}`:                              "",
+		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":"9:16","ratio":"16:9"}`:                     "[body]",
 	} {
 		w := f.call(t, http.MethodPost, oldRoute, testKey, body)
 		if want == "" {

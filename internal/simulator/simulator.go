@@ -560,21 +560,28 @@ func (s *Server) validate(raw []byte, legacy bool) (*catalog.Model, map[string]a
 		return m, body, problems
 	}
 	ratio, ok := fields["ratio"]
-	if !ok || string(ratio) == "null" {
+	if !ok {
 		return m, body, problems
 	}
 	delete(fields, "ratio")
-	if prev, both := fields["aspect_ratio"]; both && string(prev) != "null" {
-		return m, nil, []catalog.FieldError{{Field: "ratio", Message: "give either ratio or aspect_ratio, not both"}}
+	prev, both := fields["aspect_ratio"]
+	both = both && string(prev) != "null" && string(ratio) != "null"
+	// A null ratio asks for the default: it is dropped.
+	moved := !both && string(ratio) != "null"
+	if moved {
+		fields["aspect_ratio"] = ratio
 	}
-	fields["aspect_ratio"] = ratio
 	renamed, err := json.Marshal(fields)
 	if err != nil {
 		return m, body, problems
 	}
 	m, body, problems = s.catalog.Validate(renamed)
+	if both {
+		// The rest is still checked, so that every problem is named at once.
+		return m, nil, append(problems, catalog.FieldError{Field: "ratio", Message: "give either ratio or aspect_ratio, not both"})
+	}
 	for i := range problems {
-		if problems[i].Field == "aspect_ratio" {
+		if moved && problems[i].Field == "aspect_ratio" {
 			problems[i].Field = "ratio"
 		}
 	}
