@@ -59,7 +59,7 @@ func requestBlock(c *catalog.Catalog, handWritten func(name string) bool) (strin
 	}
 	var b strings.Builder
 	b.WriteString(blockBegin)
-	b.WriteString("        \"description\": \"A generation request: one schema per catalogued model, chosen by its model (GET /v1/models lists the same schemas). Generated from the catalogue by go test ./internal/openapi -run TestRequestSchemas -update; gen3a_turbo's is written by hand. Unknown, duplicate or unnamed fields are refused.\",\n")
+	b.WriteString("        \"description\": \"A generation request: one schema per catalogued model, chosen by its model (GET /v1/models lists the same schemas). Generated from the catalogue by go test ./internal/openapi -update; gen3a_turbo's is written by hand. Unknown, duplicate or unnamed fields are refused.\",\n")
 	b.WriteString("        \"oneOf\": [\n" + strings.Join(refs, ",\n") + "\n        ],\n")
 	b.WriteString("        \"discriminator\": {\"propertyName\": \"model\", \"mapping\": {\n" + strings.Join(mapping, ",\n") + "\n        }}\n")
 	b.WriteString("      },\n")
@@ -95,7 +95,7 @@ func TestRequestSchemas(t *testing.T) {
 		return
 	}
 	if !*update {
-		t.Fatalf("%s's request schemas are not the catalogue's; run go test ./internal/openapi -run TestRequestSchemas -update", document)
+		t.Fatalf("%s's request schemas are not the catalogue's; run go test ./internal/openapi -update", document)
 	}
 	out := append(append(append([]byte{}, doc[:begin]...), want...), doc[end:]...)
 	if err := os.WriteFile(document, out, 0o644); err != nil {

@@ -11,16 +11,41 @@
 package openapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	_ "embed"
+	"fmt"
+	"io"
+	"sync"
 )
 
-//go:embed openapi.json
-var document []byte
+// documentGzip is openapi.json, gzipped: 18 KB rather than 198 KB (one
+// request schema per model) in the api function, which keeps it within
+// 10 MiB, as the catalogue embeds its reference. openapi.json is the file
+// to edit; TestDocumentGzip fails when the two differ, and with -update
+// rewrites this file from it.
+//
+//go:embed openapi.json.gz
+var documentGzip []byte
+
+// document is openapi.json, unzipped on first use. A gzip that does not
+// read is a broken build, which the package's tests catch.
+var document = sync.OnceValue(func() []byte {
+	r, err := gzip.NewReader(bytes.NewReader(documentGzip))
+	if err != nil {
+		panic(fmt.Sprintf("openapi: the embedded document: %v", err))
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		panic(fmt.Sprintf("openapi: the embedded document: %v", err))
+	}
+	return b
+})
 
 // Path is where the API serves the document, without a key.
 const Path = "/openapi.json"
 
 // Document returns the document's JSON, a copy the caller may keep.
 func Document() []byte {
-	return append([]byte(nil), document...)
+	return bytes.Clone(document())
 }

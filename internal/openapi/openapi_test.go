@@ -1,7 +1,10 @@
 package openapi_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -230,5 +233,35 @@ func TestWebhookPayloads(t *testing.T) {
 				t.Errorf("job %s: header %s: %q: %v", j.ID, param.Value.Name, v, err)
 			}
 		}
+	}
+}
+
+// The embedded gzip is openapi.json: the file to edit is the one served.
+// It runs after TestRequestSchemas (file order), so that -update rewrites
+// the schemas and then the gzip.
+func TestDocumentGzip(t *testing.T) {
+	doc, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(openapi.Document(), doc) {
+		return
+	}
+	if !*update {
+		t.Fatal("openapi.json.gz is not openapi.json; run go test ./internal/openapi -update")
+	}
+	var b bytes.Buffer
+	w, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("openapi.json.gz", b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
