@@ -2,11 +2,14 @@ package costsim
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/asl"
+	"github.com/vidgen/vidgen/internal/catalog"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
 	"github.com/vidgen/vidgen/internal/samtemplate"
@@ -67,5 +70,51 @@ func TestWorstCaseHistory(t *testing.T) {
 	// polled for a whole deadline: its execution is the longest.
 	if res.Simulated < time.Duration(n)*deadline {
 		t.Fatalf("simulated %s, want at least %d deadlines: the last job did not run its whole deadline", res.Simulated, n)
+	}
+}
+
+// Every catalogued model's deadline is within what TestWorstCaseHistory
+// runs (template.yaml's longest JobDeadlineSeconds), so no model's job can
+// poll longer than the case whose history it counts; and video_job's
+// TimeoutSeconds outlasts the longest life a job can have: the longest
+// queue timeout, the longest deadline (a model's or an operator's), and a
+// Poll that began just before it (its Task's TimeoutSeconds).
+func TestTimeoutsFitTheLongestDeadline(t *testing.T) {
+	c, err := catalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var longest time.Duration
+	var which string
+	for _, id := range c.IDs() {
+		if m, ok := c.Lookup(id); ok && m.Deadline > longest {
+			longest, which = m.Deadline, id
+		}
+	}
+	if longest != 45*time.Minute {
+		t.Errorf("the longest catalogued deadline is %s (%s); this test's reasoning was checked at Kling master's 45 min", longest, which)
+	}
+	deadline, queue := maxParameter(t, "JobDeadlineSeconds"), maxParameter(t, "QueueTimeoutSeconds")
+	if longest > deadline {
+		t.Errorf("%s's deadline %s is past JobDeadlineSeconds' MaxValue %s, which TestWorstCaseHistory runs", which, longest, deadline)
+	}
+	m, _, err := loadMachine("../../template.yaml", Design{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def struct {
+		States map[string]struct{ TimeoutSeconds int }
+	}
+	raw, err := os.ReadFile("../../statemachine/video_job.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &def); err != nil {
+		t.Fatal(err)
+	}
+	poll := time.Duration(def.States["Poll"].TimeoutSeconds) * time.Second
+	life := queue + max(deadline, longest) + poll
+	if got := time.Duration(m.TimeoutSeconds()) * time.Second; got <= life || poll == 0 {
+		t.Errorf("video_job's TimeoutSeconds is %s; a job may live %s (queue %s + deadline %s + a Poll's %s)", got, life, queue, max(deadline, longest), poll)
 	}
 }
