@@ -20,10 +20,18 @@ func main() {
 	seed := flag.Uint64("seed", costsim.Reference().Seed, "workload seed")
 	template := flag.String("template", "template.yaml", "the SAM template whose video_job to run")
 	burstJobs := flag.Int("burst", 1000, "jobs submitted at once in the burst runs")
-	only := flag.String("only", "", `run one section alone and print its targets: "batch10k" (the batch of 10,000)`)
+	only := flag.String("only", "", `run one section alone and print its targets: "batch10k" (the batch of 10,000), "mixed" (mixed models)`)
 	flag.Parse()
 	switch *only {
 	case "":
+	case "mixed":
+		var ts targets
+		timed("mixed models", func() { mixed(*template, costsim.PublishedPrices(), costsim.ModelLatencies(), &ts) })
+		ts.write(os.Stdout)
+		if ts.missed() > 0 {
+			os.Exit(1)
+		}
+		return
 	case "batch10k":
 		var ts targets
 		timed("batch of 10,000", func() { batch10k(*template, costsim.PublishedPrices(), &ts) })
@@ -80,6 +88,7 @@ func main() {
 	timed("learned model's convergence", func() { converge(*template, &ts) })
 	timed("DynamoDB at scale", func() { dynamo(os.Stdout, &ts) })
 	timed("batch of 10,000", func() { batch10k(*template, prices, &ts) })
+	timed("mixed models", func() { mixed(*template, prices, lat, &ts) })
 	ts.write(os.Stdout)
 	if n := ts.missed(); n > 0 {
 		fmt.Fprintf(os.Stderr, "%d of %d targets not met\n", n, len(ts))

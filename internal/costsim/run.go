@@ -86,6 +86,10 @@ type Config struct {
 	// Design reshapes video_job's poll loop (design.go); the zero Design
 	// runs the file as it is.
 	Design Design
+	// Jobs, when set, are the run's jobs instead of the Workload's (one
+	// model's part of a mixed workload: Only); the Workload still gives
+	// the seed.
+	Jobs []Job
 }
 
 // Usage is what a run consumed, in total.
@@ -315,7 +319,10 @@ func loadDesigned(template, id string, design Design) (*asl.Machine, map[string]
 
 func (r *run) run(ctx context.Context) (Result, error) {
 	r.root = ctx
-	jobs := r.cfg.Workload.Generate()
+	jobs := r.cfg.Jobs
+	if jobs == nil {
+		jobs = r.cfg.Workload.Generate()
+	}
 	if r.cfg.Paced {
 		pace(jobs, r.cfg.Limits)
 	}
@@ -402,8 +409,7 @@ func idealMakespan(jobs []Job, slots int) time.Duration {
 // submit posts the job to the api handler as API Gateway would, after the
 // authorizer named the tenant.
 func (r *run) submit(ctx context.Context, j Job) {
-	body, _ := json.Marshal(map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg",
-		"prompt": j.Prompt(), "duration": j.Duration})
+	body, _ := json.Marshal(j.Body())
 	req := events.APIGatewayV2HTTPRequest{
 		RawPath: api.PathGenerations, Body: string(body),
 		Headers: map[string]string{"content-type": "application/json"},
@@ -461,8 +467,9 @@ func (r *run) startDirect(ctx context.Context, j Job) {
 		r.started = map[string]bool{}
 	}
 	r.started[name] = true // admission's start of the job finds it running
-	input, _ := json.Marshal(map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg",
-		"prompt": j.Prompt(), "duration": j.Duration, "tenant": j.Tenant})
+	in := j.Body()
+	in["tenant"] = j.Tenant
+	input, _ := json.Marshal(in)
 	r.clk.Go(func() { r.runExecution(ctx, name, input) })
 }
 

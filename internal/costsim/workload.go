@@ -40,6 +40,11 @@ type Workload struct {
 	// are tenant "bench"'s.
 	Burst       bool
 	BurstShareB float64
+	// Models, when set, mixes models (mixed.go): each job's model, clip
+	// length and generation time are drawn from it, around the model's
+	// catalogued prior, and Share10s, Median5s, Median10s, TailMin and
+	// TailMax are not used.
+	Models []ModelMix
 }
 
 // BurstOf is the burst workload of the issue: n jobs submitted at once,
@@ -87,6 +92,11 @@ type Job struct {
 	Duration int           // of the video, 5 or 10 s
 	Kind     Kind
 	GenTime  time.Duration // from submit to the end; 0 for Never
+	// Model is the job's model; empty is gen3a_turbo. StandIn sends a
+	// gen3a_turbo request with the model's timing instead of the model's
+	// own (see StandIns).
+	Model   string
+	StandIn bool
 }
 
 // Prompt is the request's prompt: the simulator's directives that make it
@@ -118,7 +128,10 @@ func (w Workload) Generate() []Job {
 			j.Arrival = at
 		}
 		median := w.Median5s
-		if r.Float64() < w.Share10s {
+		tailMin, tailMax := w.TailMin, w.TailMax
+		if len(w.Models) > 0 {
+			j.Model, j.Duration, median, tailMin, tailMax = drawModel(r, w.Models)
+		} else if r.Float64() < w.Share10s {
 			j.Duration, median = 10, w.Median10s
 		}
 		j.GenTime = time.Duration(float64(median) * math.Exp(w.Sigma*r.NormFloat64()))
@@ -127,7 +140,7 @@ func (w Workload) Generate() []Job {
 			j.Kind, j.GenTime = Never, 0
 		case u < w.Never+w.LongTails:
 			j.Kind = LongTail
-			j.GenTime = w.TailMin + time.Duration(r.Float64()*float64(w.TailMax-w.TailMin))
+			j.GenTime = tailMin + time.Duration(r.Float64()*float64(tailMax-tailMin))
 		case u < w.Never+w.LongTails+w.Errors:
 			j.Kind = Error
 		}

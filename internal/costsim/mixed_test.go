@@ -1,0 +1,93 @@
+package costsim
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vidgen/vidgen/internal/catalog"
+	"github.com/vidgen/vidgen/internal/job"
+	"github.com/vidgen/vidgen/internal/pollpolicy"
+)
+
+// The mixed workload draws each model at its share, each clip at its
+// share, usual generation times around the model's catalogued prior, long
+// tails within the model's deadline; the same seed draws the same jobs.
+func TestMixedWorkload(t *testing.T) {
+	w := Mixed(4000, MixedModels())
+	jobs := w.Generate()
+	if !slices.Equal(jobs, w.Generate()) {
+		t.Fatal("the same seed drew other jobs")
+	}
+	byModel := map[string][]Job{}
+	for _, j := range jobs {
+		byModel[j.Model] = append(byModel[j.Model], j)
+	}
+	for _, m := range w.Models {
+		got := byModel[m.Model]
+		if share := float64(len(got)) / float64(len(jobs)); math.Abs(share-m.Share) > 0.03 {
+			t.Errorf("%s: %.3f of the jobs, want %.2f", m.Model, share, m.Share)
+		}
+		if !slices.Equal(Only(jobs, m.Model), got) {
+			t.Errorf("%s: Only picked other jobs", m.Model)
+		}
+		for _, c := range m.Clips {
+			var times []float64
+			n := 0
+			for _, j := range got {
+				if j.Duration != c.Duration {
+					continue
+				}
+				n++
+				switch j.Kind {
+				case Normal, Error:
+					times = append(times, j.GenTime.Seconds())
+				case LongTail:
+					prior := pollpolicy.Prior(m.Model, c.Duration)
+					if j.GenTime < min(2*prior, catalog.JobDeadline(m.Model, 0)*9/10) || j.GenTime > catalog.JobDeadline(m.Model, 0)*9/10 {
+						t.Errorf("%s %d s: a long tail of %s (prior %s)", m.Model, c.Duration, j.GenTime, prior)
+					}
+				}
+			}
+			if share := float64(n) / float64(len(got)); math.Abs(share-c.Share) > 0.05 {
+				t.Errorf("%s: %d-s clips are %.3f of its jobs, want %.2f", m.Model, c.Duration, share, c.Share)
+			}
+			slices.Sort(times)
+			median := time.Duration(times[len(times)/2] * float64(time.Second))
+			if prior := pollpolicy.Prior(m.Model, c.Duration); math.Abs(median.Seconds()/prior.Seconds()-1) > 0.06 {
+				t.Errorf("%s %d s: median generation %s, want about its prior %s", m.Model, c.Duration, median, prior)
+			}
+		}
+	}
+	for _, j := range jobs {
+		if slices.IndexFunc(w.Models, func(m ModelMix) bool { return m.Model == j.Model }) < 0 {
+			t.Fatalf("a job of %q, not in the mix", j.Model)
+		}
+	}
+}
+
+// Every job's request is one vidgen takes: its model's own, or, while
+// vidgen or the simulator refuses it, gen3a_turbo's (a stand-in, named).
+func TestMixedBodiesAreAccepted(t *testing.T) {
+	jobs := Mixed(200, MixedModels()).Generate()
+	standIns := StandIns(jobs)
+	for _, j := range jobs {
+		body, _ := json.Marshal(j.Body())
+		sub, err := job.ParseSubmission(body, job.ParseOptions{})
+		if err != nil {
+			t.Fatalf("%s job (stand-in %v): %s refused: %v", j.Model, j.StandIn, body, err)
+		}
+		_, stood := standIns[j.Model]
+		if j.StandIn != stood {
+			t.Errorf("%s job: stand-in %v, but the model is stood in for: %v", j.Model, j.StandIn, stood)
+		}
+		if want := j.Model; !j.StandIn && sub.Request.Model != want {
+			t.Errorf("%s job recorded as %s", j.Model, sub.Request.Model)
+		}
+	}
+	if _, ok := standIns[job.Model]; ok {
+		t.Error("gen3a_turbo stood in for")
+	}
+}
