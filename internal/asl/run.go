@@ -95,11 +95,9 @@ func (m *Machine) Execute(ctx context.Context, exe Execution, from *Checkpoint, 
 	if r.exe.StartTime.IsZero() {
 		r.exe.StartTime = r.clock.Now()
 	}
-	limit := MaxExecutionTime
 	if m.timeout > 0 {
-		limit = min(limit, time.Duration(m.timeout)*time.Second)
+		r.deadline = r.exe.StartTime.Add(time.Duration(m.timeout) * time.Second)
 	}
-	r.deadline = r.exe.StartTime.Add(limit)
 	var err error
 	if r.execInput, err = decodeInput(exe.Input); err != nil {
 		return Result{}, fmt.Errorf("asl: execution input: %w", err)
@@ -130,7 +128,7 @@ type runner struct {
 	jitter     func() float64
 	exe        Execution
 	execInput  any
-	deadline   time.Time                                     // TimeoutSeconds after the start, MaxExecutionTime at most
+	deadline   time.Time                                     // zero when the machine has no TimeoutSeconds
 	checkpoint func(ctx context.Context, c Checkpoint) error // nil inside Map iterations
 	hist       *history                                      // the execution's; an INLINE iteration shares its parent's
 }
@@ -695,19 +693,8 @@ func (r *runner) expired() bool {
 }
 
 func (r *runner) timeoutError() *Error {
-	if r.m.timeout == 0 || time.Duration(r.m.timeout)*time.Second > MaxExecutionTime {
-		return &Error{Name: errTimeout, Cause: "The execution ran longer than a Standard execution's maximum of one year"}
-	}
 	return &Error{Name: errTimeout, Cause: fmt.Sprintf("The execution ran longer than its TimeoutSeconds of %d", r.m.timeout)}
 }
-
-// MaxExecutionTime is the longest a Standard execution runs, whatever its
-// TimeoutSeconds (which a definition may set to 99,999,999 s, over three
-// years) or without one: Step Functions' quotas give a Standard workflow a
-// maximum execution time of one year, past which the execution fails with
-// States.Timeout
-// (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html#service-limits-state-machine-executions).
-const MaxExecutionTime = 365 * 24 * time.Hour
 
 // decodeInput decodes an execution or checkpoint input; AWS treats an
 // empty one as {}.

@@ -430,35 +430,3 @@ func TestPollingLoop(t *testing.T) {
 		t.Errorf("inputs = %v, want %v", inputs, wantInputs)
 	}
 }
-
-// A Standard execution lasts a year at most (Step Functions' quotas,
-// "Maximum execution time"), with no TimeoutSeconds or a longer one than
-// that: it then fails States.Timeout. vidgen's machines set theirs far
-// below (video_job 27 h; costsim's TestTimeoutsFitTheLongestDeadline), so
-// they end by their own.
-func TestExecutionLastsAYearAtMost(t *testing.T) {
-	year := MaxExecutionTime
-	for _, tt := range []struct {
-		name, timeout string
-		wait          time.Duration
-		wantElapsed   time.Duration
-		wantErr       string
-	}{
-		{name: "no TimeoutSeconds", wait: 400 * 24 * time.Hour, wantElapsed: year, wantErr: "States.Timeout"},
-		{name: "TimeoutSeconds past a year", timeout: `"TimeoutSeconds":99999999,`, wait: 400 * 24 * time.Hour, wantElapsed: year, wantErr: "States.Timeout"},
-		{name: "TimeoutSeconds within a year", timeout: `"TimeoutSeconds":97200,`, wait: 400 * 24 * time.Hour, wantElapsed: 27 * time.Hour, wantErr: "States.Timeout"},
-		{name: "a wait shorter than a year", wait: 364 * 24 * time.Hour, wantElapsed: 364*24*time.Hour + 250*time.Millisecond}, // the clock starts 250 ms in
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			def := fmt.Sprintf(`{"StartAt":"W",%s"States":{"W":{"Type":"Wait","Seconds":%d,"End":true}}}`, tt.timeout, int(tt.wait.Seconds()))
-			clock := newClock()
-			_, err := runDef(t, def, `{}`, Options{Clock: clock})
-			if errName(err) != tt.wantErr || tt.wantErr == "" && err != nil {
-				t.Fatalf("error = %v, want %q", err, tt.wantErr)
-			}
-			if got := clock.Now().Sub(t0); got != tt.wantElapsed {
-				t.Fatalf("elapsed = %v, want %v", got, tt.wantElapsed)
-			}
-		})
-	}
-}
