@@ -26,7 +26,9 @@
 // DefaultGenerationTime, then "completed". gen3a_turbo's prior is 25 s for
 // 5 s and 45 s for 10 s, so it takes Config.GenerationTime, or 1.8 times
 // as long for a 10-second video. With a manual clock a test decides
-// exactly what each poll sees.
+// exactly what each poll sees. The video served is a 10-second test
+// pattern for a 10-second clip and a 5-second one for any other length;
+// the answers report the length asked for.
 //
 // # Credits
 //
