@@ -106,6 +106,9 @@ type Usage struct {
 	// ModelReads and ModelWrites are the reads and writes of the learned
 	// generation times, counted in RRU and WRU too.
 	ModelReads, ModelWrites int
+	// SpendWrites are the writes that recorded a job's credits with its
+	// tenant's spend counter (one a job), billed in WRU too.
+	SpendWrites int
 
 	// ExpressRequests and ExpressGBSeconds are the Express rounds' of a
 	// Design that polls in them.
@@ -638,12 +641,32 @@ func (s *countingStore) InFlight(ctx context.Context) (job.InFlight, error) {
 
 // Update is billed as the DynamoDB store does it: one conditional write;
 // ending a job that holds a slot also costs that write failing, a
-// transaction of the job and the counters, and a read back.
+// transaction of the job and the counters, and a read back. A change that
+// records credits the record did not hold (once a job) is a consistent
+// read of the job, then a transaction of the job's write and its tenant's
+// spend item (twice the units), and a read back; for the end of a job
+// holding a slot that transaction writes the credits alone, and the end
+// follows as above.
 func (s *countingStore) Update(ctx context.Context, id string, c job.Change) (job.Job, error) {
 	s.run.clk.Sleep(ctx, s.run.cfg.Latencies.Dynamo)
 	before, _ := s.Store.Get(ctx, id) // bbolt: free, and not billed
 	j, err := s.Store.Update(ctx, id, c)
-	s.run.usage.WRU += units(j, 1024)
+	_, credits := job.CreditsDelta(before, c)
+	credits = credits && err == nil
+	switch {
+	case credits && c.Status.Terminal() && before.Slot:
+		s.run.clk.Sleep(ctx, 2*s.run.cfg.Latencies.Dynamo)
+		s.run.usage.RRU += units(before, 4096)
+		s.run.usage.WRU += 2*(units(j, 1024)+1) + units(j, 1024)
+		s.run.usage.SpendWrites++
+	case credits:
+		s.run.clk.Sleep(ctx, 2*s.run.cfg.Latencies.Dynamo)
+		s.run.usage.RRU += units(before, 4096) + units(j, 4096)
+		s.run.usage.WRU += 2 * (units(j, 1024) + 1)
+		s.run.usage.SpendWrites++
+	default:
+		s.run.usage.WRU += units(j, 1024)
+	}
 	if err == nil {
 		s.run.usage.WRU += indexWrites(before, j, jobIndexes())
 	}

@@ -68,11 +68,11 @@ func (s *Store) Spend(ctx context.Context, tenant, day string) (job.Spend, error
 
 // recordCredits writes c's credits to the job id together with its
 // tenant's spend counter, when they change the record's. It returns the
-// record written and what of c is left to write with a plain Update: an
-// end (which may need to give a slot back, see giveBack) goes on its own
-// after the credits; any other change is written whole here and nothing
-// is left (done). Credits equal to the record's are dropped from c, which
-// is left whole.
+// record written and what of c is left to write with a plain Update: the
+// end of a job holding a slot (a transaction with the slot counters, see
+// giveBack) goes on its own after the credits; any other change is
+// written whole here and nothing is left (done). Credits equal to the
+// record's are dropped from c, which is left whole.
 func (s *Store) recordCredits(ctx context.Context, id string, c job.Change) (j job.Job, rest job.Change, done bool, err error) {
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
@@ -92,8 +92,10 @@ func (s *Store) recordCredits(ctx context.Context, id string, c job.Change) (j j
 			c.CreditsUsed = nil
 			return job.Job{}, c, false, nil
 		}
-		first, ends := c, c.Status.Terminal()
-		if ends {
+		// An end that gives a slot back is a transaction of its own
+		// (giveBack): the credits go first, alone.
+		first, split := c, c.Status.Terminal() && cur.Slot
+		if split {
 			first = job.Change{At: c.At, CreditsUsed: c.CreditsUsed}
 		}
 		var failed bool
@@ -108,7 +110,7 @@ func (s *Store) recordCredits(ctx context.Context, id string, c job.Change) (j j
 			err = fmt.Errorf("update job %s: %w: its credits changed meanwhile", id, job.ErrConflict)
 			continue
 		}
-		if ends {
+		if split {
 			c.CreditsUsed = nil
 			return job.Job{}, c, false, nil
 		}
@@ -130,7 +132,12 @@ func (s *Store) creditsTransaction(ctx context.Context, cur job.Job, c job.Chang
 	if cur.CreditsUsed != nil {
 		same = expression.Name(attrCreditsUsed).Equal(value(*cur.CreditsUsed))
 	}
-	jobExpr, err := expression.NewBuilder().WithCondition(condition(c).And(same)).WithUpdate(s.update(c)).Build()
+	cond := condition(c).And(same)
+	if c.Status.Terminal() {
+		// The end of a job without a slot, as updateItem writes it.
+		cond = cond.And(expression.Name(attrSlot).AttributeNotExists())
+	}
+	jobExpr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(s.update(c)).Build()
 	if err != nil {
 		return false, fmt.Errorf("update job %s: %w", cur.ID, err)
 	}
@@ -138,7 +145,7 @@ func (s *Store) creditsTransaction(ctx context.Context, cur job.Job, c job.Chang
 	u := expression.Add(expression.Name(attrCount), expression.Value(delta)).
 		Add(expression.NameNoDotSplit(spendModelPrefix+cur.Request.Model), expression.Value(delta))
 	if dayStart, perr := job.ParseDay(day); perr == nil {
-		if at := s.expiry(job.Resets(dayStart)); at != 0 {
+		if at := s.expiry(job.NextDay(dayStart)); at != 0 {
 			u = u.Set(expression.Name(attrExpiresAt), expression.Value(at))
 		}
 	}

@@ -104,6 +104,7 @@ func ErrorNames() []ErrorName {
 		{ErrNameInternal, FromJob},
 		{ErrNameUpstreamAuth, FromJob},
 		{ErrNameConfiguration, FromJob},
+		{ErrNameSpendCap, FromJob},
 		{ErrorTypeTransient, FromLambda},
 		{ErrorTypeValidation, FromLambda},
 		{ErrorTypeIdempotencyKeyReused, FromLambda},

@@ -48,23 +48,9 @@ type Spend struct {
 	ByModel map[string]float64 `json:"by_model"`
 }
 
-// SpendCap bounds a tenant's credits per UTC day: no job is admitted
-// (submitted upstream) once the day's recorded credits reach Credits.
-// Zero means no cap. Credits are known only once the upstream accepted a
-// job, so jobs submitted together before the cap was reached may pass it
-// by their own cost.
-type SpendCap struct {
-	Credits float64
-}
-
-// Enabled reports whether a cap applies.
-func (c SpendCap) Enabled() bool { return c.Credits > 0 }
-
-// Reached reports whether s leaves no room under c.
-func (c SpendCap) Reached(s Spend) bool { return c.Enabled() && s.Credits >= c.Credits }
-
-// Resets is when the day of t ends, and with it the cap's count.
-func Resets(t time.Time) time.Time {
+// NextDay is when the UTC day of t ends: when a daily spend count starts
+// again from zero.
+func NextDay(t time.Time) time.Time {
 	d := t.UTC()
 	return time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, time.UTC)
 }

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/clock"
@@ -168,6 +169,10 @@ type Handlers struct {
 	// Finisher, when set, does the Finish step's work in the Poll that
 	// sees its job end (see Poll); nil leaves it to the Finish state.
 	Finisher Finisher
+
+	// SpendCap, when enabled, ends instead of submitting a job whose
+	// tenant reached its daily spend cap (job.ErrNameSpendCap).
+	SpendCap *admission.SpendCap
 }
 
 // Finisher announces an ended job and shapes the execution's result:
@@ -271,6 +276,13 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 		// directly has its execution already): the machine parks it.
 		return Output{JobID: j.ID, Status: j.Status, Waiting: true}, nil
 	}
+	if err := h.SpendCap.Check(ctx, j.Tenant, now); err != nil {
+		var reached *admission.CapReachedError
+		if errors.As(err, &reached) {
+			return h.end(ctx, j, job.ErrNameSpendCap, reached.Error()+"; this job was not submitted and costs nothing")
+		}
+		return Output{}, &job.TransientError{Err: err}
+	}
 	// Restore offloaded images before claiming the submit: a failure here
 	// sends nothing upstream, so it must not leave a claim that would end
 	// the job as SubmitOutcomeUnknown.
@@ -326,7 +338,9 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 	if gen.Status == job.Generating {
 		status = job.Generating
 	}
-	j, err = h.persist(ctx, j.ID, job.Change{At: now, Status: status, UpstreamID: gen.ID})
+	// The create's answer carries the credits the generation costs
+	// (meta.usage.credits_used), recorded and counted with its id.
+	j, err = h.persist(ctx, j.ID, job.Change{At: now, Status: status, UpstreamID: gen.ID, CreditsUsed: gen.CreditsUsed})
 	if err != nil {
 		if errors.Is(err, job.ErrConflict) {
 			// Ended meanwhile (cancelled or timed out): report the final record.
@@ -455,6 +469,9 @@ func (h *Handlers) poll(ctx context.Context, in Input, t *turn) (Output, error) 
 		h.Log.DebugContext(ctx, "nothing new: the record is not written", "asks", change.Polls)
 		return Output{JobID: j.ID, Status: j.Status, Submitted: true, WaitSeconds: d.Seconds,
 			Unrecorded: change.Polls, LastAsk: now}, nil
+	}
+	if c := change.CreditsUsed; c != nil && j.CreditsUsed != nil && *c == *j.CreditsUsed {
+		change.CreditsUsed = nil // recorded (and counted) already
 	}
 	before := j
 	j, err = h.Store.Update(ctx, j.ID, change)

@@ -14,7 +14,7 @@ import (
 
 // otherModel is a catalogued model id with the dots and slashes model ids
 // carry, which must not split a counter's name.
-const otherModel = "kling-video/v1.6/standard/text-to-video"
+const otherModel = "klingai/v2.1-master-text-to-video"
 
 // spend is the contract of the spend counters (job.Spend): the write that
 // records credits a job's record did not hold counts their difference, on

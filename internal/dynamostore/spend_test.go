@@ -1,0 +1,97 @@
+package dynamostore_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/vidgen/vidgen/internal/dynamostore"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// countingClient counts the writes a Store sends.
+type countingClient struct {
+	dynamostore.Client
+	updates, transactions int
+}
+
+func (c *countingClient) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.updates++
+	return c.Client.UpdateItem(ctx, in, optFns...)
+}
+
+func (c *countingClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.transactions++
+	return c.Client.TransactWriteItems(ctx, in, optFns...)
+}
+
+// A job's credits cost one transaction (the job and its tenant's day
+// item), once: the polls after it that carry the same credits are plain
+// updates. The day item stays out of every index and of Get, and expires
+// Retention after its day.
+func TestSpendWritesOncePerJob(t *testing.T) {
+	client, table := newTable(t)
+	counting := &countingClient{Client: client}
+	s := dynamostore.New(counting, dynamostore.Config{Table: table, Retention: 48 * time.Hour})
+	ctx := t.Context()
+	if err := s.Create(ctx, sample("j1", "tenantA", t0())); err != nil {
+		t.Fatal(err)
+	}
+	credits := 25.0
+	if _, err := s.Update(ctx, "j1", job.Change{At: t0(), UpstreamID: "up-1", CreditsUsed: &credits}); err != nil {
+		t.Fatal(err)
+	}
+	if counting.transactions != 1 || counting.updates != 0 {
+		t.Fatalf("recording credits: %d transactions, %d updates; want 1, 0", counting.transactions, counting.updates)
+	}
+	for i := range 5 {
+		if _, err := s.Update(ctx, "j1", job.Change{At: t0().Add(time.Duration(i+1) * time.Minute), Polls: 1, CreditsUsed: &credits}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if counting.transactions != 1 || counting.updates != 5 {
+		t.Fatalf("five polls with the same credits: %d transactions, %d updates; want 1, 5", counting.transactions, counting.updates)
+	}
+
+	jobs, _, err := s.List(ctx, "tenantA", job.Filter{}, 100, "")
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("list: %v, %v; want only j1", jobs, err)
+	}
+	open, err := s.OpenJobs(ctx)
+	if err != nil || len(open) != 1 || open[0] != "j1" {
+		t.Fatalf("open jobs: %v, %v; want only j1", open, err)
+	}
+	items, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: &table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spendIDs []string
+	for _, it := range items.Items {
+		id := it["id"].(*types.AttributeValueMemberS).Value
+		if !strings.HasPrefix(id, "spend#") {
+			continue
+		}
+		spendIDs = append(spendIDs, id)
+		for _, index := range []string{"tenant", "created_at", "open", "waiting"} {
+			if _, ok := it[index]; ok {
+				t.Errorf("spend item %s has %s: it would be in an index", id, index)
+			}
+		}
+		exp, _ := it["expires_at"].(*types.AttributeValueMemberN)
+		want := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC).Add(48 * time.Hour).Unix()
+		if exp == nil || exp.Value != strconv.FormatInt(want, 10) {
+			t.Errorf("spend item %s expires at %v, want %d (its day's end + retention)", id, it["expires_at"], want)
+		}
+		if _, err := s.Get(ctx, id); !errors.Is(err, job.ErrNotFound) {
+			t.Errorf("Get(%s) = %v, want ErrNotFound: not a job", id, err)
+		}
+	}
+	if len(spendIDs) != 1 {
+		t.Fatalf("spend items %v, want one", spendIDs)
+	}
+}
