@@ -199,6 +199,30 @@ type Page struct {
 	Data []Generation `json:"data"`
 	// Next is the cursor of the following page, or nil on the last.
 	Next *string `json:"next"`
+	// Usage is what the tenant's jobs cost on one UTC day (today, or the
+	// list's usage_day), over all its jobs whatever the filter.
+	Usage *Spend `json:"usage,omitempty"`
+}
+
+// Spend is a tenant's credits on one UTC day: those the upstream reported
+// on its jobs, counted on the day each job's record first carried them.
+type Spend struct {
+	Day         string             `json:"day"` // YYYY-MM-DD, UTC
+	CreditsUsed float64            `json:"credits_used"`
+	ByModel     map[string]float64 `json:"by_model"`
+	// DailyCap is the tenant's daily spend cap in credits, nil when none
+	// applies; no job is admitted once CreditsUsed reaches it.
+	DailyCap *float64 `json:"daily_cap,omitempty"`
+	// ResetsAt is when the day ends: the next UTC midnight.
+	ResetsAt time.Time `json:"resets_at"`
+}
+
+// SpendCapDetail says why a submit was refused with 429 SpendCapReached.
+type SpendCapDetail struct {
+	DailyCap    float64   `json:"daily_cap"`
+	CreditsUsed float64   `json:"credits_used"`
+	Day         string    `json:"day"`
+	ResetsAt    time.Time `json:"resets_at"`
 }
 
 // ErrorResponse is the body of every error answer vidgen gives (4xx, 5xx).
@@ -214,6 +238,8 @@ type ErrorDetail struct {
 	Name    string       `json:"name"`
 	Message string       `json:"message"`
 	Fields  []FieldError `json:"fields,omitempty"`
+	// SpendCap details a SpendCapReached refusal.
+	SpendCap *SpendCapDetail `json:"spend_cap,omitempty"`
 }
 
 // FieldError names one bad field.

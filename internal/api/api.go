@@ -56,6 +56,8 @@ type Store interface {
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
 	List(ctx context.Context, tenant string, f job.Filter, limit int, cursor string) ([]job.Job, string, error)
+	// Spend is tenant's credits on a UTC day (job.Day), for list answers.
+	Spend(ctx context.Context, tenant, day string) (job.Spend, error)
 	// QueuePosition is a waiting job's 1-based place among its tenant's
 	// jobs waiting for a slot.
 	QueuePosition(ctx context.Context, j job.Job) (int, error)
@@ -138,6 +140,9 @@ type Handler struct {
 	// is enabled a new job waits, without an execution, until admitted.
 	// Nil starts every job at once.
 	Admission admission.Admitter
+	// SpendCap, when enabled, refuses new jobs of a tenant whose credits
+	// today reached the cap (429 SpendCapReached, see spend.go).
+	SpendCap *admission.SpendCap
 
 	// StartRetry bounds the retries of a failed start within a request;
 	// Sleeper waits between them (nil: the wall clock) and Rand, in
@@ -331,6 +336,9 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	idemKey := header(req.Headers, "idempotency-key")
 	if msg := job.CheckIdempotencyKey(idemKey); msg != "" {
 		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "Idempotency-Key", Message: msg}}})
+	}
+	if resp, ok := h.underSpendCap(ctx, tenant); !ok {
+		return resp
 	}
 	now := h.Clock.Now().UTC()
 	j := job.Job{

@@ -30,10 +30,7 @@ type Page = vidgen.Page
 func (h *Handler) list(ctx context.Context, tenant string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	q := req.QueryStringParameters
 	var ve job.ValidationError
-	status := job.Status(q["status"])
-	if status != "" && !status.Valid() {
-		ve.Fields = append(ve.Fields, job.FieldError{Field: "status", Message: "must be queued, generating, completed or error"})
-	}
+	filter, usageDay := listFilter(q, h.Clock.Now(), &ve)
 	limit := DefaultListLimit
 	if v, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(v)
@@ -49,7 +46,10 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 	}
 	// The signature binds a cursor to its tenant and filter, so a cursor
 	// cannot be altered, forged or reused for another listing.
-	scope := tenant + "\x00" + string(status)
+	scope := tenant + "\x00" + string(filter.Status)
+	if filter.Model != "" {
+		scope += "\x00" + filter.Model
+	}
 	var cursor string
 	if v := q["next"]; v != "" {
 		if cursor, err = openCursor(key, scope, v); err != nil {
@@ -60,7 +60,7 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 		slices.SortFunc(ve.Fields, func(a, b job.FieldError) int { return strings.Compare(a.Field, b.Field) })
 		return validationResponse(&ve)
 	}
-	jobs, next, err := h.Store.List(ctx, tenant, job.Filter{Status: status}, limit, cursor)
+	jobs, next, err := h.Store.List(ctx, tenant, filter, limit, cursor)
 	if errors.Is(err, job.ErrBadCursor) {
 		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "next", Message: "is not a cursor this listing returned"}}})
 	}
@@ -68,7 +68,7 @@ func (h *Handler) list(ctx context.Context, tenant string, req events.APIGateway
 		h.Log.ErrorContext(ctx, "list jobs", "err", err)
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not list jobs; try again")
 	}
-	page := Page{Data: make([]Generation, len(jobs))}
+	page := Page{Data: make([]Generation, len(jobs)), Usage: h.usage(ctx, tenant, usageDay)}
 	for i, j := range jobs {
 		page.Data[i] = h.linked(ctx, j)
 		h.estimate(ctx, j, &page.Data[i])

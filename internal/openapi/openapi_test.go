@@ -166,6 +166,8 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{schema("Meta"), "Meta", vidgen.Meta{}, nil},
 		{schema("Meta").Properties["usage"].Value, "Meta.usage", vidgen.Usage{}, nil},
 		{schema("Page"), "Page", vidgen.Page{}, nil},
+		{schema("Spend"), "Spend", vidgen.Spend{}, nil},
+		{schema("SpendCapDetail"), "SpendCapDetail", vidgen.SpendCapDetail{}, nil},
 		{schema("ErrorResponse"), "ErrorResponse", vidgen.ErrorResponse{}, nil},
 		{schema("ErrorResponse").Properties["error"].Value, "ErrorResponse.error", vidgen.ErrorDetail{}, nil},
 		{schema("FieldError"), "FieldError", vidgen.FieldError{}, nil},
