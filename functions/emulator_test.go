@@ -427,6 +427,7 @@ func functionEnv(t testing.TB, fn string) map[string]string {
 		lambdafn.EnvEventBus:             "default",
 		lambdafn.EnvMaxInFlight:          "50",
 		lambdafn.EnvMaxInFlightPerTenant: "25",
+		lambdafn.EnvSpendCap:             "0",
 		lambdafn.EnvReconcileMinAge:      "300",
 		lambdafn.EnvReconcileGrace:       "300",
 	}

@@ -85,6 +85,8 @@ var jobStoreCalls = map[string][]string{
 	// The conditional markers that announce a job's end once.
 	"ClaimAnnouncement": {"dynamodb:UpdateItem JobsTable"},
 	"MarkAnnounced":     {"dynamodb:UpdateItem JobsTable"},
+	// A tenant's spend counter of a day (the spend cap, list usage).
+	"Spend": {"dynamodb:GetItem JobsTable"},
 }
 
 // jobStoreUse is how each function's handler holds the job store: the
@@ -92,11 +94,11 @@ var jobStoreCalls = map[string][]string{
 // can call no other method.
 var jobStoreUse = map[string][]reflect.Type{
 	"api":       {reflect.TypeFor[api.Store](), reflect.TypeFor[admission.Store](), reflect.TypeFor[gentime.Store]()},
-	"submit":    {reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store]()},
+	"submit":    {reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store](), reflect.TypeFor[admission.SpendReader]()},
 	"poll":      {reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store](), reflect.TypeFor[notify.Getter](), reflect.TypeFor[notify.Announcements](), reflect.TypeFor[admission.Store]()},
 	"fail":      {reflect.TypeFor[steps.Store]()},
 	"reconcile": {reflect.TypeFor[reconcile.Store](), reflect.TypeFor[admission.Store]()},
-	"register":  {reflect.TypeFor[steps.Registry](), reflect.TypeFor[admission.Store](), reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store]()},
+	"register":  {reflect.TypeFor[steps.Registry](), reflect.TypeFor[admission.Store](), reflect.TypeFor[steps.Store](), reflect.TypeFor[gentime.Store](), reflect.TypeFor[admission.SpendReader]()},
 	"finish":    {reflect.TypeFor[notify.Getter](), reflect.TypeFor[notify.Announcements](), reflect.TypeFor[admission.Store]()},
 	"webhook":   {reflect.TypeFor[notify.Getter]()},
 }

@@ -38,6 +38,7 @@ var envHelp = map[string]string{
 	EnvBucket:               "the S3 bucket of large images, archived videos and batch results",
 	EnvVideoHosts:           "comma-separated hosts the upstream's video URLs may point at",
 	EnvWebhookSecret:        "the Secrets Manager secret tenants' webhook secrets derive from",
+	EnvSpendCap:             "credits per tenant per UTC day past which no job is admitted (0: no cap)",
 	EnvEventBus:             "the EventBridge bus ended jobs are announced on",
 	EnvMaxInFlight:          "generations in flight at most, in all (0: no cap)",
 	EnvMaxInFlightPerTenant: "generations in flight at most, per tenant (0: no cap)",

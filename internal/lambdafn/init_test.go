@@ -259,6 +259,7 @@ func functionValues(sinkURL string) map[string]string {
 		lambdafn.EnvEventBus:             "default",
 		lambdafn.EnvMaxInFlight:          "50",
 		lambdafn.EnvMaxInFlightPerTenant: "25",
+		lambdafn.EnvSpendCap:             "0",
 		lambdafn.EnvReconcileMinAge:      "300",
 		lambdafn.EnvReconcileGrace:       "300",
 	}

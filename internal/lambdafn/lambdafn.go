@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -69,6 +70,9 @@ const (
 	// MinAge and Grace (reconcile.Reconciler), in seconds.
 	EnvReconcileMinAge = "VIDGEN_RECONCILE_MIN_AGE_SECONDS"
 	EnvReconcileGrace  = "VIDGEN_RECONCILE_GRACE_SECONDS"
+	// EnvSpendCap is the per-tenant daily spend cap in credits
+	// (admission.SpendCap); 0 is no cap.
+	EnvSpendCap = "VIDGEN_SPEND_CAP_CREDITS_PER_DAY"
 )
 
 // Required lists the variables the function in functions/<fn> requires.
@@ -76,11 +80,11 @@ func Required(fn string) []string {
 	switch fn {
 	case "api":
 		return []string{EnvTable, EnvStateMachine, EnvKeysTable, EnvCursorSecret, EnvDeadline, EnvQueueTimeout, EnvBucket, EnvWebhookSecret,
-			EnvMaxInFlight, EnvMaxInFlightPerTenant, EnvUpstreamSecret}
+			EnvMaxInFlight, EnvMaxInFlightPerTenant, EnvUpstreamSecret, EnvSpendCap}
 	case "register":
 		// It submits the job it registers too (steps.Registrar.Submitter).
 		return []string{EnvTable, EnvDeadline, EnvQueueTimeout, EnvBucket, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant,
-			EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval}
+			EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval, EnvSpendCap}
 	case "finish":
 		return []string{EnvTable, EnvEventBus, EnvStateMachine, EnvMaxInFlight, EnvMaxInFlightPerTenant}
 	case "webhook":
@@ -88,7 +92,7 @@ func Required(fn string) []string {
 	case "authorizer":
 		return []string{EnvKeysTable}
 	case "submit":
-		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval, EnvBucket}
+		return []string{EnvTable, EnvUpstreamURL, EnvUpstreamSecret, EnvPollInterval, EnvBucket, EnvSpendCap}
 	case "poll":
 		// It announces the jobs it sees end too (steps.Handlers.Finisher),
 		// admitting waiting jobs as the finish function does.
@@ -306,6 +310,18 @@ func Dispatcher(env map[string]string, store admission.Store, starter admission.
 		*dst = n
 	}
 	return &admission.Dispatcher{Store: store, Starter: starter, Tasks: tasks, Limits: limits, Clock: clock.Real{}, Log: log, Metrics: rec}, nil
+}
+
+// SpendCap is the per-tenant daily spend cap EnvSpendCap sets, on the
+// spend counters of store: the api function refuses new jobs past it, and
+// Submit (the submit and register functions) does not submit them.
+func SpendCap(env map[string]string, store admission.SpendReader) (*admission.SpendCap, error) {
+	v := env[EnvSpendCap]
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return nil, fmt.Errorf("%s must be a number of credits ≥ 0 (0: no cap), got %q", EnvSpendCap, v)
+	}
+	return &admission.SpendCap{Credits: n, Store: store}, nil
 }
 
 // WebhookSecrets derives tenants' webhook secrets from the master secret,

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -103,6 +104,9 @@ type Config struct {
 	// over a cap wait, queued, for a slot (internal/admission). Zero
 	// fields mean no cap; ConfigFromEnv defaults to DefaultLimits.
 	Limits job.Limits
+	// SpendCap is the per-tenant daily spend cap in credits
+	// (admission.SpendCap); 0 is no cap.
+	SpendCap float64
 	// UpstreamTimeout bounds each upstream request in real time (TimeScale
 	// does not apply); upstream.DefaultTimeout when zero. With a TimeScale
 	// above 1 keep it under 60 s / TimeScale, the Submit and Poll Tasks'
@@ -177,6 +181,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			}
 			*dst = n
 		}
+	}
+	if v := getenv("VIDGEN_SPEND_CAP_CREDITS_PER_DAY"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) {
+			errs = append(errs, fmt.Errorf("VIDGEN_SPEND_CAP_CREDITS_PER_DAY must be a number of credits ≥ 0 (0: no cap), got %q", v))
+		}
+		c.SpendCap = f
 	}
 	for name, dst := range map[string]*time.Duration{
 		"VIDGEN_JOB_DEADLINE": &c.JobDeadline, "VIDGEN_QUEUE_TIMEOUT": &c.QueueTimeout, "VIDGEN_SIM_QUEUE_TIME": &c.SimQueueTime,
@@ -347,6 +358,7 @@ func Start(cfg Config) (*Runtime, error) {
 	// One learned model for the deployment, in the job store; the steps
 	// and the api read it through one cache, as one process.
 	learned := &gentime.Cache{Store: rt.Store, Clock: clk, Log: log.With("component", "gentime")}
+	spendCap := &admission.SpendCap{Credits: cfg.SpendCap, Store: rt.Store}
 	stepHandlers := &steps.Handlers{
 		Store: rt.Store, Upstream: client, Clock: clk, Policy: pollpolicy.LongPoll(), Log: log.With("component", "steps"),
 		Learned:  learned,
@@ -354,6 +366,7 @@ func Start(cfg Config) (*Runtime, error) {
 		Archiver: &archive.Archiver{Store: blobs, AllowedHosts: videoHosts},
 		Tasks:    states.Resumer{Tasks: rt.tasks},
 		Metrics:  rec,
+		SpendCap: spendCap,
 	}
 	// Locally webhooks may go to this machine's own network (a receiver
 	// under test, a tunnel); in AWS the guard refuses it.
@@ -446,6 +459,7 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	apiHandler := &api.Handler{
+		SpendCap:  spendCap,
 		CursorKey: func(context.Context) ([]byte, error) { return cursorKey, nil },
 		Store:     rt.Store, Starter: jobExecutions{engine: rt.Engine, machine: VideoJob},
 		Keys:  &apikey.Resolver{Store: keyStore, Clock: clk},

@@ -24,6 +24,7 @@ environment:
   VIDGEN_VIDEO_HOSTS               hosts the real upstream's videos may come from (default ` + DefaultVideoHosts + `)
   VIDGEN_MAX_IN_FLIGHT             generations in flight at most (default 100; 0: no cap)
   VIDGEN_MAX_IN_FLIGHT_PER_TENANT  per tenant (default 50; 0: no cap)
+  VIDGEN_SPEND_CAP_CREDITS_PER_DAY credits per tenant per UTC day (default 0: no cap)
   VIDGEN_JOB_DEADLINE              how long every job may run (default: its model's)
   VIDGEN_QUEUE_TIMEOUT             how long a job may wait for a slot
   VIDGEN_RECONCILE_INTERVAL        how often lost executions are looked for (default 1m)

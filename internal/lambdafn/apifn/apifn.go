@@ -33,7 +33,12 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[even
 	sm := secretsmanager.NewFromConfig(in.Cfg)
 	cursor := secret.NewCache(sm, in.Env[lambdafn.EnvCursorSecret], time.Hour, nil)
 	bucket := s3.NewFromConfig(in.Cfg)
+	spendCap, err := lambdafn.SpendCap(in.Env, in.Store)
+	if err != nil {
+		return nil, err
+	}
 	h := &api.Handler{
+		SpendCap:  spendCap,
 		Metrics:   in.Rec,
 		Admission: in.Admit,
 		CursorKey: func(ctx context.Context) ([]byte, error) {

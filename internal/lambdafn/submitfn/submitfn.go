@@ -46,5 +46,10 @@ func Handlers(env map[string]string, cfg aws.Config, log *slog.Logger, rec *metr
 	}
 	h.Blobs = s3blob.New(s3.NewFromConfig(cfg), env[lambdafn.EnvBucket])
 	h.Tasks = sfnexec.Tasks{Client: sfn.NewFromConfig(cfg)}
+	spendCap, err := lambdafn.SpendCap(env, store)
+	if err != nil {
+		return nil, err
+	}
+	h.SpendCap = spendCap
 	return h, nil
 }
