@@ -16,10 +16,10 @@ import (
 	"github.com/vidgen/vidgen/internal/steps"
 )
 
-// withCreateCredits makes the simulator's create answers carry
-// meta.usage.credits_used, as the upstream's do, by adding it to the real
-// answer on its way to the client.
-func (e *env) withCreateCredits(credits float64) {
+// withoutCreateCredits takes meta out of the simulator's create answers,
+// as some of the upstream's documented create answers lack it, so that a
+// poll is first to report the credits.
+func (e *env) withoutCreateCredits() {
 	e.tr.setAfter(func(r *http.Request, resp *http.Response) {
 		if r.Method != http.MethodPost || resp.StatusCode != http.StatusOK {
 			return
@@ -29,7 +29,10 @@ func (e *env) withCreateCredits(credits float64) {
 			e.t.Errorf("decode create answer: %v", err)
 		}
 		resp.Body.Close()
-		body["meta"] = map[string]any{"usage": map[string]any{"credits_used": credits}}
+		if _, ok := body["meta"]; !ok {
+			e.t.Errorf("the simulator's create answer has no meta: %v", body)
+		}
+		delete(body, "meta")
 		data, _ := json.Marshal(body)
 		resp.Body = io.NopCloser(bytes.NewReader(data))
 		resp.ContentLength = int64(len(data))
@@ -48,34 +51,33 @@ func (e *env) wantSpend(tenant string, at time.Time, credits float64, byModel ma
 	}
 }
 
-// The create's answer carries the credits: Submit records them with the
-// upstream id, and the tenant's spend counts them; the polls after it,
-// which carry the same credits, count nothing more.
+// The create's answer carries the credits (the simulator's: 100,000 a
+// second of gen3a_turbo): Submit records them with the upstream id, and
+// the tenant's spend counts them; the polls after it, the completing one
+// included, carry the same credits and count nothing more.
 func TestSubmitRecordsTheCreditsOfTheCreate(t *testing.T) {
 	e := newEnv(t)
-	e.withCreateCredits(42)
 	j := e.submitted(validRequest("a cat surfing", 5), jobDeadline)
-	if j.CreditsUsed == nil || *j.CreditsUsed != 42 || j.UpstreamID == "" {
-		t.Fatalf("record after submit: credits %v, upstream id %q; want 42 and an id", j.CreditsUsed, j.UpstreamID)
+	if j.CreditsUsed == nil || *j.CreditsUsed != 500_000 || j.UpstreamID == "" {
+		t.Fatalf("record after submit: credits %v, upstream id %q; want 500000 and an id", j.CreditsUsed, j.UpstreamID)
 	}
-	e.wantSpend("tenant-a", e.clk.Now(), 42, map[string]float64{job.Model: 42})
-	e.clk.Advance(10 * time.Minute)
-	out := e.poll(e.h, steps.Input{JobID: j.ID})
-	if out.Status != job.Completed {
-		t.Fatalf("poll: %+v, want completed", out)
+	e.wantSpend("tenant-a", e.clk.Now(), 500_000, map[string]float64{job.Model: 500_000})
+	in := steps.Input{JobID: j.ID}
+	for _, at := range []time.Duration{10 * time.Second, 20 * time.Second, done5} {
+		e.clk.Advance(at - e.clk.Now().Sub(t0))
+		in = carry(t, e.poll(e.h, in))
 	}
-	// The simulator's poll reports 500,000 tokens at completion: the
-	// record takes the last answer, and the counter its difference.
-	if got := e.get(j.ID); got.CreditsUsed == nil || *got.CreditsUsed != 500_000 {
-		t.Fatalf("credits after completion: %v", got.CreditsUsed)
+	if got := e.get(j.ID); got.Status != job.Completed || got.CreditsUsed == nil || *got.CreditsUsed != 500_000 {
+		t.Fatalf("record after completion: %+v", got)
 	}
 	e.wantSpend("tenant-a", e.clk.Now(), 500_000, map[string]float64{job.Model: 500_000})
 }
 
-// Credits first reported by a poll (the simulator reports them only at
-// completion) are counted once.
+// Credits first reported by a poll (a create answer without them) are
+// recorded and counted by that poll, once.
 func TestPollRecordsTheCreditsOnce(t *testing.T) {
 	e := newEnv(t)
+	e.withoutCreateCredits()
 	j := e.submitted(validRequest("a cat surfing", 5), jobDeadline)
 	if j.CreditsUsed != nil {
 		t.Fatalf("credits before any were reported: %v", *j.CreditsUsed)
@@ -100,11 +102,10 @@ func TestPollRecordsTheCreditsOnce(t *testing.T) {
 // direct start.
 func TestSubmitRefusesATenantAtItsSpendCap(t *testing.T) {
 	e := newEnv(t)
-	e.withCreateCredits(60)
-	e.h.SpendCap = &admission.SpendCap{Credits: 100, Store: e.store}
-	e.submitted(validRequest("first", 5), jobDeadline)  // 60: under the cap
-	e.submitted(validRequest("second", 5), jobDeadline) // admitted at 60, then 120: past it
-	e.wantSpend("tenant-a", e.clk.Now(), 120, map[string]float64{job.Model: 120})
+	e.h.SpendCap = &admission.SpendCap{Credits: 1_000_000, Store: e.store}
+	e.submitted(validRequest("first", 5), jobDeadline)  // 500,000: under the cap
+	e.submitted(validRequest("second", 5), jobDeadline) // admitted at 500,000, then 1,000,000: the cap
+	e.wantSpend("tenant-a", e.clk.Now(), 1_000_000, map[string]float64{job.Model: 1_000_000})
 
 	// A job that waited for a slot, admitted now.
 	waited := e.newTenantJob("tenant-a", validRequest("third", 5), true)
@@ -119,7 +120,7 @@ func TestSubmitRefusesATenantAtItsSpendCap(t *testing.T) {
 	}
 	got := e.get(waited.ID)
 	wantFailed(t, got, job.ErrNameSpendCap)
-	for _, want := range []string{"cap of 100 credits", "120 credits recorded on 2026-03-01", "2026-03-02T00:00:00Z", "not submitted"} {
+	for _, want := range []string{"cap of 1000000 credits", "1000000 credits recorded on 2026-03-01", "2026-03-02T00:00:00Z", "not submitted"} {
 		if !strings.Contains(got.Error.Message, want) {
 			t.Errorf("message %q does not say %q", got.Error.Message, want)
 		}
@@ -146,7 +147,7 @@ func TestSubmitRefusesATenantAtItsSpendCap(t *testing.T) {
 	if out := e.submit(e.h, steps.Input{JobID: next.ID}); !out.Submitted {
 		t.Fatalf("the next day: %+v, want submitted", out)
 	}
-	e.wantSpend("tenant-a", e.clk.Now(), 60, map[string]float64{job.Model: 60})
+	e.wantSpend("tenant-a", e.clk.Now(), 500_000, map[string]float64{job.Model: 500_000})
 }
 
 // newTenantJob stores a queued job of tenant created now, waiting for a
