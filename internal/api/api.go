@@ -182,7 +182,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return document(req), nil
 	}
 	if path == PathModels {
-		return models(req), nil
+		return h.models(ctx, req), nil
 	}
 	if path == PathWebhookSecret && h.WebhookSecrets != nil {
 		return h.webhookSecret(ctx, req), nil

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -46,27 +47,28 @@ func callbackSchema() map[string]any {
 // and parameters are ignored, as upstream ignores them. pricing, which
 // vidgen does not know, adds nothing. The answer carries an ETag: the same
 // answer with If-None-Match is 304 with no body.
-func models(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+func (h *Handler) models(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	if resp, ok := onlyGET(req); !ok {
 		return resp
 	}
 	list, err := modelList(req.QueryStringParameters)
+	var body []byte
+	if err == nil {
+		body, err = plainjson.Marshal(list)
+	}
 	if err != nil {
 		// The catalogue is embedded and its tests render it: this is a
 		// build that should never have shipped.
-		return errorResponse(http.StatusInternalServerError, "InternalServerError", "the model catalogue does not load")
-	}
-	body, err := plainjson.Marshal(list)
-	if err != nil {
+		h.Log.ErrorContext(ctx, "render the model catalogue", "err", err)
 		return errorResponse(http.StatusInternalServerError, "InternalServerError", "the model catalogue does not render")
 	}
 	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-	h := map[string]string{"Content-Type": "application/json", "ETag": etag, "Cache-Control": "public, max-age=300"}
+	hdr := map[string]string{"Content-Type": "application/json", "ETag": etag, "Cache-Control": "public, max-age=300"}
 	if inm := header(req.Headers, "if-none-match"); inm != "" && etagMatches(inm, etag) {
-		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNotModified, Headers: h}
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNotModified, Headers: hdr}
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: h, Body: string(body)}
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: hdr, Body: string(body)}
 }
 
 // etagMatches reports whether an If-None-Match header names etag (weakly,
