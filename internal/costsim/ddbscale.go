@@ -42,6 +42,11 @@ type Layout struct {
 	// ItemKB is a job record's size, in started KB: what each record write
 	// costs (and an ALL index entry too).
 	ItemKB int
+	// SpendShards, when set, is how many items count a tenant's credits of
+	// a day (dynamostore's spend counters, issue 18): the write that
+	// records a job's credits (Submit's, with the upstream id) is then a
+	// transaction of the record and one of them.
+	SpendShards int
 }
 
 // Before is the layout vidgen had before issue 17: one slot#counts item,
@@ -55,9 +60,10 @@ func Before() Layout {
 // After is the layout issue 17 built: keys-only by-tenant, sparse indexes
 // over 8 shards, a Poll that learned nothing new writing once a minute,
 // images over 2 KiB kept in S3, and the slots counted in 8 shards and one
-// item per tenant.
+// item per tenant; with issue 18's spend counters, 4 items per tenant and
+// day.
 func After() Layout {
-	return Layout{Name: "after", IndexShards: 8, CounterShards: 8, TenantCounters: true, ProgressEvery: time.Minute, ItemKB: 2}
+	return Layout{Name: "after", IndexShards: 8, CounterShards: 8, TenantCounters: true, ProgressEvery: time.Minute, ItemKB: 2, SpendShards: 4}
 }
 
 // ScaleLoad is the traffic a ceiling is found for.
@@ -103,9 +109,10 @@ const (
 	waitingMark                // a shard of waiting-by-created
 	counters                   // a slot counters item
 	tenantCount                // a tenant's counter item
+	tenantSpend                // a shard of a tenant's spend items of the day
 )
 
-var kindNames = [...]string{"job item", "by-tenant", "open-by-deadline", "waiting-by-created", "slot counters", "tenant counter"}
+var kindNames = [...]string{"job item", "by-tenant", "open-by-deadline", "waiting-by-created", "slot counters", "tenant counter", "tenant spend"}
 
 // pkey is a partition key: its kind and which one (tenant, shard).
 type pkey struct {
@@ -134,17 +141,21 @@ const (
 	ofTenant
 	ofShard
 	ofCounter
+	ofSpend
 )
 
-// jobKeys are the numbers of job i's own keys: its tenant, index shard and
-// counter item, by a hash of its number as dynamostore hashes a job id.
-func (l Layout) jobKeys(load ScaleLoad, i int) [4]int {
+// jobKeys are the numbers of job i's own keys: its tenant, index shard,
+// counter item and spend shard, by a hash of its number as dynamostore
+// hashes a job id.
+func (l Layout) jobKeys(load ScaleLoad, i int) [5]int {
 	h := fnv.New32a()
 	h.Write([]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24)})
 	hash := int(h.Sum32())
 	tenants := min(max(load.Tenants, 1), maxKeys)
-	return [4]int{fixed: 0, ofTenant: (i%tenants + tenants) % tenants, // i < 0 before the window
-		ofShard: hash % min(max(l.IndexShards, 1), maxKeys), ofCounter: hash % min(max(l.CounterShards, 1), maxKeys)}
+	tenant := (i%tenants + tenants) % tenants // i < 0 before the window
+	return [5]int{fixed: 0, ofTenant: tenant,
+		ofShard: hash % min(max(l.IndexShards, 1), maxKeys), ofCounter: hash % min(max(l.CounterShards, 1), maxKeys),
+		ofSpend: (tenant*max(l.SpendShards, 1) + hash%max(l.SpendShards, 1)) % maxKeys}
 }
 
 // jobOps lists what one job costs where, from its arrival to its end,
@@ -201,9 +212,13 @@ func (l Layout) jobOps(load ScaleLoad) []op {
 			ops = append(ops, op{key: pkey{tenantCount, 0}, role: ofTenant, wu: 2})
 		}
 	}
-	// Submit: the claim, then the upstream id.
+	// Submit: the claim, then the upstream id, with the create's credits
+	// a transaction (the record's write twice) with a spend item.
 	write(0, false)
 	write(0, false)
+	if l.SpendShards > 0 {
+		ops = append(ops, op{wu: item}, op{key: pkey{tenantSpend, 0}, role: ofSpend, wu: 2})
+	}
 	// Poll steps: a consistent read each; a write each, or only at a
 	// change (generating, at the first) and once per ProgressEvery.
 	lastWrite := time.Duration(0)

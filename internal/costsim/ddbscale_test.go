@@ -45,7 +45,19 @@ func TestCeiling(t *testing.T) {
 	// the tenant's by-tenant partition (one write a job) remain.
 	uncapped := load
 	uncapped.Caps = false
-	if free := After().Ceiling(uncapped); free.JobsPerSecond < 4*after.JobsPerSecond {
+	free := After().Ceiling(uncapped)
+	if free.JobsPerSecond < 4*after.JobsPerSecond {
 		t.Errorf("after, without caps: %.1f jobs/s limited by %s; want far above the counters' %.1f", free.JobsPerSecond, free.Limit, after.JobsPerSecond)
+	}
+	// The spend counters (2 WU a job, in a transaction) in one item per
+	// tenant and day would stop one tenant at 500 jobs a second; in four
+	// they leave the tenant's by-tenant entry (1 WU a job) the limit.
+	one := After()
+	one.SpendShards = 1
+	single := one.Ceiling(uncapped)
+	t.Logf("without caps: spend in 4 items %+v, in 1 %+v", free, single)
+	if !strings.Contains(single.Limit, "tenant spend") || single.JobsPerSecond > 510 || !strings.Contains(free.Limit, "by-tenant") {
+		t.Errorf("without caps: spend in one item %.1f jobs/s (%s), in four %.1f (%s); want ~500 by the spend item, then the by-tenant entry",
+			single.JobsPerSecond, single.Limit, free.JobsPerSecond, free.Limit)
 	}
 }

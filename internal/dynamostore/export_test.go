@@ -62,3 +62,6 @@ const IndexShards = indexShards
 
 // TenantItemIDForTest is the id of tenant's counter item.
 func TenantItemIDForTest(tenant string) string { return tenantItemID(tenant) }
+
+// SpendShard is the spend shard job id counts its credits in.
+func SpendShard(id string) int { return spendShard(id) }

@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,53 +16,82 @@ import (
 	"github.com/vidgen/vidgen/internal/job"
 )
 
-// A tenant's credits per UTC day (job.Spend) are one item per tenant and
-// day, spend#<hex tenant>#<day>: n, the day's credits, and one attribute
-// per model, model#<model id>, each model's part. The item has no tenant,
-// created_at, open or waiting attribute, so it stays out of every index;
-// it expires (expires_at) Retention after its day ends.
+// A tenant's credits per UTC day (job.Spend) are spendShards items per
+// tenant and day, spend#<hex tenant>#<day>#<k>: n, credits, and one
+// attribute per model, model#<model id>, each model's part; a job counts
+// in shard k = its id's hash. Spend reads and sums the shards. One item
+// would take every job of a tenant, two write units each (a transaction):
+// a partition takes 1,000 a second, so one tenant without caps would stop
+// at 500 jobs a second, below its by-tenant entry's 1,000; four shards
+// leave that one the limit. The items have no tenant, created_at, open or
+// waiting attribute, so they stay out of every index; each expires
+// (expires_at) Retention after its day ends.
 //
 // The write that records a job's credits (the first answer that carries
 // them, usually the create's) is one transaction: the job's update, on
-// condition that its credits are still what was read, and the day item's
-// ADD of the difference. So the counts equal the recorded credits, and a
-// job costs one counter write, not one per poll: a change whose credits
-// equal the record's is a plain update that leaves the counters alone.
+// condition that its credits are still what was read, and the shard's ADD
+// of the difference. So the counts equal the recorded credits, and a job
+// costs one counter write, not one per poll: a change whose credits equal
+// the record's is a plain update that leaves the counters alone.
 const (
 	spendPrefix      = "spend#"
 	spendModelPrefix = "model#"
+	spendShards      = 4
 )
 
 func isSpendID(id string) bool { return strings.HasPrefix(id, spendPrefix) }
 
-// spendID is the id of tenant's spend item of day.
-func spendID(tenant, day string) string {
-	return spendPrefix + hex.EncodeToString([]byte(tenant)) + "#" + day
+// spendID is the id of shard k of tenant's spend items of day.
+func spendID(tenant, day string, k int) string {
+	return spendPrefix + hex.EncodeToString([]byte(tenant)) + "#" + day + "#" + strconv.Itoa(k)
+}
+
+// spendShard is the shard job id counts its credits in.
+func spendShard(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % spendShards)
 }
 
 // Spend returns tenant's credits on day (job.Day), zero if none were
-// recorded: one consistent GetItem.
+// recorded: a consistent GetItem of each shard, at once.
 func (s *Store) Spend(ctx context.Context, tenant, day string) (job.Spend, error) {
 	sp := job.Spend{Day: day, ByModel: map[string]float64{}}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: key(spendID(tenant, day)), ConsistentRead: new(true),
-	})
-	if err != nil {
+	var (
+		items [spendShards]map[string]types.AttributeValue
+		errs  [spendShards]error
+		wg    sync.WaitGroup
+	)
+	for k := range spendShards {
+		wg.Go(func() {
+			out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+				TableName: &s.table, Key: key(spendID(tenant, day, k)), ConsistentRead: new(true),
+			})
+			if err == nil {
+				items[k] = out.Item
+			}
+			errs[k] = err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return sp, fmt.Errorf("spend of %s on %s: %w", tenant, day, err)
 	}
-	for name, v := range out.Item {
-		n, ok := v.(*types.AttributeValueMemberN)
-		if !ok {
-			continue
-		}
-		f, err := strconv.ParseFloat(n.Value, 64)
-		if err != nil {
-			return sp, fmt.Errorf("spend of %s on %s: %s: %w", tenant, day, name, err)
-		}
-		if model, ok := strings.CutPrefix(name, spendModelPrefix); ok {
-			sp.ByModel[model] = f
-		} else if name == attrCount {
-			sp.Credits = f
+	for _, item := range items {
+		for name, v := range item {
+			n, ok := v.(*types.AttributeValueMemberN)
+			if !ok {
+				continue
+			}
+			f, err := strconv.ParseFloat(n.Value, 64)
+			if err != nil {
+				return sp, fmt.Errorf("spend of %s on %s: %s: %w", tenant, day, name, err)
+			}
+			if model, ok := strings.CutPrefix(name, spendModelPrefix); ok {
+				sp.ByModel[model] += f
+			} else if name == attrCount {
+				sp.Credits += f
+			}
 		}
 	}
 	return sp, nil
@@ -157,7 +188,7 @@ func (s *Store) creditsTransaction(ctx context.Context, cur job.Job, c job.Chang
 		{Update: &types.Update{TableName: &s.table, Key: key(cur.ID),
 			ConditionExpression: jobExpr.Condition(), UpdateExpression: jobExpr.Update(),
 			ExpressionAttributeNames: jobExpr.Names(), ExpressionAttributeValues: jobExpr.Values()}},
-		{Update: &types.Update{TableName: &s.table, Key: key(spendID(cur.Tenant, day)),
+		{Update: &types.Update{TableName: &s.table, Key: key(spendID(cur.Tenant, day, spendShard(cur.ID))),
 			UpdateExpression:         spendExpr.Update(),
 			ExpressionAttributeNames: spendExpr.Names(), ExpressionAttributeValues: spendExpr.Values()}},
 	}})

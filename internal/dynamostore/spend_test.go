@@ -91,7 +91,7 @@ func TestSpendWritesOncePerJob(t *testing.T) {
 			t.Errorf("Get(%s) = %v, want ErrNotFound: not a job", id, err)
 		}
 	}
-	if len(spendIDs) != 1 {
-		t.Fatalf("spend items %v, want one", spendIDs)
+	if len(spendIDs) != 1 || !strings.HasSuffix(spendIDs[0], "#2026-11-25#"+strconv.Itoa(dynamostore.SpendShard("j1"))) {
+		t.Fatalf("spend items %v, want j1's shard of its tenant's day", spendIDs)
 	}
 }
