@@ -169,6 +169,8 @@ func equalPtr[T comparable](a, b *T) bool { return a == b || (a != nil && b != n
 type ListOptions struct {
 	// Status keeps only jobs in this status; empty keeps all.
 	Status vidgen.Status
+	// Model keeps only jobs of this model id; empty keeps all.
+	Model string
 	// PageSize is how many jobs each request asks for (1–100; 0 is the
 	// API's default, 20).
 	PageSize int
@@ -181,6 +183,9 @@ func (c *Client) ListPage(ctx context.Context, opts ListOptions, cursor string) 
 	q := url.Values{}
 	if opts.Status != "" {
 		q.Set("status", string(opts.Status))
+	}
+	if opts.Model != "" {
+		q.Set("model", opts.Model)
 	}
 	if opts.PageSize > 0 {
 		q.Set("limit", strconv.Itoa(opts.PageSize))

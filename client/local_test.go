@@ -269,4 +269,13 @@ func TestBatchAndList(t *testing.T) {
 	for g, err := range b.List(ctx, client.ListOptions{}) {
 		t.Errorf("tenant B lists %+v, %v: want none of A's jobs", g, err)
 	}
+	// The model filter: every job of the batch is gen3a_turbo's.
+	page, err := a.ListPage(ctx, client.ListOptions{Model: "gen3a_turbo", PageSize: 100}, "")
+	if err != nil || len(page.Data) != len(ids) || page.Usage == nil || page.Usage.Day == "" {
+		t.Errorf("ListPage(model gen3a_turbo) = %d jobs, usage %+v, %v; want the batch's %d and the day's usage", len(page.Data), page.Usage, err, len(ids))
+	}
+	page, err = a.ListPage(ctx, client.ListOptions{Model: "klingai/v2.1-master-text-to-video"}, "")
+	if err != nil || len(page.Data) != 0 {
+		t.Errorf("ListPage(another model) = %d jobs, %v; want none", len(page.Data), err)
+	}
 }

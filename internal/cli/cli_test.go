@@ -131,6 +131,9 @@ func TestJSONOutputs(t *testing.T) {
 	if r := run(t, url, "", "list", "--json", "--limit", "5"); r.code != 0 || json.Unmarshal([]byte(r.stdout), &listed) != nil || len(listed) != 1 || listed[0].ID != sub.ID {
 		t.Errorf("list --json: exit %d, stdout %q", r.code, r.stdout)
 	}
+	if r := run(t, url, "", "list", "--json", "--model", "klingai/v2.1-master-text-to-video"); r.code != 0 || json.Unmarshal([]byte(r.stdout), &listed) != nil || len(listed) != 0 {
+		t.Errorf("list --model of another model: exit %d, stdout %q; want no job", r.code, r.stdout)
+	}
 	var cancelled vidgen.Generation
 	if r := run(t, url, "", "cancel", "--json", sub.ID); r.code != 0 || json.Unmarshal([]byte(r.stdout), &cancelled) != nil ||
 		cancelled.Status != vidgen.Failed || cancelled.Error == nil || cancelled.Error.Name != "Cancelled" {

@@ -210,8 +210,9 @@ func (r *runner) cancel(ctx context.Context, args []string) error {
 }
 
 func (r *runner) list(ctx context.Context, args []string) error {
-	fs := r.flags("list", "list [--status queued|generating|completed|error] [--limit N]", true)
+	fs := r.flags("list", "list [--status queued|generating|completed|error] [--model ID] [--limit N]", true)
 	status := fs.String("status", "", "only jobs in this status")
+	model := fs.String("model", "", "only jobs of this model")
 	limit := fs.Int("limit", 20, "at most this many jobs (0: all of them)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -232,7 +233,7 @@ func (r *runner) list(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := client.ListOptions{Status: vidgen.Status(*status)}
+	opts := client.ListOptions{Status: vidgen.Status(*status), Model: *model}
 	if *limit > 0 {
 		opts.PageSize = min(*limit, 100)
 	}
