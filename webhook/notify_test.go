@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ func TestVerifiesWhatNotifySends(t *testing.T) {
 	if p.Type != webhook.TypeCompleted || !p.Timestamp.Equal(at) || d.ID != "j1" || d.Tenant != "tenantA" || d.Status != vidgen.Completed ||
 		d.Video == nil || d.Video.URL != j.Video.URL || d.Video.Key != "videos/j1.mp4" || d.Video.Duration == nil || *d.Video.Duration != seconds ||
 		d.Error != nil || !d.CreatedAt.Equal(j.CreatedAt) || !d.UpdatedAt.Equal(at) ||
-		d.Request != (webhook.RequestSummary{Prompt: "a calm sea", AspectRatio: "16:9", Duration: 5, Image: "https://example.com/a.jpg"}) {
+		!reflect.DeepEqual(d.Request, webhook.RequestSummary{Model: "gen3a_turbo", Prompt: "a calm sea", AspectRatio: "16:9", Duration: 5, Image: "https://example.com/a.jpg"}) {
 		t.Errorf("body %s decoded as %+v", g.Body, p)
 	}
 }

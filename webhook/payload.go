@@ -29,14 +29,20 @@ type Job struct {
 	Request RequestSummary `json:"request"`
 }
 
-// RequestSummary is what was asked for, without the images: Image and
-// TailImage describe them ("data:image/png (1048576 bytes)", or an https URL
-// without its query).
+// RequestSummary is what was asked for, without the media: Image,
+// TailImage and Media describe them ("data:image/png (1048576 bytes)", or
+// an https URL without its query). Duration is the clip's length in
+// seconds, the model's default when the request gave none.
 type RequestSummary struct {
+	Model       string `json:"model,omitempty"`
 	Prompt      string `json:"prompt,omitempty"`
-	AspectRatio string `json:"aspect_ratio"`
+	AspectRatio string `json:"aspect_ratio,omitempty"`
 	Duration    int    `json:"duration"`
 	Seed        *int64 `json:"seed,omitempty"`
-	Image       string `json:"image"`
-	TailImage   string `json:"tail_image,omitempty"`
+	// Image and TailImage are the request's image_url and tail_image_url.
+	Image     string `json:"image,omitempty"`
+	TailImage string `json:"tail_image,omitempty"`
+	// Media are the request's other media values, by their path in the
+	// request ("image_urls[1]", "elements[0].frontal_image_url").
+	Media map[string]string `json:"media,omitempty"`
 }

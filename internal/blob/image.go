@@ -35,46 +35,53 @@ const DataURIType = "application/vnd.vidgen.data-uri"
 // text, which also spares Restore from relying on a store keeping a content
 // type's case.
 func canonicalType(mediaType string) bool {
-	return mediaType == strings.ToLower(mediaType) && job.ImageType(mediaType)
+	return mediaType == strings.ToLower(mediaType) && job.AnyMediaType(mediaType)
 }
 
-// imageField names a request's image fields by their JSON names, which are
-// also the last segment of their blob keys.
-type imageField struct {
-	name string
-	ptr  *string
+// keySegment is a media value's path as one key segment: image_url stays
+// image_url (the key images were always stored under), and
+// elements[0].frontal_image_url becomes elements.0.frontal_image_url.
+func keySegment(path string) string {
+	return strings.NewReplacer("[", ".", "]", "").Replace(path)
 }
 
-func imageFields(r *job.Request) []imageField {
-	return []imageField{{"image_url", &r.ImageURL}, {"tail_image_url", &r.TailImageURL}}
-}
-
-// Offload moves the request's data-URI images longer than InlineLimit to s,
-// under images/<jobID>/<field>, and returns the request with each replaced
-// by its reference "blob:images/<jobID>/<field>". Other values are left as
-// they are. A canonical data URI is stored as its decoded image with its
-// media type; any other is stored as text (DataURIType).
+// Offload moves the request's data-URI media (every media field its
+// model has, job.Request.Media) longer than InlineLimit to s, under
+// images/<jobID>/<path>, and returns the request with each replaced by its
+// reference "blob:images/<jobID>/<path>". Other values are left as they
+// are, and so is r. A canonical data URI is stored as its decoded bytes
+// with its media type; any other is stored as text (DataURIType).
 func Offload(ctx context.Context, s Putter, jobID string, r job.Request) (job.Request, error) {
-	for _, f := range imageFields(&r) {
-		v := *f.ptr
+	return r.MapMedia(func(m job.Media) (string, error) {
+		v := m.Value
 		if !strings.HasPrefix(v, "data:") || len(v) <= InlineLimit {
-			continue
+			return v, nil
 		}
 		// The job id must be one segment, or two jobs' keys could meet.
-		key := "images/" + jobID + "/" + f.name
+		key := "images/" + jobID + "/" + keySegment(m.Path)
 		if err := CheckKey(key); err != nil || strings.Contains(jobID, "/") {
-			return job.Request{}, fmt.Errorf("offload %s: %w: job id %q is not a key segment", f.name, ErrInvalid, jobID)
+			return "", fmt.Errorf("offload %s: %w: job id %q is not a key segment", m.Path, ErrInvalid, jobID)
 		}
 		if s == nil {
-			return job.Request{}, fmt.Errorf("offload %s of job %s: no blob store", f.name, jobID)
+			return "", fmt.Errorf("offload %s of job %s: no blob store", m.Path, jobID)
 		}
 		data, contentType := encodeDataURI(v)
 		if err := s.Put(ctx, key, data, contentType); err != nil {
-			return job.Request{}, fmt.Errorf("offload %s of job %s: %w", f.name, jobID, err)
+			return "", fmt.Errorf("offload %s of job %s: %w", m.Path, jobID, err)
 		}
-		*f.ptr = RefPrefix + key
+		return RefPrefix + key, nil
+	})
+}
+
+// Offloads reports whether Offload would write any of r's media to the
+// blob store.
+func Offloads(r job.Request) bool {
+	for _, m := range r.Media() {
+		if strings.HasPrefix(m.Value, "data:") && len(m.Value) > InlineLimit {
+			return true
+		}
 	}
-	return r, nil
+	return false
 }
 
 // encodeDataURI returns what to store for the data URI v: its decoded bytes
@@ -95,28 +102,27 @@ func encodeDataURI(v string) ([]byte, string) {
 
 // Restore is Offload's inverse: it replaces each reference in r with the
 // data URI it stands for, the very string the client sent. Other values are
-// left as they are, and s is used only if r holds a reference. A blob that
-// is gone is an error wrapping ErrNotFound.
+// left as they are, and so is r; s is used only if r holds a reference. A
+// blob that is gone is an error wrapping ErrNotFound.
 func Restore(ctx context.Context, s Getter, r job.Request) (job.Request, error) {
-	for _, f := range imageFields(&r) {
-		key, ok := strings.CutPrefix(*f.ptr, RefPrefix)
+	return r.MapMedia(func(m job.Media) (string, error) {
+		key, ok := strings.CutPrefix(m.Value, RefPrefix)
 		if !ok {
-			continue
+			return m.Value, nil
 		}
 		if s == nil {
-			return job.Request{}, fmt.Errorf("restore %s from %s: no blob store", f.name, key)
+			return "", fmt.Errorf("restore %s from %s: no blob store", m.Path, key)
 		}
 		data, contentType, err := s.Get(ctx, key)
 		if err != nil {
-			return job.Request{}, fmt.Errorf("restore %s: %w", f.name, err)
+			return "", fmt.Errorf("restore %s: %w", m.Path, err)
 		}
 		v, err := decodeDataURI(data, contentType)
 		if err != nil {
-			return job.Request{}, fmt.Errorf("restore %s from %s: %w", f.name, key, err)
+			return "", fmt.Errorf("restore %s from %s: %w", m.Path, key, err)
 		}
-		*f.ptr = v
-	}
-	return r, nil
+		return v, nil
+	})
 }
 
 func decodeDataURI(data []byte, contentType string) (string, error) {

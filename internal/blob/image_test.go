@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -123,7 +124,7 @@ func TestOffloadRestoreMegabytePNG(t *testing.T) {
 	if restored.TailImageURL != tail {
 		t.Errorf("restored tail_image_url differs from the original (%d vs %d bytes)", len(restored.TailImageURL), len(tail))
 	}
-	if restored != orig {
+	if !reflect.DeepEqual(restored, orig) {
 		t.Errorf("restored request differs from the original in other fields")
 	}
 }
@@ -170,7 +171,7 @@ func TestOffloadRestoreKeepsNonCanonicalDataURIs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if restored != orig {
+			if !reflect.DeepEqual(restored, orig) {
 				t.Errorf("restored request differs from the original")
 			}
 		})
@@ -217,26 +218,26 @@ func TestOffloadLeavesSmallImagesAndURLs(t *testing.T) {
 			if s.puts != tc.offloaded {
 				t.Errorf("Offload stored %d images, want %d", s.puts, tc.offloaded)
 			}
-			if tc.offloaded == 0 && stored != orig {
+			if tc.offloaded == 0 && !reflect.DeepEqual(stored, orig) {
 				t.Errorf("Offload changed a request it should leave alone")
 			}
 			// Offloading again stores nothing more.
 			again, err := blob.Offload(t.Context(), s, "job-1", stored)
-			if err != nil || again != stored || s.puts != tc.offloaded {
+			if err != nil || !reflect.DeepEqual(again, stored) || s.puts != tc.offloaded {
 				t.Errorf("second Offload = %v, %d puts; want the same request and no new put", err, s.puts)
 			}
 			restored, err := blob.Restore(t.Context(), s, stored)
-			if err != nil || restored != orig {
+			if err != nil || !reflect.DeepEqual(restored, orig) {
 				t.Errorf("Restore = %v; want the original request", err)
 			}
 		})
 	}
 	t.Run("no store needed without large images", func(t *testing.T) {
 		orig := parse(t, pngURI(100), "https://example.com/b.png")
-		if got, err := blob.Offload(t.Context(), nil, "job-1", orig); err != nil || got != orig {
+		if got, err := blob.Offload(t.Context(), nil, "job-1", orig); err != nil || !reflect.DeepEqual(got, orig) {
 			t.Errorf("Offload with a nil store = %v", err)
 		}
-		if got, err := blob.Restore(t.Context(), nil, orig); err != nil || got != orig {
+		if got, err := blob.Restore(t.Context(), nil, orig); err != nil || !reflect.DeepEqual(got, orig) {
 			t.Errorf("Restore with a nil store = %v", err)
 		}
 	})

@@ -116,7 +116,7 @@ type item struct {
 	ID            string         `dynamodbav:"id"`
 	Tenant        string         `dynamodbav:"tenant,omitempty"`
 	Status        job.Status     `dynamodbav:"status"`
-	Request       job.Request    `dynamodbav:"request"`
+	Request       request        `dynamodbav:"request"`
 	UpstreamID    string         `dynamodbav:"upstream_id,omitempty"`
 	SubmitStarted *time.Time     `dynamodbav:"submit_started,omitempty"`
 	Video         *job.Video     `dynamodbav:"video,omitempty"`
@@ -195,7 +195,7 @@ func (s *Store) marshalJob(j job.Job) (map[string]types.AttributeValue, error) {
 		return nil, fmt.Errorf("job id %q uses a prefix reserved for the store's own items", j.ID)
 	}
 	it := item{
-		ID: j.ID, Tenant: j.Tenant, Status: j.Status, Request: j.Request,
+		ID: j.ID, Tenant: j.Tenant, Status: j.Status, Request: request(j.Request),
 		UpstreamID: j.UpstreamID, SubmitStarted: j.SubmitStarted,
 		Video: j.Video, Error: j.Error, CreditsUsed: j.CreditsUsed, Polls: j.Polls, Resumes: j.Resumes,
 		CheckedAt: j.CheckedAt, CallbackURL: j.CallbackURL, Batch: j.Batch,
@@ -505,7 +505,7 @@ func decode(av map[string]types.AttributeValue) (job.Job, error) {
 		return job.Job{}, fmt.Errorf("decode: %w", err)
 	}
 	return job.Job{
-		ID: it.ID, Tenant: it.Tenant, Status: it.Status, Request: it.Request,
+		ID: it.ID, Tenant: it.Tenant, Status: it.Status, Request: job.Request(it.Request),
 		UpstreamID: it.UpstreamID, SubmitStarted: it.SubmitStarted,
 		Video: it.Video, Error: it.Error, CreditsUsed: it.CreditsUsed, Polls: it.Polls, Resumes: it.Resumes,
 		CheckedAt: it.CheckedAt, CallbackURL: it.CallbackURL, Batch: it.Batch,

@@ -9,9 +9,13 @@ import (
 	"io"
 	"math"
 	"net/url"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vidgen/vidgen/internal/catalog"
 )
 
 // Limits of a request, from the upstream's schema and vidgen's own bounds.
@@ -30,15 +34,174 @@ const (
 	DefaultDuration    = 5
 )
 
-// Request is a validated generation request in the upstream's own schema.
+// Request is a validated generation request: the body the upstream
+// receives for its model, whose JSON is that body, flat.
+//
+// A gen3a_turbo request, the model vidgen served first, is held in the
+// typed fields, with the upstream's defaults made explicit (aspect_ratio
+// and duration) so that the record says what was generated, as records
+// have since the start. A request for any other catalogued model is held
+// as its body (Body), exactly as validated: vidgen fills in no default,
+// since a default written into the body would be vidgen's guess of the
+// upstream's, sent upstream as the caller's choice (and some models'
+// schemas give none); the catalogue tells what a missing field means
+// (catalog.Model.Duration), and the upstream decides the rest.
 type Request struct {
 	Model        string `json:"model"`
 	Prompt       string `json:"prompt,omitempty"`
 	ImageURL     string `json:"image_url"`
 	TailImageURL string `json:"tail_image_url,omitempty"`
 	AspectRatio  string `json:"aspect_ratio"`
-	Duration     int    `json:"duration"`
-	Seed         *int64 `json:"seed,omitempty"`
+	// Duration is the clip's length in seconds: the one asked for, else
+	// the model's default (catalog.Model.Duration). In Body it is the
+	// body's own duration, if any, as the body gives it.
+	Duration int    `json:"duration"`
+	Seed     *int64 `json:"seed,omitempty"`
+	// Body is the validated body of a request for a model other than
+	// gen3a_turbo, numbers as json.Number; nil for gen3a_turbo.
+	Body map[string]any `json:"-"`
+}
+
+// typed is Request without its JSON methods: gen3a_turbo's record shape.
+type typed Request
+
+// MarshalJSON encodes the request as the upstream's flat body.
+func (r Request) MarshalJSON() ([]byte, error) {
+	if r.Body != nil {
+		return json.Marshal(r.Body)
+	}
+	return json.Marshal(typed(r))
+}
+
+// UnmarshalJSON decodes a request as MarshalJSON encodes it. A body of no
+// model or gen3a_turbo is read into the typed fields, as records always
+// were; any other into Body, with Model and Duration taken from it.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil {
+		return fmt.Errorf("request: %w", err)
+	}
+	id, _ := body["model"].(string)
+	if id == "" || id == Model || body == nil {
+		var t typed
+		if err := json.Unmarshal(b, &t); err != nil {
+			return err
+		}
+		*r = Request(t)
+		return nil
+	}
+	*r = Request{Model: id, Body: body, Duration: bodyDuration(id, body)}
+	return nil
+}
+
+// bodyDuration is the clip length a body asks for, by its model's
+// catalogue entry; for a model no longer catalogued, its duration field,
+// else 0.
+func bodyDuration(id string, body map[string]any) int {
+	if c, err := catalog.Builtin(); err == nil {
+		if m, err := c.Model(id); err == nil {
+			return m.Duration(body)
+		}
+	}
+	switch v := body["duration"].(type) {
+	case json.Number:
+		if f, err := v.Float64(); err == nil {
+			return int(f)
+		}
+	case string:
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// Clone is a deep copy of r, whose Body a caller may change.
+func (r Request) Clone() Request {
+	if r.Body != nil {
+		r.Body = cloneValue(r.Body).(map[string]any)
+	}
+	if r.Seed != nil {
+		s := *r.Seed
+		r.Seed = &s
+	}
+	return r
+}
+
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = cloneValue(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = cloneValue(x)
+		}
+		return out
+	}
+	return v
+}
+
+// Media is one media value of a request: an image, video or audio given
+// by URL, data URI, or (once offloaded) blob reference.
+type Media struct {
+	// Path is where the value is in the body: "image_url",
+	// "image_urls[1]", "elements[0].frontal_image_url".
+	Path  string
+	Kind  catalog.MediaKind
+	Value string
+}
+
+// Media lists r's media values, in its model's media fields (catalog.Model.Media).
+func (r Request) Media() []Media {
+	var out []Media
+	_, _ = r.MapMedia(func(m Media) (string, error) {
+		out = append(out, m)
+		return m.Value, nil
+	})
+	return out
+}
+
+// MapMedia returns r with each of its media values replaced by what fn
+// returns for it, stopping at fn's first error; r itself is not changed.
+// A request of a model the catalogue no longer has has no media to map.
+func (r Request) MapMedia(fn func(Media) (string, error)) (Request, error) {
+	r = r.Clone()
+	if r.Body == nil {
+		for _, f := range []struct {
+			path string
+			v    *string
+		}{{"image_url", &r.ImageURL}, {"tail_image_url", &r.TailImageURL}} {
+			if *f.v == "" {
+				continue
+			}
+			v, err := fn(Media{Path: f.path, Kind: catalog.Image, Value: *f.v})
+			if err != nil {
+				return Request{}, err
+			}
+			*f.v = v
+		}
+		return r, nil
+	}
+	c, err := catalog.Builtin()
+	if err != nil {
+		return Request{}, fmt.Errorf("media of %s: %w", r.Model, err)
+	}
+	if m, ok := c.Lookup(r.Model); ok {
+		err = m.EachMedia(r.Body, func(path string, kind catalog.MediaKind, v string) (string, error) {
+			return fn(Media{Path: path, Kind: kind, Value: v})
+		})
+		if err != nil {
+			return Request{}, err
+		}
+	}
+	return r, nil
 }
 
 // FieldError names one bad field.
@@ -113,9 +276,112 @@ func ParseSubmission(body []byte, opts ParseOptions) (Submission, error) {
 	return sub, nil
 }
 
-// parseRequest validates the upstream's fields; extension fields are gone
-// from fields by now, so any other name is unknown.
+// parseRequest validates the upstream's fields through the model's
+// catalogue entry; extension fields are gone from fields by now, so any
+// other name is unknown. A request naming no model (or not by a string)
+// is judged as gen3a_turbo's, as before there were others.
 func parseRequest(ve *ValidationError, fields map[string]json.RawMessage, opts ParseOptions) Request {
+	var id string
+	if raw, ok := fields["model"]; ok && json.Unmarshal(raw, &id) == nil && id != "" && id != Model {
+		return parseModel(ve, id, fields, opts)
+	}
+	req := parseTyped(ve, fields, opts)
+	if len(ve.Fields) == 0 {
+		crossCheck(ve, fields)
+	}
+	return req
+}
+
+// parseModel validates the request of a catalogued model other than
+// gen3a_turbo against its schema and rules (catalog.Catalog.Validate), and
+// each of its media values as gen3a_turbo's images are (checkMedia); the
+// request is the body as given.
+func parseModel(ve *ValidationError, id string, fields map[string]json.RawMessage, opts ParseOptions) Request {
+	c, err := catalog.Builtin()
+	if err != nil {
+		ve.add("model", "cannot be checked: the model catalogue is unavailable: %v", err)
+		return Request{}
+	}
+	// On the legacy route ratio stands for aspect_ratio, as it does for
+	// gen3a_turbo, in a model that has the one and not the other.
+	renamed := false
+	if m, ok := c.Lookup(id); ok && opts.AllowRatio && m.Schema.Properties["ratio"] == nil && m.Schema.Properties["aspect_ratio"] != nil {
+		if raw, ok := fields["ratio"]; ok {
+			if _, both := fields["aspect_ratio"]; both {
+				ve.add("ratio", "give either ratio or aspect_ratio, not both")
+				delete(fields, "ratio")
+			} else {
+				fields["aspect_ratio"], renamed = raw, true
+				delete(fields, "ratio")
+			}
+		}
+	}
+	body, err := json.Marshal(fields)
+	if err != nil {
+		ve.add("body", "malformed JSON: %v", err) // decodeObject checked it; cannot happen
+		return Request{}
+	}
+	m, obj, problems := c.Validate(body)
+	for _, p := range problems {
+		if renamed && p.Field == "aspect_ratio" {
+			p.Field = "ratio" // named as the client sent it
+		}
+		ve.add(p.Field, "%s", p.Message)
+	}
+	if m == nil {
+		return Request{}
+	}
+	if obj == nil {
+		// The schema refused something: the media are still checked, so
+		// that every problem is told at once.
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if dec.Decode(&obj) != nil {
+			return Request{}
+		}
+	}
+	flagged := make(map[string]bool, len(ve.Fields))
+	for _, f := range ve.Fields {
+		flagged[f.Field] = true
+	}
+	_ = m.EachMedia(obj, func(path string, kind catalog.MediaKind, v string) (string, error) {
+		if msg := checkMedia(kind, v); msg != "" && !flagged[path] {
+			ve.add(path, "%s", msg)
+		}
+		return v, nil
+	})
+	return Request{Model: id, Body: obj, Duration: m.Duration(obj)}
+}
+
+// crossCheck validates a gen3a_turbo request that parseTyped accepted
+// through the catalogue as well, so that the model's catalogued schema and
+// vidgen's own (stricter) rules for it cannot drift apart unnoticed. The
+// nulls parseTyped took for defaults are left out.
+func crossCheck(ve *ValidationError, fields map[string]json.RawMessage) {
+	given := make(map[string]json.RawMessage, len(fields))
+	for name, raw := range fields {
+		if !isNull(raw) {
+			given[name] = raw
+		}
+	}
+	body, err := json.Marshal(given)
+	if err != nil {
+		return
+	}
+	c, err := catalog.Builtin()
+	if err != nil {
+		ve.add("model", "cannot be checked: the model catalogue is unavailable: %v", err)
+		return
+	}
+	_, _, problems := c.Validate(body)
+	for _, p := range problems {
+		ve.add(p.Field, "%s", p.Message)
+	}
+}
+
+// parseTyped validates a gen3a_turbo request into Request's typed fields,
+// with the defaults made explicit.
+func parseTyped(ve *ValidationError, fields map[string]json.RawMessage, opts ParseOptions) Request {
 	req := Request{AspectRatio: DefaultAspectRatio, Duration: DefaultDuration}
 	// ratioName is what the client called the aspect ratio, so errors name
 	// the field it sent.
@@ -144,10 +410,8 @@ func parseRequest(ve *ValidationError, fields map[string]json.RawMessage, opts P
 		}
 		switch name {
 		case "model":
-			s, ok := stringField(ve, name, raw)
-			if ok && s != Model {
-				ve.add(name, "must be %q", Model)
-			}
+			// A string naming another model is parseModel's.
+			s, _ := stringField(ve, name, raw)
 			req.Model = s
 		case "prompt":
 			if s, ok := stringField(ve, name, raw); ok {
@@ -158,7 +422,7 @@ func parseRequest(ve *ValidationError, fields map[string]json.RawMessage, opts P
 			}
 		case "image_url", "tail_image_url":
 			if s, ok := stringField(ve, name, raw); ok {
-				if msg := checkImageURL(s); msg != "" {
+				if msg := checkMedia(catalog.Image, s); msg != "" {
 					ve.add(name, "%s", msg)
 				}
 				if name == "image_url" {
@@ -286,38 +550,61 @@ func intField(ve *ValidationError, name string, raw json.RawMessage, lo, hi int6
 }
 
 // ImageType reports whether a data URI's media type is one the upstream
-// takes. Media types are case-insensitive.
-func ImageType(mediaType string) bool {
-	switch strings.ToLower(mediaType) {
-	case "image/png", "image/jpeg", "image/webp":
-		return true
-	}
-	return false
+// takes for an image. Media types are case-insensitive.
+func ImageType(mediaType string) bool { return MediaType(catalog.Image, mediaType) }
+
+// MediaType reports whether a data URI's media type is one vidgen takes
+// for a media field of the kind: the image types the upstream documents
+// for gen3a_turbo, and the common containers of video and audio (the
+// specs name none; the upstream fetches or decodes what it is given).
+// Media types are case-insensitive.
+func MediaType(kind catalog.MediaKind, mediaType string) bool {
+	return slices.Contains(mediaTypes(kind), strings.ToLower(mediaType))
 }
 
-// checkImageURL returns what is wrong with an image reference, or "".
-func checkImageURL(s string) string {
+// AnyMediaType reports whether a media type is one vidgen takes for some
+// media field.
+func AnyMediaType(mediaType string) bool {
+	return MediaType(catalog.Image, mediaType) || MediaType(catalog.Video, mediaType) || MediaType(catalog.Audio, mediaType)
+}
+
+// mediaTypes are the data URI types vidgen takes for a kind of media.
+func mediaTypes(kind catalog.MediaKind) []string {
+	switch kind {
+	case catalog.Image:
+		return []string{"image/png", "image/jpeg", "image/webp"}
+	case catalog.Video:
+		return []string{"video/mp4", "video/webm", "video/quicktime"}
+	case catalog.Audio:
+		return []string{"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/mp4", "audio/aac", "audio/ogg", "audio/webm"}
+	}
+	return nil
+}
+
+// checkMedia returns what is wrong with a media value of the kind (a URL
+// or data URI), or "". Images keep the words gen3a_turbo's always had.
+func checkMedia(kind catalog.MediaKind, s string) string {
 	if rest, ok := strings.CutPrefix(s, "data:"); ok {
 		meta, data, ok := strings.Cut(rest, ",")
 		mediaType, enc, _ := strings.Cut(meta, ";")
 		if !ok || enc != "base64" {
-			return "a data URI must be data:image/{png,jpeg,webp};base64,…"
+			return fmt.Sprintf("a data URI must be data:%s;base64,…", typeList(kind))
 		}
-		if !ImageType(mediaType) {
-			return fmt.Sprintf("data URI type %q is not png, jpeg or webp", mediaType)
+		if !MediaType(kind, mediaType) {
+			return fmt.Sprintf("data URI type %q is not %s", mediaType, subtypeWords(kind))
 		}
 		if base64.StdEncoding.DecodedLen(len(data)) > MaxImageBytes+3 {
-			return fmt.Sprintf("image is larger than %d bytes", MaxImageBytes)
+			return fmt.Sprintf("%s is larger than %d bytes", kind, MaxImageBytes)
 		}
 		decoded, err := base64.StdEncoding.DecodeString(data)
 		if err != nil {
 			return "data URI has invalid base64"
 		}
 		if len(decoded) == 0 {
-			return "data URI has no image data"
+			return fmt.Sprintf("data URI has no %s data", kind)
 		}
 		if len(decoded) > MaxImageBytes {
-			return fmt.Sprintf("image is larger than %d bytes", MaxImageBytes)
+			return fmt.Sprintf("%s is larger than %d bytes", kind, MaxImageBytes)
 		}
 		return ""
 	}
@@ -326,7 +613,7 @@ func checkImageURL(s string) string {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || !u.IsAbs() {
-		return "must be an https URL or a data:image URI"
+		return fmt.Sprintf("must be an https URL or a data:%s URI", kind)
 	}
 	if u.Scheme != "https" {
 		return fmt.Sprintf("URL scheme must be https, not %q", u.Scheme)
@@ -335,4 +622,23 @@ func checkImageURL(s string) string {
 		return "URL must not carry credentials"
 	}
 	return ""
+}
+
+// typeList is "image/{png,jpeg,webp}" for the kind.
+func typeList(kind catalog.MediaKind) string {
+	var subs []string
+	for _, t := range mediaTypes(kind) {
+		subs = append(subs, strings.TrimPrefix(t, string(kind)+"/"))
+	}
+	return string(kind) + "/{" + strings.Join(subs, ",") + "}"
+}
+
+// subtypeWords is "png, jpeg or webp" for the kind.
+func subtypeWords(kind catalog.MediaKind) string {
+	var subs []string
+	for _, t := range mediaTypes(kind) {
+		subs = append(subs, strings.TrimPrefix(t, string(kind)+"/"))
+	}
+	last := len(subs) - 1
+	return strings.Join(subs[:last], ", ") + " or " + subs[last]
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"unicode"
 	"unicode/utf8"
 )
@@ -39,10 +40,20 @@ const (
 // normalised request and its callback. Without a callback it equals
 // HashRequest, so keys claimed before callbacks existed still match.
 func (s Submission) Hash() string {
-	b, err := json.Marshal(struct {
-		Request
+	var v any = struct {
+		typed
 		CallbackURL string `json:"callback_url,omitempty"`
-	}{s.Request, s.CallbackURL})
+	}{typed(s.Request), s.CallbackURL}
+	if s.Request.Body != nil {
+		// A body (sorted by key as encoding/json does) with the callback
+		// as one more member: no model has one of that name.
+		body := maps.Clone(s.Request.Body)
+		if s.CallbackURL != "" {
+			body["callback_url"] = s.CallbackURL
+		}
+		v = body
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		panic("job: marshal submission: " + err.Error())
 	}

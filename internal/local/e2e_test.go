@@ -282,8 +282,13 @@ func TestBadRequests(t *testing.T) {
 		fields                              []string
 	}{
 		{"every bad field named", "POST", url, keyA, "application/json",
-			`{"model":"gen4","image_url":"ftp://x/a.png","duration":3,"aspect_ratio":"1:1","seed":-1,"prompt":"` + strings.Repeat("x", 1001) + `","colour":"red"}`,
-			400, "ValidationError", []string{"aspect_ratio", "colour", "duration", "image_url", "model", "prompt", "seed"}},
+			`{"model":"gen3a_turbo","image_url":"ftp://x/a.png","duration":3,"aspect_ratio":"1:1","seed":-1,"prompt":"` + strings.Repeat("x", 1001) + `","colour":"red"}`,
+			400, "ValidationError", []string{"aspect_ratio", "colour", "duration", "image_url", "prompt", "seed"}},
+		{"unknown model", "POST", url, keyA, "application/json", `{"model":"gen4","image_url":"ftp://x/a.png","duration":3}`,
+			400, "ValidationError", []string{"model"}},
+		{"every bad field of a Kling request named", "POST", url, keyA, "application/json",
+			`{"model":"klingai/v2-master-image-to-video","image_url":"http://x/a.png","duration":7,"aspect_ratio":"4:3","colour":"red"}`,
+			400, "ValidationError", []string{"colour", "duration", "image_url", "prompt"}},
 		{"malformed JSON", "POST", url, keyA, "application/json", `{"model":`, 400, "ValidationError", []string{"body"}},
 		{"deep nesting", "POST", url, keyA, "application/json", `{"model":"gen3a_turbo","image_url":"https://e.com/a.png","prompt":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`, 400, "ValidationError", []string{"body"}},
 		{"duplicate keys", "POST", url, keyA, "application/json", `{"model":"gen3a_turbo","image_url":"https://e.com/a.png","image_url":"https://e.com/b.png"}`, 400, "ValidationError", []string{"body"}},

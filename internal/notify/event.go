@@ -11,6 +11,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,14 +101,7 @@ func NewEvent(j job.Job) (Event, error) {
 		Error:     j.Error,
 		CreatedAt: j.CreatedAt.UTC(),
 		UpdatedAt: j.UpdatedAt.UTC(),
-		Request: RequestSummary{
-			Prompt:      j.Request.Prompt,
-			AspectRatio: j.Request.AspectRatio,
-			Duration:    j.Request.Duration,
-			Seed:        j.Request.Seed,
-			Image:       describe(j.Request.ImageURL),
-			TailImage:   describe(j.Request.TailImageURL),
-		},
+		Request:   summarize(j.Request),
 	}
 	if j.CreditsUsed != nil {
 		d.Meta = &Meta{Usage: Usage{CreditsUsed: *j.CreditsUsed, TokensUsed: *j.CreditsUsed}}
@@ -136,6 +130,39 @@ func (e Event) DetailJSON() ([]byte, error) {
 // video URLs, whose query's & must read as such, not as \u0026, for a
 // receiver that copies a URL from the raw body.
 func marshal(v any) ([]byte, error) { return plainjson.Marshal(v) }
+
+// summarize is what r asked for, its media described: gen3a_turbo's
+// fields, or the same-named ones of another model's body (a ratio for an
+// aspect ratio), and every other media value by its path.
+func summarize(r job.Request) RequestSummary {
+	s := RequestSummary{Model: r.Model, Prompt: r.Prompt, AspectRatio: r.AspectRatio, Duration: r.Duration, Seed: r.Seed}
+	if r.Body != nil {
+		s.Prompt, _ = r.Body["prompt"].(string)
+		s.AspectRatio, _ = r.Body["aspect_ratio"].(string)
+		if s.AspectRatio == "" {
+			s.AspectRatio, _ = r.Body["ratio"].(string)
+		}
+		if n, ok := r.Body["seed"].(json.Number); ok {
+			if v, err := n.Int64(); err == nil {
+				s.Seed = &v
+			}
+		}
+	}
+	for _, m := range r.Media() {
+		switch m.Path {
+		case "image_url":
+			s.Image = describe(m.Value)
+		case "tail_image_url":
+			s.TailImage = describe(m.Value)
+		default:
+			if s.Media == nil {
+				s.Media = map[string]string{}
+			}
+			s.Media[m.Path] = describe(m.Value)
+		}
+	}
+	return s
+}
 
 // describe renders an image for an event; an absent image stays absent.
 func describe(v string) string {

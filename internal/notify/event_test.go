@@ -74,6 +74,7 @@ func TestNewEventCompleted(t *testing.T) {
 			CreatedAt: t0,
 			UpdatedAt: t0.Add(40 * time.Second),
 			Request: RequestSummary{
+				Model:       job.Model,
 				Prompt:      "A dragon over the mountain",
 				AspectRatio: "16:9",
 				Duration:    5,

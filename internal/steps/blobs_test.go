@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -81,11 +82,11 @@ func TestSubmitRestoresOffloadedImage(t *testing.T) {
 	if !out.Submitted {
 		t.Fatalf("Submit = %+v, want submitted", out)
 	}
-	if len(rec.sent) != 1 || rec.sent[0] != orig {
+	if len(rec.sent) != 1 || !reflect.DeepEqual(rec.sent[0], orig) {
 		t.Errorf("sent %d requests; want exactly the client's request once", len(rec.sent))
 	}
 	wantSubmissions(t, e.sim, orig, 1)
-	if got := e.get(j.ID).Request; got != j.Request {
+	if got := e.get(j.ID).Request; !reflect.DeepEqual(got, j.Request) {
 		t.Errorf("the record's request changed: image_url %s", blob.Describe(got.ImageURL))
 	}
 }

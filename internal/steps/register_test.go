@@ -325,9 +325,15 @@ func TestRegisterRefusesInvalidInput(t *testing.T) {
 		{
 			name: "every bad field at once",
 			exec: "exec-bad",
-			body: `{"model":"gen4","image_url":"` + large + `","duration":7,"callback_url":"http://127.0.0.1/hook",` +
+			body: `{"model":"gen3a_turbo","image_url":"` + large + `","duration":7,"callback_url":"http://127.0.0.1/hook",` +
 				`"tenant":"","batch":{"item":-1},"colour":"red"}`,
-			fields: []string{"batch.id", "batch.item", "callback_url", "colour", "duration", "model", "tenant"},
+			fields: []string{"batch.id", "batch.item", "callback_url", "colour", "duration", "tenant"},
+		},
+		{
+			name:   "unknown model",
+			exec:   "exec-bad",
+			body:   `{"model":"gen4","image_url":"` + large + `","duration":7,"tenant":""}`,
+			fields: []string{"model", "tenant"},
 		},
 		{
 			name:   "not an object",

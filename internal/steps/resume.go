@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 
 	"github.com/vidgen/vidgen/internal/blob"
 	"github.com/vidgen/vidgen/internal/job"
@@ -131,13 +130,6 @@ func sameRequest(a, b job.Request) bool {
 	return errA == nil && errB == nil && bytes.Equal(x, y)
 }
 
-// offloads reports whether Register would write req's images to the blob
+// offloads reports whether Register would write req's media to the blob
 // store, under keys named after the job id.
-func offloads(req job.Request) bool {
-	for _, v := range []string{req.ImageURL, req.TailImageURL} {
-		if strings.HasPrefix(v, "data:") && len(v) > blob.InlineLimit {
-			return true
-		}
-	}
-	return false
-}
+func offloads(req job.Request) bool { return blob.Offloads(req) }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -98,6 +99,26 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 			if err := sameJob(got, want); err != nil {
 				t.Fatal(err)
 			}
+		}
+		// Another model's request: its body as sent, nested media, a
+		// fraction, a null and a boolean, and no explicit defaults.
+		want = sample("j5")
+		if err := json.Unmarshal([]byte(`{"model":"klingai/video-o1-reference-to-video","prompt":"p",`+
+			`"elements":[{"frontal_image_url":"https://a.example/f.png","reference_image_urls":["blob:images/j5/elements.0.reference_image_urls.0"]}],`+
+			`"image_list":["https://a.example/1.png"],"duration":10,"provider":null}`), &want.Request); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Create(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = s.Get(ctx, "j5"); err != nil {
+			t.Fatal(err)
+		}
+		if err := sameJob(got, want); err != nil {
+			t.Fatal(err)
+		}
+		if got.Request.Duration != 10 || !reflect.DeepEqual(got.Request.Body, want.Request.Body) {
+			t.Fatalf("request read back as %+v, want %+v", got.Request, want.Request)
 		}
 	})
 	t.Run("create is create-if-absent", func(t *testing.T) {

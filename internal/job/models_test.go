@@ -1,0 +1,245 @@
+package job_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vidgen/vidgen/internal/catalog"
+	"github.com/vidgen/vidgen/internal/catalog/catalogtest"
+	"github.com/vidgen/vidgen/internal/job"
+)
+
+// For one model of every provider: a valid request is accepted and held
+// as the body sent, which is what it encodes to (the upstream's body and
+// the record's), decodes back from, and hashes by; its Duration is the
+// catalogue's.
+func TestParseRequestEveryProvider(t *testing.T) {
+	for _, m := range append(catalogtest.ByProvider(t, "runway/gen4_turbo"), gen3aTurbo(t)) {
+		t.Run(m.ID, func(t *testing.T) {
+			sent := catalogtest.Body(m, "https://media.example.com/")
+			raw, _ := json.Marshal(sent)
+			req, err := job.ParseRequest(raw, job.ParseOptions{})
+			if err != nil {
+				t.Fatalf("%s: %v", raw, err)
+			}
+			if req.Model != m.ID || req.Duration != m.Duration(sent) || req.Duration <= 0 {
+				t.Errorf("model %q duration %d, want %q %d", req.Model, req.Duration, m.ID, m.Duration(sent))
+			}
+			enc, err := json.Marshal(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := maps.Clone(sent)
+			if m.ID == job.Model {
+				// gen3a_turbo's record holds the defaults explicitly.
+				want["aspect_ratio"], want["duration"] = job.DefaultAspectRatio, json.Number("5")
+			}
+			if got := catalogtest.Decode(enc); !reflect.DeepEqual(got, want) {
+				t.Errorf("encodes as\n%s, want the body sent\n%s", enc, raw)
+			}
+			var back job.Request
+			if err := json.Unmarshal(enc, &back); err != nil || !reflect.DeepEqual(back, req) {
+				t.Errorf("decodes back as %+v (%v), want %+v", back, err, req)
+			}
+			if job.HashRequest(back) != job.HashRequest(req) {
+				t.Error("hash differs after a round trip")
+			}
+			var paths []string
+			for _, md := range req.Media() {
+				paths = append(paths, md.Path)
+			}
+			for _, md := range m.Media {
+				if md.Required && !slices.ContainsFunc(paths, func(p string) bool { return samePath(md.Path, p) }) {
+					t.Errorf("media %v, want the required %s among them", paths, md.Path)
+				}
+			}
+		})
+	}
+}
+
+func gen3aTurbo(t *testing.T) *catalog.Model {
+	m, ok := catalogtest.Builtin(t).Lookup(job.Model)
+	if !ok {
+		t.Fatal("gen3a_turbo is not catalogued")
+	}
+	return m
+}
+
+// samePath reports whether a value's path (image_urls[0]) is at a media
+// field's (image_urls[]).
+func samePath(field, path string) bool {
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		if path[i] == '[' {
+			j := strings.IndexByte(path[i:], ']')
+			b.WriteString("[]")
+			i += j
+			continue
+		}
+		b.WriteByte(path[i])
+	}
+	return b.String() == field
+}
+
+// For one model of every provider, a request with an unknown member, every
+// media value an http URL, and a duration no model allows is refused with
+// each of them named, at once.
+func TestParseRequestEveryProviderNamesEveryBadField(t *testing.T) {
+	for _, m := range catalogtest.ByProvider(t) {
+		t.Run(m.Provider, func(t *testing.T) {
+			body := catalogtest.Body(m, "http://media.example.com/")
+			body["colour"] = "red"
+			want := []string{"colour"}
+			if m.Schema.Properties["duration"] != nil {
+				body["duration"] = 7777
+				want = append(want, "duration")
+			}
+			_ = m.EachMedia(body, func(path string, _ catalog.MediaKind, v string) (string, error) {
+				want = append(want, path)
+				return v, nil
+			})
+			raw, _ := json.Marshal(body)
+			_, err := job.ParseRequest(raw, job.ParseOptions{})
+			var ve *job.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("%s: %v, want a *job.ValidationError", raw, err)
+			}
+			var got []string
+			for _, f := range ve.Fields {
+				got = append(got, f.Field)
+			}
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: bad fields %v, want %v (%v)", raw, got, want, err)
+			}
+		})
+	}
+}
+
+// Media values of every kind get the data-URI checks gen3a_turbo's images
+// always had: base64 of a type of their kind, within the size limit.
+func TestParseRequestMediaOfEveryKind(t *testing.T) {
+	uri := func(typ string, n int) string { return "data:" + typ + ";base64," + strings.Repeat("AAAA", n/3) }
+	for _, tc := range []struct {
+		name, body string
+		bad        map[string]string // field → part of its message; nil: valid
+	}{
+		{"video and audio data URIs", `{"model":"klingai/avatar-pro","image_url":"` + uri("image/png", 30) + `","audio_url":"` + uri("audio/mpeg", 30) + `"}`, nil},
+		{"audio given as an image", `{"model":"klingai/avatar-pro","image_url":"` + uri("image/png", 30) + `","audio_url":"` + uri("image/png", 30) + `"}`,
+			map[string]string{"audio_url": `data URI type "image/png" is not mpeg, mp3, wav, x-wav, mp4, aac, ogg or webm`}},
+		{"video too large", `{"model":"alibaba/wan2.2-vace-fun-a14b-inpainting","prompt":"p","video_url":"` + uri("video/mp4", job.MaxImageBytes+3) + `"}`,
+			map[string]string{"video_url": "video is larger than"}},
+		{"images in an array and objects", `{"model":"klingai/video-o1-reference-to-video","prompt":"p","image_list":["https://a.example/1.png","data:image/gif;base64,R0lG"],` +
+			`"elements":[{"frontal_image_url":"http://a.example/f.png","reference_image_urls":["data:image/png,raw"]}]}`,
+			map[string]string{"image_list[1]": `data URI type "image/gif"`, "elements[0].frontal_image_url": "https", "elements[0].reference_image_urls[0]": "data:image/{png,jpeg,webp};base64"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := job.ParseRequest([]byte(tc.body), job.ParseOptions{})
+			if tc.bad == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ve *job.ValidationError
+			if !errors.As(err, &ve) || len(ve.Fields) != len(tc.bad) {
+				t.Fatalf("%v, want problems with %v", err, tc.bad)
+			}
+			for _, f := range ve.Fields {
+				if !strings.Contains(f.Message, tc.bad[f.Field]) || tc.bad[f.Field] == "" {
+					t.Errorf("%s: %q, want it to say %q", f.Field, f.Message, tc.bad[f.Field])
+				}
+			}
+		})
+	}
+}
+
+// A model's request keeps what the caller sent, defaults left to the
+// upstream, and gen3a_turbo's keeps its explicit defaults; on the legacy
+// route ratio stands for aspect_ratio in any model that has the latter
+// and no ratio of its own.
+func TestParseRequestDefaultsAndRatio(t *testing.T) {
+	kling := `{"model":"klingai/v2-master-text-to-video","prompt":"a cat"}`
+	req, err := job.ParseRequest([]byte(kling), job.ParseOptions{AllowRatio: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc, _ := json.Marshal(req); string(enc) != kling || req.Duration != 5 {
+		t.Errorf("Kling request %s, duration %d; want %s, 5", enc, req.Duration, kling)
+	}
+	gen4 := `{"model":"runway/gen4_turbo","prompt":"a cat","image_url":"https://a.example/x.png","ratio":"4:3"}`
+	if req, err := job.ParseRequest([]byte(gen4), job.ParseOptions{AllowRatio: true}); err != nil || req.Body["aspect_ratio"] != "4:3" || req.Body["ratio"] != nil {
+		t.Errorf("gen4_turbo's ratio on the legacy route: %v, %v; want it as aspect_ratio", req.Body, err)
+	}
+	_, err = job.ParseRequest([]byte(strings.Replace(gen4, "4:3", "5:4", 1)), job.ParseOptions{AllowRatio: true})
+	if ve, ok := errors.AsType[*job.ValidationError](err); !ok || len(ve.Fields) != 1 || ve.Fields[0].Field != "ratio" {
+		t.Errorf("a bad ratio of gen4_turbo: %v, want it named as sent", err)
+	}
+	if _, err := job.ParseRequest([]byte(gen4), job.ParseOptions{}); err == nil {
+		t.Error("ratio accepted off the legacy route")
+	}
+	_, err = job.ParseRequest([]byte(`{"model":"klingai/v2-master-image-to-video","image_url":"https://a.example/x.png","ratio":"16:9"}`), job.ParseOptions{AllowRatio: true})
+	if ve, ok := errors.AsType[*job.ValidationError](err); !ok || len(ve.Fields) != 1 || ve.Fields[0].Field != "ratio" {
+		t.Errorf("ratio for a model without aspect_ratio: %v, want it refused as unknown", err)
+	}
+}
+
+// A record of a model no longer catalogued still decodes, as its body.
+func TestRequestOfAnUncataloguedModelDecodes(t *testing.T) {
+	var r job.Request
+	if err := json.Unmarshal([]byte(`{"model":"retired/v1","prompt":"p","duration":"8"}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Model != "retired/v1" || r.Duration != 8 || r.Body["prompt"] != "p" || len(r.Media()) != 0 {
+		t.Errorf("decoded %+v", r)
+	}
+}
+
+// MapMedia changes a copy: the request it was called on keeps its values.
+func TestMapMediaLeavesTheRequest(t *testing.T) {
+	req, err := job.ParseRequest([]byte(`{"model":"klingai/video-o1-reference-to-video","prompt":"p","image_list":["https://a.example/1.png"]}`), job.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := req.MapMedia(func(m job.Media) (string, error) { return "blob:x/" + m.Path, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Media()[0].Value; got != "blob:x/image_list[0]" {
+		t.Errorf("mapped value %q", got)
+	}
+	if got := req.Media()[0].Value; got != "https://a.example/1.png" {
+		t.Errorf("the original now holds %q", got)
+	}
+}
+
+// Submission.Hash of a model's request covers its callback, and of a
+// gen3a_turbo request is what it always was.
+func TestSubmissionHashOfModels(t *testing.T) {
+	req, err := job.ParseRequest([]byte(`{"model":"klingai/v2-master-text-to-video","prompt":"a cat"}`), job.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := job.Submission{Request: req}
+	hooked := job.Submission{Request: req, CallbackURL: "https://hooks.example.com/v"}
+	if plain.Hash() != job.HashRequest(req) || hooked.Hash() == plain.Hash() {
+		t.Error("hash ignores the callback or differs from HashRequest without one")
+	}
+	if _, ok := req.Body["callback_url"]; ok {
+		t.Error("Hash changed the request's body")
+	}
+	g := job.Submission{Request: job.Request{Model: job.Model, ImageURL: "https://example.com/a.jpg", AspectRatio: "16:9", Duration: 5}, CallbackURL: "https://h.example.com/"}
+	// What Hash hashed before other models existed (claims in the
+	// stores hold it).
+	old := sha256.Sum256([]byte(`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","aspect_ratio":"16:9","duration":5,"callback_url":"https://h.example.com/"}`))
+	if got := g.Hash(); got != hex.EncodeToString(old[:]) {
+		t.Errorf("gen3a_turbo submission hash %s, want %x as before", got, old)
+	}
+}
