@@ -879,7 +879,7 @@ func TestJobLifecycle(t *testing.T) {
 		if err := json.Unmarshal([]byte(resp.Body), &body); resp.StatusCode != http.StatusBadRequest || err != nil {
 			t.Fatalf("status %d %s, want 400", resp.StatusCode, resp.Body)
 		}
-		want := []string{"aspect_ratio", "duration", "image_url", "model", "seed", "style"}
+		want := []string{"aspect_ratio", "duration", "image_url", "seed", "style"}
 		var got []string
 		for _, f := range body.Error.Fields {
 			got = append(got, f.Field)

@@ -352,7 +352,7 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 		// The idempotency hash below stays on r, the request as sent, so a
 		// retry of the same request still matches.
 		if j.Request, err = blob.Offload(ctx, h.Blobs, j.ID, r); err != nil {
-			h.Log.ErrorContext(ctx, "offload media", "model", r.Model, "err", err)
+			h.Log.ErrorContext(ctx, "offload media", "model", r.Model, "media", blob.DescribeMedia(r), "err", err)
 			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not store the request's media; try again")
 		}
 	}

@@ -170,6 +170,17 @@ func Describe(v string) string {
 	return u.String()
 }
 
+// DescribeMedia renders a request's media values for logs, each by its
+// path and as Describe does: "image_url=data:image/png (1048576 bytes)
+// tail_image_url=https://example.com/b.png".
+func DescribeMedia(r job.Request) string {
+	var parts []string
+	for _, m := range r.Media() {
+		parts = append(parts, m.Path+"="+Describe(m.Value))
+	}
+	return strings.Join(parts, " ")
+}
+
 // base64Size is how many bytes the base64 text s decodes to, counted
 // without decoding it.
 func base64Size(s string) int {

@@ -96,3 +96,17 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// DescribeMedia names each media value by its path, as Describe renders
+// it: no data URI payload, no URL query.
+func TestDescribeMedia(t *testing.T) {
+	req, err := job.ParseRequest([]byte(`{"model":"klingai/video-o1-reference-to-video","prompt":"p","image_list":["https://a.example/1.png?X-Amz-Signature=s","`+
+		dataURI(catalog.Image, 100)+`"]}`), job.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := blob.DescribeMedia(req)
+	if want := "image_list[0]=https://a.example/1.png image_list[1]=data:image/png ("; !strings.HasPrefix(got, want) || strings.Contains(got, "base64") {
+		t.Errorf("DescribeMedia = %q, want it to start %q", got, want)
+	}
+}

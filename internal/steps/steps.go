@@ -289,7 +289,7 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 	req, err := blob.Restore(ctx, h.Blobs, j.Request)
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
-		h.Log.ErrorContext(ctx, "offloaded media missing", "model", j.Request.Model, "err", err)
+		h.Log.ErrorContext(ctx, "offloaded media missing", "model", j.Request.Model, "media", blob.DescribeMedia(j.Request), "err", err)
 		return h.end(ctx, j, job.ErrNameInternal, "vidgen lost the job's media before submitting it")
 	case err != nil:
 		return Output{}, &job.TransientError{Err: err}
