@@ -1,10 +1,14 @@
 package catalog
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -26,7 +30,7 @@ func builtinCatalog(t *testing.T) *Catalog {
 func TestBuiltinCataloguesEveryReferenceModel(t *testing.T) {
 	c := builtinCatalog(t)
 	var ref reference
-	if err := json.Unmarshal(referenceJSON, &ref); err != nil {
+	if err := json.Unmarshal(readReference(t), &ref); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := c.IDs(), slices.Sorted(maps.Keys(ref.Models)); !slices.Equal(got, want) || len(got) != 143 {
@@ -354,8 +358,9 @@ func TestProseRules(t *testing.T) {
 // BenchmarkParse is what the first request that validates pays once per
 // process (the catalogue is parsed on first use, not at init).
 func BenchmarkParse(b *testing.B) {
+	ref := readReference(b)
 	for b.Loop() {
-		if _, err := Parse(referenceJSON, modelsJSON); err != nil {
+		if _, err := Parse(ref, modelsJSON); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -378,7 +383,7 @@ func BenchmarkValidate(b *testing.B) {
 // The built-in data holds together as a whole (Builtin builds each model
 // only on first use, so this is where a broken model of it shows).
 func TestBuiltinDataParsesWhole(t *testing.T) {
-	if _, err := Parse(referenceJSON, modelsJSON); err != nil {
+	if _, err := Parse(readReference(t), modelsJSON); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -465,7 +470,11 @@ func TestEachMedia(t *testing.T) {
 func BenchmarkFirstValidate(b *testing.B) {
 	body := []byte(`{"model":"klingai/v2-master-text-to-video","prompt":"a cat on a skateboard","duration":10,"aspect_ratio":"16:9","cfg_scale":0.5}`)
 	for b.Loop() {
-		c, err := ParseLazy(referenceJSON, modelsJSON)
+		ref, err := gunzip(referenceGzip)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := ParseLazy(ref, modelsJSON)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -522,5 +531,41 @@ func TestTimingAgreesWithTheCatalogue(t *testing.T) {
 	}
 	if _, ok := TimingOf("no-such-model"); ok {
 		t.Error("TimingOf answered for a model no provider names")
+	}
+}
+
+// readReference is reference.json, the data the embedded gzip is made of.
+func readReference(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile("reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The embedded reference is reference.json's: run with -update after
+// editing reference.json to rewrite reference.json.gz.
+func TestReferenceGzip(t *testing.T) {
+	want := readReference(t)
+	got, err := gunzip(referenceGzip)
+	if err == nil && bytes.Equal(got, want) {
+		return
+	}
+	// -update is doc_test.go's flag (the external test package's, so
+	// named here by lookup): one flag rewrites every generated file.
+	if f := flag.Lookup("update"); f == nil || f.Value.String() != "true" {
+		t.Fatalf("reference.json.gz is not reference.json (%v); run go test ./internal/catalog -run TestReferenceGzip -update", err)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := zw.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("reference.json.gz", buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
