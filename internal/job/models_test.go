@@ -243,3 +243,12 @@ func TestSubmissionHashOfModels(t *testing.T) {
 		t.Errorf("gen3a_turbo submission hash %s, want %x as before", got, old)
 	}
 }
+
+// An empty model is an unknown one, not gen3a_turbo's.
+func TestParseRequestEmptyModel(t *testing.T) {
+	_, err := job.ParseRequest([]byte(`{"model":"","image_url":"https://example.com/a.jpg"}`), job.ParseOptions{})
+	if ve, ok := errors.AsType[*job.ValidationError](err); !ok || len(ve.Fields) != 1 || ve.Fields[0].Field != "model" ||
+		!strings.Contains(ve.Fields[0].Message, `unknown model ""; supported models: `) {
+		t.Errorf("%v, want the model named unknown", err)
+	}
+}

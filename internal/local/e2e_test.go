@@ -288,7 +288,7 @@ func TestBadRequests(t *testing.T) {
 			400, "ValidationError", []string{"model"}},
 		{"every bad field of a Kling request named", "POST", url, keyA, "application/json",
 			`{"model":"klingai/v2-master-image-to-video","image_url":"http://x/a.png","duration":7,"aspect_ratio":"4:3","colour":"red"}`,
-			400, "ValidationError", []string{"colour", "duration", "image_url", "prompt"}},
+			400, "ValidationError", []string{"aspect_ratio", "colour", "duration", "image_url"}},
 		{"malformed JSON", "POST", url, keyA, "application/json", `{"model":`, 400, "ValidationError", []string{"body"}},
 		{"deep nesting", "POST", url, keyA, "application/json", `{"model":"gen3a_turbo","image_url":"https://e.com/a.png","prompt":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`, 400, "ValidationError", []string{"body"}},
 		{"duplicate keys", "POST", url, keyA, "application/json", `{"model":"gen3a_turbo","image_url":"https://e.com/a.png","image_url":"https://e.com/b.png"}`, 400, "ValidationError", []string{"body"}},
