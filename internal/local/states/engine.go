@@ -74,6 +74,18 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[string]*run // executions running in this process
+	// starting holds the starts in progress by execution key: a start
+	// commits the execution, which Describe then finds running, before it
+	// launches it, and Wait and Stop in between must wait for the launch
+	// rather than take the execution for one that runs elsewhere.
+	starting map[string]*starts
+}
+
+// starts counts the starts in progress of one execution name; done closes
+// when the last has launched its execution or given up.
+type starts struct {
+	n    int
+	done chan struct{}
 }
 
 // run is an execution in progress.
@@ -102,7 +114,7 @@ func NewEngine(path string, machines map[string]*asl.Machine, opts asl.Options, 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Engine{db: db, writes: groupcommit.New(db), machines: machines, opts: opts, clock: opts.Clock, log: log,
-		ctx: ctx, cancel: cancel, running: map[string]*run{}}, nil
+		ctx: ctx, cancel: cancel, running: map[string]*run{}, starting: map[string]*starts{}}, nil
 }
 
 func key(machine, name string) []byte { return []byte(machine + "/" + name) }
@@ -232,10 +244,8 @@ func (e *Engine) run(ctx context.Context, exe Execution) {
 // Stop aborts a running execution, as Step Functions' StopExecution does.
 // Stopping one that is not running is harmless.
 func (e *Engine) Stop(machine, name, cause string) {
-	e.mu.Lock()
-	r := e.running[string(key(machine, name))]
-	e.mu.Unlock()
-	if r == nil {
+	r, err := e.runOf(context.Background(), string(key(machine, name)))
+	if r == nil || err != nil {
 		return
 	}
 	r.cancel(fmt.Errorf("%w: %s", errStopped, cause))
@@ -291,9 +301,10 @@ func (e *Engine) List(machine string) ([]Execution, error) {
 // Wait blocks until the named execution is no longer running in this
 // process (or ctx ends) and returns its state.
 func (e *Engine) Wait(ctx context.Context, machine, name string) (Execution, error) {
-	e.mu.Lock()
-	r := e.running[string(key(machine, name))]
-	e.mu.Unlock()
+	r, err := e.runOf(ctx, string(key(machine, name)))
+	if err != nil {
+		return Execution{}, err
+	}
 	if r != nil {
 		select {
 		case <-r.done:
@@ -302,6 +313,46 @@ func (e *Engine) Wait(ctx context.Context, machine, name string) (Execution, err
 		}
 	}
 	return e.Describe(machine, name)
+}
+
+// runOf is the run of the execution with key k in this process, once the
+// starts of it in progress have launched it; nil when it does not run here.
+func (e *Engine) runOf(ctx context.Context, k string) (*run, error) {
+	e.mu.Lock()
+	r, s := e.running[k], e.starting[k]
+	e.mu.Unlock()
+	if r != nil || s == nil {
+		return r, nil
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.running[k], nil
+}
+
+// beginStart records a start of the execution with key k in progress; the
+// function it returns ends it, after the launch.
+func (e *Engine) beginStart(k string) (end func()) {
+	e.mu.Lock()
+	s := e.starting[k]
+	if s == nil {
+		s = &starts{done: make(chan struct{})}
+		e.starting[k] = s
+	}
+	s.n++
+	e.mu.Unlock()
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if s.n--; s.n == 0 {
+			delete(e.starting, k)
+			close(s.done)
+		}
+	}
 }
 
 // Close stops every execution where it stands (they resume on the next

@@ -77,6 +77,7 @@ func (e *Engine) start(machine, name string, input json.RawMessage, parent *Pare
 	if prev, err := e.Describe(machine, name); err == nil && !derived && prev.Status == Running && bytes.Equal(prev.Input, input) {
 		return prev, false, nil
 	}
+	defer e.beginStart(string(key(machine, name)))()
 	fresh := Execution{Machine: machine, Name: name, Input: input, StartTime: e.clock.Now().UTC(), Status: Running, Parent: parent}
 	var (
 		exe     Execution

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/vidgen/vidgen/internal/local/lambdas/lambdastest"
@@ -109,5 +110,46 @@ func TestStartDerivedNameRunningIsTaken(t *testing.T) {
 	parent := &Parent{ExecutionARN: "arn:aws:states:local:000000000000:execution:Parent:p", Entry: 3, Run: "run"}
 	if _, _, err := te.start("Blocked", "x", json.RawMessage(`{"n":1}`), parent, true); !errors.Is(err, errDerivedTaken) {
 		t.Errorf("start under the derived name = %v, want errDerivedTaken", err)
+	}
+}
+
+// A start commits its execution, which Describe then finds running, before
+// it launches it. A Wait in between took the execution for one running in
+// another process and returned it unfinished (a make test run failed so in
+// TestEveryProvidersModelEndToEnd): Wait during a start waits for the run.
+func TestWaitDuringStartWaitsForTheRun(t *testing.T) {
+	te := newTestEngine(t, map[string]string{"M": `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`}, nil)
+	tx, err := te.db.Begin(true) // holds the writer: the start stops in its commit
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan error, 1)
+	go func() { started <- te.Start(context.Background(), "M", "x", json.RawMessage(`{}`)) }()
+	for inProgress := false; !inProgress; runtime.Gosched() {
+		te.mu.Lock()
+		inProgress = te.starting[string(key("M", "x"))] != nil
+		te.mu.Unlock()
+	}
+	cut, cancel := context.WithCancel(context.Background())
+	cancel()
+	if exe, err := te.Wait(cut, "M", "x"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait during a start: %+v, %v; want it waiting for the run (cut by its context)", exe, err)
+	}
+	waited := make(chan Execution, 1)
+	go func() {
+		exe, err := te.Wait(context.Background(), "M", "x")
+		if err != nil {
+			t.Error(err)
+		}
+		waited <- exe
+	}()
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	if exe := <-waited; exe.Status != Succeeded {
+		t.Fatalf("Wait returned %s; want the ended execution", exe.Status)
 	}
 }
