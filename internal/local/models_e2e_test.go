@@ -78,8 +78,9 @@ func TestEveryProvidersModelEndToEnd(t *testing.T) {
 		t.Run(m.ID, func(t *testing.T) {
 			sent := catalogtest.Body(m, "https://media.example.com/")
 			raw, _ := json.Marshal(sent)
-			id := submitUnchecked(t, rt, raw)
-			exe := waitStarted(t, rt, id)
+			// call checks the request and the answer against the OpenAPI
+			// document, which describes every model's request.
+			id, exe := submitAndFinish(t, rt, api.PathGenerations, keyA, string(raw))
 			if exe.Status != states.Succeeded {
 				t.Fatalf("execution %s: %+v", exe.Status, exe.Error)
 			}
@@ -114,82 +115,4 @@ func expected(m *catalog.Model, sent map[string]any) map[string]any {
 		}
 	}
 	return want
-}
-
-// submitUnchecked submits body on the AIML-compatible route like call, but
-// without checking the request against the OpenAPI document, which
-// describes gen3a_turbo's request only until it describes every model's
-// (issue 18's OpenAPI part); the answer must be the usual one.
-func submitUnchecked(t *testing.T, rt *Runtime, body []byte) string {
-	t.Helper()
-	req, err := http.NewRequest("POST", rt.URL+api.PathGenerations, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+keyA)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var answer struct{ ID, Status string }
-	raw, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(raw, &answer); err != nil || resp.StatusCode != 200 || answer.Status != "queued" || answer.ID == "" {
-		t.Fatalf("submit %s: %d %s", body, resp.StatusCode, raw)
-	}
-	return answer.ID
-}
-
-// A batch of one request per provider's model, and one for a model the
-// catalogue does not have: the real video_batch machine starts a job per
-// item, each model's completes with its body received upstream as given,
-// and the unknown model's item is refused without a job.
-func TestBatchOfEveryProvidersModel(t *testing.T) {
-	rec := &recorder{sim: simulator.New(simulator.Config{Key: "upstream-key", QueueTime: -1, GenerationTime: 20 * time.Millisecond})}
-	front := httptest.NewServer(rec)
-	t.Cleanup(front.Close)
-	cfg := testConfig(t)
-	cfg.UpstreamURL, cfg.UpstreamKey = front.URL, "upstream-key"
-	cfg.JobDeadline = 2 * time.Hour
-	rt := start(t, cfg)
-
-	models := catalogtest.ByProvider(t, "klingai/v2-master-text-to-video", "google/veo-3.1-t2v")
-	var items []map[string]any
-	for _, m := range models {
-		items = append(items, catalogtest.Body(m, "https://media.example.com/"))
-	}
-	items = append(items, map[string]any{"model": "acme/unknown", "prompt": "p"})
-	input, _ := json.Marshal(map[string]any{"batch_id": "models", "tenant": "tenantA", "max_concurrency": 4, "jobs": items})
-	if err := rt.Engine.Start(t.Context(), videoBatch, "models", input); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), faultBatchWait)
-	defer cancel()
-	exe, err := rt.Engine.Wait(ctx, videoBatch, "models")
-	if err != nil || exe.Status != states.Succeeded {
-		t.Fatalf("batch: %v %s %+v", err, exe.Status, exe.Error)
-	}
-	jobs, _, err := rt.Store.List(t.Context(), "tenantA", job.Filter{}, 100, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	byItem := map[int]job.Job{}
-	for _, j := range jobs {
-		if j.Batch != nil && j.Batch.ID == "models" {
-			byItem[j.Batch.Item] = j
-		}
-	}
-	for i, m := range models {
-		j, ok := byItem[i]
-		if !ok || j.Status != job.Completed || j.Request.Model != m.ID {
-			t.Errorf("item %d (%s): job %+v", i, m.ID, j)
-		}
-		if got := rec.received(m.ID); len(got) != 1 || !reflect.DeepEqual(got[0], expected(m, items[i])) {
-			t.Errorf("item %d (%s): upstream received %v, want once %v", i, m.ID, got, items[i])
-		}
-	}
-	if j, ok := byItem[len(models)]; ok {
-		t.Errorf("the unknown model's item has job %s", j.ID)
-	}
 }
