@@ -161,16 +161,25 @@ func TestSubmitModelParams(t *testing.T) {
 		t.Errorf("sent %v, want %v", got, want)
 	}
 
-	// Another model: no --image needed, any duration passed to the API,
-	// nested JSON kept; the API judges it (7 s is not one of Kling's).
-	r = run(t, url, "", "submit", "--model", "klingai/v2-master-text-to-video", "--prompt", "a fox", "--duration", "7",
+	// Another model: no --image needed, nested JSON kept, and the API
+	// takes it.
+	r = run(t, url, "", "submit", "--model", "klingai/v2-master-text-to-video", "--prompt", "a fox", "--duration", "10",
 		"--param", "negative_prompt=blur", "--param", `advanced_camera_control={"movement_type":"pan","movement_value":2}`)
-	if r.code != cli.ExitAPIError {
-		t.Errorf("a Kling request with a 7 s duration: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	if r.code != cli.ExitOK || !strings.Contains(r.stdout, "status  queued") {
+		t.Errorf("a Kling request: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	want = jsonValue(t, `{"model":"klingai/v2-master-text-to-video","prompt":"a fox","duration":7,"negative_prompt":"blur",`+
+	want = jsonValue(t, `{"model":"klingai/v2-master-text-to-video","prompt":"a fox","duration":10,"negative_prompt":"blur",`+
 		`"advanced_camera_control":{"movement_type":"pan","movement_value":2}}`)
 	if got := rec.last(t); !reflect.DeepEqual(got, want) {
+		t.Errorf("sent %v, want %v", got, want)
+	}
+	// gen3a_turbo's own checks are not another model's: any duration goes
+	// to the API, which judges it by the model's (7 s is not one of Kling's).
+	r = run(t, url, "", "submit", "--model", "klingai/v2-master-text-to-video", "--prompt", "a fox", "--duration", "7")
+	if r.code != cli.ExitAPIError || !strings.Contains(r.stderr, "duration must be one of 5, 10") {
+		t.Errorf("a Kling request with a 7 s duration: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got, want := rec.last(t), jsonValue(t, `{"model":"klingai/v2-master-text-to-video","prompt":"a fox","duration":7}`); !reflect.DeepEqual(got, want) {
 		t.Errorf("sent %v, want %v", got, want)
 	}
 }
