@@ -632,19 +632,21 @@ func checkMedia(kind catalog.MediaKind, s string) string {
 
 // typeList is "image/{png,jpeg,webp}" for the kind.
 func typeList(kind catalog.MediaKind) string {
-	var subs []string
-	for _, t := range mediaTypes(kind) {
-		subs = append(subs, strings.TrimPrefix(t, string(kind)+"/"))
-	}
-	return string(kind) + "/{" + strings.Join(subs, ",") + "}"
+	return string(kind) + "/{" + strings.Join(subtypes(kind), ",") + "}"
 }
 
 // subtypeWords is "png, jpeg or webp" for the kind.
 func subtypeWords(kind catalog.MediaKind) string {
+	subs := subtypes(kind)
+	last := len(subs) - 1
+	return strings.Join(subs[:last], ", ") + " or " + subs[last]
+}
+
+// subtypes are the kind's accepted media subtypes: png, jpeg, webp.
+func subtypes(kind catalog.MediaKind) []string {
 	var subs []string
 	for _, t := range mediaTypes(kind) {
 		subs = append(subs, strings.TrimPrefix(t, string(kind)+"/"))
 	}
-	last := len(subs) - 1
-	return strings.Join(subs[:last], ", ") + " or " + subs[last]
+	return subs
 }
