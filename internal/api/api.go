@@ -55,6 +55,8 @@ type Store interface {
 	Get(ctx context.Context, id string) (job.Job, error)
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
+	// LiveClaim is the live idempotency claim of tenant's key, if any.
+	LiveClaim(ctx context.Context, tenant, key string, now time.Time) (job.Claim, bool, error)
 	List(ctx context.Context, tenant string, f job.Filter, limit int, cursor string) ([]job.Job, string, error)
 	// Spend is tenant's credits on a UTC day (job.Day), for list answers.
 	Spend(ctx context.Context, tenant, day string) (job.Spend, error)
@@ -338,7 +340,21 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 		return validationResponse(&job.ValidationError{Fields: []job.FieldError{{Field: "Idempotency-Key", Message: msg}}})
 	}
 	if resp, ok := h.underSpendCap(ctx, tenant); !ok {
-		return resp
+		// The cap holds new jobs back, not a retry of one accepted
+		// already: that gets its replay, as it would under the cap.
+		if idemKey == "" {
+			return resp
+		}
+		now := h.Clock.Now().UTC()
+		won, found, err := h.Store.LiveClaim(ctx, tenant, idemKey, now)
+		switch {
+		case err != nil:
+			h.Log.ErrorContext(ctx, "get idempotency claim", "err", err)
+			return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not check the Idempotency-Key; try again")
+		case !found:
+			return resp
+		}
+		return h.replay(ctx, won, job.Claim{Tenant: tenant, Key: idemKey, RequestHash: sub.Hash()})
 	}
 	now := h.Clock.Now().UTC()
 	j := job.Job{

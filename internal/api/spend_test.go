@@ -153,3 +153,40 @@ func TestSubmitRefusedAtTheSpendCap(t *testing.T) {
 		t.Errorf("the next day: %d %v", code, body)
 	}
 }
+
+// A retry of a submit accepted before the cap was reached gets its job
+// back, as any replay does, while the cap refuses new keys; the same key
+// with another request is still refused as reused, and nothing new is
+// recorded.
+func TestReplayAnsweredAtTheSpendCap(t *testing.T) {
+	h, _, store := newHandler(t)
+	h.SpendCap = &admission.SpendCap{Credits: 50, Store: store}
+	now := h.Clock.Now()
+	post := func(idem, body string) (int, map[string]any, map[string]string) {
+		req := request("POST", PathGenerations, "keyA", "application/json", body)
+		req.Headers["Idempotency-Key"] = idem
+		resp, err := h.Handle(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, decode(t, resp), resp.Headers
+	}
+	code, first, _ := post("order-1", validBody)
+	if code != 200 {
+		t.Fatalf("under the cap: %d %v", code, first)
+	}
+	spent(t, store, "a1", "tenantA", kling, 50, now) // the cap
+	code, again, headers := post("order-1", validBody)
+	if code != 200 || again["id"] != first["id"] || headers["Idempotent-Replayed"] != "true" {
+		t.Errorf("retry at the cap: %d %v %v, want the replay of %v", code, again, headers, first["id"])
+	}
+	if code, body, _ := post("order-1", `{"model":"gen3a_turbo","image_url":"https://example.com/b.jpg"}`); code != http.StatusUnprocessableEntity {
+		t.Errorf("same key, other request, at the cap: %d %v", code, body)
+	}
+	if code, body, _ := post("order-2", validBody); code != http.StatusTooManyRequests {
+		t.Errorf("new key at the cap: %d %v", code, body)
+	}
+	if _, page := list(t, h, "keyA", nil); len(page["data"].([]any)) != 2 {
+		t.Errorf("jobs after the cap: %v, want the first and the spent one", page["data"])
+	}
+}

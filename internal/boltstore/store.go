@@ -176,6 +176,31 @@ func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now t
 	return won, nil
 }
 
+// LiveClaim returns the live idempotency claim of tenant's key at now, if
+// there is one.
+func (s *Store) LiveClaim(ctx context.Context, tenant, key string, now time.Time) (job.Claim, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return job.Claim{}, false, err
+	}
+	var c job.Claim
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		data := tx.Bucket([]byte(claimsBucket)).Get([]byte(tenant + "\x00" + key))
+		if data == nil {
+			return nil
+		}
+		if err := json.Unmarshal(data, &c); err != nil {
+			return fmt.Errorf("decode claim: %w", err)
+		}
+		found = c.Live(now)
+		return nil
+	})
+	if err != nil || !found {
+		return job.Claim{}, false, err
+	}
+	return c, true, nil
+}
+
 // Get returns the job with the given id or job.ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (job.Job, error) {
 	if err := ctx.Err(); err != nil {

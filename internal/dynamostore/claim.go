@@ -95,6 +95,16 @@ func (s *Store) CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now t
 	return job.Claim{}, fmt.Errorf("create job %s: transaction cancelled: %w", j.ID, err)
 }
 
+// LiveClaim returns the live idempotency claim of tenant's key at now, if
+// there is one.
+func (s *Store) LiveClaim(ctx context.Context, tenant, key string, now time.Time) (job.Claim, bool, error) {
+	c, found, err := s.getClaim(ctx, claimID(tenant, key))
+	if err != nil || !found || !c.Live(now) {
+		return job.Claim{}, false, err
+	}
+	return c, true, nil
+}
+
 func (s *Store) getClaim(ctx context.Context, id string) (job.Claim, bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(id), ConsistentRead: new(true)})
 	if err != nil {

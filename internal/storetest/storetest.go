@@ -24,6 +24,7 @@ type Store interface {
 	Get(ctx context.Context, id string) (job.Job, error)
 	Update(ctx context.Context, id string, c job.Change) (job.Job, error)
 	CreateClaimed(ctx context.Context, j job.Job, c job.Claim, now time.Time) (job.Claim, error)
+	LiveClaim(ctx context.Context, tenant, key string, now time.Time) (job.Claim, bool, error)
 	OpenJobs(ctx context.Context) ([]string, error)
 	List(ctx context.Context, tenant string, f job.Filter, limit int, cursor string) ([]job.Job, string, error)
 	Admit(ctx context.Context, id string, limits job.Limits, at time.Time) (job.Job, error)
@@ -239,6 +240,15 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		if won, err = claim("j3", "tenantB", "k", "h1"); err != nil || won.JobID != "j3" {
 			t.Fatalf("another tenant's key: %+v, %v", won, err)
+		}
+		if c, found, err := s.LiveClaim(ctx, "tenantA", "k", now); err != nil || !found || c.JobID != "j1" || c.RequestHash != "h1" {
+			t.Fatalf("live claim: %+v, %v, %v; want j1's", c, found, err)
+		}
+		if c, found, err := s.LiveClaim(ctx, "tenantA", "other", now); err != nil || found {
+			t.Fatalf("unclaimed key: %+v, %v, %v", c, found, err)
+		}
+		if c, found, err := s.LiveClaim(ctx, "tenantA", "k", t0.Add(job.IdempotencyTTL)); err != nil || found {
+			t.Fatalf("expired claim: %+v, %v, %v", c, found, err)
 		}
 		now = t0.Add(job.IdempotencyTTL)
 		if won, err = claim("j4", "tenantA", "k", "h1"); err != nil || won.JobID != "j4" {
