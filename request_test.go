@@ -46,6 +46,10 @@ func TestRequestRoundTrip(t *testing.T) {
 		{"a duration as a string, a null, a zero", `{"model":"x","duration":"5","seed":null,"prompt":"","aspect_ratio":7}`,
 			vidgen.Request{Model: "x"}, false},
 		{"a seed beyond int64", `{"model":"x","seed":18446744073709551615}`, vidgen.Request{Model: "x"}, false},
+		{"an empty model", `{"model":""}`, vidgen.Request{}, false},
+		{"a null model and a prompt", `{"model":null,"prompt":"p"}`, vidgen.Request{Prompt: "p"}, false},
+		{"an empty model, a string duration", `{"model":"","duration":"5","image_url":"https://example.com/a.jpg"}`,
+			vidgen.Request{ImageURL: "https://example.com/a.jpg"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var r vidgen.Request

@@ -69,6 +69,11 @@ func (r Request) MarshalJSON() ([]byte, error) {
 	if len(r.Params) == 0 {
 		return base, nil
 	}
+	if _, ok := r.Params["model"]; ok && r.Model == "" {
+		// Model, the one typed field written when zero, comes first; a
+		// "model" Unmarshal kept in Params ("" or null) stands for it.
+		base = append([]byte("{"), bytes.TrimPrefix(base[len(`{"model":""`):], []byte(","))...)
+	}
 	var set map[string]json.RawMessage
 	if err := json.Unmarshal(base, &set); err != nil {
 		return nil, err
@@ -81,6 +86,9 @@ func (r Request) MarshalJSON() ([]byte, error) {
 	params, err := json.Marshal(r.Params)
 	if err != nil {
 		return nil, fmt.Errorf("vidgen: request params: %w", err)
+	}
+	if len(base) == len("{}") {
+		return params, nil
 	}
 	// Both are objects: {"model":…} and {"k":…}; splice the second's
 	// members after the first's.
