@@ -262,7 +262,8 @@ func build(id string, raw *openAPISchema, md meta) (*Model, error) {
 }
 
 // mediaFields are the fields of s that carry media: those of format uri,
-// and strings named *_url (a documented audio_url has no format).
+// strings named *_url (a documented audio_url has no format), and free
+// strings named mask, *_image, … (see mediaNamed).
 func mediaFields(s *Schema, path string, required bool) []Media {
 	var out []Media
 	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
@@ -285,7 +286,7 @@ func mediaIn(s *Schema, path, name string, required bool) []Media {
 		}
 	}
 	switch {
-	case s.Format == "uri" || slices.Contains(s.Types, "string") && strings.HasSuffix(name, "_url"):
+	case s.Format == "uri" || slices.Contains(s.Types, "string") && (strings.HasSuffix(name, "_url") || mediaNamed(name) && s.Enum == nil):
 		out = append(out, Media{Path: path, Kind: kindOf(path), Required: required})
 	case s.Items != nil:
 		out = append(out, mediaIn(s.Items, path+"[]", name, required)...)
@@ -293,6 +294,14 @@ func mediaIn(s *Schema, path, name string, required bool) []Media {
 		out = append(out, mediaFields(s, path, required)...)
 	}
 	return out
+}
+
+// mediaNamed is whether a field's name says it is media though its
+// schema does not: Kling's dynamic_masks[].mask is a bare string that
+// takes an image URL or data URI. (Enums such as video_quality are not.)
+func mediaNamed(name string) bool {
+	words := strings.Split(strings.ToLower(name), "_")
+	return slices.Contains([]string{"mask", "image", "video", "audio"}, words[len(words)-1])
 }
 
 // kindOf tells a media field's kind by its name, as the specs name them:

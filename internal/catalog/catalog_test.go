@@ -240,6 +240,8 @@ func TestMediaFields(t *testing.T) {
 		"runway/act_two":                          {"character.url image required", "reference.url image required"},
 		"alibaba/wan2.2-vace-fun-a14b-inpainting": {"image_list[] image", "mask_video_url video", "video_url video required"},
 		"klingai/avatar-pro":                      {"audio_url audio required", "image_url image required"},
+		// A bare string (no format, no _url) that is a mask image.
+		"kling-video/v1.5/pro/image-to-video": {"dynamic_masks[].mask image", "static_mask image"},
 	} {
 		m, ok := c.Lookup(id)
 		if !ok {

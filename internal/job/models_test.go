@@ -139,6 +139,9 @@ func TestParseRequestMediaOfEveryKind(t *testing.T) {
 		{"images in an array and objects", `{"model":"klingai/video-o1-reference-to-video","prompt":"p","image_list":["https://a.example/1.png","data:image/gif;base64,R0lG"],` +
 			`"elements":[{"frontal_image_url":"http://a.example/f.png","reference_image_urls":["data:image/png,raw"]}]}`,
 			map[string]string{"image_list[1]": `data URI type "image/gif"`, "elements[0].frontal_image_url": "https", "elements[0].reference_image_urls[0]": "data:image/{png,jpeg,webp};base64"}},
+		{"Kling's dynamic mask, a bare string, is an image", `{"model":"kling-video/v1.5/pro/image-to-video","prompt":"p","image_url":"https://a.example/i.png",` +
+			`"dynamic_masks":[{"mask":"` + uri("video/mp4", 30) + `","trajectories":[{"x":1,"y":1},{"x":2,"y":2}]}]}`,
+			map[string]string{"dynamic_masks[0].mask": `data URI type "video/mp4" is not png, jpeg or webp`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := job.ParseRequest([]byte(tc.body), job.ParseOptions{})
