@@ -1,8 +1,10 @@
 package dynamostore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,5 +95,79 @@ func TestSpendWritesOncePerJob(t *testing.T) {
 	}
 	if len(spendIDs) != 1 || !strings.HasSuffix(spendIDs[0], "#2026-11-25#"+strconv.Itoa(dynamostore.SpendShard("j1"))) {
 		t.Fatalf("spend items %v, want j1's shard of its tenant's day", spendIDs)
+	}
+}
+
+// conflictingClient cancels every transaction that writes a spend item
+// for a conflict on it, as DynamoDB does while other jobs' transactions
+// write the same shard.
+type conflictingClient struct {
+	dynamostore.Client
+	cancelled int
+}
+
+func (c *conflictingClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	reasons := make([]types.CancellationReason, len(in.TransactItems))
+	spend := false
+	for i, it := range in.TransactItems {
+		reasons[i].Code = new("None")
+		if it.Update == nil {
+			continue
+		}
+		if id, ok := it.Update.Key["id"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(id.Value, "spend#") {
+			reasons[i].Code = new("TransactionConflict")
+			spend = true
+		}
+	}
+	if !spend {
+		return c.Client.TransactWriteItems(ctx, in, optFns...)
+	}
+	c.cancelled++
+	return nil, &types.TransactionCanceledException{Message: new("Transaction cancelled"), CancellationReasons: reasons}
+}
+
+// The spend counter never keeps a job's upstream id from being recorded:
+// when conflicts on its shard outlast the retries, the id and credits go
+// in a plain update (the day's sum misses this job), and the failure is
+// logged at error with the job id.
+func TestSpendConflictStillRecordsUpstreamID(t *testing.T) {
+	client, table := newTable(t)
+	conflicting := &conflictingClient{Client: client}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	s := dynamostore.New(conflicting, dynamostore.Config{Table: table, Log: log})
+	ctx := t.Context()
+	if err := s.Create(ctx, sample("j1", "tenantA", t0())); err != nil {
+		t.Fatal(err)
+	}
+	credits := 25.0
+	j, err := s.Update(ctx, "j1", job.Change{At: t0(), Status: job.Queued, UpstreamID: "up-1", CreditsUsed: &credits})
+	if err != nil {
+		t.Fatalf("recording the upstream id: %v", err)
+	}
+	if conflicting.cancelled == 0 {
+		t.Fatal("no transaction was cancelled: the test did not exercise the conflict")
+	}
+	got, err := s.Get(ctx, "j1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []job.Job{j, got} {
+		if r.UpstreamID != "up-1" || r.Status != job.Queued || r.CreditsUsed == nil || *r.CreditsUsed != credits {
+			t.Fatalf("record %+v: want upstream id up-1, queued, 25 credits", r)
+		}
+	}
+	if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), `"job_id":"j1"`) {
+		t.Fatalf("log %q: want an error naming job j1", logs.String())
+	}
+	// An end that changes the credits is recorded despite the conflicts too.
+	more := 30.0
+	end := job.Fail(t0().Add(time.Minute), job.ErrNameCancelled, "x")
+	end.CreditsUsed = &more
+	if _, err := s.Update(ctx, "j1", end); err != nil {
+		t.Fatalf("ending the job: %v", err)
+	}
+	if got, err := s.Get(ctx, "j1"); err != nil || got.Status != job.Failed || *got.CreditsUsed != more {
+		t.Fatalf("ended record %+v, %v: want failed with 30 credits", got, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -86,6 +87,9 @@ type Config struct {
 	// disagrees with the counters: zero means DefaultIndexLag, a negative
 	// value no wait (for a local DynamoDB, whose indexes never lag).
 	IndexLag time.Duration
+	// Log takes the errors the store survives without returning them
+	// (a spend counter left behind, see recordCredits); nil discards them.
+	Log *slog.Logger
 }
 
 // Store is a job store backed by one DynamoDB table.
@@ -94,6 +98,7 @@ type Store struct {
 	table     string
 	retention time.Duration
 	indexLag  time.Duration
+	log       *slog.Logger
 }
 
 // New returns a store of the jobs in cfg.Table.
@@ -106,7 +111,11 @@ func New(client Client, cfg Config) *Store {
 	if lag == 0 {
 		lag = DefaultIndexLag
 	}
-	return &Store{client: client, table: cfg.Table, retention: retention, indexLag: max(lag, 0)}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{client: client, table: cfg.Table, retention: retention, indexLag: max(lag, 0), log: log}
 }
 
 // item is a job as the table holds it. The nested domain types are encoded

@@ -25,7 +25,7 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[step
 	if err != nil {
 		return nil, err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable]})
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log})
 	rec := lambdafn.Recorder(getenv)
 	h := lambdafn.Steps(store, log, rec)
 	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[lambdafn.EnvUpstreamSecret], 0, nil)

@@ -39,7 +39,7 @@ func newReconciler(ctx context.Context, getenv func(string) string) (*reconcile.
 	if err != nil {
 		return nil, err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable]})
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log})
 	states := sfn.NewFromConfig(cfg)
 	rec := lambdafn.Recorder(getenv)
 	// This function's role may describe executions: a job admitted whose

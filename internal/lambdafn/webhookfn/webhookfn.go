@@ -21,7 +21,7 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[noti
 	if err != nil {
 		return nil, err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable]})
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log})
 	n := &notify.Notifier{Store: store, Log: log, Metrics: lambdafn.Recorder(getenv)}
 	// The guard refuses private, loopback and link-local receivers, at
 	// the URL and again at every connection.
