@@ -343,6 +343,14 @@ func modes(s *Schema, media []Media) []Mode {
 	return out
 }
 
+// RatioAlias is whether, on the legacy route, "ratio" stands for
+// "aspect_ratio" in the model's requests, as it does for gen3a_turbo: the
+// model has aspect_ratio and no ratio of its own (Kling v1.6's, MiniMax's
+// and Runway gen3's ratio is theirs).
+func (m *Model) RatioAlias() bool {
+	return m.Schema.Properties["ratio"] == nil && m.Schema.Properties["aspect_ratio"] != nil
+}
+
 // maxDuration is the longest clip the model's schema allows (its duration
 // enum's or maximum's), else its prior's longest point.
 func (m *Model) maxDuration() int {

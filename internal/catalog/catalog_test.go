@@ -571,3 +571,26 @@ func TestReferenceGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Legacy "ratio" stands for aspect_ratio only in a model that has the one
+// and not the other.
+func TestRatioAlias(t *testing.T) {
+	c := builtinCatalog(t)
+	for id, want := range map[string]bool{
+		"gen3a_turbo":       true,
+		"runway/gen4_turbo": true,
+		"kling-video/v1.6/standard/text-to-video": false, // ratio and aspect_ratio both its own
+		"minimax/h3":                       false,
+		"runway-gen3/turbo/image-to-video": false,
+		"klingai/v2-master-image-to-video": false, // neither
+	} {
+		m, ok := c.Lookup(id)
+		if !ok {
+			t.Errorf("%s not catalogued", id)
+			continue
+		}
+		if got := m.RatioAlias(); got != want {
+			t.Errorf("%s: RatioAlias %v, want %v", id, got, want)
+		}
+	}
+}

@@ -305,7 +305,7 @@ func parseModel(ve *ValidationError, id string, fields map[string]json.RawMessag
 	// On the legacy route ratio stands for aspect_ratio, as it does for
 	// gen3a_turbo, in a model that has the one and not the other.
 	renamed := false
-	if m, ok := c.Lookup(id); ok && opts.AllowRatio && m.Schema.Properties["ratio"] == nil && m.Schema.Properties["aspect_ratio"] != nil {
+	if m, ok := c.Lookup(id); ok && opts.AllowRatio && m.RatioAlias() {
 		if raw, ok := fields["ratio"]; ok {
 			if _, both := fields["aspect_ratio"]; both {
 				ve.add("ratio", "give either ratio or aspect_ratio, not both")

@@ -7,7 +7,7 @@
 //
 //	POST /v2/video/generations                     submit a generation
 //	GET  /v2/video/generations?generation_id=ID    poll it
-//	POST /v2/generate/video/runway/generation      legacy submit (any model; "ratio" is accepted for "aspect_ratio")
+//	POST /v2/generate/video/runway/generation      legacy submit (any model; "ratio" is accepted for "aspect_ratio" where the model has no ratio of its own)
 //	GET  /v2/generate/video/runway/generation?generation_id=ID
 //	GET  /files/ID.mp4?expires=T&sig=S             the video of a completed generation (a signed link)
 //	GET  /health

@@ -497,7 +497,9 @@ func TestTimingFollowsThePrior(t *testing.T) {
 	}
 }
 
-// The legacy route takes "ratio" and names it in its problems.
+// The legacy route takes "ratio" and names it in its problems, for the
+// models vidgen does: a model's own ratio (Kling v1.6's beside its
+// aspect_ratio, MiniMax h3's) is its own.
 func TestLegacyRatio(t *testing.T) {
 	f := newFixture(t)
 	for body, want := range map[string]string{
@@ -507,6 +509,9 @@ func TestLegacyRatio(t *testing.T) {
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":null,"aspect_ratio":"9:16"}`:                "",
 		`{"model":"runway/gen4_turbo","image_url":"https://example.com/a.jpg","ratio":"21:9"}`:                              "",
 		`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","ratio":"9:16","ratio":"16:9"}`:                     "[body]",
+		`{"model":"kling-video/v1.6/standard/text-to-video","prompt":"p","ratio":"1:1","aspect_ratio":"16:9"}`:              "",
+		`{"model":"minimax/h3","prompt":"p","ratio":"adaptive"}`:                                                            "",
+		`{"model":"minimax/h3","prompt":"p","ratio":"5:4"}`:                                                                 "[ratio]",
 	} {
 		w := f.call(t, http.MethodPost, oldRoute, testKey, body)
 		if want == "" {

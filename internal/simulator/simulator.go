@@ -548,12 +548,16 @@ func (s *Server) submitter(legacy bool) func(request) answer {
 }
 
 // validate checks a submit's body through the model catalogue, as vidgen
-// does. The legacy route takes "ratio" for "aspect_ratio", and problems
-// with it name the field the client sent.
+// does. The legacy route takes "ratio" for "aspect_ratio" in the models
+// vidgen does (catalog.Model.RatioAlias), and problems with it name the
+// field the client sent.
 func (s *Server) validate(raw []byte, legacy bool) (*catalog.Model, map[string]any, []catalog.FieldError) {
 	m, body, problems := s.catalog.Validate(raw)
 	if !legacy || slices.ContainsFunc(problems, func(p catalog.FieldError) bool { return p.Field == "body" }) {
 		return m, body, problems
+	}
+	if m != nil && !m.RatioAlias() {
+		return m, body, problems // its ratio is its own
 	}
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(raw, &fields) != nil {
