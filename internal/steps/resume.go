@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"reflect"
 
 	"github.com/vidgen/vidgen/internal/blob"
@@ -123,11 +124,69 @@ func (r *Registrar) recorded(ctx context.Context, id string) (job.Job, bool, err
 }
 
 // sameRequest compares requests as recorded: images offloaded to the blob
-// store by reference, whose keys derive from the job id.
+// store by reference, whose keys derive from the job id. It compares the
+// JSON values, numbers by value: the store normalises them (DynamoDB
+// writes 10.0 and 1e1 as 10), so a retried Register must not take its own
+// recorded job for another's because of the digits.
 func sameRequest(a, b job.Request) bool {
-	x, errA := json.Marshal(a)
-	y, errB := json.Marshal(b)
-	return errA == nil && errB == nil && bytes.Equal(x, y)
+	x, errA := decodeJSON(a)
+	y, errB := decodeJSON(b)
+	return errA == nil && errB == nil && sameJSON(x, y)
+}
+
+// decodeJSON is v's JSON encoding decoded, numbers as json.Number.
+func decodeJSON(v any) (any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sameJSON reports whether two decoded JSON values are equal, numbers
+// compared exactly by value whatever their digits.
+func sameJSON(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		b, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		x, okA := new(big.Rat).SetString(a.String())
+		y, okB := new(big.Rat).SetString(b.String())
+		return okA && okB && x.Cmp(y) == 0
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, x := range a {
+			y, ok := b[k]
+			if !ok || !sameJSON(x, y) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !sameJSON(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	default: // string, bool, nil
+		return a == b
+	}
 }
 
 // offloads reports whether Register would write req's media to the blob

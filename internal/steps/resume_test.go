@@ -151,3 +151,35 @@ func TestRegisterRefusesAnotherJobsName(t *testing.T) {
 		t.Errorf("retry = %+v, want %+v", again, first)
 	}
 }
+
+// A request read back from the store has its numbers normalised (DynamoDB
+// writes 10.0 and 1e1 as 10, 0.50 as 0.5): Register, retried after a lost
+// answer, still knows its own job's request, and a different value is
+// still another request.
+func TestSameRequestComparesNumbersByValue(t *testing.T) {
+	body := func(duration, strength string) job.Request {
+		var b map[string]any
+		dec := json.NewDecoder(strings.NewReader(`{"model":"kling-v2-master","duration":` + duration +
+			`,"camera":{"strength":` + strength + `},"steps":[` + duration + `,"10.0"]}`))
+		dec.UseNumber()
+		if err := dec.Decode(&b); err != nil {
+			t.Fatal(err)
+		}
+		return job.Request{Model: "kling-v2-master", Body: b}
+	}
+	stored := body("10", "0.5")
+	for _, sent := range []job.Request{body("10.0", "0.50"), body("1e1", "5e-1"), body("10", "0.5")} {
+		if !steps.SameRequest(stored, sent) {
+			t.Errorf("%v and %v: want the same request", stored.Body, sent.Body)
+		}
+	}
+	for _, other := range []job.Request{body("11", "0.5"), body("10", "0.51"), body(`"10"`, "0.5")} {
+		if steps.SameRequest(stored, other) {
+			t.Errorf("%v and %v: want different requests", stored.Body, other.Body)
+		}
+	}
+	// Digits beyond a float64's are still compared.
+	if steps.SameRequest(body("10", "0.50000000000000000001"), body("10", "0.5")) {
+		t.Error("0.50000000000000000001 and 0.5: want different requests")
+	}
+}

@@ -1,0 +1,4 @@
+package steps
+
+// SameRequest is sameRequest, for the external tests.
+var SameRequest = sameRequest
