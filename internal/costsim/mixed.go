@@ -1,20 +1,12 @@
 package costsim
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/catalog"
-	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/pollpolicy"
-	"github.com/vidgen/vidgen/internal/simulator"
 )
 
 // ModelMix is one model's part of a mixed workload: its share of the jobs
@@ -101,62 +93,10 @@ func pick[T any](r *rand.Rand, xs []T, weight func(T) float64) T {
 }
 
 // Body is the request the job submits: its model's own (model, prompt,
-// duration), or gen3a_turbo's with an image, for gen3a_turbo and for a
-// stand-in, whose clip is then gen3a_turbo's nearest (5 or 10 s).
+// duration), and gen3a_turbo's with an image.
 func (j Job) Body() map[string]any {
-	switch {
-	case j.Model == "" || j.Model == job.Model:
-	case j.StandIn:
-		d := 5
-		if j.Duration > 7 {
-			d = 10
-		}
-		return map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg", "prompt": j.Prompt(), "duration": d}
-	default:
-		return map[string]any{"model": j.Model, "prompt": j.Prompt(), "duration": j.Duration}
+	if j.Model == "" || j.Model == job.Model {
+		return map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg", "prompt": j.Prompt(), "duration": j.Duration}
 	}
-	return map[string]any{"model": job.Model, "image_url": "https://example.com/a.jpg", "prompt": j.Prompt(), "duration": j.Duration}
-}
-
-// StandIns marks the jobs whose model's request vidgen (job.ParseSubmission)
-// or the simulator does not take yet: they submit gen3a_turbo requests with
-// their model's generation times, and so run with gen3a_turbo's prior and
-// deadline. It returns the models stood in for, with why.
-func StandIns(jobs []Job) map[string]string {
-	out := map[string]string{}
-	tried := map[string]bool{}
-	for i, j := range jobs {
-		if j.Model == "" || j.Model == job.Model {
-			continue
-		}
-		if !tried[j.Model] {
-			tried[j.Model] = true
-			if err := accepted(j); err != nil {
-				out[j.Model] = err.Error()
-			}
-		}
-		if _, ok := out[j.Model]; ok {
-			jobs[i].StandIn = true
-		}
-	}
-	return out
-}
-
-// accepted says whether vidgen and the simulator take j's request as is.
-func accepted(j Job) error {
-	body, _ := json.Marshal(j.Body())
-	if _, err := job.ParseSubmission(body, job.ParseOptions{}); err != nil {
-		return fmt.Errorf("vidgen refuses it: %w", err)
-	}
-	sim := simulator.New(simulator.Config{Key: upstreamKey, Clock: clock.NewEvents(start), QueueTime: -1,
-		PublicURL: "http://" + simHost, Log: slog.New(slog.DiscardHandler)})
-	req := httptest.NewRequest(http.MethodPost, "/v2/video/generations", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+upstreamKey)
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	sim.ServeHTTP(rec, req)
-	if rec.Code >= 300 {
-		return fmt.Errorf("the simulator answers %d", rec.Code)
-	}
-	return nil
+	return map[string]any{"model": j.Model, "prompt": j.Prompt(), "duration": j.Duration}
 }

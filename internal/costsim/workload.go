@@ -92,11 +92,8 @@ type Job struct {
 	Duration int           // of the video, 5 or 10 s
 	Kind     Kind
 	GenTime  time.Duration // from submit to the end; 0 for Never
-	// Model is the job's model; empty is gen3a_turbo. StandIn sends a
-	// gen3a_turbo request with the model's timing instead of the model's
-	// own (see StandIns).
-	Model   string
-	StandIn bool
+	// Model is the job's model; empty is gen3a_turbo.
+	Model string
 }
 
 // Prompt is the request's prompt: the simulator's directives that make it
