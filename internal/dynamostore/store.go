@@ -490,8 +490,13 @@ func refusal(id string, c job.Change, old map[string]types.AttributeValue) error
 	return fmt.Errorf("update job %s: %w", id, err)
 }
 
-// sameRecord reports whether two records are the same job as written.
+// sameRecord reports whether two records are the same job as written,
+// their requests compared by value (see sameRequest).
 func sameRecord(a, b job.Job) bool {
+	if !sameRequest(a.Request, b.Request) {
+		return false
+	}
+	a.Request, b.Request = job.Request{}, job.Request{}
 	x, errA := json.Marshal(normalTimes(a))
 	y, errB := json.Marshal(normalTimes(b))
 	return errA == nil && errB == nil && string(x) == string(y)

@@ -313,3 +313,28 @@ func TestFilteredListReadsBoundedPages(t *testing.T) {
 		t.Fatalf("second page: %v, cursor %q, %v", page, next, err)
 	}
 }
+
+// A Create retried after its answer was lost succeeds although the table
+// normalised the request's numbers (10.0 and 1e1 read back as 10): the
+// record is compared by value. Another value is still another job.
+func TestCreateRetryWithNormalisedNumbers(t *testing.T) {
+	s, _ := newStore(t, dynamostore.Config{})
+	ctx := t.Context()
+	withBody := func(id, duration string) job.Job {
+		j := sample(id, "tenantA", t0())
+		j.Request = job.Request{Model: "kling-v2-master", Body: map[string]any{
+			"model": "kling-v2-master", "duration": json.Number(duration), "cfg_scale": json.Number("0.50")}}
+		return j
+	}
+	if err := s.Create(ctx, withBody("j1", "10.0")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"10.0", "1e1", "10"} {
+		if err := s.Create(ctx, withBody("j1", d)); err != nil {
+			t.Errorf("retried create with duration %s: %v, want success", d, err)
+		}
+	}
+	if err := s.Create(ctx, withBody("j1", "11")); !errors.Is(err, job.ErrExists) {
+		t.Errorf("create with another duration: %v, want ErrExists", err)
+	}
+}
