@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -12,6 +13,18 @@ import (
 // SpendReader reads a tenant's credits on a UTC day (the stores' Spend).
 type SpendReader interface {
 	Spend(ctx context.Context, tenant, day string) (job.Spend, error)
+}
+
+// ParseCredits reads a daily cap's credits as its setting gives them: a
+// finite number ≥ 0, 0 meaning no cap. Both runtimes read it so, so that
+// NaN (which compares false with everything, so would cap nothing) or a
+// negative cap stops either's start.
+func ParseCredits(s string) (float64, error) {
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, fmt.Errorf("must be a number of credits ≥ 0 (0: no cap), got %q", s)
+	}
+	return n, nil
 }
 
 // SpendCap is the per-tenant daily spend cap: once the credits recorded on

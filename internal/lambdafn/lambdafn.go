@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -316,10 +315,9 @@ func Dispatcher(env map[string]string, store admission.Store, starter admission.
 // spend counters of store: the api function refuses new jobs past it, and
 // Submit (the submit and register functions) does not submit them.
 func SpendCap(env map[string]string, store admission.SpendReader) (*admission.SpendCap, error) {
-	v := env[EnvSpendCap]
-	n, err := strconv.ParseFloat(v, 64)
-	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
-		return nil, fmt.Errorf("%s must be a number of credits ≥ 0 (0: no cap), got %q", EnvSpendCap, v)
+	n, err := admission.ParseCredits(env[EnvSpendCap])
+	if err != nil {
+		return nil, fmt.Errorf("%s %w", EnvSpendCap, err)
 	}
 	return &admission.SpendCap{Credits: n, Store: store}, nil
 }

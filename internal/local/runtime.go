@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -183,9 +182,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	if v := getenv("VIDGEN_SPEND_CAP_CREDITS_PER_DAY"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || math.IsInf(f, 0) {
-			errs = append(errs, fmt.Errorf("VIDGEN_SPEND_CAP_CREDITS_PER_DAY must be a number of credits ≥ 0 (0: no cap), got %q", v))
+		f, err := admission.ParseCredits(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VIDGEN_SPEND_CAP_CREDITS_PER_DAY %w", err))
 		}
 		c.SpendCap = f
 	}

@@ -25,7 +25,7 @@ func TestSpendCapFromEnv(t *testing.T) {
 			t.Errorf("%q: cap %v, %v; want %v", value, cfg.SpendCap, err, want)
 		}
 	}
-	for _, bad := range []string{"-5", "many", "+Inf"} {
+	for _, bad := range []string{"-5", "many", "+Inf", "-Inf", "NaN", "nan"} {
 		_, err := ConfigFromEnv(func(k string) string {
 			if k == "VIDGEN_SPEND_CAP_CREDITS_PER_DAY" {
 				return bad
