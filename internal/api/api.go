@@ -8,11 +8,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -328,6 +330,9 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 		return resp
 	}
 	sub, err := job.ParseSubmission(body, job.ParseOptions{AllowRatio: legacy, CheckCallback: h.CheckCallback})
+	if legacy {
+		err = legacyModel(body, err)
+	}
 	r := sub.Request
 	var ve *job.ValidationError
 	if errors.As(err, &ve) {
@@ -397,6 +402,47 @@ func (h *Handler) submit(ctx context.Context, tenant string, req events.APIGatew
 	}
 	h.Log.InfoContext(ctx, "job accepted")
 	return jsonResponse(http.StatusOK, map[string]string{"id": j.ID, "status": string(j.Status)})
+}
+
+// legacyProvider is the provider whose models the legacy route, the
+// upstream's Runway URL, takes.
+const legacyProvider = "Runway"
+
+// legacyModel adds to err, what parsing body found, a field error when
+// body names a catalogued model of another provider than Runway: the
+// legacy route is Runway's, and a client sending Kling there has the
+// wrong URL. A model the catalogue lacks is parsing's to refuse.
+func legacyModel(body []byte, err error) error {
+	var named struct {
+		Model any `json:"model"`
+	}
+	if json.Unmarshal(body, &named) != nil {
+		return err
+	}
+	id, _ := named.Model.(string)
+	c, cerr := catalog.Builtin()
+	if id == "" || cerr != nil {
+		return err
+	}
+	m, ok := c.Lookup(id)
+	if !ok || m.Provider == legacyProvider {
+		return err
+	}
+	var runway []string
+	for _, other := range c.IDs() {
+		if o, _ := c.Lookup(other); o != nil && o.Provider == legacyProvider {
+			runway = append(runway, other)
+		}
+	}
+	ve := &job.ValidationError{}
+	if !errors.As(err, &ve) && err != nil {
+		return err
+	}
+	ve.Fields = append(ve.Fields, job.FieldError{Field: "model", Message: fmt.Sprintf(
+		"%q is a %s model; %s takes only %s's models (%s): send it to %s",
+		id, m.Provider, PathLegacy, legacyProvider, strings.Join(runway, ", "), PathGenerations)})
+	sort.SliceStable(ve.Fields, func(i, j int) bool { return ve.Fields[i].Field < ve.Fields[j].Field })
+	return ve
 }
 
 // replay answers a submit whose idempotency key already names a job: the

@@ -154,7 +154,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		without []string // members of the Go type the schema leaves out on purpose
 	}{
 		{schema("Request.gen3a_turbo"), "Request.gen3a_turbo", vidgen.Request{}, nil},
-		{schema("LegacyRequest"), "LegacyRequest", struct {
+		{schema("LegacyRequest.gen3a_turbo"), "LegacyRequest.gen3a_turbo", struct {
 			vidgen.Request
 			Ratio string `json:"ratio"`
 		}{}, nil},
