@@ -68,6 +68,7 @@ var allowed = map[string][]string{
 var jobStoreCalls = map[string][]string{
 	"Create":        {"dynamodb:PutItem JobsTable"},
 	"CreateClaimed": {"dynamodb:PutItem JobsTable", "dynamodb:GetItem JobsTable"}, // a lost race reads the winning claim
+	"LiveClaim":     {"dynamodb:GetItem JobsTable"},
 	"Get":           {"dynamodb:GetItem JobsTable"},
 	"Update":        {"dynamodb:UpdateItem JobsTable", "dynamodb:GetItem JobsTable"},         // an end that gives a slot back reads the record
 	"List":          {"dynamodb:Query JobsTable/index/*", "dynamodb:BatchGetItem JobsTable"}, // by-tenant, then the records by key
