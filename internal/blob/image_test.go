@@ -286,6 +286,20 @@ func TestRestoreErrors(t *testing.T) {
 	}
 }
 
+// A request of a model the catalogue does not have is an error to
+// restore, not passed on as it is: which of its fields hold blob:
+// references is the catalogue's to say, and one must never go upstream.
+func TestRestoreUncataloguedModel(t *testing.T) {
+	s := newMem()
+	if err := s.Put(t.Context(), "images/job-1/image_url", []byte("data:image/png;base64,AAAA"), blob.DataURIType); err != nil {
+		t.Fatal(err)
+	}
+	r := job.Request{Model: "retired/model-v0", Body: map[string]any{"model": "retired/model-v0", "image_url": "blob:images/job-1/image_url"}}
+	if got, err := blob.Restore(t.Context(), s, r); err == nil || !strings.Contains(err.Error(), "retired/model-v0") {
+		t.Errorf("Restore of an uncatalogued model's request = %v, %v; want an error naming the model", got.Body, err)
+	}
+}
+
 // A client cannot plant a reference: the API validates requests before
 // offloading, and validation accepts only https URLs and data URIs.
 func TestClientCannotSendBlobReference(t *testing.T) {

@@ -170,7 +170,8 @@ func (r Request) Media() []Media {
 
 // MapMedia returns r with each of its media values replaced by what fn
 // returns for it, stopping at fn's first error; r itself is not changed.
-// A request of a model the catalogue no longer has has no media to map.
+// A request of a model the catalogue no longer has is an error: which of
+// its fields are media is unknown. (Media lists none for it.)
 func (r Request) MapMedia(fn func(Media) (string, error)) (Request, error) {
 	r = r.Clone()
 	if r.Body == nil {
@@ -193,13 +194,17 @@ func (r Request) MapMedia(fn func(Media) (string, error)) (Request, error) {
 	if err != nil {
 		return Request{}, fmt.Errorf("media of %s: %w", r.Model, err)
 	}
-	if m, ok := c.Lookup(r.Model); ok {
-		err = m.EachMedia(r.Body, func(path string, kind catalog.MediaKind, v string) (string, error) {
-			return fn(Media{Path: path, Kind: kind, Value: v})
-		})
-		if err != nil {
-			return Request{}, err
-		}
+	m, err := c.Model(r.Model)
+	if err != nil {
+		// Which fields are media is the catalogue's to say: passing the
+		// body on unmapped could send a blob: reference upstream.
+		return Request{}, fmt.Errorf("media of %s: %w", r.Model, err)
+	}
+	err = m.EachMedia(r.Body, func(path string, kind catalog.MediaKind, v string) (string, error) {
+		return fn(Media{Path: path, Kind: kind, Value: v})
+	})
+	if err != nil {
+		return Request{}, err
 	}
 	return r, nil
 }
