@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -23,6 +24,14 @@ const (
 	MaxPromptRunes = 1000
 	MaxURLLength   = 2048
 	MaxSeed        = 4294967295
+	// MaxStringRunes bounds a non-media string of a model's request where
+	// its schema gives no lower maxLength, and MaxNumberDigits the
+	// significant digits of a number: DynamoDB's own limit.
+	MaxStringRunes  = 10000
+	MaxNumberDigits = 38
+	// MaxBodyBytes bounds a model's request once its data URIs are
+	// offloaded, well within DynamoDB's 400 KB item beside the job.
+	MaxBodyBytes = 64 << 10
 	// MaxImageBytes bounds a data-URI image once decoded.
 	MaxImageBytes = 4 << 20
 )
@@ -310,7 +319,7 @@ func parseModel(ve *ValidationError, id string, fields map[string]json.RawMessag
 	// On the legacy route ratio stands for aspect_ratio, as it does for
 	// gen3a_turbo, in a model that has the one and not the other.
 	renamed := false
-	if m, ok := c.Lookup(id); ok && opts.AllowRatio && m.RatioAlias() {
+	if m, ok := c.Lookup(id); ok && opts.AllowRatio && m.Schema.Properties["ratio"] == nil && m.Schema.Properties["aspect_ratio"] != nil {
 		if raw, ok := fields["ratio"]; ok {
 			if _, both := fields["aspect_ratio"]; both {
 				ve.add("ratio", "give either ratio or aspect_ratio, not both")
@@ -349,13 +358,95 @@ func parseModel(ve *ValidationError, id string, fields map[string]json.RawMessag
 	for _, f := range ve.Fields {
 		flagged[f.Field] = true
 	}
+	media := map[string]bool{}
 	_ = m.EachMedia(obj, func(path string, kind catalog.MediaKind, v string) (string, error) {
+		media[path] = true
 		if msg := checkMedia(kind, v); msg != "" && !flagged[path] {
 			ve.add(path, "%s", msg)
 		}
 		return v, nil
 	})
+	checkBounds(ve, "", obj, media, flagged)
+	if len(ve.Fields) == 0 {
+		checkSize(ve, m, obj)
+	}
 	return Request{Model: id, Body: obj, Duration: m.Duration(obj)}
+}
+
+// checkBounds adds vidgen's own bounds on a model's request, which its
+// schema may lack, since the request is stored as a DynamoDB item: each
+// string not a media value (media have theirs) at most MaxStringRunes
+// characters, each number one DynamoDB can hold. Fields already flagged
+// are not told twice.
+func checkBounds(ve *ValidationError, path string, v any, media, flagged map[string]bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			checkBounds(ve, p, v[k], media, flagged)
+		}
+	case []any:
+		for i, x := range v {
+			checkBounds(ve, fmt.Sprintf("%s[%d]", path, i), x, media, flagged)
+		}
+	case string:
+		if n := utf8.RuneCountInString(v); n > MaxStringRunes && !media[path] && !flagged[path] {
+			ve.add(path, "must be at most %d characters, got %d", MaxStringRunes, n)
+		}
+	case json.Number:
+		if msg := numberProblem(string(v)); msg != "" && !flagged[path] {
+			ve.add(path, "%s", msg)
+		}
+	}
+}
+
+// numberProblem says why DynamoDB cannot hold the JSON number s, or "":
+// it holds at most 38 significant digits, and magnitudes from 1E-130 to
+// below 1E+126 (and 0).
+func numberProblem(s string) string {
+	s = strings.TrimPrefix(s, "-")
+	mant, expPart, hasExp := strings.Cut(strings.ToLower(s), "e")
+	exp := 0
+	if hasExp {
+		e, err := strconv.Atoi(expPart)
+		if err != nil || e > 1000 || e < -1000 {
+			return "must be 0 or of a magnitude between 1E-130 and 9.9999999999999999999999999999999999999E+125"
+		}
+		exp = e
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return "" // zero
+	}
+	if sig := strings.TrimRight(digits, "0"); len(sig) > MaxNumberDigits {
+		return fmt.Sprintf("must have at most %d significant digits, got %d", MaxNumberDigits, len(sig))
+	}
+	// The power of ten of the leading digit.
+	if lead := exp - len(frac) + len(digits) - 1; lead > 125 || lead < -130 {
+		return "must be 0 or of a magnitude between 1E-130 and 9.9999999999999999999999999999999999999E+125"
+	}
+	return ""
+}
+
+// checkSize refuses a model's request that, its data URIs offloaded (each
+// then a short blob: reference), would still encode to more than
+// MaxBodyBytes.
+func checkSize(ve *ValidationError, m *catalog.Model, obj map[string]any) {
+	stored := cloneValue(obj).(map[string]any)
+	_ = m.EachMedia(stored, func(path string, _ catalog.MediaKind, v string) (string, error) {
+		if strings.HasPrefix(v, "data:") {
+			return "blob:media/00000000-0000-0000-0000-000000000000/" + path, nil
+		}
+		return v, nil
+	})
+	b, err := json.Marshal(stored)
+	if err == nil && len(b) > MaxBodyBytes {
+		ve.add("body", "must be at most %d bytes once its data URIs are stored apart, got %d", MaxBodyBytes, len(b))
+	}
 }
 
 // crossCheck validates a gen3a_turbo request that parseTyped accepted
