@@ -19,6 +19,7 @@ import (
 	"github.com/vidgen/vidgen/internal/admission"
 	"github.com/vidgen/vidgen/internal/archive"
 	"github.com/vidgen/vidgen/internal/blob"
+	"github.com/vidgen/vidgen/internal/catalog"
 	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/logs"
@@ -291,6 +292,10 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 	case errors.Is(err, blob.ErrNotFound):
 		h.Log.ErrorContext(ctx, "offloaded media missing", "model", j.Request.Model, "media", blob.DescribeMedia(j.Request), "err", err)
 		return h.end(ctx, j, job.ErrNameInternal, "vidgen lost the job's media before submitting it")
+	case errors.As(err, new(*catalog.UnknownModelError)):
+		// A model the catalogue no longer has: the upstream client would
+		// refuse it unsent too, and retrying cannot help.
+		return h.end(ctx, j, job.ErrNameRejected, err.Error())
 	case err != nil:
 		return Output{}, &job.TransientError{Err: err}
 	}
