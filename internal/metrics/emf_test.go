@@ -226,6 +226,9 @@ func TestEMFEachMetric(t *testing.T) {
 		{"ReconcilerActions", func(r *metrics.Recorder) { r.ReconcilerAction(metrics.ActionResumed) },
 			map[string]metric{"ReconcilerActions": {"Count", []string{"Stage,Action"}, 1}},
 			map[string]string{"Stage": "prod", "Action": "resumed"}},
+		{"SpendCountersMissed", func(r *metrics.Recorder) { r.SpendCounterMissed() },
+			map[string]metric{"SpendCountersMissed": {"Count", []string{"Stage"}, 1}},
+			map[string]string{"Stage": "prod"}},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -286,6 +289,7 @@ func TestNilRecorder(t *testing.T) {
 	r.AdmissionRound(1, 1)
 	r.WebhookDelivery(true)
 	r.ReconcilerAction(metrics.ActionStarted)
+	r.SpendCounterMissed()
 }
 
 func TestStatusClass(t *testing.T) {

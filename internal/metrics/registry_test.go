@@ -14,16 +14,17 @@ import (
 
 func TestPromName(t *testing.T) {
 	want := map[metrics.Name]string{
-		metrics.JobsSubmitted:     "vidgen_jobs_submitted_total",
-		metrics.JobsEnded:         "vidgen_jobs_ended_total",
-		metrics.JobDuration:       "vidgen_job_duration_seconds",
-		metrics.DetectionLag:      "vidgen_detection_lag_seconds",
-		metrics.PollsPerJob:       "vidgen_polls_per_job",
-		metrics.UpstreamResponses: "vidgen_upstream_responses_total",
-		metrics.AdmissionWaiting:  "vidgen_admission_waiting",
-		metrics.AdmissionInFlight: "vidgen_admission_in_flight",
-		metrics.WebhookDeliveries: "vidgen_webhook_deliveries_total",
-		metrics.ReconcilerActions: "vidgen_reconciler_actions_total",
+		metrics.JobsSubmitted:       "vidgen_jobs_submitted_total",
+		metrics.JobsEnded:           "vidgen_jobs_ended_total",
+		metrics.JobDuration:         "vidgen_job_duration_seconds",
+		metrics.DetectionLag:        "vidgen_detection_lag_seconds",
+		metrics.PollsPerJob:         "vidgen_polls_per_job",
+		metrics.UpstreamResponses:   "vidgen_upstream_responses_total",
+		metrics.AdmissionWaiting:    "vidgen_admission_waiting",
+		metrics.AdmissionInFlight:   "vidgen_admission_in_flight",
+		metrics.WebhookDeliveries:   "vidgen_webhook_deliveries_total",
+		metrics.ReconcilerActions:   "vidgen_reconciler_actions_total",
+		metrics.SpendCountersMissed: "vidgen_spend_counters_missed_total",
 	}
 	for _, n := range metrics.Names() {
 		if got := metrics.PromName(n); got != want[n] {
@@ -49,6 +50,7 @@ func TestRegistryText(t *testing.T) {
 	r.AdmissionRound(2, -1)
 	r.WebhookDelivery(true)
 	r.ReconcilerAction(metrics.ActionTimedOut)
+	r.SpendCounterMissed()
 
 	srv := httptest.NewServer(reg)
 	defer srv.Close()
@@ -96,6 +98,9 @@ vidgen_webhook_deliveries_total{stage="local",outcome="succeeded"} 1
 # HELP vidgen_reconciler_actions_total ReconcilerActions: reconciler acts: started, resumed, timed_out, slots_repaired
 # TYPE vidgen_reconciler_actions_total counter
 vidgen_reconciler_actions_total{stage="local",action="timed_out"} 1
+# HELP vidgen_spend_counters_missed_total SpendCountersMissed: jobs whose credits were recorded without their tenant's daily spend counter, which undercounts them
+# TYPE vidgen_spend_counters_missed_total counter
+vidgen_spend_counters_missed_total{stage="local"} 1
 `
 	if string(body) != want {
 		t.Errorf("scrape:\n%s\nwant:\n%s", body, want)
