@@ -142,6 +142,7 @@ func (s *Store) recordCredits(ctx context.Context, id string, c job.Change) (j j
 			// update and the day's sum undercounts this job (docs/api.md).
 			s.log.ErrorContext(ctx, "spend counter not updated: job's credits recorded without it",
 				"job_id", id, "tenant", cur.Tenant, "credits", delta, "err", err)
+			s.missed(id)
 			return job.Job{}, c, false, nil
 		case failed:
 			// The record changed since it was read: read it again.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,11 +36,13 @@ func (c *countingClient) TransactWriteItems(ctx context.Context, in *dynamodb.Tr
 // A job's credits cost one transaction (the job and its tenant's day
 // item), once: the polls after it that carry the same credits are plain
 // updates. The day item stays out of every index and of Get, and expires
-// Retention after its day.
+// Retention after its day. Nothing is reported missed.
 func TestSpendWritesOncePerJob(t *testing.T) {
 	client, table := newTable(t)
 	counting := &countingClient{Client: client}
-	s := dynamostore.New(counting, dynamostore.Config{Table: table, Retention: 48 * time.Hour})
+	var missed []string
+	s := dynamostore.New(counting, dynamostore.Config{Table: table, Retention: 48 * time.Hour,
+		SpendMissed: func(id string) { missed = append(missed, id) }})
 	ctx := t.Context()
 	if err := s.Create(ctx, sample("j1", "tenantA", t0())); err != nil {
 		t.Fatal(err)
@@ -58,6 +61,9 @@ func TestSpendWritesOncePerJob(t *testing.T) {
 	}
 	if counting.transactions != 1 || counting.updates != 5 {
 		t.Fatalf("five polls with the same credits: %d transactions, %d updates; want 1, 5", counting.transactions, counting.updates)
+	}
+	if len(missed) != 0 {
+		t.Fatalf("SpendMissed called for %v; the counter was updated", missed)
 	}
 
 	jobs, _, err := s.List(ctx, "tenantA", job.Filter{}, 100, "")
@@ -128,14 +134,17 @@ func (c *conflictingClient) TransactWriteItems(ctx context.Context, in *dynamodb
 
 // The spend counter never keeps a job's upstream id from being recorded:
 // when conflicts on its shard outlast the retries, the id and credits go
-// in a plain update (the day's sum misses this job), and the failure is
-// logged at error with the job id.
+// in a plain update (the day's sum misses this job), the failure is
+// logged at error with the job id, and SpendMissed is told of the job,
+// once per change written without the counter.
 func TestSpendConflictStillRecordsUpstreamID(t *testing.T) {
 	client, table := newTable(t)
 	conflicting := &conflictingClient{Client: client}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	s := dynamostore.New(conflicting, dynamostore.Config{Table: table, Log: log})
+	var missed []string
+	s := dynamostore.New(conflicting, dynamostore.Config{Table: table, Log: log,
+		SpendMissed: func(id string) { missed = append(missed, id) }})
 	ctx := t.Context()
 	if err := s.Create(ctx, sample("j1", "tenantA", t0())); err != nil {
 		t.Fatal(err)
@@ -160,6 +169,9 @@ func TestSpendConflictStillRecordsUpstreamID(t *testing.T) {
 	if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), `"job_id":"j1"`) {
 		t.Fatalf("log %q: want an error naming job j1", logs.String())
 	}
+	if !slices.Equal(missed, []string{"j1"}) {
+		t.Fatalf("SpendMissed called for %v, want [j1]: once, for the job recorded without the counter", missed)
+	}
 	// An end that changes the credits is recorded despite the conflicts too.
 	more := 30.0
 	end := job.Fail(t0().Add(time.Minute), job.ErrNameCancelled, "x")
@@ -169,5 +181,8 @@ func TestSpendConflictStillRecordsUpstreamID(t *testing.T) {
 	}
 	if got, err := s.Get(ctx, "j1"); err != nil || got.Status != job.Failed || *got.CreditsUsed != more {
 		t.Fatalf("ended record %+v, %v: want failed with 30 credits", got, err)
+	}
+	if !slices.Equal(missed, []string{"j1", "j1"}) {
+		t.Fatalf("SpendMissed called for %v, want [j1 j1]: the end's credits missed the counter too", missed)
 	}
 }

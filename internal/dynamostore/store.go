@@ -90,6 +90,12 @@ type Config struct {
 	// Log takes the errors the store survives without returning them
 	// (a spend counter left behind, see recordCredits); nil discards them.
 	Log *slog.Logger
+	// SpendMissed, when set, is called with the id of each job whose
+	// credits were recorded without its tenant's spend counter (see
+	// recordCredits), besides the error logged, so that the misses can be
+	// counted and alarmed on; nil calls nothing. It must be safe for
+	// concurrent use, as the store is.
+	SpendMissed func(jobID string)
 }
 
 // Store is a job store backed by one DynamoDB table.
@@ -99,6 +105,7 @@ type Store struct {
 	retention time.Duration
 	indexLag  time.Duration
 	log       *slog.Logger
+	missed    func(jobID string)
 }
 
 // New returns a store of the jobs in cfg.Table.
@@ -115,7 +122,11 @@ func New(client Client, cfg Config) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{client: client, table: cfg.Table, retention: retention, indexLag: max(lag, 0), log: log}
+	missed := cfg.SpendMissed
+	if missed == nil {
+		missed = func(string) {}
+	}
+	return &Store{client: client, table: cfg.Table, retention: retention, indexLag: max(lag, 0), log: log, missed: missed}
 }
 
 // item is a job as the table holds it. The nested domain types are encoded
