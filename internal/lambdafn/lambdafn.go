@@ -123,6 +123,14 @@ func Recorder(getenv func(string) string) *metrics.Recorder {
 	return metrics.New(stage, metrics.NewEMF(os.Stdout), nil)
 }
 
+// SpendMissed counts in rec each job a store recorded without its
+// tenant's spend counter (dynamostore.Config.SpendMissed): alarm
+// <stack>-spend-counter-missed watches the count, and the store's error
+// log line names the job.
+func SpendMissed(rec *metrics.Recorder) func(jobID string) {
+	return func(string) { rec.SpendCounterMissed() }
+}
+
 // need reads the variables and reports every missing one at once.
 func need(getenv func(string) string, names ...string) (map[string]string, error) {
 	vals := map[string]string{}

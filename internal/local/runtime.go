@@ -291,6 +291,9 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	walls := recordRun(filepath.Join(cfg.DataDir, runsFile), clk.Run())
+	// bbolt updates a tenant's spend counter in the job's own write, so
+	// it never misses one: nothing here records SpendCountersMissed, which
+	// only DynamoDB's separate counter transaction can (dynamostore).
 	if rt.Store, err = boltstore.Open(filepath.Join(cfg.DataDir, "jobs.db")); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[step
 	if err != nil {
 		return nil, err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log})
-	return lambdafn.Steps(store, log, lambdafn.Recorder(getenv)).Fail, nil
+	rec := lambdafn.Recorder(getenv)
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log,
+		SpendMissed: lambdafn.SpendMissed(rec)})
+	return lambdafn.Steps(store, log, rec).Fail, nil
 }

@@ -36,7 +36,8 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[noti
 // admits waiting jobs into their slots: the finish function's, and the
 // poll function's for the jobs it sees end (steps.Handlers.Finisher).
 func Notifier(env map[string]string, cfg aws.Config, log *slog.Logger, rec *metrics.Recorder) (*notify.Notifier, error) {
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log})
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log,
+		SpendMissed: lambdafn.SpendMissed(rec)})
 	n := &notify.Notifier{Store: store, Log: log, Metrics: rec,
 		Publisher: &eventbus.Publisher{API: eventbridge.NewFromConfig(cfg), Bus: env[lambdafn.EnvEventBus]}}
 	states := sfn.NewFromConfig(cfg)

@@ -37,8 +37,10 @@ func Load(ctx context.Context, fn string, getenv func(string) string) (*Intake, 
 	if err != nil {
 		return nil, err
 	}
-	in := &Intake{Env: env, Cfg: cfg, Log: log, Store: dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable]}),
-		States: sfn.NewFromConfig(cfg), Rec: lambdafn.Recorder(getenv)}
+	rec := lambdafn.Recorder(getenv)
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log,
+		SpendMissed: lambdafn.SpendMissed(rec)})
+	in := &Intake{Env: env, Cfg: cfg, Log: log, Store: store, States: sfn.NewFromConfig(cfg), Rec: rec}
 	if in.Deadline, in.Queue, err = lambdafn.JobTimeouts(env); err != nil {
 		return nil, err
 	}

@@ -25,8 +25,9 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[step
 	if err != nil {
 		return nil, err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log})
 	rec := lambdafn.Recorder(getenv)
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log,
+		SpendMissed: lambdafn.SpendMissed(rec)})
 	h := lambdafn.Steps(store, log, rec)
 	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[lambdafn.EnvUpstreamSecret], 0, nil)
 	if err := lambdafn.UpstreamSteps(h, env, store, keys.Value, secret.Unset); err != nil {

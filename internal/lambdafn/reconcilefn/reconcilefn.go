@@ -39,9 +39,10 @@ func newReconciler(ctx context.Context, getenv func(string) string) (*reconcile.
 	if err != nil {
 		return nil, err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log})
-	states := sfn.NewFromConfig(cfg)
 	rec := lambdafn.Recorder(getenv)
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log,
+		SpendMissed: lambdafn.SpendMissed(rec)})
+	states := sfn.NewFromConfig(cfg)
 	// This function's role may describe executions: a job admitted whose
 	// execution has closed is then reported, not taken for started.
 	admit, err := lambdafn.Dispatcher(env, store, &sfnexec.Starter{Client: states, StateMachineARN: env[lambdafn.EnvStateMachine], Describe: states},

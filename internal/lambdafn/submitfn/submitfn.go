@@ -38,7 +38,8 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[step
 // environment; the register function submits the job it registers with
 // them (steps.Registrar.Submitter).
 func Handlers(env map[string]string, cfg aws.Config, log *slog.Logger, rec *metrics.Recorder) (*steps.Handlers, error) {
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log})
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log,
+		SpendMissed: lambdafn.SpendMissed(rec)})
 	h := lambdafn.Steps(store, log, rec)
 	keys := secret.NewCache(secretsmanager.NewFromConfig(cfg), env[lambdafn.EnvUpstreamSecret], 0, nil)
 	if err := lambdafn.UpstreamSteps(h, env, store, keys.Value, secret.Unset); err != nil {

@@ -21,8 +21,10 @@ func New(ctx context.Context, getenv func(string) string) (lambdafn.Handler[noti
 	if err != nil {
 		return nil, err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log})
-	n := &notify.Notifier{Store: store, Log: log, Metrics: lambdafn.Recorder(getenv)}
+	rec := lambdafn.Recorder(getenv)
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), dynamostore.Config{Table: env[lambdafn.EnvTable], Log: log,
+		SpendMissed: lambdafn.SpendMissed(rec)})
+	n := &notify.Notifier{Store: store, Log: log, Metrics: rec}
 	// The guard refuses private, loopback and link-local receivers, at
 	// the URL and again at every connection.
 	n.Webhooks = &notify.Sender{Guard: notify.DestinationGuard{}}
