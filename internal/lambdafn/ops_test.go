@@ -29,16 +29,17 @@ import (
 // each with the dimension sets it carries (issue 14's contract, shared with
 // the code that emits them).
 var contractMetrics = map[string][][]string{
-	"JobsSubmitted":     {{"Stage"}},
-	"JobsEnded":         {{"Stage"}, {"Stage", "Status"}, {"Stage", "Error"}},
-	"JobDuration":       {{"Stage"}},
-	"DetectionLag":      {{"Stage"}},
-	"PollsPerJob":       {{"Stage"}},
-	"UpstreamResponses": {{"Stage", "Class"}},
-	"AdmissionWaiting":  {{"Stage"}},
-	"AdmissionInFlight": {{"Stage"}},
-	"WebhookDeliveries": {{"Stage", "Outcome"}},
-	"ReconcilerActions": {{"Stage", "Action"}},
+	"JobsSubmitted":       {{"Stage"}},
+	"JobsEnded":           {{"Stage"}, {"Stage", "Status"}, {"Stage", "Error"}},
+	"JobDuration":         {{"Stage"}},
+	"DetectionLag":        {{"Stage"}},
+	"PollsPerJob":         {{"Stage"}},
+	"UpstreamResponses":   {{"Stage", "Class"}},
+	"AdmissionWaiting":    {{"Stage"}},
+	"AdmissionInFlight":   {{"Stage"}},
+	"WebhookDeliveries":   {{"Stage", "Outcome"}},
+	"ReconcilerActions":   {{"Stage", "Action"}},
+	"SpendCountersMissed": {{"Stage"}},
 }
 
 // contractValues are the values each dimension but Stage takes. Error is a
@@ -298,6 +299,7 @@ func (p *project) checkAlarms(root *yaml.Node, byType map[string][]string) []str
 		{"the upstream key secret empty or missing", "JobsEnded", "Error", []string{job.ErrNameConfiguration}},
 		{"the upstream error rate", "UpstreamResponses", "Class", contractValues["Class"]},
 		{"the reconciler finding stranded jobs", "ReconcilerActions", "Action", []string{"started", "resumed"}},
+		{"jobs missing their tenant's spend counter", "SpendCountersMissed", "Stage", []string{"${Stage}"}},
 	} {
 		seen := map[string][]string{} // alarm → values it names
 		for _, v := range w.values {
@@ -443,6 +445,7 @@ var dashboardWants = []struct {
 	{"vidgen", "UpstreamResponses", []string{"Class", "Stage"}, nil},
 	{"vidgen", "AdmissionWaiting", []string{"Stage"}, nil},
 	{"vidgen", "AdmissionInFlight", []string{"Stage"}, nil},
+	{"vidgen", "SpendCountersMissed", []string{"Stage"}, nil},
 	{"AWS/States", "ExecutionsStarted", []string{"StateMachineArn"}, nil},
 	{"AWS/States", "ExecutionsFailed", []string{"StateMachineArn"}, nil},
 	{"AWS/States", "ExecutionsTimedOut", []string{"StateMachineArn"}, nil},
@@ -656,7 +659,7 @@ func TestOperationsCheckCatchesMismatches(t *testing.T) {
 				setKey(get(p.resource("StrandedJobsAlarm", "Properties", "Metrics").Content[0], "MetricStat", "Metric", "Dimensions").Content[0], "Value", parseYAML(t, "prod"))
 			},
 			want: []string{
-				"JobsTimedOutAlarm: names vidgen JobsFinished, which no function emits (contract: [AdmissionInFlight AdmissionWaiting DetectionLag JobDuration JobsEnded JobsSubmitted PollsPerJob ReconcilerActions UpstreamResponses WebhookDeliveries])",
+				"JobsTimedOutAlarm: names vidgen JobsFinished, which no function emits (contract: [AdmissionInFlight AdmissionWaiting DetectionLag JobDuration JobsEnded JobsSubmitted PollsPerJob ReconcilerActions SpendCountersMissed UpstreamResponses WebhookDeliveries])",
 				"no alarm on jobs reaching their deadline: vidgen JobsEnded with Error [TimedOut]",
 				`UpstreamAuthAlarm: vidgen JobsEnded has Error "Unauthorized", which is never emitted ([TimedOut Cancelled UpstreamRejected SubmitOutcomeUnknown UpstreamNotFound GenerationFailed InternalError UpstreamAuth ConfigurationError Other])`,
 				"no alarm on the upstream refusing the key: vidgen JobsEnded with Error [UpstreamAuth]",
@@ -697,9 +700,9 @@ func TestOperationsCheckCatchesMismatches(t *testing.T) {
 				editBody(t, p, `"UpstreamResponses", "Stage", "${Stage}", "Class", "2xx"`, `"UpstreamResponses", "Stage", "${Stage}", "Class", "200"`)
 			},
 			want: []string{
-				`dashboard widget 8 "Queue depth: jobs waiting for a slot, slots held": names vidgen QueueDepth, which no function emits (contract: [AdmissionInFlight AdmissionWaiting DetectionLag JobDuration JobsEnded JobsSubmitted PollsPerJob ReconcilerActions UpstreamResponses WebhookDeliveries])`,
+				`dashboard widget 8 "Queue depth: jobs waiting for a slot, slots held": names vidgen QueueDepth, which no function emits (contract: [AdmissionInFlight AdmissionWaiting DetectionLag JobDuration JobsEnded JobsSubmitted PollsPerJob ReconcilerActions SpendCountersMissed UpstreamResponses WebhookDeliveries])`,
 				"the dashboard does not show vidgen AdmissionWaiting by [Stage]",
-				`dashboard widget 3 "Outcomes: failed jobs by error name": names vidgen JobFailures, which no function emits (contract: [AdmissionInFlight AdmissionWaiting DetectionLag JobDuration JobsEnded JobsSubmitted PollsPerJob ReconcilerActions UpstreamResponses WebhookDeliveries])`,
+				`dashboard widget 3 "Outcomes: failed jobs by error name": names vidgen JobFailures, which no function emits (contract: [AdmissionInFlight AdmissionWaiting DetectionLag JobDuration JobsEnded JobsSubmitted PollsPerJob ReconcilerActions SpendCountersMissed UpstreamResponses WebhookDeliveries])`,
 				"the dashboard does not show vidgen JobsEnded by [Stage Error]",
 				"the dashboard does not show vidgen JobDuration's p99",
 				`dashboard widget 7 "Upstream health: responses by class": vidgen UpstreamResponses has Class "200", which is never emitted ([2xx 4xx 429 5xx transport])`,
