@@ -116,3 +116,56 @@ func expected(m *catalog.Model, sent map[string]any) map[string]any {
 	}
 	return want
 }
+
+// A batch of one request per provider's model, and one for a model the
+// catalogue does not have: the real video_batch machine starts a job per
+// item, each model's completes with its body received upstream as given,
+// and the unknown model's item is refused without a job.
+func TestBatchOfEveryProvidersModel(t *testing.T) {
+	rec := &recorder{sim: simulator.New(simulator.Config{Key: "upstream-key", QueueTime: -1, GenerationTime: 20 * time.Millisecond})}
+	front := httptest.NewServer(rec)
+	t.Cleanup(front.Close)
+	cfg := testConfig(t)
+	cfg.UpstreamURL, cfg.UpstreamKey = front.URL, "upstream-key"
+	cfg.JobDeadline = 2 * time.Hour
+	rt := start(t, cfg)
+
+	models := catalogtest.ByProvider(t, "klingai/v2-master-text-to-video", "google/veo-3.1-t2v")
+	var items []map[string]any
+	for _, m := range models {
+		items = append(items, catalogtest.Body(m, "https://media.example.com/"))
+	}
+	items = append(items, map[string]any{"model": "acme/unknown", "prompt": "p"})
+	input, _ := json.Marshal(map[string]any{"batch_id": "models", "tenant": "tenantA", "max_concurrency": 4, "jobs": items})
+	if err := rt.Engine.Start(t.Context(), videoBatch, "models", input); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), faultBatchWait)
+	defer cancel()
+	exe, err := rt.Engine.Wait(ctx, videoBatch, "models")
+	if err != nil || exe.Status != states.Succeeded {
+		t.Fatalf("batch: %v %s %+v", err, exe.Status, exe.Error)
+	}
+	jobs, _, err := rt.Store.List(t.Context(), "tenantA", job.Filter{}, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byItem := map[int]job.Job{}
+	for _, j := range jobs {
+		if j.Batch != nil && j.Batch.ID == "models" {
+			byItem[j.Batch.Item] = j
+		}
+	}
+	for i, m := range models {
+		j, ok := byItem[i]
+		if !ok || j.Status != job.Completed || j.Request.Model != m.ID {
+			t.Errorf("item %d (%s): job %+v", i, m.ID, j)
+		}
+		if got := rec.received(m.ID); len(got) != 1 || !reflect.DeepEqual(got[0], expected(m, items[i])) {
+			t.Errorf("item %d (%s): upstream received %v, want once %v", i, m.ID, got, items[i])
+		}
+	}
+	if j, ok := byItem[len(models)]; ok {
+		t.Errorf("the unknown model's item has job %s", j.ID)
+	}
+}
