@@ -230,6 +230,29 @@ func TestTranslate(t *testing.T) {
 }
 
 // Media fields are found in every shape the specs use, with their kind.
+// A value no alternative of anyOf or oneOf accepts is told by the problems
+// of the one it was evidently meant for, if any.
+func TestAlternativesNameTheIntendedOne(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, tc := range []struct{ body, field, part string }{
+		// Of a string or an array, the string.
+		{`{"model":"klingai/kling-video-v1.6-pro-effects","image_url":"not a url","effect_scene":"hug"}`, "image_url", "absolute URL"},
+		// Of a string or an array, the array.
+		{`{"model":"klingai/kling-video-v1.6-pro-effects","image_url":["not a url"],"effect_scene":"hug"}`, "image_url[0]", "absolute URL"},
+		// Neither.
+		{`{"model":"klingai/kling-video-v1.6-pro-effects","image_url":5,"effect_scene":"hug"}`, "image_url", "must be a string (uri) or an array"},
+		// Runway's character, by its type.
+		{`{"model":"runway/act_two","character":{"type":"video"},"reference":{"type":"video","url":"https://a.example/r.mp4"}}`, "character.url", "is required"},
+		{`{"model":"runway/act_two","character":{"type":"audio","url":"https://a.example/r.mp3"},"reference":{"type":"video","url":"https://a.example/r.mp4"}}`,
+			"character", `an object with type "video", url or an object with type "image", url`},
+	} {
+		_, _, problems := c.Validate([]byte(tc.body))
+		if len(problems) != 1 || problems[0].Field != tc.field || !strings.Contains(problems[0].Message, tc.part) {
+			t.Errorf("%s: %v, want one problem with %s saying %q", tc.body, problems, tc.field, tc.part)
+		}
+	}
+}
+
 func TestMediaFields(t *testing.T) {
 	c := builtinCatalog(t)
 	for id, want := range map[string][]string{

@@ -142,6 +142,12 @@ func translate(s *openAPISchema, path string) (*Schema, error) {
 	return out, nil
 }
 
+// allows reports whether s's types admit a value of the JSON type kind
+// (jsonType's): an integer is a number too, and no types admit any.
+func (s *Schema) allows(kind string) bool {
+	return len(s.Types) == 0 || slices.ContainsFunc(s.Types, func(t string) bool { return t == kind || t == "number" && kind == "integer" })
+}
+
 // normalize turns a value decoded without UseNumber (a float64) into the
 // json.Number Validate works with.
 func normalize(v any) any {
@@ -194,6 +200,9 @@ func (s *Schema) check(v any, path string) []FieldError {
 		case matched == 0 && len(alts) == 1:
 			return first
 		case matched == 0:
+			if alt := intended(alts, v); alt != nil {
+				return alt.check(v, path)
+			}
 			add("must be %s", describeAlternatives(alts))
 			return out
 		case one && matched > 1:
@@ -201,8 +210,7 @@ func (s *Schema) check(v any, path string) []FieldError {
 			return out
 		}
 	}
-	kind := jsonType(v)
-	if len(s.Types) > 0 && !slices.ContainsFunc(s.Types, func(t string) bool { return t == kind || t == "number" && kind == "integer" }) {
+	if !s.allows(jsonType(v)) {
 		add("must be %s", typeNames(s.Types))
 		return out
 	}
@@ -257,6 +265,55 @@ func (s *Schema) check(v any, path string) []FieldError {
 		}
 	}
 	return out
+}
+
+// intended is the one alternative of anyOf or oneOf that v, which none of
+// them accepts, was evidently meant for, or nil: the only one of v's JSON
+// type, else the only one whose discriminators v matches. Its problems
+// then say what is wrong and where ("keyframes.frame0.url: is required",
+// an unknown member) rather than only that v is none of the alternatives.
+func intended(alts []*Schema, v any) *Schema {
+	kind := jsonType(v)
+	var typed []*Schema
+	for _, alt := range alts {
+		if alt.allows(kind) {
+			typed = append(typed, alt)
+		}
+	}
+	if len(typed) == 1 {
+		return typed[0]
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var found *Schema
+	for _, alt := range typed {
+		if discriminates(alt, obj) {
+			if found != nil {
+				return nil
+			}
+			found = alt
+		}
+	}
+	return found
+}
+
+// discriminates reports whether obj has every member s's object allows
+// one value of (Luma's keyframe "type": "image" or "generation", Runway's
+// character "type": "video" or "image") at that value, and s has one.
+func discriminates(s *Schema, obj map[string]any) bool {
+	has := false
+	for name, p := range s.Properties {
+		if len(p.Enum) != 1 {
+			continue
+		}
+		if !sameValue(normalize(p.Enum[0]), obj[name]) {
+			return false
+		}
+		has = true
+	}
+	return has
 }
 
 // jsonType is the JSON Schema type of a value decoded with UseNumber;
@@ -354,7 +411,16 @@ func describeAlternatives(alts []*Schema) string {
 			d += " in " + enumList(a.Enum)
 		}
 		if len(a.Required) > 0 {
-			d += " with " + strings.Join(a.Required, ", ")
+			// A required member of one value is named with it, which
+			// tells the alternatives apart: type "image", url.
+			members := make([]string, len(a.Required))
+			for i, name := range a.Required {
+				members[i] = name
+				if p := a.Properties[name]; p != nil && len(p.Enum) == 1 {
+					members[i] += " " + enumList(p.Enum)
+				}
+			}
+			d += " with " + strings.Join(members, ", ")
 		}
 		parts[i] = d
 	}
