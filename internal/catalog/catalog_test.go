@@ -220,6 +220,13 @@ func TestTranslate(t *testing.T) {
 			t.Errorf("%s: %v", body, p)
 		}
 	}
+	var alone openAPISchema
+	if err := json.Unmarshal([]byte(`{"anyOf":[{"type":"string"},{"nullable":true}]}`), &alone); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := translate(&alone, ""); err != nil || !slices.Equal(tr.AnyOf[1].Types, []string{"null"}) {
+		t.Errorf("nullable alone: %+v, %v, want the type null", tr.AnyOf[1], err)
+	}
 	var bad openAPISchema
 	if err := json.Unmarshal([]byte(`{"type":"integer","default":"five"}`), &bad); err != nil {
 		t.Fatal(err)
@@ -230,6 +237,107 @@ func TestTranslate(t *testing.T) {
 }
 
 // Media fields are found in every shape the specs use, with their kind.
+// No translated schema allows any value where its reference node says
+// something, however little: {"nullable": true} once became {}, which made
+// Luma's keyframes take anything. A node that says nothing ({} or a
+// description alone) would mean any value, and may stay one.
+func TestNoSchemaAllowsAnythingUnmeant(t *testing.T) {
+	c := builtinCatalog(t)
+	var ref struct {
+		Models map[string]struct {
+			Schema map[string]any `json:"schema"`
+		} `json:"models"`
+	}
+	if err := json.Unmarshal(readReference(t), &ref); err != nil {
+		t.Fatal(err)
+	}
+	describes := func(raw map[string]any) bool {
+		for k := range raw {
+			switch k {
+			case "description", "title", "example", "examples", "deprecated", "default":
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	var walk func(id, path string, s *Schema, raw map[string]any)
+	walk = func(id, path string, s *Schema, raw map[string]any) {
+		if s.unconstrained() && !describes(raw) {
+			t.Errorf("%s: %s translates to a schema that allows anything, from %v", id, path, raw)
+		}
+		sub := func(v any) map[string]any { m, _ := v.(map[string]any); return m }
+		for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
+			walk(id, join(path, name), s.Properties[name], sub(sub(raw["properties"])[name]))
+		}
+		if s.Items != nil {
+			walk(id, path+"[]", s.Items, sub(raw["items"]))
+		}
+		rawAnyOf, _ := raw["anyOf"].([]any)
+		for i, alt := range s.AnyOf {
+			walk(id, fmt.Sprintf("%s(anyOf %d)", path, i), alt, sub(rawAnyOf[i]))
+		}
+		rawOneOf, _ := raw["oneOf"].([]any)
+		for i, alt := range s.OneOf {
+			walk(id, fmt.Sprintf("%s(oneOf %d)", path, i), alt, sub(rawOneOf[i]))
+		}
+	}
+	for _, id := range c.IDs() {
+		m, _ := c.Lookup(id)
+		walk(id, "", m.Schema, ref.Models[id].Schema)
+	}
+}
+
+// Luma's keyframes are an image by URL, an earlier generation by id, or
+// null, and nothing else: each bad one is refused naming the keyframe or
+// what in it is wrong.
+func TestLumaKeyframes(t *testing.T) {
+	c := builtinCatalog(t)
+	const gen = `{"type":"generation","id":"0f8fad5b-d9cb-469f-a165-70867728950e"}`
+	for _, id := range []string{"luma/ray-1-6", "luma/ray-2", "luma/ray-flash-2"} {
+		body := func(keyframes string) []byte {
+			return []byte(`{"model":"` + id + `","prompt":"a","keyframes":` + keyframes + `}`)
+		}
+		for _, ok := range []string{
+			`{"frame0":{"type":"image","url":"https://a.example/0.png"}}`,
+			`{"frame0":` + gen + `,"frame1":{"type":"image","url":"data:image/png;base64,AA=="}}`,
+			`{"frame0":null,"frame1":null}`,
+			`{}`,
+		} {
+			if _, _, problems := c.Validate(body(ok)); len(problems) > 0 {
+				t.Errorf("%s: keyframes %s refused: %v", id, ok, problems)
+			}
+		}
+		for _, tc := range []struct {
+			keyframes string
+			want      map[string]string // field: part of its message
+		}{
+			{`{"frame0":42}`, map[string]string{"keyframes.frame0": `an object with type "image", url or an object with type "generation", id or null`}},
+			{`{"frame0":"https://a.example/0.png"}`, map[string]string{"keyframes.frame0": "or null"}},
+			{`{"frame0":{"type":"image"}}`, map[string]string{"keyframes.frame0.url": "is required"}},
+			{`{"frame0":{"type":"generation","id":"nope"}}`, map[string]string{"keyframes.frame0.id": "UUID"}},
+			{`{"frame0":{"type":"video","url":"https://a.example/0.mp4"}}`, map[string]string{"keyframes.frame0": "or null"}},
+			{`{"frame1":{"type":"image","url":"not a url","junk":1}}`,
+				map[string]string{"keyframes.frame1.url": "absolute URL", "keyframes.frame1.junk": "unknown field"}},
+			{`{"frame0":` + strings.TrimSuffix(gen, "}") + `,"junk":1}}`, map[string]string{"keyframes.frame0.junk": "unknown field"}},
+		} {
+			_, _, problems := c.Validate(body(tc.keyframes))
+			got := map[string]string{}
+			for _, p := range problems {
+				got[p.Field] = p.Message
+			}
+			if len(got) != len(tc.want) || len(problems) != len(tc.want) {
+				t.Errorf("%s: keyframes %s: %v, want a problem for each of %v", id, tc.keyframes, problems, slices.Sorted(maps.Keys(tc.want)))
+			}
+			for f, part := range tc.want {
+				if !strings.Contains(got[f], part) {
+					t.Errorf("%s: keyframes %s: %s: %q, want it to say %q", id, tc.keyframes, f, got[f], part)
+				}
+			}
+		}
+	}
+}
+
 // A value no alternative of anyOf or oneOf accepts is told by the problems
 // of the one it was evidently meant for, if any.
 func TestAlternativesNameTheIntendedOne(t *testing.T) {

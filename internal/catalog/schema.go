@@ -76,7 +76,8 @@ func (r *required) UnmarshalJSON(b []byte) error {
 
 // translate makes an OpenAPI 3.0 schema node a JSON Schema one: nullable
 // becomes the type "null" allowed beside the node's own (and null in its
-// enum, which JSON Schema checks too), a member marked required: true is
+// enum, which JSON Schema checks too), a node that is nothing but nullable
+// allows null alone, a member marked required: true is
 // in its object's required list, and a string default of a numeric
 // node its number. A default that does not fit its node after that is an
 // error: the catalogue would describe a request the upstream refuses.
@@ -134,12 +135,28 @@ func translate(s *openAPISchema, path string) (*Schema, error) {
 		}
 		out.OneOf = append(out.OneOf, t)
 	}
+	if s.Nullable && out.unconstrained() {
+		// {"nullable": true} with no other keyword is how the specs write
+		// "or null" among anyOf's alternatives (Luma's keyframes). Having
+		// no type to add null to, it would translate to a schema that
+		// allows anything, and so make the whole anyOf allow anything.
+		out.Types = []string{"null"}
+	}
 	if out.Default != nil {
 		if problems := out.check(normalize(out.Default), path); len(problems) > 0 {
 			return nil, fmt.Errorf("%s: default %v: %s", path, out.Default, problems[0].Message)
 		}
 	}
 	return out, nil
+}
+
+// unconstrained reports whether s allows every value: it has no keyword
+// that checks one (a default and deprecated only describe).
+func (s *Schema) unconstrained() bool {
+	return len(s.Types) == 0 && len(s.Enum) == 0 && s.Format == "" && len(s.Required) == 0 &&
+		s.Properties == nil && s.Items == nil && s.Minimum == nil && s.Maximum == nil &&
+		s.MinLength == nil && s.MaxLength == nil && s.MinItems == nil && s.MaxItems == nil &&
+		len(s.AnyOf) == 0 && len(s.OneOf) == 0
 }
 
 // allows reports whether s's types admit a value of the JSON type kind

@@ -162,6 +162,44 @@ func TestParseRequestMediaOfEveryKind(t *testing.T) {
 	}
 }
 
+// Luma's keyframes are checked as its schema says (an image, a generation
+// or null), not passed upstream whatever they hold: each bad one is
+// refused naming the keyframe or what in it is wrong, and only that.
+func TestParseRequestLumaKeyframes(t *testing.T) {
+	body := func(keyframes string) []byte {
+		return []byte(`{"model":"luma/ray-2","prompt":"a","keyframes":` + keyframes + `}`)
+	}
+	for _, ok := range []string{
+		`{"frame0":{"type":"image","url":"https://a.example/0.png"},"frame1":{"type":"generation","id":"0f8fad5b-d9cb-469f-a165-70867728950e"}}`,
+		`{"frame0":null,"frame1":{"type":"image","url":"data:image/png;base64,AAAA"}}`,
+	} {
+		if _, err := job.ParseRequest(body(ok), job.ParseOptions{}); err != nil {
+			t.Errorf("keyframes %s: %v", ok, err)
+		}
+	}
+	for keyframes, want := range map[string]map[string]string{
+		`{"frame0":42}`:                                                        {"keyframes.frame0": "must be an object"},
+		`{"frame0":{"type":"image"}}`:                                          {"keyframes.frame0.url": "is required"},
+		`{"frame0":{"type":"generation","id":"nope"}}`:                         {"keyframes.frame0.id": "must be a UUID"},
+		`{"frame0":"https://a.example/0.png"}`:                                 {"keyframes.frame0": "must be an object"},
+		`{"frame0":{"type":"image","url":"https://a.example/0.png","junk":1}}`: {"keyframes.frame0.junk": "unknown field"},
+		`{"frame0":{"type":"image","url":"not a url","junk":1}}`:               {"keyframes.frame0.url": "absolute URL", "keyframes.frame0.junk": "unknown field"},
+		`{"frame0":{"type":"image","url":"http://a.example/0.png"}}`:           {"keyframes.frame0.url": "https"},
+	} {
+		_, err := job.ParseRequest(body(keyframes), job.ParseOptions{})
+		ve, ok := errors.AsType[*job.ValidationError](err)
+		if !ok || len(ve.Fields) != len(want) {
+			t.Errorf("keyframes %s: %v, want problems with %v", keyframes, err, want)
+			continue
+		}
+		for _, f := range ve.Fields {
+			if want[f.Field] == "" || !strings.Contains(f.Message, want[f.Field]) {
+				t.Errorf("keyframes %s: %s: %q, want %v", keyframes, f.Field, f.Message, want)
+			}
+		}
+	}
+}
+
 // A model's request keeps what the caller sent, defaults left to the
 // upstream, and gen3a_turbo's keeps its explicit defaults; on the legacy
 // route ratio stands for aspect_ratio in any model that has the latter
