@@ -444,13 +444,20 @@ func (e *UnknownModelError) Error() string {
 	return fmt.Sprintf("unknown model %q; supported models: %s", e.Model, strings.Join(e.Supported, ", "))
 }
 
+// DuplicateMessage is the problem of a member given more than once in its
+// object, reported under the member's own path ("prompt",
+// "character.url").
+const DuplicateMessage = "appears more than once"
+
 // Validate checks a request body: one JSON object, with no member twice at
 // any depth, whose model is catalogued and which its schema accepts. It
 // returns the model and the decoded body (numbers as json.Number), or every
 // problem at once: []FieldError, or for an unknown model an error naming
-// the supported models as the "model" field's.
+// the supported models as the "model" field's. A member given twice is
+// one problem, and the body is checked as the upstream would read it, with
+// the last of its values, so that the rest is told too.
 func (c *Catalog) Validate(body []byte) (*Model, map[string]any, []FieldError) {
-	v, err := decodeStrict(body)
+	v, dups, err := decodeStrict(body)
 	if err != nil {
 		return nil, nil, []FieldError{{Field: "body", Message: err.Error()}}
 	}
@@ -458,47 +465,53 @@ func (c *Catalog) Validate(body []byte) (*Model, map[string]any, []FieldError) {
 	if !ok {
 		return nil, nil, []FieldError{{Field: "body", Message: "must be a JSON object"}}
 	}
+	var problems []FieldError
+	for _, path := range dups {
+		problems = append(problems, FieldError{Field: path, Message: DuplicateMessage})
+	}
 	id, ok := obj["model"].(string)
 	switch {
 	case obj["model"] == nil:
-		return nil, nil, []FieldError{{Field: "model", Message: "is required"}}
+		return nil, nil, append(problems, FieldError{Field: "model", Message: "is required"})
 	case !ok:
-		return nil, nil, []FieldError{{Field: "model", Message: "must be a string"}}
+		return nil, nil, append(problems, FieldError{Field: "model", Message: "must be a string"})
 	}
 	m, err := c.Model(id)
 	if err != nil {
-		return nil, nil, []FieldError{{Field: "model", Message: err.Error()}}
+		return nil, nil, append(problems, FieldError{Field: "model", Message: err.Error()})
 	}
-	if problems := m.Schema.check(obj, ""); len(problems) > 0 {
-		return m, nil, problems
+	if p := m.Schema.check(obj, ""); len(p) > 0 {
+		return m, nil, append(problems, p...)
 	}
-	if problems := proseRules(m, obj); len(problems) > 0 {
+	problems = append(problems, proseRules(m, obj)...)
+	if len(problems) > 0 {
 		return m, nil, problems
 	}
 	return m, obj, nil
 }
 
-// decodeStrict decodes one JSON value, numbers as json.Number, refusing a
-// member named twice in any object (which json.Unmarshal would settle by
-// keeping the last, so that what vidgen checked and what the upstream
-// reads could differ) and anything after the value.
-func decodeStrict(body []byte) (any, error) {
+// decodeStrict decodes one JSON value, numbers as json.Number, refusing
+// anything after the value. A member named twice in an object, which
+// json.Unmarshal would settle by keeping the last, so that what vidgen
+// checked and what the upstream reads could differ, keeps its last value
+// too, and its path is among dups, once, in the order found.
+func decodeStrict(body []byte) (v any, dups []string, err error) {
 	if !utf8.Valid(body) {
-		return nil, errors.New("must be valid UTF-8")
+		return nil, nil, errors.New("must be valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	v, err := decodeValue(dec, "")
+	v, err = decodeValue(dec, "", &dups)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("must hold exactly one JSON value")
+		return nil, nil, errors.New("must hold exactly one JSON value")
 	}
-	return v, nil
+	return v, dups, nil
 }
 
-func decodeValue(dec *json.Decoder, path string) (any, error) {
+func decodeValue(dec *json.Decoder, path string, dups *[]string) (any, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -515,10 +528,10 @@ func decodeValue(dec *json.Decoder, path string) (any, error) {
 				return nil, fmt.Errorf("malformed JSON: %w", err)
 			}
 			name, _ := k.(string)
-			if _, dup := obj[name]; dup {
-				return nil, fmt.Errorf("field %q appears more than once", join(path, name))
+			if _, dup := obj[name]; dup && !slices.Contains(*dups, join(path, name)) {
+				*dups = append(*dups, join(path, name))
 			}
-			if obj[name], err = decodeValue(dec, join(path, name)); err != nil {
+			if obj[name], err = decodeValue(dec, join(path, name), dups); err != nil {
 				return nil, err
 			}
 		}
@@ -527,7 +540,7 @@ func decodeValue(dec *json.Decoder, path string) (any, error) {
 	case json.Delim('['):
 		arr := []any{}
 		for dec.More() {
-			v, err := decodeValue(dec, fmt.Sprintf("%s[%d]", path, len(arr)))
+			v, err := decodeValue(dec, fmt.Sprintf("%s[%d]", path, len(arr)), dups)
 			if err != nil {
 				return nil, err
 			}

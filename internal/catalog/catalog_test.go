@@ -170,8 +170,8 @@ func TestValidateNamesEveryBadField(t *testing.T) {
 	}
 }
 
-// An unknown model, a missing one, a body that is not one object and a
-// member named twice at any depth are each refused with one clear error.
+// An unknown model, a missing one and a body that is not one object are
+// each refused with one clear error.
 func TestValidateRefusesBadBodies(t *testing.T) {
 	c := builtinCatalog(t)
 	for _, tc := range []struct{ body, field, part string }{
@@ -180,8 +180,6 @@ func TestValidateRefusesBadBodies(t *testing.T) {
 		{`{"model":5}`, "model", "must be a string"},
 		{`[1]`, "body", "JSON object"},
 		{`{"model":"gen3a_turbo"} {}`, "body", "exactly one"},
-		{`{"model":"gen3a_turbo","image_url":"https://a.example/x.png","model":"veo2"}`, "body", `"model" appears more than once`},
-		{`{"model":"runway/act_two","character":{"type":"image","url":"https://a/x","url":"https://b/y"}}`, "body", `"character.url" appears more than once`},
 		{`{"model":"gen3a_turbo",`, "body", "malformed JSON"},
 		{"\xff", "body", "UTF-8"},
 	} {
@@ -189,6 +187,49 @@ func TestValidateRefusesBadBodies(t *testing.T) {
 		if len(problems) != 1 || problems[0].Field != tc.field || !strings.Contains(problems[0].Message, tc.part) {
 			t.Errorf("%s: %v, want one problem with %s saying %q", tc.body, problems, tc.field, tc.part)
 		}
+	}
+}
+
+// A member given twice, at any depth, is refused under its own path, once
+// however often it is repeated, beside every other problem of the body,
+// which is checked with the last of its values (the one the upstream would
+// read).
+func TestValidateNamesDuplicates(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, tc := range []struct {
+		body string
+		want map[string]string // field: part of its message
+	}{
+		{`{"model":"klingai/v2-master-text-to-video","prompt":"a","prompt":"b","duration":7,"bogus":1}`,
+			map[string]string{"prompt": "appears more than once", "duration": "one of 5, 10", "bogus": "unknown field"}},
+		// The last model is the one checked.
+		{`{"model":"gen3a_turbo","image_url":"https://a.example/x.png","model":"veo2"}`,
+			map[string]string{"model": "appears more than once", "image_url": "unknown field", "prompt": "is required"}},
+		{`{"model":"runway/act_two","character":{"type":"image","url":"https://a/x","url":"https://b/y","url":"https://c/z"},"reference":{"type":"video","url":"https://a/r"}}`,
+			map[string]string{"character.url": "appears more than once"}},
+		// Duplicates in two objects, each named.
+		{`{"model":"runway/act_two","character":{"type":"image","url":"https://a/x","url":"b"},"reference":{"type":"video","url":"https://a/r"},"seed":1,"seed":-1}`,
+			map[string]string{"character.url": "appears more than once", "seed": "appears more than once"}},
+		{`{"prompt":"a","prompt":"b"}`, map[string]string{"prompt": "appears more than once", "model": "is required"}},
+	} {
+		_, obj, problems := c.Validate([]byte(tc.body))
+		got := map[string][]string{}
+		for _, p := range problems {
+			got[p.Field] = append(got[p.Field], p.Message)
+		}
+		if obj != nil || len(got) != len(tc.want) {
+			t.Errorf("%s: %v, want a problem for each of %v", tc.body, problems, slices.Sorted(maps.Keys(tc.want)))
+		}
+		for f, part := range tc.want {
+			if !slices.ContainsFunc(got[f], func(m string) bool { return strings.Contains(m, part) }) {
+				t.Errorf("%s: %s: %q, want one to say %q", tc.body, f, got[f], part)
+			}
+		}
+	}
+	// The last value of a duplicated member is checked with the rest.
+	_, _, problems := c.Validate([]byte(`{"model":"runway/act_two","character":{"type":"image","url":"https://a/x","url":"b"},"reference":{"type":"video","url":"https://a/r"}}`))
+	if !slices.Contains(problems, FieldError{Field: "character.url", Message: "must be an absolute URL or a data: URI"}) {
+		t.Errorf("a duplicated member's last value, no URL: %v, want it refused too", problems)
 	}
 }
 

@@ -381,3 +381,35 @@ func TestParseRequestBodySize(t *testing.T) {
 		t.Errorf("40 URLs: %v, want body refused as larger than 64 KiB", err)
 	}
 }
+
+// A member given twice is named under its own path with every other
+// problem of the body, whose duplicated members are checked with their
+// last values (the upstream's reading): at the top, inside a member, and
+// in vidgen's own fields.
+func TestParseSubmissionDuplicates(t *testing.T) {
+	opts := job.ParseOptions{CheckCallback: func(string) error { return nil }, Direct: true}
+	for _, tc := range []struct {
+		body string
+		want []job.FieldError
+	}{
+		{`{"model":"klingai/v2-master-text-to-video","prompt":"a","prompt":"b","duration":7,"bogus":1}`, []job.FieldError{
+			{Field: "bogus", Message: "unknown field"},
+			{Field: "duration", Message: "must be one of 5, 10"},
+			{Field: "prompt", Message: "appears more than once"}}},
+		{`{"model":"klingai/v2-master-image-to-video","image_url":"https://a.example/x.png","image_url":"http://a.example/y.png"}`, []job.FieldError{
+			{Field: "image_url", Message: "appears more than once"},
+			{Field: "image_url", Message: `URL scheme must be https, not "http"`}}},
+		{`{"model":"runway/act_two","character":{"type":"image","url":"https://a.example/x.png","url":"http://a.example/y.png"},"reference":{"type":"video","url":"https://a.example/r.mp4"}}`, []job.FieldError{
+			{Field: "character.url", Message: "appears more than once"},
+			{Field: "character.url", Message: `URL scheme must be https, not "http"`}}},
+		{`{"model":"klingai/v2-master-text-to-video","prompt":"a","callback_url":"https://a.example/1","callback_url":"https://a.example/2","batch":{"id":"b","id":"c","item":1}}`, []job.FieldError{
+			{Field: "batch.id", Message: "appears more than once"},
+			{Field: "callback_url", Message: "appears more than once"}}},
+	} {
+		_, err := job.ParseSubmission([]byte(tc.body), opts)
+		ve, ok := errors.AsType[*job.ValidationError](err)
+		if !ok || !slices.Equal(ve.Fields, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.body, err, tc.want)
+		}
+	}
+}

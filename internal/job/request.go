@@ -276,13 +276,25 @@ func ParseRequest(body []byte, opts ParseOptions) (Request, error) {
 // ParseSubmission decodes and validates a body holding a request and the
 // extension fields opts allows, reporting every problem at once.
 func ParseSubmission(body []byte, opts ParseOptions) (Submission, error) {
-	fields, err := decodeObject(body)
+	fields, dups, err := decodeObject(body)
 	if err != nil {
 		return Submission{}, &ValidationError{Fields: []FieldError{{Field: "body", Message: err.Error()}}}
 	}
 	var ve ValidationError
 	sub := parseExtensions(&ve, fields, opts)
 	sub.Request = parseRequest(&ve, fields, opts)
+	// A member given twice was checked above with its last value, the one
+	// the upstream would read, so that its problems and the rest of the
+	// body's are told with the duplicate's (first, under its own name).
+	// It is added only now: the checks above take a field already named
+	// for its value, which a duplicate is not, as checked.
+	if len(dups) > 0 {
+		named := make([]FieldError, len(dups), len(dups)+len(ve.Fields))
+		for i, name := range dups {
+			named[i] = FieldError{Field: name, Message: catalog.DuplicateMessage}
+		}
+		ve.Fields = append(named, ve.Fields...)
+	}
 	if len(ve.Fields) > 0 {
 		sort.SliceStable(ve.Fields, func(i, j int) bool { return ve.Fields[i].Field < ve.Fields[j].Field })
 		return Submission{}, &ve
@@ -356,7 +368,11 @@ func parseModel(ve *ValidationError, id string, fields map[string]json.RawMessag
 	}
 	flagged := make(map[string]bool, len(ve.Fields))
 	for _, f := range ve.Fields {
-		flagged[f.Field] = true
+		// A member given twice says nothing of its (last) value, which
+		// is still checked.
+		if f.Message != catalog.DuplicateMessage {
+			flagged[f.Field] = true
+		}
 	}
 	media := map[string]bool{}
 	_ = m.EachMedia(obj, func(path string, kind catalog.MediaKind, v string) (string, error) {
@@ -563,47 +579,50 @@ func parseTyped(ve *ValidationError, fields map[string]json.RawMessage, opts Par
 }
 
 // decodeObject splits a JSON object into its members, refusing anything that
-// is not exactly one object with unique keys.
-func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+// is not exactly one object with named members. A member named more than
+// once keeps its last value, as the upstream would read it, and its name
+// is in dups, once, in the order found: a problem to report beside the
+// others (members of members are the catalogue's to check).
+func decodeObject(body []byte) (fields map[string]json.RawMessage, dups []string, err error) {
 	if !utf8.Valid(body) {
-		return nil, errors.New("must be valid UTF-8")
+		return nil, nil, errors.New("must be valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, fmt.Errorf("must be a JSON object: %s", jsonProblem(err))
+		return nil, nil, fmt.Errorf("must be a JSON object: %s", jsonProblem(err))
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("must be a JSON object")
+		return nil, nil, errors.New("must be a JSON object")
 	}
-	fields := make(map[string]json.RawMessage)
+	fields = make(map[string]json.RawMessage)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, fmt.Errorf("malformed JSON: %s", jsonProblem(err))
+			return nil, nil, fmt.Errorf("malformed JSON: %s", jsonProblem(err))
 		}
 		key, _ := tok.(string)
 		if key == "" {
 			// A field error must name its field; this one has no name.
-			return nil, errors.New("a member of the object has an empty name")
+			return nil, nil, errors.New("a member of the object has an empty name")
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("malformed JSON: %s", jsonProblem(err))
+			return nil, nil, fmt.Errorf("malformed JSON: %s", jsonProblem(err))
 		}
-		if _, dup := fields[key]; dup {
-			return nil, fmt.Errorf("field %q appears more than once", key)
+		if _, dup := fields[key]; dup && !slices.Contains(dups, key) {
+			dups = append(dups, key)
 		}
 		fields[key] = raw
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("malformed JSON: %s", jsonProblem(err))
+		return nil, nil, fmt.Errorf("malformed JSON: %s", jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("must hold exactly one JSON object")
+		return nil, nil, errors.New("must hold exactly one JSON object")
 	}
-	return fields, nil
+	return fields, dups, nil
 }
 
 func jsonProblem(err error) string {

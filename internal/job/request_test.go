@@ -61,7 +61,13 @@ func TestParseRequest(t *testing.T) {
 		{name: "not an object", body: `[1,2]`, fields: []string{"body"}},
 		{name: "malformed", body: `{"model":`, fields: []string{"body"}},
 		{name: "trailing data", body: `{"model":"gen3a_turbo",` + img + `} {}`, fields: []string{"body"}},
-		{name: "duplicate key", body: `{"model":"gen3a_turbo",` + img + `,` + img + `}`, fields: []string{"body"}},
+		{name: "duplicate key", body: `{"model":"gen3a_turbo",` + img + `,` + img + `}`, fields: []string{"image_url"}},
+		// A duplicate is named beside every other problem; its last value,
+		// the one the upstream would read, is checked too.
+		{name: "duplicate key and other problems", body: `{"model":"gen3a_turbo",` + img + `,"prompt":"a","prompt":5,"prompt":"c","duration":7,"bogus":1}`,
+			fields: []string{"bogus", "duration", "prompt"}},
+		{name: "duplicate key, last value checked", body: `{"model":"gen3a_turbo",` + img + `,"prompt":"a","prompt":5}`,
+			fields: []string{"prompt", "prompt"}},
 		{name: "invalid UTF-8", body: "{\"model\":\"gen3a_turbo\",\"prompt\":\"\xff\"}", fields: []string{"body"}},
 		{name: "empty body", body: ``, fields: []string{"body"}},
 	}

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vidgen/vidgen/internal/catalog"
 )
 
 // Submission is a request as a caller hands it to vidgen: the upstream's
@@ -108,10 +110,13 @@ func parseExtensions(ve *ValidationError, fields map[string]json.RawMessage, opt
 }
 
 func parseBatch(ve *ValidationError, raw json.RawMessage) *BatchItem {
-	fields, err := decodeObject(raw)
+	fields, dups, err := decodeObject(raw)
 	if err != nil {
 		ve.add("batch", "must be an object with id and item")
 		return nil
+	}
+	for _, name := range dups {
+		ve.add("batch."+name, "%s", catalog.DuplicateMessage)
 	}
 	var b BatchItem
 	for name, raw := range fields {

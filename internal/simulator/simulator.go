@@ -579,7 +579,19 @@ func (s *Server) validate(raw []byte, legacy bool) (*catalog.Model, map[string]a
 	if err != nil {
 		return m, body, problems
 	}
+	// A member given twice at the top is one member of fields: its
+	// problem, the first check's, is kept (members of members keep
+	// theirs, being raw).
+	var dups []catalog.FieldError
+	for _, p := range problems {
+		if p.Message == catalog.DuplicateMessage && !strings.ContainsAny(p.Field, ".[") {
+			dups = append(dups, p)
+		}
+	}
 	m, body, problems = s.catalog.Validate(renamed)
+	if len(dups) > 0 {
+		body, problems = nil, append(dups, problems...)
+	}
 	if both {
 		// The rest is still checked, so that every problem is named at once.
 		return m, nil, append(problems, catalog.FieldError{Field: "ratio", Message: "give either ratio or aspect_ratio, not both"})

@@ -271,8 +271,8 @@ func TestValidationReportsEveryField(t *testing.T) {
 		{body: `{"model":"gen4","image_url":"https://example.com/a.png"}`, fields: []string{"model"}, says: `unknown model "gen4"; supported models: `},
 		{body: `{"model":"openai/sora-2-t2v","duration":7,"aspect_ratio":"4:3"}`,
 			fields: []string{"aspect_ratio", "duration", "prompt"}, says: "prompt: is required"},
-		{body: `{"model":"gen3a_turbo","image_url":"https://example.com/a.png","image_url":"https://example.com/b.png"}`,
-			fields: []string{"body"}, says: "more than once"},
+		{body: `{"model":"gen3a_turbo","image_url":"https://example.com/a.png","image_url":"https://example.com/b.png","duration":7}`,
+			fields: []string{"duration", "image_url"}, says: "image_url: appears more than once"},
 	}
 	for _, tt := range tests {
 		w := f.call(t, http.MethodPost, newRoute, testKey, tt.body)
