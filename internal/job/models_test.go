@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -379,6 +380,12 @@ func TestParseRequestBodySize(t *testing.T) {
 	var ve *job.ValidationError
 	if !errors.As(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Field != "body" || !strings.Contains(ve.Fields[0].Message, "at most 65536 bytes") {
 		t.Errorf("40 URLs: %v, want body refused as larger than 64 KiB", err)
+	}
+	// The size is told with the body's other problems, not after them.
+	tooLarge := bytes.Replace(body(40), []byte(`{`), []byte(`{"bogus":1,`), 1)
+	_, err = job.ParseRequest(tooLarge, job.ParseOptions{})
+	if !errors.As(err, &ve) || len(ve.Fields) != 2 || ve.Fields[0].Field != "body" || ve.Fields[1] != (job.FieldError{Field: "bogus", Message: "unknown field"}) {
+		t.Errorf("40 URLs and an unknown field: %v, want both refused", err)
 	}
 }
 

@@ -383,9 +383,9 @@ func parseModel(ve *ValidationError, id string, fields map[string]json.RawMessag
 		return v, nil
 	})
 	checkBounds(ve, "", obj, media, flagged)
-	if len(ve.Fields) == 0 {
-		checkSize(ve, m, obj)
-	}
+	// The size of the whole is told beside any other problem: what makes
+	// a body too large may be fine field by field.
+	checkSize(ve, m, obj)
 	return Request{Model: id, Body: obj, Duration: m.Duration(obj)}
 }
 
