@@ -35,17 +35,41 @@ func (h *Handler) underSpendCap(ctx context.Context, tenant string) (events.APIG
 		h.Log.ErrorContext(ctx, "check spend cap", "err", err)
 		return errorResponse(http.StatusServiceUnavailable, "ServiceUnavailable", "could not check your spend; try again"), false
 	}
-	resets := reached.Resets
-	if h.Stamp != nil {
-		resets = h.Stamp(resets).UTC()
-	}
+	// The message, resets_at and Retry-After all tell the client's time:
+	// the reset as a wall-clock time and the wait in wall seconds, which
+	// on a scaled clock are not the clock's own.
+	answer := *reached
+	answer.Resets = h.resetAt(reached.Resets)
+	wait := answer.Resets.Sub(h.wall(now))
 	resp := jsonResponse(http.StatusTooManyRequests, vidgen.ErrorResponse{Error: vidgen.ErrorDetail{
-		Name: ErrNameSpendCap, Message: reached.Error(),
-		SpendCap: &vidgen.SpendCapDetail{DailyCap: reached.Cap, CreditsUsed: reached.Spent, Day: reached.Day, ResetsAt: resets},
+		Name: ErrNameSpendCap, Message: answer.Error(),
+		SpendCap: &vidgen.SpendCapDetail{DailyCap: answer.Cap, CreditsUsed: answer.Spent, Day: answer.Day, ResetsAt: answer.Resets},
 	}})
-	resp.Headers["Retry-After"] = strconv.Itoa(int(reached.Resets.Sub(now).Round(time.Second) / time.Second))
+	// Whole seconds rounded up, so that a client waiting that long finds
+	// the day over.
+	resp.Headers["Retry-After"] = strconv.FormatInt(int64((max(wait, 0)+time.Second-1)/time.Second), 10)
 	h.Log.InfoContext(ctx, "submit refused: spend cap reached", "cap", reached.Cap, "spent", reached.Spent)
 	return resp, false
+}
+
+// wall is t as the wall-clock time clients read (Stamp), in UTC.
+func (h *Handler) wall(t time.Time) time.Time {
+	if h.Stamp != nil {
+		t = h.Stamp(t)
+	}
+	return t.UTC()
+}
+
+// resetAt is the wall-clock time of reset, a day's end on the handler's
+// clock, rounded up to a whole second: the answers show it without a
+// fraction (a scaled clock's midnight falls between wall seconds), and a
+// client that waits until the time shown must find the day over.
+func (h *Handler) resetAt(reset time.Time) time.Time {
+	w := h.wall(reset)
+	if s := w.Truncate(time.Second); s.Before(w) {
+		return s.Add(time.Second)
+	}
+	return w
 }
 
 // listFilter reads a listing's status and model filters and its usage
@@ -86,12 +110,9 @@ func (h *Handler) usage(ctx context.Context, tenant, day string) *vidgen.Spend {
 	if err != nil {
 		return nil
 	}
-	u := &vidgen.Spend{Day: sp.Day, CreditsUsed: sp.Credits, ByModel: sp.ByModel, ResetsAt: job.NextDay(start)}
+	u := &vidgen.Spend{Day: sp.Day, CreditsUsed: sp.Credits, ByModel: sp.ByModel, ResetsAt: h.resetAt(job.NextDay(start))}
 	if u.ByModel == nil {
 		u.ByModel = map[string]float64{}
-	}
-	if h.Stamp != nil {
-		u.ResetsAt = h.Stamp(u.ResetsAt).UTC()
 	}
 	if h.SpendCap.Enabled() {
 		c := h.SpendCap.Credits

@@ -190,3 +190,44 @@ func TestReplayAnsweredAtTheSpendCap(t *testing.T) {
 		t.Errorf("jobs after the cap: %v, want the first and the spent one", page["data"])
 	}
 }
+
+// On a scaled clock (a local runtime's VIDGEN_TIME_SCALE) the refusal's
+// message, resets_at and Retry-After tell the same wall-clock reset: the
+// scaled clock's midnight stamped as wall time, rounded up to a whole
+// second, and the wall seconds until then; the list's usage.resets_at is
+// the same time.
+func TestSpendCapAnswersWallTimesOnAScaledClock(t *testing.T) {
+	h, _, store := newHandler(t)
+	h.SpendCap = &admission.SpendCap{Credits: 50, Store: store}
+	now := h.Clock.Now() // 2026-11-25T12:00:00Z on the scaled clock
+	// The scaled clock read 11:00 at wall 10:00:00.25 and runs 20 times
+	// faster: its 12:00 is wall 10:03:00.25 and its midnight wall
+	// 10:39:00.25.
+	run := clock.Run{From: now.Add(-time.Hour), At: time.Date(2026, 11, 25, 10, 0, 0, 250_000_000, time.UTC), Factor: 20}
+	h.Stamp = run.Wall
+	spent(t, store, "a1", "tenantA", job.Model, 50, now)
+
+	resp, err := h.Handle(t.Context(), request("POST", PathGenerations, "keyA", "application/json", validBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := decode(t, resp)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("at the cap: %d %v", resp.StatusCode, body)
+	}
+	e := body["error"].(map[string]any)
+	const resets = "2026-11-25T10:39:01Z"
+	wantMsg := "the daily spend cap of 50 credits is reached: 50 credits recorded on 2026-11-25 (UTC); new jobs are admitted again from " + resets
+	if e["message"] != wantMsg || e["spend_cap"].(map[string]any)["resets_at"] != resets {
+		t.Errorf("429 body: %v, want the message and resets_at to say %s", body, resets)
+	}
+	// From wall 10:03:00.25 to 10:39:01, rounded up.
+	if got := resp.Headers["Retry-After"]; got != "2161" {
+		t.Errorf("Retry-After = %q, want 2161 wall seconds", got)
+	}
+
+	_, page := list(t, h, "keyA", nil)
+	if got := page["usage"].(map[string]any)["resets_at"]; got != resets {
+		t.Errorf("usage.resets_at = %v, want %s", got, resets)
+	}
+}

@@ -58,6 +58,7 @@ func start(t testing.TB, cfg Config) *Runtime {
 
 type reply struct {
 	status int
+	header http.Header
 	body   map[string]any
 	raw    string
 }
@@ -81,7 +82,7 @@ func call(t *testing.T, method, url, key, contentType, body string) reply {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	checkContract(t, req, []byte(body), resp, raw)
-	r := reply{status: resp.StatusCode, raw: string(raw)}
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("%s %s: Content-Type %q, body %s", method, url, ct, raw)
 	}

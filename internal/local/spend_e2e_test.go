@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,10 +86,30 @@ func TestSpendCapEndToEnd(t *testing.T) {
 		}
 	}
 	before, _, _ := rt.Store.List(ctx, "tenantA", job.Filter{}, 100, "")
+	wallBefore := time.Now()
 	r = call(t, "POST", rt.URL+api.PathGenerations, keyA, "application/json", `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)
 	e, _ := r.body["error"].(map[string]any)
 	if r.status != 429 || e["name"] != "SpendCapReached" || !strings.Contains(e["message"].(string), "cap of 1000000 credits") || e["spend_cap"] == nil {
 		t.Fatalf("submit at the cap: %d %s", r.status, r.raw)
+	}
+	// On the scaled clock the refusal tells one wall-clock reset, in whole
+	// seconds, within a scaled day (86.4 s) of now, and Retry-After is the
+	// wall seconds until it.
+	resets, _ := e["spend_cap"].(map[string]any)["resets_at"].(string)
+	at, err := time.Parse(time.RFC3339, resets)
+	scaledDay := time.Duration(float64(24*time.Hour) / timeScale)
+	if err != nil || at.Nanosecond() != 0 || at.Before(wallBefore) || at.After(time.Now().Add(scaledDay+time.Second)) ||
+		!strings.HasSuffix(e["message"].(string), "admitted again from "+resets) {
+		t.Errorf("resets_at %q and message %q, want one wall-clock time in whole seconds within %v", resets, e["message"], scaledDay)
+	}
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || time.Duration(ra)*time.Second > scaledDay+time.Second ||
+		wallBefore.Add(time.Duration(ra)*time.Second).Before(at.Add(-time.Second)) {
+		t.Errorf("Retry-After %q, want the wall seconds until %s", r.header.Get("Retry-After"), resets)
+	}
+	// The refused day's usage, which a midnight passing since cannot change.
+	r = call(t, "GET", rt.URL+api.PathGenerations+"?usage_day="+e["spend_cap"].(map[string]any)["day"].(string), keyA, "", "")
+	if u, _ := r.body["usage"].(map[string]any); r.status != 200 || u["resets_at"] != resets {
+		t.Errorf("usage: %d %s, want resets_at %s", r.status, r.raw, resets)
 	}
 	if after, _, _ := rt.Store.List(ctx, "tenantA", job.Filter{}, 100, ""); len(after) != len(before) {
 		t.Errorf("a refused submit recorded a job: %d jobs, had %d", len(after), len(before))

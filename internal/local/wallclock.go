@@ -15,8 +15,14 @@ const runsFile = "clock-runs.json"
 
 // wallTimes maps the scaled clock's times, which records keep, to the wall
 // times they were read at, across restarts: a time falls in the last run
-// that started at or before it. A time from before every known run (a data
-// dir older than runsFile) maps through the first.
+// that started at or before it. A time from before every known run maps
+// at the wall clock's pace back from the first run's start: the clock ran
+// no faster before it ran at all. That is exact for the times no run read,
+// such as the end of a day before the data dir's first start (a list's
+// usage.resets_at for a past usage_day), which scaled through the first
+// run would land between the day's end and the start; a data dir older
+// than runsFile has records whose mapping was never kept, and those it
+// keeps in order.
 type wallTimes []clock.Run
 
 func (w wallTimes) Wall(t time.Time) time.Time {
@@ -25,7 +31,11 @@ func (w wallTimes) Wall(t time.Time) time.Time {
 	if i < len(w) && w[i].From.Equal(t) {
 		return w[i].Wall(t)
 	}
-	return w[max(i-1, 0)].Wall(t)
+	if i == 0 {
+		first := w[0]
+		return first.At.Add(t.Sub(first.From))
+	}
+	return w[i-1].Wall(t)
 }
 
 // recordRun adds this start's run to the data dir's list and returns the

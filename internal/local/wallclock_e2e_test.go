@@ -86,7 +86,9 @@ func TestWallTimesAcrossRuns(t *testing.T) {
 		{t0.Add(100*time.Hour - 1000*time.Second), t0.Add(6*time.Minute - time.Second)},
 		{t0.Add(100 * time.Hour), t0.Add(2 * time.Hour)},
 		{t0.Add(100*time.Hour + 10*time.Second), t0.Add(2*time.Hour + time.Second)},
-		{t0.Add(-1000 * time.Second), t0.Add(-time.Second)}, // before every run: the first's mapping
+		// Before every run, unscaled back from the first's start.
+		{t0.Add(-1000 * time.Second), t0.Add(-1000 * time.Second)},
+		{t0.Add(-12 * time.Hour), t0.Add(-12 * time.Hour)},
 	} {
 		if got := walls.Wall(tc.virtual); !got.Equal(tc.wall) {
 			t.Errorf("Wall(%v) = %v, want %v", tc.virtual, got, tc.wall)
