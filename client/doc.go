@@ -6,7 +6,8 @@
 //
 // Every call retries what is safe to retry: 429 and 5xx answers (after the
 // Retry-After the API gives, else after an exponential backoff with jitter)
-// and failed connections. Submit sends an Idempotency-Key, so a retried
+// and failed connections. A 429 SpendCapReached is returned at once: the
+// daily spend cap holds until the next UTC midnight. Submit sends an Idempotency-Key, so a retried
 // POST never creates a second job. API error answers come back as
 // *APIError (use errors.As).
 package client

@@ -64,9 +64,20 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Temporary reports whether the same call may succeed later: 429 and 5xx.
+// ErrNameSpendCapReached is the Name of the 429 refusing a submit because
+// the tenant's credits today reached its daily spend cap. It holds until
+// the next UTC midnight, which the error's message names.
+const ErrNameSpendCapReached = "SpendCapReached"
+
+// Temporary reports whether the same call may succeed soon, so that
+// retrying it is worthwhile: 429 and 5xx, except a 429
+// ErrNameSpendCapReached, which cannot clear before UTC midnight: hours of
+// waiting in a retry would only hide the refusal from the caller.
 func (e *APIError) Temporary() bool {
-	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+	if e.StatusCode == http.StatusTooManyRequests {
+		return e.Name != ErrNameSpendCapReached
+	}
+	return e.StatusCode >= 500
 }
 
 // Field returns the message of the named bad field, and whether there is

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,6 +153,33 @@ func TestRetryBackoff(t *testing.T) {
 		if w < ceiling/2 || w > ceiling {
 			t.Errorf("wait %d = %v, want within [%v, %v]", i, w, ceiling/2, ceiling)
 		}
+	}
+}
+
+// A 429 SpendCapReached is not retried, whatever its Retry-After: the cap
+// holds until UTC midnight, so Submit and SubmitBatch return it at once.
+func TestNoRetryAtTheSpendCap(t *testing.T) {
+	refusal := answer(429, map[string]string{"Retry-After": "43200"}, `{"error":{"name":"SpendCapReached",
+		"message":"the daily spend cap of 50 credits is reached: 50 credits recorded on 2026-03-01 (UTC); new jobs are admitted again from 2026-03-02T00:00:00Z",
+		"spend_cap":{"daily_cap":50,"credits_used":50,"day":"2026-03-01","resets_at":"2026-03-02T00:00:00Z"}}}`)
+	s, clk, c := serve(t, refusal, answer(202, nil, queued))
+	_, err := c.Submit(t.Context(), vidgen.Request{ImageURL: image})
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 429 || ae.Name != client.ErrNameSpendCapReached || ae.Temporary() ||
+		!strings.Contains(ae.Message, "admitted again from 2026-03-02T00:00:00Z") {
+		t.Fatalf("Submit: %v, want the 429 SpendCapReached, permanent", err)
+	}
+	if len(s.seen()) != 1 || len(clk.slept()) != 0 {
+		t.Errorf("Submit: %d attempts, waits %v: want one attempt, no wait", len(s.seen()), clk.slept())
+	}
+
+	s, clk, c = serve(t, refusal, answer(202, nil, queued))
+	results := c.SubmitBatch(t.Context(), []vidgen.Request{{ImageURL: image}}, client.BatchOptions{})
+	if len(results) != 1 || !errors.As(results[0].Err, &ae) || ae.Name != client.ErrNameSpendCapReached {
+		t.Fatalf("SubmitBatch = %+v, want the item refused SpendCapReached", results)
+	}
+	if len(s.seen()) != 1 || len(clk.slept()) != 0 {
+		t.Errorf("SubmitBatch: %d attempts, waits %v: want one attempt, no wait", len(s.seen()), clk.slept())
 	}
 }
 

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,6 +179,56 @@ func TestAPIErrorExits3(t *testing.T) {
 	}
 	if r := run(t, "http://127.0.0.1:1", "", "get", "x"); r.code != cli.ExitAPIError {
 		t.Errorf("unreachable API: exit %d, want 3", r.code)
+	}
+}
+
+// noSleep is a client clock on which a retry's wait is counted and cut
+// short, so that a test sees whether the client would have waited.
+type noSleep struct{ sleeps atomic.Int32 }
+
+func (*noSleep) Now() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
+func (c *noSleep) Sleep(context.Context, time.Duration) error {
+	c.sleeps.Add(1)
+	return errors.New("the client waited to retry")
+}
+
+// A submit refused for the daily spend cap exits 3 at once with the cap's
+// message, submit and batch alike: the client does not retry a refusal
+// that holds until UTC midnight.
+func TestSpendCapExits3AtOnce(t *testing.T) {
+	const msg = "the daily spend cap of 50 credits is reached: 50 credits recorded on 2026-03-01 (UTC); new jobs are admitted again from 2026-03-02T00:00:00Z"
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "43200")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprintf(w, `{"error":{"name":"SpendCapReached","message":%q,"spend_cap":{"daily_cap":50,"credits_used":50,"day":"2026-03-01","resets_at":"2026-03-02T00:00:00Z"}}}`, msg)
+	}))
+	t.Cleanup(srv.Close)
+	batch := filepath.Join(t.TempDir(), "one.jsonl")
+	if err := os.WriteFile(batch, []byte(`{"image_url":"https://example.com/a.jpg"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"submit", "--image", "https://example.com/a.jpg"},
+		{"batch", batch},
+	} {
+		requests.Store(0)
+		clk := &noSleep{}
+		var stdout, stderr bytes.Buffer
+		env := map[string]string{"VIDGEN_URL": srv.URL, "VIDGEN_API_KEY": keyA, "VIDGEN_DATA_DIR": filepath.Join(t.TempDir(), "data")}
+		code := cli.Run(t.Context(), args, cli.Env{
+			Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+			Getenv:        func(k string) string { return env[k] },
+			ClientOptions: []client.Option{client.WithClock(clk)},
+		})
+		if code != cli.ExitAPIError || !strings.Contains(stdout.String()+stderr.String(), msg) {
+			t.Errorf("vidgen %s: exit %d, stdout %q, stderr %q; want 3 and the cap's message", args[0], code, stdout.String(), stderr.String())
+		}
+		if n := requests.Load(); n != 1 || clk.sleeps.Load() != 0 {
+			t.Errorf("vidgen %s: %d requests, %d waits; want one request, no wait", args[0], n, clk.sleeps.Load())
+		}
 	}
 }
 
