@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,12 +41,21 @@ const (
 // SubmitOption adjusts one Submit.
 type SubmitOption func(*submitOptions)
 
-type submitOptions struct{ key string }
+type submitOptions struct {
+	key    string
+	answer *json.RawMessage
+}
 
 // IdempotencyKey sends key instead of a fresh random one: submitting again
 // with the same key and request within 24 hours answers the job the first
 // submit created (and the same key with another request is refused, 422).
 func IdempotencyKey(key string) SubmitOption { return func(o *submitOptions) { o.key = key } }
+
+// Answer stores the API's answer to the submit in *raw as it came. The
+// answer names only some of a job's fields (its id and status), which the
+// Generation Submit returns cannot tell from fields the API left out, so a
+// caller that passes the answer on (vidgen submit --json) keeps it whole.
+func Answer(raw *json.RawMessage) SubmitOption { return func(o *submitOptions) { o.answer = raw } }
 
 // NewIdempotencyKey returns a fresh random key.
 func NewIdempotencyKey() string { return "vg-" + rand.Text() }
@@ -65,11 +75,18 @@ func (c *Client) Submit(ctx context.Context, req vidgen.Request, opts ...SubmitO
 	if req.Model == "" {
 		req.Model = DefaultModel
 	}
-	var g vidgen.Generation
+	var raw json.RawMessage
 	err := c.do(ctx, call{method: http.MethodPost, path: PathGenerations, body: req,
-		header: http.Header{HeaderIdempotencyKey: {o.key}}, out: &g})
+		header: http.Header{HeaderIdempotencyKey: {o.key}}, out: &raw})
 	if err != nil {
 		return vidgen.Generation{}, fmt.Errorf("submit: %w", err)
+	}
+	var g vidgen.Generation
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return vidgen.Generation{}, fmt.Errorf("submit: the answer is not a job: %w", err)
+	}
+	if o.answer != nil {
+		*o.answer = raw
 	}
 	return g, nil
 }

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -153,6 +154,18 @@ func TestRetryBackoff(t *testing.T) {
 		if w < ceiling/2 || w > ceiling {
 			t.Errorf("wait %d = %v, want within [%v, %v]", i, w, ceiling/2, ceiling)
 		}
+	}
+}
+
+// Answer keeps the submit's answer as the API sent it, which names fewer
+// fields than the Generation Submit returns.
+func TestSubmitAnswer(t *testing.T) {
+	const sent = `{"id":"j1","status":"queued"}`
+	_, _, c := serve(t, answer(200, nil, sent))
+	var raw json.RawMessage
+	g, err := c.Submit(t.Context(), vidgen.Request{ImageURL: image}, client.Answer(&raw))
+	if err != nil || g.ID != "j1" || g.Status != vidgen.Queued || string(raw) != sent {
+		t.Errorf("Submit = %+v, %v; answer %s, want %s", g, err, raw, sent)
 	}
 }
 

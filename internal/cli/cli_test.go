@@ -9,10 +9,12 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -158,6 +160,35 @@ func TestJSONOutputs(t *testing.T) {
 	}
 	if r.code != cli.ExitAPIError || json.Unmarshal([]byte(r.stderr), &e) != nil || e.Error.Status != 404 {
 		t.Errorf("get of an unknown job --json: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	// submit --json prints the fields the API's answer has, no zero
+	// created_at, polls or null video it never sent: the same fields as
+	// the answer to the same request, replayed by its Idempotency-Key
+	// (whose status may have moved on).
+	r = run(t, url, "", "submit", "--image", "https://example.com/a.jpg", "--prompt", "sim:never", "--idempotency-key", "k1", "--json")
+	printed := map[string]any{}
+	if r.code != cli.ExitOK || json.Unmarshal([]byte(r.stdout), &printed) != nil {
+		t.Fatalf("submit --json: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	req, err := http.NewRequest("POST", url+client.PathGenerations, strings.NewReader(`{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","prompt":"sim:never"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+keyA)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(client.HeaderIdempotencyKey, "k1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := map[string]any{}
+	if err := json.NewDecoder(resp.Body).Decode(&answered); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the API's answer: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	if p, a := slices.Sorted(maps.Keys(printed)), slices.Sorted(maps.Keys(answered)); !slices.Equal(p, a) {
+		t.Errorf("submit --json printed %v, the API answers %v", printed, answered)
 	}
 }
 

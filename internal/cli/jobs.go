@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -59,7 +60,8 @@ func (r *runner) submit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var opts []client.SubmitOption
+	var answer json.RawMessage
+	opts := []client.SubmitOption{client.Answer(&answer)}
 	if *key != "" {
 		opts = append(opts, client.IdempotencyKey(*key))
 	}
@@ -68,6 +70,12 @@ func (r *runner) submit(ctx context.Context, args []string) error {
 		return err
 	}
 	if !*wait && *out == "" {
+		if r.json {
+			// The answer as the API gave it: the Generation would add
+			// every field the submit's answer leaves out, as zeros.
+			r.printJSON(r.env.Stdout, answer)
+			return nil
+		}
 		r.show(g)
 		return nil
 	}
