@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -182,7 +183,8 @@ func describeField(s *catalog.Schema) string {
 		}
 		parts = append(parts, "one of "+strings.Join(vals, ", "))
 	}
-	num := func(f float64) string { return strings.TrimSuffix(fmt.Sprintf("%g", f), ".0") }
+	// Plain decimals: %g wrote a seed's range as 0 to 4.294967295e+09.
+	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 	switch {
 	case s.Minimum != nil && s.Maximum != nil:
 		parts = append(parts, num(*s.Minimum)+" to "+num(*s.Maximum))

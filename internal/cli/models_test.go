@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -68,6 +69,12 @@ func TestModels(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, "* duration") {
 		t.Errorf("duration shown as required:\n%s", r.stdout)
+	}
+
+	// Ranges are plain numbers, a seed's bound not 4.294967295e+09.
+	r = run(t, url, "", "models", "gen3a_turbo")
+	if r.code != cli.ExitOK || !regexp.MustCompile(`(?m)^  seed +integer; 0 to 4294967295$`).MatchString(r.stdout) {
+		t.Errorf("gen3a_turbo: exit %d, want seed 0 to 4294967295:\n%s", r.code, r.stdout)
 	}
 
 	r = run(t, url, "", "models", "no-such-model")
