@@ -57,7 +57,8 @@ commands:
   models   [ID]                    list the models (id, provider, modes), or one's fields
   get      ID                      show a job
   wait     ID [--out FILE]         wait for a job to end, with a progress bar
-  list     [--status S] [--limit N]   list your jobs, newest first
+  list     [--status S] [--model ID] [--limit N]
+                                   list your jobs, newest first
   cancel   ID                      cancel a job
   download ID --out FILE           save a completed job's video
   batch    FILE.jsonl [--wait]     submit one job per line (each line a request)

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -329,6 +330,33 @@ func TestHelp(t *testing.T) {
 	if r := run(t, "", "", "submit", "-h"); !strings.Contains(r.stdout, "-image") || !strings.Contains(r.stdout, "-model") ||
 		!strings.Contains(r.stdout, "-param") || !strings.Contains(r.stdout, "exit codes") {
 		t.Errorf("submit -h does not list --image, --model, --param and the exit codes:\n%s", r.stdout)
+	}
+}
+
+// The top-level help's list line names every flag that vidgen list -h
+// and docs/cli.md's command table give it.
+func TestHelpListsListFlags(t *testing.T) {
+	var top string
+	for l := range strings.Lines(run(t, "", "", "-h").stdout) {
+		if strings.HasPrefix(l, "  list ") {
+			top = l
+		}
+	}
+	own, _, _ := strings.Cut(run(t, "", "", "list", "-h").stdout, "\n")
+	docs, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `(list [^`]*)` \\|").FindSubmatch(docs)
+	if row == nil || top == "" {
+		t.Fatalf("no list line in vidgen -h (%q) or docs/cli.md's table (%q)", top, row)
+	}
+	flag := regexp.MustCompile(`--[a-z-]+`)
+	flags := slices.Compact(slices.Sorted(slices.Values(append(flag.FindAllString(own, -1), flag.FindAllString(string(row[1]), -1)...))))
+	for _, f := range flags {
+		if !strings.Contains(top, f) {
+			t.Errorf("vidgen -h's list line %q lacks %s (vidgen list -h: %q; docs/cli.md: %q)", top, f, own, row[1])
+		}
 	}
 }
 
