@@ -43,10 +43,13 @@ func callbackSchema() map[string]any {
 // models serves GET PathModels. Filters and include follow upstream's:
 // id, type and capabilities narrow the list (a value list separated by
 // commas is OR'd, parameters are AND'd, case-insensitive); include adds
-// capabilities, modalities or all (details=true is all); unknown values
-// and parameters are ignored, as upstream ignores them. pricing, which
-// vidgen does not know, adds nothing. The answer carries an ETag: the same
-// answer with If-None-Match is 304 with no body.
+// capabilities, modalities or all (details=true is all). A filter value
+// no model has matches nothing, so a filter of only such values answers
+// an empty list, as any filter that matches nothing does: ignoring it
+// would answer models the caller excluded. Unknown parameters and include
+// values are ignored; pricing, which vidgen does not know, adds nothing.
+// The answer carries an ETag: the same answer with If-None-Match is 304
+// with no body.
 func (h *Handler) models(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	if resp, ok := onlyGET(req); !ok {
 		return resp

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vidgen/vidgen"
@@ -83,7 +84,8 @@ func TestModelsListsTheCatalogue(t *testing.T) {
 
 // Filters narrow the list as upstream's do: values of one parameter OR'd,
 // parameters AND'd, case-insensitive; include adds capabilities and
-// modalities; unknown parameters and values change nothing.
+// modalities; unknown parameters and include values change nothing, and a
+// filter value no model has matches nothing (docs/api.md, "Models").
 func TestModelsFilters(t *testing.T) {
 	h, _, _ := newHandler(t)
 	c, err := catalog.Builtin()
@@ -109,6 +111,16 @@ func TestModelsFilters(t *testing.T) {
 	_, _, none := getModels(t, h, map[string]string{"id": "gen3a_turbo", "type": "openai/chat-completions"}, nil)
 	if none.Data == nil || len(none.Data) != 0 {
 		t.Errorf("type filter: %v, want an empty list", ids(none))
+	}
+	for _, q := range []map[string]string{{"type": "video"}, {"capabilities": "nonsense"}, {"id": "no-such-model"}} {
+		if _, _, l := getModels(t, h, q, nil); l.Data == nil || len(l.Data) != 0 {
+			t.Errorf("%v: %v, want an empty list", q, ids(l))
+		}
+	}
+	_, _, mixed := getModels(t, h, map[string]string{"type": "video, " + strings.ToUpper(ModelType), "capabilities": "nonsense,text_to_video"}, nil)
+	_, _, t2v := getModels(t, h, map[string]string{"capabilities": "text_to_video"}, nil)
+	if len(t2v.Data) == 0 || !slices.Equal(ids(mixed), ids(t2v)) {
+		t.Errorf("unknown values beside known ones: %v, want the known ones' %v", ids(mixed), ids(t2v))
 	}
 	_, _, v2v := getModels(t, h, map[string]string{"capabilities": "VIDEO_TO_VIDEO", "include": "capabilities"}, nil)
 	want := 0
