@@ -143,6 +143,13 @@ type Generation struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
+	// Model is the model the job was submitted with (the request's model),
+	// so that a client can tell jobs apart as the list's model filter and
+	// the day's credits by model do. Like the progress fields below, it is
+	// vidgen's own: the upstream's poll response has no such member. Every
+	// answer of a job carries it; a submit's answer ({"id","status"}) and a
+	// webhook's job (webhook.Job.Request.Model) do not, hence omitempty.
+	Model string `json:"model,omitempty"`
 	// Polls counts vidgen's status checks with the upstream so far.
 	Polls int `json:"polls"`
 	// LastCheckedAt is when vidgen last asked the upstream; nil before the

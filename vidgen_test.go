@@ -67,16 +67,26 @@ func TestGenerationOfAJob(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	secs, credits := 5.0, 500000.0
 	j := job.Job{ID: "j1", Status: job.Completed, Video: &job.Video{URL: "https://cdn.example.com/v.mp4", Duration: &secs, Key: "videos/j1.mp4"},
-		CreditsUsed: &credits, CreatedAt: at, UpdatedAt: at.Add(time.Minute)}
+		CreditsUsed: &credits, CreatedAt: at, UpdatedAt: at.Add(time.Minute), Request: job.Request{Model: "klingai/v2-master-text-to-video"}}
 	b, err := json.Marshal(api.NewGeneration(j))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const want = `{"id":"j1","status":"completed","video":{"url":"https://cdn.example.com/v.mp4","duration":5},"error":null,` +
 		`"meta":{"usage":{"credits_used":500000,"tokens_used":500000}},"created_at":"2026-03-01T12:00:00Z","updated_at":"2026-03-01T12:01:00Z",` +
-		`"polls":0,"ended_at":"2026-03-01T12:01:00Z"}`
+		`"model":"klingai/v2-master-text-to-video","polls":0,"ended_at":"2026-03-01T12:01:00Z"}`
 	if string(b) != want {
 		t.Errorf("generation\n%s\nwant\n%s", b, want)
+	}
+	// A record whose request names no model is gen3a_turbo's, as
+	// job.Request decodes it, and its answer says so.
+	var old job.Request
+	if err := json.Unmarshal([]byte(`{"image_url":"https://example.com/a.png","aspect_ratio":"16:9","duration":5}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	j.Request = old
+	if g := api.NewGeneration(j); g.Model != "gen3a_turbo" {
+		t.Errorf("a request without a model answers model %q, want gen3a_turbo", g.Model)
 	}
 	j.Status, j.Video, j.CreditsUsed, j.Error = job.Failed, nil, nil, &job.Error{Name: job.ErrNameTimedOut, Message: "too slow"}
 	var g vidgen.Generation

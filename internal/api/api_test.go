@@ -200,12 +200,58 @@ func TestQueryRendersTheUpstreamShape(t *testing.T) {
 	resp, _ := h.Handle(t.Context(), req)
 	want := `{"id":"job-1","status":"completed","video":{"url":"https://cdn.example/v.mp4","duration":5},"error":null,` +
 		`"meta":{"usage":{"credits_used":42,"tokens_used":42}},"created_at":"2026-11-25T12:00:00Z","updated_at":"2026-11-25T12:01:00Z",` +
-		`"polls":0,"ended_at":"2026-11-25T12:01:00Z"}`
+		`"model":"gen3a_turbo","polls":0,"ended_at":"2026-11-25T12:01:00Z"}`
 	if resp.StatusCode != 200 || resp.Body != want {
 		t.Fatalf("got  %s\nwant %s", resp.Body, want)
 	}
 	if strings.Contains(resp.Body, "tenant") || strings.Contains(resp.Body, "upstream_id") {
 		t.Fatal("internal fields leak into the response")
+	}
+}
+
+// Every answer of a job names the model it was submitted with: a query on
+// each of its three paths, a list item and a cancel, for a gen3a_turbo job
+// sent to the legacy route and another model's.
+func TestAnswersNameTheModel(t *testing.T) {
+	h, _, _ := newHandler(t)
+	const kling = "klingai/v2.1-master-text-to-video"
+	for _, sub := range []struct{ path, body string }{
+		{PathLegacy, validBody},
+		{PathGenerations, `{"model":"` + kling + `","prompt":"a fox in the snow"}`},
+	} {
+		if resp, _ := h.Handle(t.Context(), request("POST", sub.path, "keyA", "application/json", sub.body)); resp.StatusCode != 200 {
+			t.Fatalf("submit %s to %s: %d %s", sub.body, sub.path, resp.StatusCode, resp.Body)
+		}
+	}
+	want := map[string]string{"job-1": job.Model, "job-2": kling}
+	for id, model := range want {
+		for _, path := range []string{PathGenerations, PathLegacy, PathJobs + id} {
+			req := request("GET", path, "keyA", "", "")
+			if path != PathJobs+id {
+				req.QueryStringParameters = map[string]string{"generation_id": id}
+			}
+			resp, _ := h.Handle(t.Context(), req)
+			if got := decode(t, resp)["model"]; resp.StatusCode != 200 || got != model {
+				t.Errorf("GET %s of %s: %d, model %v, want %s", path, id, resp.StatusCode, got, model)
+			}
+		}
+	}
+	req := request("GET", PathGenerations, "keyA", "", "")
+	resp, _ := h.Handle(t.Context(), req)
+	var page Page
+	if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || len(page.Data) != 2 {
+		t.Fatalf("list: %d %s", resp.StatusCode, resp.Body)
+	}
+	for _, g := range page.Data {
+		if g.Model != want[g.ID] {
+			t.Errorf("list item %s: model %q, want %s", g.ID, g.Model, want[g.ID])
+		}
+	}
+	req = request("DELETE", PathGenerations, "keyA", "", "")
+	req.QueryStringParameters = map[string]string{"generation_id": "job-2"}
+	resp, _ = h.Handle(t.Context(), req)
+	if got := decode(t, resp)["model"]; resp.StatusCode != 200 || got != kling {
+		t.Errorf("cancel: %d, model %v, want %s", resp.StatusCode, got, kling)
 	}
 }
 

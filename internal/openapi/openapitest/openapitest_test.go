@@ -11,7 +11,7 @@ import (
 
 const (
 	generation = `{"id":"j1","status":"completed","video":{"url":"https://v/1.mp4","duration":5},"error":null,` +
-		`"meta":{"usage":{"credits_used":1,"tokens_used":1}},"created_at":"2026-11-25T12:00:00Z","updated_at":"2026-11-25T12:01:00Z","polls":3}`
+		`"meta":{"usage":{"credits_used":1,"tokens_used":1}},"created_at":"2026-11-25T12:00:00Z","updated_at":"2026-11-25T12:01:00Z","model":"gen3a_turbo","polls":3}`
 	validSubmit = `{"model":"gen3a_turbo","image_url":"https://example.com/a.jpg","duration":null,"seed":7}`
 )
 
