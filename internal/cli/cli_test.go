@@ -193,6 +193,49 @@ func TestJSONOutputs(t *testing.T) {
 	}
 }
 
+// get and list show which model each job used: get a line of its own,
+// list a MODEL column holding the whole id, aligned under its header.
+func TestGetAndListShowTheModel(t *testing.T) {
+	url := startLocal(t)
+	const kling = "klingai/v2.1-master-text-to-video"
+	ids := map[string]string{}
+	for _, args := range [][]string{
+		{"submit", "--image", "https://example.com/a.jpg", "--prompt", "sim:never", "--json"},
+		{"submit", "--model", kling, "--prompt", "a fox sim:never", "--json"},
+	} {
+		var g vidgen.Generation
+		r := run(t, url, "", args...)
+		if r.code != cli.ExitOK || json.Unmarshal([]byte(r.stdout), &g) != nil {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+		model := client.DefaultModel
+		if args[1] == "--model" {
+			model = kling
+		}
+		ids[g.ID] = model
+	}
+	for id, model := range ids {
+		if r := run(t, url, "", "get", id); r.code != cli.ExitOK || !regexp.MustCompile(`(?m)^model +`+regexp.QuoteMeta(model)+`$`).MatchString(r.stdout) {
+			t.Errorf("get %s: exit %d, stdout\n%s\nwant a line model %s", id, r.code, r.stdout, model)
+		}
+	}
+	r := run(t, url, "", "list")
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	if r.code != cli.ExitOK || len(lines) != 3 {
+		t.Fatalf("list: exit %d, stdout\n%s", r.code, r.stdout)
+	}
+	col := strings.Index(lines[0], "MODEL")
+	if fmt.Sprint(strings.Fields(lines[0])) != "[ID STATUS CREATED MODEL DETAIL]" {
+		t.Fatalf("list header %q lacks MODEL between CREATED and DETAIL", lines[0])
+	}
+	for _, line := range lines[1:] {
+		id, _, _ := strings.Cut(line, " ")
+		if model := ids[id]; model == "" || !strings.HasPrefix(line[col:], model+" ") {
+			t.Errorf("list row %q: want model %q at column %d", line, model, col)
+		}
+	}
+}
+
 // A job that ends in error exits 1 and says why.
 func TestFailedJobExits1(t *testing.T) {
 	url := startLocal(t)

@@ -259,8 +259,11 @@ func (r *runner) list(ctx context.Context, args []string) error {
 		r.printJSON(r.env.Stdout, jobs)
 		return nil
 	}
+	// MODEL comes after the fixed-width columns and before DETAIL, the
+	// free text: a model id runs to ~45 characters, and is shown whole so
+	// that it can be copied into --model.
 	w := tabwriter.NewWriter(r.env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tSTATUS\tCREATED\tDETAIL")
+	fmt.Fprintln(w, "ID\tSTATUS\tCREATED\tMODEL\tDETAIL")
 	for _, g := range jobs {
 		detail := ""
 		switch {
@@ -269,7 +272,7 @@ func (r *runner) list(ctx context.Context, args []string) error {
 		case g.Video != nil && g.Video.Duration != nil:
 			detail = strconv.FormatFloat(*g.Video.Duration, 'f', -1, 64) + " s video"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", g.ID, g.Status, g.CreatedAt.Local().Format(time.DateTime), detail)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", g.ID, g.Status, g.CreatedAt.Local().Format(time.DateTime), g.Model, detail)
 	}
 	return w.Flush()
 }
@@ -283,6 +286,10 @@ func (r *runner) show(g vidgen.Generation) {
 	w := tabwriter.NewWriter(r.env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "id\t%s\n", g.ID)
 	fmt.Fprintf(w, "status\t%s\n", g.Status)
+	if g.Model != "" {
+		// A submit's answer is {"id","status"} alone, as the upstream's.
+		fmt.Fprintf(w, "model\t%s\n", g.Model)
+	}
 	if g.Video != nil {
 		fmt.Fprintf(w, "video\t%s\n", g.Video.URL)
 		if g.Video.Duration != nil {
