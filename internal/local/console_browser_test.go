@@ -230,7 +230,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("the Kling request: %q", status)
 	}
 	klingJob := status[len("Submitted job ") : len(status)-1]
-	do("the Kling job is listed", until(row(klingJob)+` !== null`))
+	// Each row names its job's model.
+	do("the Kling job is listed with its model",
+		until(row(klingJob)+`?.querySelector(".model").textContent === "klingai/v2-master-text-to-video"`),
+		until(row(done)+`.querySelector(".model").textContent === "gen3a_turbo"`),
+	)
 	// A bad value is the API's to refuse, and the page says why.
 	do("submit a bad Kling request",
 		chromedp.SetValue(css("#field-cfg_scale"), "7"),

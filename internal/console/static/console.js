@@ -376,6 +376,8 @@ function order(ids) {
 function render(row, g) {
   row.dataset.status = g.status;
   const job = cell(el("code", short(g.id), { title: g.id }), el("div", time(g.created_at), { className: "hint" }));
+  const model = cell(el("code", g.model));
+  model.className = "model";
   const status = cell(el("span", label(g), { className: `status status-${g.status}` }));
   const progress = cell(...progressOf(g));
   const actions = cell();
@@ -385,7 +387,7 @@ function render(row, g) {
   if (ACTIVE.has(g.status)) {
     actions.append(el("button", "Cancel", { type: "button", className: "secondary", onclick: () => cancel(g.id), ariaLabel: `Cancel job ${short(g.id)}` }, "cancel"));
   }
-  row.replaceChildren(job, status, progress, actions);
+  row.replaceChildren(job, model, status, progress, actions);
 }
 
 function label(g) {
@@ -425,7 +427,7 @@ async function play(id) {
     update(g);
     const video = $("video");
     video.src = g.video.url;
-    $("player-caption").textContent = `Job ${g.id}`;
+    $("player-caption").textContent = `Job ${g.id}, ${g.model}`;
     $("player").hidden = false;
     video.focus();
     await video.play();
