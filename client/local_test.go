@@ -77,6 +77,9 @@ func TestSubmitWaitDownload(t *testing.T) {
 	if done.Status != vidgen.Completed || done.Video == nil || done.Video.URL == "" {
 		t.Fatalf("Wait = %+v (error %+v), want completed with a video", done, done.Error)
 	}
+	if done.Model != client.DefaultModel {
+		t.Errorf("Wait's job names model %q, want the default %s it was submitted with", done.Model, client.DefaultModel)
+	}
 	if len(seen) == 0 || seen[len(seen)-1] != vidgen.Completed {
 		t.Errorf("progress saw %v, want it to end with completed", seen)
 	}
