@@ -346,7 +346,11 @@ func Start(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	links := &archive.LocalLinks{Base: rt.URL + filesPrefix, Key: linkKey, Clock: clk}
+	// A link is used by people, on their own clock: it lasts its hour of
+	// wall time, and its expires is a wall-clock Unix time, whatever the
+	// runtime's scale (on the scaled clock an hour was 3 real minutes at
+	// VIDGEN_TIME_SCALE=20).
+	links := &archive.LocalLinks{Base: rt.URL + filesPrefix, Key: linkKey, Clock: clock.Real{}}
 	mux.Handle("GET "+filesPrefix+"/", http.StripPrefix(filesPrefix, links.Handler(blobs)))
 	// Task tokens are signed with a key kept in the data dir, so a token
 	// from before a restart, whose task the restart re-entered under a new

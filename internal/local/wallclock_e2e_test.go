@@ -1,8 +1,10 @@
 package local
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,7 +17,8 @@ import (
 // data dir's saved clock) still answers wall-clock times: created_at,
 // updated_at, started_at and ended_at of a finished job, and the times of
 // its event on the bus and of its webhook, all lie between the moments the
-// test saw before submitting and after the job ended.
+// test saw before submitting and after the job ended; its video link
+// expires an hour of wall time after the answer.
 func TestScaledRuntimeAnswersWallTimes(t *testing.T) {
 	cfg := testConfig(t)
 	ahead := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339Nano)
@@ -47,6 +50,20 @@ func TestScaledRuntimeAnswersWallTimes(t *testing.T) {
 		}
 		wall(field, at)
 	}
+	// The video link lasts an hour of wall time, which its expires tells
+	// as a wall-clock Unix time, not an hour of the fast clock.
+	video, _ := r.body["video"].(map[string]any)
+	link, _ := video["url"].(string)
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatalf("video url %q: %v", link, err)
+	}
+	expires, err := strconv.ParseInt(u.Query().Get("expires"), 10, 64)
+	if err != nil {
+		t.Fatalf("video url %q: expires: %v", link, err)
+	}
+	wall("video link's expires less an hour", time.Unix(expires, 0).Add(-api.DefaultLinkTTL))
+	assertMP4(t, link)
 	var events int
 	for _, e := range busEvents(t, rt) {
 		if e.Detail.ID == id {
