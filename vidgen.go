@@ -147,8 +147,9 @@ type Generation struct {
 	// so that a client can tell jobs apart as the list's model filter and
 	// the day's credits by model do. Like the progress fields below, it is
 	// vidgen's own: the upstream's poll response has no such member. Every
-	// answer of a job carries it; a submit's answer ({"id","status"}) and a
-	// webhook's job (webhook.Job.Request.Model) do not, hence omitempty.
+	// answer of a job carries it, as do a webhook's job (webhook.Job) and
+	// the bus event's detail; a submit's answer ({"id","status"}) does not,
+	// hence omitempty.
 	Model string `json:"model,omitempty"`
 	// Polls counts vidgen's status checks with the upstream so far.
 	Polls int `json:"polls"`

@@ -54,7 +54,7 @@ func TestVerifiesWhatNotifySends(t *testing.T) {
 	d := p.Data
 	if p.Type != webhook.TypeCompleted || !p.Timestamp.Equal(at) || d.ID != "j1" || d.Tenant != "tenantA" || d.Status != vidgen.Completed ||
 		d.Video == nil || d.Video.URL != j.Video.URL || d.Video.Key != "videos/j1.mp4" || d.Video.Duration == nil || *d.Video.Duration != seconds ||
-		d.Error != nil || !d.CreatedAt.Equal(j.CreatedAt) || !d.UpdatedAt.Equal(at) ||
+		d.Error != nil || !d.CreatedAt.Equal(j.CreatedAt) || !d.UpdatedAt.Equal(at) || d.Model != "gen3a_turbo" ||
 		!reflect.DeepEqual(d.Request, webhook.RequestSummary{Model: "gen3a_turbo", Prompt: "a calm sea", AspectRatio: "16:9", Duration: 5, Image: "https://example.com/a.jpg"}) {
 		t.Errorf("body %s decoded as %+v", g.Body, p)
 	}

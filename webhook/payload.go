@@ -22,8 +22,8 @@ type Payload struct {
 // Job is the job that ended, as the API answers it, plus its tenant and what
 // was asked for. Video.Key names vidgen's copy of the video in its bucket;
 // Video.URL is the upstream's link, which expires within hours: query the API
-// for a link to vidgen's copy. A webhook carries none of Generation's
-// progress fields, nor its Model: Request.Model names the model.
+// for a link to vidgen's copy. A webhook carries Generation's Model, as the
+// API answers it, but none of its progress fields.
 type Job struct {
 	vidgen.Generation
 	Tenant  string         `json:"tenant"`

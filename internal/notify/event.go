@@ -49,17 +49,21 @@ type Event struct {
 }
 
 // Detail is the public view of a finished job, as the API answers a query
-// for it, plus its tenant and a summary of its request.
+// for it (its model included, without the progress fields), plus its
+// tenant and a summary of its request.
 type Detail struct {
-	ID        string         `json:"id"`
-	Tenant    string         `json:"tenant"`
-	Status    job.Status     `json:"status"`
-	Video     *job.Video     `json:"video"`
-	Error     *job.Error     `json:"error"`
-	Meta      *Meta          `json:"meta"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
-	Request   RequestSummary `json:"request"`
+	ID        string     `json:"id"`
+	Tenant    string     `json:"tenant"`
+	Status    job.Status `json:"status"`
+	Video     *job.Video `json:"video"`
+	Error     *job.Error `json:"error"`
+	Meta      *Meta      `json:"meta"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	// Model is the model the job was submitted with, as the API's answers
+	// name it: vidgen.Generation.Model, which webhook.Job embeds.
+	Model   string         `json:"model"`
+	Request RequestSummary `json:"request"`
 }
 
 // Meta carries usage in the API's shape.
@@ -101,7 +105,14 @@ func NewEvent(j job.Job) (Event, error) {
 		Error:     j.Error,
 		CreatedAt: j.CreatedAt.UTC(),
 		UpdatedAt: j.UpdatedAt.UTC(),
+		Model:     j.Request.Model,
 		Request:   summarize(j.Request),
+	}
+	if d.Model == "" {
+		// A request without a model is gen3a_turbo's, as job.Request
+		// decodes it and the API answers it; request.model stays as
+		// the record has it.
+		d.Model = job.Model
 	}
 	if j.CreditsUsed != nil {
 		d.Meta = &Meta{Usage: Usage{CreditsUsed: *j.CreditsUsed, TokensUsed: *j.CreditsUsed}}

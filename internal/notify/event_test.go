@@ -73,6 +73,7 @@ func TestNewEventCompleted(t *testing.T) {
 			Meta:      &Meta{Usage: Usage{CreditsUsed: 500000, TokensUsed: 500000}},
 			CreatedAt: t0,
 			UpdatedAt: t0.Add(40 * time.Second),
+			Model:     job.Model,
 			Request: RequestSummary{
 				Model:       job.Model,
 				Prompt:      "A dragon over the mountain",
@@ -105,7 +106,7 @@ func TestNewEventCompleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	detail := got["detail"].(map[string]any)
-	for _, key := range []string{"id", "tenant", "status", "video", "error", "meta", "created_at", "updated_at", "request"} {
+	for _, key := range []string{"id", "tenant", "status", "video", "error", "meta", "created_at", "updated_at", "model", "request"} {
 		if _, ok := detail[key]; !ok {
 			t.Errorf("detail has no %q: %s", key, data)
 		}
@@ -139,6 +140,35 @@ func TestNewEventFailed(t *testing.T) {
 	for _, absent := range []string{"tail_image", "seed", "prompt"} {
 		if bytes.Contains(data, []byte(`"`+absent+`"`)) {
 			t.Errorf("detail %s has %s, want it left out", data, absent)
+		}
+	}
+}
+
+// The detail names the job's model as the API's answers do: the request's,
+// or gen3a_turbo for an old record whose request names none, while
+// request.model stays as the record has it.
+func TestNewEventModel(t *testing.T) {
+	for _, tc := range []struct{ recorded, model string }{
+		{"klingai/v2-master-text-to-video", "klingai/v2-master-text-to-video"},
+		{job.Model, job.Model},
+		{"", job.Model},
+	} {
+		j := completedJob()
+		j.Request.Model = tc.recorded
+		e, err := NewEvent(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Detail.Model != tc.model || e.Detail.Request.Model != tc.recorded {
+			t.Errorf("request model %q: detail model %q, request.model %q; want %q and %q",
+				tc.recorded, e.Detail.Model, e.Detail.Request.Model, tc.model, tc.recorded)
+		}
+		data, err := e.DetailJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `"model":"` + tc.model + `","request":`; !bytes.Contains(data, []byte(want)) {
+			t.Errorf("request model %q: detail %s lacks %s", tc.recorded, data, want)
 		}
 	}
 }
