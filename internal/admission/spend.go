@@ -60,6 +60,23 @@ func (e *CapReachedError) Error() string {
 
 func credits(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
+// WallReset is reset, the end of a day on a clock that may run scaled, as
+// the wall-clock time people read: stamp maps the clock's times to wall
+// times (nil: the clock is the wall clock). It is in UTC and rounded up to
+// a whole second: a message or answer shows it without a fraction (a scaled
+// clock's midnight falls between wall seconds), and whoever waits until
+// the time shown must find the day over.
+func WallReset(reset time.Time, stamp func(time.Time) time.Time) time.Time {
+	if stamp != nil {
+		reset = stamp(reset)
+	}
+	w := reset.UTC()
+	if s := w.Truncate(time.Second); s.Before(w) {
+		return s.Add(time.Second)
+	}
+	return w
+}
+
 // Check returns a *CapReachedError when tenant may not have a job admitted
 // at now, nil when it may (always without a cap), or the store's error.
 func (c *SpendCap) Check(ctx context.Context, tenant string, now time.Time) error {

@@ -61,16 +61,8 @@ func (h *Handler) wall(t time.Time) time.Time {
 }
 
 // resetAt is the wall-clock time of reset, a day's end on the handler's
-// clock, rounded up to a whole second: the answers show it without a
-// fraction (a scaled clock's midnight falls between wall seconds), and a
-// client that waits until the time shown must find the day over.
-func (h *Handler) resetAt(reset time.Time) time.Time {
-	w := h.wall(reset)
-	if s := w.Truncate(time.Second); s.Before(w) {
-		return s.Add(time.Second)
-	}
-	return w
-}
+// clock, in whole seconds (admission.WallReset), as the steps also tell it.
+func (h *Handler) resetAt(reset time.Time) time.Time { return admission.WallReset(reset, h.Stamp) }
 
 // listFilter reads a listing's status and model filters and its usage
 // day (usage_day, default today UTC), adding a field error for each bad

@@ -373,6 +373,9 @@ func Start(cfg Config) (*Runtime, error) {
 		Tasks:    states.Resumer{Tasks: rt.tasks},
 		Metrics:  rec,
 		SpendCap: spendCap,
+		// A SpendCapReached end names the wall-clock reset, as the
+		// API's 429 does.
+		Stamp: walls.Wall,
 	}
 	// Locally webhooks may go to this machine's own network (a receiver
 	// under test, a tunnel); in AWS the guard refuses it.

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,7 +42,8 @@ func TestSpendCapFromEnv(t *testing.T) {
 
 // End to end over HTTP: a completed job's credits show in its answer and
 // in its tenant's usage of the list, counted once; a tenant at the cap
-// gets 429 SpendCapReached and nothing is recorded for it.
+// gets 429 SpendCapReached and nothing is recorded for it, and its job
+// started directly ends SpendCapReached; both name a wall-clock reset.
 func TestSpendCapEndToEnd(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.SpendCap = 1_000_000
@@ -113,5 +115,27 @@ func TestSpendCapEndToEnd(t *testing.T) {
 	}
 	if after, _, _ := rt.Store.List(ctx, "tenantA", job.Filter{}, 100, ""); len(after) != len(before) {
 		t.Errorf("a refused submit recorded a job: %d jobs, had %d", len(after), len(before))
+	}
+
+	// A job started directly, which no 429 refuses, ends SpendCapReached
+	// in its Submit step, naming the reset as a wall-clock time too.
+	const direct = "direct-at-cap"
+	if err := rt.Engine.Start(ctx, VideoJob, direct, json.RawMessage(
+		`{"tenant":"tenantA","model":"gen3a_turbo","image_url":"https://example.com/a.jpg"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if exe := waitExecution(t, rt, VideoJob, direct); exe.Status != states.Failed || exe.Error.Name != job.ErrNameSpendCap {
+		t.Fatalf("direct start at the cap: %s %+v", exe.Status, exe.Error)
+	}
+	dj, err := rt.Store.Get(ctx, direct)
+	if err != nil || dj.Error == nil {
+		t.Fatalf("direct job: %+v %v", dj, err)
+	}
+	msg := dj.Error.Message
+	_, told, ok := strings.Cut(msg, "admitted again from ")
+	told, _, _ = strings.Cut(told, ";")
+	at, err = time.Parse(time.RFC3339, told)
+	if !ok || err != nil || at.Nanosecond() != 0 || at.Before(wallBefore) || at.After(time.Now().Add(scaledDay+time.Second)) {
+		t.Errorf("direct job's message %q, want a wall-clock reset in whole seconds within %v", msg, scaledDay)
 	}
 }

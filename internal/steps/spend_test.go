@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vidgen/vidgen/internal/admission"
+	"github.com/vidgen/vidgen/internal/clock"
 	"github.com/vidgen/vidgen/internal/job"
 	"github.com/vidgen/vidgen/internal/steps"
 )
@@ -148,6 +149,33 @@ func TestSubmitRefusesATenantAtItsSpendCap(t *testing.T) {
 		t.Fatalf("the next day: %+v, want submitted", out)
 	}
 	e.wantSpend("tenant-a", e.clk.Now(), 500_000, map[string]float64{job.Model: 500_000})
+}
+
+// On a scaled clock (a local runtime's, Handlers.Stamp mapping its times
+// to wall times) a SpendCapReached end names the reset as the wall-clock
+// time the API's 429 names, in whole seconds, not the fast clock's
+// midnight.
+func TestSpendCapEndNamesTheWallClockReset(t *testing.T) {
+	e := newEnv(t)
+	e.h.SpendCap = &admission.SpendCap{Credits: 500_000, Store: e.store}
+	// The clock runs 7 times faster than the wall clock, which read 09:00
+	// when it read t0 (12:00): its midnight, 12 hours on, is 6171.43 wall
+	// seconds on, 10:42:51.43, told as 10:42:52.
+	e.h.Stamp = clock.Run{From: t0, At: t0.Add(-3 * time.Hour), Factor: 7}.Wall
+	e.submitted(validRequest("first", 5), jobDeadline) // 500,000: the cap
+	j := e.newTenantJob("tenant-a", validRequest("second", 5), false)
+	if out := e.submit(e.h, steps.Input{JobID: j.ID}); out.Status != job.Failed || out.Submitted {
+		t.Fatalf("Submit at the cap: %+v, want failed, not submitted", out)
+	}
+	got := e.get(j.ID)
+	wantFailed(t, got, job.ErrNameSpendCap)
+	wall := admission.WallReset(job.NextDay(e.clk.Now()), e.h.Stamp)
+	if want := time.Date(2026, 3, 1, 10, 42, 52, 0, time.UTC); !wall.Equal(want) {
+		t.Fatalf("WallReset = %v, want %v", wall, want)
+	}
+	if msg := got.Error.Message; !strings.Contains(msg, "admitted again from 2026-03-01T10:42:52Z;") || strings.Contains(msg, "2026-03-02") {
+		t.Errorf("message %q, want the wall-clock reset 2026-03-01T10:42:52Z, not the scaled midnight", msg)
+	}
 }
 
 // newTenantJob stores a queued job of tenant created now, waiting for a

@@ -174,6 +174,11 @@ type Handlers struct {
 	// SpendCap, when enabled, ends instead of submitting a job whose
 	// tenant reached its daily spend cap (job.ErrNameSpendCap).
 	SpendCap *admission.SpendCap
+	// Stamp turns a time of Clock into the wall-clock time people read,
+	// for the reset a SpendCapReached end names, as the API's 429 names
+	// it; nil keeps it, as in AWS, where Clock is the wall clock. Only a
+	// local runtime on a scaled clock needs one.
+	Stamp func(time.Time) time.Time
 }
 
 // Finisher announces an ended job and shapes the execution's result:
@@ -280,7 +285,9 @@ func (h *Handlers) submit(ctx context.Context, in Input, again bool, t *turn) (O
 	if err := h.SpendCap.Check(ctx, j.Tenant, now); err != nil {
 		var reached *admission.CapReachedError
 		if errors.As(err, &reached) {
-			return h.end(ctx, j, job.ErrNameSpendCap, reached.Error()+"; this job was not submitted and costs nothing")
+			told := *reached
+			told.Resets = admission.WallReset(reached.Resets, h.Stamp)
+			return h.end(ctx, j, job.ErrNameSpendCap, told.Error()+"; this job was not submitted and costs nothing")
 		}
 		return Output{}, &job.TransientError{Err: err}
 	}
