@@ -25,6 +25,11 @@ import (
 // rest are counted, and each is a job to query.
 const MaxListed = 100
 
+// MaxMessage is the most bytes of a listed failure's message the summary
+// keeps (then "…"), so that MaxListed failures stay far within a state's
+// 256 KiB output whatever their causes say.
+const MaxMessage = 500
+
 // Objects reads the objects the batch's Map wrote: S3 in AWS, the data dir
 // locally.
 type Objects interface {
@@ -281,7 +286,7 @@ func Summarize(batchID string, results []Result) Summary {
 
 // failure reads what went wrong from a result's cause.
 func failure(r Result) Failure {
-	f := Failure{Item: r.Item, ID: r.ID, Error: job.Error{Name: r.Error, Message: truncate(r.Cause, 500)}}
+	f := Failure{Item: r.Item, ID: r.ID, Error: job.Error{Name: r.Error, Message: r.Cause}}
 	var record struct {
 		ID    string     `json:"id"`
 		Error *job.Error `json:"error"`
@@ -302,6 +307,11 @@ func failure(r Result) Failure {
 	if f.Error.Name == "" {
 		f.Error.Name = "Failed"
 	}
+	// Whatever the message came from (a record, a Lambda error, a raw
+	// cause), it is cut: the summary is a state's output, held to Step
+	// Functions' 256 KiB, and an unknown model's message alone names every
+	// catalogued model (4 KB), so MaxListed of them overflowed it.
+	f.Error.Message = truncate(f.Error.Message, MaxMessage)
 	return f
 }
 

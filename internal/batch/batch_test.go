@@ -261,3 +261,29 @@ func TestSummarizerReadsResultWriterFiles(t *testing.T) {
 		t.Error("Summarize without a manifest succeeded")
 	}
 }
+
+// A summary is the Summarize state's output, which Step Functions holds to
+// 256 KiB: MaxListed failures with long messages (an unknown model's names
+// every catalogued model) must fit, whichever shape their causes take.
+func TestSummaryFitsAStateOutput(t *testing.T) {
+	long := strings.Repeat("model-id, ", 900) // 9,000 bytes
+	lambda, _ := json.Marshal(map[string]string{"errorMessage": long, "errorType": "ValidationError"})
+	var results []batch.Result
+	for i := range batch.MaxListed + 20 {
+		cause := [...]string{string(lambda), recordCause(fmt.Sprintf("j%d", i), "UpstreamRejected", long), long}[i%3]
+		results = append(results, batch.Result{Item: i, Error: "ValidationError", Cause: cause})
+	}
+	s := batch.Summarize("b", results)
+	for _, f := range s.Failed {
+		if len(f.Error.Message) > batch.MaxMessage+len("…") {
+			t.Fatalf("item %d: message of %d bytes, want at most %d and an ellipsis", f.Item, len(f.Error.Message), batch.MaxMessage)
+		}
+	}
+	out, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) > 256*1024 {
+		t.Fatalf("summary of %d bytes, over a state's 262,144", len(out))
+	}
+}

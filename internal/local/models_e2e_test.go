@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vidgen/vidgen/internal/api"
+	"github.com/vidgen/vidgen/internal/batch"
 	"github.com/vidgen/vidgen/internal/catalog"
 	"github.com/vidgen/vidgen/internal/catalog/catalogtest"
 	"github.com/vidgen/vidgen/internal/job"
@@ -167,5 +169,44 @@ func TestBatchOfEveryProvidersModel(t *testing.T) {
 	}
 	if j, ok := byItem[len(models)]; ok {
 		t.Errorf("the unknown model's item has job %s", j.ID)
+	}
+}
+
+// A batch whose every item names a model the catalogue lacks (a mistyped
+// id in a daily manifest): each refusal names every supported model, and
+// the real video_batch machine still ends with its summary, within Step
+// Functions' 256 KiB state output, as it failed with
+// States.DataLimitExceeded at 60 such items.
+func TestBatchOfUnknownModelsEndsWithItsSummary(t *testing.T) {
+	rt := start(t, testConfig(t))
+	const n = 120
+	items := make([]map[string]any, n)
+	for i := range items {
+		items[i] = map[string]any{"model": "klingai/v2.1-master-text2video", "prompt": "p"}
+	}
+	input, _ := json.Marshal(map[string]any{"batch_id": "typo", "tenant": "tenantA", "max_concurrency": 10, "jobs": items})
+	if err := rt.Engine.Start(t.Context(), videoBatch, "typo", input); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), faultBatchWait)
+	defer cancel()
+	exe, err := rt.Engine.Wait(ctx, videoBatch, "typo")
+	if err != nil || exe.Status != states.Succeeded {
+		t.Fatalf("batch: %v %s %+v", err, exe.Status, exe.Error)
+	}
+	var out struct {
+		FailedTotal int `json:"failed_total"`
+		Failed      []struct {
+			Error job.Error `json:"error"`
+		} `json:"failed"`
+	}
+	if err := json.Unmarshal(exe.Output, &out); err != nil {
+		t.Fatalf("output %s: %v", exe.Output, err)
+	}
+	if out.FailedTotal != n || len(out.Failed) != batch.MaxListed {
+		t.Fatalf("failed_total %d, %d listed; want %d and %d", out.FailedTotal, len(out.Failed), n, batch.MaxListed)
+	}
+	if msg := out.Failed[0].Error.Message; !strings.Contains(msg, "unknown model") {
+		t.Errorf("first failure %q does not name the unknown model", msg)
 	}
 }
