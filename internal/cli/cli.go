@@ -5,6 +5,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +14,9 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"time"
 
+	"github.com/vidgen/vidgen"
 	"github.com/vidgen/vidgen/client"
 )
 
@@ -23,6 +26,10 @@ const (
 	ExitFailed   = 1 // a waited job ended in error; a webhook did not verify
 	ExitUsage    = 2 // the command line is wrong (unknown command or flag, bad value, unreadable image)
 	ExitAPIError = 3 // the API refused or could not be reached, or a file could not be written
+	// ExitTimeout is wait's --timeout expiring while the job still runs:
+	// neither a failure of the job nor of the API, and a script may well
+	// wait again.
+	ExitTimeout = 4
 )
 
 // Defaults: those of make run.
@@ -71,7 +78,7 @@ flags every API command takes:
   --json           print JSON for scripts instead of text
   -h, --help       the command's own help
 
-exit codes: 0 done, 1 job failed, 2 usage, 3 API error.
+exit codes: 0 done, 1 job failed, 2 usage, 3 API error, 4 still running when wait --timeout expired.
 Run 'vidgen COMMAND -h' for a command's flags; docs/cli.md has the manual.
 `
 
@@ -140,8 +147,22 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
+// timeoutError is a wait given up when its --timeout expired, the job
+// still running (it runs on): exit 4.
+type timeoutError struct {
+	id     string
+	status vidgen.Status // the last the wait saw; "" when it saw none
+	after  time.Duration
+}
+
+func (e *timeoutError) Error() string {
+	status := cmp.Or(string(e.status), "running (its status unknown)")
+	return fmt.Sprintf("timed out after %s: job %s is still %s", e.after, e.id, status)
+}
+
 func (r *runner) exit(name string, err error) int {
 	var ue *usageError
+	var te *timeoutError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return ExitOK
@@ -156,15 +177,27 @@ func (r *runner) exit(name string, err error) int {
 	} else {
 		fmt.Fprintf(r.env.Stderr, "vidgen %s: %v\n", name, err)
 	}
+	if errors.As(err, &te) {
+		return ExitTimeout
+	}
 	return ExitAPIError
 }
 
 // errorJSON is an error as --json prints it (on stderr): the API's error
-// body when the API answered, else a message.
+// body when the API answered; for a timeout, the name Timeout and the
+// job's status; else a message.
 func errorJSON(err error) any {
 	var ae *client.APIError
-	if errors.As(err, &ae) {
+	var te *timeoutError
+	switch {
+	case errors.As(err, &ae):
 		return map[string]any{"error": map[string]any{"status": ae.StatusCode, "name": ae.Name, "message": ae.Message, "fields": ae.Fields}}
+	case errors.As(err, &te):
+		e := map[string]any{"name": "Timeout", "message": te.Error()}
+		if te.status != "" {
+			e["status"] = te.status
+		}
+		return map[string]any{"error": e}
 	}
 	return map[string]any{"error": map[string]any{"message": err.Error()}}
 }
@@ -184,7 +217,7 @@ func (r *runner) flags(name, synopsis string, api bool) *flag.FlagSet {
 		fs.SetOutput(r.env.Stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
-		fmt.Fprintln(r.env.Stdout, "\nexit codes: 0 done, 1 job failed, 2 usage, 3 API error (docs/cli.md).")
+		fmt.Fprintln(r.env.Stdout, "\nexit codes: 0 done, 1 job failed, 2 usage, 3 API error, 4 still running when wait --timeout expired (docs/cli.md).")
 	}
 	return fs
 }

@@ -245,6 +245,33 @@ func TestFailedJobExits1(t *testing.T) {
 	}
 }
 
+// wait --timeout on a job that runs on says so, with the job's status,
+// and exits 4: not the failed call the expired deadline makes of it.
+func TestWaitTimeoutExits4(t *testing.T) {
+	url := startLocal(t)
+	var sub vidgen.Generation
+	r := run(t, url, "", "submit", "--image", "https://example.com/a.jpg", "--prompt", "sim:never", "--json")
+	if r.code != cli.ExitOK || json.Unmarshal([]byte(r.stdout), &sub) != nil {
+		t.Fatalf("submit: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	still := regexp.MustCompile(`(?m)^vidgen wait: timed out after 50ms: job ` + sub.ID + ` is still (queued|generating)\n$`)
+	if r := run(t, url, "", "wait", sub.ID, "--timeout", "50ms"); r.code != cli.ExitTimeout || !still.MatchString(r.stderr) {
+		t.Errorf("wait --timeout: exit %d, stderr %q; want 4 and %s", r.code, r.stderr, still)
+	}
+	r = run(t, url, "", "wait", sub.ID, "--timeout", "50ms", "--json")
+	var e struct {
+		Error struct {
+			Status  vidgen.Status `json:"status"`
+			Name    string        `json:"name"`
+			Message string        `json:"message"`
+		} `json:"error"`
+	}
+	if r.code != cli.ExitTimeout || json.Unmarshal([]byte(r.stderr), &e) != nil || e.Error.Name != "Timeout" ||
+		(e.Error.Status != vidgen.Queued && e.Error.Status != vidgen.Generating) || !strings.HasPrefix(e.Error.Message, "timed out after 50ms: job "+sub.ID) {
+		t.Errorf("wait --timeout --json: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
 // The API's refusal of a request exits 3 and names the bad field.
 func TestAPIErrorExits3(t *testing.T) {
 	url := startLocal(t)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -82,14 +83,29 @@ func (r *runner) submit(ctx context.Context, args []string) error {
 	if !r.json {
 		fmt.Fprintf(r.env.Stderr, "submitted %s\n", g.ID)
 	}
-	return r.follow(ctx, c, g.ID, *out)
+	return r.follow(ctx, c, g.ID, *out, 0)
 }
 
 // follow waits for the job with a progress bar, downloads its video to
-// out if given, and shows the final record.
-func (r *runner) follow(ctx context.Context, c *client.Client, id, out string) error {
+// out if given, and shows the final record. A timeout above 0 bounds the
+// wait: when it expires the job still runs, which is a *timeoutError, not
+// the failed call the expired context makes of it.
+func (r *runner) follow(ctx context.Context, c *client.Client, id, out string, timeout time.Duration) error {
 	bar := r.newJobBar(id)
-	g, err := c.Wait(ctx, id, bar.update)
+	waitCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	var last vidgen.Generation
+	g, err := c.Wait(waitCtx, id, func(g vidgen.Generation) {
+		last = g
+		bar.update(g)
+	})
+	if err != nil && ctx.Err() == nil && errors.Is(waitCtx.Err(), context.DeadlineExceeded) {
+		g, err = r.timedOut(ctx, c, id, last, timeout)
+	}
 	bar.finish(g)
 	if err != nil {
 		return err
@@ -113,6 +129,26 @@ func (r *runner) follow(ctx context.Context, c *client.Client, id, out string) e
 	r.show(g)
 	return nil
 }
+
+// timedOut is the outcome of a wait whose --timeout expired: the job as
+// one more quick query finds it, since a long-poll cut short may never have
+// answered (last is then empty); a job that ended meanwhile is returned as
+// a wait would have, one still running is a *timeoutError (beside the
+// job as last seen, for the progress bar).
+func (r *runner) timedOut(ctx context.Context, c *client.Client, id string, last vidgen.Generation, timeout time.Duration) (vidgen.Generation, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeoutQuery)
+	defer cancel()
+	if g, err := c.Get(ctx, id); err == nil {
+		if client.Terminal(g.Status) {
+			return g, nil
+		}
+		last = g
+	}
+	return last, &timeoutError{id: id, status: last.Status, after: timeout}
+}
+
+// timeoutQuery bounds the query timedOut makes once --timeout expired.
+const timeoutQuery = 10 * time.Second
 
 // save downloads the video into a temporary file beside out and renames
 // it, so that out is never a partial video.
@@ -174,17 +210,15 @@ func (r *runner) jobClient(fs *flag.FlagSet, args []string) (string, *client.Cli
 func (r *runner) wait(ctx context.Context, args []string) error {
 	fs := r.flags("wait", "wait ID [--out FILE] [--timeout DURATION]", true)
 	out := fs.String("out", "", "save the video to this file once completed")
-	timeout := fs.Duration("timeout", 0, "give up waiting after this long, such as 10m (exit 3; the job runs on)")
+	timeout := fs.Duration("timeout", 0, "give up waiting after this long, such as 10m (exit 4; the job runs on)")
 	id, c, err := r.jobClient(fs, args)
 	if err != nil {
 		return err
 	}
-	if *timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *timeout)
-		defer cancel()
+	if *timeout < 0 {
+		return usagef("--timeout must be positive, got %s", *timeout)
 	}
-	return r.follow(ctx, c, id, *out)
+	return r.follow(ctx, c, id, *out, *timeout)
 }
 
 func (r *runner) download(ctx context.Context, args []string) error {
