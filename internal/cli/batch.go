@@ -30,6 +30,9 @@ type batchItem struct {
 	// Error is why the line was not submitted (the API's error) or why its
 	// job failed.
 	Error *vidgen.ErrorDetail `json:"error,omitempty"`
+	// refusal is the submit's error as text prints it, the API's status
+	// and name included, which Error keeps in members of their own.
+	refusal string
 }
 
 func (r *runner) batch(ctx context.Context, args []string) error {
@@ -59,7 +62,7 @@ func (r *runner) batch(ctx context.Context, args []string) error {
 		items[i] = batchItem{Line: lines[i], IdempotencyKey: br.IdempotencyKey, ID: br.Generation.ID, Status: br.Generation.Status}
 		if br.Err != nil {
 			refused++
-			items[i].Error = errorDetail(br.Err)
+			items[i].Error, items[i].refusal = errorDetail(br.Err)
 		}
 	}
 	failed := 0
@@ -96,7 +99,7 @@ func (r *runner) batch(ctx context.Context, args []string) error {
 		for _, it := range items {
 			switch {
 			case it.ID == "":
-				fmt.Fprintf(r.env.Stdout, "line %d: not submitted: %s\n", it.Line, it.Error.Message)
+				fmt.Fprintf(r.env.Stdout, "line %d: not submitted: %s\n", it.Line, it.refusal)
 			case it.Error != nil:
 				fmt.Fprintf(r.env.Stdout, "line %d: %s %s: %s: %s\n", it.Line, it.ID, it.Status, it.Error.Name, it.Error.Message)
 			default:
@@ -111,7 +114,7 @@ func (r *runner) batch(ctx context.Context, args []string) error {
 	}
 	switch {
 	case refused > 0:
-		return fmt.Errorf("%d of %d lines were not submitted", refused, len(items))
+		return &namedError{name: "NotSubmitted", msg: fmt.Sprintf("%d of %d lines were not submitted", refused, len(items))}
 	case failed > 0:
 		return errFailed
 	}
@@ -198,10 +201,14 @@ func knownFields(req vidgen.Request) error {
 	return nil
 }
 
-func errorDetail(err error) *vidgen.ErrorDetail {
+// errorDetail is a refused line's error as --json prints it, and as text
+// does.
+func errorDetail(err error) (*vidgen.ErrorDetail, string) {
 	var ae *client.APIError
 	if errors.As(err, &ae) {
-		return &vidgen.ErrorDetail{Name: ae.Name, Message: ae.Error(), Fields: ae.Fields}
+		// The API's own message: its name and fields are members of
+		// their own, which the text adds to it (ae.Error).
+		return &vidgen.ErrorDetail{Name: ae.Name, Message: ae.Message, Fields: ae.Fields}, ae.Error()
 	}
-	return &vidgen.ErrorDetail{Message: err.Error()}
+	return &vidgen.ErrorDetail{Message: err.Error()}, err.Error()
 }

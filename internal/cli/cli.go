@@ -145,7 +145,13 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+// namedError is a failure the command itself reports (not an answer of
+// the API), with the name --json gives it: exit 3.
+type namedError struct{ name, msg string }
+
+func (e *namedError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
 // timeoutError is a wait given up when its --timeout expired, the job
 // still running (it runs on): exit 4.
@@ -168,6 +174,11 @@ func (r *runner) exit(name string, err error) int {
 		return ExitOK
 	case errors.Is(err, errFailed):
 		return ExitFailed
+	case errors.As(err, &ue) && r.json:
+		// A flag error before --json was parsed is told as text: json
+		// is not set yet.
+		r.printJSON(r.env.Stderr, errorJSON(err))
+		return ExitUsage
 	case errors.As(err, &ue):
 		fmt.Fprintf(r.env.Stderr, "vidgen %s: %v\nRun 'vidgen %s -h' for help.\n", name, err, name)
 		return ExitUsage
@@ -185,13 +196,20 @@ func (r *runner) exit(name string, err error) int {
 
 // errorJSON is an error as --json prints it (on stderr): the API's error
 // body when the API answered; for a timeout, the name Timeout and the
-// job's status; else a message.
+// job's status; for the command's own errors, their name (UsageError, …);
+// else a message.
 func errorJSON(err error) any {
 	var ae *client.APIError
 	var te *timeoutError
+	var ue *usageError
+	var ne *namedError
 	switch {
 	case errors.As(err, &ae):
 		return map[string]any{"error": map[string]any{"status": ae.StatusCode, "name": ae.Name, "message": ae.Message, "fields": ae.Fields}}
+	case errors.As(err, &ue):
+		return map[string]any{"error": map[string]any{"name": "UsageError", "message": ue.msg}}
+	case errors.As(err, &ne):
+		return map[string]any{"error": map[string]any{"name": ne.name, "message": ne.msg}}
 	case errors.As(err, &te):
 		e := map[string]any{"name": "Timeout", "message": te.Error()}
 		if te.status != "" {

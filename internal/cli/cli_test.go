@@ -383,6 +383,25 @@ func TestUsageErrors(t *testing.T) {
 		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("vidgen %s: exit %d, stderr %q; want 2 and %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
 		}
+		if len(tc.args) < 2 || tc.args[0] == "keys" || tc.args[1] == "check" || strings.Contains(tc.want, "flag provided") {
+			continue // no command to take --json, or an error before it is parsed
+		}
+		// With --json (first, so that a flag error after it is JSON too),
+		// the same error in the documented shape.
+		args := slices.Insert(slices.Clone(tc.args), 1, "--json")
+		if tc.args[0] == "webhook" {
+			args = slices.Insert(slices.Clone(tc.args), len(tc.args), "--json")
+		}
+		r = run(t, "http://127.0.0.1:1", "", args...)
+		var e struct {
+			Error struct {
+				Name    string `json:"name"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(r.stderr), &e); r.code != cli.ExitUsage || err != nil || e.Error.Name != "UsageError" || !strings.Contains(e.Error.Message, tc.want) {
+			t.Errorf("vidgen %s: exit %d, stderr %q; want 2 and a UsageError %q", strings.Join(args, " "), r.code, r.stderr, tc.want)
+		}
 	}
 }
 
@@ -466,8 +485,28 @@ func TestBatch(t *testing.T) {
 {"image_url":"https://example.com/a.jpg","duration":7}
 `)
 	r = run(t, url, "", "batch", mixed)
-	if r.code != cli.ExitAPIError || !strings.Contains(r.stdout, "line 2: not submitted") || !strings.Contains(r.stdout, "2 lines: 1 submitted, 1 refused") {
+	if r.code != cli.ExitAPIError || !strings.Contains(r.stdout, "line 2: not submitted: vidgen API: 400 Bad Request: ValidationError") ||
+		!strings.Contains(r.stdout, "2 lines: 1 submitted, 1 refused") {
 		t.Errorf("batch with a bad line: exit %d, stdout %q", r.code, r.stdout)
+	}
+	// With --json a refused line's error is the API's: its message apart
+	// from its name and fields; the batch's own error is named too.
+	r = run(t, url, "", "batch", mixed, "--json")
+	var refused []struct {
+		Error *vidgen.ErrorDetail `json:"error"`
+	}
+	var e struct {
+		Error struct {
+			Name    string `json:"name"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if r.code != cli.ExitAPIError || json.Unmarshal([]byte(r.stdout), &refused) != nil || len(refused) != 2 || refused[1].Error == nil ||
+		refused[1].Error.Name != "ValidationError" || !strings.HasPrefix(refused[1].Error.Message, "invalid request: ") || len(refused[1].Error.Fields) != 1 {
+		t.Errorf("batch --json with a refused line: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if json.Unmarshal([]byte(r.stderr), &e) != nil || e.Error.Name != "NotSubmitted" || e.Error.Message != "1 of 2 lines were not submitted" {
+		t.Errorf("batch --json with a refused line: stderr %q; want a NotSubmitted error", r.stderr)
 	}
 }
 
