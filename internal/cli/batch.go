@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"github.com/vidgen/vidgen"
 	"github.com/vidgen/vidgen/client"
 	"github.com/vidgen/vidgen/internal/catalog"
+	"github.com/vidgen/vidgen/internal/job"
 )
 
 // batchItem is one line's outcome, as batch --json prints it.
@@ -124,40 +124,36 @@ func (r *runner) batch(ctx context.Context, args []string) error {
 // readBatch reads a JSON Lines file of requests (the body of POST
 // /v2/video/generations, one a line; blank lines are skipped). An image
 // field that is not a URL or data URI is a file, relative to the batch
-// file's directory. Any bad line fails the whole batch before anything is
-// submitted.
+// file's directory. Every line is checked as the API would check it, by
+// the built-in catalogue, and any bad line fails the whole batch before
+// anything is submitted, with every bad line told at once.
 func readBatch(file string) ([]vidgen.Request, []int, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, nil, usagef("batch file: %v", err)
 	}
+	c, err := catalog.Builtin()
+	if err != nil {
+		return nil, nil, fmt.Errorf("batch: %w", err)
+	}
 	var reqs []vidgen.Request
 	var lines []int
+	var problems []lineProblem
+	bad := 0
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 8<<20) // a line may hold a data URI
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
 			continue
 		}
-		var req vidgen.Request
-		if err := json.Unmarshal([]byte(line), &req); err != nil {
-			return nil, nil, usagef("%s line %d: %v", file, n, err)
-		}
-		if err := knownFields(req); err != nil {
-			return nil, nil, usagef("%s line %d: %v", file, n, err)
-		}
-		for _, f := range []*string{&req.ImageURL, &req.TailImageURL} {
-			if *f == "" || strings.Contains(*f, ":") {
-				continue // a URL or data URI: the API checks it
+		req, fields := checkLine(c, line, filepath.Dir(file))
+		if len(fields) > 0 {
+			bad++
+			for _, f := range fields {
+				problems = append(problems, lineProblem{Line: n, Field: f.Field, Message: f.Message})
 			}
-			p := *f
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(filepath.Dir(file), p)
-			}
-			if *f, err = imageField(p); err != nil {
-				return nil, nil, usagef("%s line %d: %v", file, n, err)
-			}
+			continue
 		}
 		reqs = append(reqs, req)
 		lines = append(lines, n)
@@ -165,40 +161,96 @@ func readBatch(file string) ([]vidgen.Request, []int, error) {
 	if err := sc.Err(); err != nil {
 		return nil, nil, usagef("%s: %v", file, err)
 	}
+	if bad > 0 {
+		return nil, nil, &usageError{msg: fmt.Sprintf("%s: %d bad %s, nothing submitted", file, bad, plural(bad, "line")), lines: problems}
+	}
 	if len(reqs) == 0 {
 		return nil, nil, usagef("%s holds no requests", file)
 	}
 	return reqs, lines, nil
 }
 
-// knownFields refuses a field the request's model does not take, as the
-// built-in catalogue knows the model (a typo in an optional field would
-// otherwise fail the batch halfway through). A model the catalogue does
-// not have is left to the API.
-func knownFields(req vidgen.Request) error {
-	c, err := catalog.Builtin()
-	if err != nil {
-		return err
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
 	}
-	id := cmp.Or(req.Model, client.DefaultModel)
+	return word + "s"
+}
+
+// checkLine is one line's request, or every problem with it: the API's own
+// validation (job.ParseSubmission, with the catalogue built in here) once
+// local files are read into data URIs, so that a line the API would refuse
+// stops the batch before any other line is submitted.
+func checkLine(c *catalog.Catalog, line []byte, dir string) (vidgen.Request, []vidgen.FieldError) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil || body == nil {
+		msg := "must be a JSON object"
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		return vidgen.Request{}, []vidgen.FieldError{{Field: "body", Message: msg}}
+	}
+	if dec.More() {
+		return vidgen.Request{}, []vidgen.FieldError{{Field: "body", Message: "must hold one JSON object"}}
+	}
+	// As Submit does, a line naming no model asks for the default.
+	if v, ok := body["model"]; !ok || v == nil || v == "" {
+		body["model"] = client.DefaultModel
+	}
+	id, _ := body["model"].(string)
 	m, err := c.Model(id)
-	if err != nil {
-		return nil
+	var unknown *catalog.UnknownModelError
+	if errors.As(err, &unknown) {
+		// Told short: the catalogue's error lists every model.
+		return vidgen.Request{}, []vidgen.FieldError{{Field: "model", Message: fmt.Sprintf("unknown model %q (vidgen models lists them)", id)}}
 	}
-	b, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return err
-	}
-	for _, name := range slices.Sorted(maps.Keys(fields)) {
-		if _, ok := m.Schema.Properties[name]; !ok && name != "callback_url" {
-			return fmt.Errorf("unknown field %q: model %s takes %s", name, id, strings.Join(slices.Sorted(maps.Keys(m.Schema.Properties)), ", "))
+	var problems []vidgen.FieldError
+	flagged := map[string]bool{}
+	for _, name := range []string{"image_url", "tail_image_url"} {
+		v, ok := body[name].(string)
+		if !ok || v == "" || strings.Contains(v, ":") {
+			continue // a URL or data URI: validated below
+		}
+		p := v
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if body[name], err = imageField(p); err != nil {
+			problems = append(problems, vidgen.FieldError{Field: name, Message: err.Error()})
+			flagged[name] = true
 		}
 	}
-	return nil
+	b, err := json.Marshal(body)
+	if err != nil {
+		return vidgen.Request{}, append(problems, vidgen.FieldError{Field: "body", Message: err.Error()})
+	}
+	// callback_url is taken as given: which URLs the API calls back is
+	// its deployment's to say.
+	_, err = job.ParseSubmission(b, job.ParseOptions{CheckCallback: func(string) error { return nil }})
+	var ve *job.ValidationError
+	if errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			if flagged[f.Field] {
+				continue // its file's problem is told
+			}
+			if f.Message == "unknown field" && m != nil && !strings.ContainsAny(f.Field, ".[") {
+				f.Message += fmt.Sprintf(": model %s takes %s", id, strings.Join(slices.Sorted(maps.Keys(m.Schema.Properties)), ", "))
+			}
+			problems = append(problems, vidgen.FieldError{Field: f.Field, Message: f.Message})
+		}
+	} else if err != nil {
+		problems = append(problems, vidgen.FieldError{Field: "body", Message: err.Error()})
+	}
+	if len(problems) > 0 {
+		return vidgen.Request{}, problems
+	}
+	var req vidgen.Request
+	if err := json.Unmarshal(b, &req); err != nil {
+		return vidgen.Request{}, []vidgen.FieldError{{Field: "body", Message: err.Error()}}
+	}
+	return req, nil
 }
 
 // errorDetail is a refused line's error as --json prints it, and as text

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/vidgen/vidgen"
@@ -141,9 +142,31 @@ var (
 )
 
 // usageError is a command line that makes no sense: exit 2.
-type usageError struct{ msg string }
+type usageError struct {
+	msg string
+	// lines are the problems msg sums up, each of a batch file's line,
+	// told after it as text and as fields with --json.
+	lines []lineProblem
+}
 
-func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.msg)
+	if len(e.lines) > 0 {
+		b.WriteString(":")
+	}
+	for _, p := range e.lines {
+		fmt.Fprintf(&b, "\n  line %d: %s: %s", p.Line, p.Field, p.Message)
+	}
+	return b.String()
+}
+
+// lineProblem is one bad field of a batch file's line.
+type lineProblem struct {
+	Line    int    `json:"line"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
 
 // namedError is a failure the command itself reports (not an answer of
 // the API), with the name --json gives it: exit 3.
@@ -207,7 +230,11 @@ func errorJSON(err error) any {
 	case errors.As(err, &ae):
 		return map[string]any{"error": map[string]any{"status": ae.StatusCode, "name": ae.Name, "message": ae.Message, "fields": ae.Fields}}
 	case errors.As(err, &ue):
-		return map[string]any{"error": map[string]any{"name": "UsageError", "message": ue.msg}}
+		e := map[string]any{"name": "UsageError", "message": ue.msg}
+		if len(ue.lines) > 0 {
+			e["fields"] = ue.lines
+		}
+		return map[string]any{"error": e}
 	case errors.As(err, &ne):
 		return map[string]any{"error": map[string]any{"name": ne.name, "message": ne.msg}}
 	case errors.As(err, &te):

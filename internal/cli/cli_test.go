@@ -368,7 +368,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"list", "--status", "done"}, "--status must be"},
 		{[]string{"download", "x"}, "--out is required"},
 		{[]string{"batch", filepath.Join(dir, "missing.jsonl")}, "no such file"},
-		{[]string{"batch", badLine}, "line 2: unknown field \"promt\": model gen3a_turbo takes "},
+		{[]string{"batch", badLine}, "line 2: promt: unknown field: model gen3a_turbo takes "},
 		{[]string{"submit", "--image", "https://example.com/a.jpg", "--param", "seed"}, "want NAME=VALUE"},
 		{[]string{"submit", "--image", "https://example.com/a.jpg", "--duration", "10", "--param", "duration=5"}, "--param duration repeats --duration"},
 		{[]string{"submit", "--image", "https://example.com/a.jpg", "--param", "model=x"}, "--param model repeats --model"},
@@ -383,8 +383,8 @@ func TestUsageErrors(t *testing.T) {
 		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("vidgen %s: exit %d, stderr %q; want 2 and %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
 		}
-		if len(tc.args) < 2 || tc.args[0] == "keys" || tc.args[1] == "check" || strings.Contains(tc.want, "flag provided") {
-			continue // no command to take --json, or an error before it is parsed
+		if len(tc.args) < 2 || tc.args[0] == "keys" || tc.args[1] == "check" || strings.Contains(tc.want, "flag provided") || strings.Contains(tc.want, "line 2:") {
+			continue // no command to take --json, an error before it is parsed, or bad lines (TestBatchTellsEveryBadLine)
 		}
 		// With --json (first, so that a flag error after it is JSON too),
 		// the same error in the documented shape.
@@ -481,17 +481,20 @@ func TestBatch(t *testing.T) {
 			t.Errorf("item %d: %+v", i, it)
 		}
 	}
-	mixed := write("mixed.jsonl", `{"image_url":"https://example.com/a.jpg"}
-{"image_url":"https://example.com/a.jpg","duration":7}
+	// A line the API refuses though the built-in catalogue takes it: its
+	// key, nightly-1, was the second line's of good.jsonl, with another
+	// request. The first is good.jsonl's own first line, answered again.
+	mixed := write("mixed.jsonl", `{"image_url":"frame.png","prompt":"one"}
+{"image_url":"https://example.com/a.jpg","duration":5}
 `)
-	r = run(t, url, "", "batch", mixed)
-	if r.code != cli.ExitAPIError || !strings.Contains(r.stdout, "line 2: not submitted: vidgen API: 400 Bad Request: ValidationError") ||
+	r = run(t, url, "", "batch", mixed, "--key-prefix", "nightly")
+	if r.code != cli.ExitAPIError || !strings.Contains(r.stdout, "line 2: not submitted: vidgen API: 422 Unprocessable Entity: IdempotencyKeyReused: this Idempotency-Key") ||
 		!strings.Contains(r.stdout, "2 lines: 1 submitted, 1 refused") {
 		t.Errorf("batch with a bad line: exit %d, stdout %q", r.code, r.stdout)
 	}
 	// With --json a refused line's error is the API's: its message apart
-	// from its name and fields; the batch's own error is named too.
-	r = run(t, url, "", "batch", mixed, "--json")
+	// from its status and name; the batch's own error is named too.
+	r = run(t, url, "", "batch", mixed, "--json", "--key-prefix", "nightly")
 	var refused []struct {
 		Error *vidgen.ErrorDetail `json:"error"`
 	}
@@ -502,11 +505,63 @@ func TestBatch(t *testing.T) {
 		} `json:"error"`
 	}
 	if r.code != cli.ExitAPIError || json.Unmarshal([]byte(r.stdout), &refused) != nil || len(refused) != 2 || refused[1].Error == nil ||
-		refused[1].Error.Name != "ValidationError" || !strings.HasPrefix(refused[1].Error.Message, "invalid request: ") || len(refused[1].Error.Fields) != 1 {
+		refused[1].Error.Name != "IdempotencyKeyReused" || !strings.HasPrefix(refused[1].Error.Message, "this Idempotency-Key was used") {
 		t.Errorf("batch --json with a refused line: exit %d, stdout %q", r.code, r.stdout)
 	}
 	if json.Unmarshal([]byte(r.stderr), &e) != nil || e.Error.Name != "NotSubmitted" || e.Error.Message != "1 of 2 lines were not submitted" {
 		t.Errorf("batch --json with a refused line: stderr %q; want a NotSubmitted error", r.stderr)
+	}
+}
+
+// batch checks every line as the API would, by the catalogue built in,
+// and tells every bad line at once, submitting nothing (the API is
+// unreachable: a submit would exit 3).
+func TestBatchTellsEveryBadLine(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.jsonl")
+	lines := `{"image_url":"https://example.com/a.jpg","prompt":"fine"}
+{"image_url":"https://example.com/a.jpg","promt":"typo"}
+{"model":"no-such-model","prompt":"x"}
+{"model":"google/veo3","prompt":"x","duration":5}
+not json
+{"model":"google/veo3","prompt":"fine"}
+`
+	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "http://127.0.0.1:1", "", "batch", file)
+	for _, want := range []string{
+		"4 bad lines, nothing submitted:",
+		"\n  line 2: promt: unknown field: model gen3a_turbo takes ",
+		"\n  line 3: model: unknown model \"no-such-model\" (vidgen models lists them)",
+		"\n  line 4: duration: must be one of 4, 6, 8",
+		"\n  line 5: body: must be a JSON object: invalid character 'o'",
+	} {
+		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, want) {
+			t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, want)
+		}
+	}
+	if strings.Contains(r.stderr, "line 1:") || strings.Contains(r.stderr, "line 6:") {
+		t.Errorf("a good line is told bad: %q", r.stderr)
+	}
+	r = run(t, "http://127.0.0.1:1", "", "batch", "--json", file)
+	var e struct {
+		Error struct {
+			Name   string `json:"name"`
+			Fields []struct {
+				Line  int    `json:"line"`
+				Field string `json:"field"`
+			} `json:"fields"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || r.code != cli.ExitUsage || e.Error.Name != "UsageError" {
+		t.Fatalf("batch --json: exit %d, stderr %q", r.code, r.stderr)
+	}
+	var got []string
+	for _, f := range e.Error.Fields {
+		got = append(got, fmt.Sprintf("%d %s", f.Line, f.Field))
+	}
+	if want := []string{"2 promt", "3 model", "4 duration", "5 body"}; !slices.Equal(got, want) {
+		t.Errorf("batch --json fields %v, want %v", got, want)
 	}
 }
 
