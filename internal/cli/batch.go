@@ -122,7 +122,7 @@ func (r *runner) batch(ctx context.Context, args []string) error {
 }
 
 // readBatch reads a JSON Lines file of requests (the body of POST
-// /v2/video/generations, one a line; blank lines are skipped). An image
+// /v2/video/generations, one a line; blank lines are skipped). A media
 // field that is not a URL or data URI is a file, relative to the batch
 // file's directory. Every line is checked as the API would check it, by
 // the built-in catalogue, and any bad line fails the whole batch before
@@ -208,19 +208,25 @@ func checkLine(c *catalog.Catalog, line []byte, dir string) (vidgen.Request, []v
 	}
 	var problems []vidgen.FieldError
 	flagged := map[string]bool{}
-	for _, name := range []string{"image_url", "tail_image_url"} {
-		v, ok := body[name].(string)
-		if !ok || v == "" || strings.Contains(v, ":") {
-			continue // a URL or data URI: validated below
-		}
-		p := v
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		if body[name], err = imageField(p); err != nil {
-			problems = append(problems, vidgen.FieldError{Field: name, Message: err.Error()})
-			flagged[name] = true
-		}
+	if m != nil {
+		// Any media field of the model, at any depth (image_list[0],
+		// keyframes.frame0.url), may name a local file.
+		_ = m.EachMedia(body, func(path string, kind catalog.MediaKind, v string) (string, error) {
+			if v == "" || strings.Contains(v, ":") {
+				return v, nil // a URL or data URI: validated below
+			}
+			p := v
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			uri, err := mediaFile(p, kind)
+			if err != nil {
+				problems = append(problems, vidgen.FieldError{Field: path, Message: err.Error()})
+				flagged[path] = true
+				return v, nil // told; the other fields are still read
+			}
+			return uri, nil
+		})
 	}
 	b, err := json.Marshal(body)
 	if err != nil {

@@ -2,14 +2,19 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,5 +193,68 @@ func TestSubmitModelParams(t *testing.T) {
 	}
 	if got, want := rec.last(t), jsonValue(t, `{"model":"klingai/v2-master-text-to-video","prompt":"a fox","duration":7}`); !reflect.DeepEqual(got, want) {
 		t.Errorf("sent %v, want %v", got, want)
+	}
+}
+
+// batch reads a local file named by any media field of the line's model
+// (top level, in an array, in an array's objects) into a data URI, as it
+// does image_url, relative to the batch file; a missing one is told by
+// its path before anything is sent.
+func TestBatchLocalMediaFiles(t *testing.T) {
+	rec := &recorder{}
+	api := rec.proxy(t, startLocal(t))
+	dir := filepath.Dir(pngFile(t))
+	uri := "data:image/png;base64,"
+	frame, err := os.ReadFile(filepath.Join(dir, "frame.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri += base64.StdEncoding.EncodeToString(frame)
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("media.jsonl", `{"model":"minimax/hailuo-02","prompt":"a climb","image_url":"frame.png","last_image_url":"`+filepath.Join(dir, "frame.png")+`"}
+{"model":"klingai/video-o1-reference-to-video","prompt":"a walk","image_list":["frame.png","https://example.com/b.jpg"],"elements":[{"frontal_image_url":"frame.png","reference_image_urls":["frame.png"]}]}
+`)
+	r := run(t, api, "", "batch", good)
+	if r.code != cli.ExitOK {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	rec.mu.Lock()
+	bodies := slices.Clone(rec.bodies)
+	rec.mu.Unlock()
+	var sent []map[string]any
+	for _, b := range bodies {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, m)
+	}
+	slices.SortFunc(sent, func(a, b map[string]any) int { return strings.Compare(a["model"].(string), b["model"].(string)) })
+	if len(sent) != 2 {
+		t.Fatalf("%d submits, want 2", len(sent))
+	}
+	kling, hailuo := sent[0], sent[1]
+	if hailuo["image_url"] != uri || hailuo["last_image_url"] != uri {
+		t.Errorf("MiniMax: image_url and last_image_url not sent as the file's data URI: %.80v", hailuo)
+	}
+	list, _ := kling["image_list"].([]any)
+	elems, _ := kling["elements"].([]any)
+	if len(list) != 2 || list[0] != uri || list[1] != "https://example.com/b.jpg" || len(elems) != 1 || elems[0].(map[string]any)["frontal_image_url"] != uri ||
+		fmt.Sprint(elems[0].(map[string]any)["reference_image_urls"]) != "["+uri+"]" {
+		t.Errorf("Kling: image_list and elements[0].frontal_image_url and elements[0]'s images not sent as the file's data URI: %.200v", kling)
+	}
+
+	bad := write("missing.jsonl", `{"model":"klingai/video-o1-reference-to-video","prompt":"a walk","image_list":["frame.png","gone.png"]}
+`)
+	r = run(t, api, "", "batch", bad)
+	if want := "line 1: image_list[1]: image " + filepath.Join(dir, "gone.png") + ": "; r.code != cli.ExitUsage || !strings.Contains(r.stderr, want) ||
+		strings.Count(r.stderr, "image_list[1]") != 1 {
+		t.Errorf("a missing nested file: exit %d, stderr %q; want 2 and %q once", r.code, r.stderr, want)
 	}
 }
