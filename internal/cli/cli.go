@@ -238,9 +238,11 @@ func errorJSON(err error) any {
 	case errors.As(err, &ne):
 		return map[string]any{"error": map[string]any{"name": ne.name, "message": ne.msg}}
 	case errors.As(err, &te):
+		// status is the HTTP status wherever it appears, so the job's
+		// status has its own member and a script reads one type per name.
 		e := map[string]any{"name": "Timeout", "message": te.Error()}
 		if te.status != "" {
-			e["status"] = te.status
+			e["job_status"] = te.status
 		}
 		return map[string]any{"error": e}
 	}

@@ -261,13 +261,14 @@ func TestWaitTimeoutExits4(t *testing.T) {
 	r = run(t, url, "", "wait", sub.ID, "--timeout", "50ms", "--json")
 	var e struct {
 		Error struct {
-			Status  vidgen.Status `json:"status"`
-			Name    string        `json:"name"`
-			Message string        `json:"message"`
+			Status    *int          `json:"status"`
+			JobStatus vidgen.Status `json:"job_status"`
+			Name      string        `json:"name"`
+			Message   string        `json:"message"`
 		} `json:"error"`
 	}
-	if r.code != cli.ExitTimeout || json.Unmarshal([]byte(r.stderr), &e) != nil || e.Error.Name != "Timeout" ||
-		(e.Error.Status != vidgen.Queued && e.Error.Status != vidgen.Generating) || !strings.HasPrefix(e.Error.Message, "timed out after 50ms: job "+sub.ID) {
+	if r.code != cli.ExitTimeout || e.Error.Status != nil || json.Unmarshal([]byte(r.stderr), &e) != nil || e.Error.Name != "Timeout" ||
+		(e.Error.JobStatus != vidgen.Queued && e.Error.JobStatus != vidgen.Generating) || !strings.HasPrefix(e.Error.Message, "timed out after 50ms: job "+sub.ID) {
 		t.Errorf("wait --timeout --json: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
