@@ -244,7 +244,7 @@ type Runtime struct {
 
 	functions *lambdas.Functions
 	tasks     *asl.Tasks // the task tokens of the engine's callback tasks
-	server    *http.Server
+	server    *server
 	ln        net.Listener
 	stopLoop  context.CancelFunc
 	loopDone  chan struct{}
@@ -515,7 +515,7 @@ func Start(cfg Config) (*Runtime, error) {
 	rt.schedDone = make(chan struct{})
 	go func() { defer close(rt.schedDone); rt.Scheduler.Run(loopCtx) }()
 	rt.checks = api.RunChecks(context.Background(), apiHandler.Health)
-	rt.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	rt.server = newServer(mux)
 	go func() { rt.served <- rt.server.Serve(rt.ln) }()
 	ok = true
 	return rt, nil
@@ -650,9 +650,7 @@ func (rt *Runtime) Close() error {
 		<-rt.schedDone
 	}
 	if rt.server != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		errs = append(errs, rt.server.Shutdown(ctx))
+		errs = append(errs, rt.server.shutdown(5*time.Second))
 	} else if rt.ln != nil {
 		errs = append(errs, rt.ln.Close())
 	}
