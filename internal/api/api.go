@@ -560,12 +560,7 @@ type Generation = vidgen.Generation
 // the upstream's. The Handler links archived videos instead.
 func NewGeneration(j job.Job) Generation {
 	g := Generation{ID: j.ID, Status: vidgen.Status(j.Status), CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
-		Model: j.Request.Model, Polls: j.Polls, LastCheckedAt: j.CheckedAt}
-	if g.Model == "" {
-		// A request without a model is gen3a_turbo's, as job.Request
-		// decodes it; the answer names it rather than leaving it blank.
-		g.Model = job.Model
-	}
+		Model: j.Request.ModelID(), Polls: j.Polls, LastCheckedAt: j.CheckedAt}
 	if j.UpstreamID != "" && j.SubmitStarted != nil {
 		// The claim is written just before the POST the upstream accepted.
 		g.StartedAt = j.SubmitStarted

@@ -2,6 +2,7 @@ package job
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -126,6 +127,10 @@ func bodyDuration(id string, body map[string]any) int {
 	}
 	return 0
 }
+
+// ModelID is the model r is for: its Model, or gen3a_turbo for a request
+// that names none, as UnmarshalJSON reads one.
+func (r Request) ModelID() string { return cmp.Or(r.Model, Model) }
 
 // Clone is a deep copy of r, whose Body a caller may change.
 func (r Request) Clone() Request {

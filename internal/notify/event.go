@@ -105,14 +105,9 @@ func NewEvent(j job.Job) (Event, error) {
 		Error:     j.Error,
 		CreatedAt: j.CreatedAt.UTC(),
 		UpdatedAt: j.UpdatedAt.UTC(),
-		Model:     j.Request.Model,
-		Request:   summarize(j.Request),
-	}
-	if d.Model == "" {
-		// A request without a model is gen3a_turbo's, as job.Request
-		// decodes it and the API answers it; request.model stays as
-		// the record has it.
-		d.Model = job.Model
+		// As the API answers it; request.model stays as the record has it.
+		Model:   j.Request.ModelID(),
+		Request: summarize(j.Request),
 	}
 	if j.CreditsUsed != nil {
 		d.Meta = &Meta{Usage: Usage{CreditsUsed: *j.CreditsUsed, TokensUsed: *j.CreditsUsed}}
