@@ -138,16 +138,7 @@ func TestBatchOfEveryProvidersModel(t *testing.T) {
 		items = append(items, catalogtest.Body(m, "https://media.example.com/"))
 	}
 	items = append(items, map[string]any{"model": "acme/unknown", "prompt": "p"})
-	input, _ := json.Marshal(map[string]any{"batch_id": "models", "tenant": "tenantA", "max_concurrency": 4, "jobs": items})
-	if err := rt.Engine.Start(t.Context(), videoBatch, "models", input); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), faultBatchWait)
-	defer cancel()
-	exe, err := rt.Engine.Wait(ctx, videoBatch, "models")
-	if err != nil || exe.Status != states.Succeeded {
-		t.Fatalf("batch: %v %s %+v", err, exe.Status, exe.Error)
-	}
+	runBatch(t, rt, "models", 4, items)
 	jobs, _, err := rt.Store.List(t.Context(), "tenantA", job.Filter{}, 100, "")
 	if err != nil {
 		t.Fatal(err)
@@ -184,16 +175,7 @@ func TestBatchOfUnknownModelsEndsWithItsSummary(t *testing.T) {
 	for i := range items {
 		items[i] = map[string]any{"model": "klingai/v2.1-master-text2video", "prompt": "p"}
 	}
-	input, _ := json.Marshal(map[string]any{"batch_id": "typo", "tenant": "tenantA", "max_concurrency": 10, "jobs": items})
-	if err := rt.Engine.Start(t.Context(), videoBatch, "typo", input); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), faultBatchWait)
-	defer cancel()
-	exe, err := rt.Engine.Wait(ctx, videoBatch, "typo")
-	if err != nil || exe.Status != states.Succeeded {
-		t.Fatalf("batch: %v %s %+v", err, exe.Status, exe.Error)
-	}
+	exe := runBatch(t, rt, "typo", 10, items)
 	var out struct {
 		FailedTotal int `json:"failed_total"`
 		Failed      []struct {
@@ -209,4 +191,21 @@ func TestBatchOfUnknownModelsEndsWithItsSummary(t *testing.T) {
 	if msg := out.Failed[0].Error.Message; !strings.Contains(msg, "unknown model") {
 		t.Errorf("first failure %q does not name the unknown model", msg)
 	}
+}
+
+// runBatch runs items as tenantA's inline batch name on the real
+// video_batch machine and returns its execution, which must succeed.
+func runBatch(t *testing.T, rt *Runtime, name string, concurrency int, items []map[string]any) states.Execution {
+	t.Helper()
+	input, _ := json.Marshal(map[string]any{"batch_id": name, "tenant": "tenantA", "max_concurrency": concurrency, "jobs": items})
+	if err := rt.Engine.Start(t.Context(), videoBatch, name, input); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), faultBatchWait)
+	defer cancel()
+	exe, err := rt.Engine.Wait(ctx, videoBatch, name)
+	if err != nil || exe.Status != states.Succeeded {
+		t.Fatalf("batch %s: %v %s %+v", name, err, exe.Status, exe.Error)
+	}
+	return exe
 }
